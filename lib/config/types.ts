@@ -1,0 +1,128 @@
+/**
+ * Typed configuration of one deployment environment (demo, staging, prod, ...).
+ *
+ * Every value that differs between environments lives here; constructs receive
+ * only the part they need. `validateEnvironmentConfig` checks a config before
+ * any construct is created.
+ */
+
+/** Instance counts of one region's Auto Scaling group. */
+export interface CapacityConfig {
+  /** Fewest instances the group keeps in service. */
+  readonly min: number;
+  /** Instances the group starts with. */
+  readonly desired: number;
+  /** Most instances scaling may add. */
+  readonly max: number;
+}
+
+/** Settings of one of the two regions. */
+export interface RegionConfig {
+  /** AWS region name, for example `us-east-1`. */
+  readonly region: string;
+  /**
+   * The three availability zones to spread over. Given here so that synthesis
+   * never looks them up in the account.
+   */
+  readonly availabilityZones: readonly string[];
+  /** IPv4 CIDR of the region's VPC, /16 to /20; must not overlap the other region's. */
+  readonly vpcCidr: string;
+  /** NAT gateways (1 to 3); 3 keeps egress alive through the loss of an AZ. */
+  readonly natGateways: number;
+  /** EC2 instance type of the web fleet, for example `t3.small`. */
+  readonly instanceType: string;
+  /** Auto Scaling group size; the secondary may run smaller (warm standby). */
+  readonly capacity: CapacityConfig;
+  /** Aurora reader instances in this region's cluster (the secondary's are all readers). */
+  readonly databaseReaders: number;
+}
+
+/** DNS names and the Route 53 health checks that drive failover. */
+export interface DnsConfig {
+  /** The service's public name, for example `app.example.com`; must sit inside `hostedZoneName`. */
+  readonly domainName: string;
+  /** ID of the existing public hosted zone (imported by attributes, never looked up). */
+  readonly hostedZoneId: string;
+  /** Name of that hosted zone, for example `example.com`. */
+  readonly hostedZoneName: string;
+  /**
+   * Consecutive failed Route 53 checks (10 s apart) before a region counts as
+   * unhealthy, 1 to 10.
+   */
+  readonly healthCheckFailureThreshold: number;
+  /** Path of the service's deep readiness endpoint that Route 53 checks. */
+  readonly healthCheckPath: string;
+}
+
+/** Aurora PostgreSQL Global Database settings. */
+export interface DatabaseConfig {
+  /** Full Aurora PostgreSQL engine version, for example `16.6`. */
+  readonly engineVersion: string;
+  /** DB instance class; Global Database needs a memory-optimised class (`db.r*`). */
+  readonly instanceClass: string;
+  /** Days of automated backups kept, 1 to 35. */
+  readonly backupRetentionDays: number;
+}
+
+/** ElastiCache (Valkey) Global Datastore settings for sessions. */
+export interface CacheConfig {
+  /** Valkey engine version, for example `8.0`. */
+  readonly engineVersion: string;
+  /** Cache node type; Global Datastore needs `cache.m*` or `cache.r*` (no `t` types). */
+  readonly nodeType: string;
+  /** Read replicas per region besides the primary node, 1 to 5 (Multi-AZ needs 1+). */
+  readonly replicasPerRegion: number;
+}
+
+/** Web fleet, load balancer and rolling deploy settings shared by both regions. */
+export interface ServiceConfig {
+  /** TCP port the service listens on inside the VPC. */
+  readonly port: number;
+  /** Path of the shallow health check the ALB uses. */
+  readonly healthCheckPath: string;
+  /** Seconds between ALB health checks, 5 to 300. */
+  readonly healthCheckIntervalSeconds: number;
+  /** Failed ALB checks before a target is taken out, 2 to 10. */
+  readonly unhealthyThresholdCount: number;
+  /** Passed ALB checks before a target takes traffic, 2 to 10. */
+  readonly healthyThresholdCount: number;
+  /** Seconds a draining target keeps its in-flight requests, 0 to 3600. */
+  readonly deregistrationDelaySeconds: number;
+  /** Seconds after launch before ELB health counts against an instance. */
+  readonly healthCheckGracePeriodSeconds: number;
+  /** Seconds a new instance warms up before the refresh moves on and before its metrics count. */
+  readonly instanceWarmupSeconds: number;
+  /** Average CPU percentage that target tracking holds the fleet at. */
+  readonly targetCpuUtilizationPercent: number;
+  /** Target 5xx responses per minute that fail (and roll back) an instance refresh. */
+  readonly refreshRollback5xxPerMinute: number;
+  /** Days ALB access logs are kept. */
+  readonly accessLogRetentionDays: number;
+}
+
+/** One deployment environment. */
+export interface EnvironmentConfig {
+  /** Environment name, used in stack names: lower-case letters, digits and dashes. */
+  readonly name: string;
+  /** 12-digit AWS account ID that both regions deploy into. */
+  readonly account: string;
+  /**
+   * Production safety: ALB deletion protection and CloudFormation termination
+   * protection on the stateful stacks.
+   */
+  readonly production: boolean;
+  /** The region that holds the writers while nothing has failed. */
+  readonly primary: RegionConfig;
+  /** The warm-standby region. */
+  readonly secondary: RegionConfig;
+  /** Public names and failover health checks. */
+  readonly dns: DnsConfig;
+  /** Aurora Global Database. */
+  readonly database: DatabaseConfig;
+  /** Session cache Global Datastore. */
+  readonly cache: CacheConfig;
+  /** Web fleet and deploys. */
+  readonly service: ServiceConfig;
+  /** E-mail address subscribed to the alarm topics. */
+  readonly alarmEmail: string;
+}

@@ -1,0 +1,199 @@
+import { EnvironmentConfig, RegionConfig } from './types';
+
+/**
+ * Thrown when an environment config is invalid. The message lists every
+ * problem found, one per line, each naming the key, the value and the fix.
+ */
+export class ConfigError extends Error {
+  /** The individual problems, one sentence each. */
+  public readonly problems: readonly string[];
+
+  constructor(envName: string, problems: readonly string[]) {
+    super(
+      `Invalid configuration for environment "${envName}":\n` +
+        problems.map((p) => `  - ${p}`).join('\n'),
+    );
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
+
+/** Parses `a.b.c.d/n` into a [first, last] address range, or undefined if malformed. */
+export function parseCidr(cidr: string): { first: number; last: number; prefix: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+  const addr = ((octets[0] << 24) >>> 0) + (octets[1] << 16) + (octets[2] << 8) + octets[3];
+  const size = 2 ** (32 - prefix);
+  const first = Math.floor(addr / size) * size;
+  if (first !== addr) return undefined; // host bits set: 10.0.0.1/16 is not a network address
+  return { first, last: first + size - 1, prefix };
+}
+
+function checkRegion(key: string, r: RegionConfig, minInstances: number, problems: string[]): void {
+  if (!REGION_PATTERN.test(r.region)) {
+    problems.push(`${key}.region "${r.region}" is not an AWS region name; use one such as "us-east-1".`);
+  }
+  const azs = r.availabilityZones;
+  if (azs.length !== 3 || new Set(azs).size !== 3) {
+    problems.push(
+      `${key}.availabilityZones [${azs.join(', ')}] must list 3 distinct zones of ${r.region}, for example ` +
+        `["${r.region}a", "${r.region}b", "${r.region}c"].`,
+    );
+  }
+  for (const az of azs) {
+    if (!new RegExp(`^${r.region}[a-z]$`).test(az)) {
+      problems.push(
+        `${key}.availabilityZones entry "${az}" is not a zone of ${r.region}; use a zone such as "${r.region}a".`,
+      );
+    }
+  }
+  const cidr = parseCidr(r.vpcCidr);
+  if (!cidr) {
+    problems.push(`${key}.vpcCidr "${r.vpcCidr}" is not an IPv4 network in CIDR form; use one such as "10.10.0.0/16".`);
+  } else if (cidr.prefix < 16 || cidr.prefix > 20) {
+    problems.push(`${key}.vpcCidr "${r.vpcCidr}" must have a prefix from /16 to /20 (room for nine subnets) (got /${cidr.prefix}).`);
+  }
+  if (!Number.isInteger(r.natGateways) || r.natGateways < 1 || r.natGateways > 3) {
+    problems.push(`${key}.natGateways must be 1, 2 or 3 (got ${r.natGateways}); 3 survives the loss of an AZ.`);
+  }
+  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(r.instanceType)) {
+    problems.push(`${key}.instanceType "${r.instanceType}" is not an EC2 instance type; use one such as "t3.small".`);
+  }
+  const { min, desired, max } = r.capacity;
+  if (![min, desired, max].every((n) => Number.isInteger(n) && n >= 0)) {
+    problems.push(`${key}.capacity min/desired/max must be whole numbers >= 0 (got ${min}/${desired}/${max}).`);
+  } else if (!(min <= desired && desired <= max)) {
+    problems.push(
+      `${key}.capacity must satisfy min <= desired <= max (got min ${min}, desired ${desired}, max ${max}); ` +
+        'adjust the three so they are in order.',
+    );
+  }
+  if (min < minInstances) {
+    problems.push(
+      `${key}.capacity.min must be at least ${minInstances} so the region survives the loss of an instance (got ${min}).`,
+    );
+  }
+}
+
+/**
+ * Checks an environment config and throws one `ConfigError` listing every
+ * problem. Call it before creating any construct, so that a bad config fails
+ * synthesis before a template is written.
+ */
+export function validateEnvironmentConfig(c: EnvironmentConfig): void {
+  const problems: string[] = [];
+
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(c.name)) {
+    problems.push(
+      `name "${c.name}" must be 1 to 20 lower-case letters, digits or dashes, starting with a letter.`,
+    );
+  }
+  if (!/^\d{12}$/.test(c.account)) {
+    problems.push(`account "${c.account}" must be a 12-digit AWS account ID.`);
+  }
+
+  checkRegion('primary', c.primary, 2, problems);
+  checkRegion('secondary', c.secondary, 1, problems);
+
+  if (c.primary.region === c.secondary.region) {
+    problems.push(
+      `primary.region and secondary.region are both "${c.primary.region}"; choose two different regions.`,
+    );
+  }
+  const p = parseCidr(c.primary.vpcCidr);
+  const s = parseCidr(c.secondary.vpcCidr);
+  if (p && s && p.first <= s.last && s.first <= p.last) {
+    problems.push(
+      `primary.vpcCidr "${c.primary.vpcCidr}" overlaps secondary.vpcCidr "${c.secondary.vpcCidr}"; ` +
+        'give the regions disjoint ranges so they can be peered later.',
+    );
+  }
+
+  const { dns } = c;
+  const zone = dns.hostedZoneName.replace(/\.$/, '').toLowerCase();
+  const domain = dns.domainName.replace(/\.$/, '').toLowerCase();
+  if (domain !== zone && !domain.endsWith(`.${zone}`)) {
+    problems.push(
+      `dns.domainName "${dns.domainName}" is not inside dns.hostedZoneName "${dns.hostedZoneName}"; ` +
+        `use a name that ends in ".${zone}".`,
+    );
+  }
+  if (!/^Z[A-Z0-9]{1,31}$/.test(dns.hostedZoneId)) {
+    problems.push(
+      `dns.hostedZoneId "${dns.hostedZoneId}" is not a Route 53 hosted zone ID; copy it from the console (it starts with "Z").`,
+    );
+  }
+  if (!Number.isInteger(dns.healthCheckFailureThreshold) || dns.healthCheckFailureThreshold < 1 || dns.healthCheckFailureThreshold > 10) {
+    problems.push(`dns.healthCheckFailureThreshold must be 1 to 10 (got ${dns.healthCheckFailureThreshold}).`);
+  }
+  if (!dns.healthCheckPath.startsWith('/')) {
+    problems.push(`dns.healthCheckPath "${dns.healthCheckPath}" must start with "/".`);
+  }
+
+  const db = c.database;
+  if (!/^\d+\.\d+$/.test(db.engineVersion)) {
+    problems.push(`database.engineVersion "${db.engineVersion}" must be a full Aurora PostgreSQL version such as "16.6".`);
+  }
+  if (!/^db\.(r|x)\d+[a-z]*\.[a-z0-9]+$/.test(db.instanceClass)) {
+    problems.push(
+      `database.instanceClass "${db.instanceClass}" cannot join an Aurora Global Database; use a memory-optimised class such as "db.r6g.large".`,
+    );
+  }
+  if (!Number.isInteger(c.primary.databaseReaders) || c.primary.databaseReaders < 1 || c.primary.databaseReaders > 15) {
+    problems.push(
+      `primary.databaseReaders must be 1 to 15 so a reader in another AZ can take over from the writer (got ${c.primary.databaseReaders}).`,
+    );
+  }
+  if (!Number.isInteger(c.secondary.databaseReaders) || c.secondary.databaseReaders < 1 || c.secondary.databaseReaders > 16) {
+    problems.push(
+      `secondary.databaseReaders must be 1 to 16 so the secondary cluster can be promoted at once (got ${c.secondary.databaseReaders}).`,
+    );
+  }
+  if (!Number.isInteger(db.backupRetentionDays) || db.backupRetentionDays < 1 || db.backupRetentionDays > 35) {
+    problems.push(`database.backupRetentionDays must be 1 to 35 (got ${db.backupRetentionDays}).`);
+  }
+
+  const cache = c.cache;
+  if (!/^cache\.(m|r)\d+[a-z]*\.[a-z0-9]+$/.test(cache.nodeType)) {
+    problems.push(
+      `cache.nodeType "${cache.nodeType}" cannot join a Global Datastore; use an m or r node type such as "cache.r7g.large".`,
+    );
+  }
+  if (!Number.isInteger(cache.replicasPerRegion) || cache.replicasPerRegion < 1 || cache.replicasPerRegion > 5) {
+    problems.push(
+      `cache.replicasPerRegion must be 1 to 5: Multi-AZ with automatic failover needs at least one replica (got ${cache.replicasPerRegion}).`,
+    );
+  }
+  if (!/^\d+\.\d+$/.test(cache.engineVersion)) {
+    problems.push(`cache.engineVersion "${cache.engineVersion}" must be a Valkey version such as "8.0".`);
+  }
+
+  const svc = c.service;
+  const between = (key: string, v: number, lo: number, hi: number): void => {
+    if (!Number.isInteger(v) || v < lo || v > hi) problems.push(`service.${key} must be ${lo} to ${hi} (got ${v}).`);
+  };
+  between('port', svc.port, 1024, 65535);
+  between('healthCheckIntervalSeconds', svc.healthCheckIntervalSeconds, 5, 300);
+  between('unhealthyThresholdCount', svc.unhealthyThresholdCount, 2, 10);
+  between('healthyThresholdCount', svc.healthyThresholdCount, 2, 10);
+  between('deregistrationDelaySeconds', svc.deregistrationDelaySeconds, 0, 3600);
+  between('healthCheckGracePeriodSeconds', svc.healthCheckGracePeriodSeconds, 0, 7200);
+  between('instanceWarmupSeconds', svc.instanceWarmupSeconds, 0, 3600);
+  between('targetCpuUtilizationPercent', svc.targetCpuUtilizationPercent, 10, 90);
+  between('refreshRollback5xxPerMinute', svc.refreshRollback5xxPerMinute, 1, 100000);
+  between('accessLogRetentionDays', svc.accessLogRetentionDays, 1, 3650);
+  if (!svc.healthCheckPath.startsWith('/')) {
+    problems.push(`service.healthCheckPath "${svc.healthCheckPath}" must start with "/".`);
+  }
+
+  if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(c.alarmEmail)) {
+    problems.push(`alarmEmail "${c.alarmEmail}" is not an e-mail address.`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(c.name, problems);
+}

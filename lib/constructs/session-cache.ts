@@ -1,0 +1,162 @@
+import { RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elasticache from 'aws-cdk-lib/aws-elasticache';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag';
+
+/** Valkey port of both replication groups. */
+export const CACHE_PORT = 6379;
+
+/** Settings both regions' replication groups share. */
+export interface SessionCacheBaseProps {
+  /** VPC whose isolated subnets hold the nodes. */
+  readonly vpc: ec2.IVpc;
+  /** Security group of the instances: the only clients allowed to connect. */
+  readonly clients: ec2.ISecurityGroup;
+  /** Customer-managed key of this region for encryption at rest. */
+  readonly key: kms.IKey;
+  /** Replicas besides the primary node (1 or more for Multi-AZ). */
+  readonly replicas: number;
+  /**
+   * Name of the AUTH token secret. Fixed so the secondary region reads its
+   * replica by name, with no cross-region reference.
+   */
+  readonly authSecretName: string;
+}
+
+/** Properties of a {@link SessionCache}. */
+export interface SessionCacheProps extends SessionCacheBaseProps {
+  /**
+   * `primary` creates the AUTH secret (replicated to `secondaryRegion`), the
+   * replication group and the Global Datastore; `secondary` joins the Global
+   * Datastore named by `globalDatastoreId`.
+   */
+  readonly role: 'primary' | 'secondary';
+  /** Valkey version (primary only; the secondary inherits it). */
+  readonly engineVersion?: string;
+  /** Cache node type (primary only; the secondary inherits it). */
+  readonly nodeType?: string;
+  /** Region the AUTH secret is replicated to (primary only). */
+  readonly secondaryRegion?: string;
+  /** Suffix of the Global Datastore's ID (primary only); AWS prefixes it per region. */
+  readonly globalDatastoreSuffix?: string;
+  /** Full ID of the Global Datastore to join (secondary only). */
+  readonly globalDatastoreId?: string;
+}
+
+/**
+ * Session store: a Valkey replication group (Multi-AZ, automatic failover,
+ * TLS in transit, encryption at rest with this region's key, AUTH token from
+ * Secrets Manager) in isolated subnets, reachable only from the instances.
+ * The primary region's group leads a Global Datastore that the secondary's
+ * group joins.
+ */
+export class SessionCache extends Construct {
+  /** The regional replication group. */
+  public readonly replicationGroup: elasticache.CfnReplicationGroup;
+  /** The Global Datastore (primary region only). */
+  public readonly globalDatastore?: elasticache.CfnGlobalReplicationGroup;
+  /** The AUTH token secret (created in the primary region, a replica in the secondary). */
+  public readonly authSecret: secretsmanager.ISecret;
+  /** Security group of the nodes. */
+  public readonly securityGroup: ec2.SecurityGroup;
+
+  constructor(scope: Construct, id: string, props: SessionCacheProps) {
+    super(scope, id);
+    const primary = props.role === 'primary';
+    const missing = primary
+      ? (['engineVersion', 'nodeType', 'secondaryRegion', 'globalDatastoreSuffix'] as const).filter((k) => !props[k])
+      : (['globalDatastoreId'] as const).filter((k) => !props[k]);
+    if (missing.length > 0) {
+      throw new Error(`${this.node.path}: a ${props.role} SessionCache needs ${missing.join(', ')}.`);
+    }
+    if (props.replicas < 1) {
+      throw new Error(`${this.node.path}: replicas must be at least 1 for Multi-AZ (got ${props.replicas}).`);
+    }
+
+    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: 'Valkey session cache: reachable from the web instances only',
+      allowAllOutbound: false,
+    });
+    this.securityGroup.connections.allowFrom(props.clients, ec2.Port.tcp(CACHE_PORT), 'Valkey from the web instances');
+
+    const subnets = new elasticache.CfnSubnetGroup(this, 'Subnets', {
+      description: 'Isolated subnets of the session cache',
+      subnetIds: props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
+    });
+
+    let authToken: SecretValue;
+    if (primary) {
+      const secret = new secretsmanager.Secret(this, 'AuthToken', {
+        secretName: props.authSecretName,
+        description: 'AUTH token of the Valkey session cache',
+        encryptionKey: props.key,
+        replicaRegions: [{ region: props.secondaryRegion! }],
+        // Valkey AUTH tokens: 16 to 128 printable characters without @, " or /.
+        generateSecretString: { passwordLength: 64, excludePunctuation: true },
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      this.authSecret = secret;
+      acknowledgeNag(
+        secret,
+        'AwsSolutions-SMG4',
+        'ElastiCache has no managed rotation for AUTH tokens: rotation is a ModifyReplicationGroup ROTATE then SET ' +
+          'on the Global Datastore, run as an operation while both tokens are accepted, not on a schedule.',
+      );
+      authToken = secret.secretValue;
+    } else {
+      this.authSecret = secretsmanager.Secret.fromSecretNameV2(this, 'AuthToken', props.authSecretName);
+      authToken = SecretValue.secretsManager(props.authSecretName);
+    }
+
+    this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'Resource', {
+      replicationGroupDescription: `Session cache (${props.role})`,
+      globalReplicationGroupId: primary ? undefined : props.globalDatastoreId,
+      engine: primary ? 'valkey' : undefined,
+      engineVersion: props.engineVersion,
+      cacheNodeType: props.nodeType,
+      numCacheClusters: 1 + props.replicas,
+      multiAzEnabled: true,
+      automaticFailoverEnabled: true,
+      transitEncryptionEnabled: true,
+      atRestEncryptionEnabled: true,
+      kmsKeyId: props.key.keyArn,
+      // A dynamic reference: the template holds {{resolve:secretsmanager:...}}, never the token.
+      authToken: authToken.unsafeUnwrap(),
+      port: CACHE_PORT,
+      cacheSubnetGroupName: subnets.ref,
+      securityGroupIds: [this.securityGroup.securityGroupId],
+      snapshotRetentionLimit: primary ? 7 : undefined,
+      snapshotWindow: primary ? '02:00-03:00' : undefined,
+      preferredMaintenanceWindow: 'sun:06:00-sun:07:00',
+      autoMinorVersionUpgrade: true,
+    });
+    this.replicationGroup.applyRemovalPolicy(RemovalPolicy.SNAPSHOT);
+    if (!primary) {
+      acknowledgeNag(
+        this.replicationGroup,
+        'AwsSolutions-AEC5',
+        'A Global Datastore secondary inherits its engine (Valkey) from the primary, so the rule cannot see it; ' +
+          'the port is only reachable from the web instances security group, and obscuring it adds no control.',
+      );
+    }
+
+    if (primary) {
+      this.globalDatastore = new elasticache.CfnGlobalReplicationGroup(this, 'GlobalDatastore', {
+        globalReplicationGroupIdSuffix: props.globalDatastoreSuffix,
+        globalReplicationGroupDescription: 'Sessions shared by both regions',
+        automaticFailoverEnabled: true,
+        members: [{ replicationGroupId: this.replicationGroup.ref, replicationGroupRegion: this.replicationGroup.stack.region, role: 'PRIMARY' }],
+      });
+      this.globalDatastore.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    }
+  }
+
+  /** Hostname that takes writes (the primary endpoint). */
+  public get primaryEndpointAddress(): string {
+    return this.replicationGroup.attrPrimaryEndPointAddress;
+  }
+}

@@ -1,0 +1,82 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as efs from 'aws-cdk-lib/aws-efs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import { Construct } from 'constructs';
+
+/** Properties of a {@link SharedFileSystem}. */
+export interface SharedFileSystemProps {
+  /** VPC whose private subnets get a mount target each. */
+  readonly vpc: ec2.IVpc;
+  /** Security group of the instances that mount the file system; the only NFS clients allowed. */
+  readonly clients: ec2.ISecurityGroup;
+  /**
+   * File system in the other region that this one replicates to.
+   * @default - no replication from this file system
+   */
+  readonly replicateTo?: efs.IFileSystem;
+  /**
+   * Whether this file system is the destination of another region's
+   * replication. A destination turns replication overwrite protection off, as
+   * EFS requires, and becomes read-only once replication starts.
+   * @default false
+   */
+  readonly replicationDestination?: boolean;
+}
+
+/**
+ * The service's shared directory: an encrypted EFS file system (customer
+ * managed KMS key) with a mount target in every private subnet, NFS open only
+ * to the instances, TLS required, automatic backups, retained on delete.
+ */
+export class SharedFileSystem extends Construct {
+  /** The file system. */
+  public readonly fileSystem: efs.FileSystem;
+  /** Customer-managed key that encrypts it. */
+  public readonly key: kms.Key;
+
+  constructor(scope: Construct, id: string, props: SharedFileSystemProps) {
+    super(scope, id);
+    if (props.replicateTo && props.replicationDestination) {
+      throw new Error(
+        `${this.node.path}: a file system cannot both replicate (replicateTo) and be a replication destination ` +
+          '(replicationDestination); set only one.',
+      );
+    }
+    this.key = new kms.Key(this, 'Key', {
+      description: 'Encrypts the shared EFS file system',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.fileSystem = new efs.FileSystem(this, 'Resource', {
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      encrypted: true,
+      kmsKey: this.key,
+      enableAutomaticBackups: true,
+      performanceMode: efs.PerformanceMode.GENERAL_PURPOSE,
+      throughputMode: efs.ThroughputMode.ELASTIC,
+      lifecyclePolicy: efs.LifecyclePolicy.AFTER_30_DAYS,
+      outOfInfrequentAccessPolicy: efs.OutOfInfrequentAccessPolicy.AFTER_1_ACCESS,
+      removalPolicy: RemovalPolicy.RETAIN,
+      allowAnonymousAccess: false,
+      replicationOverwriteProtection: props.replicationDestination
+        ? efs.ReplicationOverwriteProtection.DISABLED
+        : efs.ReplicationOverwriteProtection.ENABLED,
+      replicationConfiguration: props.replicateTo
+        ? efs.ReplicationConfiguration.existingFileSystem(props.replicateTo)
+        : undefined,
+    });
+    this.fileSystem.connections.allowDefaultPortFrom(props.clients, 'NFS from the web instances');
+    this.fileSystem.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'DenyWithoutTls',
+        effect: iam.Effect.DENY,
+        principals: [new iam.AnyPrincipal()],
+        actions: ['*'],
+        conditions: { Bool: { 'aws:SecureTransport': 'false' } },
+      }),
+    );
+  }
+}

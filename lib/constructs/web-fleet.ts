@@ -1,0 +1,185 @@
+import { Annotations, Duration } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import { CapacityConfig, ServiceConfig } from '../config';
+import { acknowledgeNag } from '../nag';
+
+/** Properties of a {@link WebFleet}. */
+export interface WebFleetProps {
+  /** VPC whose private subnets hold the instances. */
+  readonly vpc: ec2.IVpc;
+  /** Security group of the instances (created with the network so data stores can trust it). */
+  readonly securityGroup: ec2.ISecurityGroup;
+  /** HTTPS listener that forwards to the fleet. */
+  readonly listener: elbv2.ApplicationListener;
+  /** EC2 instance type, for example `t3.small`. */
+  readonly instanceType: string;
+  /** Group size. */
+  readonly capacity: CapacityConfig;
+  /** Ports, health checks, warm-up, scaling and rollback thresholds. */
+  readonly service: ServiceConfig;
+  /** Topic for alarms and scaling notifications. */
+  readonly alarmTopic: sns.ITopic;
+  /**
+   * Commands the instances run at boot.
+   * @default - Amazon Linux 2023 defaults only
+   */
+  readonly userData?: ec2.UserData;
+}
+
+/** Graviton families carry a `g` after the generation digit: m7g, c7gn, t4g, r8gd. */
+export function cpuTypeOf(instanceType: string): ec2.AmazonLinuxCpuType {
+  return /^[a-z]+\d+g/.test(instanceType) ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
+}
+
+/**
+ * The region's web fleet: an Auto Scaling group in the private subnets of all
+ * three AZs, launched from a launch template (Amazon Linux 2023, IMDSv2 only,
+ * no public IP, encrypted gp3 root volume, SSM Session Manager instead of
+ * SSH), registered with the ALB through a target group checked on the shallow
+ * health path, replaced by instance refresh (launch before terminate) that
+ * fails and rolls back when the 5xx or unhealthy-host alarms fire, and scaled
+ * by CPU target tracking.
+ */
+export class WebFleet extends Construct {
+  /** The Auto Scaling group. */
+  public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
+  /** The launch template; a change to it starts an instance refresh. */
+  public readonly launchTemplate: ec2.LaunchTemplate;
+  /** The target group behind the HTTPS listener. */
+  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The instances' role; grant it what the service needs. */
+  public readonly role: iam.Role;
+  /** Target 5xx alarm that fails an instance refresh. */
+  public readonly target5xxAlarm: cloudwatch.Alarm;
+  /** Unhealthy-host alarm that fails an instance refresh. */
+  public readonly unhealthyHostsAlarm: cloudwatch.Alarm;
+
+  constructor(scope: Construct, id: string, props: WebFleetProps) {
+    super(scope, id);
+    const svc = props.service;
+
+    this.role = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: 'Web service instances',
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+
+    acknowledgeNag(
+      this.role,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager, which replaces SSH; ' +
+        'AWS keeps its actions in step with the SSM agent. Everything else the role gets comes from grants.',
+    );
+
+    this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: cpuTypeOf(props.instanceType) }),
+      instanceType: new ec2.InstanceType(props.instanceType),
+      role: this.role,
+      securityGroup: props.securityGroup,
+      associatePublicIpAddress: false,
+      requireImdsv2: true,
+      httpPutResponseHopLimit: 1,
+      detailedMonitoring: true,
+      userData: props.userData ?? ec2.UserData.forLinux(),
+      blockDevices: [
+        {
+          deviceName: '/dev/xvda',
+          volume: ec2.BlockDeviceVolume.ebs(20, {
+            encrypted: true,
+            volumeType: ec2.EbsDeviceVolumeType.GP3,
+            deleteOnTermination: true,
+          }),
+        },
+      ],
+    });
+
+    // The target group and its alarms come before the group, whose update
+    // policy names the alarms.
+    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
+      vpc: props.vpc,
+      port: svc.port,
+      protocol: elbv2.ApplicationProtocol.HTTP,
+      targetType: elbv2.TargetType.INSTANCE,
+      deregistrationDelay: Duration.seconds(svc.deregistrationDelaySeconds),
+      healthCheck: {
+        path: svc.healthCheckPath,
+        interval: Duration.seconds(svc.healthCheckIntervalSeconds),
+        timeout: Duration.seconds(Math.min(5, svc.healthCheckIntervalSeconds - 1)),
+        healthyThresholdCount: svc.healthyThresholdCount,
+        unhealthyThresholdCount: svc.unhealthyThresholdCount,
+        healthyHttpCodes: '200',
+      },
+    });
+    props.listener.addTargetGroups('Fleet', { targetGroups: [this.targetGroup] });
+
+    this.target5xxAlarm = new cloudwatch.Alarm(this, 'Target5xxAlarm', {
+      alarmDescription: 'Targets answer with 5xx: fails and rolls back an instance refresh',
+      metric: this.targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.SUM,
+      }),
+      threshold: svc.refreshRollback5xxPerMinute,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.unhealthyHostsAlarm = new cloudwatch.Alarm(this, 'UnhealthyHostsAlarm', {
+      alarmDescription: 'Targets fail the ALB health check: fails and rolls back an instance refresh',
+      metric: this.targetGroup.metrics.unhealthyHostCount({
+        period: Duration.minutes(1),
+        statistic: cloudwatch.Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    for (const alarm of [this.target5xxAlarm, this.unhealthyHostsAlarm]) {
+      alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    }
+
+    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Resource', {
+      vpc: props.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      launchTemplate: this.launchTemplate,
+      minCapacity: props.capacity.min,
+      desiredCapacity: props.capacity.desired,
+      maxCapacity: props.capacity.max,
+      healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
+        additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
+        gracePeriod: Duration.seconds(svc.healthCheckGracePeriodSeconds),
+      }),
+      defaultInstanceWarmup: Duration.seconds(svc.instanceWarmupSeconds),
+      groupMetrics: [autoscaling.GroupMetrics.all()],
+      notifications: [{ topic: props.alarmTopic }],
+      // Launch before terminate: never below 100 % healthy, up to 200 % while
+      // new instances warm up. An alarm in ALARM fails the refresh; CloudFormation
+      // then rolls the stack back, which restores the previous launch template
+      // version and replaces the instances already refreshed.
+      updatePolicy: autoscaling.UpdatePolicy.instanceRefresh({
+        strategy: autoscaling.InstanceRefreshStrategy.ROLLING,
+        minHealthyPercentage: 100,
+        maxHealthyPercentage: 200,
+        instanceWarmup: Duration.seconds(svc.instanceWarmupSeconds),
+        skipMatching: true,
+        alarms: [this.target5xxAlarm, this.unhealthyHostsAlarm],
+      }),
+    });
+    Annotations.of(this.autoScalingGroup).acknowledgeWarning(
+      '@aws-cdk/aws-autoscaling:desiredCapacitySet',
+      'desired capacity comes from the environment config on purpose: a deploy restores the planned size',
+    );
+    this.autoScalingGroup.attachToApplicationTargetGroup(this.targetGroup);
+
+    this.autoScalingGroup.scaleOnCpuUtilization('CpuTracking', {
+      targetUtilizationPercent: svc.targetCpuUtilizationPercent,
+    });
+  }
+}

@@ -1,0 +1,151 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as efs from 'aws-cdk-lib/aws-efs';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { CfnOutput } from 'aws-cdk-lib';
+import { Construct } from 'constructs';
+import { EnvironmentConfig } from '../config';
+import { Alerts } from '../constructs/alerts';
+import { FailoverDns } from '../constructs/failover-dns';
+import { DATABASE_PORT } from '../constructs/global-database';
+import { PublicLoadBalancer } from '../constructs/public-load-balancer';
+import { CACHE_PORT } from '../constructs/session-cache';
+import { WebFleet } from '../constructs/web-fleet';
+import { RegionalStack, RegionalStackProps } from '../regional-stack';
+
+/** Where the instances find the data tier of their region. */
+export interface DataEndpoints {
+  /** Hostname of the cluster endpoint. */
+  readonly databaseEndpoint: string;
+  /** Hostname of the reader endpoint. */
+  readonly databaseReadEndpoint: string;
+  /** Name of the database credentials secret (read at boot). */
+  readonly databaseSecretName: string;
+  /** Hostname of the cache's primary endpoint. */
+  readonly cacheEndpoint: string;
+  /** Name of the cache AUTH token secret (read at boot). */
+  readonly cacheAuthSecretName: string;
+  /**
+   * ARN of the key that encrypts both secrets in this region.
+   * @default - secrets use the AWS managed key (the secondary's replicas)
+   */
+  readonly secretsKeyArn?: string;
+}
+
+/** Properties of an {@link AppStack}. */
+export interface AppStackProps extends RegionalStackProps {
+  /** `primary` or `secondary`: the failover role of this region's DNS record. */
+  readonly role: 'primary' | 'secondary';
+  /** The environment. */
+  readonly config: EnvironmentConfig;
+  /** The region's VPC. */
+  readonly vpc: ec2.IVpc;
+  /** Security group of the web instances. */
+  readonly webSecurityGroup: ec2.ISecurityGroup;
+  /** Security group of the load balancer. */
+  readonly loadBalancerSecurityGroup: ec2.ISecurityGroup;
+  /** The region's shared file system. */
+  readonly fileSystem: efs.IFileSystem;
+  /** The region's data tier. */
+  readonly data: DataEndpoints;
+}
+
+/**
+ * Stateless serving layer of one region: the alarm topic, the public load
+ * balancer with its certificate, the web fleet, and this region's half of the
+ * Route 53 failover. Can be destroyed and redeployed without data loss.
+ */
+export class AppStack extends RegionalStack {
+  /** The load balancer and certificate. */
+  public readonly entry: PublicLoadBalancer;
+  /** The Auto Scaling group and its alarms. */
+  public readonly fleet: WebFleet;
+  /** Health check and failover record. */
+  public readonly dns: FailoverDns;
+  /** Alarm topic of the region. */
+  public readonly alerts: Alerts;
+
+  constructor(scope: Construct, id: string, props: AppStackProps) {
+    super(scope, id, props);
+    const { config, data } = props;
+    const regionConfig = props.role === 'primary' ? config.primary : config.secondary;
+    const regionalDomainName = `${this.region}.${config.dns.domainName}`;
+
+    const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
+      hostedZoneId: config.dns.hostedZoneId,
+      zoneName: config.dns.hostedZoneName,
+    });
+
+    this.alerts = new Alerts(this, 'Alerts', { email: config.alarmEmail });
+
+    this.entry = new PublicLoadBalancer(this, 'LoadBalancer', {
+      vpc: props.vpc,
+      securityGroup: props.loadBalancerSecurityGroup,
+      hostedZone,
+      domainName: config.dns.domainName,
+      regionalDomainName,
+      deletionProtection: config.production,
+      accessLogRetentionDays: config.service.accessLogRetentionDays,
+    });
+
+    // Imported by name and ARN so that the grants below land in the instance
+    // role's policy, not in the data stack's resource policies (which would
+    // make the data stack depend on this one).
+    const databaseSecret = secretsmanager.Secret.fromSecretNameV2(this, 'DatabaseSecret', data.databaseSecretName);
+    const cacheAuthSecret = secretsmanager.Secret.fromSecretNameV2(this, 'CacheAuthSecret', data.cacheAuthSecretName);
+    const secretsKey = data.secretsKeyArn ? kms.Key.fromKeyArn(this, 'SecretsKey', data.secretsKeyArn) : undefined;
+
+    // Non-secret settings only: the service reads the secrets themselves from
+    // Secrets Manager with the instance role.
+    const userData = ec2.UserData.forLinux();
+    const settings: Record<string, string> = {
+      AWS_REGION: this.region,
+      SERVICE_PORT: String(config.service.port),
+      DATABASE_HOST: data.databaseEndpoint,
+      DATABASE_READ_HOST: data.databaseReadEndpoint,
+      DATABASE_PORT: String(DATABASE_PORT),
+      DATABASE_SECRET_ID: data.databaseSecretName,
+      CACHE_HOST: data.cacheEndpoint,
+      CACHE_PORT: String(CACHE_PORT),
+      CACHE_AUTH_SECRET_ID: data.cacheAuthSecretName,
+      EFS_FILE_SYSTEM_ID: props.fileSystem.fileSystemId,
+    };
+    userData.addCommands(
+      'install -d -m 0755 /etc/ha-web',
+      "cat > /etc/ha-web/infrastructure.env <<'EOF'",
+      ...Object.entries(settings).map(([k, v]) => `${k}=${v}`),
+      'EOF',
+    );
+
+    this.fleet = new WebFleet(this, 'Fleet', {
+      vpc: props.vpc,
+      securityGroup: props.webSecurityGroup,
+      listener: this.entry.httpsListener,
+      instanceType: regionConfig.instanceType,
+      capacity: regionConfig.capacity,
+      service: config.service,
+      alarmTopic: this.alerts.topic,
+      userData,
+    });
+    databaseSecret.grantRead(this.fleet.role);
+    cacheAuthSecret.grantRead(this.fleet.role);
+    secretsKey?.grantDecrypt(this.fleet.role);
+    props.fileSystem.grantReadWrite(this.fleet.role);
+
+    this.dns = new FailoverDns(this, 'Dns', {
+      hostedZone,
+      loadBalancer: this.entry.loadBalancer,
+      domainName: config.dns.domainName,
+      regionalDomainName,
+      failover: props.role === 'primary' ? route53.Failover.PRIMARY : route53.Failover.SECONDARY,
+      setIdentifier: `${config.name}-${this.region}`,
+      healthCheckPath: config.dns.healthCheckPath,
+      failureThreshold: config.dns.healthCheckFailureThreshold,
+    });
+
+    new CfnOutput(this, 'RegionalUrl', { value: `https://${regionalDomainName}/` });
+    new CfnOutput(this, 'LoadBalancerDnsName', { value: this.entry.loadBalancer.loadBalancerDnsName });
+    new CfnOutput(this, 'HealthCheckId', { value: this.dns.healthCheck.healthCheckId });
+  }
+}

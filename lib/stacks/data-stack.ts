@@ -1,0 +1,116 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { EnvironmentConfig } from '../config';
+import { GlobalDatabasePrimary, GlobalDatabaseSecondary } from '../constructs/global-database';
+import { SessionCache } from '../constructs/session-cache';
+import { PhysicalNames } from '../names';
+import { RegionalStack, RegionalStackProps } from '../regional-stack';
+
+/** Properties of a {@link DataStack}. */
+export interface DataStackProps extends RegionalStackProps {
+  /** `primary` holds the writers; `secondary` joins the global resources. */
+  readonly role: 'primary' | 'secondary';
+  /** The environment. */
+  readonly config: EnvironmentConfig;
+  /** Fixed names shared by both regions. */
+  readonly names: PhysicalNames;
+  /** The region's VPC. */
+  readonly vpc: ec2.IVpc;
+  /** Security group of the web instances, the only clients admitted. */
+  readonly webSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * ID of the primary's Global Datastore (secondary only; a cross-region reference).
+   * @default - none; required for the secondary
+   */
+  readonly globalDatastoreId?: string;
+}
+
+/**
+ * Data tier of one region: the region's customer-managed key, its Aurora
+ * cluster of the Global Database and its member of the session cache's Global
+ * Datastore. The secondary's deploys after the primary's, whose global
+ * cluster and Global Datastore it joins.
+ */
+export class DataStack extends RegionalStack {
+  /** Customer-managed key of the region's data stores. */
+  public readonly key: kms.Key;
+  /** Hostname of the region's cluster endpoint. */
+  public readonly databaseEndpoint: string;
+  /** Hostname of the region's reader endpoint. */
+  public readonly databaseReadEndpoint: string;
+  /** The database credentials as seen from this region (the replica in the secondary). */
+  public readonly databaseSecret: secretsmanager.ISecret;
+  /** Hostname of the cache's primary endpoint. */
+  public readonly cacheEndpoint: string;
+  /** The cache AUTH token as seen from this region. */
+  public readonly cacheAuthSecret: secretsmanager.ISecret;
+  /** The session cache. */
+  public readonly cache: SessionCache;
+  /** The writer side of the database (primary only). */
+  public readonly primaryDatabase?: GlobalDatabasePrimary;
+  /** The reader side of the database (secondary only). */
+  public readonly secondaryDatabase?: GlobalDatabaseSecondary;
+
+  constructor(scope: Construct, id: string, props: DataStackProps) {
+    super(scope, id, props);
+    const { config, names } = props;
+    const regionConfig = props.role === 'primary' ? config.primary : config.secondary;
+
+    this.key = new kms.Key(this, 'DataKey', {
+      description: 'Encrypts the Aurora cluster, the session cache and their secrets in this region',
+      enableKeyRotation: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    const dbBase = {
+      vpc: props.vpc,
+      clients: props.webSecurityGroup,
+      key: this.key,
+      engineVersion: config.database.engineVersion,
+      instanceClass: config.database.instanceClass,
+      backupRetentionDays: config.database.backupRetentionDays,
+      globalClusterIdentifier: names.globalClusterIdentifier,
+    };
+    if (props.role === 'primary') {
+      this.primaryDatabase = new GlobalDatabasePrimary(this, 'Database', {
+        ...dbBase,
+        readers: regionConfig.databaseReaders,
+        secretName: names.databaseSecretName,
+        secretReplicaRegion: config.secondary.region,
+      });
+      this.databaseEndpoint = this.primaryDatabase.cluster.clusterEndpoint.hostname;
+      this.databaseReadEndpoint = this.primaryDatabase.cluster.clusterReadEndpoint.hostname;
+      this.databaseSecret = this.primaryDatabase.secret;
+    } else {
+      this.secondaryDatabase = new GlobalDatabaseSecondary(this, 'Database', {
+        ...dbBase,
+        instances: regionConfig.databaseReaders,
+      });
+      this.databaseEndpoint = this.secondaryDatabase.endpointAddress;
+      this.databaseReadEndpoint = this.secondaryDatabase.readEndpointAddress;
+      this.databaseSecret = secretsmanager.Secret.fromSecretNameV2(this, 'DatabaseSecretReplica', names.databaseSecretName);
+    }
+
+    this.cache = new SessionCache(this, 'SessionCache', {
+      role: props.role,
+      vpc: props.vpc,
+      clients: props.webSecurityGroup,
+      key: this.key,
+      replicas: config.cache.replicasPerRegion,
+      authSecretName: names.cacheAuthSecretName,
+      ...(props.role === 'primary'
+        ? {
+            engineVersion: config.cache.engineVersion,
+            nodeType: config.cache.nodeType,
+            secondaryRegion: config.secondary.region,
+            globalDatastoreSuffix: names.globalDatastoreSuffix,
+          }
+        : { globalDatastoreId: props.globalDatastoreId }),
+    });
+    this.cacheEndpoint = this.cache.primaryEndpointAddress;
+    this.cacheAuthSecret = this.cache.authSecret;
+  }
+}

@@ -1,0 +1,53 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+import { RegionConfig } from '../config';
+import { Network } from '../constructs/network';
+import { RegionalStack, RegionalStackProps } from '../regional-stack';
+import { acknowledgeNag } from '../nag';
+
+/** Properties of a {@link NetworkStack}. */
+export interface NetworkStackProps extends RegionalStackProps {
+  /** This region's settings. */
+  readonly regionConfig: RegionConfig;
+}
+
+/**
+ * Network of one region: the VPC and the security groups of the load balancer
+ * and of the web instances. The groups live here, below every other stack, so
+ * the data stores can admit the instances, and the load balancer can reach
+ * them, without any stack depending on the app stack that creates both.
+ */
+export class NetworkStack extends RegionalStack {
+  /** The VPC. */
+  public readonly vpc: ec2.IVpc;
+  /** Security group of the web instances. */
+  public readonly webSecurityGroup: ec2.ISecurityGroup;
+  /** Security group of the public load balancer. */
+  public readonly loadBalancerSecurityGroup: ec2.ISecurityGroup;
+
+  constructor(scope: Construct, id: string, props: NetworkStackProps) {
+    super(scope, id, props);
+    const network = new Network(this, 'Network', {
+      cidr: props.regionConfig.vpcCidr,
+      natGateways: props.regionConfig.natGateways,
+    });
+    this.vpc = network.vpc;
+    this.webSecurityGroup = new ec2.SecurityGroup(this, 'WebSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Web service instances',
+      // Egress to AWS APIs (SSM, Secrets Manager, CloudWatch), package mirrors and the data tier.
+      allowAllOutbound: true,
+    });
+    this.loadBalancerSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
+      vpc: this.vpc,
+      description: 'Public load balancer: HTTPS and HTTP (redirected) from the internet',
+      allowAllOutbound: false,
+    });
+    acknowledgeNag(
+      this.loadBalancerSecurityGroup,
+      'AwsSolutions-EC23',
+      'The internet-facing ALB must accept any client address on 443 (and on 80, which only redirects to 443); ' +
+        'the ALB drops invalid headers and terminates TLS, and egress goes only to the instances.',
+    );
+  }
+}

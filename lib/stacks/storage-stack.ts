@@ -1,0 +1,43 @@
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as efs from 'aws-cdk-lib/aws-efs';
+import { Construct } from 'constructs';
+import { SharedFileSystem } from '../constructs/shared-file-system';
+import { RegionalStack, RegionalStackProps } from '../regional-stack';
+
+/** Properties of a {@link StorageStack}. */
+export interface StorageStackProps extends RegionalStackProps {
+  /** The region's VPC. */
+  readonly vpc: ec2.IVpc;
+  /** Security group of the web instances. */
+  readonly webSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * The other region's file system to replicate to (primary region only).
+   * @default - no replication from here
+   */
+  readonly replicateTo?: efs.IFileSystem;
+  /**
+   * Whether this region's file system receives the other region's replication.
+   * @default false
+   */
+  readonly replicationDestination?: boolean;
+}
+
+/**
+ * Shared files of one region: the EFS file system and its key. A stack of its
+ * own because the primary's replication needs the secondary's file system ID:
+ * the secondary's storage stack deploys first, the primary's after it.
+ */
+export class StorageStack extends RegionalStack {
+  /** The file system. */
+  public readonly fileSystem: efs.FileSystem;
+
+  constructor(scope: Construct, id: string, props: StorageStackProps) {
+    super(scope, id, props);
+    this.fileSystem = new SharedFileSystem(this, 'SharedFiles', {
+      vpc: props.vpc,
+      clients: props.webSecurityGroup,
+      replicateTo: props.replicateTo,
+      replicationDestination: props.replicationDestination,
+    }).fileSystem;
+  }
+}
