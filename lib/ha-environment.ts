@@ -89,7 +89,13 @@ export class HaEnvironment {
     });
     dataS.addStackDependency(dataP, 'The secondary joins the global cluster, Global Datastore and secret replicas');
 
-    const app = (role: 'primary' | 'secondary', r: RegionConfig, net: NetworkStack, storage: StorageStack, data: DataStack) =>
+    const app = (
+      role: 'primary' | 'secondary',
+      r: RegionConfig,
+      net: NetworkStack,
+      storage: StorageStack,
+      data: DataStack,
+    ) =>
       new AppStack(scope, id('App', r), {
         ...stackProps(r, 'App', false),
         role,

@@ -9,10 +9,7 @@ export class ConfigError extends Error {
   public readonly problems: readonly string[];
 
   constructor(envName: string, problems: readonly string[]) {
-    super(
-      `Invalid configuration for environment "${envName}":\n` +
-        problems.map((p) => `  - ${p}`).join('\n'),
-    );
+    super(`Invalid configuration for environment "${envName}":\n` + problems.map((p) => `  - ${p}`).join('\n'));
     this.name = 'ConfigError';
     this.problems = problems;
   }
@@ -56,7 +53,9 @@ function checkRegion(key: string, r: RegionConfig, minInstances: number, problem
   if (!cidr) {
     problems.push(`${key}.vpcCidr "${r.vpcCidr}" is not an IPv4 network in CIDR form; use one such as "10.10.0.0/16".`);
   } else if (cidr.prefix < 16 || cidr.prefix > 20) {
-    problems.push(`${key}.vpcCidr "${r.vpcCidr}" must have a prefix from /16 to /20 (room for nine subnets) (got /${cidr.prefix}).`);
+    problems.push(
+      `${key}.vpcCidr "${r.vpcCidr}" must have a prefix from /16 to /20 (room for nine subnets) (got /${cidr.prefix}).`,
+    );
   }
   if (!Number.isInteger(r.natGateways) || r.natGateways < 1 || r.natGateways > 3) {
     problems.push(`${key}.natGateways must be 1, 2 or 3 (got ${r.natGateways}); 3 survives the loss of an AZ.`);
@@ -89,9 +88,7 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
   const problems: string[] = [];
 
   if (!/^[a-z][a-z0-9-]{0,19}$/.test(c.name)) {
-    problems.push(
-      `name "${c.name}" must be 1 to 20 lower-case letters, digits or dashes, starting with a letter.`,
-    );
+    problems.push(`name "${c.name}" must be 1 to 20 lower-case letters, digits or dashes, starting with a letter.`);
   }
   if (!/^\d{12}$/.test(c.account)) {
     problems.push(`account "${c.account}" must be a 12-digit AWS account ID.`);
@@ -101,9 +98,7 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
   checkRegion('secondary', c.secondary, 1, problems);
 
   if (c.primary.region === c.secondary.region) {
-    problems.push(
-      `primary.region and secondary.region are both "${c.primary.region}"; choose two different regions.`,
-    );
+    problems.push(`primary.region and secondary.region are both "${c.primary.region}"; choose two different regions.`);
   }
   const p = parseCidr(c.primary.vpcCidr);
   const s = parseCidr(c.secondary.vpcCidr);
@@ -128,7 +123,11 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
       `dns.hostedZoneId "${dns.hostedZoneId}" is not a Route 53 hosted zone ID; copy it from the console (it starts with "Z").`,
     );
   }
-  if (!Number.isInteger(dns.healthCheckFailureThreshold) || dns.healthCheckFailureThreshold < 1 || dns.healthCheckFailureThreshold > 10) {
+  if (
+    !Number.isInteger(dns.healthCheckFailureThreshold) ||
+    dns.healthCheckFailureThreshold < 1 ||
+    dns.healthCheckFailureThreshold > 10
+  ) {
     problems.push(`dns.healthCheckFailureThreshold must be 1 to 10 (got ${dns.healthCheckFailureThreshold}).`);
   }
   if (!dns.healthCheckPath.startsWith('/')) {
@@ -137,7 +136,9 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
 
   const db = c.database;
   if (!/^\d+\.\d+$/.test(db.engineVersion)) {
-    problems.push(`database.engineVersion "${db.engineVersion}" must be a full Aurora PostgreSQL version such as "16.6".`);
+    problems.push(
+      `database.engineVersion "${db.engineVersion}" must be a full Aurora PostgreSQL version such as "16.6".`,
+    );
   }
   if (!/^db\.(r|x)\d+[a-z]*\.[a-z0-9]+$/.test(db.instanceClass)) {
     problems.push(
@@ -149,7 +150,11 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
       `primary.databaseReaders must be 1 to 15 so a reader in another AZ can take over from the writer (got ${c.primary.databaseReaders}).`,
     );
   }
-  if (!Number.isInteger(c.secondary.databaseReaders) || c.secondary.databaseReaders < 1 || c.secondary.databaseReaders > 16) {
+  if (
+    !Number.isInteger(c.secondary.databaseReaders) ||
+    c.secondary.databaseReaders < 1 ||
+    c.secondary.databaseReaders > 16
+  ) {
     problems.push(
       `secondary.databaseReaders must be 1 to 16 so the secondary cluster can be promoted at once (got ${c.secondary.databaseReaders}).`,
     );

@@ -41,7 +41,9 @@ export class FailoverDns extends Construct {
 
   constructor(scope: Construct, id: string, props: FailoverDnsProps) {
     super(scope, id);
-    const target = route53.RecordTarget.fromAlias(new targets.LoadBalancerTarget(props.loadBalancer, { evaluateTargetHealth: true }));
+    const target = route53.RecordTarget.fromAlias(
+      new targets.LoadBalancerTarget(props.loadBalancer, { evaluateTargetHealth: true }),
+    );
     new route53.ARecord(this, 'RegionalRecord', {
       zone: props.hostedZone,
       recordName: props.regionalDomainName,

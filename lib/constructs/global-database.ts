@@ -204,7 +204,7 @@ export class GlobalDatabaseSecondary extends Construct {
         performanceInsightsKmsKeyId: props.key.keyArn,
         promotionTier: 1,
       });
-      instance.applyRemovalPolicy(RemovalPolicy.DELETE);
+      instance.applyRemovalPolicy(RemovalPolicy.DESTROY);
       return instance;
     });
   }

@@ -149,7 +149,13 @@ export class SessionCache extends Construct {
         globalReplicationGroupIdSuffix: props.globalDatastoreSuffix,
         globalReplicationGroupDescription: 'Sessions shared by both regions',
         automaticFailoverEnabled: true,
-        members: [{ replicationGroupId: this.replicationGroup.ref, replicationGroupRegion: this.replicationGroup.stack.region, role: 'PRIMARY' }],
+        members: [
+          {
+            replicationGroupId: this.replicationGroup.ref,
+            replicationGroupRegion: this.replicationGroup.stack.region,
+            role: 'PRIMARY',
+          },
+        ],
       });
       this.globalDatastore.applyRemovalPolicy(RemovalPolicy.RETAIN);
     }

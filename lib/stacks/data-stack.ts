@@ -91,7 +91,11 @@ export class DataStack extends RegionalStack {
       });
       this.databaseEndpoint = this.secondaryDatabase.endpointAddress;
       this.databaseReadEndpoint = this.secondaryDatabase.readEndpointAddress;
-      this.databaseSecret = secretsmanager.Secret.fromSecretNameV2(this, 'DatabaseSecretReplica', names.databaseSecretName);
+      this.databaseSecret = secretsmanager.Secret.fromSecretNameV2(
+        this,
+        'DatabaseSecretReplica',
+        names.databaseSecretName,
+      );
     }
 
     this.cache = new SessionCache(this, 'SessionCache', {

@@ -1,0 +1,67 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { EnvironmentConfig } from '../lib/config';
+import { demo } from '../lib/config/environments';
+import { HaEnvironment } from '../lib/ha-environment';
+
+/** The feature flags of cdk.json, so tests synthesize exactly as `cdk synth` does. */
+export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
+  fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'),
+).context;
+
+/** A new App with the project's feature flags, writing to a temporary directory. */
+export function newApp(): App {
+  return new App({
+    context: CDK_JSON_CONTEXT,
+    outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-test-')),
+  });
+}
+
+/** A whole environment (demo unless given), both regions. */
+export function buildEnvironment(config: EnvironmentConfig = demo): { app: App; env: HaEnvironment } {
+  const app = newApp();
+  const env = new HaEnvironment(app, config);
+  return { app, env };
+}
+
+/** A copy of a config with some keys replaced (shallow per top-level key). */
+export function withConfig(overrides: Partial<EnvironmentConfig>, base: EnvironmentConfig = demo): EnvironmentConfig {
+  return { ...base, ...overrides };
+}
+
+/** Templates of an environment's stacks, keyed by role. */
+export interface Templates {
+  readonly networkPrimary: Template;
+  readonly networkSecondary: Template;
+  readonly storagePrimary: Template;
+  readonly storageSecondary: Template;
+  readonly dataPrimary: Template;
+  readonly dataSecondary: Template;
+  readonly appPrimary: Template;
+  readonly appSecondary: Template;
+}
+
+/** Synthesizes an environment and returns the template of every stack. */
+export function templatesOf(env: HaEnvironment): Templates {
+  const t = (s: Stack) => Template.fromStack(s);
+  return {
+    networkPrimary: t(env.primary.network),
+    networkSecondary: t(env.secondary.network),
+    storagePrimary: t(env.primary.storage),
+    storageSecondary: t(env.secondary.storage),
+    dataPrimary: t(env.primary.data),
+    dataSecondary: t(env.secondary.data),
+    appPrimary: t(env.primary.app),
+    appSecondary: t(env.secondary.app),
+  };
+}
+
+/** The one resource of a type in a template, failing if there is not exactly one. */
+export function onlyResource(template: Template, type: string): { id: string; resource: Record<string, any> } {
+  const found = Object.entries(template.findResources(type));
+  if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}`);
+  return { id: found[0][0], resource: found[0][1] };
+}
