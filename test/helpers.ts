@@ -12,12 +12,19 @@ export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
   fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'),
 ).context;
 
+const tempDirs: string[] = [];
+process.on('exit', () => tempDirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+/** A temporary directory, removed when the test process exits. */
+export function tempDir(prefix: string): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+}
+
 /** A new App with the project's feature flags, writing to a temporary directory. */
 export function newApp(): App {
-  return new App({
-    context: CDK_JSON_CONTEXT,
-    outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-test-')),
-  });
+  return new App({ context: CDK_JSON_CONTEXT, outdir: tempDir('cdk-test-') });
 }
 
 /** A whole environment (demo unless given), both regions. */

@@ -1,0 +1,201 @@
+import { ConfigError, EnvironmentConfig, parseCidr, validateEnvironmentConfig } from '../../lib/config';
+import { demo } from '../../lib/config/environments';
+
+/** The problems a config has, or [] when it is valid. */
+function problemsOf(config: EnvironmentConfig): readonly string[] {
+  try {
+    validateEnvironmentConfig(config);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+}
+
+const primary = (p: Partial<EnvironmentConfig['primary']>) => ({ ...demo, primary: { ...demo.primary, ...p } });
+const secondary = (s: Partial<EnvironmentConfig['secondary']>) => ({
+  ...demo,
+  secondary: { ...demo.secondary, ...s },
+});
+
+describe('validateEnvironmentConfig', () => {
+  test('accepts the demo environment', () => {
+    expect(problemsOf(demo)).toEqual([]);
+  });
+
+  test('rejects two identical regions', () => {
+    expect(problemsOf(secondary({ region: 'us-east-1', availabilityZones: demo.primary.availabilityZones }))).toContain(
+      'primary.region and secondary.region are both "us-east-1"; choose two different regions.',
+    );
+  });
+
+  test('rejects a malformed region name', () => {
+    expect(problemsOf(primary({ region: 'useast1' }))).toContain(
+      'primary.region "useast1" is not an AWS region name; use one such as "us-east-1".',
+    );
+  });
+
+  test('rejects an availability zone of another region', () => {
+    expect(problemsOf(secondary({ availabilityZones: ['us-west-2a', 'us-west-2b', 'us-east-1c'] }))).toContain(
+      'secondary.availabilityZones entry "us-east-1c" is not a zone of us-west-2; use a zone such as "us-west-2a".',
+    );
+  });
+
+  test('rejects fewer than three availability zones', () => {
+    expect(problemsOf(primary({ availabilityZones: ['us-east-1a', 'us-east-1b'] }))).toContain(
+      'primary.availabilityZones [us-east-1a, us-east-1b] must list 3 distinct zones of us-east-1, for example ' +
+        '["us-east-1a", "us-east-1b", "us-east-1c"].',
+    );
+  });
+
+  test('rejects repeated availability zones', () => {
+    expect(problemsOf(primary({ availabilityZones: ['us-east-1a', 'us-east-1a', 'us-east-1b'] }))).toHaveLength(1);
+  });
+
+  test('rejects desired capacity above max', () => {
+    expect(problemsOf(primary({ capacity: { min: 2, desired: 5, max: 4 } }))).toContain(
+      'primary.capacity must satisfy min <= desired <= max (got min 2, desired 5, max 4); adjust the three so they are in order.',
+    );
+  });
+
+  test('rejects min capacity above desired', () => {
+    expect(problemsOf(secondary({ capacity: { min: 3, desired: 2, max: 4 } }))).toContain(
+      'secondary.capacity must satisfy min <= desired <= max (got min 3, desired 2, max 4); adjust the three so they are in order.',
+    );
+  });
+
+  test('rejects fewer than two instances in the primary', () => {
+    expect(problemsOf(primary({ capacity: { min: 1, desired: 1, max: 4 } }))).toContain(
+      'primary.capacity.min must be at least 2 so the region survives the loss of an instance (got 1).',
+    );
+  });
+
+  test('accepts a single warm-standby instance in the secondary', () => {
+    expect(problemsOf(secondary({ capacity: { min: 1, desired: 1, max: 2 } }))).toEqual([]);
+  });
+
+  test('rejects overlapping VPC CIDRs', () => {
+    expect(problemsOf(secondary({ vpcCidr: '10.10.128.0/17' }))).toContain(
+      'primary.vpcCidr "10.10.0.0/16" overlaps secondary.vpcCidr "10.10.128.0/17"; give the regions disjoint ranges so they can be peered later.',
+    );
+  });
+
+  test('rejects a CIDR that is not a network address', () => {
+    expect(problemsOf(primary({ vpcCidr: '10.10.0.1/16' }))).toContain(
+      'primary.vpcCidr "10.10.0.1/16" is not an IPv4 network in CIDR form; use one such as "10.10.0.0/16".',
+    );
+  });
+
+  test('rejects a VPC too small for nine subnets', () => {
+    expect(problemsOf(primary({ vpcCidr: '10.10.0.0/24' }))).toContain(
+      'primary.vpcCidr "10.10.0.0/24" must have a prefix from /16 to /20 (room for nine subnets) (got /24).',
+    );
+  });
+
+  test('rejects a NAT gateway count outside 1 to 3', () => {
+    expect(problemsOf(primary({ natGateways: 0 }))).toContain(
+      'primary.natGateways must be 1, 2 or 3 (got 0); 3 survives the loss of an AZ.',
+    );
+  });
+
+  test('rejects a domain outside the hosted zone', () => {
+    expect(problemsOf({ ...demo, dns: { ...demo.dns, domainName: 'app.example.org' } })).toContain(
+      'dns.domainName "app.example.org" is not inside dns.hostedZoneName "demo.example.com"; use a name that ends in ".demo.example.com".',
+    );
+  });
+
+  test('rejects a domain that only ends with the zone name as text', () => {
+    expect(problemsOf({ ...demo, dns: { ...demo.dns, domainName: 'appdemo.example.com' } })).toHaveLength(1);
+  });
+
+  test('accepts the zone apex as the domain', () => {
+    expect(problemsOf({ ...demo, dns: { ...demo.dns, domainName: 'demo.example.com' } })).toEqual([]);
+  });
+
+  test('rejects a malformed hosted zone ID', () => {
+    expect(problemsOf({ ...demo, dns: { ...demo.dns, hostedZoneId: 'hostedzone/abc' } })).toContain(
+      'dns.hostedZoneId "hostedzone/abc" is not a Route 53 hosted zone ID; copy it from the console (it starts with "Z").',
+    );
+  });
+
+  test('rejects an account ID that is not 12 digits', () => {
+    expect(problemsOf({ ...demo, account: '12345' })).toContain('account "12345" must be a 12-digit AWS account ID.');
+  });
+
+  test('rejects a health check failure threshold above 10', () => {
+    expect(problemsOf({ ...demo, dns: { ...demo.dns, healthCheckFailureThreshold: 11 } })).toContain(
+      'dns.healthCheckFailureThreshold must be 1 to 10 (got 11).',
+    );
+  });
+
+  test('rejects a burstable database class, which Global Database does not support', () => {
+    expect(problemsOf({ ...demo, database: { ...demo.database, instanceClass: 'db.t4g.medium' } })).toContain(
+      'database.instanceClass "db.t4g.medium" cannot join an Aurora Global Database; use a memory-optimised class such as "db.r6g.large".',
+    );
+  });
+
+  test('rejects a primary without a reader', () => {
+    expect(problemsOf(primary({ databaseReaders: 0 }))).toContain(
+      'primary.databaseReaders must be 1 to 15 so a reader in another AZ can take over from the writer (got 0).',
+    );
+  });
+
+  test('rejects a headless secondary database cluster', () => {
+    expect(problemsOf(secondary({ databaseReaders: 0 }))).toContain(
+      'secondary.databaseReaders must be 1 to 16 so the secondary cluster can be promoted at once (got 0).',
+    );
+  });
+
+  test('rejects a burstable cache node type, which Global Datastore does not support', () => {
+    expect(problemsOf({ ...demo, cache: { ...demo.cache, nodeType: 'cache.t4g.small' } })).toContain(
+      'cache.nodeType "cache.t4g.small" cannot join a Global Datastore; use an m or r node type such as "cache.r7g.large".',
+    );
+  });
+
+  test('rejects a cache without a replica', () => {
+    expect(problemsOf({ ...demo, cache: { ...demo.cache, replicasPerRegion: 0 } })).toContain(
+      'cache.replicasPerRegion must be 1 to 5: Multi-AZ with automatic failover needs at least one replica (got 0).',
+    );
+  });
+
+  test('rejects a backup retention beyond 35 days', () => {
+    expect(problemsOf({ ...demo, database: { ...demo.database, backupRetentionDays: 36 } })).toContain(
+      'database.backupRetentionDays must be 1 to 35 (got 36).',
+    );
+  });
+
+  test('rejects an ALB health check interval below 5 seconds', () => {
+    expect(problemsOf({ ...demo, service: { ...demo.service, healthCheckIntervalSeconds: 2 } })).toContain(
+      'service.healthCheckIntervalSeconds must be 5 to 300 (got 2).',
+    );
+  });
+
+  test('rejects an invalid alarm e-mail', () => {
+    expect(problemsOf({ ...demo, alarmEmail: 'ops' })).toContain('alarmEmail "ops" is not an e-mail address.');
+  });
+
+  test('rejects an environment name that cannot go in a stack name', () => {
+    expect(problemsOf({ ...demo, name: 'Demo_1' })).toContain(
+      'name "Demo_1" must be 1 to 20 lower-case letters, digits or dashes, starting with a letter.',
+    );
+  });
+
+  test('reports every problem at once, one per line, naming the environment', () => {
+    const bad = { ...demo, account: 'x', alarmEmail: 'y' };
+    expect(() => validateEnvironmentConfig(bad)).toThrow(
+      'Invalid configuration for environment "demo":\n' +
+        '  - account "x" must be a 12-digit AWS account ID.\n' +
+        '  - alarmEmail "y" is not an e-mail address.',
+    );
+  });
+});
+
+describe('parseCidr', () => {
+  test('parses a /16 network into its first and last address', () => {
+    expect(parseCidr('10.1.0.0/16')).toEqual({ first: 0x0a010000, last: 0x0a01ffff, prefix: 16 });
+  });
+
+  test('rejects octets above 255', () => {
+    expect(parseCidr('10.256.0.0/16')).toBeUndefined();
+  });
+});

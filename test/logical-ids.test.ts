@@ -1,0 +1,55 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { buildEnvironment } from './helpers';
+
+// A changed logical ID makes CloudFormation replace the resource: for these
+// types that means a new, empty database, file system, cache or key. This
+// test pins them; change an entry only together with a migration plan.
+const STATEFUL_TYPES = [
+  'AWS::RDS::DBCluster',
+  'AWS::RDS::GlobalCluster',
+  'AWS::EFS::FileSystem',
+  'AWS::ElastiCache::ReplicationGroup',
+  'AWS::ElastiCache::GlobalReplicationGroup',
+  'AWS::KMS::Key',
+  'AWS::SecretsManager::Secret',
+];
+
+const EXPECTED: Record<string, string[]> = {
+  'HaWeb-demo-Network-us-east-1': [],
+  'HaWeb-demo-Network-us-west-2': [],
+  'HaWeb-demo-Storage-us-west-2': ['AWS::EFS::FileSystem SharedFiles8683C99B', 'AWS::KMS::Key SharedFilesKeyD9C10E13'],
+  'HaWeb-demo-Storage-us-east-1': ['AWS::EFS::FileSystem SharedFiles8683C99B', 'AWS::KMS::Key SharedFilesKeyD9C10E13'],
+  'HaWeb-demo-Data-us-east-1': [
+    'AWS::ElastiCache::GlobalReplicationGroup SessionCacheGlobalDatastoreFB8F4932',
+    'AWS::ElastiCache::ReplicationGroup SessionCache9EEA23A0',
+    'AWS::KMS::Key DataKey17AFBB84',
+    'AWS::RDS::DBCluster DatabaseCluster5B53A178',
+    'AWS::RDS::GlobalCluster DatabaseGlobalCluster4A226354',
+    'AWS::SecretsManager::Secret HaWebdemoDatauseast1DatabaseClusterSecret1EC2D6473fdaad7efa858a3daf9490cf0a702aeb',
+    'AWS::SecretsManager::Secret SessionCacheAuthTokenA7672A42',
+  ],
+  'HaWeb-demo-Data-us-west-2': [
+    'AWS::ElastiCache::ReplicationGroup SessionCache9EEA23A0',
+    'AWS::KMS::Key DataKey17AFBB84',
+    'AWS::RDS::DBCluster DatabaseClusterC6094C50',
+  ],
+  'HaWeb-demo-App-us-east-1': ['AWS::KMS::Key AlertsKey9E1197AF'],
+  'HaWeb-demo-App-us-west-2': ['AWS::KMS::Key AlertsKey9E1197AF'],
+};
+
+const { env } = buildEnvironment();
+
+describe('logical IDs of stateful resources', () => {
+  test.each(env.stacks.map((s) => [s.stackName, s] as const))('%s keeps its stateful logical IDs', (name, stack) => {
+    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string }>;
+    const ids = Object.entries(resources)
+      .filter(([, r]) => STATEFUL_TYPES.includes(r.Type))
+      .map(([id, r]) => `${r.Type} ${id}`)
+      .sort();
+    expect(ids).toEqual(EXPECTED[name]);
+  });
+
+  test('every stack of the environment is pinned', () => {
+    expect(env.stacks.map((s) => s.stackName).sort()).toEqual(Object.keys(EXPECTED).sort());
+  });
+});
