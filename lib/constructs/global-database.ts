@@ -119,8 +119,11 @@ export class GlobalDatabasePrimary extends Construct {
       removalPolicy: RemovalPolicy.SNAPSHOT,
     });
     this.secret = this.cluster.secret!;
+    const generatedSecret = this.cluster.node.findChild('Secret') as secretsmanager.Secret;
+    // Keep the credentials with the snapshot the cluster leaves behind on delete.
+    generatedSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
     acknowledgeNag(
-      this.cluster.node.findChild('Secret'),
+      generatedSecret,
       'AwsSolutions-SMG4',
       'Rotation needs a rotation function with network access to the database, whose security group admits ' +
         'only the web instances, and a new password must reach every instance of both regions at once. ' +

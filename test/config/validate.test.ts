@@ -49,7 +49,10 @@ describe('validateEnvironmentConfig', () => {
   });
 
   test('rejects repeated availability zones', () => {
-    expect(problemsOf(primary({ availabilityZones: ['us-east-1a', 'us-east-1a', 'us-east-1b'] }))).toHaveLength(1);
+    expect(problemsOf(primary({ availabilityZones: ['us-east-1a', 'us-east-1a', 'us-east-1b'] }))).toEqual([
+      'primary.availabilityZones [us-east-1a, us-east-1a, us-east-1b] must list 3 distinct zones of us-east-1, for example ' +
+        '["us-east-1a", "us-east-1b", "us-east-1c"].',
+    ]);
   });
 
   test('rejects desired capacity above max', () => {

@@ -1,0 +1,169 @@
+import { CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { IConstruct } from 'constructs';
+import { demo } from '../../lib/config/environments';
+import { AppStack } from '../../lib/stacks/app-stack';
+import { buildEnvironment, onlyResource, templatesOf, withConfig } from '../helpers';
+
+/** The logical ID CloudFormation sees for a construct's primary resource. */
+function logicalIdOf(construct: IConstruct): string {
+  return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+const { env } = buildEnvironment();
+const templates = templatesOf(env);
+const stricter = templatesOf(
+  buildEnvironment(withConfig({ dns: { ...demo.dns, healthCheckFailureThreshold: 5 } })).env,
+);
+
+interface Region {
+  readonly name: string;
+  readonly region: string;
+  readonly failover: 'PRIMARY' | 'SECONDARY';
+  readonly app: AppStack;
+  readonly template: Template;
+}
+
+const REGIONS: Region[] = [
+  {
+    name: 'primary',
+    region: demo.primary.region,
+    failover: 'PRIMARY',
+    app: env.primary.app,
+    template: templates.appPrimary,
+  },
+  {
+    name: 'secondary',
+    region: demo.secondary.region,
+    failover: 'SECONDARY',
+    app: env.secondary.app,
+    template: templates.appSecondary,
+  },
+];
+
+/** The parts of an `AWS::Route53::RecordSet` these tests read. */
+interface RecordSet {
+  readonly Properties: {
+    readonly Type: string;
+    readonly HostedZoneId: unknown;
+    readonly Failover?: string;
+    readonly HealthCheckId?: unknown;
+    readonly SetIdentifier?: string;
+    readonly AliasTarget: {
+      readonly DNSName: unknown;
+      readonly HostedZoneId: unknown;
+      readonly EvaluateTargetHealth?: boolean;
+    };
+  };
+}
+
+/** The record set of a template with the given DNS name (with or without the trailing dot). */
+function recordNamed(template: Template, name: string): RecordSet {
+  const matches = Object.values(
+    template.findResources('AWS::Route53::RecordSet', { Properties: { Name: `${name.replace(/\.$/, '')}.` } }),
+  );
+  if (matches.length !== 1) throw new Error(`expected one record named ${name}, found ${matches.length}`);
+  return matches[0] as RecordSet;
+}
+
+describe.each(REGIONS)('failover DNS ($name, $region)', ({ region, failover, app, template }) => {
+  const regionalName = `${region}.${demo.dns.domainName}`;
+  const lbId = logicalIdOf(app.entry.loadBalancer);
+  const healthCheckId = logicalIdOf(app.dns.healthCheck);
+
+  describe('health check', () => {
+    test('is the one health check of the region', () => {
+      template.resourceCountIs('AWS::Route53::HealthCheck', 1);
+    });
+
+    test('requests HTTPS on port 443 with SNI', () => {
+      template.hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: Match.objectLike({ Type: 'HTTPS', Port: 443, EnableSNI: true }),
+      });
+    });
+
+    test(`requests the regional name ${regionalName}`, () => {
+      template.hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: Match.objectLike({ FullyQualifiedDomainName: regionalName }),
+      });
+    });
+
+    test('requests dns.healthCheckPath, the deep readiness path', () => {
+      template.hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: Match.objectLike({ ResourcePath: demo.dns.healthCheckPath }),
+      });
+    });
+
+    test('checks every 10 seconds', () => {
+      template.hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: Match.objectLike({ RequestInterval: 10 }),
+      });
+    });
+
+    test('fails after dns.healthCheckFailureThreshold consecutive failures', () => {
+      template.hasResourceProperties('AWS::Route53::HealthCheck', {
+        HealthCheckConfig: Match.objectLike({ FailureThreshold: demo.dns.healthCheckFailureThreshold }),
+      });
+    });
+  });
+
+  describe('failover record', () => {
+    test(`is an A record for ${demo.dns.domainName} in the configured hosted zone`, () => {
+      const record = recordNamed(template, demo.dns.domainName);
+      expect(record.Properties).toMatchObject({ Type: 'A', HostedZoneId: demo.dns.hostedZoneId });
+    });
+
+    test(`has failover role ${failover}`, () => {
+      expect(recordNamed(template, demo.dns.domainName).Properties.Failover).toBe(failover);
+    });
+
+    test("uses this region's own health check", () => {
+      expect(recordNamed(template, demo.dns.domainName).Properties.HealthCheckId).toEqual({ Ref: healthCheckId });
+    });
+
+    test('has a set identifier', () => {
+      expect(recordNamed(template, demo.dns.domainName).Properties.SetIdentifier).toEqual(expect.stringMatching(/\S/));
+    });
+
+    test("is an alias of this region's load balancer that evaluates target health", () => {
+      expect(recordNamed(template, demo.dns.domainName).Properties.AliasTarget).toMatchObject({
+        EvaluateTargetHealth: true,
+        HostedZoneId: { 'Fn::GetAtt': [lbId, 'CanonicalHostedZoneID'] },
+      });
+      expect(JSON.stringify(recordNamed(template, demo.dns.domainName).Properties.AliasTarget.DNSName)).toContain(
+        JSON.stringify({ 'Fn::GetAtt': [lbId, 'DNSName'] }),
+      );
+    });
+  });
+
+  describe('regional record', () => {
+    test(`is an A record for ${regionalName} in the configured hosted zone, without failover`, () => {
+      const record = recordNamed(template, regionalName);
+      expect(record.Properties).toMatchObject({ Type: 'A', HostedZoneId: demo.dns.hostedZoneId });
+      expect(record.Properties.Failover).toBeUndefined();
+      expect(record.Properties.HealthCheckId).toBeUndefined();
+    });
+
+    test("is an alias of this region's load balancer", () => {
+      const alias = recordNamed(template, regionalName).Properties.AliasTarget;
+      expect(alias.HostedZoneId).toEqual({ 'Fn::GetAtt': [lbId, 'CanonicalHostedZoneID'] });
+      expect(JSON.stringify(alias.DNSName)).toContain(JSON.stringify({ 'Fn::GetAtt': [lbId, 'DNSName'] }));
+    });
+  });
+});
+
+describe('failover DNS across regions', () => {
+  test('the two failover records have different set identifiers', () => {
+    const primary = recordNamed(templates.appPrimary, demo.dns.domainName).Properties.SetIdentifier;
+    const secondary = recordNamed(templates.appSecondary, demo.dns.domainName).Properties.SetIdentifier;
+    expect(primary).not.toEqual(secondary);
+  });
+
+  test.each([
+    ['primary', () => stricter.appPrimary],
+    ['secondary', () => stricter.appSecondary],
+  ])('a dns.healthCheckFailureThreshold of 5 reaches the %s health check', (_name, template) => {
+    const { resource } = onlyResource(template(), 'AWS::Route53::HealthCheck');
+    expect(resource.Properties.HealthCheckConfig.FailureThreshold).toBe(5);
+  });
+});
