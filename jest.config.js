@@ -4,7 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    '^.+\\.tsx?$': ['@swc/jest'],
+    // Transpile only: type-checking is tsc --noEmit's job in npm test.
+    '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true }],
   },
   snapshotSerializers: ['<rootDir>/test/asset-hash-serializer.js'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
