@@ -4,8 +4,8 @@ module.exports = {
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],
   transform: {
-    // Transpile only: type-checking is tsc --noEmit's job in npm test.
-    '^.+\\.tsx?$': ['ts-jest', { isolatedModules: true }],
+    // tsconfig.json's isolatedModules makes ts-jest transpile only.
+    '^.+\\.tsx?$': 'ts-jest',
   },
   snapshotSerializers: ['<rootDir>/test/asset-hash-serializer.js'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
