@@ -4,7 +4,7 @@ const tseslint = require('typescript-eslint');
 const prettier = require('eslint-config-prettier');
 
 module.exports = tseslint.config(
-  { ignores: ['node_modules/**', 'cdk.out/**', 'coverage/**', '**/*.d.ts'] },
+  { ignores: ['node_modules/**', 'cdk.out/**', 'coverage/**', '**/*.d.ts', 'service/dist/**', 'drill/out/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   prettier,
@@ -27,7 +27,8 @@ module.exports = tseslint.config(
     },
   },
   {
-    files: ['bin/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    // Programs' entry points and their config modules read the environment.
+    files: ['bin/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'drill/**/*.ts', 'service/src/config.ts', 'support/**/*.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
   {
