@@ -28,7 +28,14 @@ module.exports = tseslint.config(
   },
   {
     // Programs' entry points and their config modules read the environment.
-    files: ['bin/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts', 'drill/**/*.ts', 'service/src/config.ts', 'support/**/*.ts'],
+    files: [
+      'bin/**/*.ts',
+      'test/**/*.ts',
+      'bench/**/*.ts',
+      'drill/**/*.ts',
+      'service/src/config.ts',
+      'support/**/*.ts',
+    ],
     rules: { 'no-restricted-properties': 'off' },
   },
   {

@@ -42,17 +42,20 @@ export class HaEnvironment {
     validateEnvironmentConfig(config);
     const names = physicalNames(config);
 
-    const stackProps = (r: RegionConfig, lifecycle: string, stateful: boolean) => ({
+    // `guarded`: termination protection in production. Cross-stack references
+    // are weak (Fn::GetStackOutput), so nothing else stops the deletion of a
+    // stack that others still use: the stateful stacks and the network under them.
+    const stackProps = (r: RegionConfig, lifecycle: string, guarded: boolean) => ({
       env: { account: config.account, region: r.region },
       availabilityZones: r.availabilityZones,
-      terminationProtection: stateful && config.production,
+      terminationProtection: guarded && config.production,
       stackName: `${names.stackPrefix}-${lifecycle}-${r.region}`,
       description: `HA web service (${config.name}): ${lifecycle} in ${r.region}`,
     });
     const id = (lifecycle: string, r: RegionConfig) => `${names.stackPrefix}-${lifecycle}-${r.region}`;
 
     const network = (r: RegionConfig) =>
-      new NetworkStack(scope, id('Network', r), { ...stackProps(r, 'Network', false), regionConfig: r });
+      new NetworkStack(scope, id('Network', r), { ...stackProps(r, 'Network', true), regionConfig: r });
     const netP = network(config.primary);
     const netS = network(config.secondary);
 

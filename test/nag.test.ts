@@ -42,6 +42,7 @@ describe('cdk-nag AwsSolutions', () => {
 
   test('suppressions are exactly the reviewed rules', () => {
     expect([...new Set(report.suppressedViolations.map((v) => v.ruleName))].sort()).toEqual([
+      'AwsSolutions-AEC3',
       'AwsSolutions-AEC5',
       'AwsSolutions-EC23',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',

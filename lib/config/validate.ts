@@ -140,9 +140,9 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
       `database.engineVersion "${db.engineVersion}" must be a full Aurora PostgreSQL version such as "16.6".`,
     );
   }
-  if (!/^db\.(r|x)\d+[a-z]*\.[a-z0-9]+$/.test(db.instanceClass)) {
+  if (!/^db\.(r|x)([5-9]|\d{2,})[a-z]*\.[a-z0-9]+$/.test(db.instanceClass)) {
     problems.push(
-      `database.instanceClass "${db.instanceClass}" cannot join an Aurora Global Database; use a memory-optimised class such as "db.r6g.large".`,
+      `database.instanceClass "${db.instanceClass}" cannot join an Aurora Global Database; use a memory-optimised class of generation 5 or later such as "db.r6g.large".`,
     );
   }
   if (!Number.isInteger(c.primary.databaseReaders) || c.primary.databaseReaders < 1 || c.primary.databaseReaders > 15) {
@@ -164,9 +164,9 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
   }
 
   const cache = c.cache;
-  if (!/^cache\.(m|r)\d+[a-z]*\.[a-z0-9]+$/.test(cache.nodeType)) {
+  if (!/^cache\.(m|r)([5-9]|\d{2,})[a-z]*\.[a-z0-9]+$/.test(cache.nodeType)) {
     problems.push(
-      `cache.nodeType "${cache.nodeType}" cannot join a Global Datastore; use an m or r node type such as "cache.r7g.large".`,
+      `cache.nodeType "${cache.nodeType}" cannot join a Global Datastore; use an m or r node type of generation 5 or later such as "cache.r7g.large".`,
     );
   }
   if (!Number.isInteger(cache.replicasPerRegion) || cache.replicasPerRegion < 1 || cache.replicasPerRegion > 5) {

@@ -26,25 +26,30 @@ export interface SessionCacheBaseProps {
   readonly authSecretName: string;
 }
 
-/** Properties of a {@link SessionCache}. */
-export interface SessionCacheProps extends SessionCacheBaseProps {
-  /**
-   * `primary` creates the AUTH secret (replicated to `secondaryRegion`), the
-   * replication group and the Global Datastore; `secondary` joins the Global
-   * Datastore named by `globalDatastoreId`.
-   */
-  readonly role: 'primary' | 'secondary';
-  /** Valkey version (primary only; the secondary inherits it). */
-  readonly engineVersion?: string;
-  /** Cache node type (primary only; the secondary inherits it). */
-  readonly nodeType?: string;
-  /** Region the AUTH secret is replicated to (primary only). */
-  readonly secondaryRegion?: string;
-  /** Suffix of the Global Datastore's ID (primary only); AWS prefixes it per region. */
-  readonly globalDatastoreSuffix?: string;
-  /** Full ID of the Global Datastore to join (secondary only). */
-  readonly globalDatastoreId?: string;
+/** Properties of the primary region's {@link SessionCache}: it creates the Global Datastore. */
+export interface SessionCachePrimaryProps extends SessionCacheBaseProps {
+  /** Creates the AUTH secret, the replication group and the Global Datastore. */
+  readonly role: 'primary';
+  /** Valkey version, for example `8.0` (the secondary inherits it). */
+  readonly engineVersion: string;
+  /** Cache node type (the secondary inherits it). */
+  readonly nodeType: string;
+  /** Region the AUTH secret is replicated to. */
+  readonly secondaryRegion: string;
+  /** Suffix of the Global Datastore's ID; AWS prefixes it per region. */
+  readonly globalDatastoreSuffix: string;
 }
+
+/** Properties of the secondary region's {@link SessionCache}: it joins the Global Datastore. */
+export interface SessionCacheSecondaryProps extends SessionCacheBaseProps {
+  /** Joins the Global Datastore named by `globalDatastoreId`. */
+  readonly role: 'secondary';
+  /** Full ID of the Global Datastore to join. */
+  readonly globalDatastoreId: string;
+}
+
+/** Properties of a {@link SessionCache}, by region role. */
+export type SessionCacheProps = SessionCachePrimaryProps | SessionCacheSecondaryProps;
 
 /**
  * Session store: a Valkey replication group (Multi-AZ, automatic failover,
@@ -66,9 +71,12 @@ export class SessionCache extends Construct {
   constructor(scope: Construct, id: string, props: SessionCacheProps) {
     super(scope, id);
     const primary = props.role === 'primary';
-    const missing = primary
-      ? (['engineVersion', 'nodeType', 'secondaryRegion', 'globalDatastoreSuffix'] as const).filter((k) => !props[k])
-      : (['globalDatastoreId'] as const).filter((k) => !props[k]);
+    // The types require these; the check serves callers from JavaScript.
+    const missing = (
+      props.role === 'primary'
+        ? (['engineVersion', 'nodeType', 'secondaryRegion', 'globalDatastoreSuffix'] as const).filter((k) => !props[k])
+        : (['globalDatastoreId'] as const).filter((k) => !props[k])
+    ) as string[];
     if (missing.length > 0) {
       throw new Error(`${this.node.path}: a ${props.role} SessionCache needs ${missing.join(', ')}.`);
     }
@@ -89,12 +97,12 @@ export class SessionCache extends Construct {
     });
 
     let authToken: SecretValue;
-    if (primary) {
+    if (props.role === 'primary') {
       const secret = new secretsmanager.Secret(this, 'AuthToken', {
         secretName: props.authSecretName,
         description: 'AUTH token of the Valkey session cache',
         encryptionKey: props.key,
-        replicaRegions: [{ region: props.secondaryRegion! }],
+        replicaRegions: [{ region: props.secondaryRegion }],
         // Valkey AUTH tokens: 16 to 128 printable characters without @, " or /.
         generateSecretString: { passwordLength: 64, excludePunctuation: true },
         removalPolicy: RemovalPolicy.RETAIN,
@@ -114,15 +122,17 @@ export class SessionCache extends Construct {
 
     this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'Resource', {
       replicationGroupDescription: `Session cache (${props.role})`,
-      globalReplicationGroupId: primary ? undefined : props.globalDatastoreId,
+      globalReplicationGroupId: props.role === 'secondary' ? props.globalDatastoreId : undefined,
       engine: primary ? 'valkey' : undefined,
-      engineVersion: props.engineVersion,
-      cacheNodeType: props.nodeType,
+      engineVersion: props.role === 'primary' ? props.engineVersion : undefined,
+      cacheNodeType: props.role === 'primary' ? props.nodeType : undefined,
       numCacheClusters: 1 + props.replicas,
       multiAzEnabled: true,
       automaticFailoverEnabled: true,
-      transitEncryptionEnabled: true,
-      atRestEncryptionEnabled: true,
+      // A Global Datastore member inherits both encryption settings from the
+      // primary; ElastiCache rejects them on a secondary's create request.
+      transitEncryptionEnabled: primary ? true : undefined,
+      atRestEncryptionEnabled: primary ? true : undefined,
       kmsKeyId: props.key.keyArn,
       // A dynamic reference: the template holds {{resolve:secretsmanager:...}}, never the token.
       authToken: authToken.unsafeUnwrap(),
@@ -138,13 +148,19 @@ export class SessionCache extends Construct {
     if (!primary) {
       acknowledgeNag(
         this.replicationGroup,
+        'AwsSolutions-AEC3',
+        'A Global Datastore member inherits TLS in transit and encryption at rest from the primary, which sets both ' +
+          '(and this member encrypts with its own region key); ElastiCache rejects the two settings on a secondary.',
+      );
+      acknowledgeNag(
+        this.replicationGroup,
         'AwsSolutions-AEC5',
-        'A Global Datastore secondary inherits its engine (Valkey) from the primary, so the rule cannot see it; ' +
-          'the port is only reachable from the web instances security group, and obscuring it adds no control.',
+        'The default port is kept on purpose in both regions: only the web instances security group reaches it, ' +
+          'and a non-default port adds no control. (The primary passes only because the rule skips the valkey engine.)',
       );
     }
 
-    if (primary) {
+    if (props.role === 'primary') {
       this.globalDatastore = new elasticache.CfnGlobalReplicationGroup(this, 'GlobalDatastore', {
         globalReplicationGroupIdSuffix: props.globalDatastoreSuffix,
         globalReplicationGroupDescription: 'Sessions shared by both regions',

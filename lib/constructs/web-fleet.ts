@@ -33,6 +33,9 @@ export interface WebFleetProps {
   readonly userData?: ec2.UserData;
 }
 
+/** How long a finished instance refresh keeps watching its alarms before it succeeds. */
+export const REFRESH_BAKE_TIME = Duration.minutes(5);
+
 /** Graviton families carry a `g` after the generation digit: m7g, c7gn, t4g, r8gd. */
 export function cpuTypeOf(instanceType: string): ec2.AmazonLinuxCpuType {
   return /^[a-z]+\d+g/.test(instanceType) ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
@@ -170,6 +173,10 @@ export class WebFleet extends Construct {
         instanceWarmup: Duration.seconds(svc.instanceWarmupSeconds),
         skipMatching: true,
         alarms: [this.target5xxAlarm, this.unhealthyHostsAlarm],
+        // The alarms are watched until the bake time ends: longer than their
+        // evaluation windows (2 min) plus CloudWatch's delay, so a bad last
+        // batch still fails and rolls back the refresh.
+        bakeTime: REFRESH_BAKE_TIME,
       }),
     });
     Annotations.of(this.autoScalingGroup).acknowledgeWarning(

@@ -22,8 +22,9 @@ export interface DataStackProps extends RegionalStackProps {
   /** Security group of the web instances, the only clients admitted. */
   readonly webSecurityGroup: ec2.ISecurityGroup;
   /**
-   * ID of the primary's Global Datastore (secondary only; a cross-region reference).
-   * @default - none; required for the secondary
+   * ID of the primary's Global Datastore (a cross-region reference). Required
+   * when `role` is `secondary`.
+   * @default - none (primary)
    */
   readonly globalDatastoreId?: string;
 }
@@ -98,22 +99,34 @@ export class DataStack extends RegionalStack {
       );
     }
 
-    this.cache = new SessionCache(this, 'SessionCache', {
-      role: props.role,
+    const cacheBase = {
       vpc: props.vpc,
       clients: props.webSecurityGroup,
       key: this.key,
       replicas: config.cache.replicasPerRegion,
       authSecretName: names.cacheAuthSecretName,
-      ...(props.role === 'primary'
-        ? {
-            engineVersion: config.cache.engineVersion,
-            nodeType: config.cache.nodeType,
-            secondaryRegion: config.secondary.region,
-            globalDatastoreSuffix: names.globalDatastoreSuffix,
-          }
-        : { globalDatastoreId: props.globalDatastoreId }),
-    });
+    };
+    if (props.role === 'primary') {
+      this.cache = new SessionCache(this, 'SessionCache', {
+        ...cacheBase,
+        role: 'primary',
+        engineVersion: config.cache.engineVersion,
+        nodeType: config.cache.nodeType,
+        secondaryRegion: config.secondary.region,
+        globalDatastoreSuffix: names.globalDatastoreSuffix,
+      });
+    } else {
+      if (!props.globalDatastoreId) {
+        throw new Error(
+          `${this.node.path}: a secondary DataStack needs globalDatastoreId (the primary's Global Datastore).`,
+        );
+      }
+      this.cache = new SessionCache(this, 'SessionCache', {
+        ...cacheBase,
+        role: 'secondary',
+        globalDatastoreId: props.globalDatastoreId,
+      });
+    }
     this.cacheEndpoint = this.cache.primaryEndpointAddress;
     this.cacheAuthSecret = this.cache.authSecret;
   }

@@ -133,7 +133,7 @@ describe('validateEnvironmentConfig', () => {
 
   test('rejects a burstable database class, which Global Database does not support', () => {
     expect(problemsOf({ ...demo, database: { ...demo.database, instanceClass: 'db.t4g.medium' } })).toContain(
-      'database.instanceClass "db.t4g.medium" cannot join an Aurora Global Database; use a memory-optimised class such as "db.r6g.large".',
+      'database.instanceClass "db.t4g.medium" cannot join an Aurora Global Database; use a memory-optimised class of generation 5 or later such as "db.r6g.large".',
     );
   });
 
@@ -151,7 +151,7 @@ describe('validateEnvironmentConfig', () => {
 
   test('rejects a burstable cache node type, which Global Datastore does not support', () => {
     expect(problemsOf({ ...demo, cache: { ...demo.cache, nodeType: 'cache.t4g.small' } })).toContain(
-      'cache.nodeType "cache.t4g.small" cannot join a Global Datastore; use an m or r node type such as "cache.r7g.large".',
+      'cache.nodeType "cache.t4g.small" cannot join a Global Datastore; use an m or r node type of generation 5 or later such as "cache.r7g.large".',
     );
   });
 
@@ -181,6 +181,68 @@ describe('validateEnvironmentConfig', () => {
     expect(problemsOf({ ...demo, name: 'Demo_1' })).toContain(
       'name "Demo_1" must be 1 to 20 lower-case letters, digits or dashes, starting with a letter.',
     );
+  });
+
+  test('rejects a database class older than generation 5', () => {
+    expect(problemsOf({ ...demo, database: { ...demo.database, instanceClass: 'db.r4.large' } })).toHaveLength(1);
+  });
+
+  test('accepts a generation 7 Graviton database class', () => {
+    expect(problemsOf({ ...demo, database: { ...demo.database, instanceClass: 'db.r7g.2xlarge' } })).toEqual([]);
+  });
+
+  test('rejects a cache node type older than generation 5', () => {
+    expect(problemsOf({ ...demo, cache: { ...demo.cache, nodeType: 'cache.m4.large' } })).toHaveLength(1);
+  });
+
+  test('rejects a malformed instance type', () => {
+    expect(problemsOf(primary({ instanceType: 'large' }))).toContain(
+      'primary.instanceType "large" is not an EC2 instance type; use one such as "t3.small".',
+    );
+  });
+
+  test('rejects fractional capacities', () => {
+    expect(problemsOf(primary({ capacity: { min: 2, desired: 2.5, max: 4 } }))).toContain(
+      'primary.capacity min/desired/max must be whole numbers >= 0 (got 2/2.5/4).',
+    );
+  });
+
+  test('rejects a Route 53 health check path without a leading slash', () => {
+    expect(problemsOf({ ...demo, dns: { ...demo.dns, healthCheckPath: 'health/ready' } })).toContain(
+      'dns.healthCheckPath "health/ready" must start with "/".',
+    );
+  });
+
+  test('rejects an Aurora engine version without a minor version', () => {
+    expect(problemsOf({ ...demo, database: { ...demo.database, engineVersion: '16' } })).toContain(
+      'database.engineVersion "16" must be a full Aurora PostgreSQL version such as "16.6".',
+    );
+  });
+
+  test('rejects a malformed Valkey version', () => {
+    expect(problemsOf({ ...demo, cache: { ...demo.cache, engineVersion: 'latest' } })).toContain(
+      'cache.engineVersion "latest" must be a Valkey version such as "8.0".',
+    );
+  });
+
+  test('rejects an ALB health check path without a leading slash', () => {
+    expect(problemsOf({ ...demo, service: { ...demo.service, healthCheckPath: 'health' } })).toContain(
+      'service.healthCheckPath "health" must start with "/".',
+    );
+  });
+
+  test.each([
+    ['port', 80, 'service.port must be 1024 to 65535 (got 80).'],
+    ['unhealthyThresholdCount', 1, 'service.unhealthyThresholdCount must be 2 to 10 (got 1).'],
+    ['healthyThresholdCount', 11, 'service.healthyThresholdCount must be 2 to 10 (got 11).'],
+    ['deregistrationDelaySeconds', 3601, 'service.deregistrationDelaySeconds must be 0 to 3600 (got 3601).'],
+    ['healthCheckGracePeriodSeconds', -1, 'service.healthCheckGracePeriodSeconds must be 0 to 7200 (got -1).'],
+    ['instanceWarmupSeconds', 3601, 'service.instanceWarmupSeconds must be 0 to 3600 (got 3601).'],
+    ['targetCpuUtilizationPercent', 95, 'service.targetCpuUtilizationPercent must be 10 to 90 (got 95).'],
+    ['refreshRollback5xxPerMinute', 0, 'service.refreshRollback5xxPerMinute must be 1 to 100000 (got 0).'],
+    ['accessLogRetentionDays', 0, 'service.accessLogRetentionDays must be 1 to 3650 (got 0).'],
+  ])('rejects service.%s = %p', (key, value, message) => {
+    expect(problemsOf({ ...demo, service: { ...demo.service, [key]: value } })).toEqual([message]);
   });
 
   test('reports every problem at once, one per line, naming the environment', () => {

@@ -296,6 +296,14 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       );
     });
 
+    test('instance refresh keeps watching its alarms for a bake time longer than their windows', () => {
+      const { resource } = onlyResource(template, 'AWS::AutoScaling::AutoScalingGroup');
+      const bake = resource.UpdatePolicy.AutoScalingInstanceRefresh.Preferences.BakeTime;
+      expect(bake).toBe(300);
+      // unhealthy-host alarm: 2 periods of 60 s; 5xx alarm: 1 period of 60 s.
+      expect(bake).toBeGreaterThan(2 * 60);
+    });
+
     test('scales by target tracking on average CPU at the configured target', () => {
       tuned.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
         AutoScalingGroupName: { Ref: logicalIdOf(tunedFleet.autoScalingGroup) },

@@ -112,12 +112,14 @@ describe('stack topology', () => {
     ]);
   });
 
-  test('stateful stacks have termination protection in prod', () => {
+  test('stateful stacks and the networks under them have termination protection in prod', () => {
     const prodEnv = new HaEnvironment(newApp(), prod);
     const protectedStacks = prodEnv.stacks.filter((s) => s.terminationProtection).map((s) => s.stackName);
     expect(protectedStacks.sort()).toEqual([
       'HaWeb-prod-Data-us-east-1',
       'HaWeb-prod-Data-us-west-2',
+      'HaWeb-prod-Network-us-east-1',
+      'HaWeb-prod-Network-us-west-2',
       'HaWeb-prod-Storage-us-east-1',
       'HaWeb-prod-Storage-us-west-2',
     ]);
