@@ -10,8 +10,11 @@ import { Alerts } from '../constructs/alerts';
 import { FailoverDns } from '../constructs/failover-dns';
 import { DATABASE_PORT } from '../constructs/global-database';
 import { PublicLoadBalancer } from '../constructs/public-load-balancer';
+import { ServiceBootstrap } from '../constructs/service-bootstrap';
+import { ServiceBundle } from '../constructs/service-bundle';
 import { CACHE_PORT } from '../constructs/session-cache';
 import { WebFleet } from '../constructs/web-fleet';
+import { failoverTiming } from '../failover-timing';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
 
 /** Where the instances find the data tier of their region. */
@@ -96,27 +99,23 @@ export class AppStack extends RegionalStack {
     const cacheAuthSecret = secretsmanager.Secret.fromSecretNameV2(this, 'CacheAuthSecret', data.cacheAuthSecretName);
     const secretsKey = data.secretsKeyArn ? kms.Key.fromKeyArn(this, 'SecretsKey', data.secretsKeyArn) : undefined;
 
-    // Non-secret settings only: the service reads the secrets themselves from
-    // Secrets Manager with the instance role.
-    const userData = ec2.UserData.forLinux();
-    const settings: Record<string, string> = {
-      AWS_REGION: this.region,
-      SERVICE_PORT: String(config.service.port),
-      DATABASE_HOST: data.databaseEndpoint,
-      DATABASE_READ_HOST: data.databaseReadEndpoint,
-      DATABASE_PORT: String(DATABASE_PORT),
-      DATABASE_SECRET_ID: data.databaseSecretName,
-      CACHE_HOST: data.cacheEndpoint,
-      CACHE_PORT: String(CACHE_PORT),
-      CACHE_AUTH_SECRET_ID: data.cacheAuthSecretName,
-      EFS_FILE_SYSTEM_ID: props.fileSystem.fileSystemId,
-    };
-    userData.addCommands(
-      'install -d -m 0755 /etc/ha-web',
-      "cat > /etc/ha-web/infrastructure.env <<'EOF'",
-      ...Object.entries(settings).map(([k, v]) => `${k}=${v}`),
-      'EOF',
-    );
+    const bundle = new ServiceBundle(this, 'Service');
+    const bootstrap = new ServiceBootstrap(this, 'Bootstrap', {
+      bundle,
+      port: config.service.port,
+      // As long as the ALB needs to see the failing health check (interval x threshold).
+      drainSeconds: failoverTiming(config).targetDetectionSeconds,
+      endpoints: {
+        databaseHost: data.databaseEndpoint,
+        databaseReadHost: data.databaseReadEndpoint,
+        databasePort: DATABASE_PORT,
+        databaseSecretName: data.databaseSecretName,
+        cacheHost: data.cacheEndpoint,
+        cachePort: CACHE_PORT,
+        cacheAuthSecretName: data.cacheAuthSecretName,
+        fileSystemId: props.fileSystem.fileSystemId,
+      },
+    });
 
     this.fleet = new WebFleet(this, 'Fleet', {
       vpc: props.vpc,
@@ -126,12 +125,13 @@ export class AppStack extends RegionalStack {
       capacity: regionConfig.capacity,
       service: config.service,
       alarmTopic: this.alerts.topic,
-      userData,
+      userData: bootstrap.userData,
     });
     databaseSecret.grantRead(this.fleet.role);
     cacheAuthSecret.grantRead(this.fleet.role);
     secretsKey?.grantDecrypt(this.fleet.role);
     props.fileSystem.grantReadWrite(this.fleet.role);
+    bootstrap.grantTo(this.fleet.role);
 
     this.dns = new FailoverDns(this, 'Dns', {
       hostedZone,

@@ -180,11 +180,11 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
 
   describe('user data', () => {
     const userData = userDataOf(template);
-    const envFile = /cat > \/etc\/ha-web\/infrastructure\.env <<'EOF'\n([\s\S]*?)\nEOF/.exec(userData)?.[1] ?? '';
+    const envFile = /cat > \/etc\/ha-web\/service\.env <<ENV\n([\s\S]*?)\nENV/.exec(userData)?.[1] ?? '';
     const data = stacks(demoEnv).data.stackName;
     const storage = stacks(demoEnv).storage.stackName;
 
-    test('writes /etc/ha-web/infrastructure.env with a quoted heredoc', () => {
+    test('writes the service environment to /etc/ha-web/service.env', () => {
       expect(userData).toMatch(/^install -d -m 0755 \/etc\/ha-web$/m);
       expect(envFile).not.toBe('');
     });
@@ -194,20 +194,22 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       expect(envFile).not.toMatch(/^DATABASE_HOST=.*ReadEndpoint/m);
     });
 
-    test("sets CACHE_HOST to the region's cache primary endpoint", () => {
-      expect(envFile).toMatch(new RegExp(`^CACHE_HOST=<${data}:\\w*SessionCache\\w*PrimaryEndPointAddress\\w*>$`, 'm'));
+    test("sets REDIS_HOST to the region's cache primary endpoint", () => {
+      expect(envFile).toMatch(new RegExp(`^REDIS_HOST=<${data}:\\w*SessionCache\\w*PrimaryEndPointAddress\\w*>$`, 'm'));
     });
 
-    test("sets EFS_FILE_SYSTEM_ID to the region's file system", () => {
-      expect(envFile).toMatch(new RegExp(`^EFS_FILE_SYSTEM_ID=<${storage}:PublishOutputRef\\w+>$`, 'm'));
+    test("mounts the region's file system", () => {
+      expect(userData).toMatch(new RegExp(`echo '<${storage}:PublishOutputRef\\w+>:/ /mnt/shared efs `, 'm'));
     });
 
-    test('sets DATABASE_SECRET_ID to the secret name', () => {
-      expect(envFile).toMatch(/^DATABASE_SECRET_ID=haweb\/demo\/database$/m);
+    test('reads the database credentials by secret name at boot', () => {
+      expect(userData).toMatch(/--secret-id 'haweb\/demo\/database'/);
+      expect(envFile).toMatch(/^DATABASE_PASSWORD=\$\(jq -r \.password <<<"\$DB_SECRET"\)$/m);
     });
 
-    test('holds no secret value', () => {
-      expect(userData).not.toMatch(/resolve:secretsmanager|SecretString|password/i);
+    test('holds no secret value and no dynamic reference to one', () => {
+      expect(userData).not.toMatch(/resolve:secretsmanager/i);
+      expect(envFile).not.toMatch(/^(DATABASE_PASSWORD|REDIS_PASSWORD)=[A-Za-z0-9]{16,}$/m);
     });
   });
 

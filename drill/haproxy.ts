@@ -1,0 +1,260 @@
+/**
+ * HAProxy as the ALB stand-in: TLS termination, X-Forwarded-For, health checks on GET /health, retries
+ * only for connections that never reached a server, and server slots driven through the runtime API.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { demo } from '../lib/config/environments';
+import { onCleanup, trackChild } from './cleanup';
+import { sleep, waitFor } from './util';
+
+/** Path of the HAProxy binary (Debian). */
+export const HAPROXY_BIN = '/usr/sbin/haproxy';
+
+/** The backend's name in the configuration. */
+const BACKEND = 'be';
+
+/** How much faster than the real ALB the drill's load balancer checks and drains. */
+export const TIME_SCALE = 10;
+
+/** Health check and drain settings of the drill's load balancer. */
+export interface LoadBalancerTimings {
+  /** Health check interval (`inter`). */
+  readonly checkIntervalMs: number;
+  /** Health check timeout (`timeout check`). */
+  readonly checkTimeoutMs: number;
+  /** Consecutive failed checks that take a server out (`fall`). */
+  readonly unhealthyThreshold: number;
+  /** Consecutive passed checks that put a server back (`rise`). */
+  readonly healthyThreshold: number;
+  /** The service's own drain on SIGTERM (SHUTDOWN_DRAIN_SECONDS), the deregistration delay stand-in. */
+  readonly drainMs: number;
+  /** Worst case from a dead server to out of rotation: interval x threshold + one check timeout. */
+  readonly detectionMs: number;
+  /** Where the values come from. */
+  readonly source: string;
+}
+
+/**
+ * The demo environment's ALB target group settings (lib/config/environments.ts), every duration divided by
+ * {@link TIME_SCALE}, thresholds kept: 10 s interval -> 1 s, 5 s timeout -> 0.5 s, 30 s deregistration
+ * delay -> 3 s drain.
+ */
+export function loadBalancerTimings(): LoadBalancerTimings {
+  const svc = demo.service;
+  const checkIntervalMs = (svc.healthCheckIntervalSeconds * 1000) / TIME_SCALE;
+  // The ALB target group's timeout, as lib/constructs/web-fleet.ts sets it.
+  const checkTimeoutMs = (Math.min(5, svc.healthCheckIntervalSeconds - 1) * 1000) / TIME_SCALE;
+  return {
+    checkIntervalMs,
+    checkTimeoutMs,
+    unhealthyThreshold: svc.unhealthyThresholdCount,
+    healthyThreshold: svc.healthyThresholdCount,
+    drainMs: (svc.deregistrationDelaySeconds * 1000) / TIME_SCALE,
+    detectionMs: checkIntervalMs * svc.unhealthyThresholdCount + checkTimeoutMs,
+    source: `environment "${demo.name}" ALB target group settings, durations divided by ${TIME_SCALE}`,
+  };
+}
+
+/** Options of {@link HAProxy.start}. */
+export interface HAProxyOptions {
+  /** Working directory: configuration, runtime API socket and log. */
+  readonly dir: string;
+  /** Port of the HTTPS frontend on 127.0.0.1. */
+  readonly port: number;
+  /** Certificate and key (PEM) for the TLS listener. */
+  readonly pemPath: string;
+  /** Number of predeclared server slots (srv1..srvN), all disabled at start. */
+  readonly slots: number;
+  /** Health check settings. */
+  readonly timings: LoadBalancerTimings;
+}
+
+/** Renders the HAProxy configuration. */
+export function renderConfig(opts: HAProxyOptions, socketPath: string): string {
+  const t = opts.timings;
+  const slots = Array.from(
+    { length: opts.slots },
+    (_, i) => `  server srv${i + 1} 127.0.0.1:1 check disabled`, // placeholder address, set at launch
+  );
+  return [
+    'global',
+    `  stats socket ${socketPath} mode 600 level admin expose-fd listeners`,
+    '  stats timeout 10s',
+    '  nbthread 1',
+    '  maxconn 2000',
+    // Server state changes (UP/DOWN) go to haproxy.log; request logs (info) do not.
+    '  log stderr format short local0 notice',
+    '  ssl-default-bind-options ssl-min-ver TLSv1.2',
+    '',
+    'defaults',
+    '  mode http',
+    '  log global',
+    '  option dontlognull',
+    '  timeout connect 1s',
+    '  timeout client 30s',
+    '  timeout server 10s',
+    '  timeout http-request 10s',
+    // Longer than the client's keep-alive (undici: 4 s), so the client always closes idle connections first.
+    '  timeout http-keep-alive 30s',
+    '  timeout queue 5s',
+    `  timeout check ${t.checkTimeoutMs}ms`,
+    // Retry, on another server, only connections that failed to open: a request that reached a server,
+    // such as a POST, is never replayed.
+    '  retries 2',
+    '  retry-on conn-failure',
+    '  option redispatch 1',
+    '',
+    'frontend fe',
+    `  bind 127.0.0.1:${opts.port} ssl crt ${opts.pemPath} alpn http/1.1`,
+    // Appends the peer's address to whatever X-Forwarded-For the client sent, as the ALB does.
+    '  option forwardfor',
+    '  http-request set-header X-Forwarded-Proto https',
+    `  http-request set-header X-Forwarded-Port ${opts.port}`,
+    `  default_backend ${BACKEND}`,
+    '',
+    `backend ${BACKEND}`,
+    '  balance roundrobin',
+    '  option httpchk',
+    '  http-check send meth GET uri /health',
+    '  http-check expect status 200',
+    `  default-server inter ${t.checkIntervalMs}ms fall ${t.unhealthyThreshold} rise ${t.healthyThreshold}`,
+    ...slots,
+    '',
+  ].join('\n');
+}
+
+/** One server slot's state as `show stat` reports it. */
+export interface SlotStatus {
+  /** srv1..srvN */
+  readonly name: string;
+  /** UP, DOWN, MAINT, DRAIN, `UP 1/2` (going down), `DOWN 1/2` (going up), ... */
+  readonly status: string;
+  /** Current sessions. */
+  readonly sessions: number;
+}
+
+/** A running HAProxy. */
+export class HAProxy {
+  /** Validates the configuration, starts HAProxy in the foreground and waits for its listener and socket. */
+  public static async start(opts: HAProxyOptions): Promise<HAProxy> {
+    fs.mkdirSync(opts.dir, { recursive: true });
+    const socketPath = path.join(opts.dir, 'haproxy.sock');
+    const configPath = path.join(opts.dir, 'haproxy.cfg');
+    fs.writeFileSync(configPath, renderConfig(opts, socketPath));
+    const check = spawnSync(HAPROXY_BIN, ['-c', '-q', '-f', configPath], { encoding: 'utf8', timeout: 10_000 });
+    if (check.status !== 0) throw new Error(`haproxy rejected ${configPath}:\n${check.stderr}${check.stdout}`);
+    const logFd = fs.openSync(path.join(opts.dir, 'haproxy.log'), 'a');
+    const child = spawn(HAPROXY_BIN, ['-db', '-f', configPath], { stdio: ['ignore', logFd, logFd] });
+    fs.closeSync(logFd);
+    trackChild(child);
+    const haproxy = new HAProxy(child, socketPath, opts);
+    onCleanup('stop haproxy', () => haproxy.stop());
+    await waitFor(
+      'haproxy runtime API',
+      async () => {
+        if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}, see haproxy.log`);
+        return (await haproxy.command('show info')).includes('Name: HAProxy') ? true : undefined;
+      },
+      10_000,
+    );
+    return haproxy;
+  }
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly socketPath: string,
+    /** The options it was started with. */
+    public readonly options: HAProxyOptions,
+  ) {}
+
+  /** The HTTPS origin clients use. */
+  public get origin(): string {
+    return `https://127.0.0.1:${this.options.port}`;
+  }
+
+  /** Sends one runtime API command and returns its answer. */
+  public command(cmd: string): Promise<string> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(this.socketPath);
+      let answer = '';
+      socket.setTimeout(5000, () => socket.destroy(new Error(`haproxy runtime API: no answer to "${cmd}"`)));
+      socket.on('connect', () => socket.end(`${cmd}\n`));
+      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+      socket.on('error', reject);
+      socket.on('close', () => resolve(answer));
+    });
+  }
+
+  /** Runs a state-changing command and fails unless HAProxy accepted it. */
+  private async admin(cmd: string): Promise<void> {
+    const answer = (await this.command(cmd)).trim();
+    // Successful commands answer nothing, or a notice such as "no need to change the addr".
+    if (/^(unknown|no such|require|invalid|error|usage)/im.test(answer)) {
+      throw new Error(`haproxy runtime API rejected "${cmd}": ${answer}`);
+    }
+  }
+
+  /** States of all server slots. */
+  public async slots(): Promise<SlotStatus[]> {
+    const csv = await this.command(`show stat ${BACKEND} 4 -1`);
+    const lines = csv.split('\n').filter((l) => l.trim() !== '');
+    const header = lines[0].replace(/^# /, '').split(',');
+    const col = (name: string) => header.indexOf(name);
+    return lines.slice(1).map((line) => {
+      const f = line.split(',');
+      return { name: f[col('svname')], status: f[col('status')], sessions: Number(f[col('scur')]) };
+    });
+  }
+
+  /** Status of slot `srvN`. */
+  public async status(slot: number): Promise<string> {
+    const found = (await this.slots()).find((s) => s.name === `srv${slot}`);
+    if (!found) throw new Error(`haproxy has no server srv${slot}`);
+    return found.status;
+  }
+
+  /** Polls slot `srvN` until its status is `wanted`; returns the milliseconds waited. */
+  public async waitStatus(slot: number, wanted: string, timeoutMs: number): Promise<number> {
+    const started = Date.now();
+    await waitFor(
+      `srv${slot} ${wanted}`,
+      async () => ((await this.status(slot)) === wanted ? true : undefined),
+      timeoutMs,
+      25,
+    );
+    return Date.now() - started;
+  }
+
+  /**
+   * Points slot `srvN` at 127.0.0.1:port and puts it in service. It is then forced DOWN, so it gets traffic
+   * only after `rise` passed checks, as a new ALB target does: HAProxy 2.6 puts a server leaving maintenance
+   * straight UP (and ignores a `health down` sent before `state ready`).
+   */
+  public async enable(slot: number, port: number): Promise<void> {
+    await this.admin(`set server ${BACKEND}/srv${slot} addr 127.0.0.1 port ${port}`);
+    await this.admin(`set server ${BACKEND}/srv${slot} state ready`);
+    await this.admin(`set server ${BACKEND}/srv${slot} health down`);
+  }
+
+  /** Stops sending new requests to slot `srvN`; requests in flight finish. */
+  public drain(slot: number): Promise<void> {
+    return this.admin(`set server ${BACKEND}/srv${slot} state drain`);
+  }
+
+  /** Takes slot `srvN` out of service (maintenance). */
+  public maint(slot: number): Promise<void> {
+    return this.admin(`set server ${BACKEND}/srv${slot} state maint`);
+  }
+
+  /** Stops HAProxy (SIGTERM, SIGKILL after 5 s). */
+  public async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = new Promise((resolve) => this.child.once('exit', resolve));
+    this.child.kill('SIGTERM');
+    await Promise.race([exited, sleep(5000)]);
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+  }
+}

@@ -1,0 +1,263 @@
+/**
+ * `npm run drill`: a local game day. Runs the reference service (service/dist/server.js) behind HAProxy
+ * (the ALB stand-in) with real PostgreSQL and Redis on loopback, breaks things under load and reports
+ * what the users felt. See drill/README.md.
+ *
+ * Usage: tsx drill/run.ts [--scenario <name>[,<name>...]]... [--report <path>] [--users <n>] [--keep]
+ */
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { freePort } from '../support/local-servers';
+import { cleanup, installExitHandlers, isShuttingDown, onCleanup, onExit } from './cleanup';
+import type { DrillContext } from './context';
+import { Fleet } from './fleet';
+import { HAPROXY_BIN, HAProxy, loadBalancerTimings } from './haproxy';
+import { LoadGenerator } from './load';
+import { renderTable, result, writeReport, type ScenarioResult } from './report';
+import { durability } from './scenarios-data';
+import { SCENARIOS } from './scenarios';
+import { makeCertificate, startDataTier } from './servers';
+import { errorMessage, now, withTimeout } from './util';
+
+const ROOT = path.join(__dirname, '..');
+const SERVICE_ENTRY = path.join(ROOT, 'service', 'dist', 'server.js');
+const DEFAULT_REPORT = path.join(ROOT, 'drill', 'out', 'report.json');
+
+/** The whole drill gives up after this long, whatever happens. */
+const WALL_LIMIT_MS = 8 * 60_000;
+const INSTANCES = 3;
+const SERVER_SLOTS = 6;
+const REQUEST_TIMEOUT_MS = 5000;
+const MAX_REQUESTS_PER_SCENARIO = 40_000;
+const THINK_MS = 20;
+const SHUTDOWN_TIMEOUT_SECONDS = 10;
+
+interface Options {
+  readonly scenarios: string[];
+  readonly report: string;
+  readonly users: number;
+  readonly keep: boolean;
+}
+
+function usage(): string {
+  return [
+    'Usage: tsx drill/run.ts [--scenario <name>[,<name>...]]... [--report <path>] [--users <n>] [--keep]',
+    `  --scenario  run only these scenarios (in the drill's order): ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    `  --report    where to write the JSON report (default ${path.relative(process.cwd(), DEFAULT_REPORT)})`,
+    '  --users     number of virtual users, 1 to 64 (default 10)',
+    '  --keep      keep the temp dir (data, configs, logs) for inspection',
+  ].join('\n');
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  const scenarios: string[] = [];
+  let report = DEFAULT_REPORT;
+  let users = 10;
+  let keep = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${arg} needs a value\n${usage()}`);
+      return v;
+    };
+    if (arg === '--scenario') scenarios.push(...value().split(',').filter(Boolean));
+    else if (arg === '--report') report = path.resolve(value());
+    else if (arg === '--users') users = Number(value());
+    else if (arg === '--keep') keep = true;
+    else if (arg === '--help' || arg === '-h') {
+      console.log(usage());
+      process.exit(0);
+    } else throw new Error(`unknown argument "${arg}"\n${usage()}`);
+  }
+  const unknown = scenarios.filter((s) => !SCENARIOS.some((k) => k.name === s));
+  if (unknown.length > 0) {
+    throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  }
+  if (!Number.isInteger(users) || users < 1 || users > 64) throw new Error(`--users must be 1 to 64 (got ${users})`);
+  return { scenarios, report, users, keep };
+}
+
+function preflight(): void {
+  if (!fs.existsSync(SERVICE_ENTRY)) {
+    throw new Error(`${path.relative(ROOT, SERVICE_ENTRY)} is missing: build it first (npm run build:service)`);
+  }
+  for (const bin of [HAPROXY_BIN, '/usr/lib/postgresql/15/bin/pg_ctl', '/usr/bin/redis-server']) {
+    if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run scripts/install-debian-deps.sh`);
+  }
+}
+
+function versionOf(command: string, args: string[]): string {
+  try {
+    return execFileSync(command, args, { encoding: 'utf8', timeout: 5000 }).split('\n')[0].trim();
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** Where a failed run's logs go: next to the report, named after it (report.json -> report-logs/). */
+function logsDirOf(reportFile: string): string {
+  return `${reportFile.replace(/\.json$/, '')}-logs`;
+}
+
+/** Copies the instances', HAProxy's and the data tier's logs next to the report, for CI artefacts. */
+function keepLogs(dir: string, reportFile: string): string {
+  const target = logsDirOf(reportFile);
+  fs.rmSync(target, { recursive: true, force: true });
+  fs.mkdirSync(target, { recursive: true });
+  const wanted = [
+    ...(fs.existsSync(path.join(dir, 'instances')) ? fs.readdirSync(path.join(dir, 'instances')) : []).map((f) =>
+      path.join('instances', f),
+    ),
+    'haproxy/haproxy.log',
+    'haproxy/haproxy.cfg',
+    'postgres/postgres.log',
+    'redis-a/redis.log',
+    'redis-b/redis.log',
+  ];
+  for (const rel of wanted) {
+    const from = path.join(dir, rel);
+    if (fs.existsSync(from)) fs.copyFileSync(from, path.join(target, rel.replace(/\//g, '-')));
+  }
+  return target;
+}
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  preflight();
+  installExitHandlers();
+  const wallStart = now();
+  const startedAt = new Date().toISOString();
+  const elapsed = () => `${((now() - wallStart) / 1000).toFixed(1).padStart(5)}s`;
+  const log = (message: string) => console.log(`[${elapsed()}] ${message}`);
+  const watchdog = setTimeout(() => {
+    process.stderr.write(`drill: still running after ${WALL_LIMIT_MS / 1000} s, giving up\n`);
+    void cleanup().finally(() => process.exit(2));
+  }, WALL_LIMIT_MS);
+
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ha-drill-'));
+  onExit(() => {
+    if (opts.keep) console.log(`temp dir kept: ${dir}`);
+    else fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const timings = loadBalancerTimings();
+  const settings: Record<string, unknown> = {
+    loadBalancer: { ...timings, retries: '2, on connection failure only (retry-on conn-failure), with redispatch' },
+    instances: INSTANCES,
+    serverSlots: SERVER_SLOTS,
+    virtualUsers: opts.users,
+    thinkMs: THINK_MS,
+    requestTimeoutMs: REQUEST_TIMEOUT_MS,
+    maxRequestsPerScenario: MAX_REQUESTS_PER_SCENARIO,
+    shutdownDrainSeconds: timings.drainMs / 1000,
+    shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
+    node: process.version,
+    haproxy: versionOf(HAPROXY_BIN, ['-v']),
+    redis: versionOf('/usr/bin/redis-server', ['--version']),
+    postgres: versionOf('/usr/lib/postgresql/15/bin/postgres', ['--version']),
+    cpus: os.cpus().length,
+  };
+
+  const results: ScenarioResult[] = [];
+  let abortedBy: string | undefined;
+  try {
+    log(`temp dir ${dir}`);
+    log(
+      `load balancer: inter ${timings.checkIntervalMs} ms, fall ${timings.unhealthyThreshold}, rise ` +
+        `${timings.healthyThreshold}, check timeout ${timings.checkTimeoutMs} ms, drain ${timings.drainMs} ms ` +
+        `(${timings.source})`,
+    );
+    const [data, cert] = await Promise.all([startDataTier(dir), makeCertificate(dir)]);
+    log(
+      `PostgreSQL :${data.postgres.port}, Redis primary :${data.redisPrimary.port}, replica ` +
+        `:${data.redisReplica.port}, Redis endpoint proxy :${data.redisEndpoint.port}`,
+    );
+    const haproxy = await HAProxy.start({
+      dir: path.join(dir, 'haproxy'),
+      port: await freePort(),
+      pemPath: cert.haproxyPemPath,
+      slots: SERVER_SLOTS,
+      timings,
+    });
+    log(`HAProxy ${haproxy.origin} (TLS), ${SERVER_SLOTS} server slots`);
+    const fleet = new Fleet({
+      serviceEntry: SERVICE_ENTRY,
+      logDir: path.join(dir, 'instances'),
+      filesDir: path.join(dir, 'files'),
+      data,
+      haproxy,
+      shutdownDrainSeconds: Math.ceil(timings.drainMs / 1000),
+      shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
+    });
+    const launched = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => fleet.launch('v1', i + 1)));
+    log(`fleet UP: ${launched.map((i) => `${i.id} :${i.port} srv${i.slot}`).join(', ')}`);
+    const load = new LoadGenerator({
+      origin: haproxy.origin,
+      ca: cert.certPem,
+      users: opts.users,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      thinkMs: THINK_MS,
+    });
+    onCleanup('close the virtual users', () => load.close());
+    await load.signIn();
+    log(`${opts.users} virtual users signed in`);
+
+    const ctx: DrillContext = {
+      data,
+      haproxy,
+      fleet,
+      load,
+      timings,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      maxRequestsPerScenario: MAX_REQUESTS_PER_SCENARIO,
+      log: (m) => log(`  ${m}`),
+    };
+    const selected = SCENARIOS.filter((s) => opts.scenarios.length === 0 || opts.scenarios.includes(s.name));
+    for (const scenario of selected) {
+      if (isShuttingDown()) break;
+      log(`scenario ${scenario.name}: ${scenario.title}`);
+      let outcome: ScenarioResult;
+      try {
+        outcome = await withTimeout(`scenario ${scenario.name}`, scenario.run(ctx), scenario.timeoutMs);
+      } catch (err) {
+        const zero = { requests: 0, errors: 0, errorWindowMs: 0, p50Ms: 0, p99Ms: 0, rps: 0, durationMs: 0 };
+        outcome = result(scenario.name, scenario.title, [`aborted: ${errorMessage(err)}`], [], zero, {}, []);
+      }
+      results.push(outcome);
+      const m = outcome.metrics;
+      log(`${outcome.verdict} ${scenario.name}: ${m.requests} requests, ${m.errors} errors, p99 ${m.p99Ms} ms`);
+      if (outcome.reasons[0]?.startsWith('aborted:')) {
+        // A scenario that threw may have left the system half-way (e.g. a stuck load run): stop here.
+        abortedBy = `${scenario.name}: ${outcome.reasons[0]}`;
+        break;
+      }
+    }
+    results.push(await durability(ctx));
+  } catch (err) {
+    abortedBy = errorMessage(err);
+    process.stderr.write(`drill: ${abortedBy}\n`);
+  }
+
+  const ok = abortedBy === undefined && results.length > 0 && results.every((r) => r.verdict === 'PASS');
+  const wallMs = Math.round(now() - wallStart);
+  console.log(`\n${renderTable(results)}\n`);
+  writeReport(opts.report, { ok, startedAt, wallMs, settings, scenarios: results, abortedBy });
+  console.log(`report: ${path.relative(process.cwd(), opts.report)}`);
+  if (!ok) console.log(`logs: ${path.relative(process.cwd(), keepLogs(dir, opts.report))}`);
+  else fs.rmSync(logsDirOf(opts.report), { recursive: true, force: true });
+  await cleanup();
+  clearTimeout(watchdog);
+  console.log(`drill ${ok ? 'PASSED' : 'FAILED'} in ${(wallMs / 1000).toFixed(1)} s`);
+  return ok ? 0 : 1;
+}
+
+main().then(
+  (code) => process.exit(code),
+  async (err: unknown) => {
+    process.stderr.write(`drill: ${errorMessage(err)}\n`);
+    await cleanup();
+    process.exit(2);
+  },
+);

@@ -1,0 +1,225 @@
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { ServiceBundle } from './service-bundle';
+
+/** Where the service finds the region's data tier and shared files. */
+export interface ServiceEndpoints {
+  /** Hostname of the Aurora cluster endpoint. */
+  readonly databaseHost: string;
+  /** Hostname of the Aurora reader endpoint. */
+  readonly databaseReadHost: string;
+  /** PostgreSQL port. */
+  readonly databasePort: number;
+  /** Secrets Manager name of the database credentials (a replica in the secondary region). */
+  readonly databaseSecretName: string;
+  /** Hostname of the cache's primary endpoint. */
+  readonly cacheHost: string;
+  /** Valkey port. */
+  readonly cachePort: number;
+  /** Secrets Manager name of the cache AUTH token. */
+  readonly cacheAuthSecretName: string;
+  /** ID of the region's EFS file system. */
+  readonly fileSystemId: string;
+}
+
+/** Properties of a {@link ServiceBootstrap}. */
+export interface ServiceBootstrapProps {
+  /** The bundled service. */
+  readonly bundle: ServiceBundle;
+  /** The region's data tier and files. */
+  readonly endpoints: ServiceEndpoints;
+  /** Port the service listens on. */
+  readonly port: number;
+  /**
+   * Seconds the service keeps answering after SIGTERM while its health check
+   * fails, so the load balancer stops sending before the listener closes.
+   */
+  readonly drainSeconds: number;
+  /**
+   * How long service logs are kept in CloudWatch Logs.
+   * @default logs.RetentionDays.THREE_MONTHS
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+/** Mount point of the shared EFS file system on the instances. */
+export const SHARED_MOUNT = '/mnt/shared';
+/** Directory of the service's files inside the mount. */
+export const FILES_DIR = `${SHARED_MOUNT}/files`;
+/** Environment file with the secrets, readable by root only (systemd reads it before dropping privileges). */
+export const SERVICE_ENV_FILE = '/etc/ha-web/service.env';
+/** Node.js 22 as Amazon Linux 2023 installs it (a namespaced binary). */
+export const NODE_BINARY = '/usr/bin/node-22';
+
+/**
+ * What an instance runs at first boot (Amazon Linux 2023): installs Node.js 22,
+ * amazon-efs-utils and the CloudWatch agent; mounts the region's EFS file
+ * system over TLS with IAM authorization; downloads the service bundle; reads
+ * the database and cache secrets from Secrets Manager into a root-only
+ * environment file (never into the log); runs the service under systemd
+ * (restart on failure, SIGTERM to stop, sandboxed, unprivileged user) and
+ * ships its logs to CloudWatch Logs. Grant the instance role with
+ * {@link ServiceBootstrap.grantTo}.
+ */
+export class ServiceBootstrap extends Construct {
+  /** The boot script, for the launch template. */
+  public readonly userData: ec2.UserData;
+  /** Log group of the service and bootstrap logs, one stream per instance. */
+  public readonly logGroup: logs.LogGroup;
+  private readonly bundle: ServiceBundle;
+
+  constructor(scope: Construct, id: string, props: ServiceBootstrapProps) {
+    super(scope, id);
+    this.bundle = props.bundle;
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    this.userData = ec2.UserData.forLinux();
+    this.userData.addCommands(...bootstrapCommands(props, this.logGroup.logGroupName));
+  }
+
+  /** Gives an instance role what the boot script and the service need, by grants only. */
+  public grantTo(role: iam.IRole): void {
+    // Exactly this version's object: the asset bucket holds every asset of the account.
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        actions: ['s3:GetObject'],
+        resources: [this.bundle.asset.bucket.arnForObjects(this.bundle.asset.s3ObjectKey)],
+      }),
+    );
+    this.logGroup.grantWrite(role);
+    this.logGroup.grant(role, 'logs:DescribeLogStreams');
+  }
+}
+
+/** The shell commands of the boot script (without the shebang). */
+export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: string): string[] {
+  const e = props.endpoints;
+  const asset = props.bundle.asset;
+  const stopTimeoutSeconds = props.drainSeconds + 60;
+  const agentConfig = JSON.stringify({
+    logs: {
+      logs_collected: {
+        files: {
+          collect_list: [
+            {
+              file_path: '/var/log/ha-web/service.log',
+              log_group_name: logGroupName,
+              log_stream_name: '{instance_id}/service',
+            },
+            {
+              file_path: '/var/log/ha-web-bootstrap.log',
+              log_group_name: logGroupName,
+              log_stream_name: '{instance_id}/bootstrap',
+            },
+          ],
+        },
+      },
+    },
+  });
+  return [
+    // Never `set -x`: the secrets pass through shell variables below.
+    'set -euo pipefail',
+    'exec >>/var/log/ha-web-bootstrap.log 2>&1',
+    'echo "bootstrap started $(date -Is)"',
+    'install -d -m 0755 /etc/ha-web',
+    'dnf install -y nodejs22 amazon-efs-utils amazon-cloudwatch-agent jq unzip',
+    "IMDS_TOKEN=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')",
+    'INSTANCE_ID=$(curl -fsS -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
+    'REGION=$(curl -fsS -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/placement/region)',
+    'id ha-web >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin ha-web',
+    'install -d -o ha-web -g ha-web -m 0750 /var/log/ha-web',
+
+    // Logs first, so a failed boot is visible in CloudWatch.
+    `cat > /opt/aws/amazon-cloudwatch-agent/etc/ha-web.json <<'AGENT'`,
+    agentConfig,
+    'AGENT',
+    '/opt/aws/amazon-cloudwatch-agent/bin/amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s -c file:/opt/aws/amazon-cloudwatch-agent/etc/ha-web.json',
+
+    // Shared files: EFS over TLS, authorized by the instance role.
+    `install -d ${SHARED_MOUNT}`,
+    `grep -q ' ${SHARED_MOUNT} ' /etc/fstab || echo '${e.fileSystemId}:/ ${SHARED_MOUNT} efs _netdev,noresvport,tls,iam 0 0' >> /etc/fstab`,
+    `for attempt in $(seq 1 30); do mountpoint -q ${SHARED_MOUNT} && break; mount ${SHARED_MOUNT} || sleep 10; done`,
+    `mountpoint -q ${SHARED_MOUNT}`,
+    `install -d -o ha-web -g ha-web -m 0750 ${FILES_DIR}`,
+
+    // The service bundle of this launch template version.
+    `aws s3 cp --region "$REGION" 's3://${asset.s3BucketName}/${asset.s3ObjectKey}' /tmp/ha-web-service.zip`,
+    'rm -rf /opt/ha-web/app && install -d -m 0755 /opt/ha-web/app',
+    'unzip -q -o /tmp/ha-web-service.zip -d /opt/ha-web/app && rm -f /tmp/ha-web-service.zip',
+    'curl -fsSL -o /etc/ha-web/rds-ca.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem',
+
+    // Secrets: from Secrets Manager into a root-only file, never echoed.
+    `DB_SECRET=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id '${e.databaseSecretName}' --query SecretString --output text)`,
+    `CACHE_TOKEN=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id '${e.cacheAuthSecretName}' --query SecretString --output text)`,
+    'umask 077',
+    `cat > ${SERVICE_ENV_FILE} <<ENV`,
+    `SERVICE_VERSION=${props.bundle.version}`,
+    'INSTANCE_ID=$INSTANCE_ID',
+    `PORT=${props.port}`,
+    'HOST=0.0.0.0',
+    'TRUSTED_PROXY_HOPS=1',
+    `DATABASE_HOST=${e.databaseHost}`,
+    `DATABASE_PORT=${e.databasePort}`,
+    'DATABASE_NAME=$(jq -r .dbname <<<"$DB_SECRET")',
+    'DATABASE_USER=$(jq -r .username <<<"$DB_SECRET")',
+    'DATABASE_PASSWORD=$(jq -r .password <<<"$DB_SECRET")',
+    'DATABASE_SSL=true',
+    'DATABASE_SSL_CA=/etc/ha-web/rds-ca.pem',
+    `REDIS_HOST=${e.cacheHost}`,
+    `REDIS_PORT=${e.cachePort}`,
+    'REDIS_PASSWORD=$CACHE_TOKEN',
+    'REDIS_TLS=true',
+    `FILES_DIR=${FILES_DIR}`,
+    'COOKIE_SECURE=true',
+    `SHUTDOWN_DRAIN_SECONDS=${props.drainSeconds}`,
+    'SHUTDOWN_TIMEOUT_SECONDS=45',
+    'ENV',
+    'umask 022',
+    'unset DB_SECRET CACHE_TOKEN',
+
+    // systemd: restart on failure, SIGTERM to stop, no privileges.
+    "cat > /etc/systemd/system/ha-web.service <<'UNIT'",
+    '[Unit]',
+    'Description=HA web reference service',
+    'Wants=network-online.target',
+    'After=network-online.target remote-fs.target',
+    `RequiresMountsFor=${SHARED_MOUNT}`,
+    '[Service]',
+    'Type=simple',
+    'User=ha-web',
+    'Group=ha-web',
+    `EnvironmentFile=${SERVICE_ENV_FILE}`,
+    `ExecStart=${NODE_BINARY} --enable-source-maps /opt/ha-web/app/server.js`,
+    'Restart=on-failure',
+    'RestartSec=2',
+    'KillSignal=SIGTERM',
+    `TimeoutStopSec=${stopTimeoutSeconds}`,
+    'StandardOutput=append:/var/log/ha-web/service.log',
+    'StandardError=append:/var/log/ha-web/service.log',
+    'NoNewPrivileges=true',
+    'ProtectSystem=strict',
+    'ProtectHome=true',
+    'PrivateTmp=true',
+    `ReadWritePaths=${FILES_DIR} /var/log/ha-web`,
+    '[Install]',
+    'WantedBy=multi-user.target',
+    'UNIT',
+    "cat > /etc/logrotate.d/ha-web <<'ROTATE'",
+    '/var/log/ha-web/service.log {',
+    '  daily',
+    '  rotate 3',
+    '  compress',
+    '  missingok',
+    '  copytruncate',
+    '}',
+    'ROTATE',
+    'systemctl daemon-reload',
+    'systemctl enable --now ha-web.service',
+    'echo "bootstrap finished $(date -Is)"',
+  ];
+}

@@ -1,0 +1,232 @@
+/**
+ * The service's configuration, read from environment variables. This is the only module that reads
+ * `process.env`; everything else receives a {@link ServiceConfig}.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+
+/** Log levels the service accepts in LOG_LEVEL. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+/** A log level. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** How the service reaches PostgreSQL. */
+export interface DatabaseConfig {
+  /** Host name of the writer (or, in the secondary region, the reader) endpoint. */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
+  /** Database name. */
+  readonly name: string;
+  /** User name. */
+  readonly user: string;
+  /** Password; never logged. */
+  readonly password: string;
+  /** Whether to connect with TLS (certificate verified). */
+  readonly ssl: boolean;
+  /** Path of a PEM CA bundle (the RDS CA bundle) that signs the server's certificate. @default - system CAs */
+  readonly sslCaPath?: string;
+}
+
+/** How the service reaches Redis or Valkey (the session store). */
+export interface RedisConfig {
+  /** Host name of the primary endpoint. */
+  readonly host: string;
+  /** TCP port. */
+  readonly port: number;
+  /** AUTH password; never logged. @default - no AUTH */
+  readonly password?: string;
+  /** Whether to connect with TLS. */
+  readonly tls: boolean;
+}
+
+/** The whole configuration of the service. */
+export interface ServiceConfig {
+  /** TCP port to listen on. */
+  readonly port: number;
+  /** Address to listen on. */
+  readonly host: string;
+  /** Version reported in `x-service-version`, health bodies and logs. */
+  readonly version: string;
+  /** Instance ID reported in `x-instance-id`, health bodies and logs. */
+  readonly instanceId: string;
+  /** Number of reverse proxies in front of the service whose X-Forwarded-For entries are trusted (0 = none). */
+  readonly trustedProxyHops: number;
+  /** PostgreSQL. */
+  readonly database: DatabaseConfig;
+  /** Session store. */
+  readonly redis: RedisConfig;
+  /** Shared directory for uploaded files (an EFS mount on EC2). */
+  readonly filesDir: string;
+  /** Session lifetime since last use, in seconds. */
+  readonly sessionTtlSeconds: number;
+  /** Whether the session cookie carries the Secure attribute. */
+  readonly cookieSecure: boolean;
+  /** Largest accepted upload, in bytes. */
+  readonly maxUploadBytes: number;
+  /** Time limit of each deep health check, in milliseconds. */
+  readonly healthTimeoutMs: number;
+  /** Time between the start of shutdown (health turns 503) and closing the listener, in seconds. */
+  readonly shutdownDrainSeconds: number;
+  /** Time after which an unfinished shutdown exits with status 1, in seconds. */
+  readonly shutdownTimeoutSeconds: number;
+  /** Minimum level of log lines. */
+  readonly logLevel: LogLevel;
+}
+
+/** Thrown by {@link loadConfig} when a variable is missing or invalid; the message names every such variable. */
+export class ConfigError extends Error {
+  /** The problems found, one per variable. */
+  public readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid configuration: ${problems.join('; ')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Reads variables and collects every problem, so one message lists them all. */
+class EnvReader {
+  public readonly problems: string[] = [];
+
+  constructor(private readonly env: Env) {}
+
+  private raw(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value === '' ? undefined : value;
+  }
+
+  string(name: string, fallback?: string): string {
+    const value = this.raw(name) ?? fallback;
+    if (value === undefined) {
+      this.problems.push(`${name} is required`);
+      return '';
+    }
+    return value;
+  }
+
+  optionalString(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  /** A secret: kept verbatim (not trimmed), and never echoed in a message. */
+  secret(name: string, required: boolean): string | undefined {
+    const value = this.env[name];
+    if (value === undefined || value === '') {
+      if (required) this.problems.push(`${name} is required`);
+      return undefined;
+    }
+    return value;
+  }
+
+  integer(name: string, fallback: number | undefined, min: number, max: number): number {
+    const value = this.raw(name);
+    if (value === undefined) {
+      if (fallback === undefined) this.problems.push(`${name} is required`);
+      return fallback ?? min;
+    }
+    const parsed = /^-?\d+$/.test(value) ? Number(value) : NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
+      this.problems.push(`${name} must be an integer from ${min} to ${max} (got "${value}")`);
+      return fallback ?? min;
+    }
+    return parsed;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const value = this.raw(name)?.toLowerCase();
+    if (value === undefined) return fallback;
+    if (value === 'true' || value === '1') return true;
+    if (value === 'false' || value === '0') return false;
+    this.problems.push(`${name} must be "true" or "false" (got "${this.raw(name)}")`);
+    return fallback;
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const value = this.raw(name);
+    if (value === undefined) return fallback;
+    if (!(allowed as readonly string[]).includes(value)) {
+      this.problems.push(`${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+      return fallback;
+    }
+    return value as T;
+  }
+}
+
+const MAX_PORT = 65535;
+const ONE_GIB = 1024 * 1024 * 1024;
+
+/**
+ * Reads the configuration from environment variables (see service/README.md for the table).
+ *
+ * @param env the environment; @default process.env
+ * @throws ConfigError naming every missing or invalid variable
+ */
+export function loadConfig(env: Env = process.env): ServiceConfig {
+  const read = new EnvReader(env);
+  const sslCaPath = read.optionalString('DATABASE_SSL_CA');
+  const config: ServiceConfig = {
+    port: read.integer('PORT', 8080, 1, MAX_PORT),
+    host: read.string('HOST', '0.0.0.0'),
+    version: read.string('SERVICE_VERSION', '0.0.0-dev'),
+    instanceId: read.string('INSTANCE_ID', os.hostname()),
+    trustedProxyHops: read.integer('TRUSTED_PROXY_HOPS', 1, 0, 10),
+    database: {
+      host: read.string('DATABASE_HOST'),
+      port: read.integer('DATABASE_PORT', 5432, 1, MAX_PORT),
+      name: read.string('DATABASE_NAME'),
+      user: read.string('DATABASE_USER'),
+      password: read.secret('DATABASE_PASSWORD', true) ?? '',
+      ssl: read.boolean('DATABASE_SSL', false),
+      sslCaPath,
+    },
+    redis: {
+      host: read.string('REDIS_HOST'),
+      port: read.integer('REDIS_PORT', 6379, 1, MAX_PORT),
+      password: read.secret('REDIS_PASSWORD', false),
+      tls: read.boolean('REDIS_TLS', false),
+    },
+    filesDir: read.string('FILES_DIR'),
+    sessionTtlSeconds: read.integer('SESSION_TTL_SECONDS', 86400, 60, 30 * 86400),
+    cookieSecure: read.boolean('COOKIE_SECURE', true),
+    maxUploadBytes: read.integer('MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, ONE_GIB),
+    healthTimeoutMs: read.integer('HEALTH_TIMEOUT_MS', 2000, 100, 60_000),
+    shutdownDrainSeconds: read.integer('SHUTDOWN_DRAIN_SECONDS', 0, 0, 3600),
+    shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT_SECONDS', 30, 1, 3600),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+  };
+  if (sslCaPath !== undefined) {
+    if (!config.database.ssl) {
+      read.problems.push('DATABASE_SSL_CA is set but DATABASE_SSL is not "true"');
+    } else if (!isReadableFile(sslCaPath)) {
+      read.problems.push(`DATABASE_SSL_CA must be a readable file (got "${sslCaPath}")`);
+    }
+  }
+  if (config.filesDir && !config.filesDir.startsWith('/')) {
+    read.problems.push(`FILES_DIR must be an absolute path (got "${config.filesDir}")`);
+  }
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return config;
+}
+
+function isReadableFile(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.R_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/** The configuration with its secrets replaced, for logging. */
+export function redactedConfig(config: ServiceConfig): Record<string, unknown> {
+  return {
+    ...config,
+    database: { ...config.database, password: '[redacted]' },
+    redis: { ...config.redis, password: config.redis.password === undefined ? undefined : '[redacted]' },
+  };
+}

@@ -1,0 +1,103 @@
+/**
+ * Errors the handlers throw, each carrying the HTTP status and the message the client sees.
+ */
+
+/** An error whose status and message go to the client as `{"error": message}`. */
+export class HttpError extends Error {
+  constructor(
+    /** HTTP status code. */
+    public readonly statusCode: number,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+/** The message of a write refused by a read-only database (the secondary region). */
+export const READ_ONLY_DATABASE_MESSAGE = 'database is read-only in this region; writes resume after the region switch';
+
+/** The message of a write refused by a read-only session store (the secondary region). */
+export const READ_ONLY_CACHE_MESSAGE =
+  'session store is read-only in this region; sign-in resumes after the region switch';
+
+/** A dependency (database, session store, shared files) cannot serve the request now: 503. */
+export class DependencyUnavailableError extends HttpError {
+  constructor(
+    /** Which dependency failed. */
+    public readonly dependency: 'database' | 'cache' | 'files',
+    message: string,
+    /** The underlying error, for the log only. */
+    public readonly cause?: unknown,
+  ) {
+    super(503, message);
+    this.name = 'DependencyUnavailableError';
+  }
+}
+
+/** SQLSTATE and Node.js error codes that mean "the database cannot be reached right now". */
+const DATABASE_CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  '28000', // invalid_authorization_specification
+  '28P01', // invalid_password (for example in the middle of a secret rotation)
+  '53300', // too_many_connections
+  '57P01', // admin_shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now
+]);
+
+const DATABASE_CONNECTION_MESSAGES = [
+  /connection terminated/i,
+  /timeout exceeded when trying to connect/i,
+  /not queryable/i,
+  /query read timeout/i,
+  /connection (?:is )?closed/i,
+];
+
+function errorCode(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** Whether a PostgreSQL error says the transaction or the server is read-only. */
+export function isReadOnlyDatabaseError(err: unknown): boolean {
+  return errorCode(err) === '25006' || /cannot execute .* in a read-only transaction/i.test(errorMessage(err));
+}
+
+/** Whether an error from `pg` means the database is unreachable (as opposed to a bad query). */
+export function isDatabaseConnectionError(err: unknown): boolean {
+  const code = errorCode(err);
+  if (code !== undefined && (DATABASE_CONNECTION_CODES.has(code) || code.startsWith('08'))) return true;
+  const message = errorMessage(err);
+  return DATABASE_CONNECTION_MESSAGES.some((pattern) => pattern.test(message));
+}
+
+/** Maps a `pg` error to the error the client should see; other errors are returned unchanged (500). */
+export function mapDatabaseError(err: unknown): unknown {
+  if (isReadOnlyDatabaseError(err)) return new HttpError(503, READ_ONLY_DATABASE_MESSAGE);
+  if (isDatabaseConnectionError(err)) {
+    return new DependencyUnavailableError('database', 'database unavailable; try again shortly', err);
+  }
+  return err;
+}
+
+/** Maps an `ioredis` error: a read-only replica, or any connection-level failure, is a 503. */
+export function mapCacheError(err: unknown): unknown {
+  // A MULTI refused at queueing time fails as EXECABORT, with the queueing errors in previousErrors.
+  const previous = (err as { previousErrors?: unknown[] } | null)?.previousErrors ?? [];
+  if ([err, ...previous].some((e) => errorMessage(e).startsWith('READONLY'))) {
+    return new HttpError(503, READ_ONLY_CACHE_MESSAGE);
+  }
+  return new DependencyUnavailableError('cache', 'session store unavailable; try again shortly', err);
+}

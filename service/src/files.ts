@@ -1,0 +1,212 @@
+/**
+ * Files in the shared directory (EFS on EC2). An upload goes to a hidden temporary file in the same
+ * directory, is fsynced, then renamed over the final name: readers on any instance see either the old
+ * file or the whole new one, never a partial one.
+ */
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as fsp from 'node:fs/promises';
+import * as path from 'node:path';
+import type { Readable } from 'node:stream';
+import { HttpError } from './errors';
+
+/** Names the API accepts: no slash, no leading dot, at most 128 characters. */
+export const FILE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
+
+const FILE_NAME_REGEX = new RegExp(FILE_NAME_PATTERN);
+
+/** Prefix of temporary upload files; a leading dot keeps them out of the API's name space. */
+const TEMP_PREFIX = '.upload-';
+
+/** Why a file name is refused, or undefined when it is acceptable. */
+export function fileNameProblem(name: string): string | undefined {
+  if (name.includes('..') || name.includes('/') || name.includes('\\')) {
+    return `file name "${name}" refused: path traversal ("..", "/") is not allowed`;
+  }
+  if (!FILE_NAME_REGEX.test(name)) {
+    return `file name "${name}" refused: use 1-128 characters A-Z a-z 0-9 . _ -, starting with a letter or digit`;
+  }
+  return undefined;
+}
+
+/** An open file to send. */
+export interface StoredFile {
+  /** Size in bytes. */
+  readonly size: number;
+  /** Its content. */
+  readonly stream: Readable;
+}
+
+/** The shared files directory. */
+export class FileStore {
+  private readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = path.resolve(dir);
+  }
+
+  private pathOf(name: string): string {
+    const problem = fileNameProblem(name);
+    if (problem) throw new HttpError(400, problem);
+    const full = path.join(this.dir, name);
+    if (path.dirname(full) !== this.dir) throw new HttpError(400, `file name "${name}" refused: path traversal`);
+    return full;
+  }
+
+  /**
+   * Writes `source` as `name`, atomically. Fails with 413 as soon as more than `maxBytes` arrive; the
+   * source is then left unread (the caller answers and closes the connection) rather than destroyed,
+   * so that the client receives the 413.
+   *
+   * @returns the size written
+   */
+  async save(name: string, source: Readable | undefined, maxBytes: number): Promise<number> {
+    const target = this.pathOf(name);
+    const temp = path.join(this.dir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
+    const handle = await fsp.open(temp, 'wx', 0o640);
+    let closed = false;
+    let renamed = false;
+    try {
+      const size = source ? await copyLimited(source, handle, maxBytes) : 0;
+      await handle.sync();
+      await handle.close();
+      closed = true;
+      await fsp.rename(temp, target);
+      renamed = true;
+      await this.syncDirectory();
+      return size;
+    } finally {
+      if (!closed) await handle.close().catch(() => undefined);
+      if (!renamed) await fsp.rm(temp, { force: true });
+    }
+  }
+
+  /** Opens a file for reading; undefined when it does not exist. */
+  async open(name: string): Promise<StoredFile | undefined> {
+    const full = this.pathOf(name);
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(full, 'r');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+    try {
+      const stat = await handle.stat();
+      if (!stat.isFile()) {
+        await handle.close();
+        return undefined;
+      }
+      return { size: stat.size, stream: handle.createReadStream() };
+    } catch (err) {
+      await handle.close().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /**
+   * Deletes temporary upload files older than `maxAgeMs`: those of instances that died mid-upload. Younger
+   * ones may belong to uploads in progress on other instances sharing the directory, so they stay.
+   *
+   * @returns the names removed
+   */
+  async removeStaleUploads(maxAgeMs: number, now = Date.now()): Promise<string[]> {
+    const removed: string[] = [];
+    for (const name of await fsp.readdir(this.dir)) {
+      if (!name.startsWith(TEMP_PREFIX)) continue;
+      const full = path.join(this.dir, name);
+      try {
+        if (now - (await fsp.stat(full)).mtimeMs > maxAgeMs) {
+          await fsp.rm(full, { force: true });
+          removed.push(name);
+        }
+      } catch {
+        // Renamed or removed meanwhile by its owner.
+      }
+    }
+    return removed;
+  }
+
+  /** Writes, reads back and deletes a probe file (deep health check). */
+  async probe(): Promise<void> {
+    const probe = path.join(this.dir, `.health-${randomBytes(8).toString('hex')}`);
+    const content = randomBytes(16);
+    try {
+      await fsp.writeFile(probe, content, { flag: 'wx' });
+      const read = await fsp.readFile(probe);
+      if (!read.equals(content)) throw new Error('probe file read back differs from what was written');
+    } finally {
+      await fsp.rm(probe, { force: true });
+    }
+  }
+
+  /** Makes the rename durable; some network file systems refuse fsync on a directory, which is harmless. */
+  private async syncDirectory(): Promise<void> {
+    let handle: fsp.FileHandle | undefined;
+    try {
+      handle = await fsp.open(this.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+      await handle.sync();
+    } catch {
+      // Not supported here; the file itself is already fsynced.
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  }
+}
+
+/** Copies a stream into a file handle, pausing the stream while each chunk is written. */
+function copyLimited(source: Readable, handle: fsp.FileHandle, maxBytes: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    let size = 0;
+    let settled = false;
+    let writing = Promise.resolve();
+    const finish = (err?: unknown): void => {
+      if (settled) return;
+      settled = true;
+      source.off('data', onData);
+      source.off('end', onEnd);
+      source.off('error', onError);
+      source.off('close', onClose);
+      if (err === undefined) resolve(size);
+      else reject(err);
+    };
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > maxBytes) {
+        source.pause();
+        finish(new HttpError(413, `file is larger than the upload limit of ${maxBytes} bytes`));
+        return;
+      }
+      source.pause();
+      writing = writing
+        .then(() => writeAll(handle, chunk))
+        .then(
+          () => {
+            if (!settled) source.resume();
+          },
+          (err: unknown) => finish(err),
+        );
+    };
+    const onEnd = (): void => {
+      writing.then(() => finish(), finish);
+    };
+    const onError = (err: Error): void => finish(new HttpError(400, `upload failed: ${err.message}`));
+    const onClose = (): void => {
+      // 'close' before 'end': the client went away mid-upload.
+      if (!source.readableEnded) finish(new HttpError(400, 'upload aborted by the client'));
+    };
+    source.on('data', onData);
+    source.on('end', onEnd);
+    source.on('error', onError);
+    source.on('close', onClose);
+    source.resume();
+  });
+}
+
+async function writeAll(handle: fsp.FileHandle, chunk: Buffer): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * GET /health (shallow, for the load balancer) and GET /health/ready (deep, for Route 53).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Pool } from 'pg';
+import type { ServiceConfig } from './config';
+import type { FileStore } from './files';
+import { checkReadiness, type Lifecycle } from './health';
+import type { SessionStore } from './sessions';
+
+/** What the health routes need. */
+export interface HealthRouteDependencies {
+  /** The configuration. */
+  readonly config: ServiceConfig;
+  /** Shutdown state. */
+  readonly lifecycle: Lifecycle;
+  /** PostgreSQL pool. */
+  readonly pool: Pool;
+  /** Session store. */
+  readonly sessions: SessionStore;
+  /** Shared directory. */
+  readonly files: FileStore;
+}
+
+/** Registers the health routes. */
+export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDependencies): void {
+  const identity = { version: deps.config.version, instanceId: deps.config.instanceId };
+
+  app.get('/health', async (_request, reply) => {
+    if (deps.lifecycle.draining) return reply.code(503).send({ status: 'draining', ...identity });
+    return { status: 'ok', ...identity };
+  });
+
+  app.get('/health/ready', async (_request, reply) => {
+    if (deps.lifecycle.draining) return reply.code(503).send({ status: 'draining', ...identity });
+    const report = await checkReadiness({
+      pool: deps.pool,
+      sessions: deps.sessions,
+      files: deps.files,
+      timeoutMs: deps.config.healthTimeoutMs,
+    });
+    const body = {
+      status: report.ready ? 'ready' : 'unavailable',
+      database: report.database,
+      cache: report.cache,
+      files: report.files,
+      ...identity,
+    };
+    return reply.code(report.ready ? 200 : 503).send(body);
+  });
+}

@@ -1,0 +1,112 @@
+/**
+ * Entry point: reads the configuration, connects, applies migrations, listens, and shuts down
+ * gracefully on SIGTERM or SIGINT.
+ */
+import * as fs from 'node:fs';
+import { buildApp } from './app';
+import { ConfigError, loadConfig, redactedConfig, type ServiceConfig } from './config';
+import { createPool } from './db';
+import { isDatabaseConnectionError } from './errors';
+import { FileStore } from './files';
+import { Lifecycle } from './health';
+import { runMigrations } from './migrations';
+import { createRedis } from './sessions';
+import { gracefulShutdown } from './shutdown';
+
+/** Age after which a temporary upload file is considered abandoned (its instance died mid-upload). */
+const STALE_UPLOAD_AGE_MS = 24 * 3600 * 1000;
+
+/** How long start-up keeps retrying migrations while the database is unreachable. */
+const STARTUP_DATABASE_WAIT_MS = 60_000;
+
+function readConfig(): ServiceConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}
+
+let stopping = false;
+
+async function main(): Promise<void> {
+  const config = readConfig();
+  const lifecycle = new Lifecycle();
+  // The app's logger is the process's logger; the clients log through it too.
+  let log: { warn(obj: object, msg: string): void } = { warn: () => undefined };
+  const logProxy = { warn: (obj: object, msg: string) => log.warn(obj, msg) };
+  const pool = createPool(config.database, logProxy);
+  const redis = createRedis(config.redis, logProxy);
+  const app = buildApp({ config, pool, redis, lifecycle });
+  log = app.log;
+  app.log.info({ config: redactedConfig(config) }, 'starting');
+
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) return;
+    stopping = true;
+    const timer = setTimeout(() => {
+      app.log.error({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutdown: time limit reached, exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutSeconds * 1000);
+    gracefulShutdown({ app, pool, redis, lifecycle, drainMs: config.shutdownDrainSeconds * 1000 }, signal).then(
+      () => {
+        clearTimeout(timer);
+        process.exit(0);
+      },
+      (err: unknown) => {
+        app.log.error({ err }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+
+  if (!fs.existsSync(config.filesDir)) {
+    app.log.warn({ filesDir: config.filesDir }, 'FILES_DIR does not exist yet; readiness reports it until it does');
+  } else {
+    const removed = await new FileStore(config.filesDir).removeStaleUploads(STALE_UPLOAD_AGE_MS).catch(() => []);
+    if (removed.length > 0) app.log.info({ removed }, 'removed temporary files of interrupted uploads');
+  }
+  await migrateWithRetry(config, pool, app.log, () => stopping);
+  if (stopping) return;
+  await app.listen({ port: config.port, host: config.host });
+}
+
+async function migrateWithRetry(
+  config: ServiceConfig,
+  pool: ReturnType<typeof createPool>,
+  log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void },
+  stopping: () => boolean,
+): Promise<void> {
+  const deadline = Date.now() + STARTUP_DATABASE_WAIT_MS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await runMigrations(pool, log);
+      log.info({ applied: result.applied, pendingReadOnly: result.pendingReadOnly }, 'migrations done');
+      return;
+    } catch (err) {
+      if (stopping() || !isDatabaseConnectionError(err) || Date.now() > deadline) throw err;
+      log.warn(
+        {
+          attempt,
+          database: `${config.database.host}:${config.database.port}`,
+          err: { message: (err as Error).message },
+        },
+        'migrations: database not reachable yet, retrying',
+      );
+      await new Promise((resolve) => setTimeout(resolve, Math.min(attempt * 500, 5000)));
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  // During a shutdown, start-up steps fail because their clients were closed: the shutdown exits.
+  if (stopping) return;
+  process.stderr.write(`start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

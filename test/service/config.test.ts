@@ -1,0 +1,206 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { trustProxyHops } from '../../service/src/app';
+import { ConfigError, loadConfig, redactedConfig } from '../../service/src/config';
+import { poolConfig } from '../../service/src/db';
+import { redisOptions } from '../../service/src/sessions';
+
+const required = {
+  DATABASE_HOST: 'db.internal',
+  DATABASE_NAME: 'app',
+  DATABASE_USER: 'app',
+  DATABASE_PASSWORD: 's3cret-db-password',
+  REDIS_HOST: 'cache.internal',
+  FILES_DIR: '/mnt/efs',
+};
+
+function configError(env: Record<string, string>): ConfigError {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err;
+    throw err;
+  }
+  throw new Error('loadConfig accepted the environment');
+}
+
+describe('loadConfig', () => {
+  test('applies the documented defaults when only the required variables are set', () => {
+    const config = loadConfig(required);
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '0.0.0.0',
+      trustedProxyHops: 1,
+      database: { host: 'db.internal', port: 5432, name: 'app', user: 'app', ssl: false },
+      redis: { host: 'cache.internal', port: 6379, tls: false },
+      filesDir: '/mnt/efs',
+      sessionTtlSeconds: 86400,
+      cookieSecure: true,
+      maxUploadBytes: 10 * 1024 * 1024,
+      healthTimeoutMs: 2000,
+      shutdownDrainSeconds: 0,
+      shutdownTimeoutSeconds: 30,
+      logLevel: 'info',
+    });
+    expect(config.redis.password).toBeUndefined();
+    expect(config.instanceId).toBe(os.hostname());
+  });
+
+  test('reads every variable', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+    const ca = path.join(dir, 'rds-ca.pem');
+    fs.writeFileSync(ca, '-----BEGIN CERTIFICATE-----\n');
+    try {
+      const config = loadConfig({
+        ...required,
+        PORT: '9000',
+        HOST: '127.0.0.1',
+        SERVICE_VERSION: '2.0.0',
+        INSTANCE_ID: 'i-0abc',
+        TRUSTED_PROXY_HOPS: '2',
+        DATABASE_PORT: '6543',
+        DATABASE_SSL: 'true',
+        DATABASE_SSL_CA: ca,
+        REDIS_PORT: '6380',
+        REDIS_PASSWORD: 'redis-token',
+        REDIS_TLS: 'true',
+        SESSION_TTL_SECONDS: '600',
+        COOKIE_SECURE: 'false',
+        MAX_UPLOAD_BYTES: '2048',
+        HEALTH_TIMEOUT_MS: '500',
+        SHUTDOWN_DRAIN_SECONDS: '20',
+        SHUTDOWN_TIMEOUT_SECONDS: '60',
+        LOG_LEVEL: 'debug',
+      });
+      expect(config).toEqual({
+        port: 9000,
+        host: '127.0.0.1',
+        version: '2.0.0',
+        instanceId: 'i-0abc',
+        trustedProxyHops: 2,
+        database: {
+          host: 'db.internal',
+          port: 6543,
+          name: 'app',
+          user: 'app',
+          password: 's3cret-db-password',
+          ssl: true,
+          sslCaPath: ca,
+        },
+        redis: { host: 'cache.internal', port: 6380, password: 'redis-token', tls: true },
+        filesDir: '/mnt/efs',
+        sessionTtlSeconds: 600,
+        cookieSecure: false,
+        maxUploadBytes: 2048,
+        healthTimeoutMs: 500,
+        shutdownDrainSeconds: 20,
+        shutdownTimeoutSeconds: 60,
+        logLevel: 'debug',
+      });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test.each(Object.keys(required))('names %s when it is missing', (name) => {
+    const env: Record<string, string> = { ...required };
+    delete env[name];
+    expect(configError(env).message).toBe(`Invalid configuration: ${name} is required`);
+  });
+
+  test('lists every problem in one message', () => {
+    expect(configError({}).problems).toEqual([
+      'DATABASE_HOST is required',
+      'DATABASE_NAME is required',
+      'DATABASE_USER is required',
+      'DATABASE_PASSWORD is required',
+      'REDIS_HOST is required',
+      'FILES_DIR is required',
+    ]);
+  });
+
+  test.each([
+    ['PORT', 'http', 'PORT must be an integer from 1 to 65535 (got "http")'],
+    ['DATABASE_PORT', '70000', 'DATABASE_PORT must be an integer from 1 to 65535 (got "70000")'],
+    ['TRUSTED_PROXY_HOPS', '-1', 'TRUSTED_PROXY_HOPS must be an integer from 0 to 10 (got "-1")'],
+    ['SESSION_TTL_SECONDS', '1.5', 'SESSION_TTL_SECONDS must be an integer from 60 to 2592000 (got "1.5")'],
+    ['MAX_UPLOAD_BYTES', '0', 'MAX_UPLOAD_BYTES must be an integer from 1 to 1073741824 (got "0")'],
+    ['COOKIE_SECURE', 'yes', 'COOKIE_SECURE must be "true" or "false" (got "yes")'],
+    ['REDIS_TLS', 'on', 'REDIS_TLS must be "true" or "false" (got "on")'],
+    ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
+    ['FILES_DIR', 'files', 'FILES_DIR must be an absolute path (got "files")'],
+  ])('rejects %s=%s', (name, value, message) => {
+    expect(configError({ ...required, [name]: value }).message).toBe(`Invalid configuration: ${message}`);
+  });
+
+  test('rejects a CA bundle that does not exist', () => {
+    const env = { ...required, DATABASE_SSL: 'true', DATABASE_SSL_CA: '/nonexistent/rds-ca.pem' };
+    expect(configError(env).message).toBe(
+      'Invalid configuration: DATABASE_SSL_CA must be a readable file (got "/nonexistent/rds-ca.pem")',
+    );
+  });
+
+  test('rejects a CA bundle without DATABASE_SSL', () => {
+    expect(configError({ ...required, DATABASE_SSL_CA: '/etc/hosts' }).message).toBe(
+      'Invalid configuration: DATABASE_SSL_CA is set but DATABASE_SSL is not "true"',
+    );
+  });
+
+  test('never puts a password in an error message', () => {
+    const error = configError({ ...required, REDIS_PASSWORD: 'redis-token', PORT: 'x' });
+    expect(error.message).not.toContain('s3cret-db-password');
+    expect(error.message).not.toContain('redis-token');
+  });
+
+  test('redactedConfig hides both passwords', () => {
+    const text = JSON.stringify(redactedConfig(loadConfig({ ...required, REDIS_PASSWORD: 'redis-token' })));
+    expect(text).not.toContain('s3cret-db-password');
+    expect(text).not.toContain('redis-token');
+    expect(text).toContain('[redacted]');
+  });
+});
+
+describe('client options', () => {
+  test('PostgreSQL uses verified TLS with the CA bundle when DATABASE_SSL=true', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'cfg-'));
+    const ca = path.join(dir, 'rds-ca.pem');
+    fs.writeFileSync(ca, 'CA BUNDLE');
+    try {
+      const options = poolConfig(loadConfig({ ...required, DATABASE_SSL: 'true', DATABASE_SSL_CA: ca }).database);
+      expect(options.ssl).toEqual({ rejectUnauthorized: true, ca: 'CA BUNDLE' });
+      expect(options.connectionTimeoutMillis).toBeGreaterThan(0);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('PostgreSQL without TLS by default', () => {
+    expect(poolConfig(loadConfig(required).database).ssl).toBe(false);
+  });
+
+  test('Redis fails fast while disconnected and reconnects with capped back-off', () => {
+    const options = redisOptions(loadConfig({ ...required, REDIS_PASSWORD: 'redis-token', REDIS_TLS: 'true' }).redis);
+    expect(options).toMatchObject({
+      password: 'redis-token',
+      tls: { servername: 'cache.internal' },
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: false,
+    });
+    const retry = options.retryStrategy!;
+    expect(retry(1)).toBe(100);
+    expect(retry(1000)).toBe(1000);
+  });
+
+  test('Redis without TLS or AUTH by default', () => {
+    const options = redisOptions(loadConfig(required).redis);
+    expect(options.tls).toBeUndefined();
+    expect(options.password).toBeUndefined();
+  });
+
+  test('X-Forwarded-For is trusted for exactly TRUSTED_PROXY_HOPS hops', () => {
+    expect(trustProxyHops(0)).toBe(false);
+    const one = trustProxyHops(1) as (address: string, hop: number) => boolean;
+    expect([one('10.0.0.1', 0), one('10.0.0.2', 1)]).toEqual([true, false]);
+  });
+});

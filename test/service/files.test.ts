@@ -1,0 +1,228 @@
+import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
+import { FileStore } from '../../service/src/files';
+import {
+  createTestApp,
+  rawRequest,
+  signIn,
+  startBackends,
+  tempUploads,
+  testConfig,
+  waitFor,
+  type Backends,
+  type TestApp,
+} from './helpers';
+
+const MAX_UPLOAD_BYTES = 64 * 1024;
+
+let backends: Backends;
+let service: TestApp;
+let cookie: string;
+
+beforeAll(async () => {
+  backends = await startBackends();
+  service = await createTestApp(testConfig(backends, { maxUploadBytes: MAX_UPLOAD_BYTES }));
+  cookie = await signIn(service.app, 'uploader');
+});
+
+afterAll(async () => {
+  await service?.close();
+  await backends?.stop();
+});
+
+function upload(name: string, payload: Buffer | Readable | string, headers: Record<string, string> = {}) {
+  return service.app.inject({
+    method: 'PUT',
+    url: `/files/${name}`,
+    payload,
+    headers: { cookie, 'content-type': 'application/octet-stream', ...headers },
+  });
+}
+
+function listDir(): string[] {
+  return fs.readdirSync(backends.filesDir).sort();
+}
+
+describe('PUT and GET /files/:name', () => {
+  test('uploads with 201 {name, size} and downloads the same bytes as application/octet-stream', async () => {
+    const content = randomBytes(50_000);
+    const put = await upload('photo-1.jpg', content);
+    expect(put.statusCode).toBe(201);
+    expect(put.json()).toEqual({ name: 'photo-1.jpg', size: 50_000 });
+    expect(fs.readFileSync(path.join(backends.filesDir, 'photo-1.jpg')).equals(content)).toBe(true);
+
+    const get = await service.app.inject({ url: '/files/photo-1.jpg', headers: { cookie } });
+    expect(get.statusCode).toBe(200);
+    expect(get.headers['content-type']).toBe('application/octet-stream');
+    expect(get.headers['content-length']).toBe('50000');
+    expect(get.rawPayload.equals(content)).toBe(true);
+  });
+
+  test('replaces an existing file', async () => {
+    await upload('notes.txt', 'version 1');
+    expect((await upload('notes.txt', 'version 2')).statusCode).toBe(201);
+    expect((await service.app.inject({ url: '/files/notes.txt', headers: { cookie } })).body).toBe('version 2');
+  });
+
+  test('stores an empty file', async () => {
+    const put = await upload('empty.bin', Buffer.alloc(0));
+    expect(put.statusCode).toBe(201);
+    expect(put.json()).toEqual({ name: 'empty.bin', size: 0 });
+  });
+
+  test('answers 404 for a missing file', async () => {
+    const response = await service.app.inject({ url: '/files/missing.txt', headers: { cookie } });
+    expect(response.statusCode).toBe(404);
+    expect(response.json()).toEqual({ error: 'file missing.txt not found' });
+  });
+
+  test.each([
+    ['PUT', 'application/octet-stream'],
+    ['GET', undefined],
+  ])('%s needs a session: 401 otherwise', async (method, contentType) => {
+    const response = await service.app.inject({
+      method: method as 'PUT' | 'GET',
+      url: '/files/photo-1.jpg',
+      payload: method === 'PUT' ? 'x' : undefined,
+      headers: contentType ? { 'content-type': contentType } : {},
+    });
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toEqual({ error: 'not signed in' });
+  });
+
+  test.each(['application/json', 'text/plain', 'multipart/form-data; boundary=x'])(
+    'refuses Content-Type %s with 415',
+    async (contentType) => {
+      const response = await upload('x.bin', '{}', { 'content-type': contentType });
+      expect(response.statusCode).toBe(415);
+      expect(response.json()).toEqual({
+        error: `unsupported content type "${contentType}": this endpoint takes application/octet-stream`,
+      });
+    },
+  );
+});
+
+describe('file names', () => {
+  test.each([
+    ['..%2F..%2Fetc%2Fpasswd', '../../etc/passwd'],
+    ['..%2Fescape.txt', '../escape.txt'],
+    ['a..b', 'a..b'],
+  ])('refuses %s with 400: path traversal', async (encoded, decoded) => {
+    const before = listDir();
+    for (const method of ['PUT', 'GET'] as const) {
+      const response =
+        method === 'PUT'
+          ? await upload(encoded, 'evil')
+          : await service.app.inject({ url: `/files/${encoded}`, headers: { cookie } });
+      expect(response.statusCode).toBe(400);
+      expect(response.json()).toEqual({
+        error: `file name "${decoded}" refused: path traversal ("..", "/") is not allowed`,
+      });
+    }
+    expect(listDir()).toEqual(before);
+    expect(fs.existsSync(path.join(backends.root, 'escape.txt'))).toBe(false);
+  });
+
+  test.each(['.hidden', '-dash', 'sp%20ace', 'x'.repeat(129), 'semi%3Bcolon'])('refuses %s with 400', async (name) => {
+    const response = await upload(name, 'data');
+    expect(response.statusCode).toBe(400);
+    expect(response.json().error).toMatch(/refused: use 1-128 characters A-Z a-z 0-9 \. _ -, starting with a letter/);
+  });
+
+  test('accepts 128 characters', async () => {
+    expect((await upload('y'.repeat(128), 'data')).statusCode).toBe(201);
+  });
+});
+
+describe('upload limit', () => {
+  test('answers 413 for a declared Content-Length above MAX_UPLOAD_BYTES and writes nothing', async () => {
+    const before = listDir();
+    const response = await upload('too-big.bin', Buffer.alloc(MAX_UPLOAD_BYTES + 1));
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toEqual({ error: `file is larger than the upload limit of ${MAX_UPLOAD_BYTES} bytes` });
+    expect(listDir()).toEqual(before);
+  });
+
+  test('answers 413 for a streamed body that grows past the limit, and leaves no file', async () => {
+    const before = listDir();
+    const chunks = Array.from({ length: 20 }, () => Buffer.alloc(8 * 1024, 1));
+    const response = await upload('streamed.bin', Readable.from(chunks));
+    expect(response.statusCode).toBe(413);
+    expect(response.headers.connection).toBe('close');
+    await waitFor(() => tempUploads(backends.filesDir).length === 0, 2000, 'temp files removed');
+    expect(listDir()).toEqual(before);
+  });
+
+  test('accepts exactly MAX_UPLOAD_BYTES', async () => {
+    const response = await upload('just-fits.bin', Buffer.alloc(MAX_UPLOAD_BYTES));
+    expect(response.json()).toEqual({ name: 'just-fits.bin', size: MAX_UPLOAD_BYTES });
+  });
+});
+
+describe('over a real connection', () => {
+  let port: number;
+
+  beforeAll(async () => {
+    await service.app.listen({ port: 0, host: '127.0.0.1' });
+    port = (service.app.server.address() as { port: number }).port;
+  });
+
+  test('a chunked upload past the limit gets its 413 before the connection closes', async () => {
+    const request = rawRequest(
+      port,
+      'PUT /files/chunked.bin HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\n' +
+        `Cookie: ${cookie}\r\nTransfer-Encoding: chunked\r\n\r\n`,
+    );
+    const chunk = Buffer.alloc(16 * 1024, 1);
+    for (let i = 0; i < 6; i++) {
+      request.socket.write(`${chunk.length.toString(16)}\r\n`);
+      request.socket.write(chunk);
+      request.socket.write('\r\n');
+    }
+    const response = await request.response;
+    expect(response).toMatch(/^HTTP\/1\.1 413 /);
+    expect(response).toContain(`file is larger than the upload limit of ${MAX_UPLOAD_BYTES} bytes`);
+    await waitFor(() => tempUploads(backends.filesDir).length === 0, 2000, 'temp files removed');
+    expect(fs.existsSync(path.join(backends.filesDir, 'chunked.bin'))).toBe(false);
+  });
+
+  test('an aborted upload leaves no partial file and keeps the previous version', async () => {
+    await upload('report.pdf', 'complete version 1');
+
+    const request = rawRequest(
+      port,
+      'PUT /files/report.pdf HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\n' +
+        `Cookie: ${cookie}\r\nContent-Length: 60000\r\n\r\n`,
+    );
+    request.socket.write(Buffer.alloc(20_000, 7));
+    await waitFor(
+      () => tempUploads(backends.filesDir).some((name) => fs.statSync(path.join(backends.filesDir, name)).size > 0),
+      5000,
+      'the upload to be streaming into a temp file',
+    );
+    request.socket.destroy();
+
+    await waitFor(() => tempUploads(backends.filesDir).length === 0, 5000, 'the temp file to be removed');
+    expect(fs.readFileSync(path.join(backends.filesDir, 'report.pdf'), 'utf8')).toBe('complete version 1');
+    const get = await service.app.inject({ url: '/files/report.pdf', headers: { cookie } });
+    expect(get.body).toBe('complete version 1');
+  });
+});
+
+describe('interrupted uploads of dead instances', () => {
+  test('removeStaleUploads deletes old temporary files only', async () => {
+    const old = path.join(backends.filesDir, '.upload-dead-instance');
+    const young = path.join(backends.filesDir, '.upload-in-progress');
+    fs.writeFileSync(old, 'partial');
+    fs.writeFileSync(young, 'partial');
+    const dayAgo = new Date(Date.now() - 25 * 3600 * 1000);
+    fs.utimesSync(old, dayAgo, dayAgo);
+    const removed = await new FileStore(backends.filesDir).removeStaleUploads(24 * 3600 * 1000);
+    expect(removed).toEqual(['.upload-dead-instance']);
+    expect(fs.existsSync(old)).toBe(false);
+    expect(fs.existsSync(young)).toBe(true);
+    fs.rmSync(young);
+  });
+});

@@ -1,0 +1,284 @@
+/**
+ * Shared set-up of the service tests: real PostgreSQL and Redis on loopback (one of each per test file),
+ * apps built on them, and small HTTP helpers.
+ */
+import * as fs from 'node:fs';
+import * as http from 'node:http';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Pool } from 'pg';
+import { buildApp } from '../../service/src/app';
+import type { ServiceConfig } from '../../service/src/config';
+import { createPool } from '../../service/src/db';
+import type { Lifecycle } from '../../service/src/health';
+import { runMigrations } from '../../service/src/migrations';
+import { createRedis } from '../../service/src/sessions';
+import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '../../support/local-servers';
+
+// Fastify's inject() loads light-my-request, which require()s the ESM-only `cookie` package; jest 29's
+// CommonJS runtime cannot load it. light-my-request uses one function of it, only for inject()'s
+// `cookies` option (these tests send Cookie headers instead): a CommonJS stand-in is enough.
+jest.mock('cookie', () => ({
+  stringifySetCookie: (cookie: { name: string; value: string }) => `${cookie.name}=${cookie.value}`,
+}));
+
+/** A logger that drops everything. */
+export const silentLog = { info: () => undefined, warn: () => undefined };
+
+/** PostgreSQL, Redis and a files directory for one test file. */
+export interface Backends {
+  /** Temporary root directory, removed by stop(). */
+  readonly root: string;
+  /** PostgreSQL. */
+  readonly pg: PostgresServer;
+  /** Redis. */
+  readonly redis: RedisServer;
+  /** The shared files directory. */
+  readonly filesDir: string;
+  /** Stops both servers and removes the directory. */
+  stop(): Promise<void>;
+}
+
+/** Starts PostgreSQL and Redis in a new temporary directory and applies the migrations. */
+export async function startBackends(): Promise<Backends> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'svc-test-'));
+  const filesDir = path.join(root, 'files');
+  fs.mkdirSync(filesDir);
+  const [pg, redis] = await Promise.all([
+    startPostgres({ dir: path.join(root, 'pg') }),
+    startRedis({ dir: path.join(root, 'redis') }),
+  ]);
+  const backends: Backends = {
+    root,
+    pg,
+    redis,
+    filesDir,
+    stop: async () => {
+      await Promise.allSettled([pg.stop(), redis.stop()]);
+      fs.rmSync(root, { recursive: true, force: true });
+    },
+  };
+  const config = testConfig(backends);
+  const pool = createPool(config.database, silentLog);
+  try {
+    await runMigrations(pool, silentLog);
+  } finally {
+    await pool.end();
+  }
+  return backends;
+}
+
+/** A configuration pointing at the backends, with test-friendly values. */
+export function testConfig(backends: Backends, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
+  return {
+    port: 0,
+    host: '127.0.0.1',
+    version: '1.2.3-test',
+    instanceId: 'i-test-a',
+    trustedProxyHops: 1,
+    database: {
+      host: backends.pg.host,
+      port: backends.pg.port,
+      name: backends.pg.database,
+      user: backends.pg.user,
+      password: backends.pg.password,
+      ssl: false,
+    },
+    redis: { host: backends.redis.host, port: backends.redis.port, password: backends.redis.password, tls: false },
+    filesDir: backends.filesDir,
+    sessionTtlSeconds: 3600,
+    cookieSecure: true,
+    maxUploadBytes: 10 * 1024 * 1024,
+    healthTimeoutMs: 2000,
+    shutdownDrainSeconds: 0,
+    shutdownTimeoutSeconds: 30,
+    logLevel: 'info',
+    ...overrides,
+  };
+}
+
+/** The environment variables the server reads, for the same configuration. */
+export function serverEnv(
+  backends: Backends,
+  port: number,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    SERVICE_VERSION: '9.9.9-spawned',
+    INSTANCE_ID: 'i-spawned',
+    DATABASE_HOST: backends.pg.host,
+    DATABASE_PORT: String(backends.pg.port),
+    DATABASE_NAME: backends.pg.database,
+    DATABASE_USER: backends.pg.user,
+    DATABASE_PASSWORD: backends.pg.password,
+    REDIS_HOST: backends.redis.host,
+    REDIS_PORT: String(backends.redis.port),
+    REDIS_PASSWORD: backends.redis.password,
+    FILES_DIR: backends.filesDir,
+    COOKIE_SECURE: 'false',
+    ...extra,
+  };
+}
+
+/** An app with its own clients, as one instance of the fleet. */
+export interface TestApp {
+  /** The Fastify application (ready). */
+  readonly app: FastifyInstance;
+  /** Its PostgreSQL pool. */
+  readonly pool: Pool;
+  /** Its Redis client. */
+  readonly redis: Redis;
+  /** Log lines written, parsed. */
+  readonly logs: Record<string, unknown>[];
+  /** Closes the app and its clients. */
+  close(): Promise<void>;
+}
+
+/** Builds an app on its own clients. */
+export async function createTestApp(config: ServiceConfig, options: { lifecycle?: Lifecycle } = {}): Promise<TestApp> {
+  const pool = createPool(config.database, silentLog);
+  const redis = createRedis(config.redis, silentLog);
+  const logs: Record<string, unknown>[] = [];
+  const app = buildApp({
+    config,
+    pool,
+    redis,
+    lifecycle: options.lifecycle,
+    logDestination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
+  });
+  try {
+    await app.ready();
+    await waitForRedis(redis);
+  } catch (err) {
+    await app.close().catch(() => undefined);
+    await pool.end();
+    redis.disconnect();
+    throw err;
+  }
+  return {
+    app,
+    pool,
+    redis,
+    logs,
+    close: async () => {
+      await app.close();
+      await pool.end();
+      redis.disconnect();
+    },
+  };
+}
+
+/** Waits (at most 5 s) for a client to be connected; a client to a dead server is left as is. */
+async function waitForRedis(redis: Redis): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (redis.status !== 'ready' && Date.now() < deadline) {
+    if (redis.status === 'reconnecting') return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** The `sid=...` cookie pair set by a response, for the next request's Cookie header. */
+export function sessionCookie(response: LightMyRequestResponse): string {
+  const cookie = response.cookies.find((c) => c.name === 'sid');
+  if (!cookie) throw new Error(`no sid cookie in response ${response.statusCode}: ${response.body}`);
+  return `sid=${cookie.value}`;
+}
+
+/** Signs in and returns the Cookie header value. */
+export async function signIn(app: FastifyInstance, user = 'alice'): Promise<string> {
+  const response = await app.inject({ method: 'POST', url: '/session', payload: { user } });
+  if (response.statusCode !== 201) throw new Error(`sign-in failed: ${response.statusCode} ${response.body}`);
+  return sessionCookie(response);
+}
+
+/** Polls `check` until it returns true, failing after `timeoutMs`. */
+export async function waitFor(check: () => Promise<boolean> | boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** An HTTP request written by hand on a raw socket, so a test controls when the body arrives. */
+export interface RawRequest {
+  /** The socket. */
+  readonly socket: net.Socket;
+  /** Resolves with everything the server sent once it closes the connection or the response is complete. */
+  readonly response: Promise<string>;
+}
+
+/** Opens a connection and sends a request head; the caller writes the body. */
+export function rawRequest(port: number, head: string): RawRequest {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.write(head);
+  const response = new Promise<string>((resolve, reject) => {
+    let data = '';
+    socket.on('data', (chunk) => {
+      data += chunk.toString('latin1');
+      const headEnd = data.indexOf('\r\n\r\n');
+      const length = /content-length: (\d+)/i.exec(data);
+      if (headEnd >= 0 && length && data.length >= headEnd + 4 + Number(length[1])) {
+        socket.end();
+        resolve(data);
+      }
+    });
+    socket.on('close', () => resolve(data));
+    socket.on('error', reject);
+  });
+  response.catch(() => undefined);
+  return { socket, response };
+}
+
+/** Names of the temporary upload files in a directory. */
+export function tempUploads(dir: string): string[] {
+  return fs.readdirSync(dir).filter((name) => name.startsWith('.upload-'));
+}
+
+/** A response read with node:http. */
+export interface HttpResponse {
+  /** Status code. */
+  readonly status: number;
+  /** Headers. */
+  readonly headers: Record<string, string | string[] | undefined>;
+  /** Body as text. */
+  readonly body: string;
+}
+
+/** One request on a new connection (no keep-alive), bounded by `timeoutMs`. */
+export function httpRequest(
+  port: number,
+  options: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer },
+  timeoutMs = 5000,
+): Promise<HttpResponse> {
+  return new Promise((resolve, reject) => {
+    const request = http.request(
+      {
+        host: '127.0.0.1',
+        port,
+        method: options.method ?? 'GET',
+        path: options.path,
+        headers: options.headers,
+        agent: false,
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () =>
+          resolve({ status: response.statusCode!, headers: response.headers, body: Buffer.concat(chunks).toString() }),
+        );
+        response.on('error', reject);
+      },
+    );
+    request.setTimeout(timeoutMs, () => request.destroy(new Error(`${options.path} timed out after ${timeoutMs} ms`)));
+    request.on('error', reject);
+    request.end(options.body);
+  });
+}
