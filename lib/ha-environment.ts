@@ -5,6 +5,7 @@ import { physicalNames } from './names';
 import { AppStack } from './stacks/app-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
+import { OperationsStack } from './stacks/operations-stack';
 import { StorageStack } from './stacks/storage-stack';
 
 /** The stacks of one region. */
@@ -17,6 +18,8 @@ export interface RegionStacks {
   readonly data: DataStack;
   /** ALB, certificate, Auto Scaling group, DNS failover. */
   readonly app: AppStack;
+  /** Alarms, fault injection, dashboard (primary). */
+  readonly operations: OperationsStack;
 }
 
 /**
@@ -29,6 +32,8 @@ export interface RegionStacks {
  *    (global cluster, Global Datastore)
  * 4. Data of the secondary (joins 3)
  * 5. App of each region (needs its region's Network, Storage and Data)
+ * 6. Operations of the secondary, then of the primary (alarms, fault
+ *    injection; the primary's dashboard shows both regions)
  *
  * The config is validated first, so a bad config creates nothing.
  */
@@ -119,8 +124,30 @@ export class HaEnvironment {
     const appP = app('primary', config.primary, netP, storageP, dataP);
     const appS = app('secondary', config.secondary, netS, storageS, dataS);
 
-    this.primary = { network: netP, storage: storageP, data: dataP, app: appP };
-    this.secondary = { network: netS, storage: storageS, data: dataS, app: appS };
+    const watched = (net: NetworkStack, storage: StorageStack, data: DataStack, appStack: AppStack) => ({
+      vpc: net.vpc,
+      storage,
+      data,
+      app: appStack,
+    });
+    const opsS = new OperationsStack(scope, id('Operations', config.secondary), {
+      ...stackProps(config.secondary, 'Operations', false),
+      role: 'secondary',
+      config,
+      local: watched(netS, storageS, dataS, appS),
+      remote: watched(netP, storageP, dataP, appP),
+    });
+    const opsP = new OperationsStack(scope, id('Operations', config.primary), {
+      ...stackProps(config.primary, 'Operations', false),
+      role: 'primary',
+      config,
+      local: watched(netP, storageP, dataP, appP),
+      remote: watched(netS, storageS, dataS, appS),
+    });
+    opsP.addStackDependency(opsS, 'The primary operations stack deploys last');
+
+    this.primary = { network: netP, storage: storageP, data: dataP, app: appP, operations: opsP };
+    this.secondary = { network: netS, storage: storageS, data: dataS, app: appS, operations: opsS };
 
     for (const stack of this.stacks) {
       Tags.of(stack).add('Project', 'ha-web-service');
@@ -139,6 +166,8 @@ export class HaEnvironment {
       this.secondary.data,
       this.primary.app,
       this.secondary.app,
+      this.secondary.operations,
+      this.primary.operations,
     ];
   }
 }

@@ -35,6 +35,8 @@ const EXPECTED: Record<string, string[]> = {
   ],
   'HaWeb-demo-App-us-east-1': ['AWS::KMS::Key AlertsKey9E1197AF'],
   'HaWeb-demo-App-us-west-2': ['AWS::KMS::Key AlertsKey9E1197AF'],
+  'HaWeb-demo-Operations-us-west-2': [],
+  'HaWeb-demo-Operations-us-east-1': [],
 };
 
 const { env } = buildEnvironment();

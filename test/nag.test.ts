@@ -46,6 +46,11 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-AEC5',
       'AwsSolutions-EC23',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:111111111111:instance/*]',
+      'AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:111111111111:network-acl/*]',
+      'AwsSolutions-IAM5[Resource::arn:aws:ec2:us-west-2:111111111111:instance/*]',
+      'AwsSolutions-IAM5[Resource::arn:aws:ec2:us-west-2:111111111111:network-acl/*]',
       'AwsSolutions-S1',
       'AwsSolutions-SMG4',
     ]);

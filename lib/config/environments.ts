@@ -67,6 +67,7 @@ export const demo: EnvironmentConfig = {
   },
   service: SERVICE_DEFAULTS,
   alarmEmail: 'ops@demo.example.com',
+  regionSwitch: { enabled: false, rtoMinutes: 30, manualApproval: false },
 };
 
 /** `staging`: production-shaped, smaller, without the production guards. */
@@ -111,6 +112,7 @@ export const staging: EnvironmentConfig = {
   },
   service: SERVICE_DEFAULTS,
   alarmEmail: 'ops@staging.example.com',
+  regionSwitch: { enabled: true, rtoMinutes: 30, manualApproval: false },
 };
 
 /** `prod`: full size in both regions' primary, guarded against deletion. */
@@ -155,6 +157,7 @@ export const prod: EnvironmentConfig = {
   },
   service: { ...SERVICE_DEFAULTS, targetCpuUtilizationPercent: 45 },
   alarmEmail: 'oncall@example.com',
+  regionSwitch: { enabled: true, rtoMinutes: 15, manualApproval: true },
 };
 
 /** Every environment `-c env=<name>` can pick. Add yours here. */

@@ -100,6 +100,16 @@ export interface ServiceConfig {
   readonly accessLogRetentionDays: number;
 }
 
+/** The Route 53 ARC Region switch plan of an environment. */
+export interface RegionSwitchConfig {
+  /** Deploy the plan (and its execution role and report bucket). */
+  readonly enabled: boolean;
+  /** Recovery time objective the plan is held to, in minutes (5 to 1440). */
+  readonly rtoMinutes: number;
+  /** Ask an operator to approve before the data tier is switched. */
+  readonly manualApproval: boolean;
+}
+
 /** One deployment environment. */
 export interface EnvironmentConfig {
   /** Environment name, used in stack names: lower-case letters, digits and dashes. */
@@ -125,4 +135,6 @@ export interface EnvironmentConfig {
   readonly service: ServiceConfig;
   /** E-mail address subscribed to the alarm topics. */
   readonly alarmEmail: string;
+  /** Region switch orchestration. */
+  readonly regionSwitch: RegionSwitchConfig;
 }

@@ -196,6 +196,11 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
     problems.push(`service.healthCheckPath "${svc.healthCheckPath}" must start with "/".`);
   }
 
+  const rto = c.regionSwitch.rtoMinutes;
+  if (!Number.isInteger(rto) || rto < 5 || rto > 1440) {
+    problems.push(`regionSwitch.rtoMinutes must be 5 to 1440 (got ${rto}).`);
+  }
+
   if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(c.alarmEmail)) {
     problems.push(`alarmEmail "${c.alarmEmail}" is not an e-mail address.`);
   }

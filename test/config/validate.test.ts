@@ -245,6 +245,12 @@ describe('validateEnvironmentConfig', () => {
     expect(problemsOf({ ...demo, service: { ...demo.service, [key]: value } })).toEqual([message]);
   });
 
+  test('rejects a region switch RTO under 5 minutes', () => {
+    expect(problemsOf({ ...demo, regionSwitch: { ...demo.regionSwitch, rtoMinutes: 2 } })).toEqual([
+      'regionSwitch.rtoMinutes must be 5 to 1440 (got 2).',
+    ]);
+  });
+
   test('reports every problem at once, one per line, naming the environment', () => {
     const bad = { ...demo, account: 'x', alarmEmail: 'y' };
     expect(() => validateEnvironmentConfig(bad)).toThrow(

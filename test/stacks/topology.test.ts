@@ -35,7 +35,7 @@ function stackOutputReads(stack: Stack): { stackName: string; region: string }[]
 }
 
 describe('stack topology', () => {
-  test('an environment is eight stacks named by prefix, lifecycle and region', () => {
+  test('an environment is ten stacks named by prefix, lifecycle and region', () => {
     expect(env.stacks.map((s) => s.stackName)).toEqual([
       'HaWeb-demo-Network-us-east-1',
       'HaWeb-demo-Network-us-west-2',
@@ -45,6 +45,8 @@ describe('stack topology', () => {
       'HaWeb-demo-Data-us-west-2',
       'HaWeb-demo-App-us-east-1',
       'HaWeb-demo-App-us-west-2',
+      'HaWeb-demo-Operations-us-west-2',
+      'HaWeb-demo-Operations-us-east-1',
     ]);
   });
 
@@ -71,6 +73,21 @@ describe('stack topology', () => {
 
   test('the secondary data stack deploys after the primary data stack it joins', () => {
     expect(dependenciesOf(env.secondary.data)).toEqual(['HaWeb-demo-Data-us-east-1', 'HaWeb-demo-Network-us-west-2']);
+  });
+
+  test('operations stacks deploy after the stacks they watch, the primary last', () => {
+    expect(dependenciesOf(env.secondary.operations)).toEqual([
+      'HaWeb-demo-App-us-west-2',
+      'HaWeb-demo-Data-us-west-2',
+      'HaWeb-demo-Network-us-west-2',
+    ]);
+    expect(dependenciesOf(env.primary.operations)).toEqual(
+      expect.arrayContaining([
+        'HaWeb-demo-App-us-east-1',
+        'HaWeb-demo-App-us-west-2',
+        'HaWeb-demo-Operations-us-west-2',
+      ]),
+    );
   });
 
   test('each app stack depends only on the network, storage and data of its own region', () => {
@@ -100,7 +117,7 @@ describe('stack topology', () => {
     }
   });
 
-  test('only the EFS destination and the Global Datastore ID cross regions', () => {
+  test('across regions, the data tier reads only the EFS destination and the Global Datastore ID', () => {
     const crossings = env.stacks.flatMap((s) =>
       stackOutputReads(s)
         .filter((r) => r.region !== s.region)
@@ -108,6 +125,10 @@ describe('stack topology', () => {
     );
     expect([...new Set(crossings)].sort()).toEqual([
       'HaWeb-demo-Data-us-west-2 <- HaWeb-demo-Data-us-east-1',
+      // The dashboard and the EFS sync alarm in the primary watch the secondary's resources.
+      'HaWeb-demo-Operations-us-east-1 <- HaWeb-demo-App-us-west-2',
+      'HaWeb-demo-Operations-us-east-1 <- HaWeb-demo-Data-us-west-2',
+      'HaWeb-demo-Operations-us-east-1 <- HaWeb-demo-Storage-us-west-2',
       'HaWeb-demo-Storage-us-east-1 <- HaWeb-demo-Storage-us-west-2',
     ]);
   });

@@ -1,0 +1,183 @@
+import { Stack, Token } from 'aws-cdk-lib';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as fis from 'aws-cdk-lib/aws-fis';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag';
+
+/** Properties of {@link FaultExperiments}. */
+export interface FaultExperimentsProps {
+  /** The region's web fleet. */
+  readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
+  /** The region's VPC; the AZ experiment cuts the private and isolated subnets of its first AZ. */
+  readonly vpc: ec2.IVpc;
+  /**
+   * ARN of the region's Aurora cluster to fail over within the region.
+   * @default - no database experiment (a Global Database secondary cannot fail over inside its region)
+   */
+  readonly databaseClusterArn?: string;
+  /** Alarms that stop every experiment as soon as one is in ALARM. */
+  readonly stopAlarms: cloudwatch.IAlarm[];
+  /** Share of the fleet the instance experiment terminates, percent. @default 33 */
+  readonly terminatePercent?: number;
+}
+
+/**
+ * AWS FIS experiment templates for game days in one region, each stopped by
+ * the region's alarms: terminate a share of the web instances, cut the network
+ * of one AZ's private and isolated subnets for five minutes, and fail the
+ * Aurora cluster over to a reader in another AZ. One role, scoped to what the
+ * three actions need.
+ */
+export class FaultExperiments extends Construct {
+  /** The templates, by name. */
+  public readonly templates: Record<string, fis.CfnExperimentTemplate> = {};
+  private readonly role: iam.Role;
+  private readonly stopConditions: fis.CfnExperimentTemplate.ExperimentTemplateStopConditionProperty[];
+  private readonly logGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: FaultExperimentsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    this.role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('fis.amazonaws.com'),
+      description: 'AWS FIS experiments of the HA web service',
+    });
+    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR });
+    this.logGroup.grantWrite(this.role);
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['logs:CreateLogDelivery', 'logs:DescribeLogGroups'], resources: ['*'] }),
+    );
+    this.stopConditions = props.stopAlarms.map((a) => ({ source: 'aws:cloudwatch:alarm', value: a.alarmArn }));
+
+    // 1. Instances: only those of this fleet, found by the tag Auto Scaling puts on them.
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:TerminateInstances'],
+        resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
+        conditions: {
+          StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': props.autoScalingGroup.autoScalingGroupName },
+        },
+      }),
+    );
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
+    this.add('TerminateInstances', `Terminate ${props.terminatePercent ?? 33} % of the web instances`, {
+      actions: {
+        terminate: {
+          actionId: 'aws:ec2:terminate-instances',
+          targets: { Instances: 'webInstances' },
+        },
+      },
+      targets: {
+        webInstances: {
+          resourceType: 'aws:ec2:instance',
+          resourceTags: { 'aws:autoscaling:groupName': props.autoScalingGroup.autoScalingGroupName },
+          filters: [{ path: 'State.Name', values: ['running'] }],
+          selectionMode: `PERCENT(${props.terminatePercent ?? 33})`,
+        },
+      },
+    });
+
+    // 2. An AZ: private and isolated subnets of the first zone lose all traffic for 5 minutes.
+    const zone = props.vpc.availabilityZones[0];
+    const subnets = [
+      ...props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: [zone] })
+        .subnetIds,
+      ...props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED, availabilityZones: [zone] }).subnetIds,
+    ];
+    const subnetArns = subnets.map((s) => stack.formatArn({ service: 'ec2', resource: 'subnet', resourceName: s }));
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkAcl', 'ec2:CreateNetworkAclEntry', 'ec2:DeleteNetworkAcl', 'ec2:CreateTags'],
+        resources: [
+          stack.formatArn({ service: 'ec2', resource: 'network-acl', resourceName: '*' }),
+          stack.formatArn({ service: 'ec2', resource: 'vpc', resourceName: props.vpc.vpcId }),
+        ],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:ReplaceNetworkAclAssociation'],
+        resources: [...subnetArns, stack.formatArn({ service: 'ec2', resource: 'network-acl', resourceName: '*' })],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'ec2:DescribeNetworkAcls',
+          'ec2:DescribeSubnets',
+          'ec2:DescribeVpcs',
+          'ec2:DescribeManagedPrefixLists',
+        ],
+        resources: ['*'],
+      }),
+    );
+    this.add('DisruptZone', `Cut the network of ${zone}'s private and isolated subnets for 5 minutes`, {
+      actions: {
+        disrupt: {
+          actionId: 'aws:network:disrupt-connectivity',
+          parameters: { duration: 'PT5M', scope: 'all' },
+          targets: { Subnets: 'zoneSubnets' },
+        },
+      },
+      targets: {
+        zoneSubnets: { resourceType: 'aws:ec2:subnet', resourceArns: subnetArns, selectionMode: 'ALL' },
+      },
+    });
+
+    // 3. The database: fail the cluster over to a reader in another AZ.
+    if (props.databaseClusterArn) {
+      this.role.addToPolicy(
+        new iam.PolicyStatement({ actions: ['rds:FailoverDBCluster'], resources: [props.databaseClusterArn] }),
+      );
+      this.role.addToPolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBClusters'], resources: ['*'] }));
+      this.add('FailoverDatabase', 'Fail the Aurora cluster over to a reader in another AZ', {
+        actions: {
+          failover: { actionId: 'aws:rds:failover-db-cluster', targets: { Clusters: 'cluster' } },
+        },
+        targets: {
+          cluster: { resourceType: 'aws:rds:cluster', resourceArns: [props.databaseClusterArn], selectionMode: 'ALL' },
+        },
+      });
+    }
+
+    acknowledgeNag(
+      this.role.node.findChild('DefaultPolicy'),
+      'AwsSolutions-IAM5[Resource::*]',
+      'Describe* and log-delivery calls accept no resource scope (EC2 and RDS Describe APIs, CloudWatch Logs ' +
+        'CreateLogDelivery); every mutating action is scoped to this fleet, these subnets or this cluster.',
+    );
+    const partition = Token.isUnresolved(stack.partition) ? '<AWS::Partition>' : stack.partition;
+    for (const resource of ['instance', 'network-acl']) {
+      acknowledgeNag(
+        this.role.node.findChild('DefaultPolicy'),
+        `AwsSolutions-IAM5[Resource::arn:${partition}:ec2:${stack.region}:${stack.account}:${resource}/*]`,
+        resource === 'instance'
+          ? 'Instances come and go; TerminateInstances is limited by condition to the tag aws:autoscaling:groupName of this fleet.'
+          : 'FIS creates the network ACL during the experiment, so its ID is unknown beforehand.',
+      );
+    }
+  }
+
+  private add(
+    id: string,
+    description: string,
+    spec: Pick<fis.CfnExperimentTemplateProps, 'actions' | 'targets'>,
+  ): void {
+    this.templates[id] = new fis.CfnExperimentTemplate(this, id, {
+      description,
+      roleArn: this.role.roleArn,
+      stopConditions: this.stopConditions,
+      actions: spec.actions,
+      targets: spec.targets,
+      logConfiguration: {
+        logSchemaVersion: 2,
+        cloudWatchLogsConfiguration: { LogGroupArn: this.logGroup.logGroupArn },
+      },
+      tags: { Name: `${Stack.of(this).stackName}-${id}` },
+    });
+  }
+}

@@ -1,0 +1,106 @@
+import { Fn } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { Construct } from 'constructs';
+import { EnvironmentConfig } from '../config';
+import { FaultExperiments } from '../constructs/fault-experiments';
+import { RegionAlarms } from '../constructs/region-alarms';
+import { DashboardRegion, ServiceDashboard } from '../constructs/service-dashboard';
+import { RegionalStack, RegionalStackProps } from '../regional-stack';
+import { AppStack } from './app-stack';
+import { DataStack } from './data-stack';
+import { StorageStack } from './storage-stack';
+
+/** The stacks of one region an operations stack watches. */
+export interface WatchedRegion {
+  /** The region's VPC. */
+  readonly vpc: ec2.IVpc;
+  /** Its EFS. */
+  readonly storage: StorageStack;
+  /** Its data tier. */
+  readonly data: DataStack;
+  /** Its serving layer. */
+  readonly app: AppStack;
+}
+
+/** Properties of an {@link OperationsStack}. */
+export interface OperationsStackProps extends RegionalStackProps {
+  /** `primary` also holds the environment's dashboard. */
+  readonly role: 'primary' | 'secondary';
+  /** The environment. */
+  readonly config: EnvironmentConfig;
+  /** This region's stacks. */
+  readonly local: WatchedRegion;
+  /** The other region's stacks. */
+  readonly remote: WatchedRegion;
+}
+
+/** The Global Datastore secondary's node that reports replication lag. */
+function cacheNodeId(data: DataStack): string {
+  return Fn.join('', [data.cache.replicationGroup.ref, '-001']);
+}
+
+/**
+ * Operations of one region: its alarms (fleet 5xx, latency, healthy hosts, and
+ * the replication end it holds) to the region's alarm topic, and its AWS FIS
+ * experiment templates stopped by those alarms. The primary's also holds the
+ * environment's dashboard with both regions side by side. Deploys after both
+ * regions' app stacks.
+ */
+export class OperationsStack extends RegionalStack {
+  /** The region's alarms. */
+  public readonly alarms: RegionAlarms;
+  /** The region's fault injection templates. */
+  public readonly experiments: FaultExperiments;
+  /** The dashboard (primary only). */
+  public readonly dashboard?: ServiceDashboard;
+
+  constructor(scope: Construct, id: string, props: OperationsStackProps) {
+    super(scope, id, props);
+    const { local, remote, config } = props;
+    const primary = props.role === 'primary';
+    const [primaryRegion, secondaryRegion] = primary ? [local, remote] : [remote, local];
+
+    this.alarms = new RegionAlarms(this, 'Alarms', {
+      targetGroup: local.app.fleet.targetGroup,
+      topic: local.app.alerts.topic,
+      secondaryDatabaseClusterId: primary ? undefined : local.data.secondaryDatabase!.cluster.ref,
+      secondaryCacheNodeId: primary ? undefined : cacheNodeId(local.data),
+      fileReplication: primary
+        ? {
+            sourceFileSystemId: local.storage.fileSystem.fileSystemId,
+            destinationFileSystemId: remote.storage.fileSystem.fileSystemId,
+          }
+        : undefined,
+    });
+
+    this.experiments = new FaultExperiments(this, 'Experiments', {
+      autoScalingGroup: local.app.fleet.autoScalingGroup,
+      vpc: local.vpc,
+      databaseClusterArn: primary ? local.data.primaryDatabase!.cluster.clusterArn : undefined,
+      stopAlarms: [this.alarms.alarms.Target5xx, this.alarms.alarms.HealthyHosts],
+    });
+
+    if (primary) {
+      const view = (r: WatchedRegion, label: string, isPrimary: boolean): DashboardRegion => ({
+        label,
+        region: r.app.region,
+        targetGroup: r.app.fleet.targetGroup,
+        healthCheckId: r.app.dns.healthCheck.healthCheckId,
+        secondaryDatabaseClusterId: isPrimary ? undefined : r.data.secondaryDatabase!.cluster.ref,
+        secondaryCacheNodeId: isPrimary ? undefined : cacheNodeId(r.data),
+        fileReplication: isPrimary
+          ? {
+              sourceFileSystemId: r.storage.fileSystem.fileSystemId,
+              destinationFileSystemId: secondaryRegion.storage.fileSystem.fileSystemId,
+            }
+          : undefined,
+      });
+      this.dashboard = new ServiceDashboard(this, 'Dashboard', {
+        regions: [
+          view(primaryRegion, `Primary: ${config.primary.region}`, true),
+          view(secondaryRegion, `Secondary: ${config.secondary.region}`, false),
+        ],
+      });
+    }
+  }
+}
