@@ -134,6 +134,7 @@ export class HaEnvironment {
       ...stackProps(config.secondary, 'Operations', false),
       role: 'secondary',
       config,
+      names,
       local: watched(netS, storageS, dataS, appS),
       remote: watched(netP, storageP, dataP, appP),
     });
@@ -141,8 +142,10 @@ export class HaEnvironment {
       ...stackProps(config.primary, 'Operations', false),
       role: 'primary',
       config,
+      names,
       local: watched(netP, storageP, dataP, appP),
       remote: watched(netS, storageS, dataS, appS),
+      remoteFunctions: opsS.switchFunctions,
     });
     opsP.addStackDependency(opsS, 'The primary operations stack deploys last');
 

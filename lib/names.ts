@@ -16,6 +16,8 @@ export interface PhysicalNames {
   readonly cacheAuthSecretName: string;
   /** Suffix of the ElastiCache Global Datastore ID. */
   readonly globalDatastoreSuffix: string;
+  /** Name of the ARC Region switch plan; the operator CLI finds the plan by it. */
+  readonly regionSwitchPlanName: string;
 }
 
 /** The physical names of an environment. */
@@ -26,5 +28,6 @@ export function physicalNames(config: EnvironmentConfig): PhysicalNames {
     databaseSecretName: `haweb/${config.name}/database`,
     cacheAuthSecretName: `haweb/${config.name}/cache-auth`,
     globalDatastoreSuffix: `haweb-${config.name}-sessions`,
+    regionSwitchPlanName: `haweb-${config.name}`,
   };
 }

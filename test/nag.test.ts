@@ -51,6 +51,7 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:111111111111:network-acl/*]',
       'AwsSolutions-IAM5[Resource::arn:aws:ec2:us-west-2:111111111111:instance/*]',
       'AwsSolutions-IAM5[Resource::arn:aws:ec2:us-west-2:111111111111:network-acl/*]',
+      'AwsSolutions-L1',
       'AwsSolutions-S1',
       'AwsSolutions-SMG4',
     ]);

@@ -1,8 +1,11 @@
-import { Fn } from 'aws-cdk-lib';
+import { Duration, Fn } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config';
 import { FaultExperiments } from '../constructs/fault-experiments';
+import { RegionSwitchPlan } from '../constructs/region-switch-plan';
+import { SwitchFunctions, SwitchRegionResources } from '../constructs/switch-functions';
+import { PhysicalNames } from '../names';
 import { RegionAlarms } from '../constructs/region-alarms';
 import { DashboardRegion, ServiceDashboard } from '../constructs/service-dashboard';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
@@ -32,6 +35,13 @@ export interface OperationsStackProps extends RegionalStackProps {
   readonly local: WatchedRegion;
   /** The other region's stacks. */
   readonly remote: WatchedRegion;
+  /** Fixed names shared by both regions. */
+  readonly names: PhysicalNames;
+  /**
+   * The other region's switch functions, for the plan (primary only, when the plan is enabled).
+   * @default - no plan
+   */
+  readonly remoteFunctions?: SwitchFunctions;
 }
 
 /** The Global Datastore secondary's node that reports replication lag. */
@@ -53,6 +63,10 @@ export class OperationsStack extends RegionalStack {
   public readonly experiments: FaultExperiments;
   /** The dashboard (primary only). */
   public readonly dashboard?: ServiceDashboard;
+  /** The region's copies of the region switch functions. */
+  public readonly switchFunctions: SwitchFunctions;
+  /** The Region switch plan (primary only, when enabled in config). */
+  public readonly plan?: RegionSwitchPlan;
 
   constructor(scope: Construct, id: string, props: OperationsStackProps) {
     super(scope, id, props);
@@ -79,6 +93,58 @@ export class OperationsStack extends RegionalStack {
       databaseClusterArn: primary ? local.data.primaryDatabase!.cluster.clusterArn : undefined,
       stopAlarms: [this.alarms.alarms.Target5xx, this.alarms.alarms.HealthyHosts],
     });
+
+    const resources = (r: WatchedRegion): SwitchRegionResources => ({
+      targetGroupArn: r.app.fleet.targetGroup.targetGroupArn,
+      healthCheckId: r.app.dns.healthCheck.healthCheckId,
+      dbClusterIdentifier: r.data.primaryDatabase
+        ? r.data.primaryDatabase.cluster.clusterIdentifier
+        : r.data.secondaryDatabase!.cluster.ref,
+      dbClusterArn: r.data.primaryDatabase
+        ? r.data.primaryDatabase.cluster.clusterArn
+        : r.data.secondaryDatabase!.cluster.attrDbClusterArn,
+      cacheReplicationGroupId: r.data.cache.replicationGroup.ref,
+      fileSystemId: r.storage.fileSystem.fileSystemId,
+      serviceUrl: `https://${r.app.region}.${config.dns.domainName}${config.dns.healthCheckPath}`,
+    });
+    const regionResources = {
+      [config.primary.region]: resources(primaryRegion),
+      [config.secondary.region]: resources(secondaryRegion),
+    };
+    this.switchFunctions = new SwitchFunctions(this, 'SwitchFunctions', {
+      regions: regionResources,
+      globalClusterIdentifier: props.names.globalClusterIdentifier,
+      globalDatastoreId: primaryRegion.data.cache.globalDatastore!.attrGlobalReplicationGroupId,
+    });
+
+    if (primary && config.regionSwitch.enabled) {
+      if (!props.remoteFunctions) {
+        throw new Error(`${this.node.path}: the Region switch plan needs the secondary region's switch functions.`);
+      }
+      const planRegion = (r: WatchedRegion, functions: SwitchFunctions) => ({
+        region: r.app.region,
+        autoScalingGroupArn: r.app.fleet.autoScalingGroup.autoScalingGroupArn,
+        databaseClusterArn: regionResources[r.app.region].dbClusterArn,
+        recordSetIdentifier: `${config.name}-${r.app.region}`,
+        functions: {
+          preflight: functions.functions.preflight,
+          cacheFailover: functions.functions['cache-failover'],
+          efsReplication: functions.functions['efs-replication'],
+          postcheck: functions.functions.postcheck,
+        },
+      });
+      this.plan = new RegionSwitchPlan(this, 'RegionSwitch', {
+        planName: props.names.regionSwitchPlanName,
+        regions: [planRegion(local, this.switchFunctions), planRegion(remote, props.remoteFunctions)],
+        globalClusterIdentifier: props.names.globalClusterIdentifier,
+        hostedZoneId: config.dns.hostedZoneId,
+        recordName: config.dns.domainName,
+        rto: Duration.minutes(config.regionSwitch.rtoMinutes),
+        manualApproval: config.regionSwitch.manualApproval,
+        alarms: [this.alarms.alarms.Target5xx, this.alarms.alarms.HealthyHosts],
+        fleetTags: { 'aws:ResourceTag/Project': 'ha-web-service', 'aws:ResourceTag/Environment': config.name },
+      });
+    }
 
     if (primary) {
       const view = (r: WatchedRegion, label: string, isPrimary: boolean): DashboardRegion => ({

@@ -1,3 +1,4 @@
+import { CfnOutput } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import { Construct } from 'constructs';
@@ -39,5 +40,7 @@ export class StorageStack extends RegionalStack {
       replicateTo: props.replicateTo,
       replicationDestination: props.replicationDestination,
     }).fileSystem;
+    // Read by the operator CLI's `status`.
+    new CfnOutput(this, 'FileSystemId', { value: this.fileSystem.fileSystemId });
   }
 }

@@ -76,10 +76,15 @@ describe('stack topology', () => {
   });
 
   test('operations stacks deploy after the stacks they watch, the primary last', () => {
+    // Its switch functions know both regions' resources.
     expect(dependenciesOf(env.secondary.operations)).toEqual([
+      'HaWeb-demo-App-us-east-1',
       'HaWeb-demo-App-us-west-2',
+      'HaWeb-demo-Data-us-east-1',
       'HaWeb-demo-Data-us-west-2',
       'HaWeb-demo-Network-us-west-2',
+      'HaWeb-demo-Storage-us-east-1',
+      'HaWeb-demo-Storage-us-west-2',
     ]);
     expect(dependenciesOf(env.primary.operations)).toEqual(
       expect.arrayContaining([
@@ -129,6 +134,10 @@ describe('stack topology', () => {
       'HaWeb-demo-Operations-us-east-1 <- HaWeb-demo-App-us-west-2',
       'HaWeb-demo-Operations-us-east-1 <- HaWeb-demo-Data-us-west-2',
       'HaWeb-demo-Operations-us-east-1 <- HaWeb-demo-Storage-us-west-2',
+      // The switch functions of each region know both regions' resources.
+      'HaWeb-demo-Operations-us-west-2 <- HaWeb-demo-App-us-east-1',
+      'HaWeb-demo-Operations-us-west-2 <- HaWeb-demo-Data-us-east-1',
+      'HaWeb-demo-Operations-us-west-2 <- HaWeb-demo-Storage-us-east-1',
       'HaWeb-demo-Storage-us-east-1 <- HaWeb-demo-Storage-us-west-2',
     ]);
   });

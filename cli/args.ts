@@ -1,0 +1,190 @@
+import { parseArgs } from 'node:util';
+import { UsageError } from './exit';
+import { SwitchCommand } from './switch';
+
+/** Every command of the CLI. */
+export type Command = 'status' | SwitchCommand;
+
+/** A parsed command line. */
+export interface ParsedArgs {
+  /** The command, or undefined for `--help` without a command. */
+  readonly command?: Command;
+  /** `--help` was given. */
+  readonly help: boolean;
+  /**
+   * Environment from `-c env=<name>`.
+   * @default - the config's default environment
+   */
+  readonly env?: string;
+  /** `status --json`. */
+  readonly json: boolean;
+  /** `--to <region>` of switchover and failover. */
+  readonly to?: string;
+  /** `--timeout <minutes>`. */
+  readonly timeoutMinutes: number;
+  /** `--dry-run`. */
+  readonly dryRun: boolean;
+  /** `--comment <text>`. */
+  readonly comment?: string;
+}
+
+/** Default of `--timeout`, in minutes. */
+export const DEFAULT_TIMEOUT_MINUTES = 60;
+
+const COMMANDS: readonly Command[] = ['status', 'switchover', 'failover', 'failback'];
+
+/** Flags each command accepts (besides -c and --help). */
+const COMMAND_FLAGS: Readonly<Record<Command, readonly string[]>> = {
+  status: ['json'],
+  switchover: ['to', 'timeout', 'dry-run', 'comment'],
+  failover: ['to', 'timeout', 'dry-run', 'comment'],
+  failback: ['timeout', 'dry-run', 'comment'],
+};
+
+/** Parses the arguments after `region` (for example `["status", "-c", "env=demo"]`). */
+export function parseCommandLine(argv: readonly string[]): ParsedArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      strict: true,
+      options: {
+        context: { type: 'string', short: 'c', multiple: true },
+        help: { type: 'boolean', short: 'h' },
+        json: { type: 'boolean' },
+        to: { type: 'string' },
+        timeout: { type: 'string' },
+        'dry-run': { type: 'boolean' },
+        comment: { type: 'string' },
+      },
+    });
+  } catch (err) {
+    // parseArgs' errors come from Node's own realm, so no `instanceof Error` here.
+    const message = String((err as { message?: unknown }).message ?? err);
+    throw new UsageError(message.split('. ')[0].replace(/\.$/, '') + '.');
+  }
+  const { values, positionals } = parsed;
+  const help = values.help === true;
+  if (positionals.length === 0) {
+    if (help) return defaults({ help: true });
+    throw new UsageError('missing command.');
+  }
+  if (positionals[0] === 'help') return defaults({ help: true, command: helpTopic(positionals[1]) });
+  const command = positionals[0] as Command;
+  if (!COMMANDS.includes(command)) {
+    throw new UsageError(`unknown command "${positionals[0]}"; use one of: ${COMMANDS.join(', ')}.`);
+  }
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}".`);
+  if (help) return defaults({ help: true, command });
+
+  for (const flag of ['json', 'to', 'timeout', 'dry-run', 'comment'] as const) {
+    if (values[flag] !== undefined && !COMMAND_FLAGS[command].includes(flag)) {
+      throw new UsageError(`${command} does not take --${flag}.`);
+    }
+  }
+  let env: string | undefined;
+  for (const pair of values.context ?? []) {
+    const eq = pair.indexOf('=');
+    const key = eq === -1 ? pair : pair.slice(0, eq);
+    if (key !== 'env' || eq === -1 || eq === pair.length - 1) {
+      throw new UsageError(`-c takes env=<name> (got "${pair}").`);
+    }
+    env = pair.slice(eq + 1);
+  }
+  return defaults({
+    command,
+    env,
+    json: values.json === true,
+    to: values.to,
+    timeoutMinutes: values.timeout === undefined ? DEFAULT_TIMEOUT_MINUTES : parseTimeout(values.timeout),
+    dryRun: values['dry-run'] === true,
+    comment: values.comment,
+  });
+}
+
+function parseTimeout(raw: string): number {
+  const minutes = Number(raw);
+  if (!/^\d+(\.\d+)?$/.test(raw) || !(minutes > 0) || minutes > 24 * 60) {
+    throw new UsageError(`--timeout takes minutes between 1 and 1440 (got "${raw}").`);
+  }
+  return minutes;
+}
+
+function helpTopic(topic: string | undefined): Command | undefined {
+  if (topic === undefined) return undefined;
+  if (!COMMANDS.includes(topic as Command)) throw new UsageError(`unknown command "${topic}".`);
+  return topic as Command;
+}
+
+function defaults(p: Partial<ParsedArgs>): ParsedArgs {
+  return { help: false, json: false, dryRun: false, timeoutMinutes: DEFAULT_TIMEOUT_MINUTES, ...p };
+}
+
+/** Usage of the whole CLI. */
+export const MAIN_USAGE = `Usage: npm run region -- <command> [-c env=<name>] [options]
+
+Operate the two-region deployment of one environment.
+
+Commands:
+  status                  Health and replication of both regions
+  switchover --to <r>     Planned switch to region <r> (ARC Region switch, graceful)
+  failover --to <r>       Unplanned switch to region <r> (ungraceful: the other region is impaired)
+  failback                Switch back to the config's primary region (graceful)
+
+Options:
+  -c env=<name>           Environment (default: demo)
+  -h, --help              Help; "<command> --help" for a command's options
+
+Exit codes: 0 done, 1 switch failed, 2 no credentials or nothing readable, 3 timeout, 64 usage error.`;
+
+/** Usage of each command. */
+export const COMMAND_USAGE: Readonly<Record<Command, string>> = {
+  status: `Usage: npm run region -- status [-c env=<name>] [--json]
+
+Reads, for both regions: the Route 53 health check (CloudWatch HealthCheckStatus), the ALB's
+healthy targets, the Aurora global cluster member (writer or reader, status, replication lag),
+the Global Datastore member (primary or secondary) and EFS replication (status, time since last sync).
+
+Options:
+  -c env=<name>   Environment (default: demo)
+  --json          Print one JSON document instead of the table
+
+Exit codes: 0 read (a field that failed shows "error: ..."), 2 nothing could be read or no credentials.`,
+  switchover: `Usage: npm run region -- switchover --to <region> [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>]
+
+Planned switch with no data loss: starts the environment's ARC Region switch plan (haweb-<env>)
+with action activate, mode graceful, target <region>, and follows it until it ends.
+
+Options:
+  --to <region>       Region to activate: one of the environment's two regions
+  --timeout <min>     Minutes to follow the execution (default 60); it goes on in AWS after that
+  --dry-run           Print the call that would be made; change nothing
+  --comment <text>    Execution comment
+
+Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`,
+  failover: `Usage: npm run region -- failover --to <region> [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>]
+
+Unplanned switch when a region is impaired: starts the environment's ARC Region switch plan
+(haweb-<env>) with action activate, mode ungraceful, target <region>, and follows it.
+Writes acknowledged by the lost region but not yet replicated may be lost (Aurora RPO ~1 s).
+
+Options:
+  --to <region>       Region to activate: one of the environment's two regions
+  --timeout <min>     Minutes to follow the execution (default 60); it goes on in AWS after that
+  --dry-run           Print the call that would be made; change nothing
+  --comment <text>    Execution comment
+
+Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`,
+  failback: `Usage: npm run region -- failback [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>]
+
+Switches back to the primary region of the config (graceful), once the data tier has
+resynchronised there: check with "status" first.
+
+Options:
+  --timeout <min>     Minutes to follow the execution (default 60); it goes on in AWS after that
+  --dry-run           Print the call that would be made; change nothing
+  --comment <text>    Execution comment
+
+Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`,
+};

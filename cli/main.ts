@@ -1,0 +1,161 @@
+import { ConfigError, ENVIRONMENTS, EnvironmentConfig, loadEnvironmentConfig } from '../lib/config';
+import { COMMAND_USAGE, MAIN_USAGE, ParsedArgs, parseCommandLine } from './args';
+import {
+  ArcRegionSwitchApi,
+  ArcRegionSwitchClient,
+  ArcRegionSwitchError,
+  arcDataPlaneHostname,
+} from './arc-region-switch-client';
+import { CredentialProvider, FetchFn, NoCredentialsError, requireCredentials } from './aws-signing';
+import { describeStackOutputs } from './cloudformation';
+import { EXIT, UsageError } from './exit';
+import { RegionClients, anythingRead, gatherStatus, renderStatusTable } from './status';
+import { SwitchError, SwitchPlan, findPlan, planSwitch, runSwitch, startInput } from './switch';
+
+/** Everything the CLI touches outside itself; `region.ts` hands in the real ones, tests fakes. */
+export interface CliDeps {
+  /** AWS credential provider (the default chain in production). */
+  readonly credentials: CredentialProvider;
+  /** HTTP client of the hand-signed calls (CloudFormation, Region switch). */
+  readonly fetch: FetchFn;
+  /** SDK clients of a region. */
+  readonly clients: (region: string) => RegionClients;
+  /** Writes to standard output (a line break is added). */
+  readonly stdout: (text: string) => void;
+  /** Writes to standard error (a line break is added). */
+  readonly stderr: (text: string) => void;
+  /** The current time. */
+  readonly now: () => Date;
+  /** Waits. */
+  readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Milliseconds between two polls of a plan execution.
+   * @default 10000
+   */
+  readonly pollIntervalMs?: number;
+  /**
+   * The environments `-c env=` can pick.
+   * @default - lib/config's ENVIRONMENTS
+   */
+  readonly environments?: Readonly<Record<string, EnvironmentConfig>>;
+  /**
+   * The Region switch API.
+   * @default - an ArcRegionSwitchClient over `fetch`
+   */
+  readonly arc?: ArcRegionSwitchApi;
+}
+
+/** Runs one command line and returns the exit code. Never throws. */
+export async function main(argv: readonly string[], deps: CliDeps): Promise<number> {
+  let args: ParsedArgs;
+  let config: EnvironmentConfig;
+  try {
+    args = parseCommandLine(argv);
+    if (args.help || !args.command) {
+      deps.stdout(args.command ? COMMAND_USAGE[args.command] : MAIN_USAGE);
+      return EXIT.OK;
+    }
+    config = loadEnvironmentConfig(args.env, deps.environments ?? ENVIRONMENTS);
+  } catch (err) {
+    return usageFailure(err, deps, commandOf(argv));
+  }
+  try {
+    return args.command === 'status' ? await status(config, args, deps) : await regionSwitch(config, args, deps);
+  } catch (err) {
+    if (err instanceof NoCredentialsError) {
+      deps.stderr(err.message);
+      return EXIT.UNAVAILABLE;
+    }
+    if (err instanceof UsageError) return usageFailure(err, deps, args.command);
+    deps.stderr(`error: ${err instanceof Error ? err.message : String(err)}`);
+    return EXIT.FAILED;
+  }
+}
+
+function commandOf(argv: readonly string[]): ParsedArgs['command'] {
+  return Object.prototype.hasOwnProperty.call(COMMAND_USAGE, argv[0] ?? '')
+    ? (argv[0] as ParsedArgs['command'])
+    : undefined;
+}
+
+function usageFailure(err: unknown, deps: CliDeps, command?: ParsedArgs['command']): number {
+  if (err instanceof UsageError) {
+    deps.stderr(`error: ${err.message}\n\n${command ? COMMAND_USAGE[command] : MAIN_USAGE}`);
+    return EXIT.USAGE;
+  }
+  if (err instanceof ConfigError) {
+    deps.stderr(`error: ${err.message}`);
+    return EXIT.USAGE;
+  }
+  throw err;
+}
+
+async function status(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps): Promise<number> {
+  await requireCredentials(deps.credentials);
+  const report = await gatherStatus(config, {
+    clients: deps.clients,
+    stackOutputs: (stackName, region) =>
+      describeStackOutputs(stackName, region, { credentials: deps.credentials, fetch: deps.fetch }),
+    now: deps.now,
+  });
+  deps.stdout(args.json ? JSON.stringify(report, null, 2) : renderStatusTable(report));
+  if (!anythingRead(report)) {
+    deps.stderr('error: nothing could be read in either region; check the credentials, the account and the network.');
+    return EXIT.UNAVAILABLE;
+  }
+  return EXIT.OK;
+}
+
+async function regionSwitch(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps): Promise<number> {
+  const plan = planSwitch(config, args.command as SwitchPlan['command'], args.to);
+  const arc = deps.arc ?? new ArcRegionSwitchClient({ credentials: deps.credentials, fetch: deps.fetch });
+  if (args.dryRun) return dryRun(plan, args, arc, deps);
+  await requireCredentials(deps.credentials);
+  try {
+    return await runSwitch(
+      plan,
+      { timeoutMinutes: args.timeoutMinutes, comment: args.comment },
+      {
+        arc,
+        print: deps.stdout,
+        now: () => deps.now().getTime(),
+        sleep: deps.sleep,
+        pollIntervalMs: deps.pollIntervalMs,
+      },
+    );
+  } catch (err) {
+    if (err instanceof SwitchError || err instanceof ArcRegionSwitchError) {
+      deps.stderr(`error: ${err.message}`);
+      return EXIT.FAILED;
+    }
+    throw err;
+  }
+}
+
+/**
+ * Prints the StartPlanExecution call a switch would make. With credentials,
+ * the plan ARN is looked up (read-only ListPlansInRegion); without, nothing
+ * is called and the ARN is shown as a placeholder.
+ */
+async function dryRun(plan: SwitchPlan, args: ParsedArgs, arc: ArcRegionSwitchApi, deps: CliDeps): Promise<number> {
+  const endpoint = `https://${arcDataPlaneHostname(plan.targetRegion)}/`;
+  let planArn: string;
+  try {
+    await requireCredentials(deps.credentials);
+    planArn = (await findPlan(arc, plan.targetRegion, plan.planName)).arn;
+    deps.stdout(`Dry run: found plan ${plan.planName} (${planArn}) with ListPlansInRegion on ${endpoint}.`);
+  } catch (err) {
+    if (!(err instanceof NoCredentialsError)) throw err;
+    planArn = `<ARN of plan ${plan.planName}>`;
+    deps.stdout(`Dry run without AWS credentials: nothing is called; the plan ${plan.planName} is not looked up.`);
+  }
+  deps.stdout(
+    [
+      `Would call StartPlanExecution (X-Amz-Target: ArcRegionSwitch.StartPlanExecution) on ${endpoint} with:`,
+      JSON.stringify(startInput(plan, planArn, args.comment), null, 2),
+      `then poll GetPlanExecution every ${(deps.pollIntervalMs ?? 10_000) / 1000} s for up to ${args.timeoutMinutes} min.`,
+      'Nothing was changed.',
+    ].join('\n'),
+  );
+  return EXIT.OK;
+}

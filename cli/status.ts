@@ -1,0 +1,446 @@
+import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeReplicationConfigurationsCommand, EFSClient } from '@aws-sdk/client-efs';
+import {
+  DescribeLoadBalancersCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
+import { EnvironmentConfig } from '../lib/config';
+import { physicalNames } from '../lib/names';
+import { StackOutputs, requireOutput } from './cloudformation';
+
+/** Route 53 publishes health-check metrics in us-east-1 only. */
+export const ROUTE53_METRICS_REGION = 'us-east-1';
+/** How far back the CLI looks for the latest metric datapoint. */
+const METRIC_LOOKBACK_MS = 10 * 60_000;
+
+/** App stack outputs the status command reads. */
+export const APP_OUTPUTS = { healthCheckId: 'HealthCheckId', loadBalancerDnsName: 'LoadBalancerDnsName' } as const;
+/** Storage stack output the status command reads. */
+export const STORAGE_OUTPUTS = { fileSystemId: 'FileSystemId' } as const;
+
+/** The SDK clients of one region. */
+export interface RegionClients {
+  /** Load balancers and target health. */
+  readonly elbv2: ElasticLoadBalancingV2Client;
+  /** Aurora. */
+  readonly rds: RDSClient;
+  /** ElastiCache. */
+  readonly elasticache: ElastiCacheClient;
+  /** EFS. */
+  readonly efs: EFSClient;
+  /** CloudWatch metrics. */
+  readonly cloudwatch: CloudWatchClient;
+}
+
+/** What the status command reads through. */
+export interface StatusDeps {
+  /** The clients of a region (called once per region, and for us-east-1's CloudWatch). */
+  readonly clients: (region: string) => RegionClients;
+  /** Reads a stack's outputs (CloudFormation DescribeStacks). */
+  readonly stackOutputs: (stackName: string, region: string) => Promise<StackOutputs>;
+  /** The current time. */
+  readonly now: () => Date;
+}
+
+/** A value that was read, or the error that prevented it. */
+export type Field<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
+
+/** Route 53 health check of a region's failover record. */
+export interface HealthCheckStatus {
+  /** Health check ID (App stack output). */
+  readonly healthCheckId: string;
+  /** `healthy` (metric 1), `unhealthy` (0) or `unknown` (no datapoint in the last 10 minutes). */
+  readonly status: 'healthy' | 'unhealthy' | 'unknown';
+  /** Time of the datapoint. */
+  readonly at?: string;
+}
+
+/** Targets of the region's load balancer. */
+export interface TargetStatus {
+  /** DNS name of the load balancer. */
+  readonly loadBalancerDnsName: string;
+  /** Targets in state `healthy`. */
+  readonly healthy: number;
+  /** All registered targets. */
+  readonly total: number;
+  /** Target count per state. */
+  readonly byState: Readonly<Record<string, number>>;
+}
+
+/** The region's member of the Aurora global cluster. */
+export interface DatabaseStatus {
+  /** Global cluster identifier. */
+  readonly globalClusterIdentifier: string;
+  /** Status of the global cluster. */
+  readonly globalStatus: string;
+  /** The region's cluster identifier. */
+  readonly clusterIdentifier: string;
+  /** `writer` or `reader`. */
+  readonly role: 'writer' | 'reader';
+  /** The cluster's status, for example `available`. */
+  readonly clusterStatus: string;
+  /** Synchronization status of the member, when reported. */
+  readonly synchronizationStatus?: string;
+  /** Latest AuroraGlobalDBReplicationLag in milliseconds (readers only; null when no datapoint). */
+  readonly replicationLagMs?: number | null;
+}
+
+/** The region's member of the ElastiCache Global Datastore. */
+export interface CacheStatus {
+  /** Global Datastore ID. */
+  readonly globalReplicationGroupId: string;
+  /** Status of the Global Datastore. */
+  readonly globalStatus: string;
+  /** The region's replication group ID. */
+  readonly replicationGroupId: string;
+  /** `PRIMARY` or `SECONDARY`. */
+  readonly role: string;
+  /** Status of the member. */
+  readonly status: string;
+}
+
+/** One EFS replication that involves the region's file system. */
+export interface FileReplication {
+  /** `outgoing` when this file system is the source, `incoming` when it is the destination. */
+  readonly direction: 'outgoing' | 'incoming';
+  /** The other region. */
+  readonly peerRegion: string;
+  /** The other file system. */
+  readonly peerFileSystemId: string;
+  /** Replication status, for example `ENABLED`. */
+  readonly status: string;
+  /** Last completed sync. */
+  readonly lastReplicatedAt?: string;
+  /** Seconds since the last completed sync. */
+  readonly secondsSinceLastSync?: number;
+}
+
+/** EFS file system of the region and its replication. */
+export interface FilesStatus {
+  /** File system ID (Storage stack output). */
+  readonly fileSystemId: string;
+  /** Replications of the file system; empty when it replicates neither way. */
+  readonly replications: readonly FileReplication[];
+}
+
+/** Everything `status` reports about one region. */
+export interface RegionStatus {
+  /** Region name. */
+  readonly region: string;
+  /** The region's role in the config (not necessarily its role now). */
+  readonly configuredRole: 'primary' | 'secondary';
+  /** Route 53 health check. */
+  readonly healthCheck: Field<HealthCheckStatus>;
+  /** ALB targets. */
+  readonly targets: Field<TargetStatus>;
+  /** Aurora member. */
+  readonly database: Field<DatabaseStatus>;
+  /** Global Datastore member. */
+  readonly cache: Field<CacheStatus>;
+  /** EFS replication. */
+  readonly files: Field<FilesStatus>;
+}
+
+/** The status document (`status --json`). */
+export interface StatusReport {
+  /** Environment name. */
+  readonly environment: string;
+  /** When the status was read. */
+  readonly checkedAt: string;
+  /** Primary region, then secondary. */
+  readonly regions: readonly RegionStatus[];
+}
+
+const FIELD_NAMES = ['healthCheck', 'targets', 'database', 'cache', 'files'] as const;
+
+/** Reads the status of both regions; a failure affects only its field. */
+export async function gatherStatus(config: EnvironmentConfig, deps: StatusDeps): Promise<StatusReport> {
+  const regions = await Promise.all([regionStatus(config, 'primary', deps), regionStatus(config, 'secondary', deps)]);
+  return { environment: config.name, checkedAt: deps.now().toISOString(), regions };
+}
+
+/** True when at least one field of the report was read. */
+export function anythingRead(report: StatusReport): boolean {
+  return report.regions.some((r) => FIELD_NAMES.some((f) => r[f].ok));
+}
+
+async function regionStatus(
+  config: EnvironmentConfig,
+  role: 'primary' | 'secondary',
+  deps: StatusDeps,
+): Promise<RegionStatus> {
+  const region = config[role].region;
+  const names = physicalNames(config);
+  const stack = (lifecycle: string) => `${names.stackPrefix}-${lifecycle}-${region}`;
+  const app = once(() => deps.stackOutputs(stack('App'), region));
+  const storage = once(() => deps.stackOutputs(stack('Storage'), region));
+  const clients = deps.clients(region);
+  const now = deps.now();
+
+  const [healthCheck, targets, database, cache, files] = await Promise.all([
+    settle(async () => {
+      const id = requireOutput(await app(), APP_OUTPUTS.healthCheckId, region);
+      return readHealthCheck(deps.clients(ROUTE53_METRICS_REGION).cloudwatch, id, now);
+    }),
+    settle(async () => {
+      const dns = requireOutput(await app(), APP_OUTPUTS.loadBalancerDnsName, region);
+      return readTargets(clients.elbv2, dns);
+    }),
+    settle(() => readDatabase(clients, region, names.globalClusterIdentifier, now)),
+    settle(() => readCache(clients.elasticache, region, names.globalDatastoreSuffix)),
+    settle(async () => {
+      const id = requireOutput(await storage(), STORAGE_OUTPUTS.fileSystemId, region);
+      return readFiles(clients.efs, id, now);
+    }),
+  ]);
+  return { region, configuredRole: role, healthCheck, targets, database, cache, files };
+}
+
+/** Latest Route 53 HealthCheckStatus datapoint (1 healthy, 0 unhealthy). */
+export async function readHealthCheck(
+  cw: CloudWatchClient,
+  healthCheckId: string,
+  now: Date,
+): Promise<HealthCheckStatus> {
+  const latest = await latestDatapoint(cw, now, {
+    Namespace: 'AWS/Route53',
+    MetricName: 'HealthCheckStatus',
+    Dimensions: [{ Name: 'HealthCheckId', Value: healthCheckId }],
+    statistic: 'Minimum',
+  });
+  if (!latest) return { healthCheckId, status: 'unknown' };
+  return { healthCheckId, status: latest.value >= 1 ? 'healthy' : 'unhealthy', at: latest.at };
+}
+
+/** Target health of every target group behind the load balancer with this DNS name. */
+export async function readTargets(elb: ElasticLoadBalancingV2Client, dnsName: string): Promise<TargetStatus> {
+  let marker: string | undefined;
+  let arn: string | undefined;
+  do {
+    const page = await elb.send(new DescribeLoadBalancersCommand({ Marker: marker, PageSize: 400 }));
+    arn = page.LoadBalancers?.find((lb) => lb.DNSName?.toLowerCase() === dnsName.toLowerCase())?.LoadBalancerArn;
+    marker = page.NextMarker;
+  } while (!arn && marker);
+  if (!arn) throw new Error(`no load balancer with DNS name ${dnsName}`);
+  const groups = await elb.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: arn }));
+  const byState: Record<string, number> = {};
+  let total = 0;
+  for (const group of groups.TargetGroups ?? []) {
+    const health = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }));
+    for (const d of health.TargetHealthDescriptions ?? []) {
+      const state = d.TargetHealth?.State ?? 'unknown';
+      byState[state] = (byState[state] ?? 0) + 1;
+      total += 1;
+    }
+  }
+  return { loadBalancerDnsName: dnsName, healthy: byState.healthy ?? 0, total, byState };
+}
+
+/** The region's member of the global cluster, its status and (readers) its replication lag. */
+export async function readDatabase(
+  clients: RegionClients,
+  region: string,
+  globalClusterIdentifier: string,
+  now: Date,
+): Promise<DatabaseStatus> {
+  const out = await clients.rds.send(
+    new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: globalClusterIdentifier }),
+  );
+  const global = out.GlobalClusters?.[0];
+  if (!global) throw new Error(`global cluster ${globalClusterIdentifier} not found`);
+  const member = global.GlobalClusterMembers?.find((m) => arnRegion(m.DBClusterArn) === region);
+  if (!member?.DBClusterArn) throw new Error(`no member of global cluster ${globalClusterIdentifier} in ${region}`);
+  const clusterIdentifier = member.DBClusterArn.split(':cluster:').pop()!;
+  const clusters = await clients.rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: member.DBClusterArn }));
+  const role = member.IsWriter ? 'writer' : 'reader';
+  let replicationLagMs: number | null | undefined;
+  if (role === 'reader') {
+    const lag = await latestDatapoint(clients.cloudwatch, now, {
+      Namespace: 'AWS/RDS',
+      MetricName: 'AuroraGlobalDBReplicationLag',
+      Dimensions: [{ Name: 'DBClusterIdentifier', Value: clusterIdentifier }],
+      statistic: 'Average',
+    });
+    replicationLagMs = lag ? lag.value : null;
+  }
+  return {
+    globalClusterIdentifier,
+    globalStatus: global.Status ?? 'unknown',
+    clusterIdentifier,
+    role,
+    clusterStatus: clusters.DBClusters?.[0]?.Status ?? 'unknown',
+    synchronizationStatus: member.SynchronizationStatus,
+    replicationLagMs,
+  };
+}
+
+/** The region's member of the Global Datastore whose ID ends with the environment's suffix. */
+export async function readCache(ec: ElastiCacheClient, region: string, suffix: string): Promise<CacheStatus> {
+  let marker: string | undefined;
+  do {
+    const page = await ec.send(new DescribeGlobalReplicationGroupsCommand({ ShowMemberInfo: true, Marker: marker }));
+    const group = page.GlobalReplicationGroups?.find(
+      (g) => g.GlobalReplicationGroupId === suffix || g.GlobalReplicationGroupId?.endsWith(`-${suffix}`),
+    );
+    if (group) {
+      const member = group.Members?.find((m) => m.ReplicationGroupRegion === region);
+      if (!member) throw new Error(`no member of Global Datastore ${group.GlobalReplicationGroupId} in ${region}`);
+      return {
+        globalReplicationGroupId: group.GlobalReplicationGroupId!,
+        globalStatus: group.Status ?? 'unknown',
+        replicationGroupId: member.ReplicationGroupId ?? 'unknown',
+        role: member.Role ?? 'unknown',
+        status: member.Status ?? 'unknown',
+      };
+    }
+    marker = page.Marker;
+  } while (marker);
+  throw new Error(`no Global Datastore whose ID ends with ${suffix}`);
+}
+
+/** Replications in which the file system is the source or the destination. */
+export async function readFiles(efs: EFSClient, fileSystemId: string, now: Date): Promise<FilesStatus> {
+  let replications;
+  try {
+    replications = (await efs.send(new DescribeReplicationConfigurationsCommand({ FileSystemId: fileSystemId })))
+      .Replications;
+  } catch (err) {
+    if (err instanceof Error && err.name === 'ReplicationNotFound') return { fileSystemId, replications: [] };
+    throw err;
+  }
+  const result: FileReplication[] = [];
+  for (const r of replications ?? []) {
+    for (const d of r.Destinations ?? []) {
+      const outgoing = r.SourceFileSystemId === fileSystemId;
+      const last = d.LastReplicatedTimestamp;
+      result.push({
+        direction: outgoing ? 'outgoing' : 'incoming',
+        peerRegion: (outgoing ? d.Region : r.SourceFileSystemRegion) ?? 'unknown',
+        peerFileSystemId: (outgoing ? d.FileSystemId : r.SourceFileSystemId) ?? 'unknown',
+        status: d.Status ?? 'unknown',
+        lastReplicatedAt: last?.toISOString(),
+        secondsSinceLastSync: last ? Math.max(0, Math.round((now.getTime() - last.getTime()) / 1000)) : undefined,
+      });
+    }
+  }
+  return { fileSystemId, replications: result };
+}
+
+interface MetricQuery {
+  readonly Namespace: string;
+  readonly MetricName: string;
+  readonly Dimensions: { Name: string; Value: string }[];
+  readonly statistic: 'Minimum' | 'Average';
+}
+
+async function latestDatapoint(
+  cw: CloudWatchClient,
+  now: Date,
+  q: MetricQuery,
+): Promise<{ value: number; at: string } | undefined> {
+  const out = await cw.send(
+    new GetMetricStatisticsCommand({
+      Namespace: q.Namespace,
+      MetricName: q.MetricName,
+      Dimensions: q.Dimensions,
+      StartTime: new Date(now.getTime() - METRIC_LOOKBACK_MS),
+      EndTime: now,
+      Period: 60,
+      Statistics: [q.statistic],
+    }),
+  );
+  const points = (out.Datapoints ?? [])
+    .filter((p) => p.Timestamp && typeof p[q.statistic] === 'number')
+    .sort((a, b) => b.Timestamp!.getTime() - a.Timestamp!.getTime());
+  const latest = points[0];
+  return latest ? { value: latest[q.statistic]!, at: latest.Timestamp!.toISOString() } : undefined;
+}
+
+function arnRegion(arn: string | undefined): string | undefined {
+  return arn?.split(':')[3];
+}
+
+async function settle<T>(read: () => Promise<T>): Promise<Field<T>> {
+  try {
+    return { ok: true, value: await read() };
+  } catch (err) {
+    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function once<T>(fn: () => Promise<T>): () => Promise<T> {
+  let promise: Promise<T> | undefined;
+  return () => (promise ??= fn());
+}
+
+/** Renders the report as a table: one row per check, one column per region. */
+export function renderStatusTable(report: StatusReport): string {
+  const rows: [string, ...string[]][] = [
+    ['', ...report.regions.map((r) => `${r.region} (${r.configuredRole} in config)`)],
+    ['Route 53 health check', ...report.regions.map((r) => show(r.healthCheck, fmtHealthCheck))],
+    ['ALB targets', ...report.regions.map((r) => show(r.targets, fmtTargets))],
+    ['Aurora', ...report.regions.map((r) => show(r.database, fmtDatabase))],
+    ['Aurora replication lag', ...report.regions.map((r) => show(r.database, fmtLag))],
+    ['Cache (Global Datastore)', ...report.regions.map((r) => show(r.cache, fmtCache))],
+    ['EFS replication', ...report.regions.map((r) => show(r.files, fmtFiles))],
+  ];
+  const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
+  const line = (row: readonly string[]) =>
+    row
+      .map((cell, col) => cell.padEnd(widths[col]))
+      .join('  ')
+      .trimEnd();
+  const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  return [
+    `Environment ${report.environment}, checked ${report.checkedAt}`,
+    '',
+    line(rows[0]),
+    rule,
+    ...rows.slice(1).map(line),
+  ].join('\n');
+}
+
+function show<T>(field: Field<T>, fmt: (v: T) => string): string {
+  return field.ok ? fmt(field.value) : `error: ${field.error}`;
+}
+
+function fmtHealthCheck(h: HealthCheckStatus): string {
+  return h.status === 'unknown' ? 'unknown (no data in 10 min)' : h.status;
+}
+
+function fmtTargets(t: TargetStatus): string {
+  const others = Object.entries(t.byState)
+    .filter(([state]) => state !== 'healthy')
+    .map(([state, n]) => `${n} ${state}`);
+  return `${t.healthy}/${t.total} healthy${others.length ? ` (${others.join(', ')})` : ''}`;
+}
+
+function fmtDatabase(d: DatabaseStatus): string {
+  return `${d.role}, ${d.clusterStatus}${d.synchronizationStatus ? `, ${d.synchronizationStatus}` : ''}`;
+}
+
+function fmtLag(d: DatabaseStatus): string {
+  if (d.role === 'writer') return '- (writer)';
+  return d.replicationLagMs === null || d.replicationLagMs === undefined
+    ? 'no data in 10 min'
+    : `${Math.round(d.replicationLagMs)} ms`;
+}
+
+function fmtCache(c: CacheStatus): string {
+  return `${c.role.toLowerCase()}, ${c.status}`;
+}
+
+function fmtFiles(f: FilesStatus): string {
+  if (f.replications.length === 0) return 'none';
+  return f.replications
+    .map((r) => {
+      const arrow = r.direction === 'outgoing' ? `to ${r.peerRegion}` : `from ${r.peerRegion}`;
+      const since = r.secondsSinceLastSync === undefined ? 'never synced' : `last sync ${r.secondsSinceLastSync} s ago`;
+      return `${arrow}: ${r.status}, ${since}`;
+    })
+    .join('; ');
+}

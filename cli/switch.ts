@@ -1,0 +1,279 @@
+import { EnvironmentConfig } from '../lib/config';
+import {
+  ArcRegionSwitchApi,
+  ArcRegionSwitchError,
+  ExecutionMode,
+  ExecutionState,
+  GetPlanExecutionOutput,
+  PlanSummary,
+  StartPlanExecutionInput,
+  StepState,
+  arcDataPlaneHostname,
+} from './arc-region-switch-client';
+import { EXIT, UsageError } from './exit';
+
+/** The three region switch commands. */
+export type SwitchCommand = 'switchover' | 'failover' | 'failback';
+
+/** A validated switch: where to, in which mode, with which plan. */
+export interface SwitchPlan {
+  /** The command. */
+  readonly command: SwitchCommand;
+  /** Region to activate. */
+  readonly targetRegion: string;
+  /** `graceful` (switchover, failback) or `ungraceful` (failover). */
+  readonly mode: ExecutionMode;
+  /** Name of the environment's Region switch plan. */
+  readonly planName: string;
+}
+
+/** Name of an environment's Region switch plan (created by the CDK app). */
+export function regionSwitchPlanName(config: EnvironmentConfig): string {
+  return `haweb-${config.name}`;
+}
+
+/**
+ * Validates the command against the config: `switchover` and `failover` need
+ * `--to` naming one of the environment's two regions; `failback` activates
+ * the configured primary and takes no `--to`.
+ */
+export function planSwitch(config: EnvironmentConfig, command: SwitchCommand, to: string | undefined): SwitchPlan {
+  const regions = [config.primary.region, config.secondary.region];
+  let targetRegion: string;
+  if (command === 'failback') {
+    if (to !== undefined) {
+      throw new UsageError(
+        `failback takes no --to: it always activates the primary region ${config.primary.region}; ` +
+          `use switchover --to <region> to pick a region.`,
+      );
+    }
+    targetRegion = config.primary.region;
+  } else {
+    if (!to) throw new UsageError(`${command} needs --to <region>, one of: ${regions.join(', ')}.`);
+    if (!regions.includes(to)) {
+      throw new UsageError(
+        `--to ${to} is not a region of environment ${config.name}; use one of: ${regions.join(', ')}.`,
+      );
+    }
+    targetRegion = to;
+  }
+  return {
+    command,
+    targetRegion,
+    mode: command === 'failover' ? 'ungraceful' : 'graceful',
+    planName: regionSwitchPlanName(config),
+  };
+}
+
+/** The StartPlanExecution input of a switch. */
+export function startInput(plan: SwitchPlan, planArn: string, comment: string | undefined): StartPlanExecutionInput {
+  return {
+    planArn,
+    targetRegion: plan.targetRegion,
+    action: 'activate',
+    mode: plan.mode,
+    comment: (comment ?? `${plan.command} to ${plan.targetRegion} by the region CLI`).slice(0, 1024),
+  };
+}
+
+/**
+ * Finds the plan by name through the target region's data plane
+ * (ListPlansInRegion), so the lookup works while the other region is down.
+ */
+export async function findPlan(arc: ArcRegionSwitchApi, region: string, name: string): Promise<PlanSummary> {
+  let nextToken: string | undefined;
+  do {
+    const page = await arc.listPlansInRegion(region, { nextToken });
+    const plan = page.plans?.find((p) => p.name === name);
+    if (plan) return plan;
+    nextToken = page.nextToken;
+  } while (nextToken);
+  throw new SwitchError(
+    `no Region switch plan named ${name} is visible in ${region}; deploy the environment's region switch plan first.`,
+  );
+}
+
+/** A switch that could not be started or did not finish well (exit code 1). */
+export class SwitchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'SwitchError';
+  }
+}
+
+/** What a switch runs through. */
+export interface SwitchDeps {
+  /** The Region switch API. */
+  readonly arc: ArcRegionSwitchApi;
+  /** Prints one line. */
+  readonly print: (line: string) => void;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  /** Waits. */
+  readonly sleep: (ms: number) => Promise<void>;
+  /**
+   * Milliseconds between two GetPlanExecution calls.
+   * @default 10000
+   */
+  readonly pollIntervalMs?: number;
+}
+
+/** Options of a switch run. */
+export interface SwitchOptions {
+  /** Minutes to follow the execution before giving up (the execution goes on). */
+  readonly timeoutMinutes: number;
+  /**
+   * Execution comment.
+   * @default - "<command> to <region> by the region CLI"
+   */
+  readonly comment?: string;
+}
+
+const SUCCESS_STATES: ReadonlySet<ExecutionState> = new Set([
+  'completed',
+  'completedWithExceptions',
+  'completedMonitoringApplicationHealth',
+]);
+const FAILURE_STATES: ReadonlySet<ExecutionState> = new Set([
+  'failed',
+  'canceled',
+  'planExecutionTimedOut',
+  'pausedByFailedStep',
+]);
+
+/** Looks the plan up, starts the execution and follows it; returns the exit code. */
+export async function runSwitch(plan: SwitchPlan, options: SwitchOptions, deps: SwitchDeps): Promise<number> {
+  const found = await findPlan(deps.arc, plan.targetRegion, plan.planName);
+  const input = startInput(plan, found.arn, options.comment);
+  deps.print(
+    `Starting ${plan.command} (${plan.mode}) to ${plan.targetRegion} with plan ${found.arn} ` +
+      `through ${arcDataPlaneHostname(plan.targetRegion)}`,
+  );
+  let executionId: string | undefined;
+  try {
+    executionId = (await deps.arc.startPlanExecution(plan.targetRegion, input)).executionId;
+  } catch (err) {
+    if (err instanceof ArcRegionSwitchError) throw new SwitchError(err.message);
+    throw err;
+  }
+  if (!executionId) throw new SwitchError('StartPlanExecution returned no executionId.');
+  deps.print(`Execution ${executionId} started.`);
+  return followExecution(plan.targetRegion, found.arn, executionId, options.timeoutMinutes, deps);
+}
+
+/**
+ * Polls GetPlanExecution until the execution succeeds (exit 0), fails or
+ * pauses on a failed step (exit 1, with the failed steps' errors), or the
+ * timeout passes (exit 3; the execution goes on in AWS). Prints every change
+ * of the execution state and of each step's status.
+ */
+export async function followExecution(
+  region: string,
+  planArn: string,
+  executionId: string,
+  timeoutMinutes: number,
+  deps: SwitchDeps,
+): Promise<number> {
+  const interval = deps.pollIntervalMs ?? 10_000;
+  const deadline = deps.now() + timeoutMinutes * 60_000;
+  const seen = new Map<string, string>();
+  let lastState: string | undefined;
+  for (;;) {
+    let execution: GetPlanExecutionOutput | undefined;
+    try {
+      execution = await readExecution(deps.arc, region, planArn, executionId);
+    } catch (err) {
+      if (err instanceof ArcRegionSwitchError && err.status >= 400 && err.status < 500 && !isThrottle(err)) {
+        throw new SwitchError(err.message);
+      }
+      deps.print(`warning: ${err instanceof Error ? err.message : String(err)} (retrying)`);
+    }
+    if (execution) {
+      for (const step of execution.stepStates ?? []) {
+        const name = step.name ?? '(unnamed step)';
+        const status = step.status ?? 'unknown';
+        if (seen.get(name) !== status) {
+          seen.set(name, status);
+          deps.print(`${stamp(deps.now())}  step ${name}: ${status}${modeNote(step)}`);
+        }
+      }
+      if (execution.executionState !== lastState) {
+        lastState = execution.executionState;
+        deps.print(`${stamp(deps.now())}  execution: ${execution.executionState}`);
+      }
+      if (SUCCESS_STATES.has(execution.executionState)) {
+        const note = execution.executionState === 'completedWithExceptions' ? ' with exceptions' : '';
+        deps.print(`Region switch to ${region} completed${note}.`);
+        return EXIT.OK;
+      }
+      if (FAILURE_STATES.has(execution.executionState)) {
+        deps.print(`Region switch to ${region} did not complete: ${execution.executionState}.`);
+        for (const line of await failedStepErrors(deps.arc, region, planArn, executionId, execution.stepStates)) {
+          deps.print(line);
+        }
+        return EXIT.FAILED;
+      }
+    }
+    const remaining = deadline - deps.now();
+    if (remaining <= 0) {
+      deps.print(
+        `Timed out after ${timeoutMinutes} min; execution ${executionId} goes on in AWS ` +
+          `(state ${lastState ?? 'unknown'}). Follow it in the ARC console or rerun status.`,
+      );
+      return EXIT.TIMEOUT;
+    }
+    await deps.sleep(Math.min(interval, remaining));
+  }
+}
+
+async function readExecution(
+  arc: ArcRegionSwitchApi,
+  region: string,
+  planArn: string,
+  executionId: string,
+): Promise<GetPlanExecutionOutput> {
+  let page = await arc.getPlanExecution(region, { planArn, executionId });
+  const steps: StepState[] = [...(page.stepStates ?? [])];
+  while (page.nextToken) {
+    page = await arc.getPlanExecution(region, { planArn, executionId, nextToken: page.nextToken });
+    steps.push(...(page.stepStates ?? []));
+  }
+  return { ...page, stepStates: steps };
+}
+
+async function failedStepErrors(
+  arc: ArcRegionSwitchApi,
+  region: string,
+  planArn: string,
+  executionId: string,
+  steps: readonly StepState[] | undefined,
+): Promise<string[]> {
+  const failed = (steps ?? []).filter((s) => s.status === 'failed').map((s) => s.name ?? '(unnamed step)');
+  const lines: string[] = [];
+  try {
+    let nextToken: string | undefined;
+    do {
+      const page = await arc.listPlanExecutionEvents(region, { planArn, executionId, nextToken });
+      for (const e of page.items ?? []) {
+        if (e.error) lines.push(`  step ${e.stepName ?? '(execution)'} failed: ${e.error}`);
+      }
+      nextToken = page.nextToken;
+    } while (nextToken);
+  } catch (err) {
+    lines.push(`  (could not read the execution events: ${err instanceof Error ? err.message : String(err)})`);
+  }
+  if (lines.length === 0 && failed.length > 0) lines.push(`  failed steps: ${failed.join(', ')}`);
+  return lines;
+}
+
+function isThrottle(err: ArcRegionSwitchError): boolean {
+  return err.status === 429 || /Throttl|TooManyRequests/.test(err.code);
+}
+
+function modeNote(step: StepState): string {
+  return step.stepMode === 'ungraceful' ? ' (ungraceful)' : '';
+}
+
+function stamp(ms: number): string {
+  return new Date(ms).toISOString().slice(11, 19);
+}

@@ -1,0 +1,224 @@
+/**
+ * cache-failover: makes the target region's replication group the PRIMARY of the ElastiCache
+ * Global Datastore (FailoverGlobalReplicationGroup), then waits until it is PRIMARY and the
+ * datastore is `available` again.
+ *
+ * - Target already PRIMARY and datastore available: success, changed false, no mutating call.
+ * - Datastore not `available` (modifying, a failover in progress): waits for it within the wait
+ *   budget, then decides again; still busy: REFUSED.
+ * - No PRIMARY, more than one PRIMARY, or the target region's member is not the configured
+ *   replication group: REFUSED (ambiguous).
+ * - The ElastiCache client is always the target region's, so in an unplanned failover the call
+ *   does not depend on the old primary region's endpoint.
+ *
+ * Environment (set by the CDK app):
+ * - REGIONS: JSON map region -> { cacheReplicationGroupId, ... } (both regions).
+ * - GLOBAL_DATASTORE_ID: the full Global Datastore ID (with its AWS prefix).
+ * - WAIT_SECONDS (optional, default 600, at most 900): how long to wait for the failover;
+ *   never past the Lambda timeout less 10 s. 0: do not wait.
+ * - POLL_SECONDS (optional, default 10): interval between status reads while waiting.
+ * - DRY_RUN (optional, true | false): report only.
+ */
+import {
+  DescribeGlobalReplicationGroupsCommand,
+  ElastiCacheClient,
+  FailoverGlobalReplicationGroupCommand,
+  type GlobalReplicationGroup,
+} from '@aws-sdk/client-elasticache';
+import type { Context } from 'aws-lambda';
+import {
+  booleanFromEnv,
+  ColdStartConfig,
+  globalDatastoreId,
+  parseRegions,
+  secondsFromEnv,
+  type Regions,
+} from '../shared/config';
+import { processEnv, type Env } from '../shared/env';
+import { IncompleteError, refuse } from '../shared/errors';
+import type { SwitchRequest } from '../shared/event';
+import {
+  createLogger,
+  lambdaRuntime,
+  logOf,
+  newResult,
+  parseRequest,
+  pollUntil,
+  runLogged,
+  waitDeadline,
+  withRetry,
+  type Runtime,
+  type SwitchResult,
+} from '../shared/runtime';
+
+/** The function's name in results and logs. */
+export const FUNCTION_NAME = 'cache-failover';
+
+/** Configuration of cache-failover. */
+export interface CacheFailoverConfig {
+  /** The two regions and their resources. */
+  readonly regions: Regions;
+  /** Global Datastore ID. */
+  readonly globalDatastoreId: string;
+  /** Longest wait for the failover to complete, in seconds. */
+  readonly waitSeconds: number;
+  /** Interval between status reads, in seconds. */
+  readonly pollSeconds: number;
+  /** DRY_RUN. */
+  readonly dryRun: boolean;
+}
+
+/** Reads and validates cache-failover's environment. */
+export function loadCacheFailoverConfig(env: Env): CacheFailoverConfig {
+  return {
+    regions: parseRegions(env.REGIONS, ['cacheReplicationGroupId']),
+    globalDatastoreId: globalDatastoreId(env),
+    waitSeconds: secondsFromEnv(env, 'WAIT_SECONDS', 600, 900),
+    pollSeconds: Math.max(1, secondsFromEnv(env, 'POLL_SECONDS', 10, 300)),
+    dryRun: booleanFromEnv(env, 'DRY_RUN'),
+  };
+}
+
+/** Roles of the datastore's members as seen from the target region. */
+export interface DatastoreState {
+  /** Datastore status, for example `available`, `modifying`, `primary-only`. */
+  readonly status: string;
+  /** Replication group ID -> region, of every PRIMARY member. */
+  readonly primaries: readonly { readonly id: string; readonly region: string }[];
+  /** The target region's member, if any. */
+  readonly target?: { readonly id: string; readonly role: string };
+}
+
+/** Reads the datastore with its members. */
+export async function describeDatastore(
+  elasticache: ElastiCacheClient,
+  id: string,
+  targetRegion: string,
+  rt: Runtime,
+): Promise<DatastoreState> {
+  const out = await withRetry(rt, 'DescribeGlobalReplicationGroups', () =>
+    elasticache.send(
+      new DescribeGlobalReplicationGroupsCommand({ GlobalReplicationGroupId: id, ShowMemberInfo: true }),
+    ),
+  );
+  const group: GlobalReplicationGroup | undefined = out.GlobalReplicationGroups?.[0];
+  if (!group) refuse(`Global Datastore ${id} was not found from ${targetRegion}; check GLOBAL_DATASTORE_ID.`);
+  const members = group.Members ?? [];
+  const targetMember = members.find((m) => m.ReplicationGroupRegion === targetRegion);
+  return {
+    status: group.Status ?? 'unknown',
+    primaries: members
+      .filter((m) => m.Role?.toUpperCase() === 'PRIMARY')
+      .map((m) => ({ id: m.ReplicationGroupId ?? '?', region: m.ReplicationGroupRegion ?? '?' })),
+    target: targetMember
+      ? { id: targetMember.ReplicationGroupId ?? '?', role: (targetMember.Role ?? 'unknown').toUpperCase() }
+      : undefined,
+  };
+}
+
+function describeState(state: DatastoreState): string {
+  const primaries = state.primaries.map((p) => `${p.id} (${p.region})`).join(', ') || 'none';
+  return `status ${state.status}, PRIMARY: ${primaries}`;
+}
+
+function isDone(state: DatastoreState): boolean {
+  return state.status === 'available' && state.target?.role === 'PRIMARY' && state.primaries.length === 1;
+}
+
+/** Fails over the Global Datastore to the target region's replication group. */
+export async function runCacheFailover(
+  elasticache: ElastiCacheClient,
+  request: SwitchRequest,
+  config: CacheFailoverConfig,
+  rt: Runtime,
+): Promise<SwitchResult> {
+  const result = newResult(FUNCTION_NAME, request);
+  const id = config.globalDatastoreId;
+  const region = request.targetRegion;
+  const expected = config.regions.byName[region]!.cacheReplicationGroupId!;
+  const deadline = waitDeadline(rt, config.waitSeconds);
+  const describe = () => describeDatastore(elasticache, id, region, rt);
+
+  let state = await describe();
+  if (!state.target) {
+    refuse(`Global Datastore ${id} has no member in ${region}; expected replication group ${expected}.`);
+  }
+  if (state.target.id !== expected) {
+    refuse(
+      `Global Datastore ${id}'s member in ${region} is ${state.target.id}, but REGIONS names ${expected}; ` +
+        'fix the configuration or the datastore before switching.',
+    );
+  }
+  if (state.status !== 'available' && !request.dryRun) {
+    result.actions.push(`Waited for Global Datastore ${id} to leave status ${state.status}`);
+    state = (await pollUntil(rt, describe, (s) => s.status === 'available', config.pollSeconds * 1000, deadline)).value;
+  }
+  if (state.primaries.length > 1) {
+    refuse(`Global Datastore ${id} reports more than one PRIMARY (${describeState(state)}); resolve it by hand.`);
+  }
+  if (state.target?.role === 'PRIMARY' && state.status === 'available') {
+    result.actions.push(`${expected} in ${region} is already PRIMARY of ${id}; nothing to do`);
+    return result;
+  }
+  if (state.target?.role === 'PRIMARY' && !request.dryRun) {
+    throw new IncompleteError(
+      `${expected} in ${region} is already PRIMARY of ${id} but the datastore is still ${state.status}; ` +
+        'a retry of this step waits for it.',
+    );
+  }
+  if (state.status !== 'available') {
+    refuse(
+      `Global Datastore ${id} is ${state.status}, not available (a failover or modification is in progress: ` +
+        `${describeState(state)}); retry the step once it is available.`,
+    );
+  }
+  if (state.primaries.length === 0) {
+    refuse(`Global Datastore ${id} reports no PRIMARY (${describeState(state)}); resolve it by hand.`);
+  }
+
+  const call = `FailoverGlobalReplicationGroup(GlobalReplicationGroupId=${id}, PrimaryRegion=${region}, PrimaryReplicationGroupId=${expected})`;
+  if (request.dryRun) {
+    result.actions.push(`DRY RUN: would call ${call} from ${region}; current ${describeState(state)}`);
+    result.actions.push(`DRY RUN: would then wait up to ${config.waitSeconds} s for ${expected} to be PRIMARY`);
+    return result;
+  }
+  await withRetry(rt, 'FailoverGlobalReplicationGroup', () =>
+    elasticache.send(
+      new FailoverGlobalReplicationGroupCommand({
+        GlobalReplicationGroupId: id,
+        PrimaryRegion: region,
+        PrimaryReplicationGroupId: expected,
+      }),
+    ),
+  );
+  result.actions.push(`Called ${call} from ${region}`);
+  const changed: SwitchResult = { ...result, changed: true };
+  if (config.waitSeconds === 0) {
+    changed.actions.push('Did not wait (WAIT_SECONDS=0)');
+    return changed;
+  }
+  const polled = await pollUntil(rt, describe, isDone, config.pollSeconds * 1000, deadline);
+  if (!polled.met) {
+    throw new IncompleteError(
+      `failover of ${id} to ${expected} (${region}) started but not complete within the wait ` +
+        `(${describeState(polled.value)}); a retry of this step waits for it without calling failover again.`,
+    );
+  }
+  changed.actions.push(`${expected} in ${region} is PRIMARY and ${id} is available (${polled.probes} status reads)`);
+  return changed;
+}
+
+const logger = createLogger(FUNCTION_NAME);
+const log = logOf(logger);
+const coldStart = new ColdStartConfig(
+  () => loadCacheFailoverConfig(processEnv()),
+  (err) => log.error('Invalid configuration at cold start', { message: err.message }),
+);
+
+/** Lambda entry point. */
+export async function handler(event: unknown, context?: Context): Promise<SwitchResult> {
+  const config = coldStart.get();
+  const request = parseRequest(log, event, config.regions.names, config.dryRun);
+  const elasticache = new ElastiCacheClient({ region: request.targetRegion });
+  return runLogged(log, request, () => runCacheFailover(elasticache, request, config, lambdaRuntime(log, context)));
+}

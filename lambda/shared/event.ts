@@ -1,0 +1,178 @@
+/**
+ * The two input shapes every function accepts, reduced to one {@link SwitchRequest}.
+ *
+ * 1. Region switch's custom action Lambda invocation. The published docs describe the step's
+ *    configuration (regionToRun activatingRegion | deactivatingRegion, timeout, retry interval) but not
+ *    the payload, so the parser reads the fields Region switch names everywhere else in its API and
+ *    events (StartPlanExecution / GetPlanExecution): `activateRegion`, `deactivateRegion`,
+ *    `executionAction` (or `action`: activate | deactivate, with `targetRegion`), `executionMode`
+ *    (or `mode`: graceful | ungraceful), `executionId`, `planArn`; also the `activatingRegion` /
+ *    `deactivatingRegion` spellings, and the same fields under `detail` (EventBridge). Mode graceful
+ *    maps to planned, ungraceful to unplanned.
+ * 2. The operator's: `{ targetRegion, sourceRegion?, mode?: planned | unplanned, dryRun?: boolean }`.
+ *
+ * In both, `dryRun: true` (or the function's DRY_RUN=true) asks for a report without changes.
+ */
+import { InvalidEventError } from './errors';
+
+/** planned: both regions are up, no data loss accepted; unplanned: the source region may be gone. */
+export type Mode = 'planned' | 'unplanned';
+
+/** Which shape the event had. */
+export type EventOrigin = 'region-switch' | 'operator';
+
+/** What a function is asked to do. */
+export interface SwitchRequest {
+  /** The region being activated: it will take writes and traffic. */
+  readonly targetRegion: string;
+  /** The region being deactivated (the other region of the two). */
+  readonly sourceRegion: string;
+  /** Planned switchover or unplanned failover. */
+  readonly mode: Mode;
+  /** Report only; call no mutating API. */
+  readonly dryRun: boolean;
+  /** The event's shape. */
+  readonly origin: EventOrigin;
+  /** Region switch execution ID, when invoked by a plan. */
+  readonly executionId?: string;
+  /** Region switch plan ARN, when invoked by a plan. */
+  readonly planArn?: string;
+  /** The event's own fields, for function-specific options such as `operation`. */
+  readonly input: Readonly<Record<string, unknown>>;
+}
+
+const REGION_SWITCH_KEYS = [
+  'activateRegion',
+  'activatingRegion',
+  'deactivateRegion',
+  'deactivatingRegion',
+  'executionAction',
+  'executionMode',
+  'executionId',
+  'planArn',
+  'action',
+] as const;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalString(source: Record<string, unknown>, ...keys: string[]): string | undefined {
+  for (const key of keys) {
+    const value = source[key];
+    if (value === undefined || value === null) continue;
+    if (typeof value !== 'string' || value === '') {
+      throw new InvalidEventError(`${key} must be a non-empty string (got ${JSON.stringify(value)}).`);
+    }
+    return value;
+  }
+  return undefined;
+}
+
+function dryRunOf(source: Record<string, unknown>): boolean {
+  const value = source.dryRun;
+  if (value === undefined || value === null) return false;
+  if (typeof value !== 'boolean') {
+    throw new InvalidEventError(`dryRun must be true or false (got ${JSON.stringify(value)}).`);
+  }
+  return value;
+}
+
+function modeOf(raw: string | undefined): Mode {
+  if (raw === undefined) return 'planned';
+  switch (raw.toLowerCase()) {
+    case 'planned':
+    case 'graceful':
+      return 'planned';
+    case 'unplanned':
+    case 'ungraceful':
+      return 'unplanned';
+    default:
+      throw new InvalidEventError(
+        `mode must be planned or unplanned (Region switch: graceful or ungraceful) (got ${JSON.stringify(raw)}).`,
+      );
+  }
+}
+
+function otherRegion(regions: readonly string[], region: string): string {
+  return regions.find((r) => r !== region)!;
+}
+
+function checkRegion(regions: readonly string[], field: string, region: string): void {
+  if (!regions.includes(region)) {
+    throw new InvalidEventError(`${field} ${region} is not one of the service's regions (${regions.join(', ')}).`);
+  }
+}
+
+function fromRegionSwitch(source: Record<string, unknown>, regions: readonly string[]) {
+  let activate = optionalString(source, 'activateRegion', 'activatingRegion');
+  let deactivate = optionalString(source, 'deactivateRegion', 'deactivatingRegion');
+  const action = optionalString(source, 'executionAction', 'action')?.toLowerCase();
+  const targetRegion = optionalString(source, 'targetRegion');
+  if (action !== undefined && action !== 'activate' && action !== 'deactivate') {
+    throw new InvalidEventError(
+      `action must be activate or deactivate (got ${JSON.stringify(action)}); post-recovery workflows are not handled.`,
+    );
+  }
+  if (targetRegion !== undefined && action !== undefined) {
+    const named = action === 'activate' ? activate : deactivate;
+    if (named !== undefined && named !== targetRegion) {
+      throw new InvalidEventError(`targetRegion ${targetRegion} contradicts the ${action} region ${named}.`);
+    }
+    if (action === 'activate') activate = targetRegion;
+    else deactivate = targetRegion;
+  }
+  if (activate === undefined && deactivate === undefined) {
+    throw new InvalidEventError(
+      'a Region switch event must name the region to activate or deactivate (activateRegion, deactivateRegion, ' +
+        'or targetRegion with action).',
+    );
+  }
+  if (activate !== undefined) checkRegion(regions, 'activateRegion', activate);
+  if (deactivate !== undefined) checkRegion(regions, 'deactivateRegion', deactivate);
+  const target = activate ?? otherRegion(regions, deactivate!);
+  const sourceRegion = deactivate ?? otherRegion(regions, target);
+  return {
+    targetRegion: target,
+    sourceRegion,
+    mode: modeOf(optionalString(source, 'executionMode', 'mode')),
+    executionId: optionalString(source, 'executionId'),
+    planArn: optionalString(source, 'planArn', 'plan'),
+  };
+}
+
+function fromOperator(source: Record<string, unknown>, regions: readonly string[]) {
+  const targetRegion = optionalString(source, 'targetRegion');
+  if (targetRegion === undefined) {
+    throw new InvalidEventError(
+      'expected Region switch fields (activateRegion, deactivateRegion, ...) or the operator shape ' +
+        '{ "targetRegion": "<region>", "sourceRegion"?: "<region>", "mode"?: "planned" | "unplanned", "dryRun"?: true }.',
+    );
+  }
+  checkRegion(regions, 'targetRegion', targetRegion);
+  const sourceRegion = optionalString(source, 'sourceRegion') ?? otherRegion(regions, targetRegion);
+  checkRegion(regions, 'sourceRegion', sourceRegion);
+  return { targetRegion, sourceRegion, mode: modeOf(optionalString(source, 'mode')) };
+}
+
+/**
+ * Reads either event shape. `regions` are the service's two regions;
+ * `dryRunFromEnv` is the function's DRY_RUN setting.
+ */
+export function parseSwitchEvent(event: unknown, regions: readonly string[], dryRunFromEnv: boolean): SwitchRequest {
+  if (!isObject(event)) {
+    throw new InvalidEventError(`expected a JSON object (got ${event === null ? 'null' : typeof event}).`);
+  }
+  const source = isObject(event.detail) ? { ...event.detail, ...event } : event;
+  const isRegionSwitch = REGION_SWITCH_KEYS.some((key) => source[key] !== undefined);
+  const parsed = isRegionSwitch ? fromRegionSwitch(source, regions) : fromOperator(source, regions);
+  if (parsed.targetRegion === parsed.sourceRegion) {
+    throw new InvalidEventError(`target and source region are both ${parsed.targetRegion}; they must differ.`);
+  }
+  return {
+    ...parsed,
+    dryRun: dryRunFromEnv || dryRunOf(source),
+    origin: isRegionSwitch ? 'region-switch' : 'operator',
+    input: source,
+  };
+}

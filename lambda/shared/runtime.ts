@@ -1,0 +1,252 @@
+/**
+ * What the logic of every function shares: the logger, the clock, retries of
+ * throttled calls with capped exponential backoff, bounded polling, and the
+ * result type. Tests hand in a silent log, a fake clock and a no-op sleep.
+ */
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { Context } from 'aws-lambda';
+import { errorMessage, errorName, RefusedError } from './errors';
+import { parseSwitchEvent, type Mode, type SwitchRequest } from './event';
+
+/** Structured log: a message and JSON fields. Never pass secrets. */
+export interface Log {
+  /** Progress. */
+  info(message: string, fields?: Record<string, unknown>): void;
+  /** Something unexpected that the function handles. */
+  warn(message: string, fields?: Record<string, unknown>): void;
+  /** A failure. */
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+/** The side effects the logic needs besides AWS: logging and time. */
+export interface Runtime {
+  /** Structured log. */
+  readonly log: Log;
+  /** Waits `ms` milliseconds. */
+  readonly sleep: (ms: number) => Promise<void>;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  /** Epoch milliseconds by which the function must have returned (its timeout less a margin). */
+  readonly deadline: number;
+}
+
+/** Outcome of one check. */
+export interface CheckOutcome {
+  /** Whether the check passed. */
+  readonly ok: boolean;
+  /** What was seen. */
+  readonly detail: string;
+}
+
+/** What every function returns (and logs). */
+export interface SwitchResult {
+  /** The function's name. */
+  readonly function: string;
+  /** The region being activated. */
+  readonly targetRegion: string;
+  /** The region being deactivated. */
+  readonly sourceRegion: string;
+  /** Planned or unplanned. */
+  readonly mode: Mode;
+  /** Whether this was a dry run. */
+  readonly dryRun: boolean;
+  /** Whether this run changed anything (always false for a dry run or a repeat run). */
+  readonly changed: boolean;
+  /** What was done, or in a dry run what would be done, in order. */
+  readonly actions: string[];
+  /** Checks and what they saw, by name. */
+  readonly checks?: Record<string, CheckOutcome>;
+}
+
+/** A result for `request` with no actions yet. */
+export function newResult(name: string, request: SwitchRequest): SwitchResult {
+  return {
+    function: name,
+    targetRegion: request.targetRegion,
+    sourceRegion: request.sourceRegion,
+    mode: request.mode,
+    dryRun: request.dryRun,
+    changed: false,
+    actions: [],
+  };
+}
+
+/** Exception names AWS services use for throttling. */
+export const THROTTLING_ERROR_NAMES: ReadonlySet<string> = new Set([
+  'ThrottlingException',
+  'Throttling',
+  'ThrottledException',
+  'RequestThrottledException',
+  'RequestThrottled',
+  'TooManyRequestsException',
+  'TooManyRequests',
+  'RequestLimitExceeded',
+  'ProvisionedThroughputExceededException',
+  'SlowDown',
+]);
+
+/** Whether `err` is a throttling error (by name, or as the SDK classified it). */
+export function isThrottlingError(err: unknown): boolean {
+  if (THROTTLING_ERROR_NAMES.has(errorName(err))) return true;
+  const retryable = (err as { $retryable?: { throttling?: boolean } } | undefined)?.$retryable;
+  return retryable?.throttling === true;
+}
+
+/** Settings of {@link withRetry}. */
+export interface RetryOptions {
+  /** Calls in all, the first included. @default 6 */
+  readonly maxAttempts?: number;
+  /** Delay before the first retry, in milliseconds; doubles each retry. @default 250 */
+  readonly baseDelayMs?: number;
+  /** Cap of one delay, in milliseconds. @default 8000 */
+  readonly maxDelayMs?: number;
+  /** Number in [0, 1) for jitter. @default Math.random */
+  readonly random?: () => number;
+}
+
+/**
+ * Calls `fn`, retrying throttling errors with capped exponential backoff and
+ * jitter (half fixed, half random). Other errors propagate at once. The SDK
+ * clients also retry (3 attempts each); this outer loop rides out longer
+ * throttling during a regional event, when every team calls the same APIs.
+ */
+export async function withRetry<T>(
+  rt: Runtime,
+  what: string,
+  fn: () => Promise<T>,
+  options: RetryOptions = {},
+): Promise<T> {
+  const maxAttempts = options.maxAttempts ?? 6;
+  const base = options.baseDelayMs ?? 250;
+  const cap = options.maxDelayMs ?? 8000;
+  const random = options.random ?? Math.random;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!isThrottlingError(err) || attempt >= maxAttempts) throw err;
+      const ceiling = Math.min(cap, base * 2 ** (attempt - 1));
+      const delayMs = Math.round(ceiling / 2 + (random() * ceiling) / 2);
+      rt.log.warn('Throttled; retrying', { call: what, attempt, delayMs, error: errorName(err) });
+      await rt.sleep(delayMs);
+    }
+  }
+}
+
+/** Result of {@link pollUntil}. */
+export interface PollResult<T> {
+  /** The last value probed. */
+  readonly value: T;
+  /** Whether the condition held before the deadline. */
+  readonly met: boolean;
+  /** Probes made. */
+  readonly probes: number;
+}
+
+/**
+ * Probes now and then every `intervalMs` until `done` holds or the next probe
+ * would start after `deadline` (epoch ms).
+ */
+export async function pollUntil<T>(
+  rt: Runtime,
+  probe: () => Promise<T>,
+  done: (value: T) => boolean,
+  intervalMs: number,
+  deadline: number,
+): Promise<PollResult<T>> {
+  for (let probes = 1; ; probes++) {
+    const value = await probe();
+    if (done(value)) return { value, met: true, probes };
+    if (rt.now() + intervalMs > deadline) return { value, met: false, probes };
+    await rt.sleep(intervalMs);
+  }
+}
+
+/** The deadline of a wait of `waitSeconds`, never past the function's own. */
+export function waitDeadline(rt: Runtime, waitSeconds: number): number {
+  return Math.min(rt.now() + waitSeconds * 1000, rt.deadline);
+}
+
+/** Milliseconds kept free before the Lambda timeout to log and return. */
+export const TIMEOUT_MARGIN_MS = 10_000;
+
+/** A Powertools logger for `service`, level from POWERTOOLS_LOG_LEVEL (default INFO). */
+export function createLogger(service: string): Logger {
+  return new Logger({ serviceName: `region-switch-${service}` });
+}
+
+/** A {@link Log} over a Powertools logger. */
+export function logOf(logger: Logger): Log {
+  return {
+    info: (message, fields) => logger.info(message, fields ?? {}),
+    warn: (message, fields) => logger.warn(message, fields ?? {}),
+    error: (message, fields) => logger.error(message, fields ?? {}),
+  };
+}
+
+/** A real-time {@link Runtime} for one invocation. */
+export function lambdaRuntime(log: Log, context?: Pick<Context, 'getRemainingTimeInMillis'>): Runtime {
+  const now = Date.now();
+  const remaining = context?.getRemainingTimeInMillis?.() ?? 15 * 60_000;
+  return {
+    log,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    now: () => Date.now(),
+    deadline: now + Math.max(0, remaining - TIMEOUT_MARGIN_MS),
+  };
+}
+
+/**
+ * Parses the event; when it matches neither shape, logs its keys (not its values) so the payload
+ * Region switch actually sends can be read from the logs, then rethrows.
+ */
+export function parseRequest(
+  log: Log,
+  event: unknown,
+  regions: readonly string[],
+  dryRunFromEnv: boolean,
+): SwitchRequest {
+  try {
+    return parseSwitchEvent(event, regions, dryRunFromEnv);
+  } catch (err) {
+    const keys = (value: unknown) =>
+      typeof value === 'object' && value !== null ? Object.keys(value as object) : typeof value;
+    log.error('Invalid event', {
+      message: errorMessage(err),
+      eventKeys: keys(event),
+      detailKeys: keys((event as { detail?: unknown } | null)?.detail),
+    });
+    throw err;
+  }
+}
+
+/**
+ * Runs one invocation's logic: logs the request (never the raw event's
+ * values beyond its keys), then the result, or the refusal or error, which it
+ * rethrows so the plan step fails with that message.
+ */
+export async function runLogged(
+  log: Log,
+  request: SwitchRequest,
+  run: () => Promise<SwitchResult>,
+): Promise<SwitchResult> {
+  log.info('Request', {
+    targetRegion: request.targetRegion,
+    sourceRegion: request.sourceRegion,
+    mode: request.mode,
+    dryRun: request.dryRun,
+    origin: request.origin,
+    executionId: request.executionId,
+    planArn: request.planArn,
+    eventKeys: Object.keys(request.input),
+  });
+  try {
+    const result = await run();
+    log.info('Result', { result });
+    return result;
+  } catch (err) {
+    if (err instanceof RefusedError) log.warn('Refused', { reason: err.message });
+    else log.error('Failed', { error: errorName(err), message: errorMessage(err) });
+    throw err;
+  }
+}

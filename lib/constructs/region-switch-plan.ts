@@ -1,0 +1,311 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as arc from 'aws-cdk-lib/aws-arcregionswitch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag';
+
+/** One region as the plan sees it. */
+export interface PlanRegion {
+  /** Region name. */
+  readonly region: string;
+  /** ARN of the region's web fleet (with `*` for the UUID CloudFormation does not return). */
+  readonly autoScalingGroupArn: string;
+  /** ARN of the region's Aurora cluster. */
+  readonly databaseClusterArn: string;
+  /** The region's copies of the step functions. */
+  readonly functions: {
+    readonly preflight: lambda.IFunction;
+    readonly cacheFailover: lambda.IFunction;
+    readonly efsReplication: lambda.IFunction;
+    readonly postcheck: lambda.IFunction;
+  };
+  /** Set identifier of the region's failover record. */
+  readonly recordSetIdentifier: string;
+}
+
+/** Properties of {@link RegionSwitchPlan}. */
+export interface RegionSwitchPlanProps {
+  /** Plan name; the operator CLI finds the plan by it (`haweb-<env>`, 32 characters at most). */
+  readonly planName: string;
+  /** The primary region, then the secondary. */
+  readonly regions: [PlanRegion, PlanRegion];
+  /** Identifier of the Aurora global cluster. */
+  readonly globalClusterIdentifier: string;
+  /** Hosted zone of the failover records. */
+  readonly hostedZoneId: string;
+  /** The service's name (the failover records). */
+  readonly recordName: string;
+  /** Recovery time objective. */
+  readonly rto: Duration;
+  /** Ask an operator to approve before the data tier switches. */
+  readonly manualApproval: boolean;
+  /** Application health alarms the plan watches (and reports on). */
+  readonly alarms: cloudwatch.IAlarm[];
+  /** Tags (as `aws:ResourceTag/<key>` conditions) that only this environment's fleets carry. */
+  readonly fleetTags: Record<string, string>;
+}
+
+/** How long each block may take before the plan step fails. */
+const STEP_TIMEOUT_MINUTES = { approval: 60, capacity: 30, database: 30, lambda: 15, dns: 10 };
+
+/**
+ * The environment's Route 53 ARC Region switch plan (active/passive, both
+ * regions). Its workflow to activate a region: optional approval; pre-flight
+ * (Lambda: target healthy, health check healthy, database available); scale
+ * the target fleet to the source's capacity; in parallel the Aurora Global
+ * Database switchover (graceful) or failover (ungraceful), the Global
+ * Datastore failover (Lambda) and the EFS replication flip (Lambda); shift DNS
+ * with the plan's Route 53 health checks; post-check (Lambda: deep health
+ * reports a writable database). Execution reports go to an encrypted bucket.
+ */
+export class RegionSwitchPlan extends Construct {
+  /** The plan. */
+  public readonly plan: arc.CfnPlan;
+  /** The role the plan executes with. */
+  public readonly executionRole: iam.Role;
+  /** Bucket of the execution reports. */
+  public readonly reports: s3.Bucket;
+  /** Role an operator assumes to approve the approval step (when enabled). */
+  public readonly approvalRole?: iam.Role;
+
+  constructor(scope: Construct, id: string, props: RegionSwitchPlanProps) {
+    super(scope, id);
+    if (!/^[A-Za-z0-9-]{1,32}$/.test(props.planName)) {
+      throw new Error(
+        `${this.node.path}: planName "${props.planName}" must be 1 to 32 letters, digits or dashes; shorten the environment name.`,
+      );
+    }
+    const stack = Stack.of(this);
+    const [primary, secondary] = props.regions;
+
+    this.reports = new s3.Bucket(this, 'Reports', {
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      enforceSSL: true,
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledgeNag(
+      this.reports,
+      'AwsSolutions-S1',
+      'The bucket holds only Region switch execution reports written by the plan role; access logs of it would need another bucket.',
+    );
+
+    this.executionRole = new iam.Role(this, 'ExecutionRole', {
+      assumedBy: new iam.ServicePrincipal('arc-region-switch.amazonaws.com'),
+      description: `Executes the Region switch plan ${props.planName}`,
+    });
+    const role = this.executionRole;
+    role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.reports.arnForObjects('*')] }),
+    );
+    // The exact functions, unqualified (grantInvoke would add every version with `:*`).
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:InvokeFunction'],
+        resources: props.regions.flatMap((r) => Object.values(r.functions).map((fn) => fn.functionArn)),
+      }),
+    );
+    // An Auto Scaling group's ARN holds a UUID CloudFormation does not return: scope by the group's tags instead.
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['autoscaling:UpdateAutoScalingGroup'],
+        resources: ['*'],
+        conditions: { StringEquals: props.fleetTags },
+      }),
+    );
+    const globalClusterArn = stack.formatArn({
+      service: 'rds',
+      region: '',
+      resource: 'global-cluster',
+      resourceName: props.globalClusterIdentifier,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster'],
+        resources: [globalClusterArn, ...props.regions.map((r) => r.databaseClusterArn)],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'autoscaling:DescribeAutoScalingGroups',
+          'rds:DescribeGlobalClusters',
+          'rds:DescribeDBClusters',
+          'cloudwatch:DescribeAlarms',
+          'cloudwatch:GetMetricStatistics',
+          'elasticloadbalancing:DescribeTargetHealth',
+        ],
+        resources: ['*'],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['route53:ListResourceRecordSets'],
+        resources: [`arn:${stack.partition}:route53:::hostedzone/${props.hostedZoneId}`],
+      }),
+    );
+    const policy = role.node.findChild('DefaultPolicy');
+    acknowledgeNag(
+      policy,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Describe and read-only monitoring calls of Auto Scaling, RDS, CloudWatch and ELB accept no resource scope; ' +
+        "UpdateAutoScalingGroup is limited by condition to this environment's fleets.",
+    );
+    acknowledgeNag(
+      policy,
+      `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(this.reports.node.defaultChild as s3.CfnBucket)}.Arn>/*]`,
+      'Region switch writes one report object per execution under names it chooses, in this bucket only.',
+    );
+
+    const lambdaStep = (
+      name: string,
+      description: string,
+      pick: (f: PlanRegion['functions']) => lambda.IFunction,
+      regionToRun: 'activatingRegion' | 'deactivatingRegion' = 'activatingRegion',
+    ): arc.CfnPlan.StepProperty => ({
+      name,
+      description,
+      executionBlockType: 'CustomActionLambda',
+      executionBlockConfiguration: {
+        customActionLambdaConfig: {
+          lambdas: props.regions.map((r) => ({ arn: pick(r.functions).functionArn })),
+          regionToRun,
+          retryIntervalMinutes: 1,
+          timeoutMinutes: STEP_TIMEOUT_MINUTES.lambda,
+        },
+      },
+    });
+
+    const steps: arc.CfnPlan.StepProperty[] = [];
+    if (props.manualApproval) {
+      const approver = new iam.Role(this, 'ApprovalRole', {
+        assumedBy: new iam.AccountRootPrincipal(),
+        description: `Operators assume this role to approve a run of ${props.planName}`,
+      });
+      approver.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['arc-region-switch:ApprovePlanExecutionStep', 'arc-region-switch:GetPlanExecution'],
+          resources: [`arn:${stack.partition}:arc-region-switch::${stack.account}:plan/${props.planName}*`],
+        }),
+      );
+      this.approvalRole = approver;
+      acknowledgeNag(
+        approver.node.findChild('DefaultPolicy'),
+        `AwsSolutions-IAM5[Resource::arn:${stack.partition}:arc-region-switch::${stack.account}:plan/${props.planName}*]`,
+        'A plan ARN ends in an ID Region switch assigns; the wildcard covers only this plan name.',
+      );
+      steps.push({
+        name: 'approve',
+        description: 'An operator confirms the switch before anything changes',
+        executionBlockType: 'ManualApproval',
+        executionBlockConfiguration: {
+          executionApprovalConfig: { approvalRole: approver.roleArn, timeoutMinutes: STEP_TIMEOUT_MINUTES.approval },
+        },
+      });
+    }
+    steps.push(
+      lambdaStep(
+        'preflight',
+        "Target region's ALB has healthy targets, its health check is healthy, its database is available",
+        (f) => f.preflight,
+      ),
+      {
+        name: 'scale-target-fleet',
+        description: 'Scale the target Auto Scaling group to the capacity the source ran in the last 24 hours',
+        executionBlockType: 'EC2AutoScaling',
+        executionBlockConfiguration: {
+          ec2AsgCapacityIncreaseConfig: {
+            asgs: props.regions.map((r) => ({ arn: r.autoScalingGroupArn })),
+            targetPercent: 100,
+            capacityMonitoringApproach: 'sampledMaxInLast24Hours',
+            timeoutMinutes: STEP_TIMEOUT_MINUTES.capacity,
+            ungraceful: { minimumSuccessPercentage: 50 },
+          },
+        },
+      },
+      {
+        name: 'switch-data-tier',
+        description: 'Aurora, the session cache and the shared files change direction together',
+        executionBlockType: 'Parallel',
+        executionBlockConfiguration: {
+          parallelConfig: {
+            steps: [
+              {
+                name: 'aurora-global-database',
+                description: 'Switchover (graceful, no data loss) or failover (ungraceful) of the global cluster',
+                executionBlockType: 'AuroraGlobalDatabase',
+                executionBlockConfiguration: {
+                  globalAuroraConfig: {
+                    behavior: 'switchoverOnly',
+                    globalClusterIdentifier: props.globalClusterIdentifier,
+                    databaseClusterArns: props.regions.map((r) => r.databaseClusterArn),
+                    timeoutMinutes: STEP_TIMEOUT_MINUTES.database,
+                    ungraceful: { ungraceful: 'failover' },
+                  },
+                },
+              },
+              lambdaStep(
+                'cache-global-datastore',
+                'Fail the Global Datastore over to the target region',
+                (f) => f.cacheFailover,
+              ),
+              lambdaStep(
+                'efs-replication-flip',
+                "Stop replication so the target's file system becomes writable",
+                (f) => f.efsReplication,
+              ),
+            ],
+          },
+        },
+      },
+      {
+        name: 'shift-dns',
+        description: "Set the plan's Route 53 health checks so the failover records answer with the target region",
+        executionBlockType: 'Route53HealthCheck',
+        executionBlockConfiguration: {
+          route53HealthCheckConfig: {
+            hostedZoneId: props.hostedZoneId,
+            recordName: props.recordName,
+            recordSets: props.regions.map((r) => ({ recordSetIdentifier: r.recordSetIdentifier, region: r.region })),
+            timeoutMinutes: STEP_TIMEOUT_MINUTES.dns,
+          },
+        },
+      },
+      lambdaStep('postcheck', "The target region's deep health reports a writable database", (f) => f.postcheck),
+    );
+
+    this.plan = new arc.CfnPlan(this, 'Resource', {
+      name: props.planName,
+      description: `Active/passive region switch of ${props.recordName}`,
+      recoveryApproach: 'activePassive',
+      regions: [primary.region, secondary.region],
+      primaryRegion: primary.region,
+      executionRole: role.roleArn,
+      recoveryTimeObjectiveMinutes: props.rto.toMinutes(),
+      associatedAlarms: Object.fromEntries(
+        props.alarms.map((a, i) => [
+          `health${i + 1}`,
+          { alarmType: 'applicationHealth', resourceIdentifier: a.alarmArn },
+        ]),
+      ),
+      reportConfiguration: {
+        reportOutput: [{ s3Configuration: { bucketPath: this.reports.bucketName, bucketOwner: stack.account } }],
+      },
+      workflows: [
+        {
+          workflowTargetAction: 'activate',
+          workflowDescription: 'Activate a region: checks, capacity, data tier, DNS, post-check',
+          steps,
+        },
+      ],
+    });
+    this.plan.node.addDependency(role);
+  }
+}

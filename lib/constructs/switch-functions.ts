@@ -1,0 +1,206 @@
+import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as path from 'path';
+import { Construct } from 'constructs';
+import { acknowledgeNag } from '../nag';
+
+/** Resources of one region, as the functions' `REGIONS` variable names them. */
+export interface SwitchRegionResources {
+  /** ARN of the region's ALB target group. */
+  readonly targetGroupArn: string;
+  /** ID of the region's Route 53 health check. */
+  readonly healthCheckId: string;
+  /** Identifier of the region's Aurora cluster. */
+  readonly dbClusterIdentifier: string;
+  /** ARN of that cluster. */
+  readonly dbClusterArn: string;
+  /** ID of the region's ElastiCache replication group. */
+  readonly cacheReplicationGroupId: string;
+  /** ID of the region's EFS file system. */
+  readonly fileSystemId: string;
+  /** The region's deep readiness URL. */
+  readonly serviceUrl: string;
+}
+
+/** Properties of {@link SwitchFunctions}. */
+export interface SwitchFunctionsProps {
+  /** Both regions' resources, by region name. */
+  readonly regions: Record<string, SwitchRegionResources>;
+  /** Identifier of the Aurora global cluster. */
+  readonly globalClusterIdentifier: string;
+  /** Full ID of the ElastiCache Global Datastore. */
+  readonly globalDatastoreId: string;
+}
+
+/** The functions, by folder name under lambda/. */
+export type SwitchFunctionName = 'preflight' | 'cache-failover' | 'efs-replication' | 'postcheck';
+
+const LAMBDA_DIR = path.join(__dirname, '..', '..', 'lambda');
+
+/**
+ * The Lambda functions of the region switch steps that ARC Region switch has
+ * no block for: pre-flight checks, Global Datastore failover, EFS replication
+ * flip (and reverse, for failback), and the post-check of the service's deep
+ * health. Bundled by esbuild (minified, source maps), Node.js 22 on arm64,
+ * JSON logs to a retained log group, and a role per function with only the
+ * actions it calls, on this environment's resources where the API allows.
+ */
+export class SwitchFunctions extends Construct {
+  /** The functions. */
+  public readonly functions: Record<SwitchFunctionName, lambda.IFunction>;
+
+  constructor(scope: Construct, id: string, props: SwitchFunctionsProps) {
+    super(scope, id);
+    const stack = Stack.of(this);
+    const regions = Object.values(props.regions);
+    const environment = {
+      REGIONS: stack.toJsonString(
+        Object.fromEntries(
+          Object.entries(props.regions).map(([name, r]) => [
+            name,
+            {
+              targetGroupArn: r.targetGroupArn,
+              healthCheckId: r.healthCheckId,
+              dbClusterIdentifier: r.dbClusterIdentifier,
+              cacheReplicationGroupId: r.cacheReplicationGroupId,
+              fileSystemId: r.fileSystemId,
+              serviceUrl: r.serviceUrl,
+            },
+          ]),
+        ),
+      ),
+      GLOBAL_CLUSTER_IDENTIFIER: props.globalClusterIdentifier,
+      GLOBAL_DATASTORE_ID: props.globalDatastoreId,
+      NODE_OPTIONS: '--enable-source-maps',
+    };
+    const globalClusterArn = stack.formatArn({
+      service: 'rds',
+      region: '',
+      resource: 'global-cluster',
+      resourceName: props.globalClusterIdentifier,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    const fileSystemArns = Object.entries(props.regions).map(([region, r]) =>
+      stack.formatArn({ service: 'elasticfilesystem', region, resource: 'file-system', resourceName: r.fileSystemId }),
+    );
+
+    const make = (
+      name: SwitchFunctionName,
+      description: string,
+      timeout: Duration,
+      statements: iam.PolicyStatement[],
+    ) => {
+      const role = new iam.Role(this, `${pascal(name)}Role`, {
+        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+        description: `Region switch step: ${name}`,
+      });
+      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
+        retention: logs.RetentionDays.ONE_YEAR,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      logGroup.grantWrite(role);
+      statements.forEach((s) => role.addToPolicy(s));
+      const fn = new nodejs.NodejsFunction(this, pascal(name), {
+        entry: path.join(LAMBDA_DIR, name, 'index.ts'),
+        handler: 'handler',
+        description,
+        runtime: lambda.Runtime.NODEJS_22_X,
+        architecture: lambda.Architecture.ARM_64,
+        memorySize: 256,
+        timeout,
+        role,
+        logGroup,
+        loggingFormat: lambda.LoggingFormat.JSON,
+        environment,
+        bundling: { minify: true, sourceMap: true, target: 'node22', externalModules: [], forceDockerBundling: false },
+      });
+      acknowledgeNag(
+        fn,
+        'AwsSolutions-L1',
+        'Node.js 22 on purpose: the same major version as the instances (Amazon Linux 2023 nodejs22), an LTS line.',
+      );
+      return fn;
+    };
+
+    const describeAnywhere = (actions: string[]) => new iam.PolicyStatement({ actions, resources: ['*'] });
+    this.functions = {
+      preflight: make('preflight', 'Region switch pre-flight: target healthy and ready', Duration.minutes(1), [
+        describeAnywhere(['elasticloadbalancing:DescribeTargetHealth', 'cloudwatch:GetMetricData']),
+        new iam.PolicyStatement({
+          actions: ['rds:DescribeDBClusters'],
+          resources: regions.map((r) => r.dbClusterArn),
+        }),
+        new iam.PolicyStatement({ actions: ['rds:DescribeGlobalClusters'], resources: [globalClusterArn] }),
+        describeAnywhere(['elasticache:DescribeGlobalReplicationGroups']),
+      ]),
+      'cache-failover': make(
+        'cache-failover',
+        'Region switch: fail the Global Datastore over to the target region',
+        Duration.minutes(12),
+        [
+          describeAnywhere(['elasticache:DescribeGlobalReplicationGroups']),
+          new iam.PolicyStatement({
+            actions: ['elasticache:FailoverGlobalReplicationGroup'],
+            resources: [
+              stack.formatArn({
+                service: 'elasticache',
+                region: '',
+                resource: 'globalreplicationgroup',
+                resourceName: props.globalDatastoreId,
+                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+              }),
+              ...Object.entries(props.regions).map(([region, r]) =>
+                stack.formatArn({
+                  service: 'elasticache',
+                  region,
+                  resource: 'replicationgroup',
+                  resourceName: r.cacheReplicationGroupId,
+                  arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+                }),
+              ),
+            ],
+          }),
+        ],
+      ),
+      'efs-replication': make(
+        'efs-replication',
+        'Region switch: stop EFS replication into the target (or reverse it for failback)',
+        Duration.minutes(12),
+        [
+          new iam.PolicyStatement({
+            actions: [
+              'elasticfilesystem:DescribeFileSystems',
+              'elasticfilesystem:DescribeReplicationConfigurations',
+              'elasticfilesystem:DeleteReplicationConfiguration',
+              'elasticfilesystem:CreateReplicationConfiguration',
+              'elasticfilesystem:UpdateFileSystemProtection',
+            ],
+            resources: fileSystemArns,
+          }),
+        ],
+      ),
+      postcheck: make(
+        'postcheck',
+        "Region switch post-check: the target's deep health reports a writable database",
+        Duration.minutes(4),
+        [],
+      ),
+    };
+
+    for (const name of ['preflight', 'cache-failover'] as const) {
+      acknowledgeNag(
+        this.node.findChild(`${pascal(name)}Role`).node.findChild('DefaultPolicy'),
+        'AwsSolutions-IAM5[Resource::*]',
+        'DescribeTargetHealth, GetMetricData and DescribeGlobalReplicationGroups support no resource-level ' +
+          'permissions; every mutating action is scoped to this environment.',
+      );
+    }
+  }
+}
+
+function pascal(name: string): string {
+  return name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,184 @@
+import { Template } from 'aws-cdk-lib/assertions';
+import { demo, prod } from '../../lib/config/environments';
+import { buildEnvironment, withConfig } from '../helpers';
+
+const prodEnv = buildEnvironment(prod).env;
+const opsP = Template.fromStack(prodEnv.primary.operations);
+const opsS = Template.fromStack(prodEnv.secondary.operations);
+const plan = () => Object.values(opsP.findResources('AWS::ARCRegionSwitch::Plan'))[0].Properties;
+const steps = () =>
+  plan().Workflows[0].Steps as { Name: string; ExecutionBlockType: string; ExecutionBlockConfiguration: any }[];
+
+describe('Region switch plan', () => {
+  test('prod has one plan, in the primary region operations stack, named haweb-prod', () => {
+    opsP.resourceCountIs('AWS::ARCRegionSwitch::Plan', 1);
+    opsS.resourceCountIs('AWS::ARCRegionSwitch::Plan', 0);
+    expect(plan().Name).toBe('haweb-prod');
+  });
+
+  test('demo has no plan by default (regionSwitch.enabled is false)', () => {
+    const { env } = buildEnvironment(demo);
+    Template.fromStack(env.primary.operations).resourceCountIs('AWS::ARCRegionSwitch::Plan', 0);
+  });
+
+  test('is active/passive over both regions with the RTO from config', () => {
+    expect(plan()).toEqual(
+      expect.objectContaining({
+        RecoveryApproach: 'activePassive',
+        Regions: ['us-east-1', 'us-west-2'],
+        PrimaryRegion: 'us-east-1',
+        RecoveryTimeObjectiveMinutes: prod.regionSwitch.rtoMinutes,
+      }),
+    );
+  });
+
+  test('runs its workflow in order: approval, pre-flight, capacity, data tier, DNS, post-check', () => {
+    expect(steps().map((s) => [s.Name, s.ExecutionBlockType])).toEqual([
+      ['approve', 'ManualApproval'],
+      ['preflight', 'CustomActionLambda'],
+      ['scale-target-fleet', 'EC2AutoScaling'],
+      ['switch-data-tier', 'Parallel'],
+      ['shift-dns', 'Route53HealthCheck'],
+      ['postcheck', 'CustomActionLambda'],
+    ]);
+  });
+
+  test('leaves the approval out when config says so', () => {
+    const noApproval = withConfig({ regionSwitch: { ...prod.regionSwitch, manualApproval: false } }, prod);
+    const t = Template.fromStack(buildEnvironment(noApproval).env.primary.operations);
+    const names = (
+      Object.values(t.findResources('AWS::ARCRegionSwitch::Plan'))[0].Properties.Workflows[0].Steps as {
+        Name: string;
+      }[]
+    ).map((s) => s.Name);
+    expect(names).not.toContain('approve');
+  });
+
+  test('switches Aurora, the cache and the files in parallel', () => {
+    const parallel = steps().find((s) => s.Name === 'switch-data-tier')!.ExecutionBlockConfiguration.ParallelConfig
+      .Steps;
+    expect(parallel.map((s: { Name: string; ExecutionBlockType: string }) => [s.Name, s.ExecutionBlockType])).toEqual([
+      ['aurora-global-database', 'AuroraGlobalDatabase'],
+      ['cache-global-datastore', 'CustomActionLambda'],
+      ['efs-replication-flip', 'CustomActionLambda'],
+    ]);
+  });
+
+  test('switches Aurora over gracefully and fails it over when ungraceful', () => {
+    const parallel = steps().find((s) => s.Name === 'switch-data-tier')!.ExecutionBlockConfiguration.ParallelConfig
+      .Steps;
+    const aurora = parallel[0].ExecutionBlockConfiguration.GlobalAuroraConfig;
+    expect(aurora).toEqual(
+      expect.objectContaining({
+        Behavior: 'switchoverOnly',
+        GlobalClusterIdentifier: 'haweb-prod-global',
+        Ungraceful: { Ungraceful: 'failover' },
+      }),
+    );
+    expect(aurora.DatabaseClusterArns).toHaveLength(2);
+  });
+
+  test('runs each Lambda step in the activating region, with a copy of the function in each region', () => {
+    const preflight = steps().find((s) => s.Name === 'preflight')!.ExecutionBlockConfiguration.CustomActionLambdaConfig;
+    expect(preflight.RegionToRun).toBe('activatingRegion');
+    expect(preflight.Lambdas).toHaveLength(2);
+    expect(JSON.stringify(preflight.Lambdas)).toContain('HaWeb-prod-Operations-us-west-2');
+  });
+
+  test('scales the target fleet to the source capacity', () => {
+    const scale = steps().find((s) => s.Name === 'scale-target-fleet')!.ExecutionBlockConfiguration
+      .Ec2AsgCapacityIncreaseConfig;
+    expect(scale.TargetPercent).toBe(100);
+    expect(scale.Asgs).toHaveLength(2);
+  });
+
+  test('shifts DNS for the service name through both failover records', () => {
+    const dns = steps().find((s) => s.Name === 'shift-dns')!.ExecutionBlockConfiguration.Route53HealthCheckConfig;
+    expect(dns).toEqual(
+      expect.objectContaining({
+        HostedZoneId: prod.dns.hostedZoneId,
+        RecordName: prod.dns.domainName,
+        RecordSets: [
+          { RecordSetIdentifier: 'prod-us-east-1', Region: 'us-east-1' },
+          { RecordSetIdentifier: 'prod-us-west-2', Region: 'us-west-2' },
+        ],
+      }),
+    );
+  });
+
+  test('watches the application health alarms and reports to an encrypted, private bucket', () => {
+    expect(Object.values(plan().AssociatedAlarms).map((a: any) => a.AlarmType)).toEqual([
+      'applicationHealth',
+      'applicationHealth',
+    ]);
+    opsP.hasResourceProperties('AWS::S3::Bucket', {
+      BucketEncryption: {
+        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+      },
+      PublicAccessBlockConfiguration: {
+        BlockPublicAcls: true,
+        BlockPublicPolicy: true,
+        IgnorePublicAcls: true,
+        RestrictPublicBuckets: true,
+      },
+    });
+    expect(plan().ReportConfiguration.ReportOutput).toHaveLength(1);
+  });
+
+  test('its execution role may update only fleets tagged with this environment', () => {
+    const statements = Object.values(opsP.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    const update = statements.find((s) => s.Action === 'autoscaling:UpdateAutoScalingGroup');
+    expect(update.Condition.StringEquals).toEqual({
+      'aws:ResourceTag/Project': 'ha-web-service',
+      'aws:ResourceTag/Environment': 'prod',
+    });
+  });
+
+  test('its execution role invokes exactly the eight step functions', () => {
+    const statements = Object.values(opsP.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    const invoke = statements.find((s) => s.Action === 'lambda:InvokeFunction');
+    expect(invoke.Resource).toHaveLength(8);
+  });
+});
+
+describe('switch functions', () => {
+  const fns = (t: Template) => Object.values(t.findResources('AWS::Lambda::Function')).map((r) => r.Properties);
+
+  test('each region has pre-flight, cache failover, EFS replication and post-check on Node.js 22, arm64', () => {
+    for (const t of [opsP, opsS]) {
+      const mine = fns(t).filter((p) => p.Runtime === 'nodejs22.x');
+      expect(mine).toHaveLength(4);
+      for (const p of mine) expect(p.Architectures).toEqual(['arm64']);
+    }
+  });
+
+  test('they know both regions and the global resources through their environment', () => {
+    const env = fns(opsS).find((p) => p.Runtime === 'nodejs22.x')!.Environment.Variables;
+    expect(JSON.stringify(env.REGIONS)).toContain('us-east-1');
+    expect(JSON.stringify(env.REGIONS)).toContain('us-west-2');
+    expect(env.GLOBAL_CLUSTER_IDENTIFIER).toBe('haweb-prod-global');
+    expect(env.GLOBAL_DATASTORE_ID).toBeDefined();
+  });
+
+  test('the cache failover may fail over only this Global Datastore and its two groups', () => {
+    const statements = Object.values(opsP.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    const failover = statements.find((s) => s.Action === 'elasticache:FailoverGlobalReplicationGroup');
+    expect(failover.Resource).toHaveLength(3);
+  });
+
+  test('the EFS function acts only on the two file systems', () => {
+    const statements = Object.values(opsP.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    const efs = statements.find((s) =>
+      ([] as string[]).concat(s.Action).includes('elasticfilesystem:DeleteReplicationConfiguration'),
+    );
+    expect(efs.Resource).toHaveLength(2);
+  });
+});

@@ -1,0 +1,123 @@
+/**
+ * Shared fixtures of the region switch function tests. Importing this module
+ * first sets a valid environment, so each function's cold-start configuration
+ * loads, and silences the Powertools logger.
+ */
+import type { Runtime, Log } from '../../lambda/shared/runtime';
+
+export const EAST = 'us-east-1';
+export const WEST = 'us-west-2';
+
+export const RESOURCES = {
+  [EAST]: {
+    targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-east/0123456789abcdef',
+    healthCheckId: '11111111-2222-3333-4444-555555555555',
+    dbClusterIdentifier: 'haweb-prod-east',
+    cacheReplicationGroupId: 'haweb-prod-east-cache',
+    fileSystemId: 'fs-0123456789abcdef0',
+    serviceUrl: 'https://us-east-1.example.com/health/ready',
+  },
+  [WEST]: {
+    targetGroupArn: 'arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/web-west/fedcba9876543210',
+    healthCheckId: '66666666-7777-8888-9999-000000000000',
+    dbClusterIdentifier: 'haweb-prod-west',
+    cacheReplicationGroupId: 'haweb-prod-west-cache',
+    fileSystemId: 'fs-0fedcba9876543210',
+    serviceUrl: 'https://us-west-2.example.com/health/ready',
+  },
+};
+
+export const VALID_ENV: Record<string, string> = {
+  REGIONS: JSON.stringify(RESOURCES),
+  GLOBAL_CLUSTER_IDENTIFIER: 'haweb-prod-global',
+  GLOBAL_DATASTORE_ID: 'ldgnf-haweb-prod-sessions',
+};
+
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+Object.assign(process.env, VALID_ENV);
+
+/** Region switch's invocation of a graceful activation of us-west-2. */
+export const REGION_SWITCH_EVENT = {
+  executionId: 'a1b2c3d4',
+  planArn: 'arn:aws:arc-region-switch::123456789012:plan/haweb-prod:abc123',
+  executionAction: 'activate',
+  executionMode: 'graceful',
+  activateRegion: WEST,
+  deactivateRegion: EAST,
+};
+
+/** The operator CLI's planned switch to us-west-2. */
+export const OPERATOR_EVENT = { targetRegion: WEST, sourceRegion: EAST, mode: 'planned' };
+
+/** A log that keeps its entries. */
+export function memoryLog(): Log & { entries: { level: string; message: string; fields?: Record<string, unknown> }[] } {
+  const entries: { level: string; message: string; fields?: Record<string, unknown> }[] = [];
+  return {
+    entries,
+    info: (message, fields) => entries.push({ level: 'info', message, fields }),
+    warn: (message, fields) => entries.push({ level: 'warn', message, fields }),
+    error: (message, fields) => entries.push({ level: 'error', message, fields }),
+  };
+}
+
+/** A runtime whose clock moves only when it sleeps, and records the sleeps. */
+export function fakeRuntime(
+  timeoutMs = 15 * 60_000,
+): Runtime & { sleeps: number[]; log: ReturnType<typeof memoryLog> } {
+  const start = Date.parse('2025-06-01T12:00:00Z');
+  let now = start;
+  const sleeps: number[] = [];
+  return {
+    log: memoryLog(),
+    sleeps,
+    now: () => now,
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      now += ms;
+    },
+    deadline: start + timeoutMs,
+  };
+}
+
+/** An error as the SDK raises it, by exception name. */
+export function awsError(name: string, message = name): Error {
+  const err = new Error(message);
+  err.name = name;
+  return err;
+}
+
+/** A throttling error. */
+export function throttled(): Error {
+  return awsError('ThrottlingException', 'Rate exceeded');
+}
+
+/**
+ * Loads `modulePath` afresh with `env` in place of the valid environment (cold-start configuration),
+ * with the modules named in `alsoLoad` (an SDK client, to mock) from the same fresh registry.
+ */
+export function loadWithEnv<T>(
+  modulePath: string,
+  env: Record<string, string | undefined>,
+  alsoLoad: readonly string[] = [],
+): T & { loaded: Record<string, unknown> } {
+  const saved = { ...process.env };
+  for (const key of Object.keys(VALID_ENV)) delete process.env[key];
+  for (const [key, value] of Object.entries(env)) {
+    if (value === undefined) delete process.env[key];
+    else process.env[key] = value;
+  }
+  let result: (T & { loaded: Record<string, unknown> }) | undefined;
+  try {
+    jest.isolateModules(() => {
+      const loaded: Record<string, unknown> = {};
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      for (const name of alsoLoad) loaded[name] = require(name);
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      result = { ...(require(modulePath) as T), loaded };
+    });
+  } finally {
+    for (const key of Object.keys(process.env)) if (!(key in saved)) delete process.env[key];
+    Object.assign(process.env, saved);
+  }
+  return result!;
+}

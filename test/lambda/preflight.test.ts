@@ -1,0 +1,252 @@
+import {
+  awsError,
+  EAST,
+  fakeRuntime,
+  loadWithEnv,
+  OPERATOR_EVENT,
+  REGION_SWITCH_EVENT,
+  RESOURCES,
+  throttled,
+  VALID_ENV,
+  WEST,
+} from './fixtures';
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as preflight from '../../lambda/preflight';
+import { parseSwitchEvent } from '../../lambda/shared/event';
+
+const elbv2 = mockClient(ElasticLoadBalancingV2Client);
+const cloudwatch = mockClient(CloudWatchClient);
+const rds = mockClient(RDSClient);
+const elasticache = mockClient(ElastiCacheClient);
+
+const config = preflight.loadPreflightConfig(VALID_ENV);
+const clients = {
+  elbv2: new ElasticLoadBalancingV2Client({ region: WEST }),
+  cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
+  rds: new RDSClient({ region: WEST }),
+  elasticache: new ElastiCacheClient({ region: WEST }),
+};
+
+function request(event: object = OPERATOR_EVENT) {
+  return parseSwitchEvent(event, config.regions.names, false);
+}
+
+function healthCheckPoints(values: number[]) {
+  const rt = fakeRuntime();
+  return {
+    MetricDataResults: [
+      {
+        Id: 'status',
+        Values: values,
+        Timestamps: values.map((_, i) => new Date(rt.now() - 60_000 * (i + 1))),
+      },
+    ],
+  };
+}
+
+function allHealthy(): void {
+  elbv2.on(DescribeTargetHealthCommand).resolves({
+    TargetHealthDescriptions: [
+      { Target: { Id: 'i-1' }, TargetHealth: { State: 'healthy' } },
+      { Target: { Id: 'i-2' }, TargetHealth: { State: 'unhealthy' } },
+    ],
+  });
+  cloudwatch.on(GetMetricDataCommand).resolves(healthCheckPoints([1, 0]));
+  rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ Status: 'available' }] });
+  rds.on(DescribeGlobalClustersCommand).resolves({ GlobalClusters: [{ Status: 'available' }] });
+  elasticache
+    .on(DescribeGlobalReplicationGroupsCommand)
+    .resolves({ GlobalReplicationGroups: [{ Status: 'available' }] });
+}
+
+beforeEach(() => {
+  elbv2.reset();
+  cloudwatch.reset();
+  rds.reset();
+  elasticache.reset();
+});
+
+describe('preflight', () => {
+  test('passes when every check passes, and queries the target region resources', async () => {
+    allHealthy();
+    const result = await preflight.runPreflight(clients, request(), config, fakeRuntime());
+    expect(result).toMatchObject({ function: 'preflight', targetRegion: WEST, mode: 'planned', changed: false });
+    expect(Object.values(result.checks!).every((c) => c.ok)).toBe(true);
+    expect(result.checks!.targetHealth!.detail).toBe('1 of 2 targets healthy');
+    expect(elbv2.commandCalls(DescribeTargetHealthCommand)[0]!.args[0].input).toEqual({
+      TargetGroupArn: RESOURCES[WEST].targetGroupArn,
+    });
+    expect(rds.commandCalls(DescribeDBClustersCommand)[0]!.args[0].input).toEqual({
+      DBClusterIdentifier: 'haweb-prod-west',
+    });
+  });
+
+  test('reads the Route 53 health check from CloudWatch: last 3 minutes, Minimum, 60 s', async () => {
+    allHealthy();
+    const rt = fakeRuntime();
+    await preflight.runPreflight(clients, request(), config, rt);
+    const input = cloudwatch.commandCalls(GetMetricDataCommand)[0]!.args[0].input;
+    expect(input.EndTime!.getTime() - input.StartTime!.getTime()).toBe(180_000);
+    expect(input.MetricDataQueries![0]!.MetricStat).toEqual({
+      Metric: {
+        Namespace: 'AWS/Route53',
+        MetricName: 'HealthCheckStatus',
+        Dimensions: [{ Name: 'HealthCheckId', Value: RESOURCES[WEST].healthCheckId }],
+      },
+      Period: 60,
+      Stat: 'Minimum',
+    });
+  });
+
+  test('the latest datapoint decides, whatever the order returned', async () => {
+    allHealthy();
+    const rt = fakeRuntime();
+    cloudwatch.on(GetMetricDataCommand).resolves({
+      MetricDataResults: [
+        {
+          Id: 'status',
+          Values: [1, 0],
+          Timestamps: [new Date(rt.now() - 120_000), new Date(rt.now() - 60_000)],
+        },
+      ],
+    });
+    await expect(preflight.runPreflight(clients, request(), config, rt)).rejects.toThrow(
+      /route53HealthCheck: health check 66666666-7777-8888-9999-000000000000 unhealthy/,
+    );
+  });
+
+  test('refuses and lists every failed check', async () => {
+    allHealthy();
+    elbv2.on(DescribeTargetHealthCommand).resolves({
+      TargetHealthDescriptions: [{ Target: { Id: 'i-1' }, TargetHealth: { State: 'draining' } }],
+    });
+    cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'status', Values: [], Timestamps: [] }] });
+    rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ Status: 'modifying' }] });
+    await expect(preflight.runPreflight(clients, request(), config, fakeRuntime())).rejects.toThrow(
+      'REFUSED: preflight for us-west-2 failed 3 check(s): targetHealth: 0 of 1 targets healthy; ' +
+        'route53HealthCheck: health check 66666666-7777-8888-9999-000000000000: no datapoint in the last 3 minutes ' +
+        '(unknown); auroraCluster: cluster haweb-prod-west is modifying',
+    );
+  });
+
+  test('planned: refuses while an Aurora switchover is in progress or the Global Datastore is busy', async () => {
+    allHealthy();
+    rds.on(DescribeGlobalClustersCommand).resolves({
+      GlobalClusters: [
+        {
+          Status: 'switching-over',
+          FailoverState: { Status: 'pending', FromDbClusterArn: 'arn:east', ToDbClusterArn: 'arn:west' },
+        },
+      ],
+    });
+    elasticache
+      .on(DescribeGlobalReplicationGroupsCommand)
+      .resolves({ GlobalReplicationGroups: [{ Status: 'modifying' }] });
+    await expect(preflight.runPreflight(clients, request(), config, fakeRuntime())).rejects.toThrow(
+      'REFUSED: preflight for us-west-2 failed 2 check(s): auroraGlobalCluster: global cluster haweb-prod-global ' +
+        'has a failover or switchover pending (arn:east -> arn:west); globalDatastore: Global Datastore ' +
+        'ldgnf-haweb-prod-sessions is modifying',
+    );
+  });
+
+  test('unplanned: skips the global checks, which need the failing region', async () => {
+    allHealthy();
+    rds.on(DescribeGlobalClustersCommand).resolves({ GlobalClusters: [{ FailoverState: { Status: 'failing-over' } }] });
+    const result = await preflight.runPreflight(
+      clients,
+      request({ targetRegion: WEST, mode: 'unplanned' }),
+      config,
+      fakeRuntime(),
+    );
+    expect(Object.keys(result.checks!)).toEqual(['targetHealth', 'route53HealthCheck', 'auroraCluster']);
+    expect(rds.commandCalls(DescribeGlobalClustersCommand)).toHaveLength(0);
+    expect(result.actions).toContain('Skipped auroraGlobalCluster and globalDatastore: unplanned mode');
+  });
+
+  test('an API error is a failed check that names it', async () => {
+    allHealthy();
+    rds
+      .on(DescribeDBClustersCommand)
+      .rejects(awsError('DBClusterNotFoundFault', 'DBCluster haweb-prod-west not found'));
+    await expect(preflight.runPreflight(clients, request(), config, fakeRuntime())).rejects.toThrow(
+      'auroraCluster: could not check: DBClusterNotFoundFault: DBCluster haweb-prod-west not found',
+    );
+  });
+
+  test('retries a throttled call, then passes', async () => {
+    allHealthy();
+    elbv2
+      .on(DescribeTargetHealthCommand)
+      .rejectsOnce(throttled())
+      .resolves({ TargetHealthDescriptions: [{ TargetHealth: { State: 'healthy' } }] });
+    const rt = fakeRuntime();
+    const result = await preflight.runPreflight(clients, request(), config, rt);
+    expect(result.checks!.targetHealth!.ok).toBe(true);
+    expect(elbv2.commandCalls(DescribeTargetHealthCommand)).toHaveLength(2);
+    expect(rt.sleeps).toHaveLength(1);
+  });
+
+  test('a dry run runs the same read-only checks and says so', async () => {
+    allHealthy();
+    const result = await preflight.runPreflight(
+      clients,
+      request({ ...OPERATOR_EVENT, dryRun: true }),
+      config,
+      fakeRuntime(),
+    );
+    expect(result).toMatchObject({ dryRun: true, changed: false });
+    expect(result.actions[0]).toContain('(read-only)');
+  });
+
+  test('a second run reports the same, with nothing changed', async () => {
+    allHealthy();
+    const first = await preflight.runPreflight(clients, request(), config, fakeRuntime());
+    const second = await preflight.runPreflight(clients, request(), config, fakeRuntime());
+    expect(second).toEqual(first);
+    expect(second.changed).toBe(false);
+  });
+
+  test('handler: Region switch event checks the activating region', async () => {
+    allHealthy();
+    const result = await preflight.handler({ ...REGION_SWITCH_EVENT, activateRegion: EAST, deactivateRegion: WEST });
+    expect(result).toMatchObject({ targetRegion: EAST, sourceRegion: WEST, mode: 'planned' });
+    expect(elbv2.commandCalls(DescribeTargetHealthCommand)[0]!.args[0].input.TargetGroupArn).toBe(
+      RESOURCES[EAST].targetGroupArn,
+    );
+  });
+
+  test('handler: operator event, with clients in the target region and CloudWatch in us-east-1', async () => {
+    allHealthy();
+    const result = await preflight.handler(OPERATOR_EVENT);
+    expect(result).toMatchObject({ targetRegion: WEST, sourceRegion: EAST, changed: false });
+    const elbCall = elbv2.commandCalls(DescribeTargetHealthCommand)[0]!;
+    const cwCall = cloudwatch.commandCalls(GetMetricDataCommand)[0]!;
+    expect(await (elbCall.thisValue as ElasticLoadBalancingV2Client).config.region()).toBe(WEST);
+    expect(await (cwCall.thisValue as CloudWatchClient).config.region()).toBe('us-east-1');
+  });
+
+  test('handler: refuses with a clear reason', async () => {
+    allHealthy();
+    rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ Status: 'stopped' }] });
+    await expect(preflight.handler(OPERATOR_EVENT)).rejects.toThrow(
+      /^REFUSED: preflight for us-west-2 failed 1 check\(s\): auroraCluster: cluster haweb-prod-west is stopped$/,
+    );
+  });
+
+  test('handler: a missing or bad environment fails every invocation with the setting named', async () => {
+    const missing = loadWithEnv<typeof preflight>('../../lambda/preflight', {
+      REGIONS: VALID_ENV.REGIONS,
+      GLOBAL_DATASTORE_ID: VALID_ENV.GLOBAL_DATASTORE_ID,
+    });
+    await expect(missing.handler(OPERATOR_EVENT)).rejects.toThrow(
+      'Invalid configuration: GLOBAL_CLUSTER_IDENTIFIER is not set',
+    );
+    const bad = loadWithEnv<typeof preflight>('../../lambda/preflight', { ...VALID_ENV, REGIONS: '{"us-east-1":{}}' });
+    await expect(bad.handler(OPERATOR_EVENT)).rejects.toThrow('REGIONS must name exactly two regions');
+    expect(elbv2.commandCalls(DescribeTargetHealthCommand)).toHaveLength(0);
+  });
+});

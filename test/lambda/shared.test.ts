@@ -1,0 +1,268 @@
+import {
+  EAST,
+  fakeRuntime,
+  OPERATOR_EVENT,
+  REGION_SWITCH_EVENT,
+  RESOURCES,
+  throttled,
+  WEST,
+  awsError,
+} from './fixtures';
+import {
+  booleanFromEnv,
+  ColdStartConfig,
+  globalDatastoreId,
+  parseRegions,
+  secondsFromEnv,
+} from '../../lambda/shared/config';
+import { RefusedError } from '../../lambda/shared/errors';
+import { parseSwitchEvent } from '../../lambda/shared/event';
+import { isThrottlingError, parseRequest, pollUntil, waitDeadline, withRetry } from '../../lambda/shared/runtime';
+
+const REGIONS = [EAST, WEST];
+
+describe('parseSwitchEvent', () => {
+  test('reads Region switch activation fields', () => {
+    const request = parseSwitchEvent(REGION_SWITCH_EVENT, REGIONS, false);
+    expect(request).toMatchObject({
+      targetRegion: WEST,
+      sourceRegion: EAST,
+      mode: 'planned',
+      dryRun: false,
+      origin: 'region-switch',
+      executionId: 'a1b2c3d4',
+    });
+  });
+
+  test('maps ungraceful to unplanned', () => {
+    expect(parseSwitchEvent({ ...REGION_SWITCH_EVENT, executionMode: 'ungraceful' }, REGIONS, false).mode).toBe(
+      'unplanned',
+    );
+  });
+
+  test('reads the activatingRegion spelling and derives the other region', () => {
+    const request = parseSwitchEvent({ activatingRegion: EAST }, REGIONS, false);
+    expect(request).toMatchObject({ targetRegion: EAST, sourceRegion: WEST, origin: 'region-switch' });
+  });
+
+  test('a deactivate action on targetRegion activates the other region', () => {
+    const request = parseSwitchEvent({ action: 'deactivate', targetRegion: EAST, mode: 'graceful' }, REGIONS, false);
+    expect(request).toMatchObject({ targetRegion: WEST, sourceRegion: EAST, mode: 'planned' });
+  });
+
+  test('reads the fields under an EventBridge-style detail', () => {
+    const request = parseSwitchEvent({ detail: { activateRegion: EAST, executionMode: 'ungraceful' } }, REGIONS, false);
+    expect(request).toMatchObject({ targetRegion: EAST, mode: 'unplanned', origin: 'region-switch' });
+  });
+
+  test('reads the operator shape, with sourceRegion defaulting to the other region', () => {
+    expect(parseSwitchEvent(OPERATOR_EVENT, REGIONS, false)).toMatchObject({
+      targetRegion: WEST,
+      sourceRegion: EAST,
+      mode: 'planned',
+      origin: 'operator',
+    });
+    expect(parseSwitchEvent({ targetRegion: EAST, mode: 'unplanned', dryRun: true }, REGIONS, false)).toMatchObject({
+      sourceRegion: WEST,
+      mode: 'unplanned',
+      dryRun: true,
+    });
+  });
+
+  test('DRY_RUN from the environment forces a dry run', () => {
+    expect(parseSwitchEvent(OPERATOR_EVENT, REGIONS, true).dryRun).toBe(true);
+  });
+
+  test.each([
+    [null, 'expected a JSON object (got null)'],
+    [{}, 'expected Region switch fields'],
+    [{ targetRegion: 'eu-west-1' }, 'targetRegion eu-west-1 is not one of the service'],
+    [{ targetRegion: WEST, sourceRegion: WEST }, 'target and source region are both us-west-2'],
+    [{ targetRegion: WEST, mode: 'sideways' }, 'mode must be planned or unplanned'],
+    [{ targetRegion: WEST, dryRun: 'yes' }, 'dryRun must be true or false'],
+    [{ action: 'postRecovery', targetRegion: WEST }, 'action must be activate or deactivate'],
+    [{ action: 'activate', targetRegion: WEST, activateRegion: EAST }, 'contradicts the activate region'],
+    [{ executionId: 'x' }, 'must name the region to activate or deactivate'],
+  ])('rejects %j', (event, message) => {
+    expect(() => parseSwitchEvent(event, REGIONS, false)).toThrow(message);
+  });
+});
+
+describe('parseRequest', () => {
+  test('logs the keys, not the values, of an event it cannot read', () => {
+    const rt = fakeRuntime();
+    expect(() => parseRequest(rt.log, { region: 'us-west-2', detail: { step: 'x' } }, REGIONS, false)).toThrow(
+      'Invalid event',
+    );
+    expect(rt.log.entries).toEqual([
+      {
+        level: 'error',
+        message: 'Invalid event',
+        fields: expect.objectContaining({ eventKeys: ['region', 'detail'], detailKeys: ['step'] }),
+      },
+    ]);
+    expect(JSON.stringify(rt.log.entries)).not.toContain('us-west-2');
+  });
+});
+
+describe('parseRegions', () => {
+  const valid = JSON.stringify(RESOURCES);
+
+  test('accepts both regions with the required keys', () => {
+    const regions = parseRegions(valid, ['fileSystemId', 'serviceUrl']);
+    expect(regions.names).toEqual([EAST, WEST]);
+    expect(regions.byName[WEST]!.fileSystemId).toBe('fs-0fedcba9876543210');
+  });
+
+  test.each([
+    ['unset', undefined, 'Invalid configuration: REGIONS is not set'],
+    ['not JSON', '{', 'REGIONS is not valid JSON'],
+    ['an array', '[]', 'REGIONS must be a JSON object'],
+    [
+      'one region',
+      JSON.stringify({ [EAST]: RESOURCES[EAST] }),
+      'REGIONS must name exactly two regions (got 1: us-east-1)',
+    ],
+    [
+      'a bad region name',
+      JSON.stringify({ [EAST]: RESOURCES[EAST], east: {} }),
+      'REGIONS has a key "east" that is not a region name',
+    ],
+    [
+      'a non-object entry',
+      JSON.stringify({ [EAST]: RESOURCES[EAST], [WEST]: 'x' }),
+      'REGIONS["us-west-2"] must be an object',
+    ],
+    [
+      'a missing required key',
+      JSON.stringify({ [EAST]: RESOURCES[EAST], [WEST]: { ...RESOURCES[WEST], fileSystemId: undefined } }),
+      'REGIONS["us-west-2"].fileSystemId is missing; set it to an EFS file system ID',
+    ],
+    [
+      'an http URL',
+      JSON.stringify({ [EAST]: RESOURCES[EAST], [WEST]: { ...RESOURCES[WEST], serviceUrl: 'http://x/health' } }),
+      'REGIONS["us-west-2"].serviceUrl must be an https:// URL',
+    ],
+    [
+      'an ARN of the other region',
+      JSON.stringify({
+        [EAST]: RESOURCES[EAST],
+        [WEST]: { ...RESOURCES[WEST], targetGroupArn: RESOURCES[EAST].targetGroupArn },
+      }),
+      'REGIONS["us-west-2"].targetGroupArn must be an ALB target group ARN in that region',
+    ],
+  ])('rejects REGIONS that is %s', (_label, raw, message) => {
+    expect(() => parseRegions(raw, ['fileSystemId'])).toThrow(message);
+  });
+});
+
+describe('environment values', () => {
+  test('seconds: default, value, and errors', () => {
+    expect(secondsFromEnv({}, 'WAIT_SECONDS', 600, 900)).toBe(600);
+    expect(secondsFromEnv({ WAIT_SECONDS: '30' }, 'WAIT_SECONDS', 600, 900)).toBe(30);
+    expect(() => secondsFromEnv({ WAIT_SECONDS: '-1' }, 'WAIT_SECONDS', 600, 900)).toThrow(
+      'WAIT_SECONDS must be a whole number of seconds from 0 to 900 (got "-1")',
+    );
+    expect(() => secondsFromEnv({ WAIT_SECONDS: '901' }, 'WAIT_SECONDS', 600, 900)).toThrow('from 0 to 900');
+  });
+
+  test('booleans', () => {
+    expect(booleanFromEnv({}, 'DRY_RUN')).toBe(false);
+    expect(booleanFromEnv({ DRY_RUN: 'TRUE' }, 'DRY_RUN')).toBe(true);
+    expect(() => booleanFromEnv({ DRY_RUN: '1' }, 'DRY_RUN')).toThrow('DRY_RUN must be true or false (got "1")');
+  });
+
+  test('Global Datastore ID needs the AWS prefix', () => {
+    expect(() => globalDatastoreId({ GLOBAL_DATASTORE_ID: 'sessions' })).toThrow(
+      'GLOBAL_DATASTORE_ID must be the full Global Datastore ID including its AWS prefix',
+    );
+    expect(() => globalDatastoreId({})).toThrow('GLOBAL_DATASTORE_ID is not set');
+  });
+
+  test('a cold-start error is reported at init and by every get', () => {
+    const seen: string[] = [];
+    const config = new ColdStartConfig(
+      () => {
+        throw new Error('bad');
+      },
+      (err) => seen.push(err.message),
+    );
+    expect(seen).toEqual(['bad']);
+    expect(() => config.get()).toThrow('bad');
+    expect(() => config.get()).toThrow('bad');
+  });
+});
+
+describe('withRetry', () => {
+  test('retries throttling with capped exponential backoff, then succeeds', async () => {
+    const rt = fakeRuntime();
+    let calls = 0;
+    const value = await withRetry(
+      rt,
+      'Op',
+      async () => {
+        calls++;
+        if (calls < 6) throw throttled();
+        return 'ok';
+      },
+      { random: () => 1, baseDelayMs: 1000, maxDelayMs: 4000 },
+    );
+    expect(value).toBe('ok');
+    expect(rt.sleeps).toEqual([1000, 2000, 4000, 4000, 4000]);
+    expect(rt.log.entries.filter((e) => e.message === 'Throttled; retrying')).toHaveLength(5);
+  });
+
+  test('gives up after maxAttempts and rethrows the throttling error', async () => {
+    const rt = fakeRuntime();
+    const fn = jest.fn().mockRejectedValue(throttled());
+    await expect(withRetry(rt, 'Op', fn, { maxAttempts: 3 })).rejects.toThrow('Rate exceeded');
+    expect(fn).toHaveBeenCalledTimes(3);
+  });
+
+  test('does not retry other errors', async () => {
+    const rt = fakeRuntime();
+    const fn = jest.fn().mockRejectedValue(awsError('AccessDenied'));
+    await expect(withRetry(rt, 'Op', fn)).rejects.toThrow('AccessDenied');
+    expect(fn).toHaveBeenCalledTimes(1);
+    expect(rt.sleeps).toEqual([]);
+  });
+
+  test('classifies throttling by name or by the SDK flag', () => {
+    expect(isThrottlingError(awsError('Throttling'))).toBe(true);
+    expect(isThrottlingError(Object.assign(new Error('x'), { $retryable: { throttling: true } }))).toBe(true);
+    expect(isThrottlingError(new RefusedError('x'))).toBe(false);
+  });
+});
+
+describe('pollUntil', () => {
+  test('stops when the condition holds', async () => {
+    const rt = fakeRuntime();
+    const values = [1, 2, 3];
+    const result = await pollUntil(
+      rt,
+      async () => values.shift()!,
+      (v) => v === 2,
+      1000,
+      rt.now() + 10_000,
+    );
+    expect(result).toEqual({ value: 2, met: true, probes: 2 });
+  });
+
+  test('stops at the deadline', async () => {
+    const rt = fakeRuntime();
+    const result = await pollUntil(
+      rt,
+      async () => 0,
+      () => false,
+      1000,
+      rt.now() + 3500,
+    );
+    expect(result).toEqual({ value: 0, met: false, probes: 4 });
+  });
+
+  test('a wait never ends past the function deadline', () => {
+    const rt = fakeRuntime(60_000);
+    expect(waitDeadline(rt, 600)).toBe(rt.deadline);
+    expect(waitDeadline(rt, 10)).toBe(rt.now() + 10_000);
+  });
+});
