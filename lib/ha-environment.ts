@@ -146,6 +146,7 @@ export class HaEnvironment {
       local: watched(netP, storageP, dataP, appP),
       remote: watched(netS, storageS, dataS, appS),
       remoteFunctions: opsS.switchFunctions,
+      remoteAlarms: opsS.alarms,
     });
     opsP.addStackDependency(opsS, 'The primary operations stack deploys last');
 

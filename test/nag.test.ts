@@ -46,6 +46,7 @@ describe('cdk-nag AwsSolutions', () => {
       'AwsSolutions-AEC5',
       'AwsSolutions-EC23',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
       'AwsSolutions-IAM5[Resource::*]',
       'AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:111111111111:instance/*]',
       'AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:111111111111:network-acl/*]',

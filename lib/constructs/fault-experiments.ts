@@ -47,9 +47,17 @@ export class FaultExperiments extends Construct {
       description: 'AWS FIS experiments of the HA web service',
     });
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR });
-    this.logGroup.grantWrite(this.role);
+    // FIS delivers its logs through CloudWatch Logs log delivery, which needs these on the caller.
     this.role.addToPolicy(
-      new iam.PolicyStatement({ actions: ['logs:CreateLogDelivery', 'logs:DescribeLogGroups'], resources: ['*'] }),
+      new iam.PolicyStatement({
+        actions: [
+          'logs:CreateLogDelivery',
+          'logs:DescribeLogGroups',
+          'logs:PutResourcePolicy',
+          'logs:DescribeResourcePolicies',
+        ],
+        resources: ['*'],
+      }),
     );
     this.stopConditions = props.stopAlarms.map((a) => ({ source: 'aws:cloudwatch:alarm', value: a.alarmArn }));
 
@@ -89,19 +97,40 @@ export class FaultExperiments extends Construct {
       ...props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED, availabilityZones: [zone] }).subnetIds,
     ];
     const subnetArns = subnets.map((s) => stack.formatArn({ service: 'ec2', resource: 'subnet', resourceName: s }));
+    // As AWS's AWSFaultInjectionSimulatorNetworkAccess policy: FIS may create and change only the network
+    // ACLs it tags `managedByFIS` itself, and swap the association of these subnets only.
+    const networkAcls = stack.formatArn({ service: 'ec2', resource: 'network-acl', resourceName: '*' });
     this.role.addToPolicy(
       new iam.PolicyStatement({
-        actions: ['ec2:CreateNetworkAcl', 'ec2:CreateNetworkAclEntry', 'ec2:DeleteNetworkAcl', 'ec2:CreateTags'],
-        resources: [
-          stack.formatArn({ service: 'ec2', resource: 'network-acl', resourceName: '*' }),
-          stack.formatArn({ service: 'ec2', resource: 'vpc', resourceName: props.vpc.vpcId }),
-        ],
+        actions: ['ec2:CreateNetworkAcl'],
+        resources: [networkAcls],
+        conditions: { StringEquals: { 'aws:RequestTag/managedByFIS': 'true' } },
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkAcl'],
+        resources: [stack.formatArn({ service: 'ec2', resource: 'vpc', resourceName: props.vpc.vpcId })],
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateTags'],
+        resources: [networkAcls],
+        conditions: { StringEquals: { 'ec2:CreateAction': 'CreateNetworkAcl', 'aws:RequestTag/managedByFIS': 'true' } },
+      }),
+    );
+    this.role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['ec2:CreateNetworkAclEntry', 'ec2:DeleteNetworkAcl'],
+        resources: [networkAcls],
+        conditions: { StringEquals: { 'ec2:ResourceTag/managedByFIS': 'true' } },
       }),
     );
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['ec2:ReplaceNetworkAclAssociation'],
-        resources: [...subnetArns, stack.formatArn({ service: 'ec2', resource: 'network-acl', resourceName: '*' })],
+        resources: [...subnetArns, networkAcls],
       }),
     );
     this.role.addToPolicy(

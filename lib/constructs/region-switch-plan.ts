@@ -132,9 +132,28 @@ export class RegionSwitchPlan extends Construct {
         resources: [globalClusterArn, ...props.regions.map((r) => r.databaseClusterArn)],
       }),
     );
+    // What Region switch itself reads while it evaluates and runs the plan (as in AWS's managed execution policy).
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: [
+          'arc-region-switch:GetPlan',
+          'arc-region-switch:GetPlanExecution',
+          'arc-region-switch:ListPlanExecutions',
+        ],
+        resources: [`arn:${stack.partition}:arc-region-switch::${stack.account}:plan/${props.planName}*`],
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: ['lambda:GetFunction'],
+        resources: props.regions.flatMap((r) => Object.values(r.functions).map((fn) => fn.functionArn)),
+      }),
+    );
+    role.addToPolicy(
+      new iam.PolicyStatement({
+        actions: [
+          'iam:SimulatePrincipalPolicy',
+          'cloudwatch:DescribeAlarmHistory',
           'autoscaling:DescribeAutoScalingGroups',
           'rds:DescribeGlobalClusters',
           'rds:DescribeDBClusters',
@@ -154,6 +173,11 @@ export class RegionSwitchPlan extends Construct {
     const policy = role.node.findChild('DefaultPolicy');
     acknowledgeNag(
       policy,
+      `AwsSolutions-IAM5[Resource::arn:${stack.partition}:arc-region-switch::${stack.account}:plan/${props.planName}*]`,
+      'A plan ARN ends in an ID Region switch assigns; the wildcard covers only this plan name.',
+    );
+    acknowledgeNag(
+      policy,
       'AwsSolutions-IAM5[Resource::*]',
       'Describe and read-only monitoring calls of Auto Scaling, RDS, CloudWatch and ELB accept no resource scope; ' +
         "UpdateAutoScalingGroup is limited by condition to this environment's fleets.",
@@ -164,11 +188,13 @@ export class RegionSwitchPlan extends Construct {
       'Region switch writes one report object per execution under names it chooses, in this bucket only.',
     );
 
+    // `skipWhenUngraceful`: in an unplanned failover the step is skipped and the operator runs the function
+    // with unplanned options (runbook), because the source region may be unreachable.
     const lambdaStep = (
       name: string,
       description: string,
       pick: (f: PlanRegion['functions']) => lambda.IFunction,
-      regionToRun: 'activatingRegion' | 'deactivatingRegion' = 'activatingRegion',
+      skipWhenUngraceful = false,
     ): arc.CfnPlan.StepProperty => ({
       name,
       description,
@@ -176,9 +202,10 @@ export class RegionSwitchPlan extends Construct {
       executionBlockConfiguration: {
         customActionLambdaConfig: {
           lambdas: props.regions.map((r) => ({ arn: pick(r.functions).functionArn })),
-          regionToRun,
+          regionToRun: 'activatingRegion',
           retryIntervalMinutes: 1,
           timeoutMinutes: STEP_TIMEOUT_MINUTES.lambda,
+          ungraceful: skipWhenUngraceful ? { behavior: 'skip' } : undefined,
         },
       },
     });
@@ -255,11 +282,13 @@ export class RegionSwitchPlan extends Construct {
                 'cache-global-datastore',
                 'Fail the Global Datastore over to the target region',
                 (f) => f.cacheFailover,
+                true,
               ),
               lambdaStep(
                 'efs-replication-flip',
                 "Stop replication so the target's file system becomes writable",
                 (f) => f.efsReplication,
+                true,
               ),
             ],
           },

@@ -1,4 +1,4 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -6,6 +6,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { CapacityConfig, ServiceConfig } from '../config';
 import { acknowledgeNag } from '../nag';
@@ -32,6 +33,9 @@ export interface WebFleetProps {
    */
   readonly userData?: ec2.UserData;
 }
+
+/** Construct ID of CDK's singleton AwsCustomResource provider function in a stack. */
+const AWS_CUSTOM_RESOURCE_PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
 
 /** How long a finished instance refresh keeps watching its alarms before it succeeds. */
 export const REFRESH_BAKE_TIME = Duration.minutes(5);
@@ -63,6 +67,11 @@ export class WebFleet extends Construct {
   public readonly target5xxAlarm: cloudwatch.Alarm;
   /** Unhealthy-host alarm that fails an instance refresh. */
   public readonly unhealthyHostsAlarm: cloudwatch.Alarm;
+  /**
+   * The group's full ARN, with the UUID AWS assigns (CloudFormation returns only the name; the
+   * L2's `autoScalingGroupArn` has `*` in its place). Read once after creation.
+   */
+  public readonly autoScalingGroupFullArn: string;
 
   constructor(scope: Construct, id: string, props: WebFleetProps) {
     super(scope, id);
@@ -184,6 +193,37 @@ export class WebFleet extends Construct {
       'desired capacity comes from the environment config on purpose: a deploy restores the planned size',
     );
     this.autoScalingGroup.attachToApplicationTargetGroup(this.targetGroup);
+
+    const describe: cr.AwsSdkCall = {
+      service: 'AutoScaling',
+      action: 'describeAutoScalingGroups',
+      parameters: { AutoScalingGroupNames: [this.autoScalingGroup.autoScalingGroupName] },
+      physicalResourceId: cr.PhysicalResourceId.of(this.autoScalingGroup.autoScalingGroupName),
+      outputPaths: ['AutoScalingGroups.0.AutoScalingGroupARN'],
+    };
+    const lookup = new cr.AwsCustomResource(this, 'ArnLookup', {
+      onCreate: describe,
+      onUpdate: describe,
+      installLatestAwsSdk: false,
+      // DescribeAutoScalingGroups has no resource-level permissions.
+      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
+    });
+    this.autoScalingGroupFullArn = lookup.getResponseField('AutoScalingGroups.0.AutoScalingGroupARN');
+    // The custom resource's function is a singleton of the stack; its role is CDK's.
+    const provider = Stack.of(this).node.tryFindChild(AWS_CUSTOM_RESOURCE_PROVIDER_ID);
+    if (provider) {
+      acknowledgeNag(
+        provider,
+        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+        "CDK's AwsCustomResource provider writes its own logs with the AWS-maintained basic execution policy; " +
+          'its only other permission is DescribeAutoScalingGroups.',
+      );
+    }
+    acknowledgeNag(
+      lookup,
+      'AwsSolutions-IAM5[Resource::*]',
+      'DescribeAutoScalingGroups supports no resource-level permissions; the call is read-only.',
+    );
 
     this.autoScalingGroup.scaleOnCpuUtilization('CpuTracking', {
       targetUtilizationPercent: svc.targetCpuUtilizationPercent,

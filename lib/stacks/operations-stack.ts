@@ -42,6 +42,11 @@ export interface OperationsStackProps extends RegionalStackProps {
    * @default - no plan
    */
   readonly remoteFunctions?: SwitchFunctions;
+  /**
+   * The other region's alarms, associated with the plan (primary only).
+   * @default - only this region's alarms
+   */
+  readonly remoteAlarms?: RegionAlarms;
 }
 
 /** The Global Datastore secondary's node that reports replication lag. */
@@ -123,7 +128,7 @@ export class OperationsStack extends RegionalStack {
       }
       const planRegion = (r: WatchedRegion, functions: SwitchFunctions) => ({
         region: r.app.region,
-        autoScalingGroupArn: r.app.fleet.autoScalingGroup.autoScalingGroupArn,
+        autoScalingGroupArn: r.app.fleet.autoScalingGroupFullArn,
         databaseClusterArn: regionResources[r.app.region].dbClusterArn,
         recordSetIdentifier: `${config.name}-${r.app.region}`,
         functions: {
@@ -141,7 +146,9 @@ export class OperationsStack extends RegionalStack {
         recordName: config.dns.domainName,
         rto: Duration.minutes(config.regionSwitch.rtoMinutes),
         manualApproval: config.regionSwitch.manualApproval,
-        alarms: [this.alarms.alarms.Target5xx, this.alarms.alarms.HealthyHosts],
+        alarms: [this.alarms, props.remoteAlarms]
+          .filter((a): a is RegionAlarms => a !== undefined)
+          .flatMap((a) => [a.alarms.Target5xx, a.alarms.HealthyHosts]),
         fleetTags: { 'aws:ResourceTag/Project': 'ha-web-service', 'aws:ResourceTag/Environment': config.name },
       });
     }

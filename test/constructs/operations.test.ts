@@ -136,6 +136,22 @@ describe('fault injection experiments', () => {
     expect(target.ResourceArns).toHaveLength(2);
   });
 
+  test('the FIS role may change only network ACLs that FIS tagged itself', () => {
+    const statements = Object.values(primary.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    const change = statements.find((s) => JSON.stringify(s.Action).includes('ec2:DeleteNetworkAcl'));
+    expect(change.Condition).toEqual({ StringEquals: { 'ec2:ResourceTag/managedByFIS': 'true' } });
+    const create = statements.find((s) => s.Action === 'ec2:CreateNetworkAcl' && s.Condition);
+    expect(create.Condition).toEqual({ StringEquals: { 'aws:RequestTag/managedByFIS': 'true' } });
+  });
+
+  test('experiments log to CloudWatch Logs through log delivery', () => {
+    const t = templates(primary)[0];
+    expect(t.LogConfiguration.LogSchemaVersion).toBe(2);
+    expect(JSON.stringify(t.LogConfiguration.CloudWatchLogsConfiguration)).toContain('ExperimentsLogs');
+  });
+
   test('the FIS role may terminate only instances of this fleet', () => {
     const statements = Object.values(primary.findResources('AWS::IAM::Policy')).flatMap(
       (p) => p.Properties.PolicyDocument.Statement,

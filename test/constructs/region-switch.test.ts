@@ -92,6 +92,45 @@ describe('Region switch plan', () => {
     expect(scale.Asgs).toHaveLength(2);
   });
 
+  test('names each fleet by its full ARN, read after creation, never with a wildcard UUID', () => {
+    const scale = steps().find((s) => s.Name === 'scale-target-fleet')!.ExecutionBlockConfiguration
+      .Ec2AsgCapacityIncreaseConfig;
+    const arns = JSON.stringify(scale.Asgs);
+    expect(arns).not.toContain('autoScalingGroup:*');
+    expect(arns).toContain('FleetArnLookup');
+    const lookup = Object.values(Template.fromStack(prodEnv.primary.app).findResources('Custom::AWS'));
+    expect(lookup).toHaveLength(1);
+    expect(JSON.stringify(lookup[0].Properties.Create)).toContain('describeAutoScalingGroups');
+  });
+
+  test('skips the cache and EFS steps in an ungraceful run (the runbook runs them with unplanned options)', () => {
+    const parallel = steps().find((s) => s.Name === 'switch-data-tier')!.ExecutionBlockConfiguration.ParallelConfig
+      .Steps;
+    const ungraceful = parallel
+      .filter((s: { ExecutionBlockType: string }) => s.ExecutionBlockType === 'CustomActionLambda')
+      .map((s: any) => s.ExecutionBlockConfiguration.CustomActionLambdaConfig.Ungraceful);
+    expect(ungraceful).toEqual([{ Behavior: 'skip' }, { Behavior: 'skip' }]);
+  });
+
+  test('its execution role has what Region switch reads while it evaluates the plan', () => {
+    const statements = Object.values(opsP.findResources('AWS::IAM::Policy')).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    const actions = statements.flatMap((s) => ([] as string[]).concat(s.Action));
+    for (const action of [
+      'arc-region-switch:GetPlan',
+      'arc-region-switch:GetPlanExecution',
+      'lambda:GetFunction',
+      'iam:SimulatePrincipalPolicy',
+      'cloudwatch:DescribeAlarmHistory',
+      'rds:SwitchoverGlobalCluster',
+      'rds:FailoverGlobalCluster',
+      'route53:ListResourceRecordSets',
+    ]) {
+      expect(actions).toContain(action);
+    }
+  });
+
   test('shifts DNS for the service name through both failover records', () => {
     const dns = steps().find((s) => s.Name === 'shift-dns')!.ExecutionBlockConfiguration.Route53HealthCheckConfig;
     expect(dns).toEqual(
@@ -107,10 +146,10 @@ describe('Region switch plan', () => {
   });
 
   test('watches the application health alarms and reports to an encrypted, private bucket', () => {
-    expect(Object.values(plan().AssociatedAlarms).map((a: any) => a.AlarmType)).toEqual([
-      'applicationHealth',
-      'applicationHealth',
-    ]);
+    const alarms = Object.values(plan().AssociatedAlarms) as { AlarmType: string }[];
+    expect(alarms.map((a) => a.AlarmType)).toEqual(Array(4).fill('applicationHealth'));
+    // Both regions' 5xx and healthy-host alarms: the secondary's come from its operations stack.
+    expect(JSON.stringify(alarms)).toContain('HaWeb-prod-Operations-us-west-2');
     opsP.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: {
         ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
@@ -140,7 +179,7 @@ describe('Region switch plan', () => {
     const statements = Object.values(opsP.findResources('AWS::IAM::Policy')).flatMap(
       (p) => p.Properties.PolicyDocument.Statement,
     );
-    const invoke = statements.find((s) => s.Action === 'lambda:InvokeFunction');
+    const invoke = statements.find((s) => ([] as string[]).concat(s.Action).includes('lambda:InvokeFunction'));
     expect(invoke.Resource).toHaveLength(8);
   });
 });
