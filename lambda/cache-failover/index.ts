@@ -25,26 +25,14 @@ import {
   FailoverGlobalReplicationGroupCommand,
   type GlobalReplicationGroup,
 } from '@aws-sdk/client-elasticache';
-import type { Context } from 'aws-lambda';
-import {
-  booleanFromEnv,
-  ColdStartConfig,
-  globalDatastoreId,
-  parseRegions,
-  secondsFromEnv,
-  type Regions,
-} from '../shared/config';
-import { processEnv, type Env } from '../shared/env';
+import { booleanFromEnv, globalDatastoreId, parseRegions, secondsFromEnv, type Regions } from '../shared/config';
+import type { Env } from '../shared/env';
 import { IncompleteError, refuse } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
 import {
-  createLogger,
-  lambdaRuntime,
-  logOf,
+  defineHandler,
   newResult,
-  parseRequest,
   pollUntil,
-  runLogged,
   waitDeadline,
   withRetry,
   type Runtime,
@@ -208,17 +196,7 @@ export async function runCacheFailover(
   return changed;
 }
 
-const logger = createLogger(FUNCTION_NAME);
-const log = logOf(logger);
-const coldStart = new ColdStartConfig(
-  () => loadCacheFailoverConfig(processEnv()),
-  (err) => log.error('Invalid configuration at cold start', { message: err.message }),
-);
-
 /** Lambda entry point. */
-export async function handler(event: unknown, context?: Context): Promise<SwitchResult> {
-  const config = coldStart.get();
-  const request = parseRequest(log, event, config.regions.names, config.dryRun);
-  const elasticache = new ElastiCacheClient({ region: request.targetRegion });
-  return runLogged(log, request, () => runCacheFailover(elasticache, request, config, lambdaRuntime(log, context)));
-}
+export const handler = defineHandler(FUNCTION_NAME, loadCacheFailoverConfig, (request, config, rt) =>
+  runCacheFailover(new ElastiCacheClient({ region: request.targetRegion }), request, config, rt),
+);

@@ -39,19 +39,14 @@ import {
   UpdateFileSystemProtectionCommand,
   type ReplicationConfigurationDescription,
 } from '@aws-sdk/client-efs';
-import type { Context } from 'aws-lambda';
-import { booleanFromEnv, ColdStartConfig, parseRegions, secondsFromEnv, type Regions } from '../shared/config';
-import { processEnv, type Env } from '../shared/env';
+import { booleanFromEnv, parseRegions, secondsFromEnv, type Regions } from '../shared/config';
+import type { Env } from '../shared/env';
 import { errorName, IncompleteError, InvalidEventError, refuse } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
 import {
-  createLogger,
-  lambdaRuntime,
-  logOf,
+  defineHandler,
   newResult,
-  parseRequest,
   pollUntil,
-  runLogged,
   waitDeadline,
   withRetry,
   type Runtime,
@@ -365,21 +360,12 @@ export async function runEfsReplication(
     : flip(clients, request, config, options, rt);
 }
 
-const logger = createLogger(FUNCTION_NAME);
-const log = logOf(logger);
-const coldStart = new ColdStartConfig(
-  () => loadEfsReplicationConfig(processEnv()),
-  (err) => log.error('Invalid configuration at cold start', { message: err.message }),
-);
-
 /** Lambda entry point. */
-export async function handler(event: unknown, context?: Context): Promise<SwitchResult> {
-  const config = coldStart.get();
-  const request = parseRequest(log, event, config.regions.names, config.dryRun);
+export const handler = defineHandler(FUNCTION_NAME, loadEfsReplicationConfig, (request, config, rt) => {
   efsOptions(request.input);
   const clients: EfsClients = {
     target: new EFSClient({ region: request.targetRegion }),
     source: new EFSClient({ region: request.sourceRegion }),
   };
-  return runLogged(log, request, () => runEfsReplication(clients, request, config, lambdaRuntime(log, context)));
-}
+  return runEfsReplication(clients, request, config, rt);
+});

@@ -14,19 +14,15 @@
  * - REQUEST_TIMEOUT_SECONDS (optional, default 5): timeout of one GET.
  * - DRY_RUN (optional, true | false): accepted for uniformity; postcheck changes nothing.
  */
-import type { Context } from 'aws-lambda';
-import { booleanFromEnv, ColdStartConfig, parseRegions, secondsFromEnv, type Regions } from '../shared/config';
-import { processEnv, type Env } from '../shared/env';
+import { booleanFromEnv, parseRegions, secondsFromEnv, type Regions } from '../shared/config';
+import type { Env } from '../shared/env';
 import { errorMessage } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
 import {
-  createLogger,
-  lambdaRuntime,
-  logOf,
+  lambdaEntry,
+  type SwitchHandler,
   newResult,
-  parseRequest,
   pollUntil,
-  runLogged,
   waitDeadline,
   type CheckOutcome,
   type Runtime,
@@ -121,20 +117,11 @@ export async function runPostcheck(
   return { ...result, checks: { readiness: polled.value } };
 }
 
-const logger = createLogger(FUNCTION_NAME);
-const log = logOf(logger);
-const coldStart = new ColdStartConfig(
-  () => loadPostcheckConfig(processEnv()),
-  (err) => log.error('Invalid configuration at cold start', { message: err.message }),
-);
+const entry = lambdaEntry(FUNCTION_NAME, loadPostcheckConfig);
 
 /** A Lambda entry point that GETs with `fetchFn` (tests hand in a fake). */
-export function createHandler(fetchFn: Fetch): (event: unknown, context?: Context) => Promise<SwitchResult> {
-  return async (event, context) => {
-    const config = coldStart.get();
-    const request = parseRequest(log, event, config.regions.names, config.dryRun);
-    return runLogged(log, request, () => runPostcheck(fetchFn, request, config, lambdaRuntime(log, context)));
-  };
+export function createHandler(fetchFn: Fetch): SwitchHandler {
+  return entry((request, config, rt) => runPostcheck(fetchFn, request, config, rt));
 }
 
 /** Lambda entry point: the global fetch. */

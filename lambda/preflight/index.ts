@@ -25,25 +25,19 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
-import type { Context } from 'aws-lambda';
 import {
   booleanFromEnv,
-  ColdStartConfig,
   globalClusterIdentifier,
   globalDatastoreId,
   parseRegions,
   type Regions,
 } from '../shared/config';
-import { processEnv, type Env } from '../shared/env';
+import type { Env } from '../shared/env';
 import { errorMessage, errorName, refuse } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
 import {
-  createLogger,
-  lambdaRuntime,
-  logOf,
+  defineHandler,
   newResult,
-  parseRequest,
-  runLogged,
   withRetry,
   type CheckOutcome,
   type Runtime,
@@ -248,17 +242,8 @@ export async function runPreflight(
   return result;
 }
 
-const logger = createLogger(FUNCTION_NAME);
-const log = logOf(logger);
-const coldStart = new ColdStartConfig(
-  () => loadPreflightConfig(processEnv()),
-  (err) => log.error('Invalid configuration at cold start', { message: err.message }),
-);
-
 /** Lambda entry point. */
-export async function handler(event: unknown, context?: Context): Promise<SwitchResult> {
-  const config = coldStart.get();
-  const request = parseRequest(log, event, config.regions.names, config.dryRun);
+export const handler = defineHandler(FUNCTION_NAME, loadPreflightConfig, (request, config, rt) => {
   const region = request.targetRegion;
   const clients: PreflightClients = {
     elbv2: new ElasticLoadBalancingV2Client({ region }),
@@ -266,5 +251,5 @@ export async function handler(event: unknown, context?: Context): Promise<Switch
     rds: new RDSClient({ region }),
     elasticache: new ElastiCacheClient({ region }),
   };
-  return runLogged(log, request, () => runPreflight(clients, request, config, lambdaRuntime(log, context)));
-}
+  return runPreflight(clients, request, config, rt);
+});

@@ -5,6 +5,8 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
+import { ColdStartConfig, type Regions } from './config';
+import { processEnv, type Env } from './env';
 import { errorMessage, errorName, RefusedError } from './errors';
 import { parseSwitchEvent, type Mode, type SwitchRequest } from './event';
 
@@ -249,4 +251,39 @@ export async function runLogged(
     else log.error('Failed', { error: errorName(err), message: errorMessage(err) });
     throw err;
   }
+}
+
+/** Runs one request of a function with its configuration and the Lambda runtime. */
+export type SwitchRun<C> = (request: SwitchRequest, config: C, rt: Runtime) => Promise<SwitchResult>;
+
+/** A Lambda entry point. */
+export type SwitchHandler = (event: unknown, context?: Context) => Promise<SwitchResult>;
+
+/**
+ * Loads (and checks) a function's configuration once, at cold start, and returns a maker of entry points
+ * that parse the event into a request and call their `run` with it, logged as one run.
+ */
+export function lambdaEntry<C extends { readonly regions: Regions; readonly dryRun: boolean }>(
+  name: string,
+  load: (env: Env) => C,
+): (run: SwitchRun<C>) => SwitchHandler {
+  const log = logOf(createLogger(name));
+  const coldStart = new ColdStartConfig(
+    () => load(processEnv()),
+    (err) => log.error('Invalid configuration at cold start', { message: err.message }),
+  );
+  return (run) => async (event, context) => {
+    const config = coldStart.get();
+    const request = parseRequest(log, event, config.regions.names, config.dryRun);
+    return runLogged(log, request, () => run(request, config, lambdaRuntime(log, context)));
+  };
+}
+
+/** A Lambda entry point: {@link lambdaEntry} with one `run`. */
+export function defineHandler<C extends { readonly regions: Regions; readonly dryRun: boolean }>(
+  name: string,
+  load: (env: Env) => C,
+  run: SwitchRun<C>,
+): SwitchHandler {
+  return lambdaEntry(name, load)(run);
 }
