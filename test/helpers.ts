@@ -1,5 +1,6 @@
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { App, CfnElement, Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { IConstruct } from 'constructs';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -71,4 +72,30 @@ export function onlyResource(template: Template, type: string): { id: string; re
   const found = Object.entries(template.findResources(type));
   if (found.length !== 1) throw new Error(`expected exactly one ${type}, found ${found.length}`);
   return { id: found[0][0], resource: found[0][1] };
+}
+
+/**
+ * The value behind a Fn::GetStackOutput, after checking that it reads the
+ * output of `producer` in the producer's region.
+ */
+export function importedValue(ref: unknown, producer: Stack, producerTemplate: Template): unknown {
+  expect(ref).toEqual({
+    'Fn::GetStackOutput': { StackName: producer.stackName, Region: producer.region, OutputName: expect.any(String) },
+  });
+  const { OutputName } = (ref as { 'Fn::GetStackOutput': { OutputName: string } })['Fn::GetStackOutput'];
+  return producerTemplate.toJSON().Outputs[OutputName].Value;
+}
+
+/** The logical ID of a construct's primary CloudFormation resource. */
+export function logicalIdOf(construct: IConstruct): string {
+  return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
+}
+
+/** Logical IDs of a network stack's subnets of one tier (`Public`, `Private`, `Isolated`), in AZ order. */
+export function subnetIdsOf(network: Template, tier: string): string[] {
+  return Object.keys(
+    network.findResources('AWS::EC2::Subnet', {
+      Properties: { Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: tier }]) },
+    }),
+  );
 }

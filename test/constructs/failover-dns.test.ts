@@ -1,14 +1,7 @@
-import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { IConstruct } from 'constructs';
 import { demo } from '../../lib/config/environments';
 import { AppStack } from '../../lib/stacks/app-stack';
-import { buildEnvironment, onlyResource, templatesOf, withConfig } from '../helpers';
-
-/** The logical ID CloudFormation sees for a construct's primary resource. */
-function logicalIdOf(construct: IConstruct): string {
-  return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
-}
+import { buildEnvironment, logicalIdOf, onlyResource, templatesOf, withConfig } from '../helpers';
 
 const { env } = buildEnvironment();
 const templates = templatesOf(env);

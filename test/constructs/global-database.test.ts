@@ -6,7 +6,7 @@ import { demo } from '../../lib/config/environments';
 import { DATABASE_PORT, GlobalDatabaseSecondary } from '../../lib/constructs/global-database';
 import { physicalNames } from '../../lib/names';
 import { NetworkStack } from '../../lib/stacks/network-stack';
-import { buildEnvironment, newApp, onlyResource, templatesOf, withConfig } from '../helpers';
+import { buildEnvironment, importedValue, newApp, onlyResource, templatesOf, withConfig } from '../helpers';
 
 const { env } = buildEnvironment();
 const templates = templatesOf(env);
@@ -14,18 +14,6 @@ const primary = templates.dataPrimary;
 const secondary = templates.dataSecondary;
 
 type Properties = Record<string, unknown>;
-
-/**
- * The value behind a Fn::GetStackOutput, after checking that it reads the
- * output of `producer` in the producer's region.
- */
-function importedValue(ref: unknown, producer: Stack, producerTemplate: Template): unknown {
-  expect(ref).toEqual({
-    'Fn::GetStackOutput': { StackName: producer.stackName, Region: producer.region, OutputName: expect.any(String) },
-  });
-  const { OutputName } = (ref as { 'Fn::GetStackOutput': { OutputName: string } })['Fn::GetStackOutput'];
-  return producerTemplate.toJSON().Outputs[OutputName].Value;
-}
 
 /** Properties of every resource of a type. */
 function propertiesOf(template: Template, type: string): Properties[] {

@@ -1,24 +1,8 @@
-import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { IConstruct } from 'constructs';
 import { demo, prod } from '../../lib/config/environments';
 import { AppStack } from '../../lib/stacks/app-stack';
 import { NetworkStack } from '../../lib/stacks/network-stack';
-import { buildEnvironment, onlyResource, templatesOf, withConfig } from '../helpers';
-
-/** The logical ID CloudFormation sees for a construct's primary resource. */
-function logicalIdOf(construct: IConstruct): string {
-  return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
-}
-
-/** Logical IDs of a network stack's subnets of one tier (`Public`, `Private`, `Isolated`), in AZ order. */
-function subnetIdsOf(network: Template, tier: string): string[] {
-  return Object.keys(
-    network.findResources('AWS::EC2::Subnet', {
-      Properties: { Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: tier }]) },
-    }),
-  );
-}
+import { buildEnvironment, logicalIdOf, onlyResource, subnetIdsOf, templatesOf, withConfig } from '../helpers';
 
 const { env } = buildEnvironment();
 const templates = templatesOf(env);

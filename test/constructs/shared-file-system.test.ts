@@ -5,24 +5,12 @@ import * as efs from 'aws-cdk-lib/aws-efs';
 import { SharedFileSystem } from '../../lib/constructs/shared-file-system';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { StorageStack } from '../../lib/stacks/storage-stack';
-import { buildEnvironment, newApp, onlyResource, templatesOf } from '../helpers';
+import { buildEnvironment, importedValue, newApp, onlyResource, templatesOf } from '../helpers';
 
 const { env } = buildEnvironment();
 const templates = templatesOf(env);
 
 type Properties = Record<string, unknown>;
-
-/**
- * The value behind a Fn::GetStackOutput, after checking that it reads the
- * output of `producer` in the producer's region.
- */
-function importedValue(ref: unknown, producer: Stack, producerTemplate: Template): unknown {
-  expect(ref).toEqual({
-    'Fn::GetStackOutput': { StackName: producer.stackName, Region: producer.region, OutputName: expect.any(String) },
-  });
-  const { OutputName } = (ref as { 'Fn::GetStackOutput': { OutputName: string } })['Fn::GetStackOutput'];
-  return producerTemplate.toJSON().Outputs[OutputName].Value;
-}
 
 const regions: {
   role: string;

@@ -1,26 +1,18 @@
-import { CfnElement, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { IConstruct } from 'constructs';
 import { EnvironmentConfig, ServiceConfig } from '../../lib/config';
 import { demo, prod } from '../../lib/config/environments';
 import { cpuTypeOf } from '../../lib/constructs/web-fleet';
 import { HaEnvironment, RegionStacks } from '../../lib/ha-environment';
-import { buildEnvironment, onlyResource, Templates, templatesOf, withConfig } from '../helpers';
-
-/** The logical ID CloudFormation sees for a construct's primary resource. */
-function logicalIdOf(construct: IConstruct): string {
-  return Stack.of(construct).getLogicalId(construct.node.defaultChild as CfnElement);
-}
-
-/** Logical IDs of a network stack's subnets of one tier (`Public`, `Private`, `Isolated`), in AZ order. */
-function subnetIdsOf(network: Template, tier: string): string[] {
-  return Object.keys(
-    network.findResources('AWS::EC2::Subnet', {
-      Properties: { Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: tier }]) },
-    }),
-  );
-}
+import {
+  Templates,
+  buildEnvironment,
+  logicalIdOf,
+  onlyResource,
+  subnetIdsOf,
+  templatesOf,
+  withConfig,
+} from '../helpers';
 
 /**
  * The launch template's user data as text: literal parts joined, each
