@@ -18,7 +18,7 @@ export interface RegionStacks {
   readonly data: DataStack;
   /** ALB, certificate, Auto Scaling group, DNS failover. */
   readonly app: AppStack;
-  /** Alarms, fault injection, dashboard (primary). */
+  /** Alarms, fault injection, switch functions; the primary's also the dashboard, plan and failover records. */
   readonly operations: OperationsStack;
 }
 
@@ -33,7 +33,8 @@ export interface RegionStacks {
  * 4. Data of the secondary (joins 3)
  * 5. App of each region (needs its region's Network, Storage and Data)
  * 6. Operations of the secondary, then of the primary (alarms, fault
- *    injection; the primary's dashboard shows both regions)
+ *    injection, switch functions; the primary's also holds the dashboard of
+ *    both regions, the Region switch plan and the failover records)
  *
  * The config is validated first, so a bad config creates nothing.
  */

@@ -9,18 +9,12 @@ export const HEALTH_CHECK_INTERVAL_SECONDS = 10;
 
 /** Properties of a {@link FailoverDns}. */
 export interface FailoverDnsProps {
-  /** The zone the records go in. */
+  /** The zone the regional record goes in. */
   readonly hostedZone: route53.IHostedZone;
   /** The region's load balancer. */
   readonly loadBalancer: elbv2.IApplicationLoadBalancer;
-  /** The service's public name, shared by both regions' failover records. */
-  readonly domainName: string;
   /** This region's own name; the health check requests it, so TLS and SNI match the certificate. */
   readonly regionalDomainName: string;
-  /** `PRIMARY` or `SECONDARY` failover role of this region's record. */
-  readonly failover: route53.Failover;
-  /** Unique set identifier of the record, for example the region name. */
-  readonly setIdentifier: string;
   /** Path of the deep readiness endpoint. */
   readonly healthCheckPath: string;
   /** Consecutive failures before the region counts as unhealthy. */
@@ -28,26 +22,26 @@ export interface FailoverDnsProps {
 }
 
 /**
- * One region's half of the DNS failover: a regional alias record for the
- * load balancer, an HTTPS Route 53 health check on the deep readiness path of
- * that name (10 s interval), and the failover alias record of the service's
- * name that uses the health check and evaluates the target's health.
+ * One region's input to the DNS failover: a regional alias record for the
+ * load balancer and an HTTPS Route 53 health check on the deep readiness path
+ * of that name (10 s interval). The failover records of the service's name,
+ * which use these health checks, are a {@link FailoverRecords} in the primary
+ * region's operations stack, next to the Region switch plan that also steers them.
  */
 export class FailoverDns extends Construct {
-  /** The Route 53 health check of this region. */
+  /** The Route 53 health check of this region's endpoint. */
   public readonly healthCheck: route53.HealthCheck;
-  /** The failover record of the service's name. */
-  public readonly record: route53.ARecord;
+  /** The regional record (`<region>.<domain>`). */
+  public readonly regionalRecord: route53.ARecord;
 
   constructor(scope: Construct, id: string, props: FailoverDnsProps) {
     super(scope, id);
-    const target = route53.RecordTarget.fromAlias(
-      new targets.LoadBalancerTarget(props.loadBalancer, { evaluateTargetHealth: true }),
-    );
-    new route53.ARecord(this, 'RegionalRecord', {
+    this.regionalRecord = new route53.ARecord(this, 'RegionalRecord', {
       zone: props.hostedZone,
       recordName: props.regionalDomainName,
-      target,
+      target: route53.RecordTarget.fromAlias(
+        new targets.LoadBalancerTarget(props.loadBalancer, { evaluateTargetHealth: true }),
+      ),
     });
     this.healthCheck = new route53.HealthCheck(this, 'HealthCheck', {
       type: route53.HealthCheckType.HTTPS,
@@ -58,14 +52,6 @@ export class FailoverDns extends Construct {
       requestInterval: Duration.seconds(HEALTH_CHECK_INTERVAL_SECONDS),
       failureThreshold: props.failureThreshold,
       measureLatency: true,
-    });
-    this.record = new route53.ARecord(this, 'FailoverRecord', {
-      zone: props.hostedZone,
-      recordName: props.domainName,
-      target,
-      failover: props.failover,
-      setIdentifier: props.setIdentifier,
-      healthCheck: this.healthCheck,
     });
   }
 }

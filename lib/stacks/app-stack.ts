@@ -38,7 +38,7 @@ export interface DataEndpoints {
 
 /** Properties of an {@link AppStack}. */
 export interface AppStackProps extends RegionalStackProps {
-  /** `primary` or `secondary`: the failover role of this region's DNS record. */
+  /** `primary` or `secondary`: which of the config's regions this stack serves. */
   readonly role: 'primary' | 'secondary';
   /** The environment. */
   readonly config: EnvironmentConfig;
@@ -56,15 +56,17 @@ export interface AppStackProps extends RegionalStackProps {
 
 /**
  * Stateless serving layer of one region: the alarm topic, the public load
- * balancer with its certificate, the web fleet, and this region's half of the
- * Route 53 failover. Can be destroyed and redeployed without data loss.
+ * balancer with its certificate, the web fleet, and this region's input to the
+ * Route 53 failover (regional record and health check; the failover records
+ * are in the primary operations stack). Can be destroyed and redeployed
+ * without data loss.
  */
 export class AppStack extends RegionalStack {
   /** The load balancer and certificate. */
   public readonly entry: PublicLoadBalancer;
   /** The Auto Scaling group and its alarms. */
   public readonly fleet: WebFleet;
-  /** Health check and failover record. */
+  /** Regional record and the health check the failover records use. */
   public readonly dns: FailoverDns;
   /** Alarm topic of the region. */
   public readonly alerts: Alerts;
@@ -136,10 +138,7 @@ export class AppStack extends RegionalStack {
     this.dns = new FailoverDns(this, 'Dns', {
       hostedZone,
       loadBalancer: this.entry.loadBalancer,
-      domainName: config.dns.domainName,
       regionalDomainName,
-      failover: props.role === 'primary' ? route53.Failover.PRIMARY : route53.Failover.SECONDARY,
-      setIdentifier: `${config.name}-${this.region}`,
       healthCheckPath: config.dns.healthCheckPath,
       failureThreshold: config.dns.healthCheckFailureThreshold,
     });

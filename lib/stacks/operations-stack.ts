@@ -1,7 +1,9 @@
-import { Duration, Fn } from 'aws-cdk-lib';
+import { CfnOutput, Duration, Fn } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config';
+import { FailoverRecords } from '../constructs/failover-records';
 import { FaultExperiments } from '../constructs/fault-experiments';
 import { RegionSwitchPlan } from '../constructs/region-switch-plan';
 import { SwitchFunctions, SwitchRegionResources } from '../constructs/switch-functions';
@@ -57,9 +59,11 @@ function cacheNodeId(data: DataStack): string {
 /**
  * Operations of one region: its alarms (fleet 5xx, latency, healthy hosts, and
  * the replication end it holds) to the region's alarm topic, and its AWS FIS
- * experiment templates stopped by those alarms. The primary's also holds the
- * environment's dashboard with both regions side by side. Deploys after both
- * regions' app stacks.
+ * experiment templates stopped by those alarms, and its copies of the region
+ * switch functions. The primary's also holds the environment's dashboard with
+ * both regions side by side, the Region switch plan (when enabled) and the
+ * failover records of the service's name, which the plan steers. Deploys after
+ * both regions' app stacks.
  */
 export class OperationsStack extends RegionalStack {
   /** The region's alarms. */
@@ -72,6 +76,8 @@ export class OperationsStack extends RegionalStack {
   public readonly switchFunctions: SwitchFunctions;
   /** The Region switch plan (primary only, when enabled in config). */
   public readonly plan?: RegionSwitchPlan;
+  /** The failover records of the service's name (primary only). */
+  public readonly failoverRecords?: FailoverRecords;
 
   constructor(scope: Construct, id: string, props: OperationsStackProps) {
     super(scope, id, props);
@@ -122,6 +128,7 @@ export class OperationsStack extends RegionalStack {
       globalDatastoreId: primaryRegion.data.cache.globalDatastore!.attrGlobalReplicationGroupId,
     });
 
+    const recordSetIdentifier = (r: WatchedRegion) => `${config.name}-${r.app.region}`;
     if (primary && config.regionSwitch.enabled) {
       if (!props.remoteFunctions) {
         throw new Error(`${this.node.path}: the Region switch plan needs the secondary region's switch functions.`);
@@ -130,7 +137,7 @@ export class OperationsStack extends RegionalStack {
         region: r.app.region,
         autoScalingGroupArn: r.app.fleet.autoScalingGroupFullArn,
         databaseClusterArn: regionResources[r.app.region].dbClusterArn,
-        recordSetIdentifier: `${config.name}-${r.app.region}`,
+        recordSetIdentifier: recordSetIdentifier(r),
         functions: {
           preflight: functions.functions.preflight,
           cacheFailover: functions.functions['cache-failover'],
@@ -154,6 +161,29 @@ export class OperationsStack extends RegionalStack {
     }
 
     if (primary) {
+      // Here rather than in the app stacks: with a plan, the PRIMARY record depends on the plan's health checks.
+      const failoverRegion = (r: WatchedRegion) => ({
+        region: r.app.region,
+        loadBalancer: r.app.entry.loadBalancer,
+        healthCheck: r.app.dns.healthCheck,
+        setIdentifier: recordSetIdentifier(r),
+      });
+      this.failoverRecords = new FailoverRecords(this, 'FailoverRecords', {
+        hostedZone: route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
+          hostedZoneId: config.dns.hostedZoneId,
+          zoneName: config.dns.hostedZoneName,
+        }),
+        domainName: config.dns.domainName,
+        regions: [failoverRegion(primaryRegion), failoverRegion(secondaryRegion)],
+        planHealthChecks: this.plan?.plan.attrPlanHealthChecks,
+      });
+      if (this.failoverRecords.planPrimaryHealthCheckId) {
+        new CfnOutput(this, 'PlanPrimaryHealthCheckId', {
+          value: this.failoverRecords.planPrimaryHealthCheckId,
+          description: "The Region switch plan's health check of the primary region, gating the PRIMARY record",
+        });
+      }
+
       const view = (r: WatchedRegion, label: string, isPrimary: boolean): DashboardRegion => ({
         label,
         region: r.app.region,

@@ -12,7 +12,6 @@ const stricter = templatesOf(
 interface Region {
   readonly name: string;
   readonly region: string;
-  readonly failover: 'PRIMARY' | 'SECONDARY';
   readonly app: AppStack;
   readonly template: Template;
 }
@@ -21,14 +20,12 @@ const REGIONS: Region[] = [
   {
     name: 'primary',
     region: demo.primary.region,
-    failover: 'PRIMARY',
     app: env.primary.app,
     template: templates.appPrimary,
   },
   {
     name: 'secondary',
     region: demo.secondary.region,
-    failover: 'SECONDARY',
     app: env.secondary.app,
     template: templates.appSecondary,
   },
@@ -59,10 +56,9 @@ function recordNamed(template: Template, name: string): RecordSet {
   return matches[0] as RecordSet;
 }
 
-describe.each(REGIONS)('failover DNS ($name, $region)', ({ region, failover, app, template }) => {
+describe.each(REGIONS)('failover DNS ($name, $region)', ({ region, app, template }) => {
   const regionalName = `${region}.${demo.dns.domainName}`;
   const lbId = logicalIdOf(app.entry.loadBalancer);
-  const healthCheckId = logicalIdOf(app.dns.healthCheck);
 
   describe('health check', () => {
     test('is the one health check of the region', () => {
@@ -100,35 +96,6 @@ describe.each(REGIONS)('failover DNS ($name, $region)', ({ region, failover, app
     });
   });
 
-  describe('failover record', () => {
-    test(`is an A record for ${demo.dns.domainName} in the configured hosted zone`, () => {
-      const record = recordNamed(template, demo.dns.domainName);
-      expect(record.Properties).toMatchObject({ Type: 'A', HostedZoneId: demo.dns.hostedZoneId });
-    });
-
-    test(`has failover role ${failover}`, () => {
-      expect(recordNamed(template, demo.dns.domainName).Properties.Failover).toBe(failover);
-    });
-
-    test("uses this region's own health check", () => {
-      expect(recordNamed(template, demo.dns.domainName).Properties.HealthCheckId).toEqual({ Ref: healthCheckId });
-    });
-
-    test('has a set identifier', () => {
-      expect(recordNamed(template, demo.dns.domainName).Properties.SetIdentifier).toEqual(expect.stringMatching(/\S/));
-    });
-
-    test("is an alias of this region's load balancer that evaluates target health", () => {
-      expect(recordNamed(template, demo.dns.domainName).Properties.AliasTarget).toMatchObject({
-        EvaluateTargetHealth: true,
-        HostedZoneId: { 'Fn::GetAtt': [lbId, 'CanonicalHostedZoneID'] },
-      });
-      expect(JSON.stringify(recordNamed(template, demo.dns.domainName).Properties.AliasTarget.DNSName)).toContain(
-        JSON.stringify({ 'Fn::GetAtt': [lbId, 'DNSName'] }),
-      );
-    });
-  });
-
   describe('regional record', () => {
     test(`is an A record for ${regionalName} in the configured hosted zone, without failover`, () => {
       const record = recordNamed(template, regionalName);
@@ -146,17 +113,20 @@ describe.each(REGIONS)('failover DNS ($name, $region)', ({ region, failover, app
 });
 
 describe('failover DNS across regions', () => {
-  test('the two failover records have different set identifiers', () => {
-    const primary = recordNamed(templates.appPrimary, demo.dns.domainName).Properties.SetIdentifier;
-    const secondary = recordNamed(templates.appSecondary, demo.dns.domainName).Properties.SetIdentifier;
-    expect(primary).not.toEqual(secondary);
-  });
-
   test.each([
     ['primary', () => stricter.appPrimary],
     ['secondary', () => stricter.appSecondary],
   ])('a dns.healthCheckFailureThreshold of 5 reaches the %s health check', (_name, template) => {
     const { resource } = onlyResource(template(), 'AWS::Route53::HealthCheck');
     expect(resource.Properties.HealthCheckConfig.FailureThreshold).toBe(5);
+  });
+
+  test('the app stacks hold no failover record (they are in the primary operations stack)', () => {
+    for (const template of [templates.appPrimary, templates.appSecondary]) {
+      const failover = template.findResources('AWS::Route53::RecordSet', {
+        Properties: { Failover: Match.anyValue() },
+      });
+      expect(Object.keys(failover)).toEqual([]);
+    }
   });
 });
