@@ -3,7 +3,7 @@ import { UsageError } from './exit';
 import { SwitchCommand } from './switch';
 
 /** Every command of the CLI. */
-export type Command = 'status' | SwitchCommand;
+export type Command = 'status' | SwitchCommand | 'rejoin';
 
 /** A parsed command line. */
 export interface ParsedArgs {
@@ -16,10 +16,14 @@ export interface ParsedArgs {
    * @default - the config's default environment
    */
   readonly env?: string;
-  /** `status --json`. */
+  /** `--json` of status and rejoin. */
   readonly json: boolean;
-  /** `--to <region>` of switchover and failover. */
+  /** `--to <region>` of switchover, failover and rejoin. */
   readonly to?: string;
+  /** `rejoin --only <components>`. */
+  readonly only?: string;
+  /** `rejoin --allow-overwrite`. */
+  readonly allowOverwrite: boolean;
   /** `--timeout <minutes>`. */
   readonly timeoutMinutes: number;
   /** `--dry-run`. */
@@ -31,7 +35,7 @@ export interface ParsedArgs {
 /** Default of `--timeout`, in minutes. */
 export const DEFAULT_TIMEOUT_MINUTES = 60;
 
-const COMMANDS: readonly Command[] = ['status', 'switchover', 'failover', 'failback'];
+const COMMANDS: readonly Command[] = ['status', 'switchover', 'failover', 'failback', 'rejoin'];
 
 /** Flags each command accepts (besides -c and --help). */
 const COMMAND_FLAGS: Readonly<Record<Command, readonly string[]>> = {
@@ -39,6 +43,7 @@ const COMMAND_FLAGS: Readonly<Record<Command, readonly string[]>> = {
   switchover: ['to', 'timeout', 'dry-run', 'comment'],
   failover: ['to', 'timeout', 'dry-run', 'comment'],
   failback: ['timeout', 'dry-run', 'comment'],
+  rejoin: ['to', 'only', 'allow-overwrite', 'dry-run', 'json'],
 };
 
 /** Parses the arguments after `region` (for example `["status", "-c", "env=demo"]`). */
@@ -57,6 +62,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
         timeout: { type: 'string' },
         'dry-run': { type: 'boolean' },
         comment: { type: 'string' },
+        only: { type: 'string' },
+        'allow-overwrite': { type: 'boolean' },
       },
     });
   } catch (err) {
@@ -78,7 +85,7 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}".`);
   if (help) return defaults({ help: true, command });
 
-  for (const flag of ['json', 'to', 'timeout', 'dry-run', 'comment'] as const) {
+  for (const flag of ['json', 'to', 'timeout', 'dry-run', 'comment', 'only', 'allow-overwrite'] as const) {
     if (values[flag] !== undefined && !COMMAND_FLAGS[command].includes(flag)) {
       throw new UsageError(`${command} does not take --${flag}.`);
     }
@@ -100,6 +107,8 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     timeoutMinutes: values.timeout === undefined ? DEFAULT_TIMEOUT_MINUTES : parseTimeout(values.timeout),
     dryRun: values['dry-run'] === true,
     comment: values.comment,
+    only: values.only,
+    allowOverwrite: values['allow-overwrite'] === true,
   });
 }
 
@@ -118,7 +127,14 @@ function helpTopic(topic: string | undefined): Command | undefined {
 }
 
 function defaults(p: Partial<ParsedArgs>): ParsedArgs {
-  return { help: false, json: false, dryRun: false, timeoutMinutes: DEFAULT_TIMEOUT_MINUTES, ...p };
+  return {
+    help: false,
+    json: false,
+    dryRun: false,
+    allowOverwrite: false,
+    timeoutMinutes: DEFAULT_TIMEOUT_MINUTES,
+    ...p,
+  };
 }
 
 /** Usage of the whole CLI. */
@@ -131,6 +147,7 @@ Commands:
   switchover --to <r>     Planned switch to region <r> (ARC Region switch, graceful)
   failover --to <r>       Unplanned switch to region <r> (ungraceful: the other region is impaired)
   failback                Switch back to the config's primary region (graceful)
+  rejoin --to <r>         Failback preparation: the other region rejoins as secondary of <r>
 
 Options:
   -c env=<name>           Environment (default: demo)
@@ -187,4 +204,22 @@ Options:
   --comment <text>    Execution comment
 
 Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`,
+  rejoin: `Usage: npm run region -- rejoin --to <active region> [-c env=<name>] [--only <list>] [--allow-overwrite] [--dry-run] [--json]
+
+Failback preparation, after a switchover or failover to <active region>: invokes the environment's
+rejoin function in that region, which waits until the other region's Aurora cluster is a connected
+secondary of the global cluster and its cache group an associated SECONDARY of the Global Datastore
+(AWS re-adds them once the region is back), and replicates EFS from <active region> to the other
+region's file system. It refuses, with the fix, what cannot rejoin by itself (a detached cluster,
+a group that left the datastore). Idempotent: run it again until it reports every component ok.
+
+Options:
+  --to <region>        The active region: one of the environment's two regions
+  --only <list>        Comma-separated subset of database,cache,files (default: all three)
+  --allow-overwrite    Let EFS replication overwrite the other region's file system (needed once:
+                       files written there after its last replication are lost)
+  --dry-run            The function reads only and reports what it would wait for or call
+  --json               Print the function's result as JSON
+
+Exit codes: 0 every component ok, 1 refused, incomplete or failed, 2 no credentials, 64 usage error.`,
 };

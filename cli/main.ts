@@ -7,9 +7,10 @@ import {
   arcDataPlaneHostname,
 } from './arc-region-switch-client';
 import { CredentialProvider, FetchFn, NoCredentialsError, requireCredentials } from './aws-signing';
-import { describeStackOutputs } from './cloudformation';
+import { StackNotFoundError, describeStackOutputs } from './cloudformation';
 import { EXIT, UsageError } from './exit';
 import { RegionClients, anythingRead, gatherStatus, renderStatusTable } from './status';
+import { RejoinError, invokeRejoin, planRejoin, renderRejoin } from './rejoin';
 import { SwitchError, SwitchPlan, findPlan, planSwitch, runSwitch, startInput } from './switch';
 
 /** Everything the CLI touches outside itself; `region.ts` hands in the real ones, tests fakes. */
@@ -60,7 +61,9 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
     return usageFailure(err, deps, commandOf(argv));
   }
   try {
-    return args.command === 'status' ? await status(config, args, deps) : await regionSwitch(config, args, deps);
+    if (args.command === 'status') return await status(config, args, deps);
+    if (args.command === 'rejoin') return await rejoin(config, args, deps);
+    return await regionSwitch(config, args, deps);
   } catch (err) {
     if (err instanceof NoCredentialsError) {
       deps.stderr(err.message);
@@ -104,6 +107,43 @@ async function status(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps
     return EXIT.UNAVAILABLE;
   }
   return EXIT.OK;
+}
+
+async function rejoin(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps): Promise<number> {
+  const plan = planRejoin(config, {
+    to: args.to,
+    only: args.only,
+    allowOverwrite: args.allowOverwrite,
+    dryRun: args.dryRun,
+  });
+  try {
+    await requireCredentials(deps.credentials);
+  } catch (err) {
+    if (!(err instanceof NoCredentialsError) || !args.dryRun) throw err;
+    deps.stdout(
+      [
+        'Dry run without AWS credentials: nothing is called.',
+        `Would read output RejoinFunctionName of ${plan.stackName} (${plan.activeRegion}) and invoke that function with:`,
+        JSON.stringify(plan.payload, null, 2),
+      ].join('\n'),
+    );
+    return EXIT.OK;
+  }
+  try {
+    const outcome = await invokeRejoin(plan, {
+      lambda: deps.clients(plan.activeRegion).lambda,
+      stackOutputs: (stackName, region) =>
+        describeStackOutputs(stackName, region, { credentials: deps.credentials, fetch: deps.fetch }),
+    });
+    deps.stdout(args.json ? JSON.stringify(outcome, null, 2) : renderRejoin(plan, outcome));
+    return outcome.ok ? EXIT.OK : EXIT.FAILED;
+  } catch (err) {
+    if (err instanceof RejoinError || err instanceof StackNotFoundError) {
+      deps.stderr(`error: ${err.message}`);
+      return EXIT.FAILED;
+    }
+    throw err;
+  }
 }
 
 async function regionSwitch(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps): Promise<number> {

@@ -2,6 +2,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { setTimeout as delay } from 'node:timers/promises';
@@ -29,6 +30,12 @@ const clients = (region: string): RegionClients => {
       elasticache: new ElastiCacheClient(config),
       efs: new EFSClient(config),
       cloudwatch: new CloudWatchClient(config),
+      // rejoin waits in the function for up to its 12-minute timeout: one attempt, a matching read timeout.
+      lambda: new LambdaClient({
+        ...config,
+        maxAttempts: 1,
+        requestHandler: { connectionTimeout: 3_000, requestTimeout: 13 * 60_000 },
+      }),
     };
     cache.set(region, c);
   }

@@ -1,3 +1,4 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeReplicationConfigurationsCommand, EFSClient } from '@aws-sdk/client-efs';
 import {
@@ -34,6 +35,8 @@ export interface RegionClients {
   readonly efs: EFSClient;
   /** CloudWatch metrics. */
   readonly cloudwatch: CloudWatchClient;
+  /** Lambda (rejoin invokes the region's rejoin function). */
+  readonly lambda: LambdaClient;
 }
 
 /** What the status command reads through. */

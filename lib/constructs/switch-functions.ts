@@ -1,4 +1,4 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -36,15 +36,17 @@ export interface SwitchFunctionsProps {
 }
 
 /** The functions, by folder name under lambda/. */
-export type SwitchFunctionName = 'preflight' | 'cache-failover' | 'efs-replication' | 'postcheck';
+export type SwitchFunctionName = 'preflight' | 'cache-failover' | 'efs-replication' | 'postcheck' | 'rejoin';
 
 const LAMBDA_DIR = path.join(__dirname, '..', '..', 'lambda');
 
 /**
  * The Lambda functions of the region switch steps that ARC Region switch has
  * no block for: pre-flight checks, Global Datastore failover, EFS replication
- * flip (and reverse, for failback), and the post-check of the service's deep
- * health. Bundled by esbuild (minified, source maps), Node.js 22 on arm64,
+ * flip (and reverse, for failback), the post-check of the service's deep
+ * health, and rejoin (failback preparation: the old region's Aurora cluster and
+ * cache group back as secondaries, EFS replicating toward it). Each function's
+ * name is a stack output (`<Function>FunctionName`) for the operator CLI. Bundled by esbuild (minified, source maps), Node.js 22 on arm64,
  * JSON logs to a retained log group, and a role per function with only the
  * actions it calls, on this environment's resources where the API allows.
  */
@@ -188,9 +190,37 @@ export class SwitchFunctions extends Construct {
         Duration.minutes(4),
         [],
       ),
+      rejoin: make(
+        'rejoin',
+        'Failback preparation: the old region rejoins as secondary (Aurora, cache) and EFS replicates to it',
+        Duration.minutes(12),
+        [
+          new iam.PolicyStatement({ actions: ['rds:DescribeGlobalClusters'], resources: [globalClusterArn] }),
+          new iam.PolicyStatement({
+            actions: ['rds:DescribeDBClusters'],
+            resources: regions.map((r) => r.dbClusterArn),
+          }),
+          describeAnywhere(['elasticache:DescribeGlobalReplicationGroups']),
+          new iam.PolicyStatement({
+            actions: [
+              'elasticfilesystem:DescribeFileSystems',
+              'elasticfilesystem:DescribeReplicationConfigurations',
+              'elasticfilesystem:CreateReplicationConfiguration',
+              'elasticfilesystem:UpdateFileSystemProtection',
+            ],
+            resources: fileSystemArns,
+          }),
+        ],
+      ),
     };
+    for (const [name, fn] of Object.entries(this.functions)) {
+      new CfnOutput(this, `${pascal(name)}FunctionName`, {
+        value: fn.functionName,
+        description: `Region switch function ${name} (invoke with the event in lambda/README.md)`,
+      }).overrideLogicalId(`${pascal(name)}FunctionName`);
+    }
 
-    for (const name of ['preflight', 'cache-failover'] as const) {
+    for (const name of ['preflight', 'cache-failover', 'rejoin'] as const) {
       acknowledgeNag(
         this.node.findChild(`${pascal(name)}Role`).node.findChild('DefaultPolicy'),
         'AwsSolutions-IAM5[Resource::*]',

@@ -15,7 +15,15 @@ describe('parseCommandLine', () => {
       timeoutMinutes: 15,
       dryRun: true,
       comment: undefined,
+      only: undefined,
+      allowOverwrite: false,
     });
+  });
+
+  test("reads rejoin's flags", () => {
+    expect(
+      parseCommandLine(['rejoin', '--to', 'us-east-1', '--only', 'cache', '--allow-overwrite', '--json']),
+    ).toMatchObject({ command: 'rejoin', to: 'us-east-1', only: 'cache', allowOverwrite: true, json: true });
   });
 
   test('defaults: no env (the config default), 60 min timeout', () => {
@@ -24,7 +32,7 @@ describe('parseCommandLine', () => {
 
   test.each([
     [[], 'missing command.'],
-    [['promote'], 'unknown command "promote"; use one of: status, switchover, failover, failback.'],
+    [['promote'], 'unknown command "promote"; use one of: status, switchover, failover, failback, rejoin.'],
     [['status', 'extra'], 'unexpected argument "extra".'],
     [['status', '--force'], "Unknown option '--force'."],
     [['status', '--to', 'us-west-2'], 'status does not take --to.'],

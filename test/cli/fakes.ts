@@ -2,6 +2,7 @@ import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { AwsCredentials, CredentialProvider, FetchFn } from '../../cli/aws-signing';
 import { CliDeps } from '../../cli/main';
@@ -77,6 +78,7 @@ export function regionClients(region: string): RegionClients {
     elasticache: new ElastiCacheClient(config),
     efs: new EFSClient(config),
     cloudwatch: new CloudWatchClient(config),
+    lambda: new LambdaClient(config),
   };
 }
 

@@ -1,3 +1,4 @@
+import { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { demo, prod } from '../../lib/config/environments';
 import { buildEnvironment, withConfig } from '../helpers';
@@ -187,10 +188,10 @@ describe('Region switch plan', () => {
 describe('switch functions', () => {
   const fns = (t: Template) => Object.values(t.findResources('AWS::Lambda::Function')).map((r) => r.Properties);
 
-  test('each region has pre-flight, cache failover, EFS replication and post-check on Node.js 22, arm64', () => {
+  test('each region has pre-flight, cache failover, EFS replication, post-check and rejoin on Node.js 22, arm64', () => {
     for (const t of [opsP, opsS]) {
       const mine = fns(t).filter((p) => p.Runtime === 'nodejs22.x');
-      expect(mine).toHaveLength(4);
+      expect(mine).toHaveLength(5);
       for (const p of mine) expect(p.Architectures).toEqual(['arm64']);
     }
   });
@@ -219,5 +220,50 @@ describe('switch functions', () => {
       ([] as string[]).concat(s.Action).includes('elasticfilesystem:DeleteReplicationConfiguration'),
     );
     expect(efs.Resource).toHaveLength(2);
+  });
+
+  /** The statements of the role of one function of the primary operations stack. */
+  const statementsOf = (name: string) => {
+    const fn = prodEnv.primary.operations.switchFunctions.functions[name as 'rejoin'];
+    const roleId = prodEnv.primary.operations.getLogicalId(fn.role!.node.defaultChild as CfnElement);
+    return Object.values(opsP.findResources('AWS::IAM::Policy'))
+      .filter((p) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: roleId }]))
+      .flatMap((p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[]);
+  };
+  const actionsOf = (name: string) => statementsOf(name).flatMap((s) => ([] as string[]).concat(s.Action));
+
+  test('rejoin reads the data tier and may create replication, but never fails anything over or deletes', () => {
+    const actions = actionsOf('rejoin');
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        'rds:DescribeGlobalClusters',
+        'rds:DescribeDBClusters',
+        'elasticache:DescribeGlobalReplicationGroups',
+        'elasticfilesystem:CreateReplicationConfiguration',
+        'elasticfilesystem:UpdateFileSystemProtection',
+      ]),
+    );
+    for (const forbidden of [
+      'rds:FailoverGlobalCluster',
+      'rds:SwitchoverGlobalCluster',
+      'rds:RemoveFromGlobalCluster',
+      'elasticache:FailoverGlobalReplicationGroup',
+      'elasticfilesystem:DeleteReplicationConfiguration',
+    ]) {
+      expect(actions).not.toContain(forbidden);
+    }
+    const efs = statementsOf('rejoin').find((s) =>
+      ([] as string[]).concat(s.Action).includes('elasticfilesystem:CreateReplicationConfiguration'),
+    )!;
+    expect(efs.Resource).toHaveLength(2);
+  });
+
+  test.each([opsP, opsS])('each function name is a stack output for the CLI', (t) => {
+    const outputs = t.toJSON().Outputs;
+    for (const name of ['Preflight', 'CacheFailover', 'EfsReplication', 'Postcheck', 'Rejoin']) {
+      expect(outputs[`${name}FunctionName`].Value).toEqual({
+        Ref: expect.stringMatching(new RegExp(`^SwitchFunctions${name}`)),
+      });
+    }
   });
 });

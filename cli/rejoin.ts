@@ -1,0 +1,147 @@
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { EnvironmentConfig } from '../lib/config';
+import { physicalNames } from '../lib/names';
+import { StackOutputs } from './cloudformation';
+import { UsageError } from './exit';
+
+/** What `rejoin` can bring back, in order (the rejoin function's `components`). */
+export const REJOIN_COMPONENTS = ['database', 'cache', 'files'] as const;
+
+/** One of {@link REJOIN_COMPONENTS}. */
+export type RejoinComponent = (typeof REJOIN_COMPONENTS)[number];
+
+/** A checked `rejoin` request. */
+export interface RejoinPlan {
+  /** The active region: the rejoin function runs there. */
+  readonly activeRegion: string;
+  /** The region that rejoins as secondary. */
+  readonly rejoiningRegion: string;
+  /** Stack that outputs the function's name. */
+  readonly stackName: string;
+  /** Event for the function. */
+  readonly payload: {
+    readonly targetRegion: string;
+    readonly components: readonly RejoinComponent[];
+    readonly allowOverwriteDestination: boolean;
+    readonly dryRun: boolean;
+  };
+}
+
+/** Output key of the rejoin function's name in the operations stacks. */
+export const REJOIN_OUTPUT = 'RejoinFunctionName';
+
+/** Checks `--to`, `--only` and `--allow-overwrite` against the environment. */
+export function planRejoin(
+  config: EnvironmentConfig,
+  options: { to?: string; only?: string; allowOverwrite: boolean; dryRun: boolean },
+): RejoinPlan {
+  const regions = [config.primary.region, config.secondary.region];
+  if (!options.to) {
+    throw new UsageError(`rejoin needs --to <active region>: one of ${regions.join(', ')}.`);
+  }
+  if (!regions.includes(options.to)) {
+    throw new UsageError(`--to ${options.to} is not a region of ${config.name}; use one of ${regions.join(', ')}.`);
+  }
+  let components: RejoinComponent[] = [...REJOIN_COMPONENTS];
+  if (options.only !== undefined) {
+    const named = options.only.split(',').map((c) => c.trim());
+    const unknown = named.filter((c) => !(REJOIN_COMPONENTS as readonly string[]).includes(c));
+    if (named.length === 0 || unknown.length > 0 || named.some((c) => c === '')) {
+      throw new UsageError(
+        `--only takes a comma-separated list of ${REJOIN_COMPONENTS.join(', ')} (got "${options.only}").`,
+      );
+    }
+    components = REJOIN_COMPONENTS.filter((c) => named.includes(c));
+  }
+  return {
+    activeRegion: options.to,
+    rejoiningRegion: regions.find((r) => r !== options.to)!,
+    stackName: `${physicalNames(config).stackPrefix}-Operations-${options.to}`,
+    payload: {
+      targetRegion: options.to,
+      components,
+      allowOverwriteDestination: options.allowOverwrite,
+      dryRun: options.dryRun,
+    },
+  };
+}
+
+/** What the rejoin function returned. */
+export interface RejoinOutcome {
+  /** Whether the function succeeded. */
+  readonly ok: boolean;
+  /** The function's result (success) or error message (failure). */
+  readonly result?: {
+    readonly changed?: boolean;
+    readonly dryRun?: boolean;
+    readonly actions?: string[];
+    readonly checks?: Record<string, { ok: boolean; detail: string }>;
+  };
+  /** The error message (REFUSED: ..., INCOMPLETE: ..., or another failure). */
+  readonly error?: string;
+}
+
+/** Thrown when the function cannot be found or invoked. */
+export class RejoinError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RejoinError';
+  }
+}
+
+/** Invokes the rejoin function of the active region synchronously and reads its answer. */
+export async function invokeRejoin(
+  plan: RejoinPlan,
+  deps: {
+    readonly lambda: LambdaClient;
+    readonly stackOutputs: (stackName: string, region: string) => Promise<StackOutputs>;
+  },
+): Promise<RejoinOutcome> {
+  const stack = await deps.stackOutputs(plan.stackName, plan.activeRegion);
+  const functionName = stack.outputs[REJOIN_OUTPUT];
+  if (!functionName) {
+    throw new RejoinError(
+      `stack ${plan.stackName} has no output ${REJOIN_OUTPUT}; deploy this version of the app first (cdk deploy).`,
+    );
+  }
+  const out = await deps.lambda.send(
+    new InvokeCommand({
+      FunctionName: functionName,
+      InvocationType: 'RequestResponse',
+      Payload: new TextEncoder().encode(JSON.stringify(plan.payload)),
+    }),
+  );
+  const text = out.Payload ? new TextDecoder().decode(out.Payload) : '';
+  let body: unknown;
+  try {
+    body = text ? JSON.parse(text) : undefined;
+  } catch {
+    body = text;
+  }
+  if (out.FunctionError) {
+    const message =
+      typeof body === 'object' && body !== null && 'errorMessage' in body
+        ? String((body as { errorMessage: unknown }).errorMessage)
+        : `${out.FunctionError}: ${text}`;
+    return { ok: false, error: message };
+  }
+  return { ok: true, result: (body ?? {}) as RejoinOutcome['result'] };
+}
+
+/** A text report of an outcome. */
+export function renderRejoin(plan: RejoinPlan, outcome: RejoinOutcome): string {
+  const lines = [
+    `Rejoin ${plan.rejoiningRegion} as secondary of ${plan.activeRegion} (${plan.payload.components.join(', ')})` +
+      (plan.payload.dryRun ? ', dry run' : ''),
+  ];
+  if (!outcome.ok) {
+    lines.push(`  failed: ${outcome.error}`);
+    return lines.join('\n');
+  }
+  for (const [name, check] of Object.entries(outcome.result?.checks ?? {})) {
+    lines.push(`  ${check.ok ? 'ok  ' : 'FAIL'} ${name}: ${check.detail}`);
+  }
+  for (const action of outcome.result?.actions ?? []) lines.push(`  - ${action}`);
+  lines.push(outcome.result?.changed ? '  Changed: yes.' : '  Changed: nothing.');
+  return lines.join('\n');
+}

@@ -1,0 +1,518 @@
+/**
+ * rejoin: failback preparation. The old active region (`sourceRegion`) rejoins the data tier as a
+ * secondary of the active region (`targetRegion`), one component at a time:
+ *
+ * - database: Aurora re-adds the old primary cluster to the global cluster as a secondary by itself
+ *   once its region is reachable again after a failover (it is already one after a switchover). The
+ *   function waits for that: no failover in progress, the active region's cluster is the writer, the
+ *   old cluster is a reader member whose synchronization is `connected` and whose status is
+ *   `available`. A detached or deleted old cluster cannot rejoin with its data: REFUSED, with the fix.
+ * - cache: the same for the Global Datastore: the active region's group is the only PRIMARY, the old
+ *   region's group is a SECONDARY member `associated`, the datastore `available`. A member that left
+ *   the datastore: REFUSED, with the fix.
+ * - files: EFS replication from the active region's file system to the old region's (the reverse of the
+ *   configured direction), as efs-replication's `reverse` operation; `allowOverwriteDestination: true`
+ *   lets it disable the old file system's overwrite protection first.
+ *
+ * Every component is idempotent: a run after success waits for nothing, calls nothing and reports
+ * `changed: false`. Components are checked in order and all are reported; if any is refused the
+ * function fails with every reason (REFUSED), and if one is still converging when the wait ends it
+ * fails INCOMPLETE (run it again). Dry run: reads only, reports what it would wait for or call.
+ *
+ * Event (operator): `{ "targetRegion": "<active region>", "components"?: ["database", "cache", "files"],
+ * "allowOverwriteDestination"?: true, "dryRun"?: true }`.
+ *
+ * Environment (set by the CDK app):
+ * - REGIONS: JSON map region -> { dbClusterIdentifier, cacheReplicationGroupId, fileSystemId, ... }.
+ * - GLOBAL_CLUSTER_IDENTIFIER, GLOBAL_DATASTORE_ID.
+ * - WAIT_SECONDS (optional, default 600, at most 900): the longest wait, shared by all components;
+ *   never past the Lambda timeout less 10 s.
+ * - POLL_SECONDS (optional, default 15): interval between reads while waiting.
+ * - DRY_RUN (optional, true | false): report only.
+ */
+import {
+  DescribeDBClustersCommand,
+  DescribeGlobalClustersCommand,
+  RDSClient,
+  type GlobalCluster,
+} from '@aws-sdk/client-rds';
+import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { EFSClient } from '@aws-sdk/client-efs';
+import { reverse, type EfsClients } from '../efs-replication/replication';
+import {
+  booleanFromEnv,
+  globalClusterIdentifier,
+  globalDatastoreId,
+  parseRegions,
+  secondsFromEnv,
+  type Regions,
+} from '../shared/config';
+import type { Env } from '../shared/env';
+import {
+  errorMessage,
+  errorName,
+  IncompleteError,
+  InvalidEventError,
+  RefusedError,
+  REFUSED_PREFIX,
+} from '../shared/errors';
+import type { SwitchRequest } from '../shared/event';
+import {
+  defineHandler,
+  newResult,
+  pollUntil,
+  waitDeadline,
+  withRetry,
+  type CheckOutcome,
+  type Runtime,
+  type SwitchResult,
+} from '../shared/runtime';
+
+/** The function's name in results and logs. */
+export const FUNCTION_NAME = 'rejoin';
+
+/** What can rejoin, in the order they are handled. */
+export const COMPONENTS = ['database', 'cache', 'files'] as const;
+
+/** One of {@link COMPONENTS}. */
+export type Component = (typeof COMPONENTS)[number];
+
+/** Configuration of rejoin. */
+export interface RejoinConfig {
+  /** The two regions and their resources. */
+  readonly regions: Regions;
+  /** Aurora global cluster identifier. */
+  readonly globalClusterIdentifier: string;
+  /** Global Datastore ID. */
+  readonly globalDatastoreId: string;
+  /** Longest wait, shared by the components, in seconds. */
+  readonly waitSeconds: number;
+  /** Interval between reads, in seconds. */
+  readonly pollSeconds: number;
+  /** DRY_RUN. */
+  readonly dryRun: boolean;
+}
+
+/** Reads and validates rejoin's environment. */
+export function loadRejoinConfig(env: Env): RejoinConfig {
+  return {
+    regions: parseRegions(env.REGIONS, ['dbClusterIdentifier', 'cacheReplicationGroupId', 'fileSystemId']),
+    globalClusterIdentifier: globalClusterIdentifier(env),
+    globalDatastoreId: globalDatastoreId(env),
+    waitSeconds: secondsFromEnv(env, 'WAIT_SECONDS', 600, 900),
+    pollSeconds: Math.max(1, secondsFromEnv(env, 'POLL_SECONDS', 15, 300)),
+    dryRun: booleanFromEnv(env, 'DRY_RUN'),
+  };
+}
+
+/** Options of the event for this function. */
+export interface RejoinOptions {
+  /** Components to handle, in {@link COMPONENTS} order. */
+  readonly components: readonly Component[];
+  /** files: disable the old file system's overwrite protection first. */
+  readonly allowOverwriteDestination: boolean;
+}
+
+/** Reads `components` and `allowOverwriteDestination` from the event. */
+export function rejoinOptions(input: Readonly<Record<string, unknown>>): RejoinOptions {
+  const raw = input.components ?? [...COMPONENTS];
+  if (
+    !Array.isArray(raw) ||
+    raw.length === 0 ||
+    raw.some((c) => typeof c !== 'string' || !(COMPONENTS as readonly string[]).includes(c))
+  ) {
+    throw new InvalidEventError(
+      `components must be a non-empty list of ${COMPONENTS.join(', ')} (got ${JSON.stringify(raw)}).`,
+    );
+  }
+  const allow = input.allowOverwriteDestination ?? false;
+  if (typeof allow !== 'boolean') {
+    throw new InvalidEventError(`allowOverwriteDestination must be true or false (got ${JSON.stringify(allow)}).`);
+  }
+  return { components: COMPONENTS.filter((c) => raw.includes(c)), allowOverwriteDestination: allow };
+}
+
+/** Clients of both regions. */
+export interface RejoinClients {
+  /** RDS in the active (target) region. */
+  readonly rds: RDSClient;
+  /** RDS in the rejoining (source) region. */
+  readonly rejoiningRds: RDSClient;
+  /** ElastiCache in the active region. */
+  readonly elasticache: ElastiCacheClient;
+  /** EFS in both regions (target: active, source: rejoining). */
+  readonly efs: EfsClients;
+}
+
+/** What one component ended with. */
+interface ComponentOutcome {
+  /** done: in the wanted state; refused: cannot get there by itself; pending: still converging. */
+  readonly state: 'done' | 'refused' | 'pending';
+  /** What was seen, or the reason. */
+  readonly detail: string;
+  /** Whether a mutating call was made. */
+  readonly changed: boolean;
+  /** What was done or would be done. */
+  readonly actions: string[];
+}
+
+const done = (detail: string, actions: string[] = [], changed = false): ComponentOutcome => ({
+  state: 'done',
+  detail,
+  changed,
+  actions,
+});
+const refused = (detail: string): ComponentOutcome => ({ state: 'refused', detail, changed: false, actions: [] });
+const pending = (detail: string, actions: string[] = []): ComponentOutcome => ({
+  state: 'pending',
+  detail,
+  changed: false,
+  actions,
+});
+
+/** Region and cluster identifier of an Aurora cluster ARN (`arn:aws:rds:<region>:<account>:cluster:<id>`). */
+export function clusterOfArn(arn: string): { region: string; id: string } {
+  const parts = arn.split(':');
+  return { region: parts[3] ?? '?', id: parts.slice(6).join(':') || '?' };
+}
+
+/** The rejoining cluster as the global cluster and its own region see it. */
+interface DatabaseState {
+  readonly global: GlobalCluster;
+  readonly writer?: { readonly region: string; readonly id: string };
+  readonly member?: { readonly sync: string };
+  readonly clusterStatus?: string;
+}
+
+async function readDatabase(
+  clients: RejoinClients,
+  request: SwitchRequest,
+  config: RejoinConfig,
+  rt: Runtime,
+): Promise<DatabaseState> {
+  const id = config.globalClusterIdentifier;
+  const out = await withRetry(rt, 'DescribeGlobalClusters', () =>
+    clients.rds.send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: id })),
+  );
+  const global = out.GlobalClusters?.[0];
+  if (!global) throw new RefusedError(`global cluster ${id} was not found from ${request.targetRegion}.`);
+  const members = (global.GlobalClusterMembers ?? []).map((m) => ({
+    ...clusterOfArn(m.DBClusterArn ?? ''),
+    isWriter: m.IsWriter === true,
+    sync: m.SynchronizationStatus ?? 'connected',
+  }));
+  const writer = members.find((m) => m.isWriter);
+  const rejoiningId = config.regions.byName[request.sourceRegion]!.dbClusterIdentifier!;
+  const member = members.find((m) => m.region === request.sourceRegion && m.id === rejoiningId && !m.isWriter);
+  let clusterStatus: string | undefined;
+  if (member) {
+    const cluster = await withRetry(rt, 'DescribeDBClusters', () =>
+      clients.rejoiningRds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: rejoiningId })),
+    );
+    clusterStatus = cluster.DBClusters?.[0]?.Status ?? 'missing';
+  }
+  return {
+    global,
+    writer: writer && { region: writer.region, id: writer.id },
+    member: member && { sync: member.sync },
+    clusterStatus,
+  };
+}
+
+function databaseReady(s: DatabaseState): boolean {
+  return !s.global.FailoverState?.Status && s.member?.sync === 'connected' && s.clusterStatus === 'available';
+}
+
+function describeDatabase(s: DatabaseState, rejoiningId: string): string {
+  const failover = s.global.FailoverState?.Status;
+  return (
+    `global cluster ${s.global.GlobalClusterIdentifier ?? '?'} ${s.global.Status ?? 'unknown'}` +
+    (failover ? `, failover/switchover ${failover}` : '') +
+    `, writer ${s.writer ? `${s.writer.id} (${s.writer.region})` : 'none'}` +
+    (s.member
+      ? `, ${rejoiningId} is a reader member (synchronization ${s.member.sync}, cluster ${s.clusterStatus})`
+      : `, ${rejoiningId} is not a member`)
+  );
+}
+
+/** The rejoining Aurora cluster as a secondary of the active region's. */
+export async function rejoinDatabase(
+  clients: RejoinClients,
+  request: SwitchRequest,
+  config: RejoinConfig,
+  rt: Runtime,
+  deadline: number,
+): Promise<ComponentOutcome> {
+  const activeId = config.regions.byName[request.targetRegion]!.dbClusterIdentifier!;
+  const rejoiningId = config.regions.byName[request.sourceRegion]!.dbClusterIdentifier!;
+  let state = await readDatabase(clients, request, config, rt);
+  const actions: string[] = [];
+  if (state.global.FailoverState?.Status && !request.dryRun) {
+    actions.push(`Waited for the ${state.global.FailoverState.Status} failover/switchover to end`);
+    state = (
+      await pollUntil(
+        rt,
+        () => readDatabase(clients, request, config, rt),
+        (s) => !s.global.FailoverState?.Status,
+        config.pollSeconds * 1000,
+        deadline,
+      )
+    ).value;
+  }
+  if (state.global.FailoverState?.Status) {
+    return pending(`a failover or switchover is still in progress (${describeDatabase(state, rejoiningId)})`, actions);
+  }
+  if (!state.writer) return refused(`no writer in the global cluster (${describeDatabase(state, rejoiningId)}).`);
+  if (state.writer.region !== request.targetRegion || state.writer.id !== activeId) {
+    return refused(
+      `the writer is ${state.writer.id} (${state.writer.region}), not ${activeId} (${request.targetRegion}): ` +
+        `${request.targetRegion} is not the active region. Switch first, or name the active region as the target.`,
+    );
+  }
+  if (!state.member) {
+    const detached = await clusterExists(clients.rejoiningRds, rejoiningId, rt);
+    return refused(
+      detached
+        ? `${rejoiningId} (${request.sourceRegion}) exists but is not a member of ${config.globalClusterIdentifier} ` +
+            '(detached): Aurora only re-adds the old primary by itself after a managed failover. A cluster with data ' +
+            `cannot rejoin: snapshot it if its unreplicated writes matter, delete it, then redeploy the ` +
+            `${request.sourceRegion} data stack so CloudFormation creates it again as a secondary (runbook: failback).`
+        : `${rejoiningId} (${request.sourceRegion}) does not exist yet; if its region just recovered, Aurora may still ` +
+            `be rebuilding it: run again later. Otherwise redeploy the ${request.sourceRegion} data stack (runbook: failback).`,
+    );
+  }
+  if (databaseReady(state)) {
+    return done(describeDatabase(state, rejoiningId), [
+      ...actions,
+      `${rejoiningId} (${request.sourceRegion}) is a connected secondary of ${activeId}; nothing to do`,
+    ]);
+  }
+  if (request.dryRun) {
+    return done(describeDatabase(state, rejoiningId), [
+      `DRY RUN: would wait up to ${config.waitSeconds} s for ${rejoiningId} to be connected and available`,
+    ]);
+  }
+  const polled = await pollUntil(
+    rt,
+    () => readDatabase(clients, request, config, rt),
+    databaseReady,
+    config.pollSeconds * 1000,
+    deadline,
+  );
+  const detail = describeDatabase(polled.value, rejoiningId);
+  if (!polled.met) return pending(`${rejoiningId} is still resynchronising (${detail})`, actions);
+  return done(detail, [
+    ...actions,
+    `Waited for ${rejoiningId} to be connected and available (${polled.probes + 1} reads)`,
+  ]);
+}
+
+async function clusterExists(rds: RDSClient, id: string, rt: Runtime): Promise<boolean> {
+  try {
+    const out = await withRetry(rt, 'DescribeDBClusters', () =>
+      rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id })),
+    );
+    return (out.DBClusters ?? []).length > 0;
+  } catch (err) {
+    if (errorName(err) === 'DBClusterNotFoundFault') return false;
+    throw err;
+  }
+}
+
+/** The Global Datastore's members as the active region sees them. */
+interface CacheState {
+  readonly status: string;
+  readonly primaries: readonly { readonly id: string; readonly region: string }[];
+  readonly member?: { readonly id: string; readonly role: string; readonly status: string };
+}
+
+async function readCache(
+  clients: RejoinClients,
+  request: SwitchRequest,
+  config: RejoinConfig,
+  rt: Runtime,
+): Promise<CacheState> {
+  const id = config.globalDatastoreId;
+  const out = await withRetry(rt, 'DescribeGlobalReplicationGroups', () =>
+    clients.elasticache.send(
+      new DescribeGlobalReplicationGroupsCommand({ GlobalReplicationGroupId: id, ShowMemberInfo: true }),
+    ),
+  );
+  const group = out.GlobalReplicationGroups?.[0];
+  if (!group) throw new RefusedError(`Global Datastore ${id} was not found from ${request.targetRegion}.`);
+  const members = group.Members ?? [];
+  const member = members.find((m) => m.ReplicationGroupRegion === request.sourceRegion);
+  return {
+    status: group.Status ?? 'unknown',
+    primaries: members
+      .filter((m) => m.Role?.toUpperCase() === 'PRIMARY')
+      .map((m) => ({ id: m.ReplicationGroupId ?? '?', region: m.ReplicationGroupRegion ?? '?' })),
+    member: member && {
+      id: member.ReplicationGroupId ?? '?',
+      role: (member.Role ?? 'unknown').toUpperCase(),
+      status: member.Status ?? 'unknown',
+    },
+  };
+}
+
+function cacheReady(s: CacheState): boolean {
+  return s.status === 'available' && s.member?.role === 'SECONDARY' && s.member.status === 'associated';
+}
+
+function describeCache(s: CacheState): string {
+  const primaries = s.primaries.map((p) => `${p.id} (${p.region})`).join(', ') || 'none';
+  const member = s.member ? `${s.member.id} ${s.member.role} ${s.member.status}` : 'none';
+  return `status ${s.status}, PRIMARY: ${primaries}, rejoining member: ${member}`;
+}
+
+/** The rejoining replication group as a SECONDARY member of the Global Datastore. */
+export async function rejoinCache(
+  clients: RejoinClients,
+  request: SwitchRequest,
+  config: RejoinConfig,
+  rt: Runtime,
+  deadline: number,
+): Promise<ComponentOutcome> {
+  const id = config.globalDatastoreId;
+  const activeGroup = config.regions.byName[request.targetRegion]!.cacheReplicationGroupId!;
+  const rejoiningGroup = config.regions.byName[request.sourceRegion]!.cacheReplicationGroupId!;
+  const state = await readCache(clients, request, config, rt);
+  if (state.primaries.length > 1) {
+    return refused(
+      `Global Datastore ${id} reports more than one PRIMARY (${describeCache(state)}); resolve it by hand.`,
+    );
+  }
+  const primary = state.primaries[0];
+  if (primary && (primary.region !== request.targetRegion || primary.id !== activeGroup)) {
+    return refused(
+      `the PRIMARY of ${id} is ${primary.id} (${primary.region}), not ${activeGroup} (${request.targetRegion}): ` +
+        `${request.targetRegion} is not the active region. Switch first, or name the active region as the target.`,
+    );
+  }
+  if (!state.member) {
+    return refused(
+      `${id} has no member in ${request.sourceRegion} (${describeCache(state)}): ${rejoiningGroup} left the ` +
+        'datastore and a group with data cannot rejoin. Delete it and redeploy the ' +
+        `${request.sourceRegion} data stack so CloudFormation creates it again as a member (runbook: failback).`,
+    );
+  }
+  if (state.member.id !== rejoiningGroup) {
+    return refused(
+      `${id}'s member in ${request.sourceRegion} is ${state.member.id}, but REGIONS names ${rejoiningGroup}; ` +
+        'fix the configuration or the datastore.',
+    );
+  }
+  if (state.member.role === 'PRIMARY') {
+    return refused(`${rejoiningGroup} (${request.sourceRegion}) is still PRIMARY (${describeCache(state)}).`);
+  }
+  if (cacheReady(state)) {
+    return done(describeCache(state), [`${rejoiningGroup} (${request.sourceRegion}) is an associated SECONDARY`]);
+  }
+  if (request.dryRun) {
+    return done(describeCache(state), [
+      `DRY RUN: would wait up to ${config.waitSeconds} s for ${rejoiningGroup} to be an associated SECONDARY`,
+    ]);
+  }
+  const polled = await pollUntil(
+    rt,
+    () => readCache(clients, request, config, rt),
+    cacheReady,
+    config.pollSeconds * 1000,
+    deadline,
+  );
+  if (!polled.met) return pending(`${rejoiningGroup} is not associated yet (${describeCache(polled.value)})`);
+  return done(describeCache(polled.value), [
+    `Waited for ${rejoiningGroup} to be an associated SECONDARY (${polled.probes + 1} reads)`,
+  ]);
+}
+
+/** EFS replication from the active region's file system to the rejoining region's. */
+export async function rejoinFiles(
+  clients: RejoinClients,
+  request: SwitchRequest,
+  config: RejoinConfig,
+  options: RejoinOptions,
+  rt: Runtime,
+): Promise<ComponentOutcome> {
+  const result = await reverse(
+    clients.efs,
+    request,
+    config,
+    { operation: 'reverse', allowOverwriteDestination: options.allowOverwriteDestination },
+    rt,
+  );
+  const source = config.regions.byName[request.targetRegion]!.fileSystemId!;
+  const destination = config.regions.byName[request.sourceRegion]!.fileSystemId!;
+  return done(
+    `${source} (${request.targetRegion}) replicates to ${destination} (${request.sourceRegion})`,
+    result.actions,
+    result.changed,
+  );
+}
+
+/** Brings the old active region back as the secondary of every requested component. */
+export async function runRejoin(
+  clients: RejoinClients,
+  request: SwitchRequest,
+  config: RejoinConfig,
+  rt: Runtime,
+): Promise<SwitchResult> {
+  const options = rejoinOptions(request.input);
+  const deadline = waitDeadline(rt, config.waitSeconds);
+  const outcomes: Partial<Record<Component, ComponentOutcome>> = {};
+  for (const component of options.components) {
+    try {
+      outcomes[component] =
+        component === 'database'
+          ? await rejoinDatabase(clients, request, config, rt, deadline)
+          : component === 'cache'
+            ? await rejoinCache(clients, request, config, rt, deadline)
+            : await rejoinFiles(clients, request, config, options, rt);
+    } catch (err) {
+      if (!(err instanceof RefusedError)) throw err;
+      outcomes[component] = refused(errorMessage(err).slice(REFUSED_PREFIX.length));
+    }
+  }
+
+  const entries = Object.entries(outcomes) as [Component, ComponentOutcome][];
+  const checks: Record<string, CheckOutcome> = Object.fromEntries(
+    entries.map(([name, o]) => [name, { ok: o.state === 'done', detail: o.detail }]),
+  );
+  const result: SwitchResult = {
+    ...newResult(FUNCTION_NAME, request),
+    changed: entries.some(([, o]) => o.changed),
+    actions: entries.flatMap(([name, o]) => o.actions.map((a) => `${name}: ${a}`)),
+    checks,
+  };
+  const summary = (state: ComponentOutcome['state']) =>
+    entries
+      .filter(([, o]) => o.state === state)
+      .map(([name, o]) => `${name}: ${o.detail}`)
+      .join('; ');
+  const finished = entries.filter(([, o]) => o.state === 'done').map(([name]) => name);
+  const progress = finished.length > 0 ? ` (done: ${finished.join(', ')})` : '';
+  if (entries.some(([, o]) => o.state === 'refused')) {
+    rt.log.warn('Rejoin refused', { result });
+    throw new RefusedError(`${request.sourceRegion} cannot rejoin yet: ${summary('refused')}${progress}`);
+  }
+  if (entries.some(([, o]) => o.state === 'pending')) {
+    rt.log.warn('Rejoin incomplete', { result });
+    throw new IncompleteError(`${summary('pending')}; run rejoin again to keep waiting${progress}`);
+  }
+  return result;
+}
+
+/** Lambda entry point. */
+export const handler = defineHandler(FUNCTION_NAME, loadRejoinConfig, (request, config, rt) => {
+  rejoinOptions(request.input);
+  const clients: RejoinClients = {
+    rds: new RDSClient({ region: request.targetRegion }),
+    rejoiningRds: new RDSClient({ region: request.sourceRegion }),
+    elasticache: new ElastiCacheClient({ region: request.targetRegion }),
+    efs: {
+      target: new EFSClient({ region: request.targetRegion }),
+      source: new EFSClient({ region: request.sourceRegion }),
+    },
+  };
+  return runRejoin(clients, request, config, rt);
+});

@@ -1,0 +1,146 @@
+import { InvokeCommand, LambdaClient, type InvokeCommandOutput } from '@aws-sdk/client-lambda';
+import { mockClient } from 'aws-sdk-client-mock';
+import { main } from '../../cli/main';
+import { planRejoin } from '../../cli/rejoin';
+import { demo } from '../../lib/config/environments';
+import { cliDeps, describeStacksXml, errorXml, fakeFetch, noCredentials, regionClients } from './fakes';
+
+const lambda = mockClient(LambdaClient);
+const STACK = 'HaWeb-demo-Operations-us-west-2';
+const FUNCTION = 'HaWeb-demo-Operations-us-w-SwitchFunctionsRejoin-abc123';
+
+/** CloudFormation answering DescribeStacks for the west operations stack. */
+function cloudFormation(outputs: Record<string, string> = { RejoinFunctionName: FUNCTION }) {
+  return fakeFetch((req) => {
+    if (req.operation !== 'DescribeStacks') return { status: 400, body: 'unexpected' };
+    return req.body.includes(`StackName=${STACK}`) && req.url.includes('us-west-2')
+      ? { body: describeStacksXml(STACK, outputs) }
+      : { status: 400, body: errorXml('ValidationError', `Stack with id ${STACK} does not exist`) };
+  });
+}
+
+/** A function's answer payload (the SDK wraps the bytes in a blob adapter; the bytes are what matter). */
+const encode = (value: unknown) =>
+  new TextEncoder().encode(JSON.stringify(value)) as unknown as InvokeCommandOutput['Payload'];
+const sentPayload = () =>
+  JSON.parse(new TextDecoder().decode(lambda.commandCalls(InvokeCommand)[0]!.args[0].input.Payload as Uint8Array));
+
+const SUCCESS = {
+  function: 'rejoin',
+  targetRegion: 'us-west-2',
+  sourceRegion: 'us-east-1',
+  dryRun: false,
+  changed: true,
+  actions: ['files: Called CreateReplicationConfiguration(...)'],
+  checks: {
+    database: { ok: true, detail: 'haweb-demo-east is a reader member (synchronization connected)' },
+    cache: { ok: true, detail: 'status available' },
+    files: { ok: true, detail: 'fs-west replicates to fs-east' },
+  },
+};
+
+beforeEach(() => lambda.reset());
+
+describe('region rejoin', () => {
+  test('invokes the active region’s rejoin function (named by its stack output) and reports every component', async () => {
+    lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(SUCCESS) });
+    const cf = cloudFormation();
+    const deps = cliDeps({ fetch: cf.fetch, clients: regionClients });
+    const code = await main(['rejoin', '--to', 'us-west-2', '-c', 'env=demo', '--allow-overwrite'], deps);
+    expect(code).toBe(0);
+    expect(lambda.commandCalls(InvokeCommand)[0]!.args[0].input).toMatchObject({
+      FunctionName: FUNCTION,
+      InvocationType: 'RequestResponse',
+    });
+    expect(sentPayload()).toEqual({
+      targetRegion: 'us-west-2',
+      components: ['database', 'cache', 'files'],
+      allowOverwriteDestination: true,
+      dryRun: false,
+    });
+    const text = deps.out.join('\n');
+    expect(text).toContain('Rejoin us-east-1 as secondary of us-west-2 (database, cache, files)');
+    expect(text).toContain('ok   database: haweb-demo-east is a reader member');
+    expect(text).toContain('- files: Called CreateReplicationConfiguration(...)');
+    expect(text).toContain('Changed: yes.');
+  });
+
+  test('a refusal from the function: exit 1 with its reason', async () => {
+    lambda.on(InvokeCommand).resolves({
+      StatusCode: 200,
+      FunctionError: 'Unhandled',
+      Payload: encode({
+        errorType: 'RefusedError',
+        errorMessage: 'REFUSED: us-east-1 cannot rejoin yet: database: haweb-demo-east ... (detached) ...',
+      }),
+    });
+    const deps = cliDeps({ fetch: cloudFormation().fetch, clients: regionClients });
+    const code = await main(['rejoin', '--to', 'us-west-2', '-c', 'env=demo', '--json'], deps);
+    expect(code).toBe(1);
+    expect(JSON.parse(deps.out.join('\n'))).toEqual({
+      ok: false,
+      error: 'REFUSED: us-east-1 cannot rejoin yet: database: haweb-demo-east ... (detached) ...',
+    });
+  });
+
+  test('--only and --dry-run reach the function', async () => {
+    lambda
+      .on(InvokeCommand)
+      .resolves({ StatusCode: 200, Payload: encode({ ...SUCCESS, dryRun: true, changed: false }) });
+    const deps = cliDeps({ fetch: cloudFormation().fetch, clients: regionClients });
+    expect(await main(['rejoin', '--to', 'us-west-2', '--only', 'files,database', '--dry-run'], deps)).toBe(0);
+    expect(sentPayload()).toEqual({
+      targetRegion: 'us-west-2',
+      components: ['database', 'files'],
+      allowOverwriteDestination: false,
+      dryRun: true,
+    });
+    expect(deps.out.join('\n')).toContain('Changed: nothing.');
+  });
+
+  test('a stack deployed before rejoin existed: exit 1 and says to deploy', async () => {
+    const deps = cliDeps({ fetch: cloudFormation({ PreflightFunctionName: 'x' }).fetch, clients: regionClients });
+    expect(await main(['rejoin', '--to', 'us-west-2'], deps)).toBe(1);
+    expect(deps.err.join('\n')).toContain(`stack ${STACK} has no output RejoinFunctionName; deploy this version`);
+    expect(lambda.calls()).toHaveLength(0);
+  });
+
+  test('without credentials: exit 2 and nothing is called', async () => {
+    const f = cloudFormation();
+    const deps = cliDeps({ credentials: noCredentials, fetch: f.fetch, clients: regionClients });
+    expect(await main(['rejoin', '--to', 'us-west-2'], deps)).toBe(2);
+    expect(deps.err.join('\n')).toMatch(/credentials/i);
+    expect(f.requests).toHaveLength(0);
+    expect(lambda.calls()).toHaveLength(0);
+  });
+
+  test('--dry-run without credentials prints the event it would send and calls nothing', async () => {
+    const f = cloudFormation();
+    const deps = cliDeps({ credentials: noCredentials, fetch: f.fetch, clients: regionClients });
+    expect(await main(['rejoin', '--to', 'us-west-2', '--dry-run'], deps)).toBe(0);
+    expect(deps.out.join('\n')).toContain(`Would read output RejoinFunctionName of ${STACK} (us-west-2)`);
+    expect(deps.out.join('\n')).toContain('"dryRun": true');
+    expect(f.requests).toHaveLength(0);
+    expect(lambda.calls()).toHaveLength(0);
+  });
+
+  test.each([
+    [['rejoin'], /rejoin needs --to <active region>: one of us-east-1, us-west-2/],
+    [['rejoin', '--to', 'eu-west-1'], /--to eu-west-1 is not a region of demo/],
+    [['rejoin', '--to', 'us-west-2', '--only', 'database,dns'], /--only takes a comma-separated list/],
+    [['rejoin', '--to', 'us-west-2', '--timeout', '5'], /rejoin does not take --timeout/],
+    [['status', '--allow-overwrite'], /status does not take --allow-overwrite/],
+  ])('%j is a usage error (exit 64)', async (argv, message) => {
+    const deps = cliDeps();
+    expect(await main(argv, deps)).toBe(64);
+    expect(deps.err.join('\n')).toMatch(message);
+  });
+
+  test('planRejoin names the rejoining region and the stack of the active one', () => {
+    expect(planRejoin(demo, { to: 'us-east-1', allowOverwrite: false, dryRun: false })).toMatchObject({
+      activeRegion: 'us-east-1',
+      rejoiningRegion: 'us-west-2',
+      stackName: 'HaWeb-demo-Operations-us-east-1',
+    });
+  });
+});
