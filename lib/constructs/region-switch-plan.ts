@@ -11,7 +11,7 @@ import { acknowledgeNag } from '../nag';
 export interface PlanRegion {
   /** Region name. */
   readonly region: string;
-  /** ARN of the region's web fleet (with `*` for the UUID CloudFormation does not return). */
+  /** Full ARN of the region's web fleet (with its UUID, read after creation). */
   readonly autoScalingGroupArn: string;
   /** ARN of the region's Aurora cluster. */
   readonly databaseClusterArn: string;
