@@ -12,6 +12,12 @@
  * 2. The operator's: `{ targetRegion, sourceRegion?, mode?: planned | unplanned, dryRun?: boolean }`.
  *
  * In both, `dryRun: true` (or the function's DRY_RUN=true) asks for a report without changes.
+ *
+ * The copies of the functions that the plan invokes (environment INVOKED_BY=region-switch-plan) do not
+ * depend on the payload: {@link parsePlanStepEvent} takes the activating region to be the function's own
+ * region, because the plan's steps run the copy in the activating region (`regionToRun:
+ * activatingRegion`), and the mode to be planned, because Region switch skips Lambda steps in
+ * ungraceful executions. Fields of shape 1, when present, must agree.
  */
 import { InvalidEventError } from './errors';
 
@@ -20,6 +26,9 @@ export type Mode = 'planned' | 'unplanned';
 
 /** Which shape the event had. */
 export type EventOrigin = 'region-switch' | 'operator';
+
+/** Value of INVOKED_BY on the copies of the functions that only the Region switch plan invokes. */
+export const PLAN_STEP_INVOKER = 'region-switch-plan';
 
 /** What a function is asked to do. */
 export interface SwitchRequest {
@@ -173,6 +182,59 @@ export function parseSwitchEvent(event: unknown, regions: readonly string[], dry
     ...parsed,
     dryRun: dryRunFromEnv || dryRunOf(source),
     origin: isRegionSwitch ? 'region-switch' : 'operator',
+    input: source,
+  };
+}
+
+/**
+ * Reads the event of a plan step: the function's copy in `functionRegion` runs only for the activation
+ * of that region. A Region switch field naming another activating region, an ungraceful mode, or an
+ * operator `targetRegion` for another region is refused as contradictory; an event with none of them
+ * (the payload is not documented) is the activation of `functionRegion`, planned.
+ */
+export function parsePlanStepEvent(
+  event: unknown,
+  regions: readonly string[],
+  dryRunFromEnv: boolean,
+  functionRegion: string,
+): SwitchRequest {
+  if (!regions.includes(functionRegion)) {
+    throw new InvalidEventError(
+      `this plan step runs in ${functionRegion}, which is not one of the service's regions (${regions.join(', ')}).`,
+    );
+  }
+  const source: Record<string, unknown> = isObject(event)
+    ? isObject(event.detail)
+      ? { ...event.detail, ...event }
+      : event
+    : {};
+  const hasRegionSwitchFields = REGION_SWITCH_KEYS.some((key) => source[key] !== undefined);
+  const named: { targetRegion: string; mode: Mode; executionId?: string; planArn?: string } | undefined =
+    hasRegionSwitchFields
+      ? fromRegionSwitch(source, regions)
+      : source.targetRegion !== undefined
+        ? fromOperator(source, regions)
+        : undefined;
+  if (named && named.targetRegion !== functionRegion) {
+    throw new InvalidEventError(
+      `the event activates ${named.targetRegion}, but this plan step's copy runs in ${functionRegion}; ` +
+        "the plan's Lambda steps must run in the activating region (regionToRun activatingRegion).",
+    );
+  }
+  if (named && named.mode !== 'planned') {
+    throw new InvalidEventError(
+      'the event asks for an ungraceful (unplanned) run, but Region switch skips Lambda steps in ungraceful ' +
+        'executions; run the operator copy of the function instead (runbook: unplanned failover).',
+    );
+  }
+  return {
+    targetRegion: functionRegion,
+    sourceRegion: otherRegion(regions, functionRegion),
+    mode: 'planned',
+    executionId: named?.executionId,
+    planArn: named?.planArn,
+    dryRun: dryRunFromEnv || dryRunOf(source),
+    origin: 'region-switch',
     input: source,
   };
 }

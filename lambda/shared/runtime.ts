@@ -7,8 +7,8 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { ColdStartConfig, type Regions } from './config';
 import { processEnv, type Env } from './env';
-import { errorMessage, errorName, RefusedError } from './errors';
-import { parseSwitchEvent, type Mode, type SwitchRequest } from './event';
+import { ConfigError, errorMessage, errorName, RefusedError } from './errors';
+import { parsePlanStepEvent, parseSwitchEvent, PLAN_STEP_INVOKER, type Mode, type SwitchRequest } from './event';
 
 /** Structured log: a message and JSON fields. Never pass secrets. */
 export interface Log {
@@ -198,6 +198,27 @@ export function lambdaRuntime(log: Log, context?: Pick<Context, 'getRemainingTim
   };
 }
 
+/** How a function's copy is invoked, from its environment. */
+export interface Invocation {
+  /** The plan's copy (INVOKED_BY=region-switch-plan): the activating region is the function's own. */
+  readonly planStep: boolean;
+  /** The function's region (AWS_REGION, set by Lambda). */
+  readonly functionRegion?: string;
+}
+
+/** Reads INVOKED_BY and AWS_REGION. */
+export function invocationOf(env: Env): Invocation {
+  const invokedBy = env.INVOKED_BY;
+  if (invokedBy !== undefined && invokedBy !== '' && invokedBy !== PLAN_STEP_INVOKER) {
+    throw new ConfigError(`INVOKED_BY must be ${PLAN_STEP_INVOKER} or unset (got ${JSON.stringify(invokedBy)}).`);
+  }
+  const planStep = invokedBy === PLAN_STEP_INVOKER;
+  if (planStep && !env.AWS_REGION) {
+    throw new ConfigError('AWS_REGION is not set; a plan step needs its own region (Lambda sets it).');
+  }
+  return { planStep, functionRegion: env.AWS_REGION };
+}
+
 /**
  * Parses the event; when it matches neither shape, logs its keys (not its values) so the payload
  * Region switch actually sends can be read from the logs, then rethrows.
@@ -207,9 +228,12 @@ export function parseRequest(
   event: unknown,
   regions: readonly string[],
   dryRunFromEnv: boolean,
+  invocation: Invocation = { planStep: false },
 ): SwitchRequest {
   try {
-    return parseSwitchEvent(event, regions, dryRunFromEnv);
+    return invocation.planStep
+      ? parsePlanStepEvent(event, regions, dryRunFromEnv, invocation.functionRegion!)
+      : parseSwitchEvent(event, regions, dryRunFromEnv);
   } catch (err) {
     const keys = (value: unknown) =>
       typeof value === 'object' && value !== null ? Object.keys(value as object) : typeof value;
@@ -269,12 +293,15 @@ export function lambdaEntry<C extends { readonly regions: Regions; readonly dryR
 ): (run: SwitchRun<C>) => SwitchHandler {
   const log = logOf(createLogger(name));
   const coldStart = new ColdStartConfig(
-    () => load(processEnv()),
+    () => {
+      const env = processEnv();
+      return { config: load(env), invocation: invocationOf(env) };
+    },
     (err) => log.error('Invalid configuration at cold start', { message: err.message }),
   );
   return (run) => async (event, context) => {
-    const config = coldStart.get();
-    const request = parseRequest(log, event, config.regions.names, config.dryRun);
+    const { config, invocation } = coldStart.get();
+    const request = parseRequest(log, event, config.regions.names, config.dryRun, invocation);
     return runLogged(log, request, () => run(request, config, lambdaRuntime(log, context)));
   };
 }

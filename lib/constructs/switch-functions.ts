@@ -33,7 +33,20 @@ export interface SwitchFunctionsProps {
   readonly globalClusterIdentifier: string;
   /** Full ID of the ElastiCache Global Datastore. */
   readonly globalDatastoreId: string;
+  /**
+   * Also create the copies of preflight, cache-failover, efs-replication and postcheck that only the
+   * Region switch plan invokes (environment `INVOKED_BY=region-switch-plan`): they take the activating
+   * region to be their own region and so do not depend on the payload Region switch sends.
+   * @default false
+   */
+  readonly planSteps?: boolean;
 }
+
+/** The functions the Region switch plan runs as steps. */
+export const PLAN_STEP_FUNCTIONS = ['preflight', 'cache-failover', 'efs-replication', 'postcheck'] as const;
+
+/** One of {@link PLAN_STEP_FUNCTIONS}. */
+export type PlanStepFunctionName = (typeof PLAN_STEP_FUNCTIONS)[number];
 
 /** The functions, by folder name under lambda/. */
 export type SwitchFunctionName = 'preflight' | 'cache-failover' | 'efs-replication' | 'postcheck' | 'rejoin';
@@ -53,6 +66,8 @@ const LAMBDA_DIR = path.join(__dirname, '..', '..', 'lambda');
 export class SwitchFunctions extends Construct {
   /** The functions. */
   public readonly functions: Record<SwitchFunctionName, lambda.IFunction>;
+  /** The plan's copies (when `planSteps`): same code, role and logs, `INVOKED_BY=region-switch-plan`. */
+  public readonly planStepFunctions?: Record<PlanStepFunctionName, lambda.IFunction>;
 
   constructor(scope: Construct, id: string, props: SwitchFunctionsProps) {
     super(scope, id);
@@ -89,6 +104,7 @@ export class SwitchFunctions extends Construct {
       stack.formatArn({ service: 'elasticfilesystem', region, resource: 'file-system', resourceName: r.fileSystemId }),
     );
 
+    const planSteps: Partial<Record<PlanStepFunctionName, lambda.IFunction>> = {};
     const make = (
       name: SwitchFunctionName,
       description: string,
@@ -105,7 +121,7 @@ export class SwitchFunctions extends Construct {
       });
       logGroup.grantWrite(role);
       statements.forEach((s) => role.addToPolicy(s));
-      const fn = new nodejs.NodejsFunction(this, pascal(name), {
+      const fnProps = (env: Record<string, string>): nodejs.NodejsFunctionProps => ({
         entry: path.join(LAMBDA_DIR, name, 'index.ts'),
         handler: 'handler',
         description,
@@ -116,14 +132,21 @@ export class SwitchFunctions extends Construct {
         role,
         logGroup,
         loggingFormat: lambda.LoggingFormat.JSON,
-        environment,
+        environment: env,
         bundling: { minify: true, sourceMap: true, target: 'node22', externalModules: [], forceDockerBundling: false },
       });
-      acknowledgeNag(
-        fn,
-        'AwsSolutions-L1',
-        'Node.js 22 on purpose: the same major version as the instances (Amazon Linux 2023 nodejs22), an LTS line.',
-      );
+      const nodeVersionReason =
+        'Node.js 22 on purpose: the same major version as the instances (Amazon Linux 2023 nodejs22), an LTS line.';
+      const fn = new nodejs.NodejsFunction(this, pascal(name), fnProps(environment));
+      acknowledgeNag(fn, 'AwsSolutions-L1', nodeVersionReason);
+      if (props.planSteps && (PLAN_STEP_FUNCTIONS as readonly string[]).includes(name)) {
+        const copy = new nodejs.NodejsFunction(this, `${pascal(name)}PlanStep`, {
+          ...fnProps({ ...environment, INVOKED_BY: 'region-switch-plan' }),
+          description: `${description} (the plan's step: runs for its own region)`,
+        });
+        acknowledgeNag(copy, 'AwsSolutions-L1', nodeVersionReason);
+        planSteps[name as PlanStepFunctionName] = copy;
+      }
       return fn;
     };
 
@@ -213,6 +236,7 @@ export class SwitchFunctions extends Construct {
         ],
       ),
     };
+    if (props.planSteps) this.planStepFunctions = planSteps as Record<PlanStepFunctionName, lambda.IFunction>;
     for (const [name, fn] of Object.entries(this.functions)) {
       new CfnOutput(this, `${pascal(name)}FunctionName`, {
         value: fn.functionName,

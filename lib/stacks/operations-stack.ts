@@ -126,6 +126,7 @@ export class OperationsStack extends RegionalStack {
       regions: regionResources,
       globalClusterIdentifier: props.names.globalClusterIdentifier,
       globalDatastoreId: primaryRegion.data.cache.globalDatastore!.attrGlobalReplicationGroupId,
+      planSteps: config.regionSwitch.enabled,
     });
 
     const recordSetIdentifier = (r: WatchedRegion) => `${config.name}-${r.app.region}`;
@@ -139,10 +140,10 @@ export class OperationsStack extends RegionalStack {
         databaseClusterArn: regionResources[r.app.region].dbClusterArn,
         recordSetIdentifier: recordSetIdentifier(r),
         functions: {
-          preflight: functions.functions.preflight,
-          cacheFailover: functions.functions['cache-failover'],
-          efsReplication: functions.functions['efs-replication'],
-          postcheck: functions.functions.postcheck,
+          preflight: functions.planStepFunctions!.preflight,
+          cacheFailover: functions.planStepFunctions!['cache-failover'],
+          efsReplication: functions.planStepFunctions!['efs-replication'],
+          postcheck: functions.planStepFunctions!.postcheck,
         },
       });
       this.plan = new RegionSwitchPlan(this, 'RegionSwitch', {

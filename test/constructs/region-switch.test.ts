@@ -188,10 +188,11 @@ describe('Region switch plan', () => {
 describe('switch functions', () => {
   const fns = (t: Template) => Object.values(t.findResources('AWS::Lambda::Function')).map((r) => r.Properties);
 
-  test('each region has pre-flight, cache failover, EFS replication, post-check and rejoin on Node.js 22, arm64', () => {
+  test("each region has pre-flight, cache failover, EFS replication, post-check and rejoin, plus the plan's copies of the first four, on Node.js 22, arm64", () => {
     for (const t of [opsP, opsS]) {
       const mine = fns(t).filter((p) => p.Runtime === 'nodejs22.x');
-      expect(mine).toHaveLength(5);
+      expect(mine).toHaveLength(9);
+      expect(mine.filter((p) => p.Environment.Variables.INVOKED_BY === 'region-switch-plan')).toHaveLength(4);
       for (const p of mine) expect(p.Architectures).toEqual(['arm64']);
     }
   });
@@ -265,5 +266,28 @@ describe('switch functions', () => {
         Ref: expect.stringMatching(new RegExp(`^SwitchFunctions${name}`)),
       });
     }
+  });
+
+  test('the plan runs only the plan-step copies; operators get the others', () => {
+    const planFns = JSON.stringify(plan().Workflows);
+    const functions = prodEnv.primary.operations.switchFunctions;
+    for (const name of ['preflight', 'cache-failover', 'efs-replication', 'postcheck'] as const) {
+      const copyId = prodEnv.primary.operations.getLogicalId(
+        functions.planStepFunctions![name].node.defaultChild as CfnElement,
+      );
+      const operatorId = prodEnv.primary.operations.getLogicalId(
+        functions.functions[name].node.defaultChild as CfnElement,
+      );
+      expect(planFns).toContain(copyId);
+      expect(planFns).not.toContain(`"${operatorId}"`);
+    }
+  });
+
+  test('demo (no plan) has no plan-step copies', () => {
+    const demoOps = Template.fromStack(buildEnvironment(demo).env.primary.operations);
+    const copies = Object.values(demoOps.findResources('AWS::Lambda::Function')).filter(
+      (r) => r.Properties.Environment?.Variables?.INVOKED_BY !== undefined,
+    );
+    expect(copies).toHaveLength(0);
   });
 });

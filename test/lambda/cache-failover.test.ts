@@ -225,6 +225,30 @@ describe('cache-failover', () => {
     }
   });
 
+  test("handler: the plan's copy (INVOKED_BY=region-switch-plan) activates its own region whatever the payload", async () => {
+    const sdkName = '@aws-sdk/client-elasticache';
+    const planStep = loadWithEnv<typeof cacheFailover>(
+      '../../lambda/cache-failover',
+      { ...VALID_ENV, INVOKED_BY: 'region-switch-plan', AWS_REGION: EAST, WAIT_SECONDS: '0' },
+      [sdkName],
+    );
+    const sdk = planStep.loaded[sdkName] as typeof import('@aws-sdk/client-elasticache');
+    const isolated = mockClient(sdk.ElastiCacheClient);
+    isolated.on(sdk.DescribeGlobalReplicationGroupsCommand).resolves(datastore(WEST));
+    isolated.on(sdk.FailoverGlobalReplicationGroupCommand).resolves({});
+    try {
+      const result = await planStep.handler({ aFieldNobodyDocumented: 'x' });
+      expect(result).toMatchObject({ targetRegion: EAST, sourceRegion: WEST, mode: 'planned', changed: true });
+      expect(isolated.commandCalls(sdk.FailoverGlobalReplicationGroupCommand)[0]!.args[0].input).toMatchObject({
+        PrimaryRegion: EAST,
+        PrimaryReplicationGroupId: 'haweb-prod-east-cache',
+      });
+      await expect(planStep.handler({ targetRegion: WEST })).rejects.toThrow(/activates us-west-2, but this plan step/);
+    } finally {
+      isolated.restore();
+    }
+  });
+
   test('handler: a missing or bad environment fails with the setting named', async () => {
     const missing = loadWithEnv<typeof cacheFailover>('../../lambda/cache-failover', { REGIONS: VALID_ENV.REGIONS });
     await expect(missing.handler(OPERATOR_EVENT)).rejects.toThrow(

@@ -16,8 +16,15 @@ import {
   secondsFromEnv,
 } from '../../lambda/shared/config';
 import { RefusedError } from '../../lambda/shared/errors';
-import { parseSwitchEvent } from '../../lambda/shared/event';
-import { isThrottlingError, parseRequest, pollUntil, waitDeadline, withRetry } from '../../lambda/shared/runtime';
+import { parsePlanStepEvent, parseSwitchEvent } from '../../lambda/shared/event';
+import {
+  invocationOf,
+  isThrottlingError,
+  parseRequest,
+  pollUntil,
+  waitDeadline,
+  withRetry,
+} from '../../lambda/shared/runtime';
 
 const REGIONS = [EAST, WEST];
 
@@ -264,5 +271,68 @@ describe('pollUntil', () => {
     const rt = fakeRuntime(60_000);
     expect(waitDeadline(rt, 600)).toBe(rt.deadline);
     expect(waitDeadline(rt, 10)).toBe(rt.now() + 10_000);
+  });
+});
+
+describe('plan step invocation (INVOKED_BY=region-switch-plan)', () => {
+  test('an event without any known field is the planned activation of the function’s own region', () => {
+    for (const event of [{}, { unknownKey: 'x' }, null, 'text']) {
+      expect(parsePlanStepEvent(event, REGIONS, false, WEST)).toMatchObject({
+        targetRegion: WEST,
+        sourceRegion: EAST,
+        mode: 'planned',
+        origin: 'region-switch',
+        dryRun: false,
+      });
+    }
+  });
+
+  test('Region switch fields that agree are read (execution ID, plan ARN)', () => {
+    expect(parsePlanStepEvent(REGION_SWITCH_EVENT, REGIONS, false, WEST)).toMatchObject({
+      targetRegion: WEST,
+      executionId: 'a1b2c3d4',
+      planArn: REGION_SWITCH_EVENT.planArn,
+    });
+  });
+
+  test('an event that activates the other region is refused as contradictory', () => {
+    expect(() =>
+      parsePlanStepEvent(
+        { ...REGION_SWITCH_EVENT, activateRegion: EAST, deactivateRegion: WEST },
+        REGIONS,
+        false,
+        WEST,
+      ),
+    ).toThrow(/the event activates us-east-1, but this plan step's copy runs in us-west-2/);
+    expect(() => parsePlanStepEvent({ targetRegion: EAST }, REGIONS, false, WEST)).toThrow(/activates us-east-1/);
+  });
+
+  test('an ungraceful event is refused: the operator copy handles unplanned runs', () => {
+    expect(() =>
+      parsePlanStepEvent({ ...REGION_SWITCH_EVENT, executionMode: 'ungraceful' }, REGIONS, false, WEST),
+    ).toThrow(/ungraceful \(unplanned\) run/);
+  });
+
+  test('dry run from the environment or the event', () => {
+    expect(parsePlanStepEvent({}, REGIONS, true, WEST).dryRun).toBe(true);
+    expect(parsePlanStepEvent({ dryRun: true }, REGIONS, false, WEST).dryRun).toBe(true);
+  });
+
+  test('a function region outside the service is refused', () => {
+    expect(() => parsePlanStepEvent({}, REGIONS, false, 'eu-west-1')).toThrow(/runs in eu-west-1, which is not one/);
+  });
+
+  test('invocationOf reads INVOKED_BY and AWS_REGION, and rejects other values', () => {
+    expect(invocationOf({})).toEqual({ planStep: false, functionRegion: undefined });
+    expect(invocationOf({ INVOKED_BY: 'region-switch-plan', AWS_REGION: WEST })).toEqual({
+      planStep: true,
+      functionRegion: WEST,
+    });
+    expect(() => invocationOf({ INVOKED_BY: 'someone' })).toThrow(/INVOKED_BY must be region-switch-plan or unset/);
+    expect(() => invocationOf({ INVOKED_BY: 'region-switch-plan' })).toThrow(/AWS_REGION is not set/);
+  });
+
+  test('the operator copy still requires a region: an empty event is invalid there', () => {
+    expect(() => parseSwitchEvent({}, REGIONS, false)).toThrow(/Invalid event/);
   });
 });
