@@ -22,6 +22,11 @@ const METRIC_LOOKBACK_MS = 10 * 60_000;
 export const APP_OUTPUTS = { healthCheckId: 'HealthCheckId', loadBalancerDnsName: 'LoadBalancerDnsName' } as const;
 /** Storage stack output the status command reads. */
 export const STORAGE_OUTPUTS = { fileSystemId: 'FileSystemId' } as const;
+/** Outputs of the primary operations stack when a Region switch plan steers DNS. */
+export const DNS_OUTPUTS = {
+  planPrimaryHealthCheckId: 'PlanPrimaryHealthCheckId',
+  primaryGateHealthCheckId: 'PrimaryGateHealthCheckId',
+} as const;
 
 /** The SDK clients of one region. */
 export interface RegionClients {
@@ -148,6 +153,16 @@ export interface RegionStatus {
   readonly files: Field<FilesStatus>;
 }
 
+/** How the PRIMARY failover record is steered. */
+export interface DnsStatus {
+  /** Whether a Region switch plan gates the PRIMARY record (environments with `regionSwitch.enabled`). */
+  readonly steeredByPlan: boolean;
+  /** The plan's health check of the primary region: unhealthy once the plan activated the secondary. */
+  readonly planPrimaryCheck?: HealthCheckStatus;
+  /** The PRIMARY record's calculated check (endpoint AND plan check): unhealthy means DNS answers SECONDARY. */
+  readonly primaryGate?: HealthCheckStatus;
+}
+
 /** The status document (`status --json`). */
 export interface StatusReport {
   /** Environment name. */
@@ -156,14 +171,34 @@ export interface StatusReport {
   readonly checkedAt: string;
   /** Primary region, then secondary. */
   readonly regions: readonly RegionStatus[];
+  /** DNS steering of the failover records. */
+  readonly dns: Field<DnsStatus>;
 }
 
 const FIELD_NAMES = ['healthCheck', 'targets', 'database', 'cache', 'files'] as const;
 
 /** Reads the status of both regions; a failure affects only its field. */
 export async function gatherStatus(config: EnvironmentConfig, deps: StatusDeps): Promise<StatusReport> {
-  const regions = await Promise.all([regionStatus(config, 'primary', deps), regionStatus(config, 'secondary', deps)]);
-  return { environment: config.name, checkedAt: deps.now().toISOString(), regions };
+  const [primary, secondary, dns] = await Promise.all([
+    regionStatus(config, 'primary', deps),
+    regionStatus(config, 'secondary', deps),
+    settle(() => readDns(config, deps)),
+  ]);
+  return { environment: config.name, checkedAt: deps.now().toISOString(), regions: [primary, secondary], dns };
+}
+
+/** The plan's primary health check and the PRIMARY record's gate, from the primary operations stack. */
+export async function readDns(config: EnvironmentConfig, deps: StatusDeps): Promise<DnsStatus> {
+  if (!config.regionSwitch.enabled) return { steeredByPlan: false };
+  const region = config.primary.region;
+  const outputs = await deps.stackOutputs(`${physicalNames(config).stackPrefix}-Operations-${region}`, region);
+  const cw = deps.clients(ROUTE53_METRICS_REGION).cloudwatch;
+  const now = deps.now();
+  const [planPrimaryCheck, primaryGate] = await Promise.all([
+    readHealthCheck(cw, requireOutput(outputs, DNS_OUTPUTS.planPrimaryHealthCheckId, region), now),
+    readHealthCheck(cw, requireOutput(outputs, DNS_OUTPUTS.primaryGateHealthCheckId, region), now),
+  ]);
+  return { steeredByPlan: true, planPrimaryCheck, primaryGate };
 }
 
 /** True when at least one field of the report was read. */
@@ -390,6 +425,7 @@ export function renderStatusTable(report: StatusReport): string {
     ['Aurora replication lag', ...report.regions.map((r) => show(r.database, fmtLag))],
     ['Cache (Global Datastore)', ...report.regions.map((r) => show(r.cache, fmtCache))],
     ['EFS replication', ...report.regions.map((r) => show(r.files, fmtFiles))],
+    ['DNS (PRIMARY record)', show(report.dns, fmtDns), 'endpoint check only'],
   ];
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
   const line = (row: readonly string[]) =>
@@ -413,6 +449,13 @@ function show<T>(field: Field<T>, fmt: (v: T) => string): string {
 
 function fmtHealthCheck(h: HealthCheckStatus): string {
   return h.status === 'unknown' ? 'unknown (no data in 10 min)' : h.status;
+}
+
+function fmtDns(d: DnsStatus): string {
+  if (!d.steeredByPlan) return 'endpoint check only (no plan)';
+  const gate = d.primaryGate!.status;
+  const answering = gate === 'healthy' ? 'answers PRIMARY' : gate === 'unhealthy' ? 'answers SECONDARY' : 'unknown';
+  return `gate ${gate} (${answering}), plan check ${d.planPrimaryCheck!.status}`;
 }
 
 function fmtTargets(t: TargetStatus): string {

@@ -178,10 +178,14 @@ export class OperationsStack extends RegionalStack {
         regions: [failoverRegion(primaryRegion), failoverRegion(secondaryRegion)],
         planHealthChecks: this.plan?.plan.attrPlanHealthChecks,
       });
-      if (this.failoverRecords.planPrimaryHealthCheckId) {
+      if (this.failoverRecords.planPrimaryHealthCheckId && this.failoverRecords.primaryGate) {
         new CfnOutput(this, 'PlanPrimaryHealthCheckId', {
           value: this.failoverRecords.planPrimaryHealthCheckId,
           description: "The Region switch plan's health check of the primary region, gating the PRIMARY record",
+        });
+        new CfnOutput(this, 'PrimaryGateHealthCheckId', {
+          value: this.failoverRecords.primaryGate.healthCheckId,
+          description: "The PRIMARY record's calculated health check (endpoint check AND the plan's primary check)",
         });
       }
 

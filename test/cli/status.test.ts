@@ -9,6 +9,7 @@ import { DescribeGlobalReplicationGroupsCommand } from '@aws-sdk/client-elastica
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../cli/main';
+import { demo } from '../../lib/config/environments';
 import { RegionClients, StatusReport, renderStatusTable } from '../../cli/status';
 import { cliDeps, describeStacksXml, errorXml, fakeFetch, noCredentials, regionClients } from './fakes';
 
@@ -108,6 +109,13 @@ function healthyRegion(clients: RegionClients, region: string, role: 'primary' |
       Namespace: 'AWS/Route53',
       Dimensions: [{ Name: 'HealthCheckId', Value: 'hc-west' }],
     }).resolves({ Datapoints: [{ Timestamp: new Date(NOW.getTime() - 60_000), Minimum: 0 }] });
+    // After a planned switchover to the secondary: the plan's primary check and the gate are unhealthy.
+    for (const id of ['hc-plan-east', 'hc-gate']) {
+      cw.on(GetMetricStatisticsCommand, {
+        Namespace: 'AWS/Route53',
+        Dimensions: [{ Name: 'HealthCheckId', Value: id }],
+      }).resolves({ Datapoints: [{ Timestamp: new Date(NOW.getTime() - 60_000), Minimum: 0 }] });
+    }
   }
 }
 
@@ -120,12 +128,14 @@ function stacksFetch(failRegion?: string) {
     const short = region === EAST ? 'east' : 'west';
     const outputs: Record<string, string> = stackName.includes('-App-')
       ? { HealthCheckId: `hc-${short}`, LoadBalancerDnsName: `haweb-lb-${region}.elb.amazonaws.com` }
-      : { FileSystemId: `fs-${short}` };
+      : stackName.includes('-Operations-')
+        ? { PlanPrimaryHealthCheckId: 'hc-plan-east', PrimaryGateHealthCheckId: 'hc-gate' }
+        : { FileSystemId: `fs-${short}` };
     return { body: describeStacksXml(stackName, outputs) };
   });
 }
 
-function setup(options: { failRegion?: string } = {}) {
+function setup(options: { failRegion?: string; plan?: boolean } = {}) {
   const east = regionClients(EAST);
   const west = regionClients(WEST);
   healthyRegion(east, EAST, 'primary');
@@ -141,6 +151,9 @@ function setup(options: { failRegion?: string } = {}) {
     fetch: f.fetch,
     clients: (region) => (region === EAST ? east : region === WEST ? west : regionClients(region)),
     now: () => NOW,
+    environments: options.plan
+      ? { demo: { ...demo, regionSwitch: { ...demo.regionSwitch, enabled: true } } }
+      : undefined,
   });
   return { deps, requests: f.requests };
 }
@@ -196,7 +209,8 @@ describe('status', () => {
 
     expect(deps.out).toHaveLength(1);
     const report = JSON.parse(deps.out[0]);
-    expect(Object.keys(report)).toEqual(['environment', 'checkedAt', 'regions']);
+    expect(Object.keys(report)).toEqual(['environment', 'checkedAt', 'regions', 'dns']);
+    expect(report.dns).toEqual({ ok: true, value: { steeredByPlan: false } });
     expect(report.environment).toBe('demo');
     expect(report.checkedAt).toBe(NOW.toISOString());
     expect(report.regions.map((r: { region: string }) => r.region)).toEqual([EAST, WEST]);
@@ -225,6 +239,28 @@ describe('status', () => {
     expect(table).toMatch(/ALB targets\s+2\/2 healthy\s+1\/2 healthy \(1 draining\)/);
     expect(table).toMatch(/Aurora replication lag\s+- \(writer\)\s+120 ms/);
     expect(table).toMatch(/EFS replication\s+to us-west-2: ENABLED, last sync 42 s ago\s+none/);
+  });
+
+  test('with a plan, it shows how the PRIMARY record is steered: gate and plan check from the operations stack', async () => {
+    const { deps, requests } = setup({ plan: true });
+
+    expect(await main(['status', '--json'], deps)).toBe(0);
+    const report: StatusReport = JSON.parse(deps.out.join('\n'));
+    expect(report.dns).toMatchObject({
+      ok: true,
+      value: {
+        steeredByPlan: true,
+        planPrimaryCheck: { healthCheckId: 'hc-plan-east', status: 'unhealthy' },
+        primaryGate: { healthCheckId: 'hc-gate', status: 'unhealthy' },
+      },
+    });
+    expect(requests.some((r) => r.body.includes('StackName=HaWeb-demo-Operations-us-east-1'))).toBe(true);
+
+    deps.out.length = 0;
+    await main(['status'], deps);
+    expect(deps.out.join('\n')).toMatch(
+      /DNS \(PRIMARY record\)\s+gate unhealthy \(answers SECONDARY\), plan check unhealthy\s+endpoint check only/,
+    );
   });
 
   test('an unreachable region shows errors per field and the command still succeeds', async () => {
@@ -323,6 +359,7 @@ describe('status', () => {
           files: err,
         },
       ],
+      dns: err,
     });
     expect(table.split('\n')[0]).toBe('Environment prod, checked 2025-06-01T12:00:00.000Z');
   });

@@ -165,6 +165,12 @@ describe.each([
       });
     });
 
+    test('outputs the gate (calculated check) ID for the CLI status', () => {
+      expect(ops.toJSON().Outputs.PrimaryGateHealthCheckId.Value).toEqual({
+        Ref: logicalIdOf(env.primary.operations.failoverRecords!.primaryGate!),
+      });
+    });
+
     test("outputs the plan's primary health check ID the PRIMARY record is gated on", () => {
       expect(ops.toJSON().Outputs.PlanPrimaryHealthCheckId.Value).toEqual(
         ops.toJSON().Resources[logicalIdOf(env.primary.operations.failoverRecords!.primaryGate!)].Properties
