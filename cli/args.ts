@@ -40,9 +40,9 @@ const COMMANDS: readonly Command[] = ['status', 'switchover', 'failover', 'failb
 /** Flags each command accepts (besides -c and --help). */
 const COMMAND_FLAGS: Readonly<Record<Command, readonly string[]>> = {
   status: ['json'],
-  switchover: ['to', 'timeout', 'dry-run', 'comment'],
-  failover: ['to', 'timeout', 'dry-run', 'comment'],
-  failback: ['timeout', 'dry-run', 'comment'],
+  switchover: ['to', 'timeout', 'dry-run', 'comment', 'json'],
+  failover: ['to', 'timeout', 'dry-run', 'comment', 'json'],
+  failback: ['timeout', 'dry-run', 'comment', 'json'],
   rejoin: ['to', 'only', 'allow-overwrite', 'dry-run', 'json'],
 };
 
@@ -168,7 +168,7 @@ Options:
   --json          Print one JSON document instead of the table
 
 Exit codes: 0 read (a field that failed shows "error: ..."), 2 nothing could be read or no credentials.`,
-  switchover: `Usage: npm run region -- switchover --to <region> [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>]
+  switchover: `Usage: npm run region -- switchover --to <region> [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>] [--json]
 
 Planned switch with no data loss: starts the environment's ARC Region switch plan (haweb-<env>)
 with action activate, mode graceful, target <region>, and follows it until it ends.
@@ -178,9 +178,10 @@ Options:
   --timeout <min>     Minutes to follow the execution (default 60); it goes on in AWS after that
   --dry-run           Print the call that would be made; change nothing
   --comment <text>    Execution comment
+  --json              Progress on stderr; one JSON summary (outcome, steps, errors) on stdout
 
 Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`,
-  failover: `Usage: npm run region -- failover --to <region> [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>]
+  failover: `Usage: npm run region -- failover --to <region> [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>] [--json]
 
 Unplanned switch when a region is impaired: starts the environment's ARC Region switch plan
 (haweb-<env>) with action activate, mode ungraceful, target <region>, and follows it.
@@ -191,9 +192,10 @@ Options:
   --timeout <min>     Minutes to follow the execution (default 60); it goes on in AWS after that
   --dry-run           Print the call that would be made; change nothing
   --comment <text>    Execution comment
+  --json              Progress on stderr; one JSON summary (outcome, steps, errors) on stdout
 
 Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`,
-  failback: `Usage: npm run region -- failback [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>]
+  failback: `Usage: npm run region -- failback [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>] [--json]
 
 Switches back to the primary region of the config (graceful), once the data tier has
 resynchronised there: check with "status" first.
@@ -202,6 +204,7 @@ Options:
   --timeout <min>     Minutes to follow the execution (default 60); it goes on in AWS after that
   --dry-run           Print the call that would be made; change nothing
   --comment <text>    Execution comment
+  --json              Progress on stderr; one JSON summary (outcome, steps, errors) on stdout
 
 Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`,
   rejoin: `Usage: npm run region -- rejoin --to <active region> [-c env=<name>] [--only <list>] [--allow-overwrite] [--dry-run] [--json]

@@ -157,10 +157,12 @@ async function regionSwitch(config: EnvironmentConfig, args: ParsedArgs, deps: C
       { timeoutMinutes: args.timeoutMinutes, comment: args.comment },
       {
         arc,
-        print: deps.stdout,
+        // With --json, progress goes to stderr and standard output holds only the summary document.
+        print: args.json ? deps.stderr : deps.stdout,
         now: () => deps.now().getTime(),
         sleep: deps.sleep,
         pollIntervalMs: deps.pollIntervalMs,
+        onResult: args.json ? (summary) => deps.stdout(JSON.stringify(summary, null, 2)) : undefined,
       },
     );
   } catch (err) {
@@ -179,20 +181,34 @@ async function regionSwitch(config: EnvironmentConfig, args: ParsedArgs, deps: C
  */
 async function dryRun(plan: SwitchPlan, args: ParsedArgs, arc: ArcRegionSwitchApi, deps: CliDeps): Promise<number> {
   const endpoint = `https://${arcDataPlaneHostname(plan.targetRegion)}/`;
+  const note = args.json ? deps.stderr : deps.stdout;
   let planArn: string;
+  let planFound = false;
   try {
     await requireCredentials(deps.credentials);
     planArn = (await findPlan(arc, plan.targetRegion, plan.planName)).arn;
-    deps.stdout(`Dry run: found plan ${plan.planName} (${planArn}) with ListPlansInRegion on ${endpoint}.`);
+    planFound = true;
+    note(`Dry run: found plan ${plan.planName} (${planArn}) with ListPlansInRegion on ${endpoint}.`);
   } catch (err) {
     if (!(err instanceof NoCredentialsError)) throw err;
     planArn = `<ARN of plan ${plan.planName}>`;
-    deps.stdout(`Dry run without AWS credentials: nothing is called; the plan ${plan.planName} is not looked up.`);
+    note(`Dry run without AWS credentials: nothing is called; the plan ${plan.planName} is not looked up.`);
+  }
+  const request = startInput(plan, planArn, args.comment);
+  if (args.json) {
+    deps.stdout(
+      JSON.stringify(
+        { dryRun: true, endpoint, operation: 'StartPlanExecution', planFound, request, changed: false },
+        null,
+        2,
+      ),
+    );
+    return EXIT.OK;
   }
   deps.stdout(
     [
       `Would call StartPlanExecution (X-Amz-Target: ArcRegionSwitch.StartPlanExecution) on ${endpoint} with:`,
-      JSON.stringify(startInput(plan, planArn, args.comment), null, 2),
+      JSON.stringify(request, null, 2),
       `then poll GetPlanExecution every ${(deps.pollIntervalMs ?? 10_000) / 1000} s for up to ${args.timeoutMinutes} min.`,
       'Nothing was changed.',
     ].join('\n'),

@@ -116,6 +116,41 @@ export interface SwitchDeps {
    * @default 10000
    */
   readonly pollIntervalMs?: number;
+  /** Receives the summary once the run ends (completed, failed or timed out); `--json` prints it. */
+  readonly onResult?: (summary: SwitchSummary) => void;
+}
+
+/** How a switch run ended (the `--json` document). */
+export interface SwitchSummary {
+  /** switchover, failover or failback. */
+  readonly command: SwitchCommand;
+  /** graceful or ungraceful. */
+  readonly mode: string;
+  /** The region activated. */
+  readonly targetRegion: string;
+  /** The plan's ARN. */
+  readonly planArn: string;
+  /** The execution's ID. */
+  readonly executionId: string;
+  /** completed, failed (or paused on a failed step, canceled), or timeout (still running in AWS). */
+  readonly outcome: 'completed' | 'failed' | 'timeout';
+  /** The last execution state read. */
+  readonly executionState?: string;
+  /** Each step's last status. */
+  readonly steps: Record<string, string>;
+  /** Errors of the failed steps. */
+  readonly errors: string[];
+  /** The exit code. */
+  readonly exitCode: number;
+}
+
+/** How following an execution ended. */
+interface ExecutionOutcome {
+  readonly code: number;
+  readonly outcome: SwitchSummary['outcome'];
+  readonly state?: string;
+  readonly steps: Record<string, string>;
+  readonly errors: string[];
 }
 
 /** Options of a switch run. */
@@ -158,7 +193,20 @@ export async function runSwitch(plan: SwitchPlan, options: SwitchOptions, deps: 
   }
   if (!executionId) throw new SwitchError('StartPlanExecution returned no executionId.');
   deps.print(`Execution ${executionId} started.`);
-  return followExecution(plan.targetRegion, found.arn, executionId, options.timeoutMinutes, deps);
+  const ended = await followExecution(plan.targetRegion, found.arn, executionId, options.timeoutMinutes, deps);
+  deps.onResult?.({
+    command: plan.command,
+    mode: plan.mode,
+    targetRegion: plan.targetRegion,
+    planArn: found.arn,
+    executionId,
+    outcome: ended.outcome,
+    executionState: ended.state,
+    steps: ended.steps,
+    errors: ended.errors,
+    exitCode: ended.code,
+  });
+  return ended.code;
 }
 
 /**
@@ -173,7 +221,7 @@ export async function followExecution(
   executionId: string,
   timeoutMinutes: number,
   deps: SwitchDeps,
-): Promise<number> {
+): Promise<ExecutionOutcome> {
   const interval = deps.pollIntervalMs ?? 10_000;
   const deadline = deps.now() + timeoutMinutes * 60_000;
   const seen = new Map<string, string>();
@@ -204,14 +252,19 @@ export async function followExecution(
       if (SUCCESS_STATES.has(execution.executionState)) {
         const note = execution.executionState === 'completedWithExceptions' ? ' with exceptions' : '';
         deps.print(`Region switch to ${region} completed${note}.`);
-        return EXIT.OK;
+        return { code: EXIT.OK, outcome: 'completed', state: lastState, steps: Object.fromEntries(seen), errors: [] };
       }
       if (FAILURE_STATES.has(execution.executionState)) {
         deps.print(`Region switch to ${region} did not complete: ${execution.executionState}.`);
-        for (const line of await failedStepErrors(deps.arc, region, planArn, executionId, execution.stepStates)) {
-          deps.print(line);
-        }
-        return EXIT.FAILED;
+        const errors = await failedStepErrors(deps.arc, region, planArn, executionId, execution.stepStates);
+        for (const line of errors) deps.print(line);
+        return {
+          code: EXIT.FAILED,
+          outcome: 'failed',
+          state: lastState,
+          steps: Object.fromEntries(seen),
+          errors: errors.map((l) => l.trim()),
+        };
       }
     }
     const remaining = deadline - deps.now();
@@ -220,7 +273,7 @@ export async function followExecution(
         `Timed out after ${timeoutMinutes} min; execution ${executionId} goes on in AWS ` +
           `(state ${lastState ?? 'unknown'}). Follow it in the ARC console or rerun status.`,
       );
-      return EXIT.TIMEOUT;
+      return { code: EXIT.TIMEOUT, outcome: 'timeout', state: lastState, steps: Object.fromEntries(seen), errors: [] };
     }
     await deps.sleep(Math.min(interval, remaining));
   }

@@ -284,6 +284,18 @@ export async function reverse(
     refuse(`${primaryFs} is still REPLICATING (read-only); run operation flip first.`);
   }
 
+  // After an unplanned flip with LOCAL_CONFIGURATION_ONLY, the old side keeps its half of the old replication;
+  // EFS allows one replication per file system, so it must go first.
+  const leftover = (await describeReplications(clients.source, destinationFs, rt)).filter(
+    (r) => r.SourceFileSystemId === destinationFs,
+  );
+  if (leftover.length > 0) {
+    refuse(
+      `destination ${destinationFs} (${destinationRegion}) is still the source of a replication to ` +
+        `${leftover.map(destinationsOf).join(', ')} (left from before the switch); delete it first: ` +
+        `aws efs delete-replication-configuration --source-file-system-id ${destinationFs} --region ${destinationRegion}.`,
+    );
+  }
   const protection = await overwriteProtection(clients.source, destinationFs, rt);
   if (protection === ReplicationOverwriteProtection.REPLICATING) {
     refuse(

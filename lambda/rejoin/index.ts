@@ -12,7 +12,9 @@
  *   the datastore: REFUSED, with the fix.
  * - files: EFS replication from the active region's file system to the old region's (the reverse of the
  *   configured direction), as efs-replication's `reverse` operation; `allowOverwriteDestination: true`
- *   lets it disable the old file system's overwrite protection first.
+ *   lets it disable the old file system's overwrite protection first. Always checked first, whatever the
+ *   components: the Aurora writer and the Global Datastore PRIMARY are in `targetRegion` (otherwise the
+ *   replication would overwrite the active region's files: REFUSED).
  *
  * Every component is idempotent: a run after success waits for nothing, calls nothing and reports
  * `changed: false`. Components are checked in order and all are reported; if any is refused the
@@ -189,6 +191,7 @@ async function readDatabase(
   request: SwitchRequest,
   config: RejoinConfig,
   rt: Runtime,
+  withClusterStatus = true,
 ): Promise<DatabaseState> {
   const id = config.globalClusterIdentifier;
   const out = await withRetry(rt, 'DescribeGlobalClusters', () =>
@@ -205,7 +208,7 @@ async function readDatabase(
   const rejoiningId = config.regions.byName[request.sourceRegion]!.dbClusterIdentifier!;
   const member = members.find((m) => m.region === request.sourceRegion && m.id === rejoiningId && !m.isWriter);
   let clusterStatus: string | undefined;
-  if (member) {
+  if (member && withClusterStatus) {
     const cluster = await withRetry(rt, 'DescribeDBClusters', () =>
       clients.rejoiningRds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: rejoiningId })),
     );
@@ -383,7 +386,10 @@ export async function rejoinCache(
     );
   }
   const primary = state.primaries[0];
-  if (primary && (primary.region !== request.targetRegion || primary.id !== activeGroup)) {
+  if (!primary) {
+    return refused(`Global Datastore ${id} reports no PRIMARY (${describeCache(state)}); resolve it by hand.`);
+  }
+  if (primary.region !== request.targetRegion || primary.id !== activeGroup) {
     return refused(
       `the PRIMARY of ${id} is ${primary.id} (${primary.region}), not ${activeGroup} (${request.targetRegion}): ` +
         `${request.targetRegion} is not the active region. Switch first, or name the active region as the target.`,
@@ -426,6 +432,31 @@ export async function rejoinCache(
   ]);
 }
 
+/**
+ * Why `targetRegion` is not the active region, or undefined when it is: the Aurora writer and the Global
+ * Datastore PRIMARY must both be there before its files may overwrite the other region's.
+ */
+export async function notActiveReason(
+  clients: RejoinClients,
+  request: SwitchRequest,
+  config: RejoinConfig,
+  rt: Runtime,
+): Promise<string | undefined> {
+  const region = request.targetRegion;
+  const database = await readDatabase(clients, request, config, rt, false);
+  const activeId = config.regions.byName[region]!.dbClusterIdentifier!;
+  if (!database.writer || database.writer.region !== region || database.writer.id !== activeId) {
+    const writer = database.writer ? `${database.writer.id} (${database.writer.region})` : 'none';
+    return `the Aurora writer is ${writer}, not ${activeId} (${region})`;
+  }
+  const cache = await readCache(clients, request, config, rt);
+  const activeGroup = config.regions.byName[region]!.cacheReplicationGroupId!;
+  if (cache.primaries.length !== 1 || cache.primaries[0]!.region !== region || cache.primaries[0]!.id !== activeGroup) {
+    return `the Global Datastore PRIMARY is ${cache.primaries.map((p) => `${p.id} (${p.region})`).join(', ') || 'none'}, not ${activeGroup} (${region})`;
+  }
+  return undefined;
+}
+
 /** EFS replication from the active region's file system to the rejoining region's. */
 export async function rejoinFiles(
   clients: RejoinClients,
@@ -434,6 +465,15 @@ export async function rejoinFiles(
   options: RejoinOptions,
   rt: Runtime,
 ): Promise<ComponentOutcome> {
+  // Replication overwrites the destination: never let a mistaken --to make the active region's files the
+  // destination, whichever components were asked for.
+  const notActive = await notActiveReason(clients, request, config, rt);
+  if (notActive) {
+    return refused(
+      `${notActive}: ${request.targetRegion} is not the active region, and replicating its files would overwrite ` +
+        `the active region's. Name the active region as the target.`,
+    );
+  }
   const result = await reverse(
     clients.efs,
     request,

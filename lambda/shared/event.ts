@@ -16,8 +16,8 @@
  * The copies of the functions that the plan invokes (environment INVOKED_BY=region-switch-plan) do not
  * depend on the payload: {@link parsePlanStepEvent} takes the activating region to be the function's own
  * region, because the plan's steps run the copy in the activating region (`regionToRun:
- * activatingRegion`), and the mode to be planned, because Region switch skips Lambda steps in
- * ungraceful executions. Fields of shape 1, when present, must agree.
+ * activatingRegion`), and the mode to be planned unless the event says ungraceful (the plan's Lambda
+ * steps are set to be skipped in ungraceful executions). Fields of shape 1, when present, must agree.
  */
 import { InvalidEventError } from './errors';
 
@@ -188,9 +188,10 @@ export function parseSwitchEvent(event: unknown, regions: readonly string[], dry
 
 /**
  * Reads the event of a plan step: the function's copy in `functionRegion` runs only for the activation
- * of that region. A Region switch field naming another activating region, an ungraceful mode, or an
- * operator `targetRegion` for another region is refused as contradictory; an event with none of them
- * (the payload is not documented) is the activation of `functionRegion`, planned.
+ * of that region. A Region switch field naming another activating region, or an operator `targetRegion`
+ * for another region, is refused as contradictory; an event with none of them (the payload is not
+ * documented) is the activation of `functionRegion`, planned. An ungraceful mode in the event is read
+ * as unplanned.
  */
 export function parsePlanStepEvent(
   event: unknown,
@@ -221,16 +222,10 @@ export function parsePlanStepEvent(
         "the plan's Lambda steps must run in the activating region (regionToRun activatingRegion).",
     );
   }
-  if (named && named.mode !== 'planned') {
-    throw new InvalidEventError(
-      'the event asks for an ungraceful (unplanned) run, but Region switch skips Lambda steps in ungraceful ' +
-        'executions; run the operator copy of the function instead (runbook: unplanned failover).',
-    );
-  }
   return {
     targetRegion: functionRegion,
     sourceRegion: otherRegion(regions, functionRegion),
-    mode: 'planned',
+    mode: named?.mode ?? 'planned',
     executionId: named?.executionId,
     planArn: named?.planArn,
     dryRun: dryRunFromEnv || dryRunOf(source),

@@ -188,13 +188,13 @@ export class RegionSwitchPlan extends Construct {
       'Region switch writes one report object per execution under names it chooses, in this bucket only.',
     );
 
-    // `skipWhenUngraceful`: in an unplanned failover the step is skipped and the operator runs the function
-    // with unplanned options (runbook), because the source region may be unreachable.
+    // Every Lambda step is skipped in ungraceful (unplanned) executions, as ARC documents for Lambda blocks, and
+    // explicitly so: the functions read Route 53 metrics in us-east-1 and the source region may be gone. An
+    // unplanned failover runs them from the runbook with unplanned options.
     const lambdaStep = (
       name: string,
       description: string,
       pick: (f: PlanRegion['functions']) => lambda.IFunction,
-      skipWhenUngraceful = false,
     ): arc.CfnPlan.StepProperty => ({
       name,
       description,
@@ -205,7 +205,7 @@ export class RegionSwitchPlan extends Construct {
           regionToRun: 'activatingRegion',
           retryIntervalMinutes: 1,
           timeoutMinutes: STEP_TIMEOUT_MINUTES.lambda,
-          ungraceful: skipWhenUngraceful ? { behavior: 'skip' } : undefined,
+          ungraceful: { behavior: 'skip' },
         },
       },
     });
@@ -282,13 +282,11 @@ export class RegionSwitchPlan extends Construct {
                 'cache-global-datastore',
                 'Fail the Global Datastore over to the target region',
                 (f) => f.cacheFailover,
-                true,
               ),
               lambdaStep(
                 'efs-replication-flip',
                 "Stop replication so the target's file system becomes writable",
                 (f) => f.efsReplication,
-                true,
               ),
             ],
           },

@@ -37,7 +37,7 @@ describe('parseCommandLine', () => {
     [['status', '--force'], "Unknown option '--force'."],
     [['status', '--to', 'us-west-2'], 'status does not take --to.'],
     [['failback', '--to', 'us-west-2'], 'failback does not take --to.'],
-    [['switchover', '--json'], 'switchover does not take --json.'],
+    [['failback', '--only', 'files'], 'failback does not take --only.'],
     [['status', '-c', 'region=us-east-1'], '-c takes env=<name> (got "region=us-east-1").'],
     [['status', '-c', 'env='], '-c takes env=<name> (got "env=").'],
     [['switchover', '--to', 'us-west-2', '--timeout', '0'], '--timeout takes minutes between 1 and 1440 (got "0").'],

@@ -91,6 +91,66 @@ describe('switchover, failover, failback', () => {
     expect(out).toContain('Region switch to us-west-2 completed.');
   });
 
+  test('--json: progress on stderr, one summary document on stdout', async () => {
+    const arc = arcPlane([...RUNNING, DONE]);
+    const clock = fakeClock();
+    const deps = cliDeps({ fetch: arc.fetch, now: clock.now, sleep: clock.sleep });
+
+    const code = await main(['switchover', '--to', 'us-west-2', '--json'], deps);
+
+    expect(code).toBe(0);
+    expect(deps.out).toHaveLength(1);
+    expect(JSON.parse(deps.out[0]!)).toEqual({
+      command: 'switchover',
+      mode: 'graceful',
+      targetRegion: 'us-west-2',
+      planArn: PLAN_ARN,
+      executionId: 'exec-1',
+      outcome: 'completed',
+      executionState: 'completed',
+      steps: { Aurora: 'completed', Cache: 'completed' },
+      errors: [],
+      exitCode: 0,
+    });
+    expect(deps.err.join('\n')).toContain('Region switch to us-west-2 completed.');
+  });
+
+  test('--json of a failed execution carries the failed step errors and exit code 1', async () => {
+    const failed = execution('failed', [
+      ['Aurora', 'completed'],
+      ['Cache', 'failed'],
+    ]);
+    const arc = arcPlane([failed], {
+      ListPlanExecutionEvents: () => ({
+        body: { items: [{ stepName: 'Cache', error: 'REFUSED: Global Datastore reports more than one PRIMARY' }] },
+      }),
+    });
+    const deps = cliDeps({ fetch: arc.fetch });
+
+    expect(await main(['failover', '--to', 'us-west-2', '--json'], deps)).toBe(1);
+    expect(JSON.parse(deps.out[0]!)).toMatchObject({
+      outcome: 'failed',
+      mode: 'ungraceful',
+      errors: ['step Cache failed: REFUSED: Global Datastore reports more than one PRIMARY'],
+      exitCode: 1,
+    });
+  });
+
+  test('--dry-run --json prints the request as one document and calls nothing without credentials', async () => {
+    const arc = arcPlane([DONE]);
+    const deps = cliDeps({ fetch: arc.fetch, credentials: noCredentials });
+
+    expect(await main(['failback', '--dry-run', '--json'], deps)).toBe(0);
+    expect(JSON.parse(deps.out.join('\n'))).toMatchObject({
+      dryRun: true,
+      operation: 'StartPlanExecution',
+      planFound: false,
+      changed: false,
+      request: { targetRegion: 'us-east-1', action: 'activate', mode: 'graceful' },
+    });
+    expect(arc.requests).toHaveLength(0);
+  });
+
   test('failover starts an ungraceful activation', async () => {
     const arc = arcPlane([DONE]);
     const deps = cliDeps({ fetch: arc.fetch });

@@ -104,13 +104,22 @@ describe('Region switch plan', () => {
     expect(JSON.stringify(lookup[0].Properties.Create)).toContain('describeAutoScalingGroups');
   });
 
-  test('skips the cache and EFS steps in an ungraceful run (the runbook runs them with unplanned options)', () => {
-    const parallel = steps().find((s) => s.Name === 'switch-data-tier')!.ExecutionBlockConfiguration.ParallelConfig
-      .Steps;
-    const ungraceful = parallel
-      .filter((s: { ExecutionBlockType: string }) => s.ExecutionBlockType === 'CustomActionLambda')
-      .map((s: any) => s.ExecutionBlockConfiguration.CustomActionLambdaConfig.Ungraceful);
-    expect(ungraceful).toEqual([{ Behavior: 'skip' }, { Behavior: 'skip' }]);
+  test('skips every Lambda step in an ungraceful run (the runbook runs them with unplanned options)', () => {
+    const all = steps().flatMap((s: any) =>
+      s.ExecutionBlockType === 'Parallel' ? s.ExecutionBlockConfiguration.ParallelConfig.Steps : [s],
+    );
+    const lambdaSteps = all.filter(
+      (s: { ExecutionBlockType: string }) => s.ExecutionBlockType === 'CustomActionLambda',
+    );
+    expect(lambdaSteps.map((s: { Name: string }) => s.Name)).toEqual([
+      'preflight',
+      'cache-global-datastore',
+      'efs-replication-flip',
+      'postcheck',
+    ]);
+    for (const s of lambdaSteps) {
+      expect(s.ExecutionBlockConfiguration.CustomActionLambdaConfig.Ungraceful).toEqual({ Behavior: 'skip' });
+    }
   });
 
   test('its execution role has what Region switch reads while it evaluates the plan', () => {

@@ -229,6 +229,29 @@ describe('efs-replication flip', () => {
 
 describe('efs-replication reverse', () => {
   const reverseEvent = { targetRegion: WEST, sourceRegion: EAST, operation: 'reverse' };
+  // The old primary's file system has no replication left (the flip deleted both sides).
+  beforeEach(() => replications(EAST_FS, []));
+
+  test('refuses while the old primary still holds its side of the old replication, naming the command', async () => {
+    replications(WEST_FS, []);
+    replications(EAST_FS, [EAST_TO_WEST]);
+    protection(WEST_FS, 'ENABLED');
+    protection(EAST_FS, 'ENABLED');
+    await expect(
+      efsReplication.runEfsReplication(
+        clients,
+        request({ ...reverseEvent, allowOverwriteDestination: true }),
+        config,
+        fakeRuntime(),
+      ),
+    ).rejects.toThrow(
+      `REFUSED: destination ${EAST_FS} (us-east-1) is still the source of a replication to ${WEST_FS} (us-west-2, ENABLED) ` +
+        `(left from before the switch); delete it first: aws efs delete-replication-configuration ` +
+        `--source-file-system-id ${EAST_FS} --region us-east-1.`,
+    );
+    expect(efs.commandCalls(UpdateFileSystemProtectionCommand)).toHaveLength(0);
+    expect(efs.commandCalls(CreateReplicationConfigurationCommand)).toHaveLength(0);
+  });
 
   test('replicates the new primary to the old one when its overwrite protection is DISABLED', async () => {
     replications(WEST_FS, []);

@@ -167,6 +167,25 @@ describe('preflight', () => {
     expect(result.actions).toContain('Skipped auroraGlobalCluster and globalDatastore: unplanned mode');
   });
 
+  test('unplanned: the Route 53 check (metrics in us-east-1) is advisory; the target ALB still decides', async () => {
+    allHealthy();
+    cloudwatch.on(GetMetricDataCommand).rejects(awsError('UnknownEndpoint', 'us-east-1 is unreachable'));
+    const result = await preflight.runPreflight(
+      clients,
+      request({ targetRegion: WEST, mode: 'unplanned' }),
+      config,
+      fakeRuntime(),
+    );
+    expect(result.checks!.route53HealthCheck!.ok).toBe(false);
+    expect(result.actions).toContain(
+      'route53HealthCheck did not pass (could not check: UnknownEndpoint: us-east-1 is unreachable); advisory in unplanned mode',
+    );
+    elbv2.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [] });
+    await expect(
+      preflight.runPreflight(clients, request({ targetRegion: WEST, mode: 'unplanned' }), config, fakeRuntime()),
+    ).rejects.toThrow('REFUSED: preflight for us-west-2 failed 1 check(s): targetHealth: 0 of 0 targets healthy');
+  });
+
   test('an API error is a failed check that names it', async () => {
     allHealthy();
     rds

@@ -124,6 +124,7 @@ function files(westToEast: boolean, eastProtection = 'DISABLED'): void {
       .on(DescribeReplicationConfigurationsCommand, { FileSystemId: WEST_FS })
       .rejects(awsError('ReplicationNotFound'));
   }
+  efs.on(DescribeReplicationConfigurationsCommand, { FileSystemId: EAST_FS }).rejects(awsError('ReplicationNotFound'));
   efs.on(DescribeFileSystemsCommand, { FileSystemId: WEST_FS }).resolves({
     FileSystems: [
       { FileSystemId: WEST_FS, FileSystemProtection: { ReplicationOverwriteProtection: 'ENABLED' } },
@@ -291,6 +292,8 @@ describe('rejoin', () => {
   });
 
   test('files: refuses to overwrite the old file system without allowOverwriteDestination', async () => {
+    rds.on(DescribeGlobalClustersCommand).resolves(globalCluster({}));
+    elasticache.on(DescribeGlobalReplicationGroupsCommand).resolves(READY_CACHE);
     files(false, 'ENABLED');
     await expect(rejoin.runRejoin(clients, request({ components: ['files'] }), config, fakeRuntime())).rejects.toThrow(
       /REFUSED: us-east-1 cannot rejoin yet: files: destination .* ReplicationOverwriteProtection ENABLED/,
@@ -329,12 +332,54 @@ describe('rejoin', () => {
     ]);
   });
 
-  test('components limits the work to those named', async () => {
+  test('components limits the work to those named (files still checks which region is active)', async () => {
+    rds.on(DescribeGlobalClustersCommand).resolves(globalCluster({ east: 'pending-resync' }));
+    elasticache
+      .on(DescribeGlobalReplicationGroupsCommand)
+      .resolves(datastore({ role: 'SECONDARY', status: 'associating' }));
     files(true);
-    const result = await rejoin.runRejoin(clients, request({ components: ['files'] }), config, fakeRuntime());
+    const rt = fakeRuntime();
+    const result = await rejoin.runRejoin(clients, request({ components: ['files'] }), config, rt);
     expect(Object.keys(result.checks!)).toEqual(['files']);
-    expect(rds.calls()).toHaveLength(0);
-    expect(elasticache.calls()).toHaveLength(0);
+    expect(rt.sleeps).toEqual([]);
+    expect(rds.commandCalls(DescribeDBClustersCommand)).toHaveLength(0);
+  });
+
+  test('files never overwrite the active region: a target that is not active is refused before any EFS change', async () => {
+    // After a switchover to west, an operator runs rejoin naming east with --only files by mistake.
+    rds.on(DescribeGlobalClustersCommand).resolves(globalCluster({}));
+    elasticache.on(DescribeGlobalReplicationGroupsCommand).resolves(READY_CACHE);
+    files(false, 'DISABLED');
+    const eastNamed = parseSwitchEvent(
+      { targetRegion: EAST, components: ['files'], allowOverwriteDestination: true },
+      config.regions.names,
+      false,
+    );
+    await expect(rejoin.runRejoin(clients, eastNamed, config, fakeRuntime())).rejects.toThrow(
+      /^REFUSED: us-west-2 cannot rejoin yet: files: the Aurora writer is haweb-prod-west \(us-west-2\), not haweb-prod-east \(us-east-1\): us-east-1 is not the active region, and replicating its files would overwrite the active region's/,
+    );
+    expect(mutatingCalls()).toEqual(NO_MUTATION);
+  });
+
+  test('files: refused when the Global Datastore PRIMARY is not in the target either', async () => {
+    rds.on(DescribeGlobalClustersCommand).resolves(globalCluster({}));
+    elasticache
+      .on(DescribeGlobalReplicationGroupsCommand)
+      .resolves(datastore({ role: 'PRIMARY', status: 'associated' }, 'available', 'SECONDARY'));
+    files(false, 'DISABLED');
+    await expect(rejoin.runRejoin(clients, request({ components: ['files'] }), config, fakeRuntime())).rejects.toThrow(
+      /files: the Global Datastore PRIMARY is haweb-prod-east-cache \(us-east-1\), not haweb-prod-west-cache/,
+    );
+    expect(mutatingCalls()).toEqual(NO_MUTATION);
+  });
+
+  test('cache: a datastore without any PRIMARY is refused', async () => {
+    elasticache
+      .on(DescribeGlobalReplicationGroupsCommand)
+      .resolves(datastore({ role: 'SECONDARY', status: 'associated' }, 'available', 'SECONDARY'));
+    await expect(rejoin.runRejoin(clients, request({ components: ['cache'] }), config, fakeRuntime())).rejects.toThrow(
+      /reports no PRIMARY/,
+    );
   });
 
   test.each([[[]], [['database', 'dns']], ['files'], [[1]]])('components %j is an invalid event', (components) => {
