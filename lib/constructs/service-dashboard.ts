@@ -26,13 +26,20 @@ export interface DashboardRegion {
 export interface ServiceDashboardProps {
   /** The two regions, primary first. */
   readonly regions: [DashboardRegion, DashboardRegion];
+  /**
+   * Health checks that steer the PRIMARY failover record when a Region switch plan gates it: a full-width
+   * row shows them (1 = healthy; the gate at 0 means DNS answers with the secondary).
+   * @default - no such row
+   */
+  readonly dnsSteering?: { readonly primaryGateHealthCheckId: string; readonly planPrimaryHealthCheckId: string };
 }
 
 /**
  * One CloudWatch dashboard per environment with both regions side by side:
  * requests, target 5xx, p99 target latency, healthy hosts, Route 53 health
  * check status, Aurora Global Database replication lag, Global Datastore
- * replication lag and EFS time since last sync.
+ * replication lag and EFS time since last sync; with a Region switch plan, a
+ * first row with the health checks that steer the PRIMARY failover record.
  */
 export class ServiceDashboard extends Construct {
   /** The dashboard. */
@@ -99,6 +106,24 @@ export class ServiceDashboard extends Construct {
             : [],
       },
     ];
+    if (props.dnsSteering) {
+      this.dashboard.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'DNS steering of the PRIMARY record (1 = healthy; gate 0 = DNS answers with the secondary)',
+          left: [
+            replicationMetrics
+              .healthCheck(props.dnsSteering.primaryGateHealthCheckId)
+              .with({ label: 'PRIMARY record gate (endpoint AND plan)' }),
+            replicationMetrics
+              .healthCheck(props.dnsSteering.planPrimaryHealthCheckId)
+              .with({ label: "Region switch plan's primary check" }),
+          ],
+          leftYAxis: { min: 0, max: 1 },
+          width: 24,
+          height: 5,
+        }),
+      );
+    }
     this.dashboard.addWidgets(
       ...props.regions.map((r) => new cloudwatch.TextWidget({ markdown: `## ${r.label}`, width: 12, height: 1 })),
     );

@@ -208,6 +208,13 @@ export class OperationsStack extends RegionalStack {
           view(primaryRegion, `Primary: ${config.primary.region}`, true),
           view(secondaryRegion, `Secondary: ${config.secondary.region}`, false),
         ],
+        dnsSteering:
+          this.failoverRecords.primaryGate && this.failoverRecords.planPrimaryHealthCheckId
+            ? {
+                primaryGateHealthCheckId: this.failoverRecords.primaryGate.healthCheckId,
+                planPrimaryHealthCheckId: this.failoverRecords.planPrimaryHealthCheckId,
+              }
+            : undefined,
       });
     }
   }

@@ -1,4 +1,6 @@
+import { CfnElement } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { prod } from '../../lib/config/environments';
 import { buildEnvironment } from '../helpers';
 
 const { env } = buildEnvironment();
@@ -91,6 +93,22 @@ describe('dashboard', () => {
 
   test('reads Route 53 health check status in us-east-1, where Route 53 publishes it', () => {
     expect(body).toMatch(/HealthCheckStatus[^\]]*us-east-1/);
+  });
+
+  test('demo (no plan) has no DNS steering row', () => {
+    expect(body).not.toContain('DNS steering of the PRIMARY record');
+  });
+
+  test('with a plan, a first row shows the PRIMARY record gate and the plan check', () => {
+    const prodOps = buildEnvironment(prod).env.primary.operations;
+    const prodBody = JSON.stringify(Template.fromStack(prodOps).findResources('AWS::CloudWatch::Dashboard'));
+    expect(prodBody).toContain('DNS steering of the PRIMARY record');
+    expect(prodBody).toContain('PRIMARY record gate (endpoint AND plan)');
+    expect(prodBody).toContain(
+      prodOps.getLogicalId(prodOps.failoverRecords!.primaryGate!.node.defaultChild as CfnElement),
+    );
+    expect(prodBody).toContain('PlanHealthChecks');
+    expect(prodBody.indexOf('DNS steering')).toBeLessThan(prodBody.indexOf('Primary: us-east-1'));
   });
 });
 
