@@ -284,30 +284,55 @@ export async function rejoinDatabase(
             `be rebuilding it: run again later. Otherwise redeploy the ${request.sourceRegion} data stack (runbook: failback).`,
     );
   }
-  if (databaseReady(state)) {
-    return done(describeDatabase(state, rejoiningId), [
-      ...actions,
-      `${rejoiningId} (${request.sourceRegion}) is a connected secondary of ${activeId}; nothing to do`,
-    ]);
-  }
+  return awaitReady(request, config, rt, deadline, {
+    state,
+    ready: databaseReady,
+    read: () => readDatabase(clients, request, config, rt),
+    describe: (st) => describeDatabase(st, rejoiningId),
+    goal: `${rejoiningId} to be connected and available`,
+    already: `${rejoiningId} (${request.sourceRegion}) is a connected secondary of ${activeId}; nothing to do`,
+    notYet: `${rejoiningId} is still resynchronising`,
+    actions,
+  });
+}
+
+/** What {@link awaitReady} waits for. */
+interface Awaited<S> {
+  /** The state already read. */
+  readonly state: S;
+  /** Whether a state is the goal. */
+  readonly ready: (state: S) => boolean;
+  /** Reads the state again. */
+  readonly read: () => Promise<S>;
+  /** A state, for the reports. */
+  readonly describe: (state: S) => string;
+  /** The goal, as in "wait for <goal>". */
+  readonly goal: string;
+  /** The action reported when the state is already the goal. */
+  readonly already: string;
+  /** The reason reported when the wait ends first. */
+  readonly notYet: string;
+  /** Actions taken before. */
+  readonly actions?: string[];
+}
+
+/** Done when `state` is ready; in a dry run, reports the wait; otherwise waits (bounded) for it. */
+async function awaitReady<S>(
+  request: SwitchRequest,
+  config: RejoinConfig,
+  rt: Runtime,
+  deadline: number,
+  a: Awaited<S>,
+): Promise<ComponentOutcome> {
+  const actions = a.actions ?? [];
+  if (a.ready(a.state)) return done(a.describe(a.state), [...actions, a.already]);
   if (request.dryRun) {
-    return done(describeDatabase(state, rejoiningId), [
-      `DRY RUN: would wait up to ${config.waitSeconds} s for ${rejoiningId} to be connected and available`,
-    ]);
+    return done(a.describe(a.state), [`DRY RUN: would wait up to ${config.waitSeconds} s for ${a.goal}`]);
   }
-  const polled = await pollUntil(
-    rt,
-    () => readDatabase(clients, request, config, rt),
-    databaseReady,
-    config.pollSeconds * 1000,
-    deadline,
-  );
-  const detail = describeDatabase(polled.value, rejoiningId);
-  if (!polled.met) return pending(`${rejoiningId} is still resynchronising (${detail})`, actions);
-  return done(detail, [
-    ...actions,
-    `Waited for ${rejoiningId} to be connected and available (${polled.probes + 1} reads)`,
-  ]);
+  const polled = await pollUntil(rt, a.read, a.ready, config.pollSeconds * 1000, deadline);
+  const detail = a.describe(polled.value);
+  if (!polled.met) return pending(`${a.notYet} (${detail})`, actions);
+  return done(detail, [...actions, `Waited for ${a.goal} (${polled.probes + 1} reads)`]);
 }
 
 async function clusterExists(rds: RDSClient, id: string, rt: Runtime): Promise<boolean> {
@@ -411,25 +436,15 @@ export async function rejoinCache(
   if (state.member.role === 'PRIMARY') {
     return refused(`${rejoiningGroup} (${request.sourceRegion}) is still PRIMARY (${describeCache(state)}).`);
   }
-  if (cacheReady(state)) {
-    return done(describeCache(state), [`${rejoiningGroup} (${request.sourceRegion}) is an associated SECONDARY`]);
-  }
-  if (request.dryRun) {
-    return done(describeCache(state), [
-      `DRY RUN: would wait up to ${config.waitSeconds} s for ${rejoiningGroup} to be an associated SECONDARY`,
-    ]);
-  }
-  const polled = await pollUntil(
-    rt,
-    () => readCache(clients, request, config, rt),
-    cacheReady,
-    config.pollSeconds * 1000,
-    deadline,
-  );
-  if (!polled.met) return pending(`${rejoiningGroup} is not associated yet (${describeCache(polled.value)})`);
-  return done(describeCache(polled.value), [
-    `Waited for ${rejoiningGroup} to be an associated SECONDARY (${polled.probes + 1} reads)`,
-  ]);
+  return awaitReady(request, config, rt, deadline, {
+    state,
+    ready: cacheReady,
+    read: () => readCache(clients, request, config, rt),
+    describe: describeCache,
+    goal: `${rejoiningGroup} to be an associated SECONDARY`,
+    already: `${rejoiningGroup} (${request.sourceRegion}) is an associated SECONDARY`,
+    notYet: `${rejoiningGroup} is not associated yet`,
+  });
 }
 
 /**
