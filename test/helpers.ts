@@ -7,6 +7,7 @@ import * as path from 'path';
 import { EnvironmentConfig } from '../lib/config';
 import { demo } from '../lib/config/environments';
 import { HaEnvironment } from '../lib/ha-environment';
+import { NetworkStack } from '../lib/stacks/network-stack';
 
 /** The feature flags of cdk.json, so tests synthesize exactly as `cdk synth` does. */
 export const CDK_JSON_CONTEXT: Record<string, unknown> = JSON.parse(
@@ -98,4 +99,35 @@ export function subnetIdsOf(network: Template, tier: string): string[] {
       Properties: { Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: tier }]) },
     }),
   );
+}
+
+/**
+ * Checks that the data store security group `securityGroupId` (a logical ID in `template`) has no inline
+ * ingress, exactly one ingress rule (TCP `port`, from the network stack's web instances security group,
+ * no CIDR), and is not exported, so no other stack can add ingress to it.
+ */
+export function expectOnlyWebIngress(
+  template: Template,
+  securityGroupId: string,
+  port: number,
+  network: NetworkStack,
+  networkTemplate: Template,
+): void {
+  const sg = template.toJSON().Resources[securityGroupId];
+  expect(sg.Type).toBe('AWS::EC2::SecurityGroup');
+  expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
+  const rules = Object.values(
+    template.findResources('AWS::EC2::SecurityGroupIngress', {
+      Properties: { GroupId: { 'Fn::GetAtt': [securityGroupId, 'GroupId'] } },
+    }),
+  ).map((r) => r.Properties as Record<string, unknown>);
+  expect(rules).toHaveLength(1);
+  expect(rules[0]).toEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: port, ToPort: port }));
+  expect(rules[0]).not.toHaveProperty('CidrIp');
+  expect(importedValue(rules[0]!.SourceSecurityGroupId, network, networkTemplate)).toEqual(
+    network.resolve(network.webSecurityGroup.securityGroupId),
+  );
+  for (const output of Object.values(template.toJSON().Outputs ?? {})) {
+    expect(JSON.stringify(output)).not.toContain(securityGroupId);
+  }
 }

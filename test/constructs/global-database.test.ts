@@ -6,7 +6,15 @@ import { demo } from '../../lib/config/environments';
 import { DATABASE_PORT, GlobalDatabaseSecondary } from '../../lib/constructs/global-database';
 import { physicalNames } from '../../lib/names';
 import { NetworkStack } from '../../lib/stacks/network-stack';
-import { buildEnvironment, importedValue, newApp, onlyResource, templatesOf, withConfig } from '../helpers';
+import {
+  buildEnvironment,
+  importedValue,
+  newApp,
+  onlyResource,
+  templatesOf,
+  withConfig,
+  expectOnlyWebIngress,
+} from '../helpers';
 
 const { env } = buildEnvironment();
 const templates = templatesOf(env);
@@ -221,28 +229,8 @@ describe.each(regions)(
     };
     const cluster = () => onlyResource(template, 'AWS::RDS::DBCluster').resource;
 
-    test(`admits only the web instances security group, on TCP ${DATABASE_PORT}`, () => {
-      const sg = template.toJSON().Resources[securityGroupId()];
-      expect(sg.Type).toBe('AWS::EC2::SecurityGroup');
-      expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
-      const rules = Object.values(
-        template.findResources('AWS::EC2::SecurityGroupIngress', {
-          Properties: { GroupId: { 'Fn::GetAtt': [securityGroupId(), 'GroupId'] } },
-        }),
-      ).map((r) => r.Properties as Properties);
-      expect(rules).toHaveLength(1);
-      expect(rules[0]).toEqual(
-        expect.objectContaining({ IpProtocol: 'tcp', FromPort: DATABASE_PORT, ToPort: DATABASE_PORT }),
-      );
-      expect(rules[0]).not.toHaveProperty('CidrIp');
-      expect(importedValue(rules[0].SourceSecurityGroupId, network, networkTemplate)).toEqual(
-        network.resolve(network.webSecurityGroup.securityGroupId),
-      );
-    });
-
-    test('its security group is not exported, so no other stack can add ingress to it', () => {
-      const outputs = Object.values(template.toJSON().Outputs ?? {}).map((o) => JSON.stringify(o));
-      for (const o of outputs) expect(o).not.toContain(securityGroupId());
+    test(`admits only the web instances security group, on TCP ${DATABASE_PORT}; its group is not exported`, () => {
+      expectOnlyWebIngress(template, securityGroupId(), DATABASE_PORT, network, networkTemplate);
     });
 
     test('the cluster lives in the isolated subnets', () => {

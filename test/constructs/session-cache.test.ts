@@ -6,7 +6,15 @@ import { demo } from '../../lib/config/environments';
 import { CACHE_PORT, SessionCache, SessionCacheProps } from '../../lib/constructs/session-cache';
 import { DataStack } from '../../lib/stacks/data-stack';
 import { NetworkStack } from '../../lib/stacks/network-stack';
-import { buildEnvironment, importedValue, newApp, onlyResource, templatesOf, withConfig } from '../helpers';
+import {
+  buildEnvironment,
+  importedValue,
+  newApp,
+  onlyResource,
+  templatesOf,
+  withConfig,
+  expectOnlyWebIngress,
+} from '../helpers';
 
 const { env } = buildEnvironment();
 const templates = templatesOf(env);
@@ -209,27 +217,9 @@ describe.each(regions)('session cache network access in the $role region', ({ te
     expect(subnets).toEqual(network.resolve(network.vpc.isolatedSubnets.map((s) => s.subnetId)));
   });
 
-  test(`admits only the web instances security group, on TCP ${CACHE_PORT}`, () => {
+  test(`admits only the web instances security group, on TCP ${CACHE_PORT}; its group is not exported`, () => {
     expect(group().Port).toBe(CACHE_PORT);
-    const sg = template.toJSON().Resources[securityGroupId()];
-    expect(sg.Type).toBe('AWS::EC2::SecurityGroup');
-    expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
-    const rules = Object.values(
-      template.findResources('AWS::EC2::SecurityGroupIngress', {
-        Properties: { GroupId: { 'Fn::GetAtt': [securityGroupId(), 'GroupId'] } },
-      }),
-    ).map((r) => r.Properties as Properties);
-    expect(rules).toHaveLength(1);
-    expect(rules[0]).toEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: CACHE_PORT, ToPort: CACHE_PORT }));
-    expect(rules[0]).not.toHaveProperty('CidrIp');
-    expect(importedValue(rules[0].SourceSecurityGroupId, network, networkTemplate)).toEqual(
-      network.resolve(network.webSecurityGroup.securityGroupId),
-    );
-  });
-
-  test('its security group is not exported, so no other stack can add ingress to it', () => {
-    const outputs = Object.values(template.toJSON().Outputs ?? {}).map((o) => JSON.stringify(o));
-    for (const o of outputs) expect(o).not.toContain(securityGroupId());
+    expectOnlyWebIngress(template, securityGroupId(), CACHE_PORT, network, networkTemplate);
   });
 });
 

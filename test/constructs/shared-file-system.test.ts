@@ -5,7 +5,7 @@ import * as efs from 'aws-cdk-lib/aws-efs';
 import { SharedFileSystem } from '../../lib/constructs/shared-file-system';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { StorageStack } from '../../lib/stacks/storage-stack';
-import { buildEnvironment, importedValue, newApp, onlyResource, templatesOf } from '../helpers';
+import { buildEnvironment, importedValue, newApp, onlyResource, templatesOf, expectOnlyWebIngress } from '../helpers';
 
 const { env } = buildEnvironment();
 const templates = templatesOf(env);
@@ -70,25 +70,9 @@ describe.each(regions)('shared file system of the $role region', ({ storage, tem
     }
   });
 
-  test('admits NFS (TCP 2049) only from the web instances security group', () => {
-    const sg = onlyResource(template, 'AWS::EC2::SecurityGroup').resource;
-    expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
-    const rules = Object.values(
-      template.findResources('AWS::EC2::SecurityGroupIngress', {
-        Properties: { GroupId: { 'Fn::GetAtt': [securityGroupId(), 'GroupId'] } },
-      }),
-    ).map((r) => r.Properties as Properties);
-    expect(rules).toHaveLength(1);
-    expect(rules[0]).toEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049 }));
-    expect(rules[0]).not.toHaveProperty('CidrIp');
-    expect(importedValue(rules[0].SourceSecurityGroupId, network, networkTemplate)).toEqual(
-      network.resolve(network.webSecurityGroup.securityGroupId),
-    );
-  });
-
-  test('its security group is not exported, so no other stack can open it', () => {
-    const outputs = Object.values(template.toJSON().Outputs ?? {}).map((o) => JSON.stringify(o));
-    for (const o of outputs) expect(o).not.toContain(securityGroupId());
+  test('admits NFS (TCP 2049) only from the web instances security group, which is not exported', () => {
+    expect(onlyResource(template, 'AWS::EC2::SecurityGroup').id).toBe(securityGroupId());
+    expectOnlyWebIngress(template, securityGroupId(), 2049, network, networkTemplate);
   });
 
   test('has automatic backups on', () => {
