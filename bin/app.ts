@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { acknowledgeControlTowerFindings, ControlTowerRules } from '../lib/compliance/control-tower';
 import { ConfigError, loadEnvironmentConfig } from '../lib/config';
 import { HaEnvironment } from '../lib/ha-environment';
 
@@ -9,7 +10,8 @@ import { HaEnvironment } from '../lib/ha-environment';
 const app = new App();
 try {
   const config = loadEnvironmentConfig(app.node.tryGetContext('env'));
-  new HaEnvironment(app, config);
+  const environment = new HaEnvironment(app, config);
+  acknowledgeControlTowerFindings(environment.stacks, config);
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);
@@ -17,4 +19,6 @@ try {
   }
   throw err;
 }
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }));
+// cdk-nag's AwsSolutions pack and AWS Control Tower's proactive controls (cfn-guard): an unacknowledged finding
+// of either fails synthesis.
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ControlTowerRules());

@@ -11,6 +11,7 @@ import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
 import { EnvironmentConfig } from '../lib/config';
 import { physicalNames } from '../lib/names';
+import { APP_OUTPUTS, DNS_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
 import { StackOutputs, requireOutput } from './cloudformation';
 
 /** Route 53 publishes health-check metrics in us-east-1 only. */
@@ -18,15 +19,7 @@ export const ROUTE53_METRICS_REGION = 'us-east-1';
 /** How far back the CLI looks for the latest metric datapoint. */
 const METRIC_LOOKBACK_MS = 10 * 60_000;
 
-/** App stack outputs the status command reads. */
-export const APP_OUTPUTS = { healthCheckId: 'HealthCheckId', loadBalancerDnsName: 'LoadBalancerDnsName' } as const;
-/** Storage stack output the status command reads. */
-export const STORAGE_OUTPUTS = { fileSystemId: 'FileSystemId' } as const;
-/** Outputs of the primary operations stack when a Region switch plan steers DNS. */
-export const DNS_OUTPUTS = {
-  planPrimaryHealthCheckId: 'PlanPrimaryHealthCheckId',
-  primaryGateHealthCheckId: 'PrimaryGateHealthCheckId',
-} as const;
+export { APP_OUTPUTS, DNS_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
 
 /** The SDK clients of one region. */
 export interface RegionClients {

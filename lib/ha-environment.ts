@@ -1,7 +1,8 @@
 import { Stack, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { EnvironmentConfig, RegionConfig, validateEnvironmentConfig } from './config';
-import { physicalNames } from './names';
+import { crossRegionId } from './cross-region';
+import { physicalNames, StackLifecycle, stackName } from './names';
 import { AppStack } from './stacks/app-stack';
 import { DataStack } from './stacks/data-stack';
 import { NetworkStack } from './stacks/network-stack';
@@ -10,15 +11,15 @@ import { StorageStack } from './stacks/storage-stack';
 
 /** The stacks of one region. */
 export interface RegionStacks {
-  /** VPC and the instances' security group. */
+  /** VPC, the instances' security group, the region's logs key. */
   readonly network: NetworkStack;
   /** EFS. */
   readonly storage: StorageStack;
   /** KMS key, Aurora, ElastiCache. */
   readonly data: DataStack;
-  /** ALB, certificate, Auto Scaling group, DNS failover. */
+  /** ALB, certificate, Auto Scaling group, alarms, regional dashboard, regional record and health check. */
   readonly app: AppStack;
-  /** Alarms, fault injection, switch functions; the primary's also the dashboard, plan and failover records. */
+  /** Switch functions, fault injection, the region's failover record; the primary's also the plan and dashboard. */
   readonly operations: OperationsStack;
 }
 
@@ -32,11 +33,14 @@ export interface RegionStacks {
  *    (global cluster, Global Datastore)
  * 4. Data of the secondary (joins 3)
  * 5. App of each region (needs its region's Network, Storage and Data)
- * 6. Operations of the secondary, then of the primary (alarms, fault
- *    injection, switch functions; the primary's also holds the dashboard of
- *    both regions, the Region switch plan and the failover records)
+ * 6. Operations of the secondary, then of the primary (switch functions,
+ *    fault injection, the region's failover record; the primary's also holds
+ *    the environment dashboard and the Region switch plan)
  *
- * The config is validated first, so a bad config creates nothing.
+ * Within a region stacks share values through CloudFormation exports, which
+ * CloudFormation keeps consistent; across regions only the immutable IDs of
+ * `cross-region.ts` pass, and everything else is found by the fixed names of
+ * `names.ts`. The config is validated first, so a bad config creates nothing.
  */
 export class HaEnvironment {
   /** The primary region's stacks. */
@@ -48,17 +52,17 @@ export class HaEnvironment {
     validateEnvironmentConfig(config);
     const names = physicalNames(config);
 
-    // `guarded`: termination protection in production. Cross-stack references
-    // are weak (Fn::GetStackOutput), so nothing else stops the deletion of a
-    // stack that others still use: the stateful stacks and the network under them.
-    const stackProps = (r: RegionConfig, lifecycle: string, guarded: boolean) => ({
+    // `guarded`: termination protection in production on the stateful stacks and
+    // the network under them (a failed first create of one of them needs the
+    // protection lifted before the retry: docs/runbooks/first-deploy.md).
+    const stackProps = (r: RegionConfig, lifecycle: StackLifecycle, guarded: boolean) => ({
       env: { account: config.account, region: r.region },
       availabilityZones: r.availabilityZones,
       terminationProtection: guarded && config.production,
-      stackName: `${names.stackPrefix}-${lifecycle}-${r.region}`,
+      stackName: stackName(config, lifecycle, r.region),
       description: `HA web service (${config.name}): ${lifecycle} in ${r.region}`,
     });
-    const id = (lifecycle: string, r: RegionConfig) => `${names.stackPrefix}-${lifecycle}-${r.region}`;
+    const id = (lifecycle: StackLifecycle, r: RegionConfig) => stackName(config, lifecycle, r.region);
 
     const network = (r: RegionConfig) =>
       new NetworkStack(scope, id('Network', r), { ...stackProps(r, 'Network', true), regionConfig: r });
@@ -75,7 +79,10 @@ export class HaEnvironment {
       ...stackProps(config.primary, 'Storage', true),
       vpc: netP.vpc,
       webSecurityGroup: netP.webSecurityGroup,
-      replicateTo: storageS.fileSystem,
+      replicateTo: {
+        region: config.secondary.region,
+        fileSystemId: crossRegionId(storageS.fileSystem.fileSystemId, 'fileSystemId'),
+      },
     });
     storageP.addStackDependency(storageS, 'EFS replication needs the destination file system');
 
@@ -109,10 +116,12 @@ export class HaEnvironment {
         ...stackProps(r, 'App', false),
         role,
         config,
+        names,
         vpc: net.vpc,
         webSecurityGroup: net.webSecurityGroup,
         loadBalancerSecurityGroup: net.loadBalancerSecurityGroup,
         fileSystem: storage.fileSystem,
+        replicationDestinationFileSystemId: role === 'primary' ? storageS.fileSystem.fileSystemId : undefined,
         data: {
           databaseEndpoint: data.databaseEndpoint,
           databaseReadEndpoint: data.databaseReadEndpoint,
@@ -125,31 +134,31 @@ export class HaEnvironment {
     const appP = app('primary', config.primary, netP, storageP, dataP);
     const appS = app('secondary', config.secondary, netS, storageS, dataS);
 
-    const watched = (net: NetworkStack, storage: StorageStack, data: DataStack, appStack: AppStack) => ({
-      vpc: net.vpc,
-      storage,
-      data,
-      app: appStack,
-    });
-    const opsS = new OperationsStack(scope, id('Operations', config.secondary), {
-      ...stackProps(config.secondary, 'Operations', false),
-      role: 'secondary',
-      config,
-      names,
-      local: watched(netS, storageS, dataS, appS),
-      remote: watched(netP, storageP, dataP, appP),
-    });
-    const opsP = new OperationsStack(scope, id('Operations', config.primary), {
-      ...stackProps(config.primary, 'Operations', false),
-      role: 'primary',
-      config,
-      names,
-      local: watched(netP, storageP, dataP, appP),
-      remote: watched(netS, storageS, dataS, appS),
-      remoteFunctions: opsS.switchFunctions,
-      remoteAlarms: opsS.alarms,
-    });
-    opsP.addStackDependency(opsS, 'The primary operations stack deploys last');
+    const operations = (
+      role: 'primary' | 'secondary',
+      r: RegionConfig,
+      net: NetworkStack,
+      storage: StorageStack,
+      remoteStorage: StorageStack,
+      appStack: AppStack,
+    ) =>
+      new OperationsStack(scope, id('Operations', r), {
+        ...stackProps(r, 'Operations', false),
+        role,
+        config,
+        names,
+        vpc: net.vpc,
+        app: appStack,
+        fileSystemId: storage.fileSystem.fileSystemId,
+        remoteFileSystemId: remoteStorage.fileSystem.fileSystemId,
+        globalDatastoreId: dataP.cache.globalDatastore!.attrGlobalReplicationGroupId,
+      });
+    const opsS = operations('secondary', config.secondary, netS, storageS, storageP, appS);
+    const opsP = operations('primary', config.primary, netP, storageP, storageS, appP);
+    // Nothing of the secondary is read by reference, but the plan names the secondary's functions and alarms by
+    // ARN and reads its fleet's ARN by name, so they must exist first.
+    opsP.addStackDependency(opsS, "The Region switch plan names the secondary's functions, alarms and fleet");
+    opsP.addStackDependency(appS, "The Region switch plan names the secondary's functions, alarms and fleet");
 
     this.primary = { network: netP, storage: storageP, data: dataP, app: appP, operations: opsP };
     this.secondary = { network: netS, storage: storageS, data: dataS, app: appS, operations: opsS };

@@ -1,5 +1,7 @@
-import { Stack, StackProps } from 'aws-cdk-lib';
+import { Aspects, Stack, StackProps } from 'aws-cdk-lib';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { createLogsKey, EncryptLogGroups, RetainExceptOnCreate } from './defaults';
 
 /** Properties of a {@link RegionalStack}. */
 export interface RegionalStackProps extends StackProps {
@@ -10,14 +12,18 @@ export interface RegionalStackProps extends StackProps {
 /**
  * A stack bound to one account and region whose availability zones come from
  * config instead of a context lookup, so synthesis needs no AWS credentials.
+ * Every retained resource in it is `RetainExceptOnCreate` (`defaults.ts`), so
+ * a failed first create leaves nothing behind that blocks the retry.
  *
- * Cross-region references are on: a token from a stack in the other region
- * becomes an output of the producing stack and a CloudFormation
- * `Fn::GetStackOutput` (with `Region`) in the consuming stack, resolved when
- * the consuming stack is created or updated. That reference is weak: the
- * producer does not know it is consumed, so the values passed this way are
- * IDs of stateful resources that never change (the secondary's EFS file
- * system ID, the Global Datastore ID).
+ * References between stacks (cdk.json: `@aws-cdk/core:defaultCrossStackReferences`
+ * is `strong`):
+ * - in the same region, an Export and `Fn::ImportValue`: CloudFormation refuses
+ *   to change or delete a value another stack still imports, so no stack ever
+ *   holds a stale value;
+ * - across regions, only the immutable IDs of retained resources listed in
+ *   `cross-region.ts`, as weak `Fn::GetStackOutput` references
+ *   (`crossRegionId`). Everything else the other region needs is found by the
+ *   fixed names of `names.ts`. A test fails on any other cross-region reference.
  */
 export class RegionalStack extends Stack {
   private readonly zones: string[];
@@ -25,6 +31,19 @@ export class RegionalStack extends Stack {
   constructor(scope: Construct, id: string, props: RegionalStackProps) {
     super(scope, id, { ...props, crossRegionReferences: true });
     this.zones = [...props.availabilityZones];
+    Aspects.of(this).add(new RetainExceptOnCreate());
+  }
+
+  /**
+   * Creates the stack's CloudWatch Logs key (`createLogsKey`, logical ID `LogsKey...`) and encrypts with it
+   * every log group of the stack that names no key, the log groups inside aws-cdk-lib's own constructs
+   * included. A key per stack, not one per region, because AWS Control Tower CT.CLOUDWATCH.PR.3 accepts only
+   * a key of the same template, and because a stack then depends on no other stack for its logs.
+   */
+  protected encryptLogGroups(): kms.Key {
+    const key = createLogsKey(this, 'LogsKey');
+    Aspects.of(this).add(new EncryptLogGroups(key));
+    return key;
   }
 
   /** The configured zones; never a lookup. */

@@ -76,15 +76,24 @@ export function onlyResource(template: Template, type: string): { id: string; re
 }
 
 /**
- * The value behind a Fn::GetStackOutput, after checking that it reads the
- * output of `producer` in the producer's region.
+ * The value behind a reference to another stack's output, after checking that it reads an output of `producer`
+ * the way the app's references work: a `Fn::ImportValue` of the producer's export in the same region, a weak
+ * `Fn::GetStackOutput` (naming the producer's region) across regions.
  */
 export function importedValue(ref: unknown, producer: Stack, producerTemplate: Template): unknown {
+  const outputs = producerTemplate.toJSON().Outputs as Record<string, { Value: unknown; Export?: { Name: string } }>;
+  if (ref !== null && typeof ref === 'object' && 'Fn::ImportValue' in ref) {
+    const name = (ref as { 'Fn::ImportValue': string })['Fn::ImportValue'];
+    expect(name.startsWith(`${producer.stackName}:`)).toBe(true);
+    const output = Object.values(outputs).find((o) => o.Export?.Name === name);
+    expect(output).toBeDefined();
+    return output!.Value;
+  }
   expect(ref).toEqual({
     'Fn::GetStackOutput': { StackName: producer.stackName, Region: producer.region, OutputName: expect.any(String) },
   });
   const { OutputName } = (ref as { 'Fn::GetStackOutput': { OutputName: string } })['Fn::GetStackOutput'];
-  return producerTemplate.toJSON().Outputs[OutputName].Value;
+  return outputs[OutputName].Value;
 }
 
 /** The logical ID of a construct's primary CloudFormation resource. */

@@ -2,6 +2,9 @@
  * preflight: before the target region is activated, checks that it can take the load and the writes.
  *
  * Checks, all read-only, all run (a failure does not stop the others):
+ * - the target region's app stack outputs (CloudFormation DescribeStacks of REGIONS[target].appStackName):
+ *   its target group ARN and health check ID, read now rather than fixed at deploy time, so they are those of
+ *   the running stack even after it replaced either; when they cannot be read, the two checks below fail.
  * - targetHealth: the target region's ALB target group has at least one healthy target.
  * - route53HealthCheck: the target region's Route 53 health check is healthy (CloudWatch
  *   AWS/Route53 HealthCheckStatus in us-east-1, Minimum over 60 s, latest datapoint of the last
@@ -12,11 +15,12 @@
  * Any failed check: throws `REFUSED: ...` listing every failed check.
  *
  * Environment (set by the CDK app):
- * - REGIONS: JSON map region -> { targetGroupArn, healthCheckId, dbClusterIdentifier, ... } (both regions).
+ * - REGIONS: JSON map region -> { appStackName, dbClusterIdentifier, ... } (both regions).
  * - GLOBAL_CLUSTER_IDENTIFIER: the Aurora global cluster ID.
  * - GLOBAL_DATASTORE_ID: the full ElastiCache Global Datastore ID.
  * - DRY_RUN (optional, true | false): accepted for uniformity; preflight changes nothing anyway.
  */
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, GetMetricDataCommand, ScanBy, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeTargetHealthCommand,
@@ -43,6 +47,7 @@ import {
   type Runtime,
   type SwitchResult,
 } from '../shared/runtime';
+import { APP_OUTPUTS } from '../../lib/stack-outputs';
 
 /** The function's name in results and logs. */
 export const FUNCTION_NAME = 'preflight';
@@ -65,15 +70,17 @@ export interface PreflightConfig {
 /** Reads and validates preflight's environment. */
 export function loadPreflightConfig(env: Env): PreflightConfig {
   return {
-    regions: parseRegions(env.REGIONS, ['targetGroupArn', 'healthCheckId', 'dbClusterIdentifier']),
+    regions: parseRegions(env.REGIONS, ['appStackName', 'dbClusterIdentifier']),
     globalClusterIdentifier: globalClusterIdentifier(env),
     globalDatastoreId: globalDatastoreId(env),
     dryRun: booleanFromEnv(env, 'DRY_RUN'),
   };
 }
 
-/** Clients preflight uses: ELB, RDS and ElastiCache of the target region; CloudWatch of us-east-1. */
+/** Clients preflight uses: CloudFormation, ELB, RDS and ElastiCache of the target region; CloudWatch of us-east-1. */
 export interface PreflightClients {
+  /** CloudFormation in the target region (the app stack's outputs). */
+  readonly cloudformation: CloudFormationClient;
   /** ELBv2 in the target region. */
   readonly elbv2: ElasticLoadBalancingV2Client;
   /** CloudWatch in us-east-1 (Route 53 metrics). */
@@ -82,6 +89,35 @@ export interface PreflightClients {
   readonly rds: RDSClient;
   /** ElastiCache in the target region. */
   readonly elasticache: ElastiCacheClient;
+}
+
+/** What preflight reads from the target region's app stack. */
+export interface AppStackOutputs {
+  /** ARN of the web fleet's target group. */
+  readonly targetGroupArn: string;
+  /** ID of the region's Route 53 health check. */
+  readonly healthCheckId: string;
+}
+
+/**
+ * The target group ARN and health check ID among the outputs of the region's app stack. Throws, naming the
+ * stack and the missing output, when the stack or an output is not there.
+ */
+export async function readAppStackOutputs(
+  cloudformation: CloudFormationClient,
+  stackName: string,
+  rt: Runtime,
+): Promise<AppStackOutputs> {
+  const out = await withRetry(rt, 'DescribeStacks', () =>
+    cloudformation.send(new DescribeStacksCommand({ StackName: stackName })),
+  );
+  const outputs = new Map((out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  const value = (key: string): string => {
+    const v = outputs.get(key);
+    if (!v) throw new Error(`stack ${stackName} has no output ${key}; deploy this version of the app first`);
+    return v;
+  };
+  return { targetGroupArn: value(APP_OUTPUTS.targetGroupArn), healthCheckId: value(APP_OUTPUTS.healthCheckId) };
 }
 
 /** Healthy targets of the target group. */
@@ -213,9 +249,11 @@ export async function runPreflight(
   const target = config.regions.byName[request.targetRegion]!;
   const checks: Record<string, CheckOutcome> = {};
   const planned = request.mode === 'planned';
+  const app = readAppStackOutputs(clients.cloudformation, target.appStackName!, rt);
+  app.catch(() => undefined); // each check below reports the failure
   const [targetHealth, route53HealthCheck, auroraCluster, auroraGlobalCluster, globalDatastore] = await Promise.all([
-    guarded(() => checkTargetHealth(clients.elbv2, target.targetGroupArn!, rt)),
-    guarded(() => checkRoute53HealthCheck(clients.cloudwatch, target.healthCheckId!, rt)),
+    guarded(async () => checkTargetHealth(clients.elbv2, (await app).targetGroupArn, rt)),
+    guarded(async () => checkRoute53HealthCheck(clients.cloudwatch, (await app).healthCheckId, rt)),
     guarded(() => checkAuroraCluster(clients.rds, target.dbClusterIdentifier!, rt)),
     planned ? guarded(() => checkAuroraGlobalCluster(clients.rds, config.globalClusterIdentifier, rt)) : undefined,
     planned ? guarded(() => checkGlobalDatastore(clients.elasticache, config.globalDatastoreId, rt)) : undefined,
@@ -252,6 +290,7 @@ export async function runPreflight(
 export const handler = defineHandler(FUNCTION_NAME, loadPreflightConfig, (request, config, rt) => {
   const region = request.targetRegion;
   const clients: PreflightClients = {
+    cloudformation: new CloudFormationClient({ region }),
     elbv2: new ElasticLoadBalancingV2Client({ region }),
     cloudwatch: new CloudWatchClient({ region: ROUTE53_METRICS_REGION }),
     rds: new RDSClient({ region }),

@@ -5,12 +5,14 @@
 import type { Env } from './env';
 import { ConfigError } from './errors';
 
-/** Resources of one region, from the `REGIONS` variable. Each function requires the keys it uses. */
+/**
+ * Resources of one region, from the `REGIONS` variable: fixed names and immutable IDs only. Each function
+ * requires the keys it uses. Values that change with a deploy of the region's app stack (its target group,
+ * its health check) are not here: preflight reads them from that stack's outputs when it runs.
+ */
 export interface RegionResources {
-  /** ARN of the ALB target group of the web fleet. */
-  readonly targetGroupArn?: string;
-  /** ID of the Route 53 health check of the region's deep readiness endpoint. */
-  readonly healthCheckId?: string;
+  /** Name of the region's app stack (`HaWeb-<env>-App-<region>`), whose outputs hold its target group and health check. */
+  readonly appStackName?: string;
   /** Identifier of the region's Aurora cluster (member of the global cluster). */
   readonly dbClusterIdentifier?: string;
   /** ID of the region's ElastiCache replication group (member of the Global Datastore). */
@@ -38,14 +40,9 @@ const VALIDATORS: Record<
   RegionKey,
   { readonly test: (value: string, region: string) => boolean; readonly hint: string }
 > = {
-  targetGroupArn: {
-    test: (v, region) =>
-      new RegExp(`^arn:aws[a-z-]*:elasticloadbalancing:${region}:\\d{12}:targetgroup/[^/]+/[0-9a-f]+$`).test(v),
-    hint: 'an ALB target group ARN in that region (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>)',
-  },
-  healthCheckId: {
-    test: (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v),
-    hint: 'a Route 53 health check ID (a UUID)',
+  appStackName: {
+    test: (v, region) => /^[A-Za-z][A-Za-z0-9-]{0,127}$/.test(v) && v.endsWith(`-${region}`),
+    hint: "the name of the region's app stack, ending in the region (HaWeb-<env>-App-<region>)",
   },
   dbClusterIdentifier: {
     test: (v) => /^[a-zA-Z][a-zA-Z0-9-]{0,62}$/.test(v),

@@ -29,8 +29,13 @@ export interface RegionConfig {
   readonly vpcCidr: string;
   /** NAT gateways (1 to 3); 3 keeps egress alive through the loss of an AZ. */
   readonly natGateways: number;
-  /** EC2 instance type of the web fleet, for example `t3.small`. */
-  readonly instanceType: string;
+  /**
+   * EC2 instance types of the web fleet, in order of preference, for example `["t3.small", "t3a.small"]`:
+   * at least two of the same CPU architecture (all Graviton or all x86). The group launches the first that
+   * has capacity in the AZ, so a shortage of one type (likely when many tenants fail over into a region at
+   * once) does not stop the scale-up.
+   */
+  readonly instanceTypes: readonly string[];
   /** Auto Scaling group size; the secondary may run smaller (warm standby). */
   readonly capacity: CapacityConfig;
   /** Aurora reader instances in this region's cluster (the secondary's are all readers). */
@@ -62,6 +67,11 @@ export interface DatabaseConfig {
   readonly instanceClass: string;
   /** Days of automated backups kept, 1 to 35. */
   readonly backupRetentionDays: number;
+  /**
+   * Seconds between Enhanced Monitoring samples of every Aurora instance: 1, 5, 10, 15, 30 or 60 (the values
+   * RDS accepts; 0, which turns it off, is refused: AWS Control Tower CT.RDS.PR.2).
+   */
+  readonly monitoringIntervalSeconds: number;
 }
 
 /** ElastiCache (Valkey) Global Datastore settings for sessions. */

@@ -17,6 +17,14 @@ export class ConfigError extends Error {
 
 const REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
+/** Enhanced Monitoring intervals RDS accepts, in seconds, without 0 (off). */
+export const ENHANCED_MONITORING_INTERVALS: readonly number[] = [1, 5, 10, 15, 30, 60];
+
+/** Whether an EC2 instance type is a Graviton (arm64) type: its family carries a `g` after the generation digit (m7g, c7gn, t4g, r8gd). */
+export function isGravitonInstanceType(instanceType: string): boolean {
+  return /^[a-z]+\d+g/.test(instanceType);
+}
+
 /** Parses `a.b.c.d/n` into a [first, last] address range, or undefined if malformed. */
 export function parseCidr(cidr: string): { first: number; last: number; prefix: number } | undefined {
   const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
@@ -60,8 +68,24 @@ function checkRegion(key: string, r: RegionConfig, minInstances: number, problem
   if (!Number.isInteger(r.natGateways) || r.natGateways < 1 || r.natGateways > 3) {
     problems.push(`${key}.natGateways must be 1, 2 or 3 (got ${r.natGateways}); 3 survives the loss of an AZ.`);
   }
-  if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(r.instanceType)) {
-    problems.push(`${key}.instanceType "${r.instanceType}" is not an EC2 instance type; use one such as "t3.small".`);
+  const types = r.instanceTypes;
+  for (const t of types) {
+    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(t)) {
+      problems.push(`${key}.instanceTypes entry "${t}" is not an EC2 instance type; use one such as "t3.small".`);
+    }
+  }
+  if (types.length < 2 || new Set(types).size !== types.length) {
+    problems.push(
+      `${key}.instanceTypes [${types.join(', ')}] must list at least 2 distinct instance types, in order of preference, ` +
+        'so a shortage of one type does not stop a scale-up; add an equivalent type such as "t3a.small" next to "t3.small".',
+    );
+  }
+  const architectures = new Set(types.map(isGravitonInstanceType));
+  if (architectures.size > 1) {
+    problems.push(
+      `${key}.instanceTypes [${types.join(', ')}] mix Graviton (arm64) and x86 types; the launch template has one ` +
+        'AMI, so list types of one architecture only.',
+    );
   }
   const { min, desired, max } = r.capacity;
   if (![min, desired, max].every((n) => Number.isInteger(n) && n >= 0)) {
@@ -161,6 +185,12 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
   }
   if (!Number.isInteger(db.backupRetentionDays) || db.backupRetentionDays < 1 || db.backupRetentionDays > 35) {
     problems.push(`database.backupRetentionDays must be 1 to 35 (got ${db.backupRetentionDays}).`);
+  }
+  if (!ENHANCED_MONITORING_INTERVALS.includes(db.monitoringIntervalSeconds)) {
+    problems.push(
+      `database.monitoringIntervalSeconds must be one of ${ENHANCED_MONITORING_INTERVALS.join(', ')} ` +
+        `(got ${db.monitoringIntervalSeconds}); Enhanced Monitoring stays on in every environment.`,
+    );
   }
 
   const cache = c.cache;

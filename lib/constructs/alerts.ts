@@ -1,9 +1,10 @@
-import { RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { createKey } from '../defaults';
 
 /** Properties of {@link Alerts}. */
 export interface AlertsProps {
@@ -12,36 +13,109 @@ export interface AlertsProps {
 }
 
 /**
- * The region's alarm topic: SNS encrypted with a customer-managed key that
- * CloudWatch alarms and Auto Scaling notifications may use, TLS-only
- * publishing, and an e-mail subscription.
+ * ARN of Amazon EC2 Auto Scaling's service-linked role in an account, the principal that publishes scaling
+ * notifications. It exists only once the account has used Auto Scaling, so policies match it by the
+ * `aws:PrincipalArn` condition and never name it as a principal (KMS and SNS reject a policy whose principal
+ * does not exist, which would fail the first deploy in a new account).
+ */
+export function autoScalingServiceLinkedRoleArn(stack: Stack): string {
+  return stack.formatArn({
+    service: 'iam',
+    region: '',
+    resource: 'role',
+    resourceName: 'aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling',
+    arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
+  });
+}
+
+/**
+ * The region's alarm topic: SNS encrypted with a customer managed key, an e-mail subscription, and a topic
+ * policy and key policy that let exactly the publishers the app wires to it publish:
+ *
+ * - CloudWatch alarms of this account and region (`cloudwatch.amazonaws.com`, scoped by `aws:SourceAccount`
+ *   and `aws:SourceArn`), the alarm actions of the fleet and region alarms;
+ * - Auto Scaling's service-linked role (matched by `aws:PrincipalArn`, see
+ *   {@link autoScalingServiceLinkedRoleArn}), the fleet's scaling notifications.
+ *
+ * A topic policy replaces SNS's default policy, so these Allow statements are what keeps notifications
+ * flowing; publishing without TLS is denied. Without the key statements SNS could not encrypt a message from
+ * either publisher ("Enable compatibility between event sources from AWS services and encrypted topics" in
+ * the SNS developer guide).
  */
 export class Alerts extends Construct {
   /** The topic alarms and scaling notifications publish to. */
   public readonly topic: sns.Topic;
+  /** The key that encrypts the topic. */
+  public readonly key: kms.Key;
 
   constructor(scope: Construct, id: string, props: AlertsProps) {
     super(scope, id);
-    const key = new kms.Key(this, 'Key', {
-      description: 'Encrypts the alarm topic',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    // Publishers whose messages the topic must encrypt: CloudWatch alarms and
-    // the Auto Scaling service-linked role that sends scaling notifications.
-    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
-    key.grant(
-      new iam.ArnPrincipal(
-        `arn:${Stack.of(this).partition}:iam::${Stack.of(this).account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`,
-      ),
-      'kms:Decrypt',
-      'kms:GenerateDataKey*',
+    const stack = Stack.of(this);
+    const alarmsOfThisRegion = {
+      StringEquals: { 'aws:SourceAccount': stack.account },
+      ArnLike: {
+        'aws:SourceArn': stack.formatArn({
+          service: 'cloudwatch',
+          resource: 'alarm',
+          resourceName: '*',
+          arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        }),
+      },
+    };
+    const autoScalingRole = {
+      ArnEquals: { 'aws:PrincipalArn': autoScalingServiceLinkedRoleArn(stack) },
+      StringEquals: { 'aws:PrincipalAccount': stack.account },
+    };
+
+    this.key = createKey(this, 'Key', { description: 'Encrypts the alarm topic' });
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: alarmsOfThisRegion,
+      }),
     );
+    this.key.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowAutoScalingNotificationsToPublish',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+        resources: ['*'],
+        conditions: {
+          ...autoScalingRole,
+          StringEquals: {
+            ...autoScalingRole.StringEquals,
+            'kms:ViaService': `sns.${stack.region}.amazonaws.com`,
+          },
+        },
+      }),
+    );
+
     this.topic = new sns.Topic(this, 'Topic', {
       displayName: 'HA web service alarms',
-      masterKey: key,
+      masterKey: this.key,
       enforceSSL: true,
     });
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowCloudWatchAlarmsToPublish',
+        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: alarmsOfThisRegion,
+      }),
+    );
+    this.topic.addToResourcePolicy(
+      new iam.PolicyStatement({
+        sid: 'AllowAutoScalingNotificationsToPublish',
+        principals: [new iam.AnyPrincipal()],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: autoScalingRole,
+      }),
+    );
     this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
   }
 }

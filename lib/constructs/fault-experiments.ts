@@ -1,17 +1,20 @@
 import { Stack, Token } from 'aws-cdk-lib';
-import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as fis from 'aws-cdk-lib/aws-fis';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { createLogGroup } from '../defaults';
 import { acknowledgeNag } from '../nag';
 
 /** Properties of {@link FaultExperiments}. */
 export interface FaultExperimentsProps {
-  /** The region's web fleet. */
-  readonly autoScalingGroup: autoscaling.IAutoScalingGroup;
+  /** Name of the region's web fleet (its instances carry it in the tag `aws:autoscaling:groupName`). */
+  readonly autoScalingGroupName: string;
+  /** The region's CloudWatch Logs key, which encrypts the experiments' log group. */
+  readonly logsKey: kms.IKey;
   /** The region's VPC; the AZ experiment cuts the private and isolated subnets of its first AZ. */
   readonly vpc: ec2.IVpc;
   /**
@@ -46,7 +49,7 @@ export class FaultExperiments extends Construct {
       assumedBy: new iam.ServicePrincipal('fis.amazonaws.com'),
       description: 'AWS FIS experiments of the HA web service',
     });
-    this.logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_YEAR });
+    this.logGroup = createLogGroup(this, 'Logs', { encryptionKey: props.logsKey });
     // FIS delivers its logs through CloudWatch Logs log delivery, which needs these on the caller.
     this.role.addToPolicy(
       new iam.PolicyStatement({
@@ -67,7 +70,7 @@ export class FaultExperiments extends Construct {
         actions: ['ec2:TerminateInstances'],
         resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
         conditions: {
-          StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': props.autoScalingGroup.autoScalingGroupName },
+          StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': props.autoScalingGroupName },
         },
       }),
     );
@@ -82,7 +85,7 @@ export class FaultExperiments extends Construct {
       targets: {
         webInstances: {
           resourceType: 'aws:ec2:instance',
-          resourceTags: { 'aws:autoscaling:groupName': props.autoScalingGroup.autoScalingGroupName },
+          resourceTags: { 'aws:autoscaling:groupName': props.autoScalingGroupName },
           filters: [{ path: 'State.Name', values: ['running'] }],
           selectionMode: `PERCENT(${props.terminatePercent ?? 33})`,
         },

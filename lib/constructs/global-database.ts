@@ -1,13 +1,22 @@
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { RETAINED } from '../defaults';
 import { acknowledgeNag } from '../nag';
 
 /** PostgreSQL port of both clusters. */
 export const DATABASE_PORT = 5432;
+
+/**
+ * Master user of the global database. Not `postgres` or `admin`, the defaults that AWS Control Tower
+ * CT.RDS.PR.21 rejects (a guessable admin name halves the work of a password attack). Fixed here, not in the
+ * environment config, because changing it after the first deploy replaces the primary cluster.
+ */
+export const DATABASE_ADMIN_USERNAME = 'haweb_admin';
 
 /** Settings both halves of the global database share. */
 export interface GlobalDatabaseBaseProps {
@@ -25,6 +34,13 @@ export interface GlobalDatabaseBaseProps {
   readonly backupRetentionDays: number;
   /** Identifier of the global cluster both regions join; the same string in both regions. */
   readonly globalClusterIdentifier: string;
+  /**
+   * Identifier of this region's cluster; the same string in both regions (`names.ts`), so the other region,
+   * the Region switch plan and the CLI find it by name.
+   */
+  readonly clusterIdentifier: string;
+  /** Seconds between Enhanced Monitoring samples of every instance (1, 5, 10, 15, 30 or 60). */
+  readonly monitoringInterval: Duration;
 }
 
 /** Properties of a {@link GlobalDatabasePrimary}. */
@@ -68,12 +84,29 @@ function instanceType(instanceClass: string): ec2.InstanceType {
   return new ec2.InstanceType(instanceClass.replace(/^db\./, ''));
 }
 
+/** The role RDS Enhanced Monitoring publishes OS metrics to CloudWatch Logs with. */
+function enhancedMonitoringRole(scope: Construct): iam.Role {
+  const role = new iam.Role(scope, 'MonitoringRole', {
+    assumedBy: new iam.ServicePrincipal('monitoring.rds.amazonaws.com'),
+    description: 'RDS Enhanced Monitoring of the Aurora instances',
+    managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('service-role/AmazonRDSEnhancedMonitoringRole')],
+  });
+  acknowledgeNag(
+    role,
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
+    'AmazonRDSEnhancedMonitoringRole is the policy the RDS user guide prescribes for Enhanced Monitoring: it lets ' +
+      'RDS write only to the RDSOSMetrics log group, and AWS keeps it in step with the agent.',
+  );
+  return role;
+}
+
 /**
  * The writer side of an Aurora PostgreSQL Global Database: the primary cluster
  * (a writer and readers spread over the AZs) and the global cluster created
  * from it. Credentials are generated into Secrets Manager and replicated to
- * the secondary region; storage is encrypted with this region's key; the
- * cluster has deletion protection and is snapshotted when removed.
+ * the secondary region; storage is encrypted with this region's key; every
+ * instance has Enhanced Monitoring; the cluster has deletion protection and is
+ * snapshotted when removed.
  */
 export class GlobalDatabasePrimary extends Construct {
   /** The regional cluster. */
@@ -93,8 +126,11 @@ export class GlobalDatabasePrimary extends Construct {
     };
     this.cluster = new rds.DatabaseCluster(this, 'Cluster', {
       engine: engine(props.engineVersion),
+      clusterIdentifier: props.clusterIdentifier,
       parameterGroup: parameterGroup(this, props.engineVersion),
-      credentials: rds.Credentials.fromGeneratedSecret('postgres', {
+      monitoringInterval: props.monitoringInterval,
+      monitoringRole: enhancedMonitoringRole(this),
+      credentials: rds.Credentials.fromGeneratedSecret(DATABASE_ADMIN_USERNAME, {
         secretName: props.secretName,
         encryptionKey: props.key,
         replicaRegions: [{ region: props.secretReplicaRegion }],
@@ -121,7 +157,7 @@ export class GlobalDatabasePrimary extends Construct {
     this.secret = this.cluster.secret!;
     const generatedSecret = this.cluster.node.findChild('Secret') as secretsmanager.Secret;
     // Keep the credentials with the snapshot the cluster leaves behind on delete.
-    generatedSecret.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    generatedSecret.applyRemovalPolicy(RETAINED);
     acknowledgeNag(
       generatedSecret,
       'AwsSolutions-SMG4',
@@ -137,7 +173,7 @@ export class GlobalDatabasePrimary extends Construct {
     });
     // Deleting the global cluster while a region still belongs to it fails, and
     // losing it would drop the secondary's replication: keep it on stack delete.
-    this.globalCluster.applyRemovalPolicy(RemovalPolicy.RETAIN);
+    this.globalCluster.applyRemovalPolicy(RETAINED);
   }
 }
 
@@ -172,12 +208,13 @@ export class GlobalDatabaseSecondary extends Construct {
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       description: 'Isolated subnets of the secondary Aurora cluster',
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RETAINED,
     });
     const params = parameterGroup(this, props.engineVersion);
     const bound = params.bindToCluster({});
 
     this.cluster = new rds.CfnDBCluster(this, 'Cluster', {
+      dbClusterIdentifier: props.clusterIdentifier,
       engine: 'aurora-postgresql',
       engineVersion: props.engineVersion,
       globalClusterIdentifier: props.globalClusterIdentifier,
@@ -197,6 +234,7 @@ export class GlobalDatabaseSecondary extends Construct {
     });
     this.cluster.applyRemovalPolicy(RemovalPolicy.SNAPSHOT);
 
+    const monitoringRole = enhancedMonitoringRole(this);
     this.instances = Array.from({ length: props.instances }, (_, i) => {
       const instance = new rds.CfnDBInstance(this, `Instance${i + 1}`, {
         dbClusterIdentifier: this.cluster.ref,
@@ -205,6 +243,8 @@ export class GlobalDatabaseSecondary extends Construct {
         publiclyAccessible: false,
         enablePerformanceInsights: true,
         performanceInsightsKmsKeyId: props.key.keyArn,
+        monitoringInterval: props.monitoringInterval.toSeconds(),
+        monitoringRoleArn: monitoringRole.roleArn,
         promotionTier: 1,
       });
       instance.applyRemovalPolicy(RemovalPolicy.DESTROY);

@@ -1,7 +1,9 @@
-import { RemovalPolicy, Validations } from 'aws-cdk-lib';
+import { Validations } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { createLogGroup } from '../defaults';
 
 /** Properties of a {@link Network}. */
 export interface NetworkProps {
@@ -9,6 +11,8 @@ export interface NetworkProps {
   readonly cidr: string;
   /** NAT gateways, one per AZ at most. */
   readonly natGateways: number;
+  /** The region's CloudWatch Logs key, which encrypts the flow logs. */
+  readonly logsKey: kms.IKey;
   /**
    * How long VPC flow logs are kept.
    * @default logs.RetentionDays.ONE_YEAR
@@ -18,9 +22,11 @@ export interface NetworkProps {
 
 /**
  * A VPC over every availability zone of its stack (three, from config) with
- * three tiers: public subnets for the load balancer, private subnets with NAT
- * egress for the instances and EFS mount targets, and isolated subnets for
- * Aurora and ElastiCache. All traffic is recorded in flow logs.
+ * three tiers: public subnets for the load balancer (no public IP for what
+ * launches there by default: the ALB and the NAT gateways get theirs from AWS),
+ * private subnets with NAT egress for the instances and EFS mount targets, and
+ * isolated subnets for Aurora and ElastiCache. All traffic is recorded in flow
+ * logs, encrypted with the region's logs key.
  */
 export class Network extends Construct {
   /** The VPC. */
@@ -33,7 +39,7 @@ export class Network extends Construct {
       maxAzs: 3,
       natGateways: props.natGateways,
       subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
+        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, mapPublicIpOnLaunch: false },
         { name: 'Private', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
         { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       ],
@@ -44,9 +50,9 @@ export class Network extends Construct {
         'The zones are named in the environment config on purpose: synthesis stays offline and deterministic, ' +
         'and config validation checks that each zone belongs to the stack region.',
     });
-    const flowLogGroup = new logs.LogGroup(this, 'FlowLogs', {
-      retention: props.flowLogRetention ?? logs.RetentionDays.ONE_YEAR,
-      removalPolicy: RemovalPolicy.RETAIN,
+    const flowLogGroup = createLogGroup(this, 'FlowLogs', {
+      encryptionKey: props.logsKey,
+      retention: props.flowLogRetention,
     });
     this.vpc.addFlowLog('FlowLog', {
       destination: ec2.FlowLogDestination.toCloudWatchLogs(flowLogGroup),

@@ -1,10 +1,11 @@
-import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { createPrivateBucket } from '../defaults';
 import { acknowledgeNag } from '../nag';
 
 /** Properties of a {@link PublicLoadBalancer}. */
@@ -50,21 +51,7 @@ export class PublicLoadBalancer extends Construct {
     });
 
     // ALB access logs accept SSE-S3 only (not SSE-KMS).
-    this.accessLogs = new s3.Bucket(this, 'AccessLogs', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [
-        {
-          expiration: Duration.days(props.accessLogRetentionDays),
-          noncurrentVersionExpiration: Duration.days(1),
-          abortIncompleteMultipartUploadAfter: Duration.days(1),
-        },
-      ],
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.accessLogs = createPrivateBucket(this, 'AccessLogs', { expirationDays: props.accessLogRetentionDays });
 
     acknowledgeNag(
       this.accessLogs,

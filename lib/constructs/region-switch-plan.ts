@@ -1,26 +1,26 @@
-import { ArnFormat, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Duration, Stack } from 'aws-cdk-lib';
 import * as arc from 'aws-cdk-lib/aws-arcregionswitch';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { createKey, createPrivateBucket } from '../defaults';
 import { acknowledgeNag } from '../nag';
 
 /** One region as the plan sees it. */
 export interface PlanRegion {
   /** Region name. */
   readonly region: string;
-  /** Full ARN of the region's web fleet (with its UUID, read after creation). */
+  /** Full ARN of the region's web fleet (with the UUID AWS assigns, see `FleetArnLookup`). */
   readonly autoScalingGroupArn: string;
-  /** ARN of the region's Aurora cluster. */
+  /** ARN of the region's Aurora cluster (from its fixed identifier). */
   readonly databaseClusterArn: string;
-  /** The region's copies of the step functions. */
-  readonly functions: {
-    readonly preflight: lambda.IFunction;
-    readonly cacheFailover: lambda.IFunction;
-    readonly efsReplication: lambda.IFunction;
-    readonly postcheck: lambda.IFunction;
+  /** ARNs of the region's plan-step copies of the functions (from their fixed names). */
+  readonly functionArns: {
+    readonly preflight: string;
+    readonly cacheFailover: string;
+    readonly efsReplication: string;
+    readonly postcheck: string;
   };
   /** Set identifier of the region's failover record. */
   readonly recordSetIdentifier: string;
@@ -42,8 +42,8 @@ export interface RegionSwitchPlanProps {
   readonly rto: Duration;
   /** Ask an operator to approve before the data tier switches. */
   readonly manualApproval: boolean;
-  /** Application health alarms the plan watches (and reports on). */
-  readonly alarms: cloudwatch.IAlarm[];
+  /** ARNs of the application health alarms the plan watches (and reports on), both regions'. */
+  readonly alarmArns: string[];
   /** Tags (as `aws:ResourceTag/<key>` conditions) that only this environment's fleets carry. */
   readonly fleetTags: Record<string, string>;
 }
@@ -68,6 +68,8 @@ export class RegionSwitchPlan extends Construct {
   public readonly executionRole: iam.Role;
   /** Bucket of the execution reports. */
   public readonly reports: s3.Bucket;
+  /** Key of the execution reports (SSE-KMS). */
+  public readonly reportsKey: kms.Key;
   /** Role an operator assumes to approve the approval step (when enabled). */
   public readonly approvalRole?: iam.Role;
 
@@ -81,14 +83,11 @@ export class RegionSwitchPlan extends Construct {
     const stack = Stack.of(this);
     const [primary, secondary] = props.regions;
 
-    this.reports = new s3.Bucket(this, 'Reports', {
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      enforceSSL: true,
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ expiration: Duration.days(365), noncurrentVersionExpiration: Duration.days(30) }],
-      removalPolicy: RemovalPolicy.RETAIN,
+    this.reportsKey = createKey(this, 'ReportsKey', { description: `Encrypts the execution reports of ${props.planName}` });
+    this.reports = createPrivateBucket(this, 'Reports', {
+      encryptionKey: this.reportsKey,
+      expirationDays: 365,
+      noncurrentVersionExpirationDays: 30,
     });
     acknowledgeNag(
       this.reports,
@@ -104,13 +103,12 @@ export class RegionSwitchPlan extends Construct {
     role.addToPolicy(
       new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: [this.reports.arnForObjects('*')] }),
     );
+    // "If you configure a customer managed AWS KMS key for Amazon S3 bucket encryption, you must also add
+    // kms:GenerateDataKey and kms:Encrypt" (ARC developer guide, automatic plan execution reports permissions).
+    this.reportsKey.grant(role, 'kms:GenerateDataKey', 'kms:Encrypt');
+    const functionArns = props.regions.flatMap((r) => Object.values(r.functionArns));
     // The exact functions, unqualified (grantInvoke would add every version with `:*`).
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:InvokeFunction'],
-        resources: props.regions.flatMap((r) => Object.values(r.functions).map((fn) => fn.functionArn)),
-      }),
-    );
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: functionArns }));
     // An Auto Scaling group's ARN holds a UUID CloudFormation does not return: scope by the group's tags instead.
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -139,16 +137,12 @@ export class RegionSwitchPlan extends Construct {
           'arc-region-switch:GetPlan',
           'arc-region-switch:GetPlanExecution',
           'arc-region-switch:ListPlanExecutions',
+          'arc-region-switch:ListPlanExecutionEvents',
         ],
         resources: [`arn:${stack.partition}:arc-region-switch::${stack.account}:plan/${props.planName}*`],
       }),
     );
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['lambda:GetFunction'],
-        resources: props.regions.flatMap((r) => Object.values(r.functions).map((fn) => fn.functionArn)),
-      }),
-    );
+    role.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:GetFunction'], resources: functionArns }));
     role.addToPolicy(
       new iam.PolicyStatement({
         actions: [
@@ -194,14 +188,14 @@ export class RegionSwitchPlan extends Construct {
     const lambdaStep = (
       name: string,
       description: string,
-      pick: (f: PlanRegion['functions']) => lambda.IFunction,
+      pick: (f: PlanRegion['functionArns']) => string,
     ): arc.CfnPlan.StepProperty => ({
       name,
       description,
       executionBlockType: 'CustomActionLambda',
       executionBlockConfiguration: {
         customActionLambdaConfig: {
-          lambdas: props.regions.map((r) => ({ arn: pick(r.functions).functionArn })),
+          lambdas: props.regions.map((r) => ({ arn: pick(r.functionArns) })),
           regionToRun: 'activatingRegion',
           retryIntervalMinutes: 1,
           timeoutMinutes: STEP_TIMEOUT_MINUTES.lambda,
@@ -317,10 +311,7 @@ export class RegionSwitchPlan extends Construct {
       executionRole: role.roleArn,
       recoveryTimeObjectiveMinutes: props.rto.toMinutes(),
       associatedAlarms: Object.fromEntries(
-        props.alarms.map((a, i) => [
-          `health${i + 1}`,
-          { alarmType: 'applicationHealth', resourceIdentifier: a.alarmArn },
-        ]),
+        props.alarmArns.map((arn, i) => [`health${i + 1}`, { alarmType: 'applicationHealth', resourceIdentifier: arn }]),
       ),
       reportConfiguration: {
         reportOutput: [{ s3Configuration: { bucketPath: this.reports.bucketName, bucketOwner: stack.account } }],

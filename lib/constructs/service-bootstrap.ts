@@ -1,8 +1,9 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { createLogGroup } from '../defaults';
 import { ServiceBundle } from './service-bundle';
 
 /** Where the service finds the region's data tier and shared files. */
@@ -38,9 +39,11 @@ export interface ServiceBootstrapProps {
    * fails, so the load balancer stops sending before the listener closes.
    */
   readonly drainSeconds: number;
+  /** The region's CloudWatch Logs key, which encrypts the service logs. */
+  readonly logsKey: kms.IKey;
   /**
    * How long service logs are kept in CloudWatch Logs.
-   * @default logs.RetentionDays.THREE_MONTHS
+   * @default LOG_RETENTION (one year)
    */
   readonly logRetention?: logs.RetentionDays;
 }
@@ -74,10 +77,7 @@ export class ServiceBootstrap extends Construct {
   constructor(scope: Construct, id: string, props: ServiceBootstrapProps) {
     super(scope, id);
     this.bundle = props.bundle;
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.logGroup = createLogGroup(this, 'Logs', { encryptionKey: props.logsKey, retention: props.logRetention });
     this.userData = ec2.UserData.forLinux();
     this.userData.addCommands(...bootstrapCommands(props, this.logGroup.logGroupName));
   }

@@ -4,6 +4,7 @@ import * as elasticache from 'aws-cdk-lib/aws-elasticache';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { RETAINED } from '../defaults';
 import { acknowledgeNag } from '../nag';
 
 /** Valkey port of both replication groups. */
@@ -24,6 +25,11 @@ export interface SessionCacheBaseProps {
    * replica by name, with no cross-region reference.
    */
   readonly authSecretName: string;
+  /**
+   * ID of this region's replication group; the same string in both regions (`names.ts`), so the switch
+   * functions and the CLI find each member by name.
+   */
+  readonly replicationGroupId: string;
 }
 
 /** Properties of the primary region's {@link SessionCache}: it creates the Global Datastore. */
@@ -105,7 +111,7 @@ export class SessionCache extends Construct {
         replicaRegions: [{ region: props.secondaryRegion }],
         // Valkey AUTH tokens: 16 to 128 printable characters without @, " or /.
         generateSecretString: { passwordLength: 64, excludePunctuation: true },
-        removalPolicy: RemovalPolicy.RETAIN,
+        removalPolicy: RETAINED,
       });
       this.authSecret = secret;
       acknowledgeNag(
@@ -121,6 +127,7 @@ export class SessionCache extends Construct {
     }
 
     this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'Resource', {
+      replicationGroupId: props.replicationGroupId,
       replicationGroupDescription: `Session cache (${props.role})`,
       globalReplicationGroupId: props.role === 'secondary' ? props.globalDatastoreId : undefined,
       engine: primary ? 'valkey' : undefined,
@@ -173,7 +180,7 @@ export class SessionCache extends Construct {
           },
         ],
       });
-      this.globalDatastore.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      this.globalDatastore.applyRemovalPolicy(RETAINED);
     }
   }
 

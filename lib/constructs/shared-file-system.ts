@@ -1,9 +1,17 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
+import { createKey, RETAINED } from '../defaults';
+
+/** A file system in another region that this one replicates to. */
+export interface ReplicationTarget {
+  /** Region of the destination file system. */
+  readonly region: string;
+  /** ID of the destination file system (read from the other region: see `crossRegionId`). */
+  readonly fileSystemId: string;
+}
 
 /** Properties of a {@link SharedFileSystem}. */
 export interface SharedFileSystemProps {
@@ -15,7 +23,7 @@ export interface SharedFileSystemProps {
    * File system in the other region that this one replicates to.
    * @default - no replication from this file system
    */
-  readonly replicateTo?: efs.IFileSystem;
+  readonly replicateTo?: ReplicationTarget;
   /**
    * Whether this file system is the destination of another region's
    * replication. A destination turns replication overwrite protection off, as
@@ -28,7 +36,8 @@ export interface SharedFileSystemProps {
 /**
  * The service's shared directory: an encrypted EFS file system (customer
  * managed KMS key) with a mount target in every private subnet, NFS open only
- * to the instances, TLS required, automatic backups, retained on delete.
+ * to the instances, TLS required, automatic backups, retained on delete (and
+ * deleted when a failed first create rolls back, see `RETAINED`).
  */
 export class SharedFileSystem extends Construct {
   /** The file system. */
@@ -44,11 +53,7 @@ export class SharedFileSystem extends Construct {
           '(replicationDestination); set only one.',
       );
     }
-    this.key = new kms.Key(this, 'Key', {
-      description: 'Encrypts the shared EFS file system',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
+    this.key = createKey(this, 'Key', { description: 'Encrypts the shared EFS file system' });
     this.fileSystem = new efs.FileSystem(this, 'Resource', {
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -59,15 +64,19 @@ export class SharedFileSystem extends Construct {
       throughputMode: efs.ThroughputMode.ELASTIC,
       lifecyclePolicy: efs.LifecyclePolicy.AFTER_30_DAYS,
       outOfInfrequentAccessPolicy: efs.OutOfInfrequentAccessPolicy.AFTER_1_ACCESS,
-      removalPolicy: RemovalPolicy.RETAIN,
+      removalPolicy: RETAINED,
       allowAnonymousAccess: false,
       replicationOverwriteProtection: props.replicationDestination
         ? efs.ReplicationOverwriteProtection.DISABLED
         : efs.ReplicationOverwriteProtection.ENABLED,
-      replicationConfiguration: props.replicateTo
-        ? efs.ReplicationConfiguration.existingFileSystem(props.replicateTo)
-        : undefined,
     });
+    if (props.replicateTo) {
+      // The L1 property: the L2's existingFileSystem() takes the destination's region from the construct's
+      // stack, and the destination here is an ID read from the other region, not a construct.
+      (this.fileSystem.node.defaultChild as efs.CfnFileSystem).replicationConfiguration = {
+        destinations: [{ fileSystemId: props.replicateTo.fileSystemId, region: props.replicateTo.region }],
+      };
+    }
     this.fileSystem.connections.allowDefaultPortFrom(props.clients, 'NFS from the web instances');
     this.fileSystem.addToResourcePolicy(
       new iam.PolicyStatement({

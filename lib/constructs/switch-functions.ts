@@ -1,18 +1,24 @@
-import { ArnFormat, CfnOutput, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as path from 'path';
 import { Construct } from 'constructs';
+import { createLogGroup } from '../defaults';
+import { SwitchFunctionName } from '../names';
 import { acknowledgeNag } from '../nag';
 
-/** Resources of one region, as the functions' `REGIONS` variable names them. */
+export type { SwitchFunctionName } from '../names';
+
+/**
+ * Resources of one region, as the functions' `REGIONS` variable names them: fixed names (`names.ts`) and
+ * immutable IDs only. The values that change with a deploy of the region's app stack (its target group, its
+ * health check) are read at run time from that stack's outputs (`appStackName`), so they are never stale.
+ */
 export interface SwitchRegionResources {
-  /** ARN of the region's ALB target group. */
-  readonly targetGroupArn: string;
-  /** ID of the region's Route 53 health check. */
-  readonly healthCheckId: string;
+  /** Name of the region's app stack, whose outputs (lib/stack-outputs.ts) preflight reads at run time. */
+  readonly appStackName: string;
   /** Identifier of the region's Aurora cluster. */
   readonly dbClusterIdentifier: string;
   /** ARN of that cluster. */
@@ -33,6 +39,10 @@ export interface SwitchFunctionsProps {
   readonly globalClusterIdentifier: string;
   /** Full ID of the ElastiCache Global Datastore. */
   readonly globalDatastoreId: string;
+  /** The name of each function (`names.ts`), the same in both regions, so the plan and the CLI build its ARN. */
+  readonly functionName: (fn: SwitchFunctionName, planStep: boolean) => string;
+  /** The region's CloudWatch Logs key, which encrypts the functions' logs. */
+  readonly logsKey: kms.IKey;
   /**
    * Also create the copies of preflight, cache-failover, efs-replication and postcheck that only the
    * Region switch plan invokes (environment `INVOKED_BY=region-switch-plan`): they take the activating
@@ -48,8 +58,6 @@ export const PLAN_STEP_FUNCTIONS = ['preflight', 'cache-failover', 'efs-replicat
 /** One of {@link PLAN_STEP_FUNCTIONS}. */
 export type PlanStepFunctionName = (typeof PLAN_STEP_FUNCTIONS)[number];
 
-/** The functions, by folder name under lambda/. */
-export type SwitchFunctionName = 'preflight' | 'cache-failover' | 'efs-replication' | 'postcheck' | 'rejoin';
 
 const LAMBDA_DIR = path.join(__dirname, '..', '..', 'lambda');
 
@@ -79,8 +87,7 @@ export class SwitchFunctions extends Construct {
           Object.entries(props.regions).map(([name, r]) => [
             name,
             {
-              targetGroupArn: r.targetGroupArn,
-              healthCheckId: r.healthCheckId,
+              appStackName: r.appStackName,
               dbClusterIdentifier: r.dbClusterIdentifier,
               cacheReplicationGroupId: r.cacheReplicationGroupId,
               fileSystemId: r.fileSystemId,
@@ -104,6 +111,10 @@ export class SwitchFunctions extends Construct {
       stack.formatArn({ service: 'elasticfilesystem', region, resource: 'file-system', resourceName: r.fileSystemId }),
     );
 
+    // A stack ARN ends in the ID CloudFormation assigns at creation: `<name>/*`.
+    const appStackArns = Object.entries(props.regions).map(([region, r]) =>
+      stack.formatArn({ service: 'cloudformation', region, resource: 'stack', resourceName: `${r.appStackName}/*` }),
+    );
     const planSteps: Partial<Record<PlanStepFunctionName, lambda.IFunction>> = {};
     const make = (
       name: SwitchFunctionName,
@@ -115,13 +126,11 @@ export class SwitchFunctions extends Construct {
         assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
         description: `Region switch step: ${name}`,
       });
-      const logGroup = new logs.LogGroup(this, `${pascal(name)}Logs`, {
-        retention: logs.RetentionDays.ONE_YEAR,
-        removalPolicy: RemovalPolicy.RETAIN,
-      });
+      const logGroup = createLogGroup(this, `${pascal(name)}Logs`, { encryptionKey: props.logsKey });
       logGroup.grantWrite(role);
       statements.forEach((s) => role.addToPolicy(s));
-      const fnProps = (env: Record<string, string>): nodejs.NodejsFunctionProps => ({
+      const fnProps = (env: Record<string, string>, planStep: boolean): nodejs.NodejsFunctionProps => ({
+        functionName: props.functionName(name, planStep),
         entry: path.join(LAMBDA_DIR, name, 'index.ts'),
         handler: 'handler',
         description,
@@ -137,11 +146,11 @@ export class SwitchFunctions extends Construct {
       });
       const nodeVersionReason =
         'Node.js 22 on purpose: the same major version as the instances (Amazon Linux 2023 nodejs22), an LTS line.';
-      const fn = new nodejs.NodejsFunction(this, pascal(name), fnProps(environment));
+      const fn = new nodejs.NodejsFunction(this, pascal(name), fnProps(environment, false));
       acknowledgeNag(fn, 'AwsSolutions-L1', nodeVersionReason);
       if (props.planSteps && (PLAN_STEP_FUNCTIONS as readonly string[]).includes(name)) {
         const copy = new nodejs.NodejsFunction(this, `${pascal(name)}PlanStep`, {
-          ...fnProps({ ...environment, INVOKED_BY: 'region-switch-plan' }),
+          ...fnProps({ ...environment, INVOKED_BY: 'region-switch-plan' }, true),
           description: `${description} (the plan's step: runs for its own region)`,
         });
         acknowledgeNag(copy, 'AwsSolutions-L1', nodeVersionReason);
@@ -154,6 +163,7 @@ export class SwitchFunctions extends Construct {
     this.functions = {
       preflight: make('preflight', 'Region switch pre-flight: target healthy and ready', Duration.minutes(1), [
         describeAnywhere(['elasticloadbalancing:DescribeTargetHealth', 'cloudwatch:GetMetricData']),
+        new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: appStackArns }),
         new iam.PolicyStatement({
           actions: ['rds:DescribeDBClusters'],
           resources: regions.map((r) => r.dbClusterArn),
@@ -244,6 +254,14 @@ export class SwitchFunctions extends Construct {
       }).overrideLogicalId(`${pascal(name)}FunctionName`);
     }
 
+    for (const appStackArn of appStackArns) {
+      acknowledgeNag(
+        this.node.findChild('PreflightRole').node.findChild('DefaultPolicy'),
+        `AwsSolutions-IAM5[Resource::${appStackArn}]`,
+        'A stack ARN ends in the ID CloudFormation assigns when the stack is created; the wildcard covers only the ' +
+          "named app stack, whose outputs (target group, health check) preflight reads with DescribeStacks.",
+      );
+    }
     for (const name of ['preflight', 'cache-failover', 'rejoin'] as const) {
       acknowledgeNag(
         this.node.findChild(`${pascal(name)}Role`).node.findChild('DefaultPolicy'),

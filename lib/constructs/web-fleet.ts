@@ -1,4 +1,4 @@
-import { Annotations, Duration, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -6,9 +6,8 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { CapacityConfig, ServiceConfig } from '../config';
+import { CapacityConfig, isGravitonInstanceType, ServiceConfig } from '../config';
 import { acknowledgeNag } from '../nag';
 
 /** Properties of a {@link WebFleet}. */
@@ -19,8 +18,13 @@ export interface WebFleetProps {
   readonly securityGroup: ec2.ISecurityGroup;
   /** HTTPS listener that forwards to the fleet. */
   readonly listener: elbv2.ApplicationListener;
-  /** EC2 instance type, for example `t3.small`. */
-  readonly instanceType: string;
+  /**
+   * Name of the Auto Scaling group; the same in both regions (`names.ts`), so the Region switch plan, fault
+   * injection and the CLI find it by name, and no deploy can replace it by accident.
+   */
+  readonly autoScalingGroupName: string;
+  /** EC2 instance types in order of preference, at least two of one CPU architecture, for example `["t3.small", "t3a.small"]`. */
+  readonly instanceTypes: readonly string[];
   /** Group size. */
   readonly capacity: CapacityConfig;
   /** Ports, health checks, warm-up, scaling and rollback thresholds. */
@@ -34,20 +38,19 @@ export interface WebFleetProps {
   readonly userData?: ec2.UserData;
 }
 
-/** Construct ID of CDK's singleton AwsCustomResource provider function in a stack. */
-const AWS_CUSTOM_RESOURCE_PROVIDER_ID = 'AWS679f53fac002430cb0da5b7982bd2287';
-
 /** How long a finished instance refresh keeps watching its alarms before it succeeds. */
 export const REFRESH_BAKE_TIME = Duration.minutes(5);
 
-/** Graviton families carry a `g` after the generation digit: m7g, c7gn, t4g, r8gd. */
+/** The Amazon Linux CPU type of an instance type (Graviton families carry a `g` after the generation digit: m7g, c7gn, t4g, r8gd). */
 export function cpuTypeOf(instanceType: string): ec2.AmazonLinuxCpuType {
-  return /^[a-z]+\d+g/.test(instanceType) ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
+  return isGravitonInstanceType(instanceType) ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
 }
 
 /**
  * The region's web fleet: an Auto Scaling group in the private subnets of all
- * three AZs, launched from a launch template (Amazon Linux 2023, IMDSv2 only,
+ * three AZs (also named in its `AvailabilityZones`), on-demand instances of
+ * the first of the configured instance types with capacity (a mixed instances
+ * policy, prioritized), launched from a launch template (Amazon Linux 2023, IMDSv2 only,
  * no public IP, encrypted gp3 root volume, SSM Session Manager instead of
  * SSH), registered with the ALB through a target group checked on the shallow
  * health path, replaced by instance refresh (launch before terminate) that
@@ -67,12 +70,6 @@ export class WebFleet extends Construct {
   public readonly target5xxAlarm: cloudwatch.Alarm;
   /** Unhealthy-host alarm that fails an instance refresh. */
   public readonly unhealthyHostsAlarm: cloudwatch.Alarm;
-  /**
-   * The group's full ARN, with the UUID AWS assigns (CloudFormation returns only the name; the
-   * L2's `autoScalingGroupArn` has `*` in its place). Read once after creation.
-   */
-  public readonly autoScalingGroupFullArn: string;
-
   constructor(scope: Construct, id: string, props: WebFleetProps) {
     super(scope, id);
     const svc = props.service;
@@ -90,9 +87,14 @@ export class WebFleet extends Construct {
         'AWS keeps its actions in step with the SSM agent. Everything else the role gets comes from grants.',
     );
 
+    if (props.instanceTypes.length < 2) {
+      throw new Error(
+        `${this.node.path}: instanceTypes must list at least 2 instance types (got ${props.instanceTypes.length}).`,
+      );
+    }
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
-      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: cpuTypeOf(props.instanceType) }),
-      instanceType: new ec2.InstanceType(props.instanceType),
+      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: cpuTypeOf(props.instanceTypes[0]) }),
+      instanceType: new ec2.InstanceType(props.instanceTypes[0]),
       role: this.role,
       securityGroup: props.securityGroup,
       associatePublicIpAddress: false,
@@ -158,9 +160,18 @@ export class WebFleet extends Construct {
     }
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Resource', {
+      autoScalingGroupName: props.autoScalingGroupName,
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
-      launchTemplate: this.launchTemplate,
+      mixedInstancesPolicy: {
+        launchTemplate: this.launchTemplate,
+        launchTemplateOverrides: props.instanceTypes.map((t) => ({ instanceType: new ec2.InstanceType(t) })),
+        instancesDistribution: {
+          onDemandAllocationStrategy: autoscaling.OnDemandAllocationStrategy.PRIORITIZED,
+          onDemandBaseCapacity: 0,
+          onDemandPercentageAboveBaseCapacity: 100,
+        },
+      },
       minCapacity: props.capacity.min,
       desiredCapacity: props.capacity.desired,
       maxCapacity: props.capacity.max,
@@ -193,37 +204,24 @@ export class WebFleet extends Construct {
       'desired capacity comes from the environment config on purpose: a deploy restores the planned size',
     );
     this.autoScalingGroup.attachToApplicationTargetGroup(this.targetGroup);
-
-    const describe: cr.AwsSdkCall = {
-      service: 'AutoScaling',
-      action: 'describeAutoScalingGroups',
-      parameters: { AutoScalingGroupNames: [this.autoScalingGroup.autoScalingGroupName] },
-      physicalResourceId: cr.PhysicalResourceId.of(this.autoScalingGroup.autoScalingGroupName),
-      outputPaths: ['AutoScalingGroups.0.AutoScalingGroupARN'],
-    };
-    const lookup = new cr.AwsCustomResource(this, 'ArnLookup', {
-      onCreate: describe,
-      onUpdate: describe,
-      installLatestAwsSdk: false,
-      // DescribeAutoScalingGroups has no resource-level permissions.
-      policy: cr.AwsCustomResourcePolicy.fromSdkCalls({ resources: cr.AwsCustomResourcePolicy.ANY_RESOURCE }),
-    });
-    this.autoScalingGroupFullArn = lookup.getResponseField('AutoScalingGroups.0.AutoScalingGroupARN');
-    // The custom resource's function is a singleton of the stack; its role is CDK's.
-    const provider = Stack.of(this).node.tryFindChild(AWS_CUSTOM_RESOURCE_PROVIDER_ID);
-    if (provider) {
-      acknowledgeNag(
-        provider,
-        'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        "CDK's AwsCustomResource provider writes its own logs with the AWS-maintained basic execution policy; " +
-          'its only other permission is DescribeAutoScalingGroups.',
-      );
-    }
     acknowledgeNag(
-      lookup,
-      'AwsSolutions-IAM5[Resource::*]',
-      'DescribeAutoScalingGroups supports no resource-level permissions; the call is read-only.',
+      this.autoScalingGroup,
+      'AwsSolutions-EC26',
+      "cdk-nag 3.0.2's EC26 rule throws on a group with a MixedInstancesPolicy (it reads the group's top-level " +
+        'LaunchTemplate, which such a group does not have), so it cannot judge this group. The launch template ' +
+        'the policy uses encrypts its only volume, the root volume (tested in web-fleet.test.ts).',
     );
+
+    // The zones of the subnets above, named too: AWS Control Tower CT.AUTOSCALING.PR.1 reads them here, and the
+    // Auto Scaling API requires the subnets to lie in these zones.
+    (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).availabilityZones =
+      Stack.of(this).availabilityZones;
+    Validations.of(this.autoScalingGroup).acknowledge({
+      id: 'CloudFormation-Validate::W3010',
+      reason:
+        'The zones are named in the environment config on purpose (the VPC uses the same ones): synthesis stays ' +
+        'offline and deterministic, and config validation checks that each zone belongs to the stack region.',
+    });
 
     this.autoScalingGroup.scaleOnCpuUtilization('CpuTracking', {
       targetUtilizationPercent: svc.targetCpuUtilizationPercent,

@@ -10,12 +10,17 @@ import { Alerts } from '../constructs/alerts';
 import { FailoverDns } from '../constructs/failover-dns';
 import { DATABASE_PORT } from '../constructs/global-database';
 import { PublicLoadBalancer } from '../constructs/public-load-balancer';
+import { RegionAlarms } from '../constructs/region-alarms';
+import { RegionDashboard } from '../constructs/service-dashboard';
 import { ServiceBootstrap } from '../constructs/service-bootstrap';
 import { ServiceBundle } from '../constructs/service-bundle';
 import { CACHE_PORT } from '../constructs/session-cache';
 import { WebFleet } from '../constructs/web-fleet';
+import { crossRegionId } from '../cross-region';
 import { failoverTiming } from '../failover-timing';
+import { PhysicalNames, regionAlarmName } from '../names';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
+import { APP_OUTPUTS } from '../stack-outputs';
 
 /** Where the instances find the data tier of their region. */
 export interface DataEndpoints {
@@ -42,6 +47,8 @@ export interface AppStackProps extends RegionalStackProps {
   readonly role: 'primary' | 'secondary';
   /** The environment. */
   readonly config: EnvironmentConfig;
+  /** Fixed names shared by both regions. */
+  readonly names: PhysicalNames;
   /** The region's VPC. */
   readonly vpc: ec2.IVpc;
   /** Security group of the web instances. */
@@ -50,16 +57,23 @@ export interface AppStackProps extends RegionalStackProps {
   readonly loadBalancerSecurityGroup: ec2.ISecurityGroup;
   /** The region's shared file system. */
   readonly fileSystem: efs.IFileSystem;
+  /**
+   * The secondary's file system, which the primary's replicates to (primary only), a token of the secondary's
+   * storage stack (read as an immutable cross-region ID): for the replication alarm and dashboard.
+   * @default - none (secondary)
+   */
+  readonly replicationDestinationFileSystemId?: string;
   /** The region's data tier. */
   readonly data: DataEndpoints;
 }
 
 /**
  * Stateless serving layer of one region: the alarm topic, the public load
- * balancer with its certificate, the web fleet, and this region's input to the
- * Route 53 failover (regional record and health check; the failover records
- * are in the primary operations stack). Can be destroyed and redeployed
- * without data loss.
+ * balancer with its certificate, the web fleet, the region's alarms and
+ * dashboard (here, with what they watch, so they never hold a stale name), and
+ * this region's input to the Route 53 failover (regional record and health
+ * check; the failover record is in the region's operations stack). Can be
+ * destroyed and redeployed without data loss.
  */
 export class AppStack extends RegionalStack {
   /** The load balancer and certificate. */
@@ -70,11 +84,17 @@ export class AppStack extends RegionalStack {
   public readonly dns: FailoverDns;
   /** Alarm topic of the region. */
   public readonly alerts: Alerts;
+  /** The region's alarms (fixed names): fleet health, and the replication end the region holds. */
+  public readonly alarms: RegionAlarms;
+  /** The region's dashboard. */
+  public readonly dashboard: RegionDashboard;
 
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
-    const { config, data } = props;
-    const regionConfig = props.role === 'primary' ? config.primary : config.secondary;
+    const logsKey = this.encryptLogGroups();
+    const { config, data, names } = props;
+    const primary = props.role === 'primary';
+    const regionConfig = primary ? config.primary : config.secondary;
     const regionalDomainName = `${this.region}.${config.dns.domainName}`;
 
     const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
@@ -117,13 +137,15 @@ export class AppStack extends RegionalStack {
         cacheAuthSecretName: data.cacheAuthSecretName,
         fileSystemId: props.fileSystem.fileSystemId,
       },
+      logsKey,
     });
 
     this.fleet = new WebFleet(this, 'Fleet', {
       vpc: props.vpc,
       securityGroup: props.webSecurityGroup,
       listener: this.entry.httpsListener,
-      instanceType: regionConfig.instanceType,
+      autoScalingGroupName: names.autoScalingGroupName,
+      instanceTypes: regionConfig.instanceTypes,
       capacity: regionConfig.capacity,
       service: config.service,
       alarmTopic: this.alerts.topic,
@@ -143,8 +165,37 @@ export class AppStack extends RegionalStack {
       failureThreshold: config.dns.healthCheckFailureThreshold,
     });
 
-    new CfnOutput(this, 'RegionalUrl', { value: `https://${regionalDomainName}/` });
-    new CfnOutput(this, 'LoadBalancerDnsName', { value: this.entry.loadBalancer.loadBalancerDnsName });
-    new CfnOutput(this, 'HealthCheckId', { value: this.dns.healthCheck.healthCheckId });
+    if (primary && !props.replicationDestinationFileSystemId) {
+      throw new Error(`${this.node.path}: the primary AppStack needs replicationDestinationFileSystemId.`);
+    }
+    const replicationWatch = {
+      // The secondary holds the Aurora and cache ends that report lag; the names are fixed (names.ts).
+      secondaryDatabaseClusterId: primary ? undefined : names.databaseClusterIdentifier,
+      secondaryCacheNodeId: primary ? undefined : `${names.cacheReplicationGroupId}-001`,
+      fileReplication: primary
+        ? {
+            sourceFileSystemId: props.fileSystem.fileSystemId,
+            destinationFileSystemId: crossRegionId(props.replicationDestinationFileSystemId!, 'fileSystemId'),
+          }
+        : undefined,
+    };
+    this.alarms = new RegionAlarms(this, 'Alarms', {
+      targetGroup: this.fleet.targetGroup,
+      topic: this.alerts.topic,
+      alarmName: (alarm) => regionAlarmName(config, alarm),
+      ...replicationWatch,
+    });
+    this.dashboard = new RegionDashboard(this, 'Dashboard', {
+      title: `HA web service (${config.name}): ${this.region}`,
+      targetGroup: this.fleet.targetGroup,
+      healthCheckId: this.dns.healthCheck.healthCheckId,
+      ...replicationWatch,
+    });
+
+    // Read at run time by the operator CLI and the switch functions (lib/stack-outputs.ts).
+    new CfnOutput(this, APP_OUTPUTS.regionalUrl, { value: `https://${regionalDomainName}/` });
+    new CfnOutput(this, APP_OUTPUTS.loadBalancerDnsName, { value: this.entry.loadBalancer.loadBalancerDnsName });
+    new CfnOutput(this, APP_OUTPUTS.healthCheckId, { value: this.dns.healthCheck.healthCheckId });
+    new CfnOutput(this, APP_OUTPUTS.targetGroupArn, { value: this.fleet.targetGroup.targetGroupArn });
   }
 }

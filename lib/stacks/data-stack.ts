@@ -1,4 +1,4 @@
-import { RemovalPolicy } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -6,6 +6,8 @@ import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config';
 import { GlobalDatabasePrimary, GlobalDatabaseSecondary } from '../constructs/global-database';
 import { SessionCache } from '../constructs/session-cache';
+import { crossRegionId } from '../cross-region';
+import { createKey } from '../defaults';
 import { PhysicalNames } from '../names';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
 
@@ -22,8 +24,8 @@ export interface DataStackProps extends RegionalStackProps {
   /** Security group of the web instances, the only clients admitted. */
   readonly webSecurityGroup: ec2.ISecurityGroup;
   /**
-   * ID of the primary's Global Datastore (a cross-region reference). Required
-   * when `role` is `secondary`.
+   * ID of the primary's Global Datastore, a token of the primary's data stack (read as an immutable
+   * cross-region ID, see `cross-region.ts`). Required when `role` is `secondary`.
    * @default - none (primary)
    */
   readonly globalDatastoreId?: string;
@@ -60,10 +62,8 @@ export class DataStack extends RegionalStack {
     const { config, names } = props;
     const regionConfig = props.role === 'primary' ? config.primary : config.secondary;
 
-    this.key = new kms.Key(this, 'DataKey', {
+    this.key = createKey(this, 'DataKey', {
       description: 'Encrypts the Aurora cluster, the session cache and their secrets in this region',
-      enableKeyRotation: true,
-      removalPolicy: RemovalPolicy.RETAIN,
     });
 
     const dbBase = {
@@ -74,6 +74,8 @@ export class DataStack extends RegionalStack {
       instanceClass: config.database.instanceClass,
       backupRetentionDays: config.database.backupRetentionDays,
       globalClusterIdentifier: names.globalClusterIdentifier,
+      clusterIdentifier: names.databaseClusterIdentifier,
+      monitoringInterval: Duration.seconds(config.database.monitoringIntervalSeconds),
     };
     if (props.role === 'primary') {
       this.primaryDatabase = new GlobalDatabasePrimary(this, 'Database', {
@@ -105,6 +107,7 @@ export class DataStack extends RegionalStack {
       key: this.key,
       replicas: config.cache.replicasPerRegion,
       authSecretName: names.cacheAuthSecretName,
+      replicationGroupId: names.cacheReplicationGroupId,
     };
     if (props.role === 'primary') {
       this.cache = new SessionCache(this, 'SessionCache', {
@@ -124,7 +127,7 @@ export class DataStack extends RegionalStack {
       this.cache = new SessionCache(this, 'SessionCache', {
         ...cacheBase,
         role: 'secondary',
-        globalDatastoreId: props.globalDatastoreId,
+        globalDatastoreId: crossRegionId(props.globalDatastoreId, 'globalDatastoreId'),
       });
     }
     this.cacheEndpoint = this.cache.primaryEndpointAddress;

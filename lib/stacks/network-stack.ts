@@ -1,4 +1,5 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { Construct } from 'constructs';
 import { RegionConfig } from '../config';
 import { Network } from '../constructs/network';
@@ -12,10 +13,11 @@ export interface NetworkStackProps extends RegionalStackProps {
 }
 
 /**
- * Network of one region: the VPC and the security groups of the load balancer
- * and of the web instances. The groups live here, below every other stack, so
- * the data stores can admit the instances, and the load balancer can reach
- * them, without any stack depending on the app stack that creates both.
+ * Network of one region: the VPC (with its flow logs, encrypted with the
+ * stack's logs key) and the security groups of the load balancer and of the web
+ * instances. The groups live here, below every other stack, so the data stores
+ * can admit the instances, and the load balancer can reach them, without any
+ * stack depending on the app stack that creates both.
  */
 export class NetworkStack extends RegionalStack {
   /** The VPC. */
@@ -24,12 +26,16 @@ export class NetworkStack extends RegionalStack {
   public readonly webSecurityGroup: ec2.ISecurityGroup;
   /** Security group of the public load balancer. */
   public readonly loadBalancerSecurityGroup: ec2.ISecurityGroup;
+  /** The stack's CloudWatch Logs key (flow logs). */
+  public readonly logsKey: kms.IKey;
 
   constructor(scope: Construct, id: string, props: NetworkStackProps) {
     super(scope, id, props);
+    this.logsKey = this.encryptLogGroups();
     const network = new Network(this, 'Network', {
       cidr: props.regionConfig.vpcCidr,
       natGateways: props.regionConfig.natGateways,
+      logsKey: this.logsKey,
     });
     this.vpc = network.vpc;
     this.webSecurityGroup = new ec2.SecurityGroup(this, 'WebSecurityGroup', {

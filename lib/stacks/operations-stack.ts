@@ -1,218 +1,216 @@
-import { CfnOutput, Duration, Fn } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, CfnParameter, Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config';
-import { FailoverRecords } from '../constructs/failover-records';
+import { FailoverRecord } from '../constructs/failover-records';
 import { FaultExperiments } from '../constructs/fault-experiments';
-import { RegionSwitchPlan } from '../constructs/region-switch-plan';
+import { FleetArnLookup } from '../constructs/fleet-arn-lookup';
+import { PlanRegion, RegionSwitchPlan } from '../constructs/region-switch-plan';
+import { EnvironmentDashboard } from '../constructs/service-dashboard';
 import { SwitchFunctions, SwitchRegionResources } from '../constructs/switch-functions';
-import { PhysicalNames } from '../names';
-import { RegionAlarms } from '../constructs/region-alarms';
-import { DashboardRegion, ServiceDashboard } from '../constructs/service-dashboard';
+import { crossRegionId } from '../cross-region';
+import {
+  PhysicalNames,
+  RegionAlarmId,
+  regionAlarmName,
+  stackName,
+  SwitchFunctionName,
+  switchFunctionName,
+} from '../names';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
+import { DNS_OUTPUTS, PLAN_OUTPUTS } from '../stack-outputs';
 import { AppStack } from './app-stack';
-import { DataStack } from './data-stack';
-import { StorageStack } from './storage-stack';
-
-/** The stacks of one region an operations stack watches. */
-export interface WatchedRegion {
-  /** The region's VPC. */
-  readonly vpc: ec2.IVpc;
-  /** Its EFS. */
-  readonly storage: StorageStack;
-  /** Its data tier. */
-  readonly data: DataStack;
-  /** Its serving layer. */
-  readonly app: AppStack;
-}
 
 /** Properties of an {@link OperationsStack}. */
 export interface OperationsStackProps extends RegionalStackProps {
-  /** `primary` also holds the environment's dashboard. */
+  /** `primary` also holds the environment's dashboard and, when enabled, the Region switch plan. */
   readonly role: 'primary' | 'secondary';
   /** The environment. */
   readonly config: EnvironmentConfig;
-  /** This region's stacks. */
-  readonly local: WatchedRegion;
-  /** The other region's stacks. */
-  readonly remote: WatchedRegion;
   /** Fixed names shared by both regions. */
   readonly names: PhysicalNames;
+  /** The region's VPC (the fault injection templates cut one AZ's subnets). */
+  readonly vpc: ec2.IVpc;
+  /** The region's app stack: its load balancer and endpoint health check make the region's failover record. */
+  readonly app: AppStack;
+  /** ID of the region's EFS file system (its storage stack, same region). */
+  readonly fileSystemId: string;
   /**
-   * The other region's switch functions, for the plan (primary only, when the plan is enabled).
-   * @default - no plan
+   * ID of the other region's EFS file system, a token of that region's storage stack (read as an immutable
+   * cross-region ID).
    */
-  readonly remoteFunctions?: SwitchFunctions;
+  readonly remoteFileSystemId: string;
   /**
-   * The other region's alarms, associated with the plan (primary only).
-   * @default - only this region's alarms
+   * ID of the Global Datastore, a token of the primary's data stack (same region in the primary, an immutable
+   * cross-region ID in the secondary).
    */
-  readonly remoteAlarms?: RegionAlarms;
-}
-
-/** The Global Datastore secondary's node that reports replication lag. */
-function cacheNodeId(data: DataStack): string {
-  return Fn.join('', [data.cache.replicationGroup.ref, '-001']);
+  readonly globalDatastoreId: string;
 }
 
 /**
- * Operations of one region: its alarms (fleet 5xx, latency, healthy hosts, and
- * the replication end it holds) to the region's alarm topic, and its AWS FIS
- * experiment templates stopped by those alarms, and its copies of the region
- * switch functions. The primary's also holds the environment's dashboard with
- * both regions side by side, the Region switch plan (when enabled) and the
- * failover records of the service's name, which the plan steers. Deploys after
- * both regions' app stacks.
+ * Operations of one region: its copies of the region switch functions, its AWS FIS experiment templates
+ * (stopped by the region's alarms) and its failover record of the service's name. The primary's also holds the
+ * environment's dashboard and, when enabled, the Region switch plan, which gates the PRIMARY record.
+ *
+ * Nothing here reads a value of the other region's stacks but the immutable IDs of `cross-region.ts`: the
+ * other region's functions, alarms and Aurora cluster are named by the ARNs their fixed names give
+ * (`names.ts`), and the plan reads each fleet's ARN by name ({@link FleetArnLookup}). Deploys after both
+ * regions' app stacks.
  */
 export class OperationsStack extends RegionalStack {
-  /** The region's alarms. */
-  public readonly alarms: RegionAlarms;
   /** The region's fault injection templates. */
   public readonly experiments: FaultExperiments;
-  /** The dashboard (primary only). */
-  public readonly dashboard?: ServiceDashboard;
   /** The region's copies of the region switch functions. */
   public readonly switchFunctions: SwitchFunctions;
+  /** The region's failover record of the service's name. */
+  public readonly failoverRecord: FailoverRecord;
+  /** The environment dashboard (primary only). */
+  public readonly dashboard?: EnvironmentDashboard;
   /** The Region switch plan (primary only, when enabled in config). */
   public readonly plan?: RegionSwitchPlan;
-  /** The failover records of the service's name (primary only). */
-  public readonly failoverRecords?: FailoverRecords;
 
   constructor(scope: Construct, id: string, props: OperationsStackProps) {
     super(scope, id, props);
-    const { local, remote, config } = props;
+    const logsKey = this.encryptLogGroups();
+    const { config, names, app } = props;
     const primary = props.role === 'primary';
-    const [primaryRegion, secondaryRegion] = primary ? [local, remote] : [remote, local];
+    const here = this.region;
+    const [primaryRegion, secondaryRegion] = [config.primary.region, config.secondary.region];
+    const regions = [primaryRegion, secondaryRegion];
+    const arn = (service: string, region: string, resource: string, resourceName: string) =>
+      Stack.of(this).formatArn({ service, region, resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+    const alarmArn = (region: string, alarm: RegionAlarmId) =>
+      arn('cloudwatch', region, 'alarm', regionAlarmName(config, alarm));
+    const functionArn = (region: string, fn: SwitchFunctionName) =>
+      arn('lambda', region, 'function', switchFunctionName(config, fn, true));
+    const clusterArn = (region: string) => arn('rds', region, 'cluster', names.databaseClusterIdentifier);
 
-    this.alarms = new RegionAlarms(this, 'Alarms', {
-      targetGroup: local.app.fleet.targetGroup,
-      topic: local.app.alerts.topic,
-      secondaryDatabaseClusterId: primary ? undefined : local.data.secondaryDatabase!.cluster.ref,
-      secondaryCacheNodeId: primary ? undefined : cacheNodeId(local.data),
-      fileReplication: primary
-        ? {
-            sourceFileSystemId: local.storage.fileSystem.fileSystemId,
-            destinationFileSystemId: remote.storage.fileSystem.fileSystemId,
-          }
-        : undefined,
+    const fileSystemIds: Record<string, string> = {
+      [here]: props.fileSystemId,
+      [regions.find((r) => r !== here)!]: crossRegionId(props.remoteFileSystemId, 'fileSystemId'),
+    };
+    const resources = (region: string): SwitchRegionResources => ({
+      appStackName: stackName(config, 'App', region),
+      dbClusterIdentifier: names.databaseClusterIdentifier,
+      dbClusterArn: clusterArn(region),
+      cacheReplicationGroupId: names.cacheReplicationGroupId,
+      fileSystemId: fileSystemIds[region]!,
+      serviceUrl: `https://${region}.${config.dns.domainName}${config.dns.healthCheckPath}`,
+    });
+    this.switchFunctions = new SwitchFunctions(this, 'SwitchFunctions', {
+      regions: Object.fromEntries(regions.map((r) => [r, resources(r)])),
+      globalClusterIdentifier: names.globalClusterIdentifier,
+      globalDatastoreId: primary ? props.globalDatastoreId : crossRegionId(props.globalDatastoreId, 'globalDatastoreId'),
+      planSteps: config.regionSwitch.enabled,
+      functionName: (fn, planStep) => switchFunctionName(config, fn, planStep),
+      logsKey,
     });
 
     this.experiments = new FaultExperiments(this, 'Experiments', {
-      autoScalingGroup: local.app.fleet.autoScalingGroup,
-      vpc: local.vpc,
-      databaseClusterArn: primary ? local.data.primaryDatabase!.cluster.clusterArn : undefined,
-      stopAlarms: [this.alarms.alarms.Target5xx, this.alarms.alarms.HealthyHosts],
+      autoScalingGroupName: names.autoScalingGroupName,
+      vpc: props.vpc,
+      logsKey,
+      databaseClusterArn: primary ? clusterArn(here) : undefined,
+      stopAlarms: (['Target5xx', 'HealthyHosts'] as const).map((a) =>
+        cloudwatch.Alarm.fromAlarmArn(this, `StopAlarm${a}`, alarmArn(here, a)),
+      ),
     });
 
-    const resources = (r: WatchedRegion): SwitchRegionResources => ({
-      targetGroupArn: r.app.fleet.targetGroup.targetGroupArn,
-      healthCheckId: r.app.dns.healthCheck.healthCheckId,
-      dbClusterIdentifier: r.data.primaryDatabase
-        ? r.data.primaryDatabase.cluster.clusterIdentifier
-        : r.data.secondaryDatabase!.cluster.ref,
-      dbClusterArn: r.data.primaryDatabase
-        ? r.data.primaryDatabase.cluster.clusterArn
-        : r.data.secondaryDatabase!.cluster.attrDbClusterArn,
-      cacheReplicationGroupId: r.data.cache.replicationGroup.ref,
-      fileSystemId: r.storage.fileSystem.fileSystemId,
-      serviceUrl: `https://${r.app.region}.${config.dns.domainName}${config.dns.healthCheckPath}`,
+    const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
+      hostedZoneId: config.dns.hostedZoneId,
+      zoneName: config.dns.hostedZoneName,
     });
-    const regionResources = {
-      [config.primary.region]: resources(primaryRegion),
-      [config.secondary.region]: resources(secondaryRegion),
-    };
-    this.switchFunctions = new SwitchFunctions(this, 'SwitchFunctions', {
-      regions: regionResources,
-      globalClusterIdentifier: props.names.globalClusterIdentifier,
-      globalDatastoreId: primaryRegion.data.cache.globalDatastore!.attrGlobalReplicationGroupId,
-      planSteps: config.regionSwitch.enabled,
-    });
+    const setIdentifier = (region: string) => `${config.name}-${region}`;
 
-    const recordSetIdentifier = (r: WatchedRegion) => `${config.name}-${r.app.region}`;
     if (primary && config.regionSwitch.enabled) {
-      if (!props.remoteFunctions) {
-        throw new Error(`${this.node.path}: the Region switch plan needs the secondary region's switch functions.`);
-      }
-      const planRegion = (r: WatchedRegion, functions: SwitchFunctions) => ({
-        region: r.app.region,
-        autoScalingGroupArn: r.app.fleet.autoScalingGroupFullArn,
-        databaseClusterArn: regionResources[r.app.region].dbClusterArn,
-        recordSetIdentifier: recordSetIdentifier(r),
-        functions: {
-          preflight: functions.planStepFunctions!.preflight,
-          cacheFailover: functions.planStepFunctions!['cache-failover'],
-          efsReplication: functions.planStepFunctions!['efs-replication'],
-          postcheck: functions.planStepFunctions!.postcheck,
-        },
+      const refresh = new CfnParameter(this, 'PlanFleetLookup', {
+        type: 'String',
+        default: 'initial',
+        description:
+          "Change this value to read the web fleets' ARNs again (after an app stack was deleted and created " +
+          'again): see docs/runbooks/first-deploy.md.',
       });
+      const planRegion = (region: string): PlanRegion => {
+        const fleet = new FleetArnLookup(this, `Fleet${region.replace(/-/g, '')}`, {
+          region,
+          autoScalingGroupName: names.autoScalingGroupName,
+          refreshToken: refresh.valueAsString,
+        });
+        new CfnOutput(this, PLAN_OUTPUTS.fleetArn(region), {
+          value: fleet.autoScalingGroupArn,
+          description: `The web fleet of ${region} as the Region switch plan scales it`,
+        });
+        return {
+          region,
+          autoScalingGroupArn: fleet.autoScalingGroupArn,
+          databaseClusterArn: clusterArn(region),
+          recordSetIdentifier: setIdentifier(region),
+          functionArns: {
+            preflight: functionArn(region, 'preflight'),
+            cacheFailover: functionArn(region, 'cache-failover'),
+            efsReplication: functionArn(region, 'efs-replication'),
+            postcheck: functionArn(region, 'postcheck'),
+          },
+        };
+      };
       this.plan = new RegionSwitchPlan(this, 'RegionSwitch', {
-        planName: props.names.regionSwitchPlanName,
-        regions: [planRegion(local, this.switchFunctions), planRegion(remote, props.remoteFunctions)],
-        globalClusterIdentifier: props.names.globalClusterIdentifier,
+        planName: names.regionSwitchPlanName,
+        regions: [planRegion(primaryRegion), planRegion(secondaryRegion)],
+        globalClusterIdentifier: names.globalClusterIdentifier,
         hostedZoneId: config.dns.hostedZoneId,
         recordName: config.dns.domainName,
         rto: Duration.minutes(config.regionSwitch.rtoMinutes),
         manualApproval: config.regionSwitch.manualApproval,
-        alarms: [this.alarms, props.remoteAlarms]
-          .filter((a): a is RegionAlarms => a !== undefined)
-          .flatMap((a) => [a.alarms.Target5xx, a.alarms.HealthyHosts]),
+        alarmArns: regions.flatMap((r) => [alarmArn(r, 'Target5xx'), alarmArn(r, 'HealthyHosts')]),
         fleetTags: { 'aws:ResourceTag/Project': 'ha-web-service', 'aws:ResourceTag/Environment': config.name },
       });
     }
 
-    if (primary) {
-      // Here rather than in the app stacks: with a plan, the PRIMARY record depends on the plan's health checks.
-      const failoverRegion = (r: WatchedRegion) => ({
-        region: r.app.region,
-        loadBalancer: r.app.entry.loadBalancer,
-        healthCheck: r.app.dns.healthCheck,
-        setIdentifier: recordSetIdentifier(r),
+    this.failoverRecord = new FailoverRecord(this, 'FailoverRecord', {
+      hostedZone,
+      domainName: config.dns.domainName,
+      region: here,
+      failover: primary ? route53.Failover.PRIMARY : route53.Failover.SECONDARY,
+      loadBalancer: app.entry.loadBalancer,
+      healthCheck: app.dns.healthCheck,
+      setIdentifier: setIdentifier(here),
+      planHealthChecks: this.plan?.plan.attrPlanHealthChecks,
+    });
+    const { gate, planHealthCheckId } = this.failoverRecord;
+    if (gate && planHealthCheckId) {
+      new CfnOutput(this, DNS_OUTPUTS.planPrimaryHealthCheckId, {
+        value: planHealthCheckId,
+        description: "The Region switch plan's health check of the primary region, gating the PRIMARY record",
       });
-      this.failoverRecords = new FailoverRecords(this, 'FailoverRecords', {
-        hostedZone: route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
-          hostedZoneId: config.dns.hostedZoneId,
-          zoneName: config.dns.hostedZoneName,
-        }),
-        domainName: config.dns.domainName,
-        regions: [failoverRegion(primaryRegion), failoverRegion(secondaryRegion)],
-        planHealthChecks: this.plan?.plan.attrPlanHealthChecks,
+      new CfnOutput(this, DNS_OUTPUTS.primaryGateHealthCheckId, {
+        value: gate.healthCheckId,
+        description: "The PRIMARY record's calculated health check (endpoint check AND the plan's primary check)",
       });
-      if (this.failoverRecords.planPrimaryHealthCheckId && this.failoverRecords.primaryGate) {
-        new CfnOutput(this, 'PlanPrimaryHealthCheckId', {
-          value: this.failoverRecords.planPrimaryHealthCheckId,
-          description: "The Region switch plan's health check of the primary region, gating the PRIMARY record",
-        });
-        new CfnOutput(this, 'PrimaryGateHealthCheckId', {
-          value: this.failoverRecords.primaryGate.healthCheckId,
-          description: "The PRIMARY record's calculated health check (endpoint check AND the plan's primary check)",
-        });
-      }
+    }
 
-      const view = (r: WatchedRegion, label: string, isPrimary: boolean): DashboardRegion => ({
-        label,
-        region: r.app.region,
-        targetGroup: r.app.fleet.targetGroup,
-        healthCheckId: r.app.dns.healthCheck.healthCheckId,
-        secondaryDatabaseClusterId: isPrimary ? undefined : r.data.secondaryDatabase!.cluster.ref,
-        secondaryCacheNodeId: isPrimary ? undefined : cacheNodeId(r.data),
-        fileReplication: isPrimary
-          ? {
-              sourceFileSystemId: r.storage.fileSystem.fileSystemId,
-              destinationFileSystemId: secondaryRegion.storage.fileSystem.fileSystemId,
-            }
-          : undefined,
-      });
-      this.dashboard = new ServiceDashboard(this, 'Dashboard', {
+    if (primary) {
+      const alarmsOf = (region: string, isPrimary: boolean) => {
+        const ids: RegionAlarmId[] = ['Target5xx', 'LatencyP99', 'HealthyHosts'];
+        ids.push(...(isPrimary ? (['FilesSinceLastSync'] as const) : (['DatabaseReplicationLag', 'CacheReplicationLag'] as const)));
+        return Object.fromEntries(ids.map((a) => [a, alarmArn(region, a)]));
+      };
+      this.dashboard = new EnvironmentDashboard(this, 'Dashboard', {
         regions: [
-          view(primaryRegion, `Primary: ${config.primary.region}`, true),
-          view(secondaryRegion, `Secondary: ${config.secondary.region}`, false),
+          { label: `Primary: ${primaryRegion}`, region: primaryRegion, alarmArns: alarmsOf(primaryRegion, true) },
+          {
+            label: `Secondary: ${secondaryRegion}`,
+            region: secondaryRegion,
+            alarmArns: alarmsOf(secondaryRegion, false),
+          },
         ],
         dnsSteering:
-          this.failoverRecords.primaryGate && this.failoverRecords.planPrimaryHealthCheckId
+          gate && planHealthCheckId
             ? {
-                primaryGateHealthCheckId: this.failoverRecords.primaryGate.healthCheckId,
-                planPrimaryHealthCheckId: this.failoverRecords.planPrimaryHealthCheckId,
+                primaryGateHealthCheckId: gate.healthCheckId,
+                planPrimaryHealthCheckId: planHealthCheckId,
+                primaryEndpointHealthCheckId: app.dns.healthCheck.healthCheckId,
               }
             : undefined,
       });

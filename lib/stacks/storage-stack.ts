@@ -2,7 +2,7 @@ import { CfnOutput } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import { Construct } from 'constructs';
-import { SharedFileSystem } from '../constructs/shared-file-system';
+import { ReplicationTarget, SharedFileSystem } from '../constructs/shared-file-system';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
 
 /** Properties of a {@link StorageStack}. */
@@ -15,7 +15,7 @@ export interface StorageStackProps extends RegionalStackProps {
    * The other region's file system to replicate to (primary region only).
    * @default - no replication from here
    */
-  readonly replicateTo?: efs.IFileSystem;
+  readonly replicateTo?: ReplicationTarget;
   /**
    * Whether this region's file system receives the other region's replication.
    * @default false

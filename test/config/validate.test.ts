@@ -196,9 +196,34 @@ describe('validateEnvironmentConfig', () => {
   });
 
   test('rejects a malformed instance type', () => {
-    expect(problemsOf(primary({ instanceType: 'large' }))).toContain(
-      'primary.instanceType "large" is not an EC2 instance type; use one such as "t3.small".',
+    expect(problemsOf(primary({ instanceTypes: ['large', 'm7g.large'] }))).toContain(
+      'primary.instanceTypes entry "large" is not an EC2 instance type; use one such as "t3.small".',
     );
+  });
+
+  test.each([
+    ['one type', ['m7g.large']],
+    ['the same type twice', ['m7g.large', 'm7g.large']],
+  ])('rejects %s: a fleet needs two instance types', (_label, instanceTypes) => {
+    expect(problemsOf(primary({ instanceTypes }))).toContain(
+      `primary.instanceTypes [${instanceTypes.join(', ')}] must list at least 2 distinct instance types, in order of ` +
+        'preference, so a shortage of one type does not stop a scale-up; add an equivalent type such as "t3a.small" ' +
+        'next to "t3.small".',
+    );
+  });
+
+  test('rejects instance types of two CPU architectures (one AMI)', () => {
+    expect(problemsOf(primary({ instanceTypes: ['m7g.large', 'm7i.large'] }))).toContain(
+      'primary.instanceTypes [m7g.large, m7i.large] mix Graviton (arm64) and x86 types; the launch template has ' +
+        'one AMI, so list types of one architecture only.',
+    );
+  });
+
+  test.each([0, 2, 120])('rejects Enhanced Monitoring interval %s seconds', (monitoringIntervalSeconds) => {
+    expect(problemsOf({ ...demo, database: { ...demo.database, monitoringIntervalSeconds } })).toEqual([
+      `database.monitoringIntervalSeconds must be one of 1, 5, 10, 15, 30, 60 (got ${monitoringIntervalSeconds}); ` +
+        'Enhanced Monitoring stays on in every environment.',
+    ]);
   });
 
   test('rejects fractional capacities', () => {

@@ -4,8 +4,7 @@ import { CfnPlan } from 'aws-cdk-lib/aws-arcregionswitch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { demo, prod } from '../../lib/config/environments';
-import { FailoverRecords, planHealthCheckIdOf } from '../../lib/constructs/failover-records';
-import { HaEnvironment } from '../../lib/ha-environment';
+import { FailoverRecord, planHealthCheckIdOf } from '../../lib/constructs/failover-records';
 import { buildEnvironment, importedValue, logicalIdOf } from '../helpers';
 
 /** Evaluates the intrinsic functions planHealthCheckIdOf emits (Join, Split, Select) over a given attribute value. */
@@ -69,35 +68,31 @@ describe('planHealthCheckIdOf', () => {
   });
 });
 
-/** The failover records of an environment's primary operations stack. */
-function recordsOf(env: HaEnvironment) {
-  const ops = Template.fromStack(env.primary.operations);
-  const records = Object.values(ops.findResources('AWS::Route53::RecordSet')) as {
-    Properties: Record<string, any>;
-  }[];
-  const byFailover = (f: string) => records.find((r) => r.Properties.Failover === f)!.Properties;
-  return { ops, records, primary: byFailover('PRIMARY'), secondary: byFailover('SECONDARY') };
-}
-
 describe.each([
   ['demo (no plan)', demo],
   ['prod (plan)', prod],
 ])('failover records, %s', (_name, config) => {
   const { env } = buildEnvironment(config);
-  const { ops, records, primary, secondary } = recordsOf(env);
+  const opsP = Template.fromStack(env.primary.operations);
+  const opsS = Template.fromStack(env.secondary.operations);
   const appP = Template.fromStack(env.primary.app);
   const appS = Template.fromStack(env.secondary.app);
+  const recordOf = (ops: Template) => {
+    const records = Object.values(ops.findResources('AWS::Route53::RecordSet')) as {
+      Properties: Record<string, any>;
+    }[];
+    expect(records).toHaveLength(1);
+    return records[0]!.Properties;
+  };
+  const primary = recordOf(opsP);
+  const secondary = recordOf(opsS);
 
-  test(`are two A records for ${config.dns.domainName} in the configured zone, in the primary operations stack`, () => {
-    expect(records).toHaveLength(2);
-    for (const r of records) {
-      expect(r.Properties).toMatchObject({
-        Type: 'A',
-        Name: `${config.dns.domainName}.`,
-        HostedZoneId: config.dns.hostedZoneId,
-      });
+  test(`are one A record for ${config.dns.domainName} per region, each in its own region's operations stack`, () => {
+    expect(primary.Failover).toBe('PRIMARY');
+    expect(secondary.Failover).toBe('SECONDARY');
+    for (const r of [primary, secondary]) {
+      expect(r).toMatchObject({ Type: 'A', Name: `${config.dns.domainName}.`, HostedZoneId: config.dns.hostedZoneId });
     }
-    Template.fromStack(env.secondary.operations).resourceCountIs('AWS::Route53::RecordSet', 0);
   });
 
   test('have distinct set identifiers that name their region (the plan maps records to regions by them)', () => {
@@ -108,20 +103,27 @@ describe.each([
   test.each([
     ['PRIMARY', () => primary, () => env.primary.app, () => appP],
     ['SECONDARY', () => secondary, () => env.secondary.app, () => appS],
-  ])("%s is an alias of its own region's load balancer that evaluates target health", (_f, record, app, appT) => {
-    const alias = record().AliasTarget;
-    expect(alias.EvaluateTargetHealth).toBe(true);
-    const lbId = logicalIdOf(app().entry.loadBalancer);
-    expect(importedValue(alias.HostedZoneId, app(), appT())).toEqual({
-      'Fn::GetAtt': [lbId, 'CanonicalHostedZoneID'],
-    });
-    expect(importedValue(alias.DNSName['Fn::Join'][1][1], app(), appT())).toEqual({ 'Fn::GetAtt': [lbId, 'DNSName'] });
-  });
+  ])(
+    "%s is an alias of its own region's load balancer (same-region import) that evaluates target health",
+    (_f, record, app, appT) => {
+      const alias = record().AliasTarget;
+      expect(alias.EvaluateTargetHealth).toBe(true);
+      const lbId = logicalIdOf(app().entry.loadBalancer);
+      expect(alias.HostedZoneId).toHaveProperty('Fn::ImportValue');
+      expect(importedValue(alias.HostedZoneId, app(), appT())).toEqual({
+        'Fn::GetAtt': [lbId, 'CanonicalHostedZoneID'],
+      });
+      expect(importedValue(alias.DNSName['Fn::Join'][1][1], app(), appT())).toEqual({
+        'Fn::GetAtt': [lbId, 'DNSName'],
+      });
+    },
+  );
 
   test("SECONDARY uses the secondary's endpoint health check only", () => {
     expect(importedValue(secondary.HealthCheckId, env.secondary.app, appS)).toEqual({
       Ref: logicalIdOf(env.secondary.app.dns.healthCheck),
     });
+    opsS.resourceCountIs('AWS::Route53::HealthCheck', 0);
   });
 
   if (!config.regionSwitch.enabled) {
@@ -129,13 +131,13 @@ describe.each([
       expect(importedValue(primary.HealthCheckId, env.primary.app, appP)).toEqual({
         Ref: logicalIdOf(env.primary.app.dns.healthCheck),
       });
-      ops.resourceCountIs('AWS::Route53::HealthCheck', 0);
+      opsP.resourceCountIs('AWS::Route53::HealthCheck', 0);
     });
   } else {
     test("PRIMARY uses a calculated check: healthy only while the endpoint and the plan's primary check both are", () => {
-      const gateId = logicalIdOf(env.primary.operations.failoverRecords!.primaryGate!);
+      const gateId = logicalIdOf(env.primary.operations.failoverRecord.gate!);
       expect(primary.HealthCheckId).toEqual({ Ref: gateId });
-      const gate = ops.toJSON().Resources[gateId].Properties.HealthCheckConfig;
+      const gate = opsP.toJSON().Resources[gateId].Properties.HealthCheckConfig;
       expect(gate).toMatchObject({ Type: 'CALCULATED', HealthThreshold: 2 });
       expect(gate.ChildHealthChecks).toHaveLength(2);
       expect(importedValue(gate.ChildHealthChecks[0], env.primary.app, appP)).toEqual({
@@ -153,7 +155,7 @@ describe.each([
     });
 
     test("the plan's DNS block names the same records (hosted zone, record name, set identifiers per region)", () => {
-      const plan = Object.values(ops.findResources('AWS::ARCRegionSwitch::Plan'))[0].Properties;
+      const plan = Object.values(opsP.findResources('AWS::ARCRegionSwitch::Plan'))[0].Properties;
       const dns = plan.Workflows[0].Steps.find((s: any) => s.ExecutionBlockType === 'Route53HealthCheck');
       expect(dns.ExecutionBlockConfiguration.Route53HealthCheckConfig).toMatchObject({
         HostedZoneId: config.dns.hostedZoneId,
@@ -166,45 +168,45 @@ describe.each([
     });
 
     test('outputs the gate (calculated check) ID for the CLI status', () => {
-      expect(ops.toJSON().Outputs.PrimaryGateHealthCheckId.Value).toEqual({
-        Ref: logicalIdOf(env.primary.operations.failoverRecords!.primaryGate!),
+      expect(opsP.toJSON().Outputs.PrimaryGateHealthCheckId.Value).toEqual({
+        Ref: logicalIdOf(env.primary.operations.failoverRecord.gate!),
       });
     });
 
     test("outputs the plan's primary health check ID the PRIMARY record is gated on", () => {
-      expect(ops.toJSON().Outputs.PlanPrimaryHealthCheckId.Value).toEqual(
-        ops.toJSON().Resources[logicalIdOf(env.primary.operations.failoverRecords!.primaryGate!)].Properties
-          .HealthCheckConfig.ChildHealthChecks[1],
+      expect(opsP.toJSON().Outputs.PlanPrimaryHealthCheckId.Value).toEqual(
+        opsP.toJSON().Resources[logicalIdOf(env.primary.operations.failoverRecord.gate!)].Properties.HealthCheckConfig
+          .ChildHealthChecks[1],
       );
     });
   }
 });
 
-describe('FailoverRecords', () => {
-  test('refuses two regions with the same set identifier', () => {
-    const stack = new Stack(new App(), 'Records', { env: { account: '123456789012', region: 'us-east-1' } });
+describe('FailoverRecord', () => {
+  test("refuses the plan's health checks on a SECONDARY record, which they would keep from failing over", () => {
+    const stack = new Stack(new App(), 'Records', { env: { account: '123456789012', region: 'us-west-2' } });
     const zone = route53.HostedZone.fromHostedZoneAttributes(stack, 'Zone', {
       hostedZoneId: 'Z1',
       zoneName: 'example.com',
     });
-    const lb = (id: string) =>
-      elbv2.ApplicationLoadBalancer.fromApplicationLoadBalancerAttributes(stack, id, {
-        loadBalancerArn: `arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/${id}/0123456789abcdef`,
-        securityGroupId: 'sg-12345678',
-        loadBalancerDnsName: `${id}.example.com`,
-        loadBalancerCanonicalHostedZoneId: 'Z2',
-      });
-    const check = (id: string) => route53.HealthCheck.fromHealthCheckId(stack, id, `${id}-id`);
+    const lb = elbv2.ApplicationLoadBalancer.fromApplicationLoadBalancerAttributes(stack, 'Lb', {
+      loadBalancerArn: 'arn:aws:elasticloadbalancing:us-west-2:123456789012:loadbalancer/app/lb/0123456789abcdef',
+      securityGroupId: 'sg-12345678',
+      loadBalancerDnsName: 'lb.example.com',
+      loadBalancerCanonicalHostedZoneId: 'Z2',
+    });
     expect(
       () =>
-        new FailoverRecords(stack, 'Dup', {
+        new FailoverRecord(stack, 'Secondary', {
           hostedZone: zone,
           domainName: 'app.example.com',
-          regions: [
-            { region: 'us-east-1', loadBalancer: lb('A'), healthCheck: check('HA'), setIdentifier: 'same' },
-            { region: 'us-west-2', loadBalancer: lb('B'), healthCheck: check('HB'), setIdentifier: 'same' },
-          ],
+          region: 'us-west-2',
+          failover: route53.Failover.SECONDARY,
+          loadBalancer: lb,
+          healthCheck: route53.HealthCheck.fromHealthCheckId(stack, 'Check', 'check-id'),
+          setIdentifier: 'demo-us-west-2',
+          planHealthChecks: ['Z1:app.example.com:us-west-2:id'],
         }),
-    ).toThrow(/both regions use the set identifier "same"/);
+    ).toThrow(/planHealthChecks gates the PRIMARY record only/);
   });
 });

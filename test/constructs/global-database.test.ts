@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -48,7 +48,10 @@ describe('global cluster (primary region)', () => {
   });
 
   test('is retained when its stack removes it', () => {
-    primary.hasResource('AWS::RDS::GlobalCluster', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    primary.hasResource('AWS::RDS::GlobalCluster', {
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
+    });
   });
 
   test('exists only in the primary region', () => {
@@ -124,7 +127,7 @@ describe('primary Aurora cluster', () => {
   });
 
   test('its secret is retained on delete, with the snapshot the cluster leaves', () => {
-    expect(secret().resource.DeletionPolicy).toBe('Retain');
+    expect(secret().resource.DeletionPolicy).toBe('RetainExceptOnCreate');
   });
 
   test("its secret is encrypted with the region's data key", () => {
@@ -288,6 +291,8 @@ describe('GlobalDatabaseSecondary validation', () => {
       instanceClass: demo.database.instanceClass,
       backupRetentionDays: demo.database.backupRetentionDays,
       globalClusterIdentifier: 'haweb-test-global',
+      clusterIdentifier: 'haweb-test-aurora',
+      monitoringInterval: Duration.seconds(60),
     };
     expect(() => new GlobalDatabaseSecondary(stack, 'Database', { ...props, instances: 0 })).toThrow(
       'Test/Database: instances must be at least 1 (got 0).',

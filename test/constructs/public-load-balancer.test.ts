@@ -59,11 +59,7 @@ describe.each(REGIONS)(
       expect(publicSubnets).toHaveLength(3);
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
         Subnets: publicSubnets.map((id) => ({
-          'Fn::GetStackOutput': {
-            StackName: network.stackName,
-            Region: region,
-            OutputName: Match.stringLikeRegexp(`^PublishOutputRef${id}`),
-          },
+          'Fn::ImportValue': Match.stringLikeRegexp(`^${network.stackName}:ExportsOutputRef${id}`),
         })),
       });
     });
@@ -176,7 +172,7 @@ describe.each(REGIONS)(
 
       test('is retained when the stack is deleted or the bucket replaced', () => {
         template.hasResource('AWS::S3::Bucket', {
-          DeletionPolicy: 'Retain',
+          DeletionPolicy: 'RetainExceptOnCreate',
           UpdateReplacePolicy: 'Retain',
         });
       });

@@ -9,6 +9,11 @@ const opsS = Template.fromStack(prodEnv.secondary.operations);
 const plan = () => Object.values(opsP.findResources('AWS::ARCRegionSwitch::Plan'))[0].Properties;
 const steps = () =>
   plan().Workflows[0].Steps as { Name: string; ExecutionBlockType: string; ExecutionBlockConfiguration: any }[];
+const scaleArns = () =>
+  (
+    steps().find((s) => s.Name === 'scale-target-fleet')!.ExecutionBlockConfiguration.Ec2AsgCapacityIncreaseConfig
+      .Asgs as { Arn: unknown }[]
+  ).map((a) => a.Arn);
 
 describe('Region switch plan', () => {
   test('prod has one plan, in the primary region operations stack, named haweb-prod', () => {
@@ -79,11 +84,25 @@ describe('Region switch plan', () => {
     expect(aurora.DatabaseClusterArns).toHaveLength(2);
   });
 
-  test('runs each Lambda step in the activating region, with a copy of the function in each region', () => {
+  test("runs each Lambda step in the activating region, naming each region's copy by the ARN of its fixed name", () => {
     const preflight = steps().find((s) => s.Name === 'preflight')!.ExecutionBlockConfiguration.CustomActionLambdaConfig;
     expect(preflight.RegionToRun).toBe('activatingRegion');
-    expect(preflight.Lambdas).toHaveLength(2);
-    expect(JSON.stringify(preflight.Lambdas)).toContain('HaWeb-prod-Operations-us-west-2');
+    expect(preflight.Lambdas).toEqual([
+      { Arn: 'arn:aws:lambda:us-east-1:333333333333:function:haweb-prod-preflight-plan-step' },
+      { Arn: 'arn:aws:lambda:us-west-2:333333333333:function:haweb-prod-preflight-plan-step' },
+    ]);
+    expect(opsP.toJSON().Resources).toBeDefined();
+    const westNames = Object.values(opsS.findResources('AWS::Lambda::Function')).map((r) => r.Properties.FunctionName);
+    expect(westNames).toContain('haweb-prod-preflight-plan-step');
+  });
+
+  test("names each region's Aurora cluster by the ARN of its fixed identifier", () => {
+    const parallel = steps().find((s) => s.Name === 'switch-data-tier')!.ExecutionBlockConfiguration.ParallelConfig
+      .Steps;
+    expect(parallel[0].ExecutionBlockConfiguration.GlobalAuroraConfig.DatabaseClusterArns).toEqual([
+      'arn:aws:rds:us-east-1:333333333333:cluster:haweb-prod-aurora',
+      'arn:aws:rds:us-west-2:333333333333:cluster:haweb-prod-aurora',
+    ]);
   });
 
   test('scales the target fleet to the source capacity', () => {
@@ -93,15 +112,35 @@ describe('Region switch plan', () => {
     expect(scale.Asgs).toHaveLength(2);
   });
 
-  test('names each fleet by its full ARN, read after creation, never with a wildcard UUID', () => {
+  test("names each fleet by its full ARN, read by the fleet's fixed name in its region, never a wildcard UUID", () => {
     const scale = steps().find((s) => s.Name === 'scale-target-fleet')!.ExecutionBlockConfiguration
       .Ec2AsgCapacityIncreaseConfig;
     const arns = JSON.stringify(scale.Asgs);
     expect(arns).not.toContain('autoScalingGroup:*');
-    expect(arns).toContain('FleetArnLookup');
-    const lookup = Object.values(Template.fromStack(prodEnv.primary.app).findResources('Custom::AWS'));
-    expect(lookup).toHaveLength(1);
-    expect(JSON.stringify(lookup[0].Properties.Create)).toContain('describeAutoScalingGroups');
+    const lookups = opsP.findResources('Custom::AWS');
+    expect(Object.keys(lookups)).toHaveLength(2);
+    expect(scale.Asgs).toEqual(
+      Object.keys(lookups).map((id) => ({ Arn: { 'Fn::GetAtt': [id, 'AutoScalingGroups.0.AutoScalingGroupARN'] } })),
+    );
+    const calls = Object.values(lookups).map((r) => JSON.parse(JSON.stringify(r.Properties.Create['Fn::Join'][1])));
+    for (const [i, region] of ['us-east-1', 'us-west-2'].entries()) {
+      const call = JSON.stringify(calls[i]);
+      expect(call).toContain('describeAutoScalingGroups');
+      expect(call).toContain(`\\"region\\":\\"${region}\\"`);
+      expect(call).toContain('haweb-prod-web');
+    }
+    // No reference to the other region: the lookup calls its API once, at create or when refreshed.
+    expect(JSON.stringify(opsP.toJSON())).not.toContain('"StackName":"HaWeb-prod-App-us-west-2"');
+  });
+
+  test('reads the fleets again only when the PlanFleetLookup parameter changes, and outputs what it read', () => {
+    expect(opsP.toJSON().Parameters.PlanFleetLookup).toMatchObject({ Type: 'String', Default: 'initial' });
+    const outputs = opsP.toJSON().Outputs;
+    expect(outputs.PlanFleetArnuseast1.Value).toEqual(scaleArns()[0]);
+    expect(outputs.PlanFleetArnuswest2.Value).toEqual(scaleArns()[1]);
+    for (const lookup of Object.values(opsP.findResources('Custom::AWS'))) {
+      expect(JSON.stringify(lookup.Properties.Create)).toContain('{"Ref":"PlanFleetLookup"}');
+    }
   });
 
   test('skips every Lambda step in an ungraceful run (the runbook runs them with unplanned options)', () => {
@@ -158,11 +197,29 @@ describe('Region switch plan', () => {
   test('watches the application health alarms and reports to an encrypted, private bucket', () => {
     const alarms = Object.values(plan().AssociatedAlarms) as { AlarmType: string }[];
     expect(alarms.map((a) => a.AlarmType)).toEqual(Array(4).fill('applicationHealth'));
-    // Both regions' 5xx and healthy-host alarms: the secondary's come from its operations stack.
-    expect(JSON.stringify(alarms)).toContain('HaWeb-prod-Operations-us-west-2');
+    // Both regions' 5xx and healthy-host alarms, by the ARNs of their fixed names.
+    expect(
+      (Object.values(plan().AssociatedAlarms) as { ResourceIdentifier: string }[]).map((a) => a.ResourceIdentifier),
+    ).toEqual([
+      'arn:aws:cloudwatch:us-east-1:333333333333:alarm:haweb-prod-target5xx',
+      'arn:aws:cloudwatch:us-east-1:333333333333:alarm:haweb-prod-healthy-hosts',
+      'arn:aws:cloudwatch:us-west-2:333333333333:alarm:haweb-prod-target5xx',
+      'arn:aws:cloudwatch:us-west-2:333333333333:alarm:haweb-prod-healthy-hosts',
+    ]);
+    const reportsKey = Object.keys(opsP.findResources('AWS::KMS::Key')).find((id) =>
+      id.startsWith('RegionSwitchReportsKey'),
+    );
     opsP.hasResourceProperties('AWS::S3::Bucket', {
       BucketEncryption: {
-        ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+        ServerSideEncryptionConfiguration: [
+          {
+            ServerSideEncryptionByDefault: {
+              SSEAlgorithm: 'aws:kms',
+              KMSMasterKeyID: { 'Fn::GetAtt': [reportsKey, 'Arn'] },
+            },
+            BucketKeyEnabled: true,
+          },
+        ],
       },
       PublicAccessBlockConfiguration: {
         BlockPublicAcls: true,
@@ -279,16 +336,14 @@ describe('switch functions', () => {
 
   test('the plan runs only the plan-step copies; operators get the others', () => {
     const planFns = JSON.stringify(plan().Workflows);
-    const functions = prodEnv.primary.operations.switchFunctions;
     for (const name of ['preflight', 'cache-failover', 'efs-replication', 'postcheck'] as const) {
-      const copyId = prodEnv.primary.operations.getLogicalId(
-        functions.planStepFunctions![name].node.defaultChild as CfnElement,
-      );
-      const operatorId = prodEnv.primary.operations.getLogicalId(
-        functions.functions[name].node.defaultChild as CfnElement,
-      );
-      expect(planFns).toContain(copyId);
-      expect(planFns).not.toContain(`"${operatorId}"`);
+      expect(planFns).toContain(`:function:haweb-prod-${name}-plan-step"`);
+      expect(planFns).not.toContain(`:function:haweb-prod-${name}"`);
+    }
+    for (const t of [opsP, opsS]) {
+      const names = fns(t).map((p) => [p.FunctionName, p.Environment?.Variables?.INVOKED_BY]);
+      expect(names).toContainEqual(['haweb-prod-preflight-plan-step', 'region-switch-plan']);
+      expect(names).toContainEqual(['haweb-prod-preflight', undefined]);
     }
   });
 

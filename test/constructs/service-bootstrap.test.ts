@@ -1,5 +1,5 @@
 import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as fs from 'fs';
 import * as path from 'path';
 import { demo } from '../../lib/config/environments';
@@ -43,7 +43,7 @@ describe('instance bootstrap (user data)', () => {
       /echo '<token>:\/ \/mnt\/shared efs _netdev,noresvport,tls,iam 0 0' >> \/etc\/fstab/,
     );
     expect(tokenAfter(t.appPrimary, "|| echo '")).toEqual({
-      'Fn::GetStackOutput': expect.objectContaining({ StackName: 'HaWeb-demo-Storage-us-east-1', Region: 'us-east-1' }),
+      'Fn::ImportValue': expect.stringMatching(/^HaWeb-demo-Storage-us-east-1:ExportsOutputRefSharedFiles/),
     });
   });
 
@@ -75,10 +75,10 @@ describe('instance bootstrap (user data)', () => {
 
   test('points the service at its region data tier', () => {
     expect(tokenAfter(t.appSecondary, 'DATABASE_HOST=')).toEqual({
-      'Fn::GetStackOutput': expect.objectContaining({ StackName: 'HaWeb-demo-Data-us-west-2', Region: 'us-west-2' }),
+      'Fn::ImportValue': expect.stringMatching(/^HaWeb-demo-Data-us-west-2:ExportsOutputFnGetAttDatabaseCluster\w+EndpointAddress/),
     });
     expect(tokenAfter(t.appSecondary, 'REDIS_HOST=')).toEqual({
-      'Fn::GetStackOutput': expect.objectContaining({ StackName: 'HaWeb-demo-Data-us-west-2', Region: 'us-west-2' }),
+      'Fn::ImportValue': expect.stringMatching(/^HaWeb-demo-Data-us-west-2:ExportsOutputFnGetAttSessionCache\w+PrimaryEndPointAddress/),
     });
   });
 
@@ -115,7 +115,10 @@ describe('instance bootstrap (user data)', () => {
   test('ships the service and bootstrap logs to the region log group', () => {
     expect(primaryUserData).toContain('"file_path":"/var/log/ha-web/service.log","log_group_name":"');
     expect(primaryUserData).toContain('amazon-cloudwatch-agent-ctl -a fetch-config -m ec2 -s');
-    t.appPrimary.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    t.appPrimary.hasResourceProperties('AWS::Logs::LogGroup', {
+      RetentionInDays: 365,
+      KmsKeyId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^LogsKey'), 'Arn'] },
+    });
   });
 
   test('downloads the service bundle of its launch template version', () => {

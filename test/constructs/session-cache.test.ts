@@ -41,7 +41,8 @@ function stringValues(node: unknown): string[] {
   if (Array.isArray(node)) return node.flatMap(stringValues);
   if (node && typeof node === 'object') {
     return Object.entries(node)
-      .filter(([k]) => !['Ref', 'Fn::GetAtt', 'OutputName', 'DependsOn'].includes(k))
+      // Names, not values: references, dependencies, and exports (their names embed logical IDs).
+      .filter(([k]) => !['Ref', 'Fn::GetAtt', 'OutputName', 'DependsOn', 'Fn::ImportValue', 'Export'].includes(k))
       .flatMap(([, v]) => stringValues(v));
   }
   return [];
@@ -137,7 +138,7 @@ describe('session cache of the primary region', () => {
 
   test('the Global Datastore is retained when its stack removes it', () => {
     primary.hasResource('AWS::ElastiCache::GlobalReplicationGroup', {
-      DeletionPolicy: 'Retain',
+      DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
     });
   });
@@ -256,6 +257,7 @@ describe('SessionCache validation', () => {
         key: new kms.Key(stack, 'Key'),
         replicas: 1,
         authSecretName: 'test/cache-auth',
+        replicationGroupId: 'haweb-test-cache',
         engineVersion: '8.0',
         nodeType: 'cache.r7g.large',
         secondaryRegion: 'us-west-2',

@@ -1,7 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as efs from 'aws-cdk-lib/aws-efs';
 import { SharedFileSystem } from '../../lib/constructs/shared-file-system';
 import { NetworkStack } from '../../lib/stacks/network-stack';
 import { StorageStack } from '../../lib/stacks/storage-stack';
@@ -49,7 +48,7 @@ describe.each(regions)('shared file system of the $role region', ({ storage, tem
   test('its key has rotation on and is retained when removed', () => {
     const { resource } = onlyResource(template, 'AWS::KMS::Key');
     expect(resource.Properties.EnableKeyRotation).toBe(true);
-    expect(resource.DeletionPolicy).toBe('Retain');
+    expect(resource.DeletionPolicy).toBe('RetainExceptOnCreate');
     expect(resource.UpdateReplacePolicy).toBe('Retain');
   });
 
@@ -80,7 +79,10 @@ describe.each(regions)('shared file system of the $role region', ({ storage, tem
   });
 
   test('is retained when removed or replaced', () => {
-    template.hasResource('AWS::EFS::FileSystem', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+    template.hasResource('AWS::EFS::FileSystem', {
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
+    });
   });
 
   test('its file system policy denies every action over a connection without TLS', () => {
@@ -142,11 +144,8 @@ describe('SharedFileSystem validation', () => {
   }
 
   test('refuses replicateTo together with replicationDestination, naming both settings', () => {
-    const { stack, vpc, clients } = scaffold();
-    const other = efs.FileSystem.fromFileSystemAttributes(stack, 'Other', {
-      fileSystemId: 'fs-12345678',
-      securityGroup: clients,
-    });
+    const { vpc, clients, stack } = scaffold();
+    const other = { region: 'us-west-2', fileSystemId: 'fs-12345678' };
     expect(
       () => new SharedFileSystem(stack, 'Files', { vpc, clients, replicateTo: other, replicationDestination: true }),
     ).toThrow(
@@ -157,13 +156,13 @@ describe('SharedFileSystem validation', () => {
 
   test('accepts replicateTo on its own', () => {
     const { stack, vpc, clients } = scaffold();
-    const other = efs.FileSystem.fromFileSystemAttributes(stack, 'Other', {
-      fileSystemId: 'fs-12345678',
-      securityGroup: clients,
+    new SharedFileSystem(stack, 'Files', {
+      vpc,
+      clients,
+      replicateTo: { region: 'us-west-2', fileSystemId: 'fs-12345678' },
     });
-    new SharedFileSystem(stack, 'Files', { vpc, clients, replicateTo: other });
     Template.fromStack(stack).hasResourceProperties('AWS::EFS::FileSystem', {
-      ReplicationConfiguration: { Destinations: [Match.objectLike({ FileSystemId: 'fs-12345678' })] },
+      ReplicationConfiguration: { Destinations: [{ FileSystemId: 'fs-12345678', Region: 'us-west-2' }] },
     });
   });
 });

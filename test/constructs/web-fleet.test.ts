@@ -15,8 +15,9 @@ import {
 } from '../helpers';
 
 /**
- * The launch template's user data as text: literal parts joined, each
- * cross-stack value written `<stack name:output name>`.
+ * The launch template's user data as text: literal parts joined, each value
+ * imported from another stack of the region written `<export name>`
+ * (`<stack name>:<export>`).
  */
 function userDataOf(template: Template): string {
   const data = onlyResource(template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData;
@@ -24,8 +25,8 @@ function userDataOf(template: Template): string {
   return parts
     .map((part) => {
       if (typeof part === 'string') return part;
-      const output = (part as Record<string, { StackName: string; OutputName: string }>)['Fn::GetStackOutput'];
-      return output ? `<${output.StackName}:${output.OutputName}>` : `<${JSON.stringify(part)}>`;
+      const imported = (part as Record<string, string>)['Fn::ImportValue'];
+      return imported ? `<${imported}>` : `<${JSON.stringify(part)}>`;
     })
     .join(separator);
 }
@@ -132,9 +133,28 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       });
     });
 
-    test('uses the configured instance type', () => {
+    test('launches the configured instance types, the first first, on demand (a prioritized mixed instances policy)', () => {
       template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-        LaunchTemplateData: { InstanceType: demo[name].instanceType },
+        LaunchTemplateData: { InstanceType: demo[name].instanceTypes[0] },
+      });
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        MixedInstancesPolicy: {
+          InstancesDistribution: {
+            OnDemandAllocationStrategy: 'prioritized',
+            OnDemandBaseCapacity: 0,
+            OnDemandPercentageAboveBaseCapacity: 100,
+          },
+          LaunchTemplate: {
+            Overrides: demo[name].instanceTypes.map((t) => ({ InstanceType: t })),
+          },
+        },
+      });
+    });
+
+    test('has the fixed name and names the three zones of its subnets', () => {
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        AutoScalingGroupName: 'haweb-demo-web',
+        AvailabilityZones: demo[name].availabilityZones,
       });
     });
 
@@ -165,8 +185,8 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       });
     });
 
-    test('boots the x86_64 Amazon Linux 2023 image for t3 instances', () => {
-      expect(amiParameterOf(template)).toMatch(/^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*-x86_64$/);
+    test(`boots the arm64 Amazon Linux 2023 image for ${demo[name].instanceTypes.join(' and ')} instances`, () => {
+      expect(amiParameterOf(template)).toMatch(/^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*-arm64$/);
     });
   });
 
@@ -191,7 +211,7 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
     });
 
     test("mounts the region's file system", () => {
-      expect(userData).toMatch(new RegExp(`echo '<${storage}:PublishOutputRef\\w+>:/ /mnt/shared efs `, 'm'));
+      expect(userData).toMatch(new RegExp(`echo '<${storage}:ExportsOutputRefSharedFiles\\w+>:/ /mnt/shared efs `, 'm'));
     });
 
     test('reads the database credentials by secret name at boot', () => {
@@ -209,9 +229,13 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
     test('launches from the latest version of the launch template', () => {
       const ltId = logicalIdOf(fleet.launchTemplate);
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
-        LaunchTemplate: {
-          LaunchTemplateId: { Ref: ltId },
-          Version: { 'Fn::GetAtt': [ltId, 'LatestVersionNumber'] },
+        MixedInstancesPolicy: {
+          LaunchTemplate: {
+            LaunchTemplateSpecification: {
+              LaunchTemplateId: { Ref: ltId },
+              Version: { 'Fn::GetAtt': [ltId, 'LatestVersionNumber'] },
+            },
+          },
         },
       });
     });
@@ -221,11 +245,7 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       expect(privateSubnets).toHaveLength(3);
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
         VPCZoneIdentifier: privateSubnets.map((id) => ({
-          'Fn::GetStackOutput': {
-            StackName: stacks(demoEnv).network.stackName,
-            Region: region,
-            OutputName: Match.stringLikeRegexp(`^PublishOutputRef${id}`),
-          },
+          'Fn::ImportValue': Match.stringLikeRegexp(`^${stacks(demoEnv).network.stackName}:ExportsOutputRef${id}`),
         })),
       });
     });
@@ -418,7 +438,7 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
               Effect: 'Allow',
               Action: Match.arrayWith(['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite']),
               Resource: {
-                'Fn::GetStackOutput': Match.objectLike({ StackName: stacks(demoEnv).storage.stackName }),
+                'Fn::ImportValue': Match.stringLikeRegexp(`^${stacks(demoEnv).storage.stackName}:`),
               },
             }),
           ]),

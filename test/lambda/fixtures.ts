@@ -10,20 +10,30 @@ export const WEST = 'us-west-2';
 
 export const RESOURCES = {
   [EAST]: {
-    targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-east/0123456789abcdef',
-    healthCheckId: '11111111-2222-3333-4444-555555555555',
+    appStackName: 'HaWeb-prod-App-us-east-1',
     dbClusterIdentifier: 'haweb-prod-east',
     cacheReplicationGroupId: 'haweb-prod-east-cache',
     fileSystemId: 'fs-0123456789abcdef0',
     serviceUrl: 'https://us-east-1.example.com/health/ready',
   },
   [WEST]: {
-    targetGroupArn: 'arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/web-west/fedcba9876543210',
-    healthCheckId: '66666666-7777-8888-9999-000000000000',
+    appStackName: 'HaWeb-prod-App-us-west-2',
     dbClusterIdentifier: 'haweb-prod-west',
     cacheReplicationGroupId: 'haweb-prod-west-cache',
     fileSystemId: 'fs-0fedcba9876543210',
     serviceUrl: 'https://us-west-2.example.com/health/ready',
+  },
+};
+
+/** What each region's app stack outputs (lib/stack-outputs.ts), as preflight reads them at run time. */
+export const APP_STACK_OUTPUTS = {
+  [EAST]: {
+    targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-east/0123456789abcdef',
+    healthCheckId: '11111111-2222-3333-4444-555555555555',
+  },
+  [WEST]: {
+    targetGroupArn: 'arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/web-west/fedcba9876543210',
+    healthCheckId: '66666666-7777-8888-9999-000000000000',
   },
 };
 

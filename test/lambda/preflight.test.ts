@@ -1,4 +1,5 @@
 import {
+  APP_STACK_OUTPUTS,
   awsError,
   EAST,
   fakeRuntime,
@@ -10,6 +11,7 @@ import {
   VALID_ENV,
   WEST,
 } from './fixtures';
+import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
@@ -18,6 +20,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import * as preflight from '../../lambda/preflight';
 import { parseSwitchEvent } from '../../lambda/shared/event';
 
+const cloudformation = mockClient(CloudFormationClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
 const cloudwatch = mockClient(CloudWatchClient);
 const rds = mockClient(RDSClient);
@@ -25,6 +28,7 @@ const elasticache = mockClient(ElastiCacheClient);
 
 const config = preflight.loadPreflightConfig(VALID_ENV);
 const clients = {
+  cloudformation: new CloudFormationClient({ region: WEST }),
   elbv2: new ElasticLoadBalancingV2Client({ region: WEST }),
   cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
   rds: new RDSClient({ region: WEST }),
@@ -48,7 +52,28 @@ function healthCheckPoints(values: number[]) {
   };
 }
 
+/** The app stacks of both regions, with the outputs preflight reads. */
+function appStacks(): void {
+  for (const region of [EAST, WEST] as const) {
+    cloudformation.on(DescribeStacksCommand, { StackName: RESOURCES[region].appStackName }).resolves({
+      Stacks: [
+        {
+          StackName: RESOURCES[region].appStackName,
+          CreationTime: new Date(0),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'TargetGroupArn', OutputValue: APP_STACK_OUTPUTS[region].targetGroupArn },
+            { OutputKey: 'HealthCheckId', OutputValue: APP_STACK_OUTPUTS[region].healthCheckId },
+            { OutputKey: 'LoadBalancerDnsName', OutputValue: 'x.elb.amazonaws.com' },
+          ],
+        },
+      ],
+    });
+  }
+}
+
 function allHealthy(): void {
+  appStacks();
   elbv2.on(DescribeTargetHealthCommand).resolves({
     TargetHealthDescriptions: [
       { Target: { Id: 'i-1' }, TargetHealth: { State: 'healthy' } },
@@ -64,6 +89,7 @@ function allHealthy(): void {
 }
 
 beforeEach(() => {
+  cloudformation.reset();
   elbv2.reset();
   cloudwatch.reset();
   rds.reset();
@@ -77,8 +103,11 @@ describe('preflight', () => {
     expect(result).toMatchObject({ function: 'preflight', targetRegion: WEST, mode: 'planned', changed: false });
     expect(Object.values(result.checks!).every((c) => c.ok)).toBe(true);
     expect(result.checks!.targetHealth!.detail).toBe('1 of 2 targets healthy');
+    expect(cloudformation.commandCalls(DescribeStacksCommand)[0]!.args[0].input).toEqual({
+      StackName: 'HaWeb-prod-App-us-west-2',
+    });
     expect(elbv2.commandCalls(DescribeTargetHealthCommand)[0]!.args[0].input).toEqual({
-      TargetGroupArn: RESOURCES[WEST].targetGroupArn,
+      TargetGroupArn: APP_STACK_OUTPUTS[WEST].targetGroupArn,
     });
     expect(rds.commandCalls(DescribeDBClustersCommand)[0]!.args[0].input).toEqual({
       DBClusterIdentifier: 'haweb-prod-west',
@@ -95,7 +124,7 @@ describe('preflight', () => {
       Metric: {
         Namespace: 'AWS/Route53',
         MetricName: 'HealthCheckStatus',
-        Dimensions: [{ Name: 'HealthCheckId', Value: RESOURCES[WEST].healthCheckId }],
+        Dimensions: [{ Name: 'HealthCheckId', Value: APP_STACK_OUTPUTS[WEST].healthCheckId }],
       },
       Period: 60,
       Stat: 'Minimum',
@@ -186,6 +215,46 @@ describe('preflight', () => {
     ).rejects.toThrow('REFUSED: preflight for us-west-2 failed 1 check(s): targetHealth: 0 of 0 targets healthy');
   });
 
+  test("reads the target group and health check from the running app stack, so a replaced one is followed", async () => {
+    allHealthy();
+    const replaced = 'arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/web-west/00000000000000aa';
+    cloudformation.on(DescribeStacksCommand, { StackName: RESOURCES[WEST].appStackName }).resolves({
+      Stacks: [
+        {
+          StackName: RESOURCES[WEST].appStackName,
+          CreationTime: new Date(0),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [
+            { OutputKey: 'TargetGroupArn', OutputValue: replaced },
+            { OutputKey: 'HealthCheckId', OutputValue: APP_STACK_OUTPUTS[WEST].healthCheckId },
+          ],
+        },
+      ],
+    });
+    await preflight.runPreflight(clients, request(), config, fakeRuntime());
+    expect(elbv2.commandCalls(DescribeTargetHealthCommand)[0]!.args[0].input.TargetGroupArn).toBe(replaced);
+  });
+
+  test('without the app stack or its outputs, the two checks that need them fail and name the stack', async () => {
+    allHealthy();
+    cloudformation
+      .on(DescribeStacksCommand, { StackName: RESOURCES[WEST].appStackName })
+      .rejects(awsError('ValidationError', 'Stack with id HaWeb-prod-App-us-west-2 does not exist'));
+    await expect(preflight.runPreflight(clients, request(), config, fakeRuntime())).rejects.toThrow(
+      'REFUSED: preflight for us-west-2 failed 2 check(s): targetHealth: could not check: ValidationError: Stack ' +
+        'with id HaWeb-prod-App-us-west-2 does not exist; route53HealthCheck: could not check: ValidationError: ' +
+        'Stack with id HaWeb-prod-App-us-west-2 does not exist',
+    );
+    cloudformation.on(DescribeStacksCommand, { StackName: RESOURCES[WEST].appStackName }).resolves({
+      Stacks: [{ StackName: RESOURCES[WEST].appStackName, CreationTime: new Date(0), StackStatus: 'CREATE_COMPLETE' }],
+    });
+    await expect(preflight.runPreflight(clients, request(), config, fakeRuntime())).rejects.toThrow(
+      'targetHealth: could not check: Error: stack HaWeb-prod-App-us-west-2 has no output TargetGroupArn; deploy ' +
+        'this version of the app first',
+    );
+    expect(elbv2.commandCalls(DescribeTargetHealthCommand)).toHaveLength(0);
+  });
+
   test('an API error is a failed check that names it', async () => {
     allHealthy();
     rds
@@ -234,7 +303,7 @@ describe('preflight', () => {
     const result = await preflight.handler({ ...REGION_SWITCH_EVENT, activateRegion: EAST, deactivateRegion: WEST });
     expect(result).toMatchObject({ targetRegion: EAST, sourceRegion: WEST, mode: 'planned' });
     expect(elbv2.commandCalls(DescribeTargetHealthCommand)[0]!.args[0].input.TargetGroupArn).toBe(
-      RESOURCES[EAST].targetGroupArn,
+      APP_STACK_OUTPUTS[EAST].targetGroupArn,
     );
   });
 

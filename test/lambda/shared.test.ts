@@ -151,12 +151,12 @@ describe('parseRegions', () => {
       'REGIONS["us-west-2"].serviceUrl must be an https:// URL',
     ],
     [
-      'an ARN of the other region',
+      "the other region's app stack",
       JSON.stringify({
         [EAST]: RESOURCES[EAST],
-        [WEST]: { ...RESOURCES[WEST], targetGroupArn: RESOURCES[EAST].targetGroupArn },
+        [WEST]: { ...RESOURCES[WEST], appStackName: RESOURCES[EAST].appStackName },
       }),
-      'REGIONS["us-west-2"].targetGroupArn must be an ALB target group ARN in that region',
+      `REGIONS["us-west-2"].appStackName must be the name of the region's app stack, ending in the region`,
     ],
   ])('rejects REGIONS that is %s', (_label, raw, message) => {
     expect(() => parseRegions(raw, ['fileSystemId'])).toThrow(message);

@@ -1,0 +1,37 @@
+/**
+ * Names of the stack outputs that something outside the CDK app reads at run time: the operator CLI and the
+ * region switch functions. An output is read from the stack that owns the value, when it is needed, so it is
+ * never stale. No aws-cdk-lib import: the Lambda bundles import this module.
+ */
+
+/** Outputs of each region's App stack (`HaWeb-<env>-App-<region>`). */
+export const APP_OUTPUTS = {
+  /** ID of the region's Route 53 health check (its deep readiness endpoint). */
+  healthCheckId: 'HealthCheckId',
+  /** DNS name of the region's load balancer. */
+  loadBalancerDnsName: 'LoadBalancerDnsName',
+  /** ARN of the web fleet's target group. */
+  targetGroupArn: 'TargetGroupArn',
+  /** The region's own URL, `https://<region>.<domain>/`. */
+  regionalUrl: 'RegionalUrl',
+} as const;
+
+/** Outputs of each region's Storage stack. */
+export const STORAGE_OUTPUTS = {
+  /** ID of the region's EFS file system. */
+  fileSystemId: 'FileSystemId',
+} as const;
+
+/** Outputs of the primary region's Operations stack when a Region switch plan steers DNS. */
+export const DNS_OUTPUTS = {
+  /** The plan's health check of the primary region. */
+  planPrimaryHealthCheckId: 'PlanPrimaryHealthCheckId',
+  /** The PRIMARY record's calculated health check. */
+  primaryGateHealthCheckId: 'PrimaryGateHealthCheckId',
+} as const;
+
+/** Outputs of the primary region's Operations stack when a Region switch plan exists: the fleets the plan scales. */
+export const PLAN_OUTPUTS = {
+  /** Output key of the Auto Scaling group ARN the plan scales in `region`: `PlanFleetArn` + region without dashes. */
+  fleetArn: (region: string): string => `PlanFleetArn${region.replace(/-/g, '')}`,
+} as const;
