@@ -1,17 +1,16 @@
 #!/usr/bin/env node
-import { App, Validations } from 'aws-cdk-lib';
-import { AwsSolutionsChecks } from 'cdk-nag';
-import { acknowledgeControlTowerFindings, ControlTowerRules } from '../lib/compliance/control-tower';
+import { App } from 'aws-cdk-lib';
+import { addComplianceChecks } from '../lib/compliance';
 import { ConfigError, loadEnvironmentConfig } from '../lib/config';
 import { HaEnvironment } from '../lib/ha-environment';
 
 // Wiring only: pick the environment (-c env=<name>), build its stacks, add the
-// compliance checks. A config error stops here, before anything is synthesized.
+// compliance checks (cdk-nag and the Control Tower rules). A config error stops
+// here, before anything is synthesized.
 const app = new App();
 try {
   const config = loadEnvironmentConfig(app.node.tryGetContext('env'));
-  const environment = new HaEnvironment(app, config);
-  acknowledgeControlTowerFindings(environment.stacks, config);
+  addComplianceChecks(app, new HaEnvironment(app, config), config);
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);
@@ -19,6 +18,3 @@ try {
   }
   throw err;
 }
-// cdk-nag's AwsSolutions pack and AWS Control Tower's proactive controls (cfn-guard): an unacknowledged finding
-// of either fails synthesis.
-Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ControlTowerRules());

@@ -1,3 +1,4 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -25,6 +26,7 @@ const clients = (region: string): RegionClients => {
   if (!c) {
     const config = clientConfig(region);
     c = {
+      autoscaling: new AutoScalingClient(config),
       elbv2: new ElasticLoadBalancingV2Client(config),
       rds: new RDSClient(config),
       elasticache: new ElastiCacheClient(config),

@@ -1,3 +1,4 @@
+import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeReplicationConfigurationsCommand, EFSClient } from '@aws-sdk/client-efs';
@@ -11,7 +12,7 @@ import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
 import { EnvironmentConfig } from '../lib/config';
 import { physicalNames } from '../lib/names';
-import { APP_OUTPUTS, DNS_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
+import { APP_OUTPUTS, DNS_OUTPUTS, PLAN_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
 import { StackOutputs, requireOutput } from './cloudformation';
 
 /** Route 53 publishes health-check metrics in us-east-1 only. */
@@ -23,6 +24,8 @@ export { APP_OUTPUTS, DNS_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs'
 
 /** The SDK clients of one region. */
 export interface RegionClients {
+  /** Auto Scaling (the fleet the Region switch plan scales). */
+  readonly autoscaling: AutoScalingClient;
   /** Load balancers and target health. */
   readonly elbv2: ElasticLoadBalancingV2Client;
   /** Aurora. */
@@ -156,6 +159,26 @@ export interface DnsStatus {
   readonly primaryGate?: HealthCheckStatus;
 }
 
+/** The web fleet of a region as the Region switch plan scales it, against the live group of the same name. */
+export interface PlanFleetStatus {
+  /** Region of the fleet. */
+  readonly region: string;
+  /** The group ARN the plan holds (output `PlanFleetArn<region>` of the primary operations stack). */
+  readonly planned: string;
+  /** The ARN of the group that has the fleet's name now, or undefined when there is none. */
+  readonly live?: string;
+  /** Whether the plan scales the live group. */
+  readonly matches: boolean;
+}
+
+/** The Region switch plan's view of the fleets. */
+export interface PlanFleetsStatus {
+  /** Whether the environment has a plan. */
+  readonly hasPlan: boolean;
+  /** Primary region, then secondary (with a plan). */
+  readonly fleets: readonly PlanFleetStatus[];
+}
+
 /** The status document (`status --json`). */
 export interface StatusReport {
   /** Environment name. */
@@ -166,18 +189,50 @@ export interface StatusReport {
   readonly regions: readonly RegionStatus[];
   /** DNS steering of the failover records. */
   readonly dns: Field<DnsStatus>;
+  /** Whether the Region switch plan scales the live fleets (a fleet created again has a new ARN). */
+  readonly planFleets: Field<PlanFleetsStatus>;
 }
 
 const FIELD_NAMES = ['healthCheck', 'targets', 'database', 'cache', 'files'] as const;
 
 /** Reads the status of both regions; a failure affects only its field. */
 export async function gatherStatus(config: EnvironmentConfig, deps: StatusDeps): Promise<StatusReport> {
-  const [primary, secondary, dns] = await Promise.all([
+  const [primary, secondary, dns, planFleets] = await Promise.all([
     regionStatus(config, 'primary', deps),
     regionStatus(config, 'secondary', deps),
     settle(() => readDns(config, deps)),
+    settle(() => readPlanFleets(config, deps)),
   ]);
-  return { environment: config.name, checkedAt: deps.now().toISOString(), regions: [primary, secondary], dns };
+  return {
+    environment: config.name,
+    checkedAt: deps.now().toISOString(),
+    regions: [primary, secondary],
+    dns,
+    planFleets,
+  };
+}
+
+/**
+ * The fleet ARNs the Region switch plan scales (outputs of the primary operations stack) against the groups
+ * that have the fleets' fixed name now. They differ only after an app stack was deleted and created again; the
+ * first-deploy runbook says how to make the plan read them again.
+ */
+export async function readPlanFleets(config: EnvironmentConfig, deps: StatusDeps): Promise<PlanFleetsStatus> {
+  if (!config.regionSwitch.enabled) return { hasPlan: false, fleets: [] };
+  const home = config.primary.region;
+  const outputs = await deps.stackOutputs(`${physicalNames(config).stackPrefix}-Operations-${home}`, home);
+  const name = physicalNames(config).autoScalingGroupName;
+  const fleets = await Promise.all(
+    [config.primary.region, config.secondary.region].map(async (region) => {
+      const planned = requireOutput(outputs, PLAN_OUTPUTS.fleetArn(region), home);
+      const out = await deps
+        .clients(region)
+        .autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
+      const live = out.AutoScalingGroups?.[0]?.AutoScalingGroupARN;
+      return { region, planned, live, matches: live === planned };
+    }),
+  );
+  return { hasPlan: true, fleets };
 }
 
 /** The plan's primary health check and the PRIMARY record's gate, from the primary operations stack. */
@@ -419,6 +474,10 @@ export function renderStatusTable(report: StatusReport): string {
     ['Cache (Global Datastore)', ...report.regions.map((r) => show(r.cache, fmtCache))],
     ['EFS replication', ...report.regions.map((r) => show(r.files, fmtFiles))],
     ['DNS (PRIMARY record)', show(report.dns, fmtDns), 'endpoint check only'],
+    [
+      "Plan's fleet",
+      ...report.regions.map((r) => show(report.planFleets, (p) => fmtPlanFleet(p, r.region, report.environment))),
+    ],
   ];
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
   const line = (row: readonly string[]) =>
@@ -449,6 +508,17 @@ function fmtDns(d: DnsStatus): string {
   const gate = d.primaryGate!.status;
   const answering = gate === 'healthy' ? 'answers PRIMARY' : gate === 'unhealthy' ? 'answers SECONDARY' : 'unknown';
   return `gate ${gate} (${answering}), plan check ${d.planPrimaryCheck!.status}`;
+}
+
+function fmtPlanFleet(p: PlanFleetsStatus, region: string, environment: string): string {
+  if (!p.hasPlan) return '- (no plan)';
+  const fleet = p.fleets.find((f) => f.region === region);
+  if (!fleet) return 'unknown';
+  if (fleet.matches) return 'the live group';
+  return (
+    `STALE: the plan scales ${fleet.planned}, the live group is ${fleet.live ?? 'missing'}; ` +
+    `redeploy HaWeb-${environment}-Operations-<primary> with a new PlanFleetLookup (runbook: first deploy)`
+  );
 }
 
 function fmtTargets(t: TargetStatus): string {

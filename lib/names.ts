@@ -5,12 +5,7 @@ export type SwitchFunctionName = 'preflight' | 'cache-failover' | 'efs-replicati
 
 /** The alarms of a region that other stacks and the other region refer to by name. */
 export type RegionAlarmId =
-  | 'Target5xx'
-  | 'LatencyP99'
-  | 'HealthyHosts'
-  | 'DatabaseReplicationLag'
-  | 'CacheReplicationLag'
-  | 'FilesSinceLastSync';
+  'Target5xx' | 'LatencyP99' | 'HealthyHosts' | 'DatabaseReplicationLag' | 'CacheReplicationLag' | 'FilesSinceLastSync';
 
 /**
  * The physical names the app fixes. Each is fixed for one of two reasons:

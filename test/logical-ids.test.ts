@@ -2,9 +2,12 @@ import { Template } from 'aws-cdk-lib/assertions';
 import { buildEnvironment } from './helpers';
 
 // A changed logical ID makes CloudFormation replace the resource: for these
-// types that means a new, empty database, file system, cache or key. This
-// test pins them; change an entry only together with a migration plan.
+// types that means a new, empty database, file system, cache or key, or (for
+// the Auto Scaling group) a new group ARN, which the Region switch plan holds
+// until its fleets are read again. This test pins them; change an entry only
+// together with a migration plan.
 const STATEFUL_TYPES = [
+  'AWS::AutoScaling::AutoScalingGroup',
   'AWS::RDS::DBCluster',
   'AWS::RDS::GlobalCluster',
   'AWS::EFS::FileSystem',
@@ -15,8 +18,8 @@ const STATEFUL_TYPES = [
 ];
 
 const EXPECTED: Record<string, string[]> = {
-  'HaWeb-demo-Network-us-east-1': [],
-  'HaWeb-demo-Network-us-west-2': [],
+  'HaWeb-demo-Network-us-east-1': ['AWS::KMS::Key LogsKeyA6AB43B2'],
+  'HaWeb-demo-Network-us-west-2': ['AWS::KMS::Key LogsKeyA6AB43B2'],
   'HaWeb-demo-Storage-us-west-2': ['AWS::EFS::FileSystem SharedFiles8683C99B', 'AWS::KMS::Key SharedFilesKeyD9C10E13'],
   'HaWeb-demo-Storage-us-east-1': ['AWS::EFS::FileSystem SharedFiles8683C99B', 'AWS::KMS::Key SharedFilesKeyD9C10E13'],
   'HaWeb-demo-Data-us-east-1': [
@@ -33,10 +36,18 @@ const EXPECTED: Record<string, string[]> = {
     'AWS::KMS::Key DataKey17AFBB84',
     'AWS::RDS::DBCluster DatabaseClusterC6094C50',
   ],
-  'HaWeb-demo-App-us-east-1': ['AWS::KMS::Key AlertsKey9E1197AF'],
-  'HaWeb-demo-App-us-west-2': ['AWS::KMS::Key AlertsKey9E1197AF'],
-  'HaWeb-demo-Operations-us-west-2': [],
-  'HaWeb-demo-Operations-us-east-1': [],
+  'HaWeb-demo-App-us-east-1': [
+    'AWS::AutoScaling::AutoScalingGroup FleetASG9541CF7F',
+    'AWS::KMS::Key AlertsKey9E1197AF',
+    'AWS::KMS::Key LogsKeyA6AB43B2',
+  ],
+  'HaWeb-demo-App-us-west-2': [
+    'AWS::AutoScaling::AutoScalingGroup FleetASG9541CF7F',
+    'AWS::KMS::Key AlertsKey9E1197AF',
+    'AWS::KMS::Key LogsKeyA6AB43B2',
+  ],
+  'HaWeb-demo-Operations-us-west-2': ['AWS::KMS::Key LogsKeyA6AB43B2'],
+  'HaWeb-demo-Operations-us-east-1': ['AWS::KMS::Key LogsKeyA6AB43B2'],
 };
 
 const { env } = buildEnvironment();

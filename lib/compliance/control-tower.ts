@@ -163,12 +163,12 @@ export interface ControlTowerAcknowledgement {
 }
 
 const LAMBDA_OUTSIDE_VPC =
-  'The functions call only AWS APIs (of both regions) and the service\'s public HTTPS endpoint; nothing they ' +
+  "The functions call only AWS APIs (of both regions) and the service's public HTTPS endpoint; nothing they " +
   'reach is inside the VPC. The region switch functions are the failover path: outside the VPC they depend on ' +
   'Lambda and the AWS APIs alone, while inside it they would also depend on its NAT gateways (one in demo) and ' +
   'on the subnets the AZ fault-injection experiment cuts. The same holds for the custom-resource providers of ' +
-  'aws-cdk-lib, which call AWS APIs only, during deployment (reading the fleets\' ARNs; removing the rules of ' +
-  'the VPC\'s default security group).';
+  "aws-cdk-lib, which call AWS APIs only, during deployment (reading the fleets' ARNs; removing the rules of " +
+  "the VPC's default security group).";
 const LOG_BUCKET_ACCESS_LOGS =
   'The bucket holds logs or reports that an AWS service writes; server access logs of it would need another ' +
   'bucket, whose own access logs would need yet another. It is private (all public access blocked, bucket owner ' +
@@ -187,10 +187,7 @@ export const CONTROL_TOWER_ACKNOWLEDGEMENTS: readonly ControlTowerAcknowledgemen
     control: 'CT.LAMBDA.PR.3',
     rule: 'lambda_inside_vpc_check',
     resourceType: 'AWS::Lambda::Function',
-    paths: [
-      /^SwitchFunctions\/[A-Za-z]+\/Resource$/,
-      /^Custom::VpcRestrictDefaultSGCustomResourceProvider\/Handler$/,
-    ],
+    paths: [/^SwitchFunctions\/[A-Za-z]+\/Resource$/, /^Custom::VpcRestrictDefaultSGCustomResourceProvider\/Handler$/],
     reason: LAMBDA_OUTSIDE_VPC,
   },
   {

@@ -83,7 +83,9 @@ export class RegionSwitchPlan extends Construct {
     const stack = Stack.of(this);
     const [primary, secondary] = props.regions;
 
-    this.reportsKey = createKey(this, 'ReportsKey', { description: `Encrypts the execution reports of ${props.planName}` });
+    this.reportsKey = createKey(this, 'ReportsKey', {
+      description: `Encrypts the execution reports of ${props.planName}`,
+    });
     this.reports = createPrivateBucket(this, 'Reports', {
       encryptionKey: this.reportsKey,
       expirationDays: 365,
@@ -311,7 +313,10 @@ export class RegionSwitchPlan extends Construct {
       executionRole: role.roleArn,
       recoveryTimeObjectiveMinutes: props.rto.toMinutes(),
       associatedAlarms: Object.fromEntries(
-        props.alarmArns.map((arn, i) => [`health${i + 1}`, { alarmType: 'applicationHealth', resourceIdentifier: arn }]),
+        props.alarmArns.map((arn, i) => [
+          `health${i + 1}`,
+          { alarmType: 'applicationHealth', resourceIdentifier: arn },
+        ]),
       ),
       reportConfiguration: {
         reportOutput: [{ s3Configuration: { bucketPath: this.reports.bucketName, bucketOwner: stack.account } }],
@@ -324,6 +329,7 @@ export class RegionSwitchPlan extends Construct {
         },
       ],
     });
-    this.plan.node.addDependency(role);
+    // The policy must exist before the plan is evaluated; the role is already a dependency through its ARN.
+    this.plan.node.addDependency(role.node.findChild('DefaultPolicy'));
   }
 }

@@ -58,7 +58,6 @@ export const PLAN_STEP_FUNCTIONS = ['preflight', 'cache-failover', 'efs-replicat
 /** One of {@link PLAN_STEP_FUNCTIONS}. */
 export type PlanStepFunctionName = (typeof PLAN_STEP_FUNCTIONS)[number];
 
-
 const LAMBDA_DIR = path.join(__dirname, '..', '..', 'lambda');
 
 /**
@@ -259,7 +258,7 @@ export class SwitchFunctions extends Construct {
         this.node.findChild('PreflightRole').node.findChild('DefaultPolicy'),
         `AwsSolutions-IAM5[Resource::${appStackArn}]`,
         'A stack ARN ends in the ID CloudFormation assigns when the stack is created; the wildcard covers only the ' +
-          "named app stack, whose outputs (target group, health check) preflight reads with DescribeStacks.",
+          'named app stack, whose outputs (target group, health check) preflight reads with DescribeStacks.',
       );
     }
     for (const name of ['preflight', 'cache-failover', 'rejoin'] as const) {

@@ -102,7 +102,9 @@ export class OperationsStack extends RegionalStack {
     this.switchFunctions = new SwitchFunctions(this, 'SwitchFunctions', {
       regions: Object.fromEntries(regions.map((r) => [r, resources(r)])),
       globalClusterIdentifier: names.globalClusterIdentifier,
-      globalDatastoreId: primary ? props.globalDatastoreId : crossRegionId(props.globalDatastoreId, 'globalDatastoreId'),
+      globalDatastoreId: primary
+        ? props.globalDatastoreId
+        : crossRegionId(props.globalDatastoreId, 'globalDatastoreId'),
       planSteps: config.regionSwitch.enabled,
       functionName: (fn, planStep) => switchFunctionName(config, fn, planStep),
       logsKey,
@@ -193,7 +195,11 @@ export class OperationsStack extends RegionalStack {
     if (primary) {
       const alarmsOf = (region: string, isPrimary: boolean) => {
         const ids: RegionAlarmId[] = ['Target5xx', 'LatencyP99', 'HealthyHosts'];
-        ids.push(...(isPrimary ? (['FilesSinceLastSync'] as const) : (['DatabaseReplicationLag', 'CacheReplicationLag'] as const)));
+        ids.push(
+          ...(isPrimary
+            ? (['FilesSinceLastSync'] as const)
+            : (['DatabaseReplicationLag', 'CacheReplicationLag'] as const)),
+        );
         return Object.fromEntries(ids.map((a) => [a, alarmArn(region, a)]));
       };
       this.dashboard = new EnvironmentDashboard(this, 'Dashboard', {

@@ -1,3 +1,4 @@
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -73,6 +74,7 @@ export function fakeFetch(handler: (req: SeenRequest) => FakeAnswer | Promise<Fa
 export function regionClients(region: string): RegionClients {
   const config = { region, credentials: CREDS };
   return {
+    autoscaling: new AutoScalingClient(config),
     elbv2: new ElasticLoadBalancingV2Client(config),
     rds: new RDSClient(config),
     elasticache: new ElastiCacheClient(config),

@@ -1,3 +1,4 @@
+import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
 import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeReplicationConfigurationsCommand, ReplicationNotFound } from '@aws-sdk/client-efs';
 import {
@@ -19,8 +20,29 @@ const WEST = 'us-west-2';
 const ACCOUNT = '111111111111';
 const clusterArn = (region: string, id: string) => `arn:aws:rds:${region}:${ACCOUNT}:cluster:${id}`;
 
+const fleetArn = (region: string, uuid: string) =>
+  `arn:aws:autoscaling:${region}:${ACCOUNT}:autoScalingGroup:${uuid}:autoScalingGroupName/haweb-demo-web`;
+const LIVE_UUID = '11111111-2222-3333-4444-555555555555';
+
 /** Mocks one region's SDK clients as a healthy deployment of demo. */
 function healthyRegion(clients: RegionClients, region: string, role: 'primary' | 'secondary'): void {
+  mockClient(clients.autoscaling)
+    .on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['haweb-demo-web'] })
+    .resolves({
+      AutoScalingGroups: [
+        {
+          AutoScalingGroupName: 'haweb-demo-web',
+          AutoScalingGroupARN: fleetArn(region, LIVE_UUID),
+          MinSize: 1,
+          MaxSize: 4,
+          DesiredCapacity: 2,
+          DefaultCooldown: 300,
+          AvailabilityZones: [],
+          HealthCheckType: 'ELB',
+          CreatedTime: NOW,
+        },
+      ],
+    });
   const elb = mockClient(clients.elbv2);
   elb.on(DescribeLoadBalancersCommand).resolves({
     LoadBalancers: [
@@ -120,7 +142,7 @@ function healthyRegion(clients: RegionClients, region: string, role: 'primary' |
 }
 
 /** CloudFormation answers for both regions' App and Storage stacks. */
-function stacksFetch(failRegion?: string) {
+function stacksFetch(failRegion?: string, planUuid = LIVE_UUID) {
   return fakeFetch((req) => {
     const region = /cloudformation\.([a-z0-9-]+)\./.exec(req.url)![1];
     if (region === failRegion) throw new TypeError('fetch failed: connect ETIMEDOUT');
@@ -129,13 +151,18 @@ function stacksFetch(failRegion?: string) {
     const outputs: Record<string, string> = stackName.includes('-App-')
       ? { HealthCheckId: `hc-${short}`, LoadBalancerDnsName: `haweb-lb-${region}.elb.amazonaws.com` }
       : stackName.includes('-Operations-')
-        ? { PlanPrimaryHealthCheckId: 'hc-plan-east', PrimaryGateHealthCheckId: 'hc-gate' }
+        ? {
+            PlanPrimaryHealthCheckId: 'hc-plan-east',
+            PrimaryGateHealthCheckId: 'hc-gate',
+            PlanFleetArnuseast1: fleetArn(EAST, LIVE_UUID),
+            PlanFleetArnuswest2: fleetArn(WEST, planUuid),
+          }
         : { FileSystemId: `fs-${short}` };
     return { body: describeStacksXml(stackName, outputs) };
   });
 }
 
-function setup(options: { failRegion?: string; plan?: boolean } = {}) {
+function setup(options: { failRegion?: string; plan?: boolean; planUuid?: string } = {}) {
   const east = regionClients(EAST);
   const west = regionClients(WEST);
   healthyRegion(east, EAST, 'primary');
@@ -146,7 +173,7 @@ function setup(options: { failRegion?: string; plan?: boolean } = {}) {
   } else {
     healthyRegion(west, WEST, 'secondary');
   }
-  const f = stacksFetch(options.failRegion);
+  const f = stacksFetch(options.failRegion, options.planUuid);
   const deps = cliDeps({
     fetch: f.fetch,
     clients: (region) => (region === EAST ? east : region === WEST ? west : regionClients(region)),
@@ -209,8 +236,9 @@ describe('status', () => {
 
     expect(deps.out).toHaveLength(1);
     const report = JSON.parse(deps.out[0]);
-    expect(Object.keys(report)).toEqual(['environment', 'checkedAt', 'regions', 'dns']);
+    expect(Object.keys(report)).toEqual(['environment', 'checkedAt', 'regions', 'dns', 'planFleets']);
     expect(report.dns).toEqual({ ok: true, value: { steeredByPlan: false } });
+    expect(report.planFleets).toEqual({ ok: true, value: { hasPlan: false, fleets: [] } });
     expect(report.environment).toBe('demo');
     expect(report.checkedAt).toBe(NOW.toISOString());
     expect(report.regions.map((r: { region: string }) => r.region)).toEqual([EAST, WEST]);
@@ -260,6 +288,34 @@ describe('status', () => {
     await main(['status'], deps);
     expect(deps.out.join('\n')).toMatch(
       /DNS \(PRIMARY record\)\s+gate unhealthy \(answers SECONDARY\), plan check unhealthy\s+endpoint check only/,
+    );
+  });
+
+  test("with a plan, it checks that the plan scales the live fleets (the groups of the fleets' fixed name)", async () => {
+    const { deps } = setup({ plan: true });
+    await main(['status', '--json'], deps);
+    expect((JSON.parse(deps.out.join('\n')) as StatusReport).planFleets).toEqual({
+      ok: true,
+      value: {
+        hasPlan: true,
+        fleets: [
+          { region: EAST, planned: fleetArn(EAST, LIVE_UUID), live: fleetArn(EAST, LIVE_UUID), matches: true },
+          { region: WEST, planned: fleetArn(WEST, LIVE_UUID), live: fleetArn(WEST, LIVE_UUID), matches: true },
+        ],
+      },
+    });
+    deps.out.length = 0;
+    await main(['status'], deps);
+    expect(deps.out.join('\n')).toMatch(/Plan's fleet\s+the live group\s+the live group/);
+  });
+
+  test('flags a plan that still scales a fleet deleted and created again, with the way to refresh it', async () => {
+    const old = '99999999-8888-7777-6666-555555555555';
+    const { deps } = setup({ plan: true, planUuid: old });
+    await main(['status'], deps);
+    expect(deps.out.join('\n')).toContain(
+      `STALE: the plan scales ${fleetArn(WEST, old)}, the live group is ${fleetArn(WEST, LIVE_UUID)}; ` +
+        'redeploy HaWeb-demo-Operations-<primary> with a new PlanFleetLookup (runbook: first deploy)',
     );
   });
 
@@ -360,6 +416,7 @@ describe('status', () => {
         },
       ],
       dns: err,
+      planFleets: err,
     });
     expect(table.split('\n')[0]).toBe('Environment prod, checked 2025-06-01T12:00:00.000Z');
   });

@@ -75,10 +75,14 @@ describe('instance bootstrap (user data)', () => {
 
   test('points the service at its region data tier', () => {
     expect(tokenAfter(t.appSecondary, 'DATABASE_HOST=')).toEqual({
-      'Fn::ImportValue': expect.stringMatching(/^HaWeb-demo-Data-us-west-2:ExportsOutputFnGetAttDatabaseCluster\w+EndpointAddress/),
+      'Fn::ImportValue': expect.stringMatching(
+        /^HaWeb-demo-Data-us-west-2:ExportsOutputFnGetAttDatabaseCluster\w+EndpointAddress/,
+      ),
     });
     expect(tokenAfter(t.appSecondary, 'REDIS_HOST=')).toEqual({
-      'Fn::ImportValue': expect.stringMatching(/^HaWeb-demo-Data-us-west-2:ExportsOutputFnGetAttSessionCache\w+PrimaryEndPointAddress/),
+      'Fn::ImportValue': expect.stringMatching(
+        /^HaWeb-demo-Data-us-west-2:ExportsOutputFnGetAttSessionCache\w+PrimaryEndPointAddress/,
+      ),
     });
   });
 

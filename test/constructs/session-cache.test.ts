@@ -40,10 +40,12 @@ function stringValues(node: unknown): string[] {
   if (typeof node === 'string') return [node];
   if (Array.isArray(node)) return node.flatMap(stringValues);
   if (node && typeof node === 'object') {
-    return Object.entries(node)
-      // Names, not values: references, dependencies, and exports (their names embed logical IDs).
-      .filter(([k]) => !['Ref', 'Fn::GetAtt', 'OutputName', 'DependsOn', 'Fn::ImportValue', 'Export'].includes(k))
-      .flatMap(([, v]) => stringValues(v));
+    return (
+      Object.entries(node)
+        // Names, not values: references, dependencies, and exports (their names embed logical IDs).
+        .filter(([k]) => !['Ref', 'Fn::GetAtt', 'OutputName', 'DependsOn', 'Fn::ImportValue', 'Export'].includes(k))
+        .flatMap(([, v]) => stringValues(v))
+    );
   }
   return [];
 }

@@ -211,7 +211,9 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
     });
 
     test("mounts the region's file system", () => {
-      expect(userData).toMatch(new RegExp(`echo '<${storage}:ExportsOutputRefSharedFiles\\w+>:/ /mnt/shared efs `, 'm'));
+      expect(userData).toMatch(
+        new RegExp(`echo '<${storage}:ExportsOutputRefSharedFiles\\w+>:/ /mnt/shared efs `, 'm'),
+      );
     });
 
     test('reads the database credentials by secret name at boot', () => {

@@ -215,7 +215,7 @@ describe('preflight', () => {
     ).rejects.toThrow('REFUSED: preflight for us-west-2 failed 1 check(s): targetHealth: 0 of 0 targets healthy');
   });
 
-  test("reads the target group and health check from the running app stack, so a replaced one is followed", async () => {
+  test('reads the target group and health check from the running app stack, so a replaced one is followed', async () => {
     allHealthy();
     const replaced = 'arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/web-west/00000000000000aa';
     cloudformation.on(DescribeStacksCommand, { StackName: RESOURCES[WEST].appStackName }).resolves({

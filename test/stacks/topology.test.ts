@@ -75,31 +75,33 @@ describe('stack topology', () => {
     expect(dependenciesOf(env.secondary.data)).toEqual(['HaWeb-demo-Data-us-east-1', 'HaWeb-demo-Network-us-west-2']);
   });
 
-  test('operations stacks deploy after the stacks they watch, the primary last', () => {
-    // Its switch functions know both regions' resources.
+  test('operations stacks deploy after their own app stack, the primary last', () => {
+    // Of the other region only the immutable IDs: its file system, the Global Datastore.
     expect(dependenciesOf(env.secondary.operations)).toEqual([
-      'HaWeb-demo-App-us-east-1',
       'HaWeb-demo-App-us-west-2',
       'HaWeb-demo-Data-us-east-1',
-      'HaWeb-demo-Data-us-west-2',
       'HaWeb-demo-Network-us-west-2',
       'HaWeb-demo-Storage-us-east-1',
       'HaWeb-demo-Storage-us-west-2',
     ]);
-    expect(dependenciesOf(env.primary.operations)).toEqual(
-      expect.arrayContaining([
-        'HaWeb-demo-App-us-east-1',
-        'HaWeb-demo-App-us-west-2',
-        'HaWeb-demo-Operations-us-west-2',
-      ]),
-    );
+    // The plan names the secondary's functions, alarms and fleet, which must exist first (an ordering only).
+    expect(dependenciesOf(env.primary.operations)).toEqual([
+      'HaWeb-demo-App-us-east-1',
+      'HaWeb-demo-App-us-west-2',
+      'HaWeb-demo-Data-us-east-1',
+      'HaWeb-demo-Network-us-east-1',
+      'HaWeb-demo-Operations-us-west-2',
+      'HaWeb-demo-Storage-us-east-1',
+      'HaWeb-demo-Storage-us-west-2',
+    ]);
   });
 
-  test('each app stack depends only on the network, storage and data of its own region', () => {
+  test('each app stack depends on the network, storage and data of its own region (the primary also reads the EFS destination ID)', () => {
     expect(dependenciesOf(env.primary.app)).toEqual([
       'HaWeb-demo-Data-us-east-1',
       'HaWeb-demo-Network-us-east-1',
       'HaWeb-demo-Storage-us-east-1',
+      'HaWeb-demo-Storage-us-west-2',
     ]);
     expect(dependenciesOf(env.secondary.app)).toEqual([
       'HaWeb-demo-Data-us-west-2',
@@ -122,24 +124,28 @@ describe('stack topology', () => {
     }
   });
 
-  test('across regions, the data tier reads only the EFS destination and the Global Datastore ID', () => {
+  test('across regions, stacks read only the file systems and the Global Datastore (test/compliance checks the values)', () => {
     const crossings = env.stacks.flatMap((s) =>
       stackOutputReads(s)
         .filter((r) => r.region !== s.region)
         .map((r) => `${s.stackName} <- ${r.stackName}`),
     );
     expect([...new Set(crossings)].sort()).toEqual([
+      // The EFS sync alarm and dashboard of the primary name the destination file system.
+      'HaWeb-demo-App-us-east-1 <- HaWeb-demo-Storage-us-west-2',
       'HaWeb-demo-Data-us-west-2 <- HaWeb-demo-Data-us-east-1',
-      // The dashboard and the EFS sync alarm in the primary watch the secondary's resources.
-      'HaWeb-demo-Operations-us-east-1 <- HaWeb-demo-App-us-west-2',
-      'HaWeb-demo-Operations-us-east-1 <- HaWeb-demo-Data-us-west-2',
+      // The switch functions of each region flip the replication between the two file systems.
       'HaWeb-demo-Operations-us-east-1 <- HaWeb-demo-Storage-us-west-2',
-      // The switch functions of each region know both regions' resources.
-      'HaWeb-demo-Operations-us-west-2 <- HaWeb-demo-App-us-east-1',
       'HaWeb-demo-Operations-us-west-2 <- HaWeb-demo-Data-us-east-1',
       'HaWeb-demo-Operations-us-west-2 <- HaWeb-demo-Storage-us-east-1',
       'HaWeb-demo-Storage-us-east-1 <- HaWeb-demo-Storage-us-west-2',
     ]);
+  });
+
+  test('within a region, stacks share values through exports only (CloudFormation keeps them consistent)', () => {
+    for (const s of env.stacks) {
+      expect(stackOutputReads(s).filter((r) => r.region === s.region)).toEqual([]);
+    }
   });
 
   test('stateful stacks and the networks under them have termination protection in prod', () => {
