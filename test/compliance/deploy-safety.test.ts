@@ -4,10 +4,13 @@
  * input of the first version to show that it would have caught it.
  */
 import { Template } from 'aws-cdk-lib/assertions';
+import * as fs from 'fs';
+import * as path from 'path';
 import { EnvironmentConfig } from '../../lib/config';
 import { demo, prod, staging } from '../../lib/config/environments';
 import { DATABASE_ADMIN_USERNAME } from '../../lib/constructs/global-database';
 import { HaEnvironment } from '../../lib/ha-environment';
+import { physicalNames } from '../../lib/names';
 import { newApp } from '../helpers';
 import {
   crossRegionProblems,
@@ -129,6 +132,50 @@ describe.each(ENVIRONMENTS)('deploy safety of %s', (_name, config, stacks) => {
         expect(JSON.stringify(role.ManagedPolicyArns)).toContain('service-role/AmazonRDSEnhancedMonitoringRole');
       }
     }
+  });
+});
+
+describe('the first-deploy runbook (docs/runbooks/first-deploy.md)', () => {
+  const runbook = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'runbooks', 'first-deploy.md'), 'utf8');
+  const names = physicalNames({ ...demo, name: '<env>' });
+
+  test('checks and frees every fixed name a failed create could leave behind', () => {
+    for (const name of [
+      names.globalClusterIdentifier,
+      names.databaseClusterIdentifier,
+      names.cacheReplicationGroupId,
+      names.databaseSecretName,
+      names.cacheAuthSecretName,
+      names.autoScalingGroupName,
+    ]) {
+      expect(runbook).toContain(name);
+    }
+  });
+
+  test('lifts every deletion protection the templates set, by the logical IDs the templates have', () => {
+    const [, , prodStacks] = ENVIRONMENTS.find(([name]) => name === 'prod')!;
+    const all = prodStacks.flatMap((st) => Object.entries<Json>(st.template.Resources));
+    expect(all.some(([, r]) => r.Type === 'AWS::RDS::GlobalCluster' && r.Properties.DeletionProtection)).toBe(true);
+    expect(runbook).toContain(
+      'aws rds modify-global-cluster --global-cluster-identifier haweb-<env>-global --no-deletion-protection',
+    );
+    expect(all.filter(([, r]) => r.Type === 'AWS::RDS::DBCluster' && r.Properties.DeletionProtection)).toHaveLength(2);
+    expect(runbook).toMatch(/modify-db-cluster --db-cluster-identifier haweb-<env>-aurora --no-deletion-protection/);
+    const albs = all.filter(
+      ([, r]) =>
+        r.Type === 'AWS::ElasticLoadBalancingV2::LoadBalancer' &&
+        JSON.stringify(r.Properties.LoadBalancerAttributes).includes(
+          '{"Key":"deletion_protection.enabled","Value":"true"}',
+        ),
+    );
+    expect(albs).toHaveLength(2);
+    for (const [id] of albs) expect(runbook).toContain(`--logical-resource-id ${id}`);
+    const logs = all.filter(([id, r]) => r.Type === 'AWS::S3::Bucket' && id.startsWith('LoadBalancerAccessLogs'));
+    for (const [id] of logs) expect(runbook).toContain(`--logical-resource-id ${id}`);
+  });
+
+  test('names the stack parameter that refreshes the fleets of the Region switch plan', () => {
+    expect(runbook).toContain('HaWeb-<env>-Operations-<primary>:PlanFleetLookup=');
   });
 });
 
