@@ -5,6 +5,14 @@ import { Construct } from 'constructs';
 import { RegionAlarmId } from '../names';
 import { replicationMetrics } from './region-alarms';
 
+/** A dashboard that opens on the last 3 hours and lets CloudWatch pick the period for the range shown. */
+function newDashboard(scope: Construct): cloudwatch.Dashboard {
+  return new cloudwatch.Dashboard(scope, 'Resource', {
+    defaultInterval: Duration.hours(3),
+    periodOverride: cloudwatch.PeriodOverride.AUTO,
+  });
+}
+
 /** Properties of {@link RegionDashboard}. */
 export interface RegionDashboardProps {
   /** Title line, for example `HA web service (prod): us-east-1`. */
@@ -33,10 +41,7 @@ export class RegionDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: RegionDashboardProps) {
     super(scope, id);
-    this.dashboard = new cloudwatch.Dashboard(this, 'Resource', {
-      defaultInterval: Duration.hours(3),
-      periodOverride: cloudwatch.PeriodOverride.AUTO,
-    });
+    this.dashboard = newDashboard(this);
     const minute = Duration.minutes(1);
     const tg = props.targetGroup;
     const graph = (title: string, metrics: cloudwatch.IMetric[]) =>
@@ -126,10 +131,7 @@ export class EnvironmentDashboard extends Construct {
 
   constructor(scope: Construct, id: string, props: EnvironmentDashboardProps) {
     super(scope, id);
-    this.dashboard = new cloudwatch.Dashboard(this, 'Resource', {
-      defaultInterval: Duration.hours(3),
-      periodOverride: cloudwatch.PeriodOverride.AUTO,
-    });
+    this.dashboard = newDashboard(this);
     if (props.dnsSteering) {
       const steering = props.dnsSteering;
       this.dashboard.addWidgets(
