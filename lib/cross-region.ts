@@ -3,19 +3,24 @@ import { ReferenceStrength, Stack } from 'aws-cdk-lib';
 /**
  * The values that may be read from the other region: immutable IDs of retained resources. Each is read with
  * a weak reference (`Fn::GetStackOutput`, resolved when the reading stack deploys), which is safe only
- * because the value cannot change while the resource exists and the resource outlives its stack.
- * `test/compliance/cross-region.test.ts` fails on any cross-region reference to anything else.
+ * because the value cannot change while the resource exists, the resource outlives its stack, and no change of
+ * the app replaces it. `test/compliance/deploy-safety.test.ts` (item 4) fails on any cross-region reference to
+ * anything else, and on any change of a property that would replace a resource whose ID crosses.
  */
 export const CROSS_REGION_IDS = {
   /**
    * `AWS::EFS::FileSystem` `Ref`: a file system ID never changes, and the file system is retained
-   * (`RetainExceptOnCreate`) with a pinned logical ID. Read by the primary's replication configuration and
-   * by the alarms, dashboards and switch functions that watch or flip the replication.
+   * (`RetainExceptOnCreate`) with a pinned logical ID. A file system has no name, so what keeps CloudFormation
+   * from replacing it (and giving it a new ID) is that its create-only properties (`AvailabilityZoneName`,
+   * `Encrypted`, `KmsKeyId`, `PerformanceMode`: the resource schema's `createOnlyProperties`) are pinned by
+   * test, the key's logical ID with them. Read by the primary's replication configuration and by the alarms,
+   * dashboards and switch functions that watch or flip the replication.
    */
   fileSystemId: 'AWS::EFS::FileSystem Ref',
   /**
    * `AWS::ElastiCache::GlobalReplicationGroup` `GlobalReplicationGroupId`: fixed suffix plus the prefix AWS
-   * assigns at creation; the Global Datastore is retained with a pinned logical ID. Read by the secondary's
+   * assigns at creation; the Global Datastore is retained with a pinned logical ID and its suffix is pinned by
+   * test (the resource schema lists no create-only property). Read by the secondary's
    * member, which joins it, and by the switch functions.
    */
   globalDatastoreId: 'AWS::ElastiCache::GlobalReplicationGroup GlobalReplicationGroupId',

@@ -35,7 +35,8 @@ export function autoScalingServiceLinkedRoleArn(stack: Stack): string {
  * - CloudWatch alarms of this account and region (`cloudwatch.amazonaws.com`, scoped by `aws:SourceAccount`
  *   and `aws:SourceArn`), the alarm actions of the fleet and region alarms;
  * - Auto Scaling's service-linked role (matched by `aws:PrincipalArn`, see
- *   {@link autoScalingServiceLinkedRoleArn}), the fleet's scaling notifications.
+ *   {@link autoScalingServiceLinkedRoleArn}), the fleet's scaling notifications; on the key only for SNS topics
+ *   of this account and region (the `aws:sns:topicArn` encryption context SNS sends to KMS).
  *
  * A topic policy replaces SNS's default policy, so these Allow statements are what keeps notifications
  * flowing; publishing without TLS is denied. Without the key statements SNS could not encrypt a message from
@@ -66,6 +67,18 @@ export class Alerts extends Construct {
       ArnEquals: { 'aws:PrincipalArn': autoScalingServiceLinkedRoleArn(stack) },
       StringEquals: { 'aws:PrincipalAccount': stack.account },
     };
+    // SNS passes the topic's ARN as encryption context when it calls KMS for a publisher (the key policy in
+    // "Set up an SNS topic with server-side encryption", Amazon GameLift Servers guide, conditions on
+    // kms:EncryptionContext:aws:sns:topicArn). A pattern, not this topic's ARN, because the topic refers to the key.
+    const topicsOfThisRegion = {
+      StringLike: {
+        'kms:EncryptionContext:aws:sns:topicArn': stack.formatArn({
+          service: 'sns',
+          resource: '*',
+          arnFormat: ArnFormat.NO_RESOURCE_NAME,
+        }),
+      },
+    };
 
     this.key = createKey(this, 'Key', { description: 'Encrypts the alarm topic' });
     this.key.addToResourcePolicy(
@@ -83,13 +96,7 @@ export class Alerts extends Construct {
         principals: [new iam.AnyPrincipal()],
         actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
-        conditions: {
-          ...autoScalingRole,
-          StringEquals: {
-            ...autoScalingRole.StringEquals,
-            'kms:ViaService': `sns.${stack.region}.amazonaws.com`,
-          },
-        },
+        conditions: { ...autoScalingRole, ...topicsOfThisRegion },
       }),
     );
 

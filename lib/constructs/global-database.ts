@@ -13,10 +13,12 @@ export const DATABASE_PORT = 5432;
 
 /**
  * Master user of the global database. Not `postgres` or `admin`, the defaults that AWS Control Tower
- * CT.RDS.PR.21 rejects (a guessable admin name halves the work of a password attack). Fixed here, not in the
- * environment config, because changing it after the first deploy replaces the primary cluster.
+ * CT.RDS.PR.21 rejects (a guessable admin name halves the work of a password attack), and only letters and
+ * digits: CreateDBCluster's MasterUsername takes "1 to 16 letters or numbers", the first a letter (Amazon RDS
+ * API reference; the Aurora user guide says "alphanumeric"). Fixed here, not in the environment config,
+ * because changing it after the first deploy replaces the primary cluster.
  */
-export const DATABASE_ADMIN_USERNAME = 'haweb_admin';
+export const DATABASE_ADMIN_USERNAME = 'hawebadmin';
 
 /** Settings both halves of the global database share. */
 export interface GlobalDatabaseBaseProps {

@@ -131,7 +131,9 @@ export function publishersOf(stack: Synthesized): Publisher[] {
             'aws:SecureTransport': 'true',
             'aws:PrincipalArn': slr,
             'aws:PrincipalAccount': account,
-            'kms:ViaService': `sns.${region}.amazonaws.com`,
+            // SNS names the topic in the encryption context of its KMS calls (Amazon GameLift Servers guide,
+            // "Set up an SNS topic with server-side encryption"); CloudFormation names the topic.
+            'kms:EncryptionContext:aws:sns:topicArn': `arn:aws:sns:${region}:${account}:${stack.stackName}-${n.TopicARN.Ref}-1A2B3C4D5E6F`,
           },
         });
       }
@@ -201,10 +203,32 @@ export function retainedOnFailedCreate(template: Json): string[] {
 // ---------------------------------------------------------------------------------------------------------------
 // 4. Weak cross-region references to values that can change.
 
-/** The immutable IDs of retained resources that may be read from another region (lib/cross-region.ts). */
-export const IMMUTABLE_CROSS_REGION_IDS: { type: string; attribute: string }[] = [
-  { type: 'AWS::EFS::FileSystem', attribute: 'Ref' },
-  { type: 'AWS::ElastiCache::GlobalReplicationGroup', attribute: 'GlobalReplicationGroupId' },
+/**
+ * The immutable IDs of retained resources that may be read from another region (lib/cross-region.ts), with the
+ * values of the properties whose change would replace the resource and so give it a new ID: the file system's
+ * create-only properties (its CloudFormation resource schema, `createOnlyProperties`) and the Global Datastore's
+ * fixed suffix (`lib/names.ts`). `env` is the environment of the producing stack.
+ */
+export const IMMUTABLE_CROSS_REGION_IDS: {
+  type: string;
+  attribute: string;
+  pinned: (env: string) => Record<string, unknown>;
+}[] = [
+  {
+    type: 'AWS::EFS::FileSystem',
+    attribute: 'Ref',
+    pinned: () => ({
+      AvailabilityZoneName: undefined,
+      Encrypted: true,
+      KmsKeyId: { 'Fn::GetAtt': ['SharedFilesKeyD9C10E13', 'Arn'] },
+      PerformanceMode: 'generalPurpose',
+    }),
+  },
+  {
+    type: 'AWS::ElastiCache::GlobalReplicationGroup',
+    attribute: 'GlobalReplicationGroupId',
+    pinned: (env) => ({ GlobalReplicationGroupIdSuffix: `haweb-${env}-sessions` }),
+  },
 ];
 
 function stackOutputReads(node: unknown): Json[] {
@@ -227,7 +251,7 @@ export function crossRegionProblems(stack: Synthesized, all: readonly Synthesize
     const value = producer?.template.Outputs?.[read.OutputName]?.Value as Json | undefined;
     const [resourceId, attribute] = value?.Ref ? [value.Ref, 'Ref'] : (value?.['Fn::GetAtt'] ?? []);
     const resource = producer?.template.Resources?.[resourceId];
-    const allowed = IMMUTABLE_CROSS_REGION_IDS.some((a) => a.type === resource?.Type && a.attribute === attribute);
+    const allowed = IMMUTABLE_CROSS_REGION_IDS.find((a) => a.type === resource?.Type && a.attribute === attribute);
     if (!allowed) {
       return [
         `${stack.stackName} reads ${read.StackName} ${JSON.stringify(value)}, which is not an immutable ID on the list`,
@@ -236,6 +260,66 @@ export function crossRegionProblems(stack: Synthesized, all: readonly Synthesize
     if (!['RetainExceptOnCreate', 'Retain'].includes(resource.DeletionPolicy)) {
       return [`${stack.stackName} reads ${read.StackName} ${resourceId}, which is not retained`];
     }
-    return [];
+    const env = String(read.StackName).split('-')[1]!;
+    return Object.entries(allowed.pinned(env))
+      .filter(([k, v]) => JSON.stringify(resource.Properties?.[k]) !== JSON.stringify(v))
+      .map(
+        ([k, v]) =>
+          `${stack.stackName} reads ${read.StackName} ${resourceId}, whose ${k} is ${JSON.stringify(resource.Properties?.[k])}, ` +
+          `not ${JSON.stringify(v)}: a change of it replaces the resource, and the new ID would not reach this stack ` +
+          'until it is deployed again',
+      );
   });
+}
+
+/** A physical name a template fixes, written with `<env>` for the environment's name. */
+export interface FixedName {
+  readonly name: string;
+  readonly type: string;
+  /**
+   * The resource's DeletionPolicy when it is not Delete: Retain or RetainExceptOnCreate, which keep the resource
+   * when the stack is deleted, or Snapshot, whose resource a failed rollback may leave behind.
+   */
+  readonly retained?: string;
+}
+
+/**
+ * Every physical name the stack's template fixes: a string property named `...Name`, `...Identifier`, `...Id` or
+ * `...Suffix` that contains the app's `haweb` prefix (references to another resource's name are not strings).
+ */
+export function fixedNames(stack: Synthesized, env: string): FixedName[] {
+  return Object.values<Json>(stack.template.Resources ?? {}).flatMap((r) =>
+    Object.entries<unknown>(r.Properties ?? {})
+      .filter(([k, v]) => /(Name|Identifier|Id|Suffix)$/.test(k) && typeof v === 'string' && /haweb/i.test(v))
+      .map(([, v]) => ({
+        name: (v as string).split(env).join('<env>'),
+        type: r.Type as string,
+        retained: r.DeletionPolicy && r.DeletionPolicy !== 'Delete' ? (r.DeletionPolicy as string) : undefined,
+      })),
+  );
+}
+
+/**
+ * What the first-deploy runbook misses: a fixed name its step 1 (`## 1.` up to `## 2.`) does not check, and a
+ * name of a retained resource for which its step 3 (`## 3.` up to `## 4.`) has no command (a line, with its
+ * `\\` continuations) that names it and deletes or removes something. A name counts only as a whole word
+ * (`haweb-<env>` is not found inside `haweb-<env>-web`).
+ */
+export function runbookNameProblems(runbook: string, fixed: readonly FixedName[]): string[] {
+  const section = (from: string, to: string) => runbook.slice(runbook.indexOf(from), runbook.indexOf(to));
+  const [step1, step3] = [section('## 1.', '## 2.'), section('## 3.', '## 4.')];
+  const word = (name: string) => new RegExp(`(?<![\\w<>/-])${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?![\\w/-])`);
+  const unique = [...new Map(fixed.map((f) => [`${f.name} ${f.type}`, f])).values()].sort((a, b) =>
+    a.name.localeCompare(b.name),
+  );
+  const problems: string[] = [];
+  for (const f of unique) {
+    if (!word(f.name).test(step1)) problems.push(`step 1 does not check ${f.name} (${f.type})`);
+  }
+  for (const f of unique.filter((x) => x.retained)) {
+    const commands = step3.replace(/\\\n/g, ' ').split('\n');
+    const freed = commands.some((c) => word(f.name).test(c) && /\b(delete|remove)-/.test(c));
+    if (!freed) problems.push(`step 3 has no command that frees ${f.name} (${f.type}, ${f.retained})`);
+  }
+  return problems;
 }

@@ -10,16 +10,17 @@ import { EnvironmentConfig } from '../../lib/config';
 import { demo, prod, staging } from '../../lib/config/environments';
 import { DATABASE_ADMIN_USERNAME } from '../../lib/constructs/global-database';
 import { HaEnvironment } from '../../lib/ha-environment';
-import { physicalNames } from '../../lib/names';
 import { newApp } from '../helpers';
 import {
   crossRegionProblems,
+  fixedNames,
   Json,
   logGroupKeyProblems,
   principalProblems,
   publisherProblem,
   publishersOf,
   retainedOnFailedCreate,
+  runbookNameProblems,
   Synthesized,
 } from './checkers';
 import { Statement } from './policy';
@@ -116,7 +117,11 @@ describe.each(ENVIRONMENTS)('deploy safety of %s', (_name, config, stacks) => {
     expect(clusters).toHaveLength(2);
     const users = clusters.map((c) => c.Properties.MasterUsername).filter((u) => u !== undefined);
     expect(users).toEqual([DATABASE_ADMIN_USERNAME]); // the secondary inherits it from the global cluster
-    for (const u of users) expect(['postgres', 'admin']).not.toContain(u);
+    for (const u of users) {
+      expect(['postgres', 'admin']).not.toContain(u);
+      // CreateDBCluster: "Must be 1 to 16 letters or numbers. First character must be a letter."
+      expect(u).toMatch(/^[A-Za-z][A-Za-z0-9]{0,15}$/);
+    }
   });
 
   test(`5. every Aurora instance has Enhanced Monitoring every ${config.database.monitoringIntervalSeconds} s with a monitoring role`, () => {
@@ -137,19 +142,24 @@ describe.each(ENVIRONMENTS)('deploy safety of %s', (_name, config, stacks) => {
 
 describe('the first-deploy runbook (docs/runbooks/first-deploy.md)', () => {
   const runbook = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'runbooks', 'first-deploy.md'), 'utf8');
-  const names = physicalNames({ ...demo, name: '<env>' });
 
-  test('checks and frees every fixed name a failed create could leave behind', () => {
-    for (const name of [
-      names.globalClusterIdentifier,
-      names.databaseClusterIdentifier,
-      names.cacheReplicationGroupId,
-      names.databaseSecretName,
-      names.cacheAuthSecretName,
-      names.autoScalingGroupName,
-    ]) {
-      expect(runbook).toContain(name);
-    }
+  test('checks every fixed name of every template (step 1) and frees each one a retained resource holds (step 3)', () => {
+    const fixed = ENVIRONMENTS.flatMap(([, config, stacks]) => stacks.flatMap((st) => fixedNames(st, config.name)));
+    expect(fixed.filter((f) => f.retained).length).toBeGreaterThanOrEqual(4);
+    expect(runbookNameProblems(runbook, fixed)).toEqual([]);
+  });
+
+  test('the name check fails on the first runbook, which missed the Global Datastore and had no command to free a retained name', () => {
+    const first = runbook
+      .replace(/^.*haweb-<env>-sessions.*$/gm, '')
+      .replace(/^.*(remove-regions-from-replication|delete-secret).*$/gm, '');
+    const fixed = ENVIRONMENTS.flatMap(([, config, stacks]) => stacks.flatMap((st) => fixedNames(st, config.name)));
+    expect(runbookNameProblems(first, fixed)).toEqual([
+      'step 1 does not check haweb-<env>-sessions (AWS::ElastiCache::GlobalReplicationGroup)',
+      'step 3 has no command that frees haweb-<env>-sessions (AWS::ElastiCache::GlobalReplicationGroup, RetainExceptOnCreate)',
+      'step 3 has no command that frees haweb/<env>/cache-auth (AWS::SecretsManager::Secret, RetainExceptOnCreate)',
+      'step 3 has no command that frees haweb/<env>/database (AWS::SecretsManager::Secret, RetainExceptOnCreate)',
+    ]);
   });
 
   test('lifts every deletion protection the templates set, by the logical IDs the templates have', () => {
@@ -280,5 +290,29 @@ describe('each checker catches the faulty input of the first version', () => {
     expect(crossRegionProblems(consumer, [...demoStacks.filter((s) => s !== secondaryApp), producer])).toEqual([
       expect.stringContaining('which is not an immutable ID on the list'),
     ]);
+  });
+
+  test('4. a change that would replace a file system whose ID the other region reads (a new performance mode)', () => {
+    const storage = demoStacks.find((s) => s.stackName === 'HaWeb-demo-Storage-us-west-2')!;
+    const [fsId, fs] = Object.entries<Json>(storage.template.Resources).find(
+      ([, r]) => r.Type === 'AWS::EFS::FileSystem',
+    )!;
+    const producer: Synthesized = {
+      ...storage,
+      template: {
+        ...storage.template,
+        Resources: {
+          ...storage.template.Resources,
+          [fsId]: { ...fs, Properties: { ...fs.Properties, PerformanceMode: 'maxIO' } },
+        },
+      },
+    };
+    const readers = demoStacks.filter((s) => s.region === 'us-east-1');
+    const others = demoStacks.filter((s) => s !== storage);
+    expect(readers.flatMap((s) => crossRegionProblems(s, demoStacks))).toEqual([]);
+    const problems = readers.flatMap((s) => crossRegionProblems(s, [...others, producer]));
+    expect(problems.length).toBeGreaterThan(0);
+    for (const p of problems)
+      expect(p).toMatch(/whose PerformanceMode is "maxIO", not "generalPurpose": a change of it replaces/);
   });
 });

@@ -34,7 +34,7 @@ const scalingPublish = (context: Record<string, string> = {}) => ({
     'aws:SecureTransport': 'true',
     'aws:PrincipalArn': SLR,
     'aws:PrincipalAccount': ACCOUNT,
-    'kms:ViaService': `sns.${REGION}.amazonaws.com`,
+    'kms:EncryptionContext:aws:sns:topicArn': `arn:aws:sns:${REGION}:${ACCOUNT}:Test-AlertsTopic-1A2B3C4D5E6F`,
     ...context,
   },
 });
@@ -71,7 +71,14 @@ describe('Alerts', () => {
     expect(topicAllows(scalingPublish())).toBe(true);
     expect(keyAllows(scalingPublish(), 'kms:GenerateDataKey')).toBe(true);
     expect(keyAllows(scalingPublish(), 'kms:Decrypt')).toBe(true);
-    expect(keyAllows(scalingPublish({ 'kms:ViaService': `s3.${REGION}.amazonaws.com` }), 'kms:Decrypt')).toBe(false);
+    // Not for anything but SNS topics of this account and region.
+    for (const context of [
+      { 'kms:EncryptionContext:aws:sns:topicArn': `arn:aws:sns:us-east-1:${ACCOUNT}:Other` },
+      { 'kms:EncryptionContext:aws:sns:topicArn': `arn:aws:sns:${REGION}:999999999999:Other` },
+      { 'kms:EncryptionContext:aws:sns:topicArn': '' },
+    ]) {
+      expect(keyAllows(scalingPublish(context), 'kms:Decrypt')).toBe(false);
+    }
   });
 
   test('no policy names the service-linked role as a principal, which may not exist yet in a new account', () => {
