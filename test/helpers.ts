@@ -24,9 +24,13 @@ export function tempDir(prefix: string): string {
   return dir;
 }
 
-/** A new App with the project's feature flags, writing to a temporary directory. */
+/**
+ * A new App with the project's feature flags, writing to a temporary directory. aws-cdk-lib's built-in
+ * CloudFormation Validate does not run (it costs seconds per synth and these tests do not check its findings);
+ * `cdk synth` and the rule-set tests (test/compliance) run it.
+ */
 export function newApp(): App {
-  return new App({ context: CDK_JSON_CONTEXT, outdir: tempDir('cdk-test-') });
+  return new App({ context: CDK_JSON_CONTEXT, outdir: tempDir('cdk-test-'), builtinCloudFormationValidation: false });
 }
 
 /** A whole environment (demo unless given), both regions. */

@@ -1,16 +1,28 @@
-import { App, Validations } from 'aws-cdk-lib';
+import {
+  App,
+  CloudFormationValidatePlugin,
+  type IPolicyValidationContext,
+  type IPolicyValidationPlugin,
+  type PolicyValidationPluginReport,
+  Validations,
+} from 'aws-cdk-lib';
+import * as fs from 'fs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { EnvironmentConfig } from '../config';
 import { HaEnvironment } from '../ha-environment';
+import { CachedValidation } from './cached-validation';
 import { acknowledgeControlTowerFindings, ControlTowerRules, ControlTowerRulesProps } from './control-tower';
 
+export * from './cached-validation';
 export * from './control-tower';
 
 /**
- * The rule sets by others that run at every synth of an environment: cdk-nag's AwsSolutions pack (its
- * acknowledgements sit at the resources, `acknowledgeNag`) and AWS Control Tower's proactive controls through
- * cfn-guard (its acknowledgements are the reviewed list `CONTROL_TOWER_ACKNOWLEDGEMENTS`). An unacknowledged
- * finding of either fails synthesis; `cdk.out/validation-report.json` lists every finding and acknowledgement.
+ * The rule sets by others that run at every synth of an environment: aws-cdk-lib's CloudFormation Validate
+ * (its default rules), cdk-nag's AwsSolutions pack (its acknowledgements sit at the resources,
+ * `acknowledgeNag`) and AWS Control Tower's proactive controls through cfn-guard (its acknowledgements are the
+ * reviewed list `CONTROL_TOWER_ACKNOWLEDGEMENTS`). An unacknowledged finding fails synthesis;
+ * `cdk.out/validation-report.json` lists every finding and acknowledgement. The template-based rule sets
+ * evaluate each template once per content ({@link CachedValidation}); cdk-nag reads the constructs, every time.
  */
 export function addComplianceChecks(
   app: App,
@@ -19,5 +31,42 @@ export function addComplianceChecks(
   controlTower: ControlTowerRulesProps = {},
 ): void {
   acknowledgeControlTowerFindings(environment.stacks, config);
-  Validations.of(app).addPlugins(new AwsSolutionsChecks(app, { verbose: true }), new ControlTowerRules(controlTower));
+  const controlTowerRules = new ControlTowerRules(controlTower);
+  Validations.of(app).addPlugins(
+    new CachedCloudFormationValidate(),
+    new AwsSolutionsChecks(app, { verbose: true }),
+    new CachedValidation(controlTowerRules, { identity: controlTowerRules.identity }),
+  );
 }
+
+/**
+ * aws-cdk-lib's built-in CloudFormation Validate plugin (the default rules of `cdk synth`), evaluating each
+ * template at most once per content. Registering it replaces the copy aws-cdk-lib would add by itself (a
+ * user-registered `CloudFormationValidatePlugin` takes its place), with the same rules and the same name, so its
+ * findings are reported, acknowledged and failed exactly as the built-in ones.
+ */
+export class CachedCloudFormationValidate extends CloudFormationValidatePlugin {
+  private readonly cached: CachedValidation;
+
+  constructor() {
+    super();
+    const uncached: IPolicyValidationPlugin = {
+      name: this.name,
+      version: this.version,
+      validate: (context) => super.validate(context),
+    };
+    this.cached = new CachedValidation(uncached, {
+      // The engine's rules and schemas come with aws-cdk-lib: its version and the engine's pin them.
+      identity: `aws-cdk-lib ${AWS_CDK_LIB_VERSION} engine ${this.version}`,
+    });
+  }
+
+  public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    return this.cached.validate(context);
+  }
+}
+
+/** The installed aws-cdk-lib's version. */
+const AWS_CDK_LIB_VERSION: string = JSON.parse(
+  fs.readFileSync(require.resolve('aws-cdk-lib/package.json'), 'utf8'),
+).version;

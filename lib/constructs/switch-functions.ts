@@ -2,9 +2,8 @@ import { ArnFormat, CfnOutput, Duration, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
-import * as path from 'path';
 import { Construct } from 'constructs';
+import { lambdaBundleDir } from '../bundling';
 import { createLogGroup } from '../defaults';
 import { SwitchFunctionName } from '../names';
 import { acknowledgeNag } from '../nag';
@@ -58,15 +57,14 @@ export const PLAN_STEP_FUNCTIONS = ['preflight', 'cache-failover', 'efs-replicat
 /** One of {@link PLAN_STEP_FUNCTIONS}. */
 export type PlanStepFunctionName = (typeof PLAN_STEP_FUNCTIONS)[number];
 
-const LAMBDA_DIR = path.join(__dirname, '..', '..', 'lambda');
-
 /**
  * The Lambda functions of the region switch steps that ARC Region switch has
  * no block for: pre-flight checks, Global Datastore failover, EFS replication
  * flip (and reverse, for failback), the post-check of the service's deep
  * health, and rejoin (failback preparation: the old region's Aurora cluster and
  * cache group back as secondaries, EFS replicating toward it). Each function's
- * name is a stack output (`<Function>FunctionName`) for the operator CLI. Bundled by esbuild (minified, source maps), Node.js 22 on arm64,
+ * name is a stack output (`<Function>FunctionName`) for the operator CLI. Bundled by esbuild once per content
+ * for every function and copy (`lib/bundling.ts`: minified, source maps), Node.js 22 on arm64,
  * JSON logs to a retained log group, and a role per function with only the
  * actions it calls, on this environment's resources where the API allows.
  */
@@ -128,10 +126,11 @@ export class SwitchFunctions extends Construct {
       const logGroup = createLogGroup(this, `${pascal(name)}Logs`, { encryptionKey: props.logsKey });
       logGroup.grantWrite(role);
       statements.forEach((s) => role.addToPolicy(s));
-      const fnProps = (env: Record<string, string>, planStep: boolean): nodejs.NodejsFunctionProps => ({
+      const code = lambda.Code.fromAsset(lambdaBundleDir(name));
+      const fnProps = (env: Record<string, string>, planStep: boolean): lambda.FunctionProps => ({
         functionName: props.functionName(name, planStep),
-        entry: path.join(LAMBDA_DIR, name, 'index.ts'),
-        handler: 'handler',
+        code,
+        handler: 'index.handler',
         description,
         runtime: lambda.Runtime.NODEJS_22_X,
         architecture: lambda.Architecture.ARM_64,
@@ -141,14 +140,13 @@ export class SwitchFunctions extends Construct {
         logGroup,
         loggingFormat: lambda.LoggingFormat.JSON,
         environment: env,
-        bundling: { minify: true, sourceMap: true, target: 'node22', externalModules: [], forceDockerBundling: false },
       });
       const nodeVersionReason =
         'Node.js 22 on purpose: the same major version as the instances (Amazon Linux 2023 nodejs22), an LTS line.';
-      const fn = new nodejs.NodejsFunction(this, pascal(name), fnProps(environment, false));
+      const fn = new lambda.Function(this, pascal(name), fnProps(environment, false));
       acknowledgeNag(fn, 'AwsSolutions-L1', nodeVersionReason);
       if (props.planSteps && (PLAN_STEP_FUNCTIONS as readonly string[]).includes(name)) {
-        const copy = new nodejs.NodejsFunction(this, `${pascal(name)}PlanStep`, {
+        const copy = new lambda.Function(this, `${pascal(name)}PlanStep`, {
           ...fnProps({ ...environment, INVOKED_BY: 'region-switch-plan' }, true),
           description: `${description} (the plan's step: runs for its own region)`,
         });

@@ -1,0 +1,200 @@
+/**
+ * esbuild bundles of the app's own code (the region switch functions, the reference service), built at most
+ * once per content: every entry point of a kind in one esbuild call, into a content-addressed folder of the
+ * build cache. A synth, a test run or a second region reuses the folder instead of building again; the folder
+ * is only rebuilt when a source file, the lock file, the tsconfig, the esbuild version or the build options
+ * change. Deleting the cache is always safe: the next synth builds again.
+ *
+ * The output does not depend on where the repository is checked out or where `cdk synth -o` writes: source
+ * map paths are relative to the repository root, and assets are staged from the cache folder by their
+ * content hash.
+ */
+import { buildSync, version as esbuildVersion, type BuildOptions } from 'esbuild';
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** The repository root. */
+export const REPO_ROOT = path.join(__dirname, '..');
+
+/**
+ * Folder of the build cache: `HAWEB_CACHE_DIR`, or `node_modules/.cache/ha-web` (the conventional place for
+ * tool caches; `npm ci` empties it).
+ */
+export function cacheDir(): string {
+  return process.env.HAWEB_CACHE_DIR ?? path.join(REPO_ROOT, 'node_modules', '.cache', 'ha-web');
+}
+
+/** Files under `dir` (recursively, sorted), relative to {@link REPO_ROOT}. */
+function filesUnder(dir: string): string[] {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { withFileTypes: true })
+    .sort((a, b) => a.name.localeCompare(b.name))
+    .flatMap((e) => {
+      const full = path.join(dir, e.name);
+      if (e.isDirectory()) return e.name === 'node_modules' || e.name === 'dist' ? [] : filesUnder(full);
+      return [path.relative(REPO_ROOT, full).split(path.sep).join('/')];
+    });
+}
+
+/** What a bundle kind is built from: its entry points and the folders its sources live in. */
+export interface BundleKind {
+  /** Name of the kind, part of the cache folder's name (`lambda`, `service`). */
+  readonly name: string;
+  /** Entry points: output folder name (`.` for the top of the bundle folder) → TypeScript file. */
+  readonly entryPoints: Record<string, string>;
+  /**
+   * Folder that the paths inside the output are relative to: esbuild's working folder, and the base of the
+   * source map's `sources`.
+   */
+  readonly workingDir: string;
+  /** Folders whose every file counts as a source of the kind (besides the lock file and tsconfig.json). */
+  readonly sourceDirs: readonly string[];
+  /** esbuild options besides the entry points and output folder. */
+  readonly options: BuildOptions;
+  /** Name of each entry's output file inside its folder (its `.map` sits beside it). */
+  readonly outputFile: string;
+}
+
+/**
+ * The cache key of a kind: SHA-256 over the esbuild version, the options, the entry points (relative to the
+ * working folder) and the path and bytes of every source file, `package-lock.json` (the versions of what gets
+ * bundled from node_modules) and `tsconfig.json`.
+ */
+export function bundleKey(kind: BundleKind): string {
+  const hash = createHash('sha256');
+  const relative = (f: string) => path.relative(kind.workingDir, f);
+  hash.update(JSON.stringify({ esbuild: esbuildVersion, options: kind.options, out: kind.outputFile }));
+  hash.update(JSON.stringify(Object.entries(kind.entryPoints).map(([n, f]) => [n, relative(f)])));
+  const files = [...kind.sourceDirs.flatMap(filesUnder), 'package-lock.json', 'tsconfig.json'];
+  for (const file of files) {
+    hash.update(`\0${file}\0`);
+    const full = path.join(REPO_ROOT, file);
+    if (fs.existsSync(full)) hash.update(fs.readFileSync(full));
+  }
+  return hash.digest('hex').slice(0, 32);
+}
+
+const built = new Map<string, string>();
+
+/**
+ * The folder holding every entry of `kind` built (`<folder>/<entry>/<outputFile>` and its `.map`, nothing else), building
+ * them in one esbuild call when the cache has no folder for the current sources. Safe when several processes
+ * build at once (each builds into its own folder and renames it into place). Throws esbuild's error when a
+ * source does not compile.
+ */
+export function bundleFolder(kind: BundleKind): string {
+  const key = `${kind.name}-${bundleKey(kind)}`;
+  const cached = built.get(key);
+  if (cached) return cached;
+  const folder = path.join(cacheDir(), 'bundles', key);
+  if (!fs.existsSync(path.join(folder, 'complete'))) {
+    fs.mkdirSync(path.dirname(folder), { recursive: true });
+    const work = fs.mkdtempSync(`${folder}.building-`);
+    try {
+      build(kind, path.join(work, 'out'));
+      fs.writeFileSync(path.join(work, 'complete'), key);
+      try {
+        fs.renameSync(work, folder);
+      } catch (err) {
+        // Another process finished the same build first: its folder has the same bytes.
+        if (!fs.existsSync(path.join(folder, 'complete'))) throw err;
+      }
+    } finally {
+      fs.rmSync(work, { recursive: true, force: true });
+    }
+  }
+  built.set(key, path.join(folder, 'out'));
+  return path.join(folder, 'out');
+}
+
+function build(kind: BundleKind, outdir: string): void {
+  const result = buildSync({
+    ...kind.options,
+    // Paths esbuild writes into the bundle's comments are relative to this: the same on every machine.
+    absWorkingDir: kind.workingDir,
+    entryPoints: Object.fromEntries(
+      Object.entries(kind.entryPoints).map(([name, file]) => [
+        path.posix.join(name, path.basename(kind.outputFile, '.js')),
+        file,
+      ]),
+    ),
+    outdir,
+    bundle: true,
+    write: false,
+    logLevel: 'silent',
+  });
+  for (const file of result.outputFiles) {
+    let contents: string | Uint8Array = file.contents;
+    if (file.path.endsWith('.map')) {
+      // esbuild writes source paths relative to the map's folder, which is inside the cache: make them
+      // relative to the working folder, so the bytes do not depend on where the cache is.
+      const map = JSON.parse(file.text) as { sources: string[] };
+      map.sources = map.sources.map((s) =>
+        path
+          .relative(kind.workingDir, path.resolve(path.dirname(file.path), s))
+          .split(path.sep)
+          .join('/'),
+      );
+      contents = JSON.stringify(map);
+    }
+    fs.mkdirSync(path.dirname(file.path), { recursive: true });
+    fs.writeFileSync(file.path, contents);
+  }
+}
+
+/** Folder of the region switch functions' sources, one sub-folder per function plus `shared`. */
+export const LAMBDA_DIR = path.join(REPO_ROOT, 'lambda');
+
+/**
+ * The region switch functions: one CommonJS bundle per function folder under `lambda/` (minified, with a linked
+ * source map, Node.js 22, every dependency bundled), as `<function>/index.js`.
+ */
+export function lambdaBundles(): BundleKind {
+  const names = fs
+    .readdirSync(LAMBDA_DIR, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && fs.existsSync(path.join(LAMBDA_DIR, e.name, 'index.ts')))
+    .map((e) => e.name)
+    .sort();
+  return {
+    name: 'lambda',
+    entryPoints: Object.fromEntries(names.map((n) => [n, path.join(LAMBDA_DIR, n, 'index.ts')])),
+    workingDir: REPO_ROOT,
+    sourceDirs: [LAMBDA_DIR],
+    outputFile: 'index.js',
+    options: {
+      platform: 'node',
+      target: 'node22',
+      format: 'cjs',
+      minify: true,
+      sourcemap: 'linked',
+      mainFields: ['module', 'main'],
+    },
+  };
+}
+
+/** Folder of one region switch function's bundle (`index.js`, `index.js.map`): the asset of its Lambda code. */
+export function lambdaBundleDir(name: string): string {
+  const kind = lambdaBundles();
+  if (!kind.entryPoints[name]) {
+    throw new Error(`no function ${name} under ${LAMBDA_DIR} (it needs ${name}/index.ts)`);
+  }
+  return path.join(bundleFolder(kind), name);
+}
+
+/**
+ * The reference service: `src/server.ts` of `sourceDir` bundled into one CommonJS `server.js` with a linked
+ * source map whose paths are relative to `sourceDir` (Node.js 22, every dependency bundled but pg's unused
+ * native binding).
+ */
+export function serviceBundle(sourceDir: string): BundleKind {
+  return {
+    name: 'service',
+    entryPoints: { '.': path.join(sourceDir, 'src', 'server.ts') },
+    workingDir: sourceDir,
+    sourceDirs: [path.join(sourceDir, 'src')],
+    outputFile: 'server.js',
+    options: { platform: 'node', target: 'node22', format: 'cjs', sourcemap: 'linked', external: ['pg-native'] },
+  };
+}
