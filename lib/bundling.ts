@@ -17,12 +17,9 @@ import * as path from 'path';
 /** The repository root. */
 export const REPO_ROOT = path.join(__dirname, '..');
 
-/**
- * Folder of the build cache: `HAWEB_CACHE_DIR`, or `node_modules/.cache/ha-web` (the conventional place for
- * tool caches; `npm ci` empties it).
- */
+/** Folder of the build cache: `node_modules/.cache/ha-web` (the conventional place for tool caches; `npm ci` empties it). */
 export function cacheDir(): string {
-  return process.env.HAWEB_CACHE_DIR ?? path.join(REPO_ROOT, 'node_modules', '.cache', 'ha-web');
+  return path.join(REPO_ROOT, 'node_modules', '.cache', 'ha-web');
 }
 
 /** Files under `dir` (recursively, sorted), relative to {@link REPO_ROOT}. */

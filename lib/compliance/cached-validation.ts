@@ -140,7 +140,11 @@ function findingsOf(report: PolicyValidationPluginReport, templatePath: string, 
         fix: v.fix,
         severity: v.severity,
         ruleMetadata: v.ruleMetadata,
-        violatingResources: resources.map(({ templatePath: _, ...rest }) => rest),
+        violatingResources: resources.map((r) => ({
+          resourceLogicalId: r.resourceLogicalId,
+          constructPath: r.constructPath,
+          locations: r.locations,
+        })),
       },
     ];
   });
