@@ -9,5 +9,7 @@ module.exports = {
   },
   snapshotSerializers: ['<rootDir>/test/asset-hash-serializer.js'],
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
+  globalSetup: '<rootDir>/test/global-setup.ts',
+  globalTeardown: '<rootDir>/test/global-teardown.ts',
   testTimeout: 120000,
 };

@@ -1,0 +1,2 @@
+/** Environment variable naming a jest run's shared directory (made by test/global-setup.ts). */
+export const RUN_DIR_VARIABLE = 'HA_WEB_TEST_RUN_DIR';
