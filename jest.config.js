@@ -1,5 +1,10 @@
+const os = require('os');
+
 /** @type {import('jest').Config} */
 module.exports = {
+  // Two workers even on 2 cores (jest's default there is one): the whole-app tests spend most of their time
+  // waiting for `cdk synth` child processes and the service tests for their servers.
+  maxWorkers: Math.max(2, os.availableParallelism() - 1),
   testEnvironment: 'node',
   roots: ['<rootDir>/test'],
   testMatch: ['**/*.test.ts'],

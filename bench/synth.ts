@@ -1,5 +1,6 @@
 // Synth wall time of the whole app against an empty one-stack app, through
-// the real CLI, both with the project's cdk.json. Usage:
+// the real CLI, both with the project's cdk.json: the median of <runs> warm
+// runs of each, alternated, and one cold whole-app run first. Usage:
 //   npm run bench:synth [-- <runs>]
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -23,7 +24,9 @@ function timeSynth(app: string | undefined): number {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-timeSynth(undefined); // warm the file cache
+// Cold: the build cache (bundles, validation results) removed, as on a clean clone after `npm ci`.
+fs.rmSync(path.join(ROOT, 'node_modules', '.cache', 'ha-web'), { recursive: true, force: true });
+const coldWholeAppMs = Math.round(timeSynth(undefined));
 const whole: number[] = [];
 const empty: number[] = [];
 for (let i = 0; i < runs; i++) {
@@ -35,5 +38,7 @@ const result = {
   wholeAppMedianMs: Math.round(median(whole)),
   emptyAppMedianMs: Math.round(median(empty)),
   ratio: Number((median(whole) / median(empty)).toFixed(2)),
+  coldWholeAppMs,
+  machine: { cpus: os.availableParallelism(), node: process.version },
 };
 console.log(JSON.stringify(result, null, 2));

@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '../support/local-servers';
+import { startAll, startPostgres, startRedis, type PostgresServer, type RedisServer } from '../support/local-servers';
 import { onCleanup } from './cleanup';
 import { TcpProxy } from './tcp-proxy';
 
@@ -25,7 +25,8 @@ export interface DataTier {
 
 /** Starts PostgreSQL, the Redis primary and replica, and the endpoint proxy; registers their teardown. */
 export async function startDataTier(dir: string): Promise<DataTier> {
-  const [postgres, redisPrimary] = await Promise.all([
+  // startAll: when one fails to start, the other is stopped before the error reaches the drill.
+  const [postgres, redisPrimary] = await startAll([
     startPostgres({ dir: path.join(dir, 'postgres') }),
     startRedis({ dir: path.join(dir, 'redis-a') }),
   ]);

@@ -1,22 +1,47 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the local HA drill runs on: HAProxy (the ALB stand-in), Redis, PostgreSQL
-# and openssl (self-signed certificate). Idempotent: does nothing when every binary is already there.
-# Run as root (CI containers) or through sudo; never prompts.
+# Installs Debian packages the tests and the local HA drill run on: HAProxy (the ALB stand-in), Redis,
+# PostgreSQL and openssl (self-signed certificate). With package names as arguments (some of those four,
+# or util-linux), installs only those: `install-debian-deps.sh postgresql redis-server` is what the service
+# tests need (scripts/test-deps.sh). Idempotent: does nothing when every binary is already there.
+# Run as root (CI containers) or through sudo; never prompts (apt-get -y, DEBIAN_FRONTEND=noninteractive).
 set -euo pipefail
 
-PACKAGES=(haproxy redis-server postgresql openssl)
+ALL_PACKAGES=(haproxy redis-server postgresql openssl)
+if [ "$#" -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=("${ALL_PACKAGES[@]}"); fi
+
+# Whether a program is on PATH and executable (bash's `command -v` also prints a non-executable match).
+have() {
+  local found
+  found=$(command -v "$1" 2>/dev/null) && [ -x "$found" ]
+}
+
+# Whether the binaries of one package are installed.
+installed() {
+  case "$1" in
+    haproxy) have haproxy || [ -x /usr/sbin/haproxy ] ;;
+    redis-server) have redis-server || [ -x /usr/bin/redis-server ] ;;
+    openssl) have openssl ;;
+    # setpriv, which runs PostgreSQL as the postgres user under root; essential on Debian, so rarely missing.
+    util-linux) have setpriv ;;
+    # Debian installs the server binaries under a versioned directory, outside PATH.
+    postgresql)
+      compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null &&
+        compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null
+      ;;
+    *)
+      echo "install-debian-deps: unknown package '$1' (expected some of: ${ALL_PACKAGES[*]} util-linux)" >&2
+      exit 2
+      ;;
+  esac
+}
 
 have_all() {
-  command -v haproxy >/dev/null 2>&1 || [ -x /usr/sbin/haproxy ] || return 1
-  command -v redis-server >/dev/null 2>&1 || return 1
-  command -v openssl >/dev/null 2>&1 || return 1
-  # Debian installs the server binaries under a versioned directory, outside PATH.
-  compgen -G '/usr/lib/postgresql/*/bin/pg_ctl' >/dev/null || return 1
-  compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || return 1
+  local package
+  for package in "${PACKAGES[@]}"; do installed "$package" || return 1; done
 }
 
 if have_all; then
-  echo 'install-debian-deps: haproxy, redis-server, postgresql and openssl are already installed'
+  echo "install-debian-deps: ${PACKAGES[*]} already installed"
   exit 0
 fi
 

@@ -1,90 +1,240 @@
 /**
  * Real PostgreSQL and Redis servers on loopback, for the service's tests and the local HA drill.
  *
- * Every server listens on 127.0.0.1 only, on a free port, with password authentication. Every process
- * started here is stopped by `stop()` and, as a last resort, killed when this Node.js process exits.
+ * Every server listens on 127.0.0.1 only, on a free port, with password authentication.
  *
- * When running as root (CI containers), PostgreSQL refuses to run as root, so `initdb`, `pg_ctl` and the
- * server run as the `postgres` system user through `setpriv`; the working directory is then owned by that
+ * Nothing started here outlives the Node.js process that started it, however that process ends (a normal
+ * exit, a failed test, a signal, even SIGKILL): each server runs in its own process group, registered with
+ * a watchdog, a small shell process whose standard input is a pipe from this process. The kernel closes
+ * that pipe when this process dies, whatever killed it; the watchdog then reads end-of-file and stops every
+ * server still registered (SIGQUIT or SIGTERM, then SIGKILL to the whole group one second later).
+ *
+ * A missing program fails at once with a {@link MissingProgramError} naming it and the command that
+ * installs it. The programs are looked up at `$POSTGRES_BIN_DIR` (initdb and postgres) and
+ * `$REDIS_SERVER_BIN` when set, else in the Debian and Ubuntu locations, else on PATH; the options
+ * `binDir` of {@link startPostgres} and `binary` of {@link startRedis} override both.
+ *
+ * `initdb` (about 1.5 s) runs once per template directory, not once per server: the first server makes a
+ * template cluster (superuser `postgres`, application user `app` owning database `app`) under a
+ * cross-process lock, and every server starts on a copy of it with new random passwords. The template
+ * directory is `$HA_WEB_TEST_RUN_DIR` (one jest run, see test/global-setup.ts) when set, else a temporary
+ * directory of this process, removed at exit.
+ *
+ * When running as root (CI containers), PostgreSQL refuses to run as root, so `initdb` and the server
+ * run as the `postgres` system user through `setpriv`; the working directory is then owned by that
  * user, and its ancestors get the traverse bit (o+x, never read) so that user can reach it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import type { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { Client } from 'pg';
 
+const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+
+/** The command that installs a Debian or Ubuntu package here (`sudo` unless running as root). */
+export function aptInstallCommand(...packages: string[]): string {
+  return `${runningAsRoot ? '' : 'sudo '}apt-get install -y ${packages.join(' ')}`;
+}
+
+/** A program the servers need is not installed (or not where it was configured to be). */
+export class MissingProgramError extends Error {
+  /** The program's name, e.g. `redis-server`. */
+  public readonly program: string;
+  /** The command that installs it on Debian and Ubuntu. */
+  public readonly installCommand: string;
+
+  constructor(program: string, looked: string, installCommand: string, override: string) {
+    super(
+      `${program} is not installed: not found at ${looked}. Install it with \`${installCommand}\` (Debian/Ubuntu; ` +
+        `\`npm run drill:deps\` installs everything the tests and the drill need), or set ${override}.`,
+    );
+    this.name = 'MissingProgramError';
+    this.program = program;
+    this.installCommand = installCommand;
+  }
+}
+
+function isExecutable(file: string): boolean {
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+    return fs.statSync(file).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function onPath(program: string): string | undefined {
+  for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
+    if (dir && isExecutable(path.join(dir, program))) return path.join(dir, program);
+  }
+  return undefined;
+}
+
 /**
  * Directory of the PostgreSQL server binaries: $POSTGRES_BIN_DIR if set, else /usr/lib/postgresql/15/bin,
- * else the newest /usr/lib/postgresql/<major>/bin (Debian and Ubuntu layout).
+ * else the newest /usr/lib/postgresql/<major>/bin (Debian and Ubuntu layout), else that of `initdb` on PATH.
+ * When none has them, /usr/lib/postgresql/15/bin (and starting a server fails, naming the install command).
  */
 export const POSTGRES_BIN_DIR = findPostgresBinDir();
 
 function findPostgresBinDir(): string {
   if (process.env.POSTGRES_BIN_DIR) return process.env.POSTGRES_BIN_DIR;
   const preferred = '/usr/lib/postgresql/15/bin';
-  if (fs.existsSync(path.join(preferred, 'initdb'))) return preferred;
+  if (isExecutable(path.join(preferred, 'initdb'))) return preferred;
   let majors: number[] = [];
   try {
     majors = fs
       .readdirSync('/usr/lib/postgresql')
       .map(Number)
-      .filter((major) => Number.isInteger(major) && fs.existsSync(`/usr/lib/postgresql/${major}/bin/initdb`));
+      .filter((major) => Number.isInteger(major) && isExecutable(`/usr/lib/postgresql/${major}/bin/initdb`));
   } catch {
     // No Debian-style installation.
   }
-  return majors.length > 0 ? `/usr/lib/postgresql/${Math.max(...majors)}/bin` : preferred;
+  if (majors.length > 0) return `/usr/lib/postgresql/${Math.max(...majors)}/bin`;
+  const initdb = onPath('initdb');
+  return initdb ? path.dirname(fs.realpathSync(initdb)) : preferred;
 }
 
-/** The Redis server binary. */
-export const REDIS_SERVER_BIN = '/usr/bin/redis-server';
+/** The Redis server binary: $REDIS_SERVER_BIN if set, else /usr/bin/redis-server, else `redis-server` on PATH. */
+export const REDIS_SERVER_BIN =
+  process.env.REDIS_SERVER_BIN ||
+  (isExecutable('/usr/bin/redis-server')
+    ? '/usr/bin/redis-server'
+    : (onPath('redis-server') ?? '/usr/bin/redis-server'));
+
+function requirePostgresProgram(binDir: string, program: 'initdb' | 'postgres'): string {
+  const file = path.join(binDir, program);
+  if (!isExecutable(file)) {
+    throw new MissingProgramError(
+      `PostgreSQL's ${program}`,
+      file,
+      aptInstallCommand('postgresql'),
+      'POSTGRES_BIN_DIR to the directory holding initdb and postgres',
+    );
+  }
+  return file;
+}
+
+function requireRedisServer(binary: string): string {
+  if (!isExecutable(binary)) {
+    throw new MissingProgramError(
+      'redis-server',
+      binary,
+      aptInstallCommand('redis-server'),
+      'REDIS_SERVER_BIN to its path',
+    );
+  }
+  return binary;
+}
 
 /** Longest wait for a server to start or stop. */
 const START_STOP_TIMEOUT_MS = 30_000;
 
-/** Processes to kill if this Node.js process exits while they still run, keyed by an opaque id. */
-const leftovers = new Map<number, () => void>();
-let nextLeftoverId = 1;
-let exitHandlerRegistered = false;
+/** Longest wait for another process's PostgreSQL template. */
+const TEMPLATE_WAIT_MS = 120_000;
 
-function killLeftovers(): void {
-  for (const killOne of leftovers.values()) {
-    try {
-      killOne();
-    } catch {
-      // Already gone.
-    }
-  }
-  leftovers.clear();
+/**
+ * The watchdog's script. Lines on standard input: `add <pid>:<signal>` registers the process group `pid`
+ * (stopped with `signal`, then SIGKILL), `del <pid>` forgets it, `dir <path>` registers a directory to
+ * remove. At end of input (this process is gone, or closed the pipe), it stops the process groups still
+ * registered, then removes the directories.
+ */
+const WATCHDOG_SCRIPT = `
+groups=
+dirs=
+while read -r op arg; do
+  case "$op" in
+    add) groups="$groups $arg" ;;
+    del) kept=; for g in $groups; do [ "\${g%%:*}" = "$arg" ] || kept="$kept $g"; done; groups=$kept ;;
+    dir) dirs="$dirs
+$arg" ;;
+  esac
+done
+if [ -n "$groups" ]; then
+  for g in $groups; do kill -s "\${g#*:}" "\${g%%:*}" 2>/dev/null; done
+  sleep 1
+  for g in $groups; do kill -s KILL -- "-\${g%%:*}" 2>/dev/null; done
+fi
+printf '%s\\n' "$dirs" | while IFS= read -r d; do [ -z "$d" ] || rm -rf -- "$d"; done
+exit 0
+`;
+
+let watchdogInput: Writable | undefined;
+
+function watchdog(): Writable {
+  if (watchdogInput?.writable) return watchdogInput;
+  // Its own process group: a Ctrl-C meant for this process must not stop the watchdog first.
+  const child = spawn('/bin/sh', ['-c', WATCHDOG_SCRIPT], { detached: true, stdio: ['pipe', 'ignore', 'ignore'] });
+  child.on('error', () => undefined);
+  const input = child.stdin!;
+  input.on('error', () => undefined);
+  // Neither the watchdog nor its pipe may keep this process alive.
+  child.unref();
+  (input as Writable & { unref?: () => void }).unref?.();
+  watchdogInput = input;
+  return input;
 }
 
 /**
- * A fatal signal skips 'exit' handlers. When nothing else in the process handles the signal, kill the
- * servers, then let the signal take its default course; when the program handles it itself, leave the
- * servers to its own clean-up (its exit then runs the 'exit' handler).
+ * Registers the process group led by `pid` with the watchdog, to be stopped with `signal` if this process
+ * dies first. Returns the function that unregisters it (once the server stopped).
  */
-function onFatalSignal(signal: NodeJS.Signals): void {
-  const handler = (): void => {
-    if (process.listenerCount(signal) > 1) return;
-    killLeftovers();
-    process.removeListener(signal, handler);
-    process.kill(process.pid, signal);
+function guardProcessGroup(pid: number, signal: 'QUIT' | 'TERM'): () => void {
+  const input = watchdog();
+  input.write(`add ${pid}:${signal}\n`);
+  let guarded = true;
+  return () => {
+    if (guarded && input.writable) input.write(`del ${pid}\n`);
+    guarded = false;
   };
-  process.on(signal, handler);
 }
 
-function trackLeftover(kill: () => void): number {
-  if (!exitHandlerRegistered) {
-    exitHandlerRegistered = true;
-    process.on('exit', killLeftovers);
-    for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) onFatalSignal(signal);
+/** At least this much free space makes /dev/shm the place for {@link scratchDir}'s directories. */
+const MIN_SHM_FREE_BYTES = 1024 ** 3;
+
+/** statfs(2)'s f_type of tmpfs. */
+const TMPFS_MAGIC = 0x01021994;
+
+/**
+ * Makes a new temporary directory (0700) for servers' data: on /dev/shm when it is a RAM file system with
+ * at least 1 GiB free (copies of the template and PostgreSQL's fsyncs then cost no disk I/O), else in
+ * os.tmpdir(). The watchdog removes it if this process dies without removing it.
+ */
+export function scratchDir(prefix: string): string {
+  let base = os.tmpdir();
+  try {
+    const shm = fs.statfsSync('/dev/shm');
+    if (shm.type === TMPFS_MAGIC && shm.bavail * shm.bsize >= MIN_SHM_FREE_BYTES) base = '/dev/shm';
+  } catch {
+    // No /dev/shm.
   }
-  const id = nextLeftoverId++;
-  leftovers.set(id, kill);
-  return id;
+  const dir = fs.mkdtempSync(path.join(base, prefix));
+  if (!dir.includes('\n')) watchdog().write(`dir ${dir}\n`);
+  return dir;
+}
+
+/**
+ * Waits for every start, concurrently. When one fails, stops those that started (and waits for them to
+ * stop), then throws the first failure; so a failed start-up leaves no server behind.
+ */
+export async function startAll<const T extends readonly Promise<{ stop(): Promise<void> }>[]>(
+  starts: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(starts);
+  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failure) {
+    await Promise.allSettled(settled.map((s) => (s.status === 'fulfilled' ? s.value.stop() : undefined)));
+    throw failure.reason;
+  }
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
 }
 
 /** Returns a TCP port that was free on 127.0.0.1 a moment ago (bind to port 0, read it, close). */
@@ -106,6 +256,15 @@ function randomSecret(): string {
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** The last lines of a log file, for an error message. */
+function logTail(file: string, lines = 15): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }
 
 interface RunResult {
@@ -143,21 +302,24 @@ async function runOrThrow(command: string, args: readonly string[]): Promise<str
   return result.output;
 }
 
-const runningAsRoot = typeof process.getuid === 'function' && process.getuid() === 0;
-
 /** The command and arguments that run a PostgreSQL binary as a user it accepts. */
-function postgresCommand(binary: string, args: readonly string[]): [string, string[]] {
-  const binaryPath = path.join(POSTGRES_BIN_DIR, binary);
+function postgresCommand(binaryPath: string, args: readonly string[]): [string, string[]] {
   if (!runningAsRoot) return [binaryPath, [...args]];
   return ['setpriv', ['--reuid=postgres', '--regid=postgres', '--init-groups', '--', binaryPath, ...args]];
 }
+
+let postgresIds: Promise<{ uid: number; gid: number }> | undefined;
 
 /** Creates `dir` (mode 0700) and, when running as root, hands it to the postgres system user. */
 async function preparePostgresDir(dir: string, paths: readonly string[]): Promise<void> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   if (!runningAsRoot) return;
-  const uid = Number((await runOrThrow('id', ['-u', 'postgres'])).trim());
-  const gid = Number((await runOrThrow('id', ['-g', 'postgres'])).trim());
+  postgresIds ??= (async () => {
+    const uid = Number((await runOrThrow('id', ['-u', 'postgres'])).trim());
+    const gid = Number((await runOrThrow('id', ['-g', 'postgres'])).trim());
+    return { uid, gid };
+  })();
+  const { uid, gid } = await postgresIds;
   for (const p of [dir, ...paths]) fs.chownSync(p, uid, gid);
   // The postgres user must be able to traverse every ancestor (mkdtemp makes 0700 directories).
   for (let parent = path.dirname(dir); ; parent = path.dirname(parent)) {
@@ -165,6 +327,243 @@ async function preparePostgresDir(dir: string, paths: readonly string[]): Promis
     if ((mode & 0o001) === 0) fs.chmodSync(parent, (mode & 0o7777) | 0o001);
     if (parent === path.dirname(parent)) break;
   }
+}
+
+/** A running postmaster, a child of this process leading its own process group. */
+interface Postmaster {
+  /** Whether it has exited (stopped, or died). */
+  exited(): boolean;
+  /** Stops it with a fast shutdown (SIGINT) and waits; SIGKILL to its group after 30 s. */
+  stop(): Promise<void>;
+}
+
+/** Whether `child` has exited. */
+function exited(child: ChildProcess): boolean {
+  return child.exitCode !== null || child.signalCode !== null;
+}
+
+/** Starts `postgres -D dataDir` (log appended to `logFile`) and waits until it accepts connections. */
+async function launchPostmaster(
+  postgres: string,
+  dataDir: string,
+  logFile: string,
+  settings: readonly string[] = [],
+): Promise<Postmaster> {
+  const log = fs.openSync(logFile, 'a', 0o600);
+  let child: ChildProcess;
+  try {
+    const args = ['-D', dataDir, ...settings.flatMap((setting) => ['-c', setting])];
+    child = spawn(...postgresCommand(postgres, args), { detached: true, stdio: ['ignore', log, log] });
+  } finally {
+    fs.closeSync(log);
+  }
+  child.on('error', () => undefined);
+  const pid = child.pid;
+  const release = pid ? guardProcessGroup(pid, 'QUIT') : () => undefined;
+  const gone = new Promise<void>((resolve) => {
+    if (!pid) resolve();
+    child.once('exit', () => resolve());
+  });
+
+  const stop = async (): Promise<void> => {
+    if (pid && !exited(child)) {
+      child.kill('SIGINT');
+      const timer = setTimeout(() => {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // Already gone.
+        }
+      }, START_STOP_TIMEOUT_MS);
+      await gone;
+      clearTimeout(timer);
+    }
+    release();
+  };
+
+  // postmaster.pid's eighth line reads `ready` once the server accepts connections (PostgreSQL 10+).
+  const deadline = Date.now() + START_STOP_TIMEOUT_MS;
+  for (;;) {
+    if (!pid || exited(child)) {
+      await stop();
+      throw new Error(`postgres exited during start-up (${dataDir}); ${logFile} ends with:\n${logTail(logFile)}`);
+    }
+    let lines: string[] = [];
+    try {
+      lines = fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n');
+    } catch {
+      // Not written yet.
+    }
+    if (Number(lines[0]) === pid && lines[7]?.trim() === 'ready') return { stop, exited: () => exited(child) };
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(
+        `postgres did not start within ${START_STOP_TIMEOUT_MS} ms; ${logFile} ends with:\n${logTail(logFile)}`,
+      );
+    }
+    await sleep(10);
+  }
+}
+
+/** A cluster made by initdb, to copy: its data directory and the passwords it was made with. */
+interface PostgresTemplate {
+  readonly dataDir: string;
+  readonly superuserPassword: string;
+  readonly appPassword: string;
+}
+
+const SUPERUSER = 'postgres';
+const APP_USER = 'app';
+const APP_DATABASE = 'app';
+
+/** Makes a template cluster in `base` (through `${base}.building`, renamed when complete). */
+async function buildTemplate(base: string, binDir: string): Promise<void> {
+  const initdb = requirePostgresProgram(binDir, 'initdb');
+  const postgres = requirePostgresProgram(binDir, 'postgres');
+  const work = `${base}.building`;
+  fs.rmSync(work, { recursive: true, force: true });
+  const dataDir = path.join(work, 'data');
+  const socketDir = path.join(work, 'run');
+  const pwFile = path.join(work, 'superuser-password');
+  const secrets = { superuserPassword: randomSecret(), appPassword: randomSecret() };
+  fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
+  fs.writeFileSync(pwFile, `${secrets.superuserPassword}\n`, { mode: 0o600 });
+  await preparePostgresDir(work, [socketDir, pwFile]);
+  await runOrThrow(
+    ...postgresCommand(initdb, [
+      `--pgdata=${dataDir}`,
+      `--username=${SUPERUSER}`,
+      `--pwfile=${pwFile}`,
+      '--auth-host=scram-sha-256',
+      '--auth-local=peer',
+      '--encoding=UTF8',
+      '--no-locale',
+      // A throwaway cluster: no need to flush it to disk, and 1 MB WAL segments make the copies smaller.
+      '--no-sync',
+      '--wal-segsize=1',
+    ]),
+  );
+  fs.rmSync(pwFile, { force: true });
+  const port = await freePort();
+  const postmaster = await launchPostmaster(postgres, dataDir, path.join(work, 'postgres.log'), [
+    'listen_addresses=127.0.0.1',
+    `port=${port}`,
+    `unix_socket_directories=${socketDir}`,
+    'fsync=off',
+  ]);
+  try {
+    const client = new Client({
+      host: '127.0.0.1',
+      port,
+      user: SUPERUSER,
+      password: secrets.superuserPassword,
+      database: 'postgres',
+    });
+    await client.connect();
+    try {
+      await client.query(`CREATE ROLE ${APP_USER} LOGIN PASSWORD '${secrets.appPassword}'`);
+      await client.query(`CREATE DATABASE ${APP_DATABASE} OWNER ${APP_USER}`);
+    } finally {
+      await client.end();
+    }
+  } finally {
+    await postmaster.stop();
+  }
+  fs.writeFileSync(path.join(work, 'template.json'), JSON.stringify(secrets), { mode: 0o600 });
+  fs.renameSync(work, base);
+}
+
+function readTemplate(base: string): PostgresTemplate | undefined {
+  try {
+    const secrets = JSON.parse(fs.readFileSync(path.join(base, 'template.json'), 'utf8'));
+    return { dataDir: path.join(base, 'data'), ...secrets };
+  } catch {
+    return undefined;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the lock directory `lock` (holding the owner's PID) unless a live process holds it; a lock whose
+ * owner died, or that has had no owner for 10 s (its maker was killed at once), is taken over.
+ */
+function takeLock(lock: string): boolean {
+  try {
+    fs.mkdirSync(lock);
+    fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+  }
+  let owner = 0;
+  try {
+    owner = Number(fs.readFileSync(path.join(lock, 'pid'), 'utf8'));
+  } catch {
+    const stat = fs.statSync(lock, { throwIfNoEntry: false });
+    if (stat && Date.now() - stat.mtimeMs > 10_000) owner = -1;
+  }
+  if (owner === -1 || (owner > 0 && !alive(owner))) fs.rmSync(lock, { recursive: true, force: true });
+  return false;
+}
+
+let ownTemplateDir: string | undefined;
+
+/** $HA_WEB_TEST_RUN_DIR, else a directory of this process, removed at exit. */
+function defaultTemplateDir(): string {
+  if (process.env.HA_WEB_TEST_RUN_DIR) return process.env.HA_WEB_TEST_RUN_DIR;
+  if (!ownTemplateDir) {
+    const dir = scratchDir('pg-template-');
+    ownTemplateDir = dir;
+    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  }
+  return ownTemplateDir;
+}
+
+const templates = new Map<string, Promise<PostgresTemplate>>();
+
+/**
+ * The template cluster for `binDir` in `templateDir`: made by the first process to take the lock
+ * (`<base>.lock`, a directory holding the owner's PID), read by the others once complete.
+ */
+function postgresTemplate(templateDir: string, binDir: string): Promise<PostgresTemplate> {
+  const base = path.join(
+    path.resolve(templateDir),
+    `postgres-template-${createHash('sha256').update(binDir).digest('hex').slice(0, 12)}`,
+  );
+  let template = templates.get(base);
+  if (!template) {
+    template = (async () => {
+      const lock = `${base}.lock`;
+      const deadline = Date.now() + TEMPLATE_WAIT_MS;
+      for (;;) {
+        const ready = readTemplate(base);
+        if (ready) return ready;
+        if (!takeLock(lock)) {
+          if (Date.now() > deadline) throw new Error(`timed out waiting for the PostgreSQL template (${lock})`);
+          await sleep(50);
+          continue;
+        }
+        try {
+          // Another process may have completed it between the check above and taking the lock.
+          if (!readTemplate(base)) await buildTemplate(base, binDir);
+        } finally {
+          fs.rmSync(lock, { recursive: true, force: true });
+        }
+      }
+    })();
+    // A failed attempt is not remembered: the next server tries again.
+    template.catch(() => templates.delete(base));
+    templates.set(base, template);
+  }
+  return template;
 }
 
 /** A PostgreSQL server on loopback, with one application user owning one database. */
@@ -191,9 +590,9 @@ export interface PostgresServer {
   readonly adminUrl: string;
   /** Runs one SQL statement as the superuser on `database` and returns its rows. */
   adminQuery(sql: string, params?: unknown[]): Promise<Record<string, unknown>[]>;
-  /** Stops the server (`pg_ctl stop -m fast`, waits). Does nothing when it is not running. */
+  /** Stops the server (fast shutdown, waits). Does nothing when it is not running. */
   stop(): Promise<void>;
-  /** Starts the server again on the same port (`pg_ctl start -w`). Does nothing when it runs. */
+  /** Starts the server again on the same port. Does nothing when it runs. */
   start(): Promise<void>;
   /** Stops then starts the server. */
   restart(): Promise<void>;
@@ -203,43 +602,45 @@ export interface PostgresServer {
 export interface StartPostgresOptions {
   /** Working directory: holds `data/` (the cluster), `run/` (unix sockets) and `postgres.log`. */
   readonly dir: string;
+  /**
+   * Directory of `initdb` and `postgres`.
+   * @default - {@link POSTGRES_BIN_DIR}
+   */
+  readonly binDir?: string;
+  /**
+   * Directory shared by the processes of one run, where the template cluster is made once.
+   * @default - $HA_WEB_TEST_RUN_DIR, else a temporary directory of this process
+   */
+  readonly templateDir?: string;
 }
 
 /**
- * Creates a PostgreSQL cluster in `opts.dir` with `initdb` and starts it on a free loopback port.
+ * Starts a PostgreSQL cluster in `opts.dir` on a free loopback port: a copy of the template cluster (made
+ * by `initdb` on first use), with new passwords.
  *
  * The cluster has a superuser `postgres` and an application user `app` owning database `app`, both with
  * random passwords; TCP connections need a password (scram-sha-256). fsync stays on.
  */
 export async function startPostgres(opts: StartPostgresOptions): Promise<PostgresServer> {
+  const binDir = opts.binDir ?? POSTGRES_BIN_DIR;
+  const postgres = requirePostgresProgram(binDir, 'postgres');
   const dir = path.resolve(opts.dir);
   const dataDir = path.join(dir, 'data');
   const socketDir = path.join(dir, 'run');
   const logFile = path.join(dir, 'postgres.log');
-  const pwFile = path.join(dir, 'superuser-password');
-  const superuser = 'postgres';
+  const superuser = SUPERUSER;
   const superuserPassword = randomSecret();
-  const user = 'app';
-  const database = 'app';
+  const user = APP_USER;
+  const database = APP_DATABASE;
   const password = randomSecret();
   const host = '127.0.0.1';
-  const port = await freePort();
 
+  const template = await postgresTemplate(opts.templateDir ?? defaultTemplateDir(), binDir);
+  const port = await freePort();
   fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
-  fs.writeFileSync(pwFile, `${superuserPassword}\n`, { mode: 0o600 });
-  await preparePostgresDir(dir, [socketDir, pwFile]);
-  await runOrThrow(
-    ...postgresCommand('initdb', [
-      `--pgdata=${dataDir}`,
-      `--username=${superuser}`,
-      `--pwfile=${pwFile}`,
-      '--auth-host=scram-sha-256',
-      '--auth-local=peer',
-      '--encoding=UTF8',
-      '--no-locale',
-    ]),
-  );
-  fs.rmSync(pwFile, { force: true });
+  await preparePostgresDir(dir, [socketDir]);
+  // -a keeps the owner (the postgres user when running as root) and the 0700 modes PostgreSQL requires.
+  await runOrThrow('cp', ['-a', template.dataDir, dataDir]);
   fs.appendFileSync(
     path.join(dataDir, 'postgresql.conf'),
     [
@@ -256,41 +657,18 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     ].join('\n'),
   );
 
-  let leftoverId: number | undefined;
-  let running = false;
-
-  const postmasterPid = (): number | undefined => {
-    try {
-      const pid = Number(fs.readFileSync(path.join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      return pid > 0 ? pid : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  let postmaster: Postmaster | undefined;
 
   const start = async (): Promise<void> => {
-    if (running) return;
-    await runOrThrow(...postgresCommand('pg_ctl', ['start', '-w', '-t', '30', '-D', dataDir, '-l', logFile]));
-    running = true;
-    const pid = postmasterPid();
-    if (pid) {
-      // pg_ctl starts the postmaster in its own session, so its process group holds every backend.
-      leftoverId = trackLeftover(() => {
-        try {
-          process.kill(-pid, 'SIGKILL');
-        } catch {
-          process.kill(pid, 'SIGKILL');
-        }
-      });
-    }
+    if (postmaster && !postmaster.exited()) return;
+    await stop();
+    postmaster = await launchPostmaster(postgres, dataDir, logFile);
   };
 
   const stop = async (): Promise<void> => {
-    if (!running) return;
-    await runOrThrow(...postgresCommand('pg_ctl', ['stop', '-w', '-t', '30', '-D', dataDir, '-m', 'fast']));
-    running = false;
-    if (leftoverId !== undefined) leftovers.delete(leftoverId);
-    leftoverId = undefined;
+    const running = postmaster;
+    postmaster = undefined;
+    await running?.stop();
   };
 
   const adminQuery = async (sql: string, params?: unknown[]): Promise<Record<string, unknown>[]> => {
@@ -305,11 +683,12 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
 
   await start();
   try {
-    const bootstrap = new Client({ host, port, user: superuser, password: superuserPassword, database: 'postgres' });
+    // The template's passwords are shared by every copy: replace them before anything else connects.
+    const bootstrap = new Client({ host, port, user: superuser, password: template.superuserPassword, database });
     await bootstrap.connect();
     try {
-      await bootstrap.query(`CREATE ROLE ${user} LOGIN PASSWORD '${password}'`);
-      await bootstrap.query(`CREATE DATABASE ${database} OWNER ${user}`);
+      await bootstrap.query(`ALTER ROLE ${superuser} PASSWORD '${superuserPassword}'`);
+      await bootstrap.query(`ALTER ROLE ${user} PASSWORD '${password}'`);
     } finally {
       await bootstrap.end();
     }
@@ -374,18 +753,25 @@ export interface StartRedisOptions {
   readonly password?: string;
   /** Start as a replica of this server. @default - a primary */
   readonly replicaOf?: RedisServer;
+  /**
+   * The redis-server program.
+   * @default - {@link REDIS_SERVER_BIN}
+   */
+  readonly binary?: string;
 }
 
 /** Starts redis-server on a free loopback port with requirepass, masterauth and appendonly, and waits for PING. */
 export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> {
+  const binary = requireRedisServer(opts.binary ?? REDIS_SERVER_BIN);
   const dir = path.resolve(opts.dir);
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const logFile = path.join(dir, 'redis.log');
   const host = '127.0.0.1';
   const port = await freePort();
   const password = opts.password ?? opts.replicaOf?.password ?? randomSecret();
   let primary: { host: string; port: number; password: string } | undefined = opts.replicaOf;
   let child: ChildProcess | undefined;
-  let leftoverId: number | undefined;
+  let release: (() => void) | undefined;
 
   const command = async (...args: (string | number)[]): Promise<unknown> => {
     const client = new Redis({
@@ -414,15 +800,15 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
     const deadline = Date.now() + START_STOP_TIMEOUT_MS;
     let lastError: unknown;
     while (Date.now() < deadline) {
-      if (!child || child.exitCode !== null || child.signalCode !== null) {
-        throw new Error(`redis-server exited during start-up; see ${path.join(dir, 'redis.log')}`);
+      if (!child || exited(child)) {
+        throw new Error(`redis-server exited during start-up; ${logFile} ends with:\n${logTail(logFile)}`);
       }
       try {
         if ((await command('PING')) === 'PONG') return;
       } catch (err) {
         lastError = err;
       }
-      await sleep(50);
+      await sleep(20);
     }
     throw new Error(
       `redis-server on port ${port} did not answer PING within ${START_STOP_TIMEOUT_MS} ms: ${lastError}`,
@@ -431,6 +817,7 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
 
   const start = async (): Promise<void> => {
     if (child) return;
+    release?.();
     const args = [
       '--bind',
       host,
@@ -447,7 +834,7 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
       '--dir',
       dir,
       '--logfile',
-      path.join(dir, 'redis.log'),
+      logFile,
       '--daemonize',
       'no',
       // Full resynchronisation at once rather than after the default 5 s wait for more replicas.
@@ -455,10 +842,11 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
       '0',
     ];
     if (primary) args.push('--replicaof', primary.host, String(primary.port));
-    const proc = spawn(REDIS_SERVER_BIN, args, { stdio: 'ignore' });
+    // Its own process group, as the watchdog stops groups; a Ctrl-C reaches it through stop().
+    const proc = spawn(binary, args, { stdio: 'ignore', detached: true });
     proc.on('error', () => undefined);
     child = proc;
-    leftoverId = trackLeftover(() => proc.kill('SIGKILL'));
+    release = proc.pid ? guardProcessGroup(proc.pid, 'TERM') : undefined;
     proc.once('exit', () => {
       if (child === proc) child = undefined;
     });
@@ -472,21 +860,20 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
 
   const stop = async (): Promise<void> => {
     const proc = child;
-    if (!proc) return;
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = once(proc, 'exit');
+    if (proc && proc.pid && !exited(proc)) {
+      const gone = once(proc, 'exit');
       proc.kill('SIGTERM');
       // Redis ignores SIGTERM while it writes its first append-only file (a replica right after its
       // first sync does): ask again until it exits.
       const again = setInterval(() => proc.kill('SIGTERM'), 200);
       const timer = setTimeout(() => proc.kill('SIGKILL'), START_STOP_TIMEOUT_MS);
-      await exited;
+      await gone;
       clearInterval(again);
       clearTimeout(timer);
     }
     child = undefined;
-    if (leftoverId !== undefined) leftovers.delete(leftoverId);
-    leftoverId = undefined;
+    release?.();
+    release = undefined;
   };
 
   await start();

@@ -9,6 +9,7 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import { isDeepStrictEqual } from 'util';
 import { RegionalStack } from '../lib/regional-stack';
 import { newApp } from './helpers';
 
@@ -73,4 +74,74 @@ export function testHostedZone(stack: Stack, zoneName = 'example.com', id = 'Zon
 /** The template of a bare stack. */
 export function templateOf(stack: Stack): Template {
   return Template.fromStack(stack);
+}
+
+/** Properties of a template resource. */
+export type Properties = Record<string, any>;
+
+/** Logical ID and properties of every resource of a type. */
+export function propertiesOf(template: Template, type: string): [string, Properties][] {
+  return Object.entries(template.findResources(type)).map(([id, r]) => [id, (r.Properties ?? {}) as Properties]);
+}
+
+/** Subnets of one tier (the `aws-cdk:subnet-type` tag: Public, Private or Isolated), with their properties. */
+export function subnetsOfTier(template: Template, tier: string): [string, Properties][] {
+  return propertiesOf(template, 'AWS::EC2::Subnet').filter(([, p]) =>
+    (p.Tags as { Key: string; Value: string }[]).some((t) => t.Key === 'aws-cdk:subnet-type' && t.Value === tier),
+  );
+}
+
+/** The routes of the route table associated with the subnet `subnetId` (a logical ID). */
+export function routesOfSubnet(template: Template, subnetId: string): Properties[] {
+  const associations = propertiesOf(template, 'AWS::EC2::SubnetRouteTableAssociation').filter(([, p]) =>
+    isDeepStrictEqual(p.SubnetId, { Ref: subnetId }),
+  );
+  if (associations.length !== 1)
+    throw new Error(`expected one route table of ${subnetId}, found ${associations.length}`);
+  const routeTable = associations[0][1].RouteTableId;
+  return propertiesOf(template, 'AWS::EC2::Route')
+    .map(([, p]) => p)
+    .filter((p) => isDeepStrictEqual(p.RouteTableId, routeTable));
+}
+
+/**
+ * Checks that the security group `securityGroupId` (a logical ID in `template`) has no inline ingress and exactly
+ * one ingress rule: TCP `port`, from `source` (the rule's `SourceSecurityGroupId` as it appears in the
+ * template), no CIDR.
+ */
+export function expectOnlyIngressFrom(
+  template: Template,
+  securityGroupId: string,
+  port: number,
+  source: unknown,
+): void {
+  const group = template.toJSON().Resources[securityGroupId];
+  expect(group.Type).toBe('AWS::EC2::SecurityGroup');
+  expect(group.Properties.SecurityGroupIngress).toBeUndefined();
+  const rules = propertiesOf(template, 'AWS::EC2::SecurityGroupIngress')
+    .map(([, p]) => p)
+    .filter((p) => isDeepStrictEqual(p.GroupId, { 'Fn::GetAtt': [securityGroupId, 'GroupId'] }));
+  expect(rules).toHaveLength(1);
+  expect(rules[0]).toEqual(
+    expect.objectContaining({ IpProtocol: 'tcp', FromPort: port, ToPort: port, SourceSecurityGroupId: source }),
+  );
+  expect(rules[0]).not.toHaveProperty('CidrIp');
+}
+
+/**
+ * Every string value of a template that is data: keys, logical IDs in Ref and Fn::GetAtt, and output names
+ * are left out, since they are not values that could carry a secret.
+ */
+export function stringValues(node: unknown): string[] {
+  if (typeof node === 'string') return [node];
+  if (Array.isArray(node)) return node.flatMap(stringValues);
+  if (node && typeof node === 'object') {
+    return (
+      Object.entries(node)
+        // Names, not values: references, dependencies, and exports (their names embed logical IDs).
+        .filter(([k]) => !['Ref', 'Fn::GetAtt', 'OutputName', 'DependsOn', 'Fn::ImportValue', 'Export'].includes(k))
+        .flatMap(([, v]) => stringValues(v))
+    );
+  }
+  return [];
 }

@@ -1,5 +1,4 @@
-import { Template } from 'aws-cdk-lib/assertions';
-import { buildEnvironment } from './helpers';
+import { synthesized } from './synthesized';
 
 // A changed logical ID makes CloudFormation replace the resource: for these
 // types that means a new, empty database, file system, cache or key, or (for
@@ -50,11 +49,11 @@ const EXPECTED: Record<string, string[]> = {
   'HaWeb-demo-Operations-us-east-1': ['AWS::KMS::Key LogsKeyA6AB43B2'],
 };
 
-const { env } = buildEnvironment();
+const demo = synthesized('demo');
 
 describe('logical IDs of stateful resources', () => {
-  test.each(env.stacks.map((s) => [s.stackName, s] as const))('%s keeps its stateful logical IDs', (name, stack) => {
-    const resources = Template.fromStack(stack).toJSON().Resources as Record<string, { Type: string }>;
+  test.each(demo.stacks.map((s) => [s.stackName, s] as const))('%s keeps its stateful logical IDs', (name, stack) => {
+    const resources = stack.json.Resources as Record<string, { Type: string }>;
     const ids = Object.entries(resources)
       .filter(([, r]) => STATEFUL_TYPES.includes(r.Type))
       .map(([id, r]) => `${r.Type} ${id}`)
@@ -63,6 +62,6 @@ describe('logical IDs of stateful resources', () => {
   });
 
   test('every stack of the environment is pinned', () => {
-    expect(env.stacks.map((s) => s.stackName).sort()).toEqual(Object.keys(EXPECTED).sort());
+    expect(demo.stacks.map((s) => s.stackName).sort()).toEqual(Object.keys(EXPECTED).sort());
   });
 });

@@ -19,8 +19,6 @@ import { demo, prod, staging } from '../lib/config/environments';
 import { RUN_DIR_VARIABLE } from './run-dir';
 
 const ROOT = path.join(__dirname, '..');
-const CDK = path.join(ROOT, 'node_modules', '.bin', 'cdk');
-
 
 /** How long a test file waits for another worker's synth of the same environment, in milliseconds. */
 const WAIT_MS = 240_000;
@@ -78,7 +76,7 @@ export interface SynthesizedEnvironment {
 
 const loaded = new Map<EnvironmentName, SynthesizedEnvironment>();
 
-/** The environment `name`, synthesized by `cdk synth -c env=<name>` once per test run. */
+/** The environment `name`, synthesized by `cdk synth -c env=<name>` (demo: plain `cdk synth`) once per test run. */
 export function synthesized(name: EnvironmentName): SynthesizedEnvironment {
   let env = loaded.get(name);
   if (!env) {
@@ -88,7 +86,8 @@ export function synthesized(name: EnvironmentName): SynthesizedEnvironment {
   return env;
 }
 
-interface SynthResult {
+/** The outcome of one `cdk synth`. */
+export interface SynthResult {
   outdir: string;
   status: number | null;
   stderr: string;
@@ -153,28 +152,32 @@ function readOr(file: string, fallback: string): string {
 
 /**
  * Runs `cdk synth` as a newcomer would, with no AWS credentials or config: every AWS_* variable removed and
- * HOME pointing at an empty directory. Returns the exit status and standard error; never throws on failure.
+ * HOME pointing at an empty directory. `outdir` undefined: the CLI's default (`cdk.out` in `cwd`). Returns the
+ * exit status and standard error; never throws on a failed synth.
  */
-export function cliSynth(outdir: string, args: string[] = [], cwd: string = ROOT): SynthResult {
-  fs.rmSync(outdir, { recursive: true, force: true });
-  fs.mkdirSync(outdir, { recursive: true });
+export function cliSynth(outdir: string | undefined, args: string[] = [], cwd: string = ROOT): SynthResult {
+  const out = outdir ?? path.join(cwd, 'cdk.out');
+  fs.rmSync(out, { recursive: true, force: true });
+  if (outdir) fs.mkdirSync(outdir, { recursive: true });
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ha-web-home-'));
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
   try {
-    const r = spawnSync(CDK, ['synth', '--quiet', '--no-notices', '-o', outdir, ...args], {
+    const cdk = path.join(cwd, 'node_modules', '.bin', 'cdk');
+    const r = spawnSync(cdk, ['synth', '--quiet', '--no-notices', ...(outdir ? ['-o', outdir] : []), ...args], {
       cwd,
       env: { ...env, HOME: home, CI: 'true' },
       encoding: 'utf8',
       timeout: 180_000,
     });
-    return { outdir, status: r.status, stderr: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
+    return { outdir: out, status: r.status, stderr: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
   } finally {
     fs.rmSync(home, { recursive: true, force: true });
   }
 }
 
+/** demo is the default environment: it is synthesized with no `-c env`, as the README's first command does. */
 function runSynth(name: EnvironmentName, outdir: string): SynthResult {
-  return cliSynth(outdir, ['-c', `env=${name}`]);
+  return cliSynth(outdir, name === 'demo' ? [] : ['-c', `env=${name}`]);
 }
 
 function load(name: EnvironmentName, result: SynthResult): SynthesizedEnvironment {
@@ -223,4 +226,57 @@ function load(name: EnvironmentName, result: SynthResult): SynthesizedEnvironmen
     },
     report: (pluginName) => (report.pluginReports as PluginReport[]).find((p) => p.pluginName === pluginName),
   };
+}
+
+/** The logical ID of the resource at construct path `constructPath` below `stack` (its `aws:cdk:path` metadata). */
+export function logicalIdAt(stack: SynthesizedStack, constructPath: string): string {
+  const wanted = `${stack.stackName}/${constructPath}`;
+  const found = Object.entries(stack.json.Resources as Record<string, Json>).filter(
+    ([, r]) => r.Metadata?.['aws:cdk:path'] === wanted,
+  );
+  if (found.length !== 1) throw new Error(`expected one resource at ${wanted}, found ${found.length}`);
+  return found[0][0];
+}
+
+/** The value `producer` exports under `name`; throws if it exports nothing by that name. */
+export function exportedValue(producer: SynthesizedStack, name: string): unknown {
+  const outputs = Object.values((producer.json.Outputs ?? {}) as Record<string, Json>);
+  const found = outputs.filter((o) => o.Export?.Name === name);
+  if (found.length !== 1) throw new Error(`${producer.stackName} exports no ${name}`);
+  return found[0].Value;
+}
+
+/**
+ * The value behind `ref`, a reference to an output of `producer`, after checking that it is the app's kind of
+ * reference: an `Fn::ImportValue` of the producer's export in the same region, a weak `Fn::GetStackOutput`
+ * naming the producer's stack and region across regions. With `consumer`, the kind must match the two stacks'
+ * regions. Throws, naming what it found, on any other reference.
+ */
+export function importedValue(ref: unknown, producer: SynthesizedStack, consumer?: SynthesizedStack): unknown {
+  const r = (ref ?? {}) as { 'Fn::ImportValue'?: unknown; 'Fn::GetStackOutput'?: Record<string, unknown> };
+  const sameRegion = consumer ? consumer.region === producer.region : 'Fn::ImportValue' in r;
+  const name = r['Fn::ImportValue'];
+  if (sameRegion) {
+    if (typeof name !== 'string' || !name.startsWith(`${producer.stackName}:`) || Object.keys(r).length !== 1) {
+      throw new Error(
+        `expected an Fn::ImportValue of an export of ${producer.stackName}, found ${JSON.stringify(ref)}`,
+      );
+    }
+    return exportedValue(producer, name);
+  }
+  const read = r['Fn::GetStackOutput'];
+  const outputs = (producer.json.Outputs ?? {}) as Record<string, Json>;
+  if (
+    Object.keys(r).length !== 1 ||
+    !read ||
+    read.StackName !== producer.stackName ||
+    read.Region !== producer.region ||
+    typeof read.OutputName !== 'string' ||
+    !(read.OutputName in outputs)
+  ) {
+    throw new Error(
+      `expected an Fn::GetStackOutput of an output of ${producer.stackName} (${producer.region}), found ${JSON.stringify(ref)}`,
+    );
+  }
+  return outputs[read.OutputName].Value;
 }

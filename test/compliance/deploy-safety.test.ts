@@ -3,14 +3,11 @@
  * first templates has a checker here, the checker runs on all templates, and each is also run on the faulty
  * input of the first version to show that it would have caught it.
  */
-import { Template } from 'aws-cdk-lib/assertions';
 import * as fs from 'fs';
 import * as path from 'path';
 import { EnvironmentConfig } from '../../lib/config';
-import { demo, prod, staging } from '../../lib/config/environments';
 import { DATABASE_ADMIN_USERNAME } from '../../lib/constructs/global-database';
-import { HaEnvironment } from '../../lib/ha-environment';
-import { newApp } from '../helpers';
+import { EnvironmentName, synthesized } from '../synthesized';
 import {
   crossRegionProblems,
   fixedNames,
@@ -25,23 +22,20 @@ import {
 } from './checkers';
 import { Statement } from './policy';
 
-/** Synthesizes an environment's stacks, in deploy order. */
-function synthesize(config: EnvironmentConfig): Synthesized[] {
-  const env = new HaEnvironment(newApp(), config);
-  return env.stacks.map((s, order) => ({
+/** An environment's stacks, in deploy order, from the run's shared `cdk synth` (test/synthesized.ts). */
+function synthesize(name: EnvironmentName): Synthesized[] {
+  return synthesized(name).stacks.map((s) => ({
     stackName: s.stackName,
     region: s.region,
     account: s.account,
-    order,
-    template: Template.fromStack(s).toJSON(),
+    order: s.order,
+    template: s.json,
   }));
 }
 
-const ENVIRONMENTS: [string, EnvironmentConfig, Synthesized[]][] = [demo, staging, prod].map((c) => [
-  c.name,
-  c,
-  synthesize(c),
-]);
+const ENVIRONMENTS: [string, EnvironmentConfig, Synthesized[]][] = (['demo', 'staging', 'prod'] as const).map(
+  (name) => [name, synthesized(name).config, synthesize(name)],
+);
 
 const asList = (v: unknown): unknown[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]);
 

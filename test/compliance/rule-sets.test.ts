@@ -4,7 +4,6 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
-  addComplianceChecks,
   acknowledgeControlTowerFindings,
   CONTROL_TOWER_ACKNOWLEDGEMENTS,
   CONTROL_TOWER_RULES_DIR,
@@ -12,30 +11,17 @@ import {
   guardFiles,
   unparsableRuleFiles,
 } from '../../lib/compliance';
-import { EnvironmentConfig } from '../../lib/config';
-import { demo, prod, staging } from '../../lib/config/environments';
-import { HaEnvironment } from '../../lib/ha-environment';
+import { demo } from '../../lib/config/environments';
 import { newApp, tempDir } from '../helpers';
+import { EnvironmentName, PluginReport, synthesized } from '../synthesized';
 
-interface PluginReport {
-  pluginName: string;
-  conclusion: string;
-  violations: { ruleName: string }[];
-  suppressedViolations: { ruleName: string; reason: string; violatingConstructs: { constructPath: string }[] }[];
-}
+// The reports of `cdk synth -c env=<name>` (bin/app.ts adds the checks), from the run's shared synthesis.
+const reportsOf = (name: EnvironmentName) => {
+  const env = synthesized(name);
+  return { nag: env.report('AwsSolutions')!, controlTower: env.report('cdk-validator-cfnguard')! };
+};
 
-/** Synthesizes an environment with the checks of bin/app.ts and returns each plugin's report. */
-function reportsOf(config: EnvironmentConfig) {
-  const app = newApp();
-  const env = new HaEnvironment(app, config);
-  addComplianceChecks(app, env, config);
-  const assembly = app.synth();
-  const report = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'validation-report.json'), 'utf8'));
-  const byName = (name: string): PluginReport => report.pluginReports.find((p: PluginReport) => p.pluginName === name);
-  return { nag: byName('AwsSolutions'), controlTower: byName('cdk-validator-cfnguard') };
-}
-
-const reports = { demo: reportsOf(demo), staging: reportsOf(staging), prod: reportsOf(prod) };
+const reports = { demo: reportsOf('demo'), staging: reportsOf('staging'), prod: reportsOf('prod') };
 
 describe.each(Object.entries(reports))('rule sets at synth, %s', (_name, { nag, controlTower }) => {
   test('cdk-nag AwsSolutions: no unacknowledged finding', () => {

@@ -2,15 +2,16 @@ import { Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { Alerts } from '../../lib/constructs/alerts';
 import { allows, Request, Statement } from '../compliance/policy';
+import { bareStack, TEST_ACCOUNT, templateOf } from '../harness';
 import { newApp, onlyResource } from '../helpers';
 
-const ACCOUNT = '123456789012';
+const ACCOUNT = TEST_ACCOUNT;
 const REGION = 'eu-west-1';
 const SLR = `arn:aws:iam::${ACCOUNT}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling`;
 
-const stack = new Stack(newApp(), 'Test', { env: { account: ACCOUNT, region: REGION } });
+const stack = bareStack({ region: REGION });
 new Alerts(stack, 'Alerts', { email: 'ops@example.com' });
-const template = Template.fromStack(stack);
+const template = templateOf(stack);
 const topic = onlyResource(template, 'AWS::SNS::Topic');
 const key = onlyResource(template, 'AWS::KMS::Key');
 const topicPolicy: Statement[] = onlyResource(template, 'AWS::SNS::TopicPolicy').resource.Properties.PolicyDocument
@@ -47,6 +48,12 @@ describe('Alerts', () => {
     expect(topic.resource.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': [key.id, 'Arn'] });
     expect(key.resource.Properties.EnableKeyRotation).toBe(true);
     expect(key.resource.DeletionPolicy).toBe('RetainExceptOnCreate');
+    // By the construct itself, not only by the RetainExceptOnCreate aspect of the app's stacks.
+    const plain = new Stack(newApp(), 'Plain', { env: { account: ACCOUNT, region: REGION } });
+    new Alerts(plain, 'Alerts', { email: 'ops@example.com' });
+    expect(onlyResource(Template.fromStack(plain), 'AWS::KMS::Key').resource.DeletionPolicy).toBe(
+      'RetainExceptOnCreate',
+    );
   });
 
   test('CloudWatch alarms of this account and region may publish to the topic and use its key', () => {

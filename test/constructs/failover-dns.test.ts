@@ -1,35 +1,37 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { demo } from '../../lib/config/environments';
-import { AppStack } from '../../lib/stacks/app-stack';
-import { buildEnvironment, logicalIdOf, onlyResource, templatesOf, withConfig } from '../helpers';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import { FailoverDns, FailoverDnsProps } from '../../lib/constructs/failover-dns';
+import { bareStack, templateOf, testHostedZone, testVpc } from '../harness';
+import { logicalIdOf, onlyResource } from '../helpers';
 
-const { env } = buildEnvironment();
-const templates = templatesOf(env);
-const stricter = templatesOf(
-  buildEnvironment(withConfig({ dns: { ...demo.dns, healthCheckFailureThreshold: 5 } })).env,
-);
+const ZONE_ID = 'Z0123456789ABCDEFGHIJ';
+const REGIONAL_DOMAIN_NAME = 'us-east-1.app.example.com';
+const HEALTH_CHECK_PATH = '/health/ready';
 
-interface Region {
-  readonly name: string;
-  readonly region: string;
-  readonly app: AppStack;
-  readonly template: Template;
+/** The settings a test may change; the inputs (zone, load balancer) are made on the bare stack. */
+type Settings = Omit<FailoverDnsProps, 'hostedZone' | 'loadBalancer'>;
+
+const DEFAULTS: Settings = {
+  regionalDomainName: REGIONAL_DOMAIN_NAME,
+  healthCheckPath: HEALTH_CHECK_PATH,
+  failureThreshold: 3,
+};
+
+/** A {@link FailoverDns} on a bare stack with an imported hosted zone and a load balancer in a VPC. */
+function build(settings: Partial<Settings> = {}) {
+  const stack = bareStack();
+  const loadBalancer = new elbv2.ApplicationLoadBalancer(stack, 'LoadBalancer', {
+    vpc: testVpc(stack),
+    internetFacing: true,
+  });
+  new FailoverDns(stack, 'Dns', {
+    hostedZone: testHostedZone(stack, 'example.com'),
+    loadBalancer,
+    ...DEFAULTS,
+    ...settings,
+  });
+  return { loadBalancer, template: templateOf(stack) };
 }
-
-const REGIONS: Region[] = [
-  {
-    name: 'primary',
-    region: demo.primary.region,
-    app: env.primary.app,
-    template: templates.appPrimary,
-  },
-  {
-    name: 'secondary',
-    region: demo.secondary.region,
-    app: env.secondary.app,
-    template: templates.appSecondary,
-  },
-];
 
 /** The parts of an `AWS::Route53::RecordSet` these tests read. */
 interface RecordSet {
@@ -56,12 +58,12 @@ function recordNamed(template: Template, name: string): RecordSet {
   return matches[0] as RecordSet;
 }
 
-describe.each(REGIONS)('failover DNS ($name, $region)', ({ region, app, template }) => {
-  const regionalName = `${region}.${demo.dns.domainName}`;
-  const lbId = logicalIdOf(app.entry.loadBalancer);
+describe('FailoverDns', () => {
+  const { loadBalancer, template } = build();
+  const lbId = logicalIdOf(loadBalancer);
 
   describe('health check', () => {
-    test('is the one health check of the region', () => {
+    test('is the one health check', () => {
       template.resourceCountIs('AWS::Route53::HealthCheck', 1);
     });
 
@@ -71,15 +73,15 @@ describe.each(REGIONS)('failover DNS ($name, $region)', ({ region, app, template
       });
     });
 
-    test(`requests the regional name ${regionalName}`, () => {
+    test('requests regionalDomainName', () => {
       template.hasResourceProperties('AWS::Route53::HealthCheck', {
-        HealthCheckConfig: Match.objectLike({ FullyQualifiedDomainName: regionalName }),
+        HealthCheckConfig: Match.objectLike({ FullyQualifiedDomainName: REGIONAL_DOMAIN_NAME }),
       });
     });
 
-    test('requests dns.healthCheckPath, the deep readiness path', () => {
+    test('requests healthCheckPath, the deep readiness path', () => {
       template.hasResourceProperties('AWS::Route53::HealthCheck', {
-        HealthCheckConfig: Match.objectLike({ ResourcePath: demo.dns.healthCheckPath }),
+        HealthCheckConfig: Match.objectLike({ ResourcePath: HEALTH_CHECK_PATH }),
       });
     });
 
@@ -89,44 +91,36 @@ describe.each(REGIONS)('failover DNS ($name, $region)', ({ region, app, template
       });
     });
 
-    test('fails after dns.healthCheckFailureThreshold consecutive failures', () => {
+    test('fails after failureThreshold consecutive failures', () => {
       template.hasResourceProperties('AWS::Route53::HealthCheck', {
-        HealthCheckConfig: Match.objectLike({ FailureThreshold: demo.dns.healthCheckFailureThreshold }),
+        HealthCheckConfig: Match.objectLike({ FailureThreshold: 3 }),
       });
+    });
+
+    test('a failureThreshold of 5 reaches the health check', () => {
+      const { resource } = onlyResource(build({ failureThreshold: 5 }).template, 'AWS::Route53::HealthCheck');
+      expect(resource.Properties.HealthCheckConfig.FailureThreshold).toBe(5);
     });
   });
 
   describe('regional record', () => {
-    test(`is an A record for ${regionalName} in the configured hosted zone, without failover`, () => {
-      const record = recordNamed(template, regionalName);
-      expect(record.Properties).toMatchObject({ Type: 'A', HostedZoneId: demo.dns.hostedZoneId });
+    test('is an A record for regionalDomainName in the given hosted zone, without failover', () => {
+      const record = recordNamed(template, REGIONAL_DOMAIN_NAME);
+      expect(record.Properties).toMatchObject({ Type: 'A', HostedZoneId: ZONE_ID });
       expect(record.Properties.Failover).toBeUndefined();
       expect(record.Properties.HealthCheckId).toBeUndefined();
+      expect(record.Properties.SetIdentifier).toBeUndefined();
     });
 
-    test("is an alias of this region's load balancer", () => {
-      const alias = recordNamed(template, regionalName).Properties.AliasTarget;
+    test('is the only record', () => {
+      template.resourceCountIs('AWS::Route53::RecordSet', 1);
+    });
+
+    test('is an alias of the load balancer that evaluates its target health', () => {
+      const alias = recordNamed(template, REGIONAL_DOMAIN_NAME).Properties.AliasTarget;
       expect(alias.HostedZoneId).toEqual({ 'Fn::GetAtt': [lbId, 'CanonicalHostedZoneID'] });
       expect(JSON.stringify(alias.DNSName)).toContain(JSON.stringify({ 'Fn::GetAtt': [lbId, 'DNSName'] }));
+      expect(alias.EvaluateTargetHealth).toBe(true);
     });
-  });
-});
-
-describe('failover DNS across regions', () => {
-  test.each([
-    ['primary', () => stricter.appPrimary],
-    ['secondary', () => stricter.appSecondary],
-  ])('a dns.healthCheckFailureThreshold of 5 reaches the %s health check', (_name, template) => {
-    const { resource } = onlyResource(template(), 'AWS::Route53::HealthCheck');
-    expect(resource.Properties.HealthCheckConfig.FailureThreshold).toBe(5);
-  });
-
-  test('the app stacks hold no failover record (they are in the primary operations stack)', () => {
-    for (const template of [templates.appPrimary, templates.appSecondary]) {
-      const failover = template.findResources('AWS::Route53::RecordSet', {
-        Properties: { Failover: Match.anyValue() },
-      });
-      expect(Object.keys(failover)).toEqual([]);
-    }
   });
 });

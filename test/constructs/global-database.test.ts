@@ -1,92 +1,137 @@
-import { Duration, Stack } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { demo } from '../../lib/config/environments';
-import { DATABASE_PORT, GlobalDatabaseSecondary } from '../../lib/constructs/global-database';
-import { physicalNames } from '../../lib/names';
-import { NetworkStack } from '../../lib/stacks/network-stack';
 import {
-  buildEnvironment,
-  importedValue,
-  newApp,
-  onlyResource,
-  templatesOf,
-  withConfig,
-  expectOnlyWebIngress,
-} from '../helpers';
+  DATABASE_PORT,
+  GlobalDatabasePrimary,
+  GlobalDatabasePrimaryProps,
+  GlobalDatabaseSecondary,
+  GlobalDatabaseSecondaryProps,
+} from '../../lib/constructs/global-database';
+import { RegionalStack } from '../../lib/regional-stack';
+import { bareStack, expectOnlyIngressFrom, templateOf, testKey, testSecurityGroup, testVpc } from '../harness';
+import { onlyResource } from '../helpers';
 
-const { env } = buildEnvironment();
-const templates = templatesOf(env);
-const primary = templates.dataPrimary;
-const secondary = templates.dataSecondary;
+type Properties = Record<string, any>;
 
-type Properties = Record<string, unknown>;
+const ENGINE_VERSION = '16.6';
+const INSTANCE_CLASS = 'db.r6g.large';
+const BACKUP_RETENTION_DAYS = 7;
+const GLOBAL_CLUSTER_IDENTIFIER = 'haweb-test-global';
+const SECRET_NAME = 'haweb/test/database';
+const SECONDARY_REGION = 'us-west-2';
+
+/** A bare regional stack with the inputs every role of the database needs. */
+function inputs(region: string): { stack: RegionalStack; vpc: ec2.Vpc; clients: ec2.SecurityGroup; key: kms.Key } {
+  const stack = bareStack({ region });
+  const vpc = testVpc(stack);
+  return { stack, vpc, clients: testSecurityGroup(stack, vpc), key: testKey(stack) };
+}
+
+function baseProps(vpc: ec2.IVpc, clients: ec2.ISecurityGroup, key: kms.IKey) {
+  return {
+    vpc,
+    clients,
+    key,
+    engineVersion: ENGINE_VERSION,
+    instanceClass: INSTANCE_CLASS,
+    backupRetentionDays: BACKUP_RETENTION_DAYS,
+    globalClusterIdentifier: GLOBAL_CLUSTER_IDENTIFIER,
+    clusterIdentifier: 'haweb-test-aurora',
+    monitoringInterval: Duration.seconds(60),
+  };
+}
+
+/** A {@link GlobalDatabasePrimary} on a bare stack in us-east-1. */
+function primaryDatabase(overrides: Partial<GlobalDatabasePrimaryProps> = {}) {
+  const { stack, vpc, clients, key } = inputs('us-east-1');
+  const database = new GlobalDatabasePrimary(stack, 'Database', {
+    ...baseProps(vpc, clients, key),
+    readers: 1,
+    secretName: SECRET_NAME,
+    secretReplicaRegion: SECONDARY_REGION,
+    ...overrides,
+  });
+  return { stack, vpc, clients, key, database, template: templateOf(stack) };
+}
+
+/** A {@link GlobalDatabaseSecondary} on a bare stack in us-west-2. */
+function secondaryDatabase(overrides: Partial<GlobalDatabaseSecondaryProps> = {}) {
+  const { stack, vpc, clients, key } = inputs(SECONDARY_REGION);
+  const database = new GlobalDatabaseSecondary(stack, 'Database', {
+    ...baseProps(vpc, clients, key),
+    instances: 1,
+    ...overrides,
+  });
+  return { stack, vpc, clients, key, database, template: templateOf(stack) };
+}
 
 /** Properties of every resource of a type. */
 function propertiesOf(template: Template, type: string): Properties[] {
   return Object.values(template.findResources(type)).map((r) => r.Properties as Properties);
 }
 
-const clusterId = (template: Template) => onlyResource(template, 'AWS::RDS::DBCluster').id;
+const clusterOf = (template: Template) => onlyResource(template, 'AWS::RDS::DBCluster');
 
-describe('global cluster (primary region)', () => {
-  test('there is exactly one, with the deterministic identifier haweb-demo-global', () => {
-    expect(physicalNames(demo).globalClusterIdentifier).toBe('haweb-demo-global');
-    primary.resourceCountIs('AWS::RDS::GlobalCluster', 1);
-    primary.hasResourceProperties('AWS::RDS::GlobalCluster', { GlobalClusterIdentifier: 'haweb-demo-global' });
+const primary = primaryDatabase();
+const secondary = secondaryDatabase();
+
+describe('GlobalDatabasePrimary: global cluster', () => {
+  const { template } = primary;
+
+  test('there is exactly one, with the given identifier', () => {
+    template.resourceCountIs('AWS::RDS::GlobalCluster', 1);
+    template.hasResourceProperties('AWS::RDS::GlobalCluster', { GlobalClusterIdentifier: GLOBAL_CLUSTER_IDENTIFIER });
   });
 
-  test('is created from the primary regional cluster', () => {
-    primary.hasResourceProperties('AWS::RDS::GlobalCluster', {
-      SourceDBClusterIdentifier: { Ref: clusterId(primary) },
+  test('is created from the regional cluster', () => {
+    template.hasResourceProperties('AWS::RDS::GlobalCluster', {
+      SourceDBClusterIdentifier: { Ref: clusterOf(template).id },
     });
   });
 
   test('has deletion protection', () => {
-    primary.hasResourceProperties('AWS::RDS::GlobalCluster', { DeletionProtection: true });
+    template.hasResourceProperties('AWS::RDS::GlobalCluster', { DeletionProtection: true });
   });
 
   test('is retained when its stack removes it', () => {
-    primary.hasResource('AWS::RDS::GlobalCluster', {
+    template.hasResource('AWS::RDS::GlobalCluster', {
       DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
     });
   });
-
-  test('exists only in the primary region', () => {
-    secondary.resourceCountIs('AWS::RDS::GlobalCluster', 0);
-  });
 });
 
-describe('primary Aurora cluster', () => {
-  const cluster = () => onlyResource(primary, 'AWS::RDS::DBCluster').resource;
-  /** The secret attached to the cluster (the template also holds the cache AUTH secret). */
+describe('GlobalDatabasePrimary: regional cluster', () => {
+  const { stack, key, template } = primary;
+  const cluster = () => clusterOf(template).resource;
+  const keyArn = () => stack.resolve(key.keyArn);
+  /** The secret attached to the cluster. */
   const secret = () => {
-    const attachment = onlyResource(primary, 'AWS::SecretsManager::SecretTargetAttachment').resource.Properties;
-    expect(attachment.TargetId).toEqual({ Ref: clusterId(primary) });
+    const attachment = onlyResource(template, 'AWS::SecretsManager::SecretTargetAttachment').resource.Properties;
+    expect(attachment.TargetId).toEqual({ Ref: clusterOf(template).id });
     const id = (attachment.SecretId as { Ref: string }).Ref;
-    return { id, resource: primary.toJSON().Resources[id] };
+    return { id, resource: template.toJSON().Resources[id] };
   };
-  const dataKeyArn = () => env.primary.data.resolve(env.primary.data.key.keyArn);
 
-  test(`runs aurora-postgresql at the configured version (${demo.database.engineVersion})`, () => {
+  test(`runs aurora-postgresql at the given version (${ENGINE_VERSION})`, () => {
     expect(cluster().Properties).toEqual(
-      expect.objectContaining({ Engine: 'aurora-postgresql', EngineVersion: demo.database.engineVersion }),
+      expect.objectContaining({ Engine: 'aurora-postgresql', EngineVersion: ENGINE_VERSION }),
     );
   });
 
-  test("encrypts storage with the region's data key", () => {
-    expect(dataKeyArn()).toEqual({ 'Fn::GetAtt': [onlyResource(primary, 'AWS::KMS::Key').id, 'Arn'] });
-    expect(cluster().Properties).toEqual(expect.objectContaining({ StorageEncrypted: true, KmsKeyId: dataKeyArn() }));
+  test('encrypts storage with the given key', () => {
+    expect(keyArn()).toEqual({ 'Fn::GetAtt': [onlyResource(template, 'AWS::KMS::Key').id, 'Arn'] });
+    expect(cluster().Properties).toEqual(expect.objectContaining({ StorageEncrypted: true, KmsKeyId: keyArn() }));
   });
 
   test('has deletion protection', () => {
     expect(cluster().Properties.DeletionProtection).toBe(true);
   });
 
-  test(`keeps backups for the configured days (${demo.database.backupRetentionDays})`, () => {
-    expect(cluster().Properties.BackupRetentionPeriod).toBe(demo.database.backupRetentionDays);
+  test(`keeps backups for the given days (${BACKUP_RETENTION_DAYS})`, () => {
+    expect(cluster().Properties.BackupRetentionPeriod).toBe(BACKUP_RETENTION_DAYS);
   });
 
   test('is snapshotted when removed or replaced', () => {
@@ -109,20 +154,17 @@ describe('primary Aurora cluster', () => {
 
   test('takes its master username from the secret (a dynamic reference or the username the secret holds)', () => {
     const username = cluster().Properties.MasterUsername;
-    const template = secret().resource.Properties.GenerateSecretString.SecretStringTemplate as string;
-    const stored = JSON.parse(template).username;
+    const secretTemplate = secret().resource.Properties.GenerateSecretString.SecretStringTemplate as string;
+    const stored = JSON.parse(secretTemplate).username;
     const dynamic = {
       'Fn::Join': ['', ['{{resolve:secretsmanager:', { Ref: secret().id }, ':SecretString:username::}}']],
     };
     expect([dynamic, stored]).toContainEqual(username);
   });
 
-  test('its secret is named haweb/demo/database and replicated to the secondary region', () => {
+  test('its secret has the given name and is replicated to the given region', () => {
     expect(secret().resource.Properties).toEqual(
-      expect.objectContaining({
-        Name: 'haweb/demo/database',
-        ReplicaRegions: [{ Region: demo.secondary.region }],
-      }),
+      expect.objectContaining({ Name: SECRET_NAME, ReplicaRegions: [{ Region: SECONDARY_REGION }] }),
     );
   });
 
@@ -130,58 +172,67 @@ describe('primary Aurora cluster', () => {
     expect(secret().resource.DeletionPolicy).toBe('RetainExceptOnCreate');
   });
 
-  test("its secret is encrypted with the region's data key", () => {
-    expect(secret().resource.Properties.KmsKeyId).toEqual(dataKeyArn());
+  test('its secret is encrypted with the given key', () => {
+    expect(secret().resource.Properties.KmsKeyId).toEqual(keyArn());
   });
 
-  test(`has a writer and primary.databaseReaders (${demo.primary.databaseReaders}) readers of the configured class`, () => {
-    primary.resourceCountIs('AWS::RDS::DBInstance', 1 + demo.primary.databaseReaders);
-    for (const instance of propertiesOf(primary, 'AWS::RDS::DBInstance')) {
+  test('has a writer and `readers` readers (1: 2 instances) of the given class', () => {
+    template.resourceCountIs('AWS::RDS::DBInstance', 2);
+    for (const instance of propertiesOf(template, 'AWS::RDS::DBInstance')) {
       expect(instance).toEqual(
         expect.objectContaining({
-          DBClusterIdentifier: { Ref: clusterId(primary) },
-          DBInstanceClass: demo.database.instanceClass,
+          DBClusterIdentifier: { Ref: clusterOf(template).id },
+          DBInstanceClass: INSTANCE_CLASS,
         }),
       );
     }
   });
 
   test('has exactly one writer (promotion tier 0); the readers take over from it', () => {
-    const tiers = propertiesOf(primary, 'AWS::RDS::DBInstance').map((p) => p.PromotionTier);
+    const tiers = propertiesOf(template, 'AWS::RDS::DBInstance').map((p) => p.PromotionTier);
     expect(tiers.filter((t) => t === 0)).toHaveLength(1);
   });
 
   test('no instance is publicly accessible', () => {
-    for (const instance of propertiesOf(primary, 'AWS::RDS::DBInstance')) {
+    for (const instance of propertiesOf(template, 'AWS::RDS::DBInstance')) {
       expect(instance.PubliclyAccessible).toBe(false);
     }
   });
+
+  test('3 readers give a writer plus 3 readers (4 instances)', () => {
+    primaryDatabase({ readers: 3 }).template.resourceCountIs('AWS::RDS::DBInstance', 4);
+  });
 });
 
-describe('secondary Aurora cluster', () => {
-  const cluster = () => onlyResource(secondary, 'AWS::RDS::DBCluster').resource;
+describe('GlobalDatabaseSecondary', () => {
+  const { stack, key, template } = secondary;
+  const cluster = () => clusterOf(template).resource;
 
-  test('joins the global cluster haweb-demo-global', () => {
-    expect(cluster().Properties.GlobalClusterIdentifier).toBe('haweb-demo-global');
+  test('joins the global cluster by the given identifier', () => {
+    expect(cluster().Properties.GlobalClusterIdentifier).toBe(GLOBAL_CLUSTER_IDENTIFIER);
   });
 
-  test('runs the same engine and version as the primary', () => {
+  test('creates no global cluster of its own', () => {
+    template.resourceCountIs('AWS::RDS::GlobalCluster', 0);
+  });
+
+  test('runs the given engine and version, as the primary does', () => {
     expect(cluster().Properties).toEqual(
-      expect.objectContaining({ Engine: 'aurora-postgresql', EngineVersion: demo.database.engineVersion }),
+      expect.objectContaining({ Engine: 'aurora-postgresql', EngineVersion: ENGINE_VERSION }),
     );
   });
 
   test('has no master user of its own: it inherits the credentials', () => {
-    secondary.hasResourceProperties('AWS::RDS::DBCluster', {
+    template.hasResourceProperties('AWS::RDS::DBCluster', {
       MasterUsername: Match.absent(),
       MasterUserPassword: Match.absent(),
       ManageMasterUserPassword: Match.absent(),
     });
   });
 
-  test("encrypts storage with its own region's data key", () => {
-    const ownKey = env.secondary.data.resolve(env.secondary.data.key.keyArn);
-    expect(ownKey).toEqual({ 'Fn::GetAtt': [onlyResource(secondary, 'AWS::KMS::Key').id, 'Arn'] });
+  test("encrypts storage with its own region's key", () => {
+    const ownKey = stack.resolve(key.keyArn);
+    expect(ownKey).toEqual({ 'Fn::GetAtt': [onlyResource(template, 'AWS::KMS::Key').id, 'Arn'] });
     expect(cluster().Properties).toEqual(expect.objectContaining({ StorageEncrypted: true, KmsKeyId: ownKey }));
   });
 
@@ -194,109 +245,66 @@ describe('secondary Aurora cluster', () => {
     expect(cluster().UpdateReplacePolicy).toBe('Snapshot');
   });
 
-  test(`has secondary.databaseReaders (${demo.secondary.databaseReaders}) instances of the configured class`, () => {
-    secondary.resourceCountIs('AWS::RDS::DBInstance', demo.secondary.databaseReaders);
-    for (const instance of propertiesOf(secondary, 'AWS::RDS::DBInstance')) {
+  test('has `instances` instances (1) of the given class, none publicly accessible', () => {
+    template.resourceCountIs('AWS::RDS::DBInstance', 1);
+    for (const instance of propertiesOf(template, 'AWS::RDS::DBInstance')) {
       expect(instance).toEqual(
         expect.objectContaining({
-          DBClusterIdentifier: { Ref: clusterId(secondary) },
-          DBInstanceClass: demo.database.instanceClass,
+          DBClusterIdentifier: { Ref: clusterOf(template).id },
+          DBInstanceClass: INSTANCE_CLASS,
           PubliclyAccessible: false,
         }),
       );
     }
   });
 
+  test('2 instances give 2 instances', () => {
+    secondaryDatabase({ instances: 2 }).template.resourceCountIs('AWS::RDS::DBInstance', 2);
+  });
+
   test('creates no secret: it reads the replica of the primary one', () => {
-    secondary.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
   });
 });
 
-const regions: { role: string; template: Template; network: NetworkStack; networkTemplate: Template }[] = [
-  { role: 'primary', template: primary, network: env.primary.network, networkTemplate: templates.networkPrimary },
-  {
-    role: 'secondary',
-    template: secondary,
-    network: env.secondary.network,
-    networkTemplate: templates.networkSecondary,
-  },
-];
+describe.each([
+  { role: 'primary', built: primary },
+  { role: 'secondary', built: secondary },
+])('network access and parameters of the $role cluster', ({ built }) => {
+  const { stack, vpc, clients, template } = built;
+  const cluster = () => clusterOf(template).resource;
+  const securityGroupId = () => {
+    const groups = cluster().Properties.VpcSecurityGroupIds as { 'Fn::GetAtt': [string, string] }[];
+    expect(groups).toHaveLength(1);
+    return groups[0]['Fn::GetAtt'][0];
+  };
 
-describe.each(regions)(
-  'Aurora network access and parameters in the $role region',
-  ({ template, network, networkTemplate }) => {
-    const securityGroupId = () => {
-      const groups = cluster().Properties.VpcSecurityGroupIds as { 'Fn::GetAtt': [string, string] }[];
-      expect(groups).toHaveLength(1);
-      return groups[0]['Fn::GetAtt'][0];
-    };
-    const cluster = () => onlyResource(template, 'AWS::RDS::DBCluster').resource;
-
-    test(`admits only the web instances security group, on TCP ${DATABASE_PORT}; its group is not exported`, () => {
-      expectOnlyWebIngress(template, securityGroupId(), DATABASE_PORT, network, networkTemplate);
-    });
-
-    test('the cluster lives in the isolated subnets', () => {
-      const subnetGroup = (cluster().Properties.DBSubnetGroupName as { Ref: string }).Ref;
-      const subnets = template.toJSON().Resources[subnetGroup].Properties.SubnetIds as unknown[];
-      expect(subnets.map((s) => importedValue(s, network, networkTemplate))).toEqual(
-        network.resolve(network.vpc.isolatedSubnets.map((s) => s.subnetId)),
-      );
-    });
-
-    test('the cluster parameter group forces TLS (rds.force_ssl = 1)', () => {
-      const group = (cluster().Properties.DBClusterParameterGroupName as { Ref: string }).Ref;
-      const resource = template.toJSON().Resources[group];
-      expect(resource.Type).toBe('AWS::RDS::DBClusterParameterGroup');
-      expect(resource.Properties.Parameters).toEqual(expect.objectContaining({ 'rds.force_ssl': '1' }));
-    });
-  },
-);
-
-describe('instance counts follow config', () => {
-  const config = withConfig({
-    primary: { ...demo.primary, databaseReaders: 3 },
-    secondary: { ...demo.secondary, databaseReaders: 2 },
-  });
-  let counts: { primary: number; secondary: number };
-  beforeAll(() => {
-    const built = buildEnvironment(config).env;
-    const count = (s: Stack) => Object.keys(Template.fromStack(s).findResources('AWS::RDS::DBInstance')).length;
-    counts = { primary: count(built.primary.data), secondary: count(built.secondary.data) };
+  test(`admits only the clients security group, on TCP ${DATABASE_PORT}`, () => {
+    expectOnlyIngressFrom(template, securityGroupId(), DATABASE_PORT, stack.resolve(clients.securityGroupId));
   });
 
-  test('the primary has a writer plus primary.databaseReaders readers (3 readers: 4 instances)', () => {
-    expect(counts.primary).toBe(4);
+  test('the cluster lives in the isolated subnets', () => {
+    const subnetGroup = (cluster().Properties.DBSubnetGroupName as { Ref: string }).Ref;
+    const resource = template.toJSON().Resources[subnetGroup];
+    expect(resource.Type).toBe('AWS::RDS::DBSubnetGroup');
+    expect(resource.Properties.SubnetIds).toEqual(stack.resolve(vpc.isolatedSubnets.map((s) => s.subnetId)));
   });
 
-  test('the secondary has secondary.databaseReaders instances (2)', () => {
-    expect(counts.secondary).toBe(2);
+  test('the cluster parameter group forces TLS (rds.force_ssl = 1)', () => {
+    const group = (cluster().Properties.DBClusterParameterGroupName as { Ref: string }).Ref;
+    const resource = template.toJSON().Resources[group];
+    expect(resource.Type).toBe('AWS::RDS::DBClusterParameterGroup');
+    expect(resource.Properties.Parameters).toEqual(expect.objectContaining({ 'rds.force_ssl': '1' }));
   });
 });
 
 describe('GlobalDatabaseSecondary validation', () => {
   test('refuses fewer than one instance, naming the setting and the value', () => {
-    const stack = new Stack(newApp(), 'Test', { env: { account: '111111111111', region: 'us-west-2' } });
-    const vpc = new ec2.Vpc(stack, 'Vpc', {
-      subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
-        { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      ],
-    });
-    const props = {
-      vpc,
-      clients: new ec2.SecurityGroup(stack, 'Clients', { vpc }),
-      key: new kms.Key(stack, 'Key'),
-      engineVersion: demo.database.engineVersion,
-      instanceClass: demo.database.instanceClass,
-      backupRetentionDays: demo.database.backupRetentionDays,
-      globalClusterIdentifier: 'haweb-test-global',
-      clusterIdentifier: 'haweb-test-aurora',
-      monitoringInterval: Duration.seconds(60),
-    };
+    const { stack, vpc, clients, key } = inputs(SECONDARY_REGION);
+    const props = { ...baseProps(vpc, clients, key), instances: 1 };
     expect(() => new GlobalDatabaseSecondary(stack, 'Database', { ...props, instances: 0 })).toThrow(
       'Test/Database: instances must be at least 1 (got 0).',
     );
-    expect(() => new GlobalDatabaseSecondary(stack, 'ValidDatabase', { ...props, instances: 1 })).not.toThrow();
+    expect(() => new GlobalDatabaseSecondary(stack, 'ValidDatabase', props)).not.toThrow();
   });
 });

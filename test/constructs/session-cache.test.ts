@@ -1,27 +1,80 @@
-import { Stack } from 'aws-cdk-lib';
+import { CfnElement } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
-import { demo } from '../../lib/config/environments';
-import { CACHE_PORT, SessionCache, SessionCacheProps } from '../../lib/constructs/session-cache';
-import { DataStack } from '../../lib/stacks/data-stack';
-import { NetworkStack } from '../../lib/stacks/network-stack';
 import {
-  buildEnvironment,
-  importedValue,
-  newApp,
-  onlyResource,
-  templatesOf,
-  withConfig,
-  expectOnlyWebIngress,
-} from '../helpers';
+  CACHE_PORT,
+  SessionCache,
+  SessionCachePrimaryProps,
+  SessionCacheProps,
+  SessionCacheSecondaryProps,
+} from '../../lib/constructs/session-cache';
+import { RegionalStack } from '../../lib/regional-stack';
+import {
+  bareStack,
+  expectOnlyIngressFrom,
+  templateOf,
+  testKey,
+  testSecurityGroup,
+  testVpc,
+  stringValues,
+} from '../harness';
+import { onlyResource } from '../helpers';
 
-const { env } = buildEnvironment();
-const templates = templatesOf(env);
-const primary = templates.dataPrimary;
-const secondary = templates.dataSecondary;
+type Properties = Record<string, any>;
 
-type Properties = Record<string, unknown>;
+const PRIMARY_REGION = 'us-east-1';
+const SECONDARY_REGION = 'us-west-2';
+const AUTH_SECRET_NAME = 'haweb/test/cache-auth';
+const ENGINE_VERSION = '8.0';
+const NODE_TYPE = 'cache.r7g.large';
+const GLOBAL_DATASTORE_SUFFIX = 'haweb-test-sessions';
+/** A Global Datastore ID as AWS forms it: a prefix it assigns, then the suffix. */
+const GLOBAL_DATASTORE_ID = `ldgnf-${GLOBAL_DATASTORE_SUFFIX}`;
+
+/** A bare regional stack with the inputs every role of the cache needs. */
+function inputs(region: string): { stack: RegionalStack; vpc: ec2.Vpc; clients: ec2.SecurityGroup; key: kms.Key } {
+  const stack = bareStack({ region });
+  const vpc = testVpc(stack);
+  return { stack, vpc, clients: testSecurityGroup(stack, vpc), key: testKey(stack) };
+}
+
+function baseProps(vpc: ec2.IVpc, clients: ec2.ISecurityGroup, key: kms.IKey) {
+  return { vpc, clients, key, replicas: 1, authSecretName: AUTH_SECRET_NAME, replicationGroupId: 'haweb-test-cache' };
+}
+
+/** Properties of a primary {@link SessionCache} on a bare stack in us-east-1. */
+function primaryInputs(overrides: Partial<SessionCachePrimaryProps> = {}) {
+  const { stack, vpc, clients, key } = inputs(PRIMARY_REGION);
+  const props: SessionCachePrimaryProps = {
+    ...baseProps(vpc, clients, key),
+    role: 'primary',
+    engineVersion: ENGINE_VERSION,
+    nodeType: NODE_TYPE,
+    secondaryRegion: SECONDARY_REGION,
+    globalDatastoreSuffix: GLOBAL_DATASTORE_SUFFIX,
+    ...overrides,
+  };
+  return { stack, vpc, clients, key, props };
+}
+
+function primaryCache(overrides: Partial<SessionCachePrimaryProps> = {}) {
+  const built = primaryInputs(overrides);
+  const cache = new SessionCache(built.stack, 'Cache', built.props);
+  return { ...built, cache, template: templateOf(built.stack) };
+}
+
+/** A secondary {@link SessionCache} on a bare stack in us-west-2. */
+function secondaryCache(overrides: Partial<SessionCacheSecondaryProps> = {}) {
+  const { stack, vpc, clients, key } = inputs(SECONDARY_REGION);
+  const cache = new SessionCache(stack, 'Cache', {
+    ...baseProps(vpc, clients, key),
+    role: 'secondary',
+    globalDatastoreId: GLOBAL_DATASTORE_ID,
+    ...overrides,
+  });
+  return { stack, vpc, clients, key, cache, template: templateOf(stack) };
+}
 
 /** A `Fn::Join` with an empty separator as text, each `{ Ref: X }` written as `${X}`. */
 function joined(value: unknown): string {
@@ -31,48 +84,37 @@ function joined(value: unknown): string {
   return parts.map((p) => (typeof p === 'string' ? p : '${' + (p as { Ref: string }).Ref + '}')).join('');
 }
 
-/**
- * Every string value of a template that is data: keys, logical IDs in Ref and
- * Fn::GetAtt, and output names are left out, since they are not values that
- * could carry a secret.
- */
-function stringValues(node: unknown): string[] {
-  if (typeof node === 'string') return [node];
-  if (Array.isArray(node)) return node.flatMap(stringValues);
-  if (node && typeof node === 'object') {
-    return (
-      Object.entries(node)
-        // Names, not values: references, dependencies, and exports (their names embed logical IDs).
-        .filter(([k]) => !['Ref', 'Fn::GetAtt', 'OutputName', 'DependsOn', 'Fn::ImportValue', 'Export'].includes(k))
-        .flatMap(([, v]) => stringValues(v))
-    );
-  }
-  return [];
-}
-
 const replicationGroup = (template: Template) => onlyResource(template, 'AWS::ElastiCache::ReplicationGroup');
-const dataKeyArn = (stack: DataStack) => stack.resolve(stack.key.keyArn);
 
-describe('session cache of the primary region', () => {
-  const group = () => replicationGroup(primary).resource.Properties as Properties;
+const primary = primaryCache();
+const secondary = secondaryCache();
+
+describe('SessionCache, primary role', () => {
+  const { stack, key, template } = primary;
+  const group = () => replicationGroup(template).resource.Properties as Properties;
+  const keyArn = () => stack.resolve(key.keyArn);
   const authSecret = () => {
     const secrets = Object.entries(
-      primary.findResources('AWS::SecretsManager::Secret', { Properties: { Name: 'haweb/demo/cache-auth' } }),
+      template.findResources('AWS::SecretsManager::Secret', { Properties: { Name: AUTH_SECRET_NAME } }),
     );
     expect(secrets).toHaveLength(1);
     return { id: secrets[0][0], resource: secrets[0][1] };
   };
 
-  test(`runs Valkey at the configured version (${demo.cache.engineVersion})`, () => {
-    expect(group()).toEqual(expect.objectContaining({ Engine: 'valkey', EngineVersion: demo.cache.engineVersion }));
+  test(`runs Valkey at the given version (${ENGINE_VERSION})`, () => {
+    expect(group()).toEqual(expect.objectContaining({ Engine: 'valkey', EngineVersion: ENGINE_VERSION }));
   });
 
-  test(`uses the configured node type (${demo.cache.nodeType})`, () => {
-    expect(group().CacheNodeType).toBe(demo.cache.nodeType);
+  test(`uses the given node type (${NODE_TYPE})`, () => {
+    expect(group().CacheNodeType).toBe(NODE_TYPE);
   });
 
-  test(`has a primary node plus replicasPerRegion (${demo.cache.replicasPerRegion}) replicas`, () => {
-    expect(group().NumCacheClusters).toBe(1 + demo.cache.replicasPerRegion);
+  test('has a primary node plus `replicas` replicas (1: 2 cache clusters)', () => {
+    expect(group().NumCacheClusters).toBe(2);
+  });
+
+  test('3 replicas give 4 cache clusters', () => {
+    expect(replicationGroup(primaryCache({ replicas: 3 }).template).resource.Properties.NumCacheClusters).toBe(4);
   });
 
   test('is Multi-AZ with automatic failover', () => {
@@ -83,22 +125,15 @@ describe('session cache of the primary region', () => {
     expect(group()).toEqual(expect.objectContaining({ TransitEncryptionEnabled: true, AtRestEncryptionEnabled: true }));
   });
 
-  test("encrypts at rest with the region's data key", () => {
-    expect(dataKeyArn(env.primary.data)).toEqual({ 'Fn::GetAtt': [onlyResource(primary, 'AWS::KMS::Key').id, 'Arn'] });
-    expect(group().KmsKeyId).toEqual(dataKeyArn(env.primary.data));
+  test('encrypts at rest with the given key', () => {
+    expect(keyArn()).toEqual({ 'Fn::GetAtt': [onlyResource(template, 'AWS::KMS::Key').id, 'Arn'] });
+    expect(group().KmsKeyId).toEqual(keyArn());
   });
 
   test('takes its AUTH token from the AUTH secret by a Secrets Manager dynamic reference', () => {
     const token = joined(group().AuthToken);
     expect(token.startsWith('{{resolve:secretsmanager:')).toBe(true);
     expect(token).toBe(`{{resolve:secretsmanager:\${${authSecret().id}}:SecretString:::}}`);
-  });
-
-  test('the data templates hold no 64-character token in clear', () => {
-    for (const template of [primary, secondary]) {
-      const values = stringValues(template.toJSON());
-      expect(values.filter((v) => /[A-Za-z0-9]{64}/.test(v))).toEqual([]);
-    }
   });
 
   test('the AUTH secret is generated by Secrets Manager, 64 characters without punctuation', () => {
@@ -109,29 +144,29 @@ describe('session cache of the primary region', () => {
     expect(authSecret().resource.Properties.SecretString).toBeUndefined();
   });
 
-  test('the AUTH secret is named haweb/demo/cache-auth and replicated to the secondary region', () => {
+  test('the AUTH secret has the given name and is replicated to the secondary region', () => {
     expect(authSecret().resource.Properties).toEqual(
-      expect.objectContaining({ Name: 'haweb/demo/cache-auth', ReplicaRegions: [{ Region: demo.secondary.region }] }),
+      expect.objectContaining({ Name: AUTH_SECRET_NAME, ReplicaRegions: [{ Region: SECONDARY_REGION }] }),
     );
   });
 
-  test("the AUTH secret is encrypted with the region's data key", () => {
-    expect(authSecret().resource.Properties.KmsKeyId).toEqual(dataKeyArn(env.primary.data));
+  test('the AUTH secret is encrypted with the given key', () => {
+    expect(authSecret().resource.Properties.KmsKeyId).toEqual(keyArn());
   });
 
-  test('leads a Global Datastore with the suffix haweb-demo-sessions', () => {
-    primary.resourceCountIs('AWS::ElastiCache::GlobalReplicationGroup', 1);
-    primary.hasResourceProperties('AWS::ElastiCache::GlobalReplicationGroup', {
-      GlobalReplicationGroupIdSuffix: 'haweb-demo-sessions',
+  test('leads a Global Datastore with the given suffix', () => {
+    template.resourceCountIs('AWS::ElastiCache::GlobalReplicationGroup', 1);
+    template.hasResourceProperties('AWS::ElastiCache::GlobalReplicationGroup', {
+      GlobalReplicationGroupIdSuffix: GLOBAL_DATASTORE_SUFFIX,
     });
   });
 
-  test('is the one PRIMARY member of the Global Datastore, in the primary region', () => {
-    primary.hasResourceProperties('AWS::ElastiCache::GlobalReplicationGroup', {
+  test("is the one PRIMARY member of the Global Datastore, in its stack's region", () => {
+    template.hasResourceProperties('AWS::ElastiCache::GlobalReplicationGroup', {
       Members: [
         {
-          ReplicationGroupId: { Ref: replicationGroup(primary).id },
-          ReplicationGroupRegion: demo.primary.region,
+          ReplicationGroupId: { Ref: replicationGroup(template).id },
+          ReplicationGroupRegion: PRIMARY_REGION,
           Role: 'PRIMARY',
         },
       ],
@@ -139,40 +174,41 @@ describe('session cache of the primary region', () => {
   });
 
   test('the Global Datastore is retained when its stack removes it', () => {
-    primary.hasResource('AWS::ElastiCache::GlobalReplicationGroup', {
+    template.hasResource('AWS::ElastiCache::GlobalReplicationGroup', {
       DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
     });
   });
 });
 
-describe('session cache of the secondary region', () => {
-  const group = () => replicationGroup(secondary).resource.Properties as Properties;
+describe('SessionCache, secondary role', () => {
+  const { stack, key, template } = secondary;
+  const group = () => replicationGroup(template).resource.Properties as Properties;
 
-  test('joins the Global Datastore by the ID that the primary data stack outputs, read in the primary region', () => {
-    const id = importedValue(group().GlobalReplicationGroupId, env.primary.data, primary);
-    expect(id).toEqual({
-      'Fn::GetAtt': [onlyResource(primary, 'AWS::ElastiCache::GlobalReplicationGroup').id, 'GlobalReplicationGroupId'],
-    });
+  test('joins the Global Datastore by the given ID', () => {
+    expect(group().GlobalReplicationGroupId).toBe(GLOBAL_DATASTORE_ID);
   });
 
   test('inherits engine, version and node type from the Global Datastore', () => {
-    secondary.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
+    template.hasResourceProperties('AWS::ElastiCache::ReplicationGroup', {
       Engine: Match.absent(),
       EngineVersion: Match.absent(),
       CacheNodeType: Match.absent(),
     });
   });
 
-  test(`has a primary node plus replicasPerRegion (${demo.cache.replicasPerRegion}) replicas`, () => {
-    expect(group().NumCacheClusters).toBe(1 + demo.cache.replicasPerRegion);
+  test('has a primary node plus `replicas` replicas (1: 2 cache clusters)', () => {
+    expect(group().NumCacheClusters).toBe(2);
+  });
+
+  test('3 replicas give 4 cache clusters', () => {
+    expect(replicationGroup(secondaryCache({ replicas: 3 }).template).resource.Properties.NumCacheClusters).toBe(4);
   });
 
   test("encrypts at rest with its own region's key", () => {
-    expect(dataKeyArn(env.secondary.data)).toEqual({
-      'Fn::GetAtt': [onlyResource(secondary, 'AWS::KMS::Key').id, 'Arn'],
-    });
-    expect(group().KmsKeyId).toEqual(dataKeyArn(env.secondary.data));
+    const ownKey = stack.resolve(key.keyArn);
+    expect(ownKey).toEqual({ 'Fn::GetAtt': [onlyResource(template, 'AWS::KMS::Key').id, 'Arn'] });
+    expect(group().KmsKeyId).toEqual(ownKey);
   });
 
   test('is Multi-AZ with automatic failover', () => {
@@ -185,26 +221,20 @@ describe('session cache of the secondary region', () => {
   });
 
   test('takes its AUTH token from the replica of the AUTH secret, by name', () => {
-    expect(group().AuthToken).toBe('{{resolve:secretsmanager:haweb/demo/cache-auth:SecretString:::}}');
+    expect(group().AuthToken).toBe(`{{resolve:secretsmanager:${AUTH_SECRET_NAME}:SecretString:::}}`);
   });
 
   test('creates no secret and no Global Datastore of its own', () => {
-    secondary.resourceCountIs('AWS::SecretsManager::Secret', 0);
-    secondary.resourceCountIs('AWS::ElastiCache::GlobalReplicationGroup', 0);
+    template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+    template.resourceCountIs('AWS::ElastiCache::GlobalReplicationGroup', 0);
   });
 });
 
-const regions: { role: string; template: Template; network: NetworkStack; networkTemplate: Template }[] = [
-  { role: 'primary', template: primary, network: env.primary.network, networkTemplate: templates.networkPrimary },
-  {
-    role: 'secondary',
-    template: secondary,
-    network: env.secondary.network,
-    networkTemplate: templates.networkSecondary,
-  },
-];
-
-describe.each(regions)('session cache network access in the $role region', ({ template, network, networkTemplate }) => {
+describe.each([
+  { role: 'primary', built: primary },
+  { role: 'secondary', built: secondary },
+])('SessionCache network access and secrets, $role role', ({ built }) => {
+  const { stack, vpc, clients, template } = built;
   const group = () => replicationGroup(template).resource.Properties as Properties;
   const securityGroupId = () => {
     const groups = group().SecurityGroupIds as { 'Fn::GetAtt': [string, string] }[];
@@ -216,72 +246,41 @@ describe.each(regions)('session cache network access in the $role region', ({ te
     const subnetGroup = (group().CacheSubnetGroupName as { Ref: string }).Ref;
     const resource = template.toJSON().Resources[subnetGroup];
     expect(resource.Type).toBe('AWS::ElastiCache::SubnetGroup');
-    const subnets = (resource.Properties.SubnetIds as unknown[]).map((s) => importedValue(s, network, networkTemplate));
-    expect(subnets).toEqual(network.resolve(network.vpc.isolatedSubnets.map((s) => s.subnetId)));
+    expect(resource.Properties.SubnetIds).toEqual(stack.resolve(vpc.isolatedSubnets.map((s) => s.subnetId)));
   });
 
-  test(`admits only the web instances security group, on TCP ${CACHE_PORT}; its group is not exported`, () => {
+  test(`admits only the clients security group, on TCP ${CACHE_PORT}`, () => {
     expect(group().Port).toBe(CACHE_PORT);
-    expectOnlyWebIngress(template, securityGroupId(), CACHE_PORT, network, networkTemplate);
-  });
-});
-
-describe('replica count follows config', () => {
-  const config = withConfig({ cache: { ...demo.cache, replicasPerRegion: 3 } });
-  let clusters: unknown[];
-  beforeAll(() => {
-    const built = buildEnvironment(config).env;
-    clusters = [built.primary.data, built.secondary.data].map(
-      (s) => replicationGroup(Template.fromStack(s)).resource.Properties.NumCacheClusters,
-    );
+    expectOnlyIngressFrom(template, securityGroupId(), CACHE_PORT, stack.resolve(clients.securityGroupId));
   });
 
-  test('3 replicas per region give 4 cache clusters in each region', () => {
-    expect(clusters).toEqual([4, 4]);
+  test("the cache's resources hold no 64-character token in clear", () => {
+    const resources = template.toJSON().Resources as Record<string, unknown>;
+    const own = built.cache.node
+      .findAll()
+      .filter(CfnElement.isCfnElement)
+      .map((e) => stack.resolve(e.logicalId) as string);
+    expect(own).toContain(replicationGroup(template).id);
+    const values = stringValues(own.map((id) => resources[id]));
+    expect(values.filter((v) => /[A-Za-z0-9]{64}/.test(v))).toEqual([]);
   });
 });
 
 describe('SessionCache validation', () => {
-  function primaryProps(): { stack: Stack; props: SessionCacheProps } {
-    const stack = new Stack(newApp(), 'Test', { env: { account: '111111111111', region: 'us-east-1' } });
-    const vpc = new ec2.Vpc(stack, 'Vpc', {
-      subnetConfiguration: [
-        { name: 'Public', subnetType: ec2.SubnetType.PUBLIC },
-        { name: 'Isolated', subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
-      ],
-    });
-    return {
-      stack,
-      props: {
-        role: 'primary',
-        vpc,
-        clients: new ec2.SecurityGroup(stack, 'Clients', { vpc }),
-        key: new kms.Key(stack, 'Key'),
-        replicas: 1,
-        authSecretName: 'test/cache-auth',
-        replicationGroupId: 'haweb-test-cache',
-        engineVersion: '8.0',
-        nodeType: 'cache.r7g.large',
-        secondaryRegion: 'us-west-2',
-        globalDatastoreSuffix: 'test-sessions',
-      },
-    };
-  }
-
   test('a complete primary is accepted', () => {
-    const { stack, props } = primaryProps();
+    const { stack, props } = primaryInputs();
     expect(() => new SessionCache(stack, 'Cache', props)).not.toThrow();
   });
 
   test('refuses zero replicas, because Multi-AZ needs at least one', () => {
-    const { stack, props } = primaryProps();
+    const { stack, props } = primaryInputs();
     expect(() => new SessionCache(stack, 'Cache', { ...props, replicas: 0 })).toThrow(
       'Test/Cache: replicas must be at least 1 for Multi-AZ (got 0).',
     );
   });
 
   test('refuses a primary without nodeType, naming the missing setting', () => {
-    const { stack, props } = primaryProps();
+    const { stack, props } = primaryInputs();
     // The types forbid it; JavaScript callers can still leave it out.
     const incomplete = { ...props, nodeType: undefined } as unknown as SessionCacheProps;
     expect(() => new SessionCache(stack, 'Cache', incomplete)).toThrow(

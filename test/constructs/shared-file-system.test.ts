@@ -1,45 +1,47 @@
-import { Stack } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { SharedFileSystem } from '../../lib/constructs/shared-file-system';
-import { NetworkStack } from '../../lib/stacks/network-stack';
-import { StorageStack } from '../../lib/stacks/storage-stack';
-import { buildEnvironment, importedValue, newApp, onlyResource, templatesOf, expectOnlyWebIngress } from '../helpers';
-
-const { env } = buildEnvironment();
-const templates = templatesOf(env);
+import { Match } from 'aws-cdk-lib/assertions';
+import { isDeepStrictEqual } from 'util';
+import { SharedFileSystem, SharedFileSystemProps } from '../../lib/constructs/shared-file-system';
+import { bareStack, expectOnlyIngressFrom, templateOf, testSecurityGroup, testVpc } from '../harness';
+import { onlyResource } from '../helpers';
 
 type Properties = Record<string, unknown>;
 
-const regions: {
-  role: string;
-  storage: StorageStack;
-  template: Template;
-  network: NetworkStack;
-  networkTemplate: Template;
-}[] = [
-  {
-    role: 'primary',
-    storage: env.primary.storage,
-    template: templates.storagePrimary,
-    network: env.primary.network,
-    networkTemplate: templates.networkPrimary,
-  },
-  {
-    role: 'secondary',
-    storage: env.secondary.storage,
-    template: templates.storageSecondary,
-    network: env.secondary.network,
-    networkTemplate: templates.networkSecondary,
-  },
+/** The destination of the source role's replication, as another region's file system ID. */
+const DESTINATION = { region: 'us-west-2', fileSystemId: 'fs-12345678' };
+
+/** A {@link SharedFileSystem} on a bare stack with a VPC like the app's and a clients security group. */
+function sharedFileSystem(props: Partial<SharedFileSystemProps> = {}) {
+  const stack = bareStack();
+  const vpc = testVpc(stack);
+  const clients = testSecurityGroup(stack, vpc);
+  const files = new SharedFileSystem(stack, 'Files', { vpc, clients, ...props });
+  return { stack, vpc, clients, files, template: templateOf(stack) };
+}
+
+const roles = [
+  { role: 'replication source (replicateTo)', props: { replicateTo: DESTINATION } },
+  { role: 'replication destination (replicationDestination)', props: { replicationDestination: true } },
+  { role: 'stand-alone file system (no replication)', props: {} },
 ];
 
-describe.each(regions)('shared file system of the $role region', ({ storage, template, network, networkTemplate }) => {
+describe.each(roles)('SharedFileSystem as a $role', ({ props }) => {
+  const { stack, vpc, clients, files, template } = sharedFileSystem(props);
   const fileSystem = () => onlyResource(template, 'AWS::EFS::FileSystem');
-  const securityGroupId = () => onlyResource(template, 'AWS::EC2::SecurityGroup').id;
+  /** The one security group the construct creates (the other one of the stack is the clients'). */
+  const securityGroupId = () => {
+    const created = Object.keys(template.findResources('AWS::EC2::SecurityGroup')).filter(
+      (id) => !isDeepStrictEqual(stack.resolve(clients.securityGroupId), { 'Fn::GetAtt': [id, 'GroupId'] }),
+    );
+    expect(created).toHaveLength(1);
+    expect(stack.resolve(files.fileSystem.connections.securityGroups.map((g) => g.securityGroupId))).toEqual([
+      { 'Fn::GetAtt': [created[0], 'GroupId'] },
+    ]);
+    return created[0];
+  };
 
-  test('is encrypted with the customer-managed KMS key of its stack', () => {
+  test('is encrypted with its own customer-managed KMS key', () => {
     const key = onlyResource(template, 'AWS::KMS::Key').id;
+    expect(stack.resolve(files.key.keyArn)).toEqual({ 'Fn::GetAtt': [key, 'Arn'] });
     expect(fileSystem().resource.Properties).toEqual(
       expect.objectContaining({ Encrypted: true, KmsKeyId: { 'Fn::GetAtt': [key, 'Arn'] } }),
     );
@@ -58,8 +60,7 @@ describe.each(regions)('shared file system of the $role region', ({ storage, tem
       (r) => r.Properties as Properties,
     );
     for (const t of targets) expect(t.FileSystemId).toEqual({ Ref: fileSystem().id });
-    const subnets = targets.map((t) => importedValue(t.SubnetId, network, networkTemplate));
-    expect(subnets).toEqual(network.resolve(network.vpc.privateSubnets.map((s) => s.subnetId)));
+    expect(targets.map((t) => t.SubnetId)).toEqual(stack.resolve(vpc.privateSubnets.map((s) => s.subnetId)));
   });
 
   test('its mount targets use the file system security group', () => {
@@ -69,9 +70,8 @@ describe.each(regions)('shared file system of the $role region', ({ storage, tem
     }
   });
 
-  test('admits NFS (TCP 2049) only from the web instances security group, which is not exported', () => {
-    expect(onlyResource(template, 'AWS::EC2::SecurityGroup').id).toBe(securityGroupId());
-    expectOnlyWebIngress(template, securityGroupId(), 2049, network, networkTemplate);
+  test('admits NFS (TCP 2049) only from the clients security group', () => {
+    expectOnlyIngressFrom(template, securityGroupId(), 2049, stack.resolve(clients.securityGroupId));
   });
 
   test('has automatic backups on', () => {
@@ -100,69 +100,69 @@ describe.each(regions)('shared file system of the $role region', ({ storage, tem
     });
   });
 
-  test('is the file system that the stack exposes', () => {
-    expect(storage.resolve(storage.fileSystem.fileSystemId)).toEqual({ Ref: fileSystem().id });
+  test('is the file system that the construct exposes', () => {
+    expect(stack.resolve(files.fileSystem.fileSystemId)).toEqual({ Ref: fileSystem().id });
   });
 });
 
-describe('EFS replication between the regions', () => {
-  test('the primary file system replicates to the secondary file system, in the secondary region', () => {
-    const primary = onlyResource(templates.storagePrimary, 'AWS::EFS::FileSystem').resource;
-    const destinations = primary.Properties.ReplicationConfiguration.Destinations as Properties[];
-    expect(destinations).toHaveLength(1);
-    expect(destinations[0].Region).toBe(env.secondary.storage.region);
-    expect(importedValue(destinations[0].FileSystemId, env.secondary.storage, templates.storageSecondary)).toEqual({
-      Ref: onlyResource(templates.storageSecondary, 'AWS::EFS::FileSystem').id,
+describe('SharedFileSystem as a replication source (replicateTo)', () => {
+  const { template } = sharedFileSystem({ replicateTo: DESTINATION });
+
+  test('replicates to the given file system, in the given region, and nowhere else', () => {
+    const { resource } = onlyResource(template, 'AWS::EFS::FileSystem');
+    expect(resource.Properties.ReplicationConfiguration).toEqual({
+      Destinations: [{ FileSystemId: 'fs-12345678', Region: 'us-west-2' }],
     });
   });
 
-  test('the primary file system keeps replication overwrite protection on', () => {
-    templates.storagePrimary.hasResourceProperties('AWS::EFS::FileSystem', {
+  test('keeps replication overwrite protection on', () => {
+    template.hasResourceProperties('AWS::EFS::FileSystem', {
       FileSystemProtection: { ReplicationOverwriteProtection: 'ENABLED' },
     });
   });
+});
 
-  test('the secondary file system turns replication overwrite protection off, as a destination must', () => {
-    templates.storageSecondary.hasResourceProperties('AWS::EFS::FileSystem', {
+describe('SharedFileSystem as a replication destination (replicationDestination)', () => {
+  const { template } = sharedFileSystem({ replicationDestination: true });
+
+  test('turns replication overwrite protection off, as a destination must', () => {
+    template.hasResourceProperties('AWS::EFS::FileSystem', {
       FileSystemProtection: { ReplicationOverwriteProtection: 'DISABLED' },
     });
   });
 
-  test('the secondary file system does not replicate anywhere itself', () => {
-    templates.storageSecondary.hasResourceProperties('AWS::EFS::FileSystem', {
+  test('does not replicate anywhere itself', () => {
+    template.hasResourceProperties('AWS::EFS::FileSystem', { ReplicationConfiguration: Match.absent() });
+  });
+});
+
+describe('SharedFileSystem with no replication', () => {
+  const { template } = sharedFileSystem();
+
+  test('keeps replication overwrite protection on and does not replicate', () => {
+    template.hasResourceProperties('AWS::EFS::FileSystem', {
+      FileSystemProtection: { ReplicationOverwriteProtection: 'ENABLED' },
       ReplicationConfiguration: Match.absent(),
     });
   });
 });
 
 describe('SharedFileSystem validation', () => {
-  function scaffold() {
-    const stack = new Stack(newApp(), 'Test', { env: { account: '111111111111', region: 'us-east-1' } });
-    const vpc = new ec2.Vpc(stack, 'Vpc');
-    const clients = new ec2.SecurityGroup(stack, 'Clients', { vpc });
-    return { stack, vpc, clients };
-  }
-
   test('refuses replicateTo together with replicationDestination, naming both settings', () => {
-    const { vpc, clients, stack } = scaffold();
-    const other = { region: 'us-west-2', fileSystemId: 'fs-12345678' };
-    expect(
-      () => new SharedFileSystem(stack, 'Files', { vpc, clients, replicateTo: other, replicationDestination: true }),
-    ).toThrow(
+    expect(() => sharedFileSystem({ replicateTo: DESTINATION, replicationDestination: true })).toThrow(
       'Test/Files: a file system cannot both replicate (replicateTo) and be a replication destination ' +
         '(replicationDestination); set only one.',
     );
   });
 
   test('accepts replicateTo on its own', () => {
-    const { stack, vpc, clients } = scaffold();
-    new SharedFileSystem(stack, 'Files', {
-      vpc,
-      clients,
-      replicateTo: { region: 'us-west-2', fileSystemId: 'fs-12345678' },
-    });
-    Template.fromStack(stack).hasResourceProperties('AWS::EFS::FileSystem', {
+    const { template } = sharedFileSystem({ replicateTo: DESTINATION });
+    template.hasResourceProperties('AWS::EFS::FileSystem', {
       ReplicationConfiguration: { Destinations: [{ FileSystemId: 'fs-12345678', Region: 'us-west-2' }] },
     });
+  });
+
+  test('accepts replicationDestination on its own', () => {
+    expect(() => sharedFileSystem({ replicationDestination: true })).not.toThrow();
   });
 });

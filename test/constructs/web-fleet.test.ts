@@ -1,42 +1,13 @@
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import { EnvironmentConfig, ServiceConfig } from '../../lib/config';
-import { demo, prod } from '../../lib/config/environments';
-import { cpuTypeOf } from '../../lib/constructs/web-fleet';
-import { HaEnvironment, RegionStacks } from '../../lib/ha-environment';
-import {
-  Templates,
-  buildEnvironment,
-  logicalIdOf,
-  onlyResource,
-  subnetIdsOf,
-  templatesOf,
-  withConfig,
-} from '../helpers';
-
-/**
- * The launch template's user data as text: literal parts joined, each value
- * imported from another stack of the region written `<export name>`
- * (`<stack name>:<export>`).
- */
-function userDataOf(template: Template): string {
-  const data = onlyResource(template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData;
-  const [separator, parts] = data.UserData['Fn::Base64']['Fn::Join'] as [string, unknown[]];
-  return parts
-    .map((part) => {
-      if (typeof part === 'string') return part;
-      const imported = (part as Record<string, string>)['Fn::ImportValue'];
-      return imported ? `<${imported}>` : `<${JSON.stringify(part)}>`;
-    })
-    .join(separator);
-}
-
-/** The SSM parameter path behind the launch template's image ID. */
-function amiParameterOf(template: Template): string {
-  const data = onlyResource(template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData;
-  const parameterName: string = data.ImageId.Ref;
-  return template.toJSON().Parameters[parameterName].Default;
-}
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { ServiceConfig } from '../../lib/config';
+import { demo } from '../../lib/config/environments';
+import { cpuTypeOf, REFRESH_BAKE_TIME, WebFleet, WebFleetProps } from '../../lib/constructs/web-fleet';
+import { RegionalStack } from '../../lib/regional-stack';
+import { bareStack, templateOf, testSecurityGroup, testVpc } from '../harness';
+import { logicalIdOf, onlyResource } from '../helpers';
 
 /** Every service setting different from the others and from the defaults, so each shows where it lands. */
 const TUNED_SERVICE: ServiceConfig = {
@@ -50,38 +21,55 @@ const TUNED_SERVICE: ServiceConfig = {
   targetCpuUtilizationPercent: 61,
   refreshRollback5xxPerMinute: 17,
 };
-const TUNED: EnvironmentConfig = withConfig({ service: TUNED_SERVICE });
 
-const demoEnv = buildEnvironment().env;
-const demoTemplates = templatesOf(demoEnv);
-const tunedEnv = buildEnvironment(TUNED).env;
-const tunedTemplates = templatesOf(tunedEnv);
-const prodTemplates = templatesOf(buildEnvironment(prod).env);
+const CAPACITY = { min: 2, desired: 3, max: 5 };
+const INSTANCE_TYPES = ['m7g.medium', 'c7g.medium'];
 
-interface Region {
-  readonly name: 'primary' | 'secondary';
-  readonly region: string;
-  readonly stacks: (env: HaEnvironment) => RegionStacks;
-  readonly app: (t: Templates) => Template;
-  readonly network: (t: Templates) => Template;
+interface FleetUnderTest {
+  readonly stack: RegionalStack;
+  readonly vpc: ec2.Vpc;
+  readonly securityGroup: ec2.SecurityGroup;
+  readonly listener: elbv2.ApplicationListener;
+  readonly topic: sns.Topic;
+  readonly fleet: WebFleet;
+  readonly template: Template;
 }
 
-const REGIONS: Region[] = [
-  {
-    name: 'primary',
-    region: demo.primary.region,
-    stacks: (e) => e.primary,
-    app: (t) => t.appPrimary,
-    network: (t) => t.networkPrimary,
-  },
-  {
-    name: 'secondary',
-    region: demo.secondary.region,
-    stacks: (e) => e.secondary,
-    app: (t) => t.appSecondary,
-    network: (t) => t.networkSecondary,
-  },
-];
+/** A {@link WebFleet} on a bare stack, behind an HTTPS listener of its own load balancer. */
+function fleetOf(props: Partial<WebFleetProps> = {}): FleetUnderTest {
+  const stack = bareStack();
+  const vpc = testVpc(stack);
+  const securityGroup = testSecurityGroup(stack, vpc, 'WebInstances');
+  const loadBalancer = new elbv2.ApplicationLoadBalancer(stack, 'LoadBalancer', { vpc, internetFacing: true });
+  const listener = loadBalancer.addListener('Https', {
+    port: 443,
+    protocol: elbv2.ApplicationProtocol.HTTPS,
+    certificates: [elbv2.ListenerCertificate.fromArn('arn:aws:acm:us-east-1:111111111111:certificate/test')],
+    open: true,
+  });
+  const topic = new sns.Topic(stack, 'AlarmTopic');
+  const fleet = new WebFleet(stack, 'Fleet', {
+    vpc,
+    securityGroup,
+    listener,
+    autoScalingGroupName: 'test-web',
+    instanceTypes: INSTANCE_TYPES,
+    capacity: CAPACITY,
+    service: TUNED_SERVICE,
+    alarmTopic: topic,
+    ...props,
+  });
+  return { stack, vpc, securityGroup, listener, topic, fleet, template: templateOf(stack) };
+}
+
+/** The SSM parameter path behind the launch template's image ID. */
+function amiParameterOf(template: Template): string {
+  const data = onlyResource(template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData;
+  return template.toJSON().Parameters[data.ImageId.Ref].Default;
+}
+
+const ARM64_AL2023 = /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*-arm64$/;
+const X86_64_AL2023 = /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*-x86_64$/;
 
 describe('cpuTypeOf', () => {
   test.each(['m7g.large', 'c7gn.xlarge', 't4g.small'])('%s (Graviton) is ARM_64', (instanceType) => {
@@ -93,12 +81,14 @@ describe('cpuTypeOf', () => {
   });
 });
 
-describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, app, network }) => {
-  const template = app(demoTemplates);
-  const tuned = app(tunedTemplates);
-  const fleet = stacks(demoEnv).app.fleet;
-  const tunedFleet = stacks(tunedEnv).app.fleet;
-  const capacity = demo[name].capacity;
+describe('WebFleet', () => {
+  const { stack, vpc, securityGroup, listener, topic, fleet, template } = fleetOf();
+
+  test('needs at least two instance types, and says so', () => {
+    expect(() => fleetOf({ instanceTypes: ['m7g.medium'] })).toThrow(
+      'Test/Fleet: instanceTypes must list at least 2 instance types (got 1).',
+    );
+  });
 
   describe('launch template', () => {
     test('is used instead of a launch configuration', () => {
@@ -112,10 +102,16 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       });
     });
 
-    test('gives instances no public IP address', () => {
+    test('gives instances no public IP address, and the given security group', () => {
       template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
         LaunchTemplateData: {
-          NetworkInterfaces: [Match.objectLike({ DeviceIndex: 0, AssociatePublicIpAddress: false })],
+          NetworkInterfaces: [
+            Match.objectLike({
+              DeviceIndex: 0,
+              AssociatePublicIpAddress: false,
+              Groups: [{ 'Fn::GetAtt': [logicalIdOf(securityGroup), 'GroupId'] }],
+            }),
+          ],
         },
       });
     });
@@ -135,7 +131,7 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
 
     test('launches the configured instance types, the first first, on demand (a prioritized mixed instances policy)', () => {
       template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-        LaunchTemplateData: { InstanceType: demo[name].instanceTypes[0] },
+        LaunchTemplateData: { InstanceType: INSTANCE_TYPES[0] },
       });
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
         MixedInstancesPolicy: {
@@ -145,16 +141,9 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
             OnDemandPercentageAboveBaseCapacity: 100,
           },
           LaunchTemplate: {
-            Overrides: demo[name].instanceTypes.map((t) => ({ InstanceType: t })),
+            Overrides: INSTANCE_TYPES.map((t) => ({ InstanceType: t })),
           },
         },
-      });
-    });
-
-    test('has the fixed name and names the three zones of its subnets', () => {
-      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
-        AutoScalingGroupName: 'haweb-demo-web',
-        AvailabilityZones: demo[name].availabilityZones,
       });
     });
 
@@ -165,9 +154,8 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
     });
 
     test('launches with the instance profile of the fleet role', () => {
-      const roleId = logicalIdOf(fleet.role);
       const profiles = template.findResources('AWS::IAM::InstanceProfile', {
-        Properties: { Roles: [{ Ref: roleId }] },
+        Properties: { Roles: [{ Ref: logicalIdOf(fleet.role) }] },
       });
       expect(Object.keys(profiles)).toHaveLength(1);
       template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
@@ -185,49 +173,40 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       });
     });
 
-    test(`boots the arm64 Amazon Linux 2023 image for ${demo[name].instanceTypes.join(' and ')} instances`, () => {
-      expect(amiParameterOf(template)).toMatch(/^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*-arm64$/);
-    });
-  });
-
-  describe('user data', () => {
-    const userData = userDataOf(template);
-    const envFile = /cat > \/etc\/ha-web\/service\.env <<ENV\n([\s\S]*?)\nENV/.exec(userData)?.[1] ?? '';
-    const data = stacks(demoEnv).data.stackName;
-    const storage = stacks(demoEnv).storage.stackName;
-
-    test('writes the service environment to /etc/ha-web/service.env', () => {
-      expect(userData).toMatch(/^install -d -m 0755 \/etc\/ha-web$/m);
-      expect(envFile).not.toBe('');
+    test('boots the arm64 Amazon Linux 2023 image for Graviton instances (m7g.medium and c7g.medium)', () => {
+      expect(amiParameterOf(template)).toMatch(ARM64_AL2023);
     });
 
-    test("sets DATABASE_HOST to the region's cluster endpoint", () => {
-      expect(envFile).toMatch(new RegExp(`^DATABASE_HOST=<${data}:\\w*DatabaseCluster\\w*EndpointAddress\\w*>$`, 'm'));
-      expect(envFile).not.toMatch(/^DATABASE_HOST=.*ReadEndpoint/m);
+    test('boots the arm64 Amazon Linux 2023 image for m7g.large instances (the prod types)', () => {
+      const prodLike = fleetOf({ instanceTypes: ['m7g.large', 'm7gd.large'] }).template;
+      prodLike.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+        LaunchTemplateData: { InstanceType: 'm7g.large' },
+      });
+      expect(amiParameterOf(prodLike)).toMatch(ARM64_AL2023);
     });
 
-    test("sets REDIS_HOST to the region's cache primary endpoint", () => {
-      expect(envFile).toMatch(new RegExp(`^REDIS_HOST=<${data}:\\w*SessionCache\\w*PrimaryEndPointAddress\\w*>$`, 'm'));
+    test('boots the x86_64 Amazon Linux 2023 image for x86 instances', () => {
+      expect(amiParameterOf(fleetOf({ instanceTypes: ['t3.small', 't3a.small'] }).template)).toMatch(X86_64_AL2023);
     });
 
-    test("mounts the region's file system", () => {
-      expect(userData).toMatch(
-        new RegExp(`echo '<${storage}:ExportsOutputRefSharedFiles\\w+>:/ /mnt/shared efs `, 'm'),
-      );
-    });
-
-    test('reads the database credentials by secret name at boot', () => {
-      expect(userData).toMatch(/--secret-id 'haweb\/demo\/database'/);
-      expect(envFile).toMatch(/^DATABASE_PASSWORD=\$\(jq -r \.password <<<"\$DB_SECRET"\)$/m);
-    });
-
-    test('holds no secret value and no dynamic reference to one', () => {
-      expect(userData).not.toMatch(/resolve:secretsmanager/i);
-      expect(envFile).not.toMatch(/^(DATABASE_PASSWORD|REDIS_PASSWORD)=[A-Za-z0-9]{16,}$/m);
+    test('runs the given user data', () => {
+      const userData = ec2.UserData.forLinux();
+      userData.addCommands('echo given-user-data');
+      fleetOf({ userData }).template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+        LaunchTemplateData: { UserData: { 'Fn::Base64': '#!/bin/bash\necho given-user-data' } },
+      });
     });
   });
 
   describe('Auto Scaling group', () => {
+    test('has the given name and names the three zones of its subnets', () => {
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        AutoScalingGroupName: 'test-web',
+        AvailabilityZones: ['us-east-1a', 'us-east-1b', 'us-east-1c'],
+      });
+      expect(stack.availabilityZones).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1c']);
+    });
+
     test('launches from the latest version of the launch template', () => {
       const ltId = logicalIdOf(fleet.launchTemplate);
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
@@ -242,33 +221,31 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       });
     });
 
-    test("spreads over the three private subnets of the region's network stack", () => {
-      const privateSubnets = subnetIdsOf(network(demoTemplates), 'Private');
+    test('spreads over the three private subnets of the VPC', () => {
+      const privateSubnets = vpc.privateSubnets.map((s) => stack.resolve(s.subnetId));
       expect(privateSubnets).toHaveLength(3);
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
-        VPCZoneIdentifier: privateSubnets.map((id) => ({
-          'Fn::ImportValue': Match.stringLikeRegexp(`^${stacks(demoEnv).network.stackName}:ExportsOutputRef${id}`),
-        })),
+        VPCZoneIdentifier: privateSubnets,
       });
     });
 
-    test(`has min/desired/max ${capacity.min}/${capacity.desired}/${capacity.max} from the ${name} capacity`, () => {
+    test(`has min/desired/max ${CAPACITY.min}/${CAPACITY.desired}/${CAPACITY.max} from the given capacity`, () => {
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
-        MinSize: String(capacity.min),
-        DesiredCapacity: String(capacity.desired),
-        MaxSize: String(capacity.max),
+        MinSize: String(CAPACITY.min),
+        DesiredCapacity: String(CAPACITY.desired),
+        MaxSize: String(CAPACITY.max),
       });
     });
 
     test('replaces instances that fail the ELB health check, after the configured grace period', () => {
-      tuned.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
         HealthCheckType: 'ELB',
         HealthCheckGracePeriod: TUNED_SERVICE.healthCheckGracePeriodSeconds,
       });
     });
 
     test('uses the configured default instance warm-up', () => {
-      tuned.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
         DefaultInstanceWarmup: TUNED_SERVICE.instanceWarmupSeconds,
       });
     });
@@ -276,6 +253,12 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
     test('registers its instances with the target group', () => {
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
         TargetGroupARNs: [{ Ref: logicalIdOf(fleet.targetGroup) }],
+      });
+    });
+
+    test('sends its scaling notifications to the alarm topic', () => {
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        NotificationConfigurations: [Match.objectLike({ TopicARN: { Ref: logicalIdOf(topic) } })],
       });
     });
 
@@ -291,7 +274,7 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
     });
 
     test('instance refresh waits the configured instance warm-up', () => {
-      tuned.hasResource('AWS::AutoScaling::AutoScalingGroup', {
+      template.hasResource('AWS::AutoScaling::AutoScalingGroup', {
         UpdatePolicy: {
           AutoScalingInstanceRefresh: Match.objectLike({
             Preferences: Match.objectLike({ InstanceWarmup: TUNED_SERVICE.instanceWarmupSeconds }),
@@ -316,13 +299,14 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       const { resource } = onlyResource(template, 'AWS::AutoScaling::AutoScalingGroup');
       const bake = resource.UpdatePolicy.AutoScalingInstanceRefresh.Preferences.BakeTime;
       expect(bake).toBe(300);
+      expect(bake).toBe(REFRESH_BAKE_TIME.toSeconds());
       // unhealthy-host alarm: 2 periods of 60 s; 5xx alarm: 1 period of 60 s.
       expect(bake).toBeGreaterThan(2 * 60);
     });
 
     test('scales by target tracking on average CPU at the configured target', () => {
-      tuned.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
-        AutoScalingGroupName: { Ref: logicalIdOf(tunedFleet.autoScalingGroup) },
+      template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+        AutoScalingGroupName: { Ref: logicalIdOf(fleet.autoScalingGroup) },
         PolicyType: 'TargetTrackingScaling',
         TargetTrackingConfiguration: {
           PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' },
@@ -331,14 +315,22 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       });
     });
 
-    test('is the only Auto Scaling group of the stack', () => {
+    test('scales on CPU at the prod target of 45 %', () => {
+      fleetOf({ service: { ...TUNED_SERVICE, targetCpuUtilizationPercent: 45 } }).template.hasResourceProperties(
+        'AWS::AutoScaling::ScalingPolicy',
+        { TargetTrackingConfiguration: Match.objectLike({ TargetValue: 45 }) },
+      );
+    });
+
+    test('is the only Auto Scaling group the construct creates', () => {
       template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
+      template.resourceCountIs('AWS::AutoScaling::ScalingPolicy', 1);
     });
   });
 
   describe('alarms', () => {
     test('5xx alarm counts target 5xx responses per minute against service.refreshRollback5xxPerMinute', () => {
-      tuned.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/ApplicationELB',
         MetricName: 'HTTPCode_Target_5XX_Count',
         Statistic: 'Sum',
@@ -348,7 +340,7 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
         Dimensions: Match.arrayWith([
           {
             Name: 'TargetGroup',
-            Value: { 'Fn::GetAtt': [logicalIdOf(tunedFleet.targetGroup), 'TargetGroupFullName'] },
+            Value: { 'Fn::GetAtt': [logicalIdOf(fleet.targetGroup), 'TargetGroupFullName'] },
           },
         ]),
       });
@@ -370,14 +362,14 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
       ['5xx', () => fleet.target5xxAlarm],
       ['unhealthy-host', () => fleet.unhealthyHostsAlarm],
     ])('%s alarm notifies the alarm topic', (_kind, alarm) => {
-      const topicId = logicalIdOf(stacks(demoEnv).app.alerts.topic);
       const found = template.findResources('AWS::CloudWatch::Alarm')[logicalIdOf(alarm())];
-      expect(found.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      expect(found.Properties.AlarmActions).toEqual([{ Ref: logicalIdOf(topic) }]);
     });
   });
 
   describe('target group', () => {
-    test('sends HTTP to instances on port 8080', () => {
+    test('sends HTTP to instances on the service port (8080)', () => {
+      expect(TUNED_SERVICE.port).toBe(8080);
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
         Port: 8080,
         Protocol: 'HTTP',
@@ -386,7 +378,7 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
     });
 
     test('checks /health at the configured interval and thresholds', () => {
-      tuned.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
         HealthCheckPath: '/health',
         HealthCheckIntervalSeconds: TUNED_SERVICE.healthCheckIntervalSeconds,
         HealthyThresholdCount: TUNED_SERVICE.healthyThresholdCount,
@@ -395,7 +387,7 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
     });
 
     test('drains targets for the configured deregistration delay', () => {
-      tuned.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
         TargetGroupAttributes: Match.arrayWith([
           { Key: 'deregistration_delay.timeout_seconds', Value: String(TUNED_SERVICE.deregistrationDelaySeconds) },
         ]),
@@ -403,66 +395,14 @@ describe.each(REGIONS)('web fleet ($name, $region)', ({ name, region, stacks, ap
     });
 
     test('is the target of the HTTPS listener', () => {
-      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
-        Port: 443,
-        Protocol: 'HTTPS',
-        DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: logicalIdOf(fleet.targetGroup) } }],
-      });
-    });
-  });
-
-  describe('instance role permissions', () => {
-    const roleId = logicalIdOf(fleet.role);
-
-    test.each(['haweb/demo/database', 'haweb/demo/cache-auth'])('can read the secret named %s', (secretName) => {
-      template.hasResourceProperties('AWS::IAM::Policy', {
-        Roles: Match.arrayWith([{ Ref: roleId }]),
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Effect: 'Allow',
-              Action: Match.arrayWith(['secretsmanager:GetSecretValue']),
-              Resource: Match.arrayWith([
-                Match.stringLikeRegexp(`^arn:aws:secretsmanager:${region}:${demo.account}:secret:${secretName}-`),
-              ]),
-            }),
-          ]),
-        },
-      });
-    });
-
-    test("can mount and write the region's EFS file system", () => {
-      template.hasResourceProperties('AWS::IAM::Policy', {
-        Roles: Match.arrayWith([{ Ref: roleId }]),
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Effect: 'Allow',
-              Action: Match.arrayWith(['elasticfilesystem:ClientMount', 'elasticfilesystem:ClientWrite']),
-              Resource: {
-                'Fn::ImportValue': Match.stringLikeRegexp(`^${stacks(demoEnv).storage.stackName}:`),
-              },
-            }),
-          ]),
-        },
-      });
-    });
-  });
-});
-
-describe('web fleet in prod (Graviton)', () => {
-  test('boots the arm64 Amazon Linux 2023 image for m7g.large instances', () => {
-    prodTemplates.appPrimary.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: { InstanceType: 'm7g.large' },
-    });
-    expect(amiParameterOf(prodTemplates.appPrimary)).toMatch(
-      /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*-arm64$/,
-    );
-  });
-
-  test('scales on CPU at the prod target of 45 %', () => {
-    prodTemplates.appPrimary.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
-      TargetTrackingConfiguration: Match.objectLike({ TargetValue: prod.service.targetCpuUtilizationPercent }),
+      const https = template.findResources('AWS::ElasticLoadBalancingV2::Listener')[logicalIdOf(listener)];
+      expect(https.Properties).toEqual(
+        expect.objectContaining({
+          Port: 443,
+          Protocol: 'HTTPS',
+          DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: logicalIdOf(fleet.targetGroup) } }],
+        }),
+      );
     });
   });
 });

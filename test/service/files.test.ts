@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { FileStore } from '../../service/src/files';
 import {
+  closeAll,
   createTestApp,
   rawRequest,
   signIn,
@@ -27,10 +28,12 @@ beforeAll(async () => {
   cookie = await signIn(service.app, 'uploader');
 });
 
-afterAll(async () => {
-  await service?.close();
-  await backends?.stop();
-});
+afterAll(() =>
+  closeAll(
+    () => service?.close(),
+    () => backends?.stop(),
+  ),
+);
 
 function upload(name: string, payload: Buffer | Readable | string, headers: Record<string, string> = {}) {
   return service.app.inject({

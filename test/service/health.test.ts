@@ -3,7 +3,16 @@ import * as path from 'node:path';
 import { READ_ONLY_DATABASE_MESSAGE } from '../../service/src/errors';
 import { Lifecycle } from '../../service/src/health';
 import { runMigrations } from '../../service/src/migrations';
-import { createTestApp, signIn, silentLog, startBackends, testConfig, type Backends, type TestApp } from './helpers';
+import {
+  closeAll,
+  createTestApp,
+  signIn,
+  silentLog,
+  startBackends,
+  testConfig,
+  type Backends,
+  type TestApp,
+} from './helpers';
 import { freePort } from '../../support/local-servers';
 
 let backends: Backends;
@@ -14,10 +23,12 @@ beforeAll(async () => {
   service = await createTestApp(testConfig(backends));
 });
 
-afterAll(async () => {
-  await service?.close();
-  await backends?.stop();
-});
+afterAll(() =>
+  closeAll(
+    () => service?.close(),
+    () => backends?.stop(),
+  ),
+);
 
 const identity = { version: '1.2.3-test', instanceId: 'i-test-a' };
 

@@ -5,7 +5,6 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as net from 'node:net';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
@@ -16,7 +15,14 @@ import { createPool } from '../../service/src/db';
 import type { Lifecycle } from '../../service/src/health';
 import { runMigrations } from '../../service/src/migrations';
 import { createRedis } from '../../service/src/sessions';
-import { startPostgres, startRedis, type PostgresServer, type RedisServer } from '../../support/local-servers';
+import {
+  scratchDir,
+  startAll,
+  startPostgres,
+  startRedis,
+  type PostgresServer,
+  type RedisServer,
+} from '../../support/local-servers';
 
 // Fastify's inject() loads light-my-request, which require()s the ESM-only `cookie` package; jest 29's
 // CommonJS runtime cannot load it. light-my-request uses one function of it, only for inject()'s
@@ -42,15 +48,33 @@ export interface Backends {
   stop(): Promise<void>;
 }
 
-/** Starts PostgreSQL and Redis in a new temporary directory and applies the migrations. */
-export async function startBackends(): Promise<Backends> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'svc-test-'));
+/** Options of {@link startBackends}. */
+export interface StartBackendsOptions {
+  /** Root directory (created if missing, removed by stop()). @default - a new {@link scratchDir} */
+  readonly root?: string;
+  /** The redis-server program. @default - that of support/local-servers.ts */
+  readonly redisBinary?: string;
+}
+
+/**
+ * Starts PostgreSQL and Redis in a new temporary directory and applies the migrations. When anything fails,
+ * stops what started and removes the directory before throwing: no server outlives a failed start-up.
+ */
+export async function startBackends(options: StartBackendsOptions = {}): Promise<Backends> {
+  const root = options.root ?? scratchDir('svc-test-');
   const filesDir = path.join(root, 'files');
-  fs.mkdirSync(filesDir);
-  const [pg, redis] = await Promise.all([
-    startPostgres({ dir: path.join(root, 'pg') }),
-    startRedis({ dir: path.join(root, 'redis') }),
-  ]);
+  fs.mkdirSync(filesDir, { recursive: true });
+  let started: [PostgresServer, RedisServer];
+  try {
+    started = await startAll([
+      startPostgres({ dir: path.join(root, 'pg') }),
+      startRedis({ dir: path.join(root, 'redis'), binary: options.redisBinary }),
+    ]);
+  } catch (err) {
+    fs.rmSync(root, { recursive: true, force: true });
+    throw err;
+  }
+  const [pg, redis] = started;
   const backends: Backends = {
     root,
     pg,
@@ -64,11 +88,32 @@ export async function startBackends(): Promise<Backends> {
   const config = testConfig(backends);
   const pool = createPool(config.database, silentLog);
   try {
-    await runMigrations(pool, silentLog);
-  } finally {
-    await pool.end();
+    try {
+      await runMigrations(pool, silentLog);
+    } finally {
+      await pool.end();
+    }
+  } catch (err) {
+    await backends.stop();
+    throw err;
   }
   return backends;
+}
+
+/**
+ * Runs every clean-up step in order, each even when an earlier one failed (so a failed close never leaves
+ * a server running), then throws the first failure.
+ */
+export async function closeAll(...steps: Array<() => Promise<unknown> | unknown>): Promise<void> {
+  let failure: { error: unknown } | undefined;
+  for (const step of steps) {
+    try {
+      await step();
+    } catch (error) {
+      failure ??= { error };
+    }
+  }
+  if (failure) throw failure.error;
 }
 
 /** A configuration pointing at the backends, with test-friendly values. */

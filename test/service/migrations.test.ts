@@ -1,9 +1,8 @@
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { MIGRATION_LOCK_KEY, MIGRATIONS, runMigrations, type Migration } from '../../service/src/migrations';
-import { startPostgres, type PostgresServer } from '../../support/local-servers';
+import { scratchDir, startPostgres, type PostgresServer } from '../../support/local-servers';
 
 let root: string;
 let pg: PostgresServer;
@@ -11,14 +10,21 @@ let nextDatabase = 1;
 const pools: Pool[] = [];
 
 beforeAll(async () => {
-  root = fs.mkdtempSync(path.join(os.tmpdir(), 'svc-migrations-'));
+  root = scratchDir('svc-migrations-');
   pg = await startPostgres({ dir: path.join(root, 'pg') });
 });
 
 afterAll(async () => {
-  await Promise.all(pools.map((p) => p.end()));
-  await pg?.stop();
-  fs.rmSync(root, { recursive: true, force: true });
+  // Stop the server and remove its directory even when closing a pool fails.
+  try {
+    await Promise.all(pools.map((p) => p.end()));
+  } finally {
+    try {
+      await pg?.stop();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }
 });
 
 /** A new empty database owned by the application user. */

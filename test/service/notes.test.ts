@@ -1,4 +1,4 @@
-import { createTestApp, signIn, startBackends, testConfig, type Backends, type TestApp } from './helpers';
+import { closeAll, createTestApp, signIn, startBackends, testConfig, type Backends, type TestApp } from './helpers';
 
 let backends: Backends;
 let service: TestApp;
@@ -10,10 +10,12 @@ beforeAll(async () => {
   cookie = await signIn(service.app, 'writer');
 });
 
-afterAll(async () => {
-  await service?.close();
-  await backends?.stop();
-});
+afterAll(() =>
+  closeAll(
+    () => service?.close(),
+    () => backends?.stop(),
+  ),
+);
 
 async function postNote(text: unknown, headers: Record<string, string> = { cookie }) {
   return service.app.inject({ method: 'POST', url: '/notes', payload: { text }, headers });

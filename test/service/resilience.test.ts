@@ -1,7 +1,16 @@
 import * as path from 'node:path';
 import { READ_ONLY_CACHE_MESSAGE } from '../../service/src/errors';
 import { startRedis, type RedisServer } from '../../support/local-servers';
-import { createTestApp, signIn, startBackends, testConfig, waitFor, type Backends, type TestApp } from './helpers';
+import {
+  closeAll,
+  createTestApp,
+  signIn,
+  startBackends,
+  testConfig,
+  waitFor,
+  type Backends,
+  type TestApp,
+} from './helpers';
 
 let backends: Backends;
 let service: TestApp;
@@ -13,10 +22,12 @@ beforeAll(async () => {
   cookie = await signIn(service.app, 'survivor');
 });
 
-afterAll(async () => {
-  await service?.close();
-  await backends?.stop();
-});
+afterAll(() =>
+  closeAll(
+    () => service?.close(),
+    () => backends?.stop(),
+  ),
+);
 
 function postNote(text: string) {
   return service.app.inject({ method: 'POST', url: '/notes', payload: { text }, headers: { cookie } });
@@ -116,10 +127,12 @@ describe('read-only session store (secondary region replica)', () => {
     );
   });
 
-  afterAll(async () => {
-    await secondary?.close();
-    await replica?.stop();
-  });
+  afterAll(() =>
+    closeAll(
+      () => secondary?.close(),
+      () => replica?.stop(),
+    ),
+  );
 
   test('serves replicated sessions and refuses sign-in with 503 and a clear message', async () => {
     await waitFor(

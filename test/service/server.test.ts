@@ -8,7 +8,16 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import * as esbuild from 'esbuild';
 import { freePort } from '../../support/local-servers';
-import { httpRequest, rawRequest, serverEnv, startBackends, tempUploads, waitFor, type Backends } from './helpers';
+import {
+  closeAll,
+  httpRequest,
+  rawRequest,
+  serverEnv,
+  startBackends,
+  tempUploads,
+  waitFor,
+  type Backends,
+} from './helpers';
 
 let backends: Backends;
 let bundle: string;
@@ -29,10 +38,12 @@ beforeAll(async () => {
   await esbuild.stop();
 });
 
-afterAll(async () => {
-  for (const proc of running) proc.kill('SIGKILL');
-  await backends?.stop();
-});
+afterAll(() =>
+  closeAll(
+    () => running.forEach((proc) => proc.kill('SIGKILL')),
+    () => backends?.stop(),
+  ),
+);
 
 interface ServerProcess {
   readonly proc: ChildProcess;

@@ -1,4 +1,5 @@
 import {
+  closeAll,
   createTestApp,
   sessionCookie,
   signIn,
@@ -18,11 +19,13 @@ beforeAll(async () => {
   b = await createTestApp(testConfig(backends, { instanceId: 'i-b' }));
 });
 
-afterAll(async () => {
-  await a?.close();
-  await b?.close();
-  await backends?.stop();
-});
+afterAll(() =>
+  closeAll(
+    () => a?.close(),
+    () => b?.close(),
+    () => backends?.stop(),
+  ),
+);
 
 function sid(cookie: string): string {
   return cookie.slice('sid='.length);

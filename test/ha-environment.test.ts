@@ -1,23 +1,16 @@
-import { App, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import { prod } from '../../lib/config/environments';
-import { HaEnvironment } from '../../lib/ha-environment';
-import { buildEnvironment, newApp, withConfig } from '../helpers';
+import { App } from 'aws-cdk-lib';
+import { HaEnvironment } from '../lib/ha-environment';
+import { withConfig } from './helpers';
+import { Json, SynthesizedStack, synthesized } from './synthesized';
 
-const { app, env } = buildEnvironment();
-const assembly = app.synth();
-
-/** Stack names each stack depends on, from the cloud assembly. */
-function dependenciesOf(stack: Stack): string[] {
-  return assembly
-    .getStackArtifact(stack.artifactId)
-    .dependencies.map((d) => d.id)
-    .filter((id) => !id.endsWith('.assets'))
-    .sort();
-}
+// The environment as `cdk synth` writes it (test/synthesized.ts): its stacks, their order and the references
+// between them.
+const demo = synthesized('demo');
+const byName = (name: string) => demo.stacks.find((s) => s.stackName === name)!;
+const dependenciesOf = (stackName: string) => byName(stackName).dependencies;
 
 /** Every Fn::GetStackOutput in a template, with the region it reads from. */
-function stackOutputReads(stack: Stack): { stackName: string; region: string }[] {
+function stackOutputReads(stack: SynthesizedStack): { stackName: string; region: string }[] {
   const found: { stackName: string; region: string }[] = [];
   const walk = (node: unknown): void => {
     if (Array.isArray(node)) node.forEach(walk);
@@ -30,13 +23,13 @@ function stackOutputReads(stack: Stack): { stackName: string; region: string }[]
       }
     }
   };
-  walk(Template.fromStack(stack).toJSON());
+  walk(stack.json);
   return found;
 }
 
 describe('stack topology', () => {
-  test('an environment is ten stacks named by prefix, lifecycle and region', () => {
-    expect(env.stacks.map((s) => s.stackName)).toEqual([
+  test('an environment is ten stacks named by prefix, lifecycle and region, in deploy order', () => {
+    expect(demo.stacks.map((s) => s.stackName)).toEqual([
       'HaWeb-demo-Network-us-east-1',
       'HaWeb-demo-Network-us-west-2',
       'HaWeb-demo-Storage-us-west-2',
@@ -51,33 +44,46 @@ describe('stack topology', () => {
   });
 
   test('each stack is bound to the configured account and its region', () => {
-    for (const s of [env.primary.network, env.primary.data, env.primary.app]) {
-      expect([s.account, s.region]).toEqual(['111111111111', 'us-east-1']);
+    for (const s of demo.stacks) {
+      expect([s.account, s.region]).toEqual([
+        '111111111111',
+        s.stackName.endsWith('us-east-1') ? 'us-east-1' : 'us-west-2',
+      ]);
     }
-    for (const s of [env.secondary.network, env.secondary.data, env.secondary.app]) {
-      expect([s.account, s.region]).toEqual(['111111111111', 'us-west-2']);
-    }
+    expect(demo.stacks.filter((s) => s.region === 'us-east-1')).toHaveLength(5);
   });
 
   test('availability zones come from config, never from a lookup', () => {
-    expect(env.primary.network.availabilityZones).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1c']);
-    expect(env.secondary.app.availabilityZones).toEqual(['us-west-2a', 'us-west-2b', 'us-west-2c']);
+    const zonesOf = (stackName: string) =>
+      [
+        ...new Set(
+          Object.values(byName(stackName).template.findResources('AWS::EC2::Subnet')).map(
+            (r: Json) => r.Properties.AvailabilityZone,
+          ),
+        ),
+      ].sort();
+    expect(zonesOf('HaWeb-demo-Network-us-east-1')).toEqual(['us-east-1a', 'us-east-1b', 'us-east-1c']);
+    expect(zonesOf('HaWeb-demo-Network-us-west-2')).toEqual(['us-west-2a', 'us-west-2b', 'us-west-2c']);
+    expect(demo.manifest.missing ?? []).toEqual([]);
   });
 
   test('the primary storage deploys after the secondary storage it replicates to', () => {
-    expect(dependenciesOf(env.primary.storage)).toEqual([
+    expect(dependenciesOf('HaWeb-demo-Storage-us-east-1')).toEqual([
       'HaWeb-demo-Network-us-east-1',
       'HaWeb-demo-Storage-us-west-2',
     ]);
   });
 
   test('the secondary data stack deploys after the primary data stack it joins', () => {
-    expect(dependenciesOf(env.secondary.data)).toEqual(['HaWeb-demo-Data-us-east-1', 'HaWeb-demo-Network-us-west-2']);
+    expect(dependenciesOf('HaWeb-demo-Data-us-west-2')).toEqual([
+      'HaWeb-demo-Data-us-east-1',
+      'HaWeb-demo-Network-us-west-2',
+    ]);
   });
 
   test('operations stacks deploy after their own app stack, the primary last', () => {
     // Of the other region only the immutable IDs: its file system, the Global Datastore.
-    expect(dependenciesOf(env.secondary.operations)).toEqual([
+    expect(dependenciesOf('HaWeb-demo-Operations-us-west-2')).toEqual([
       'HaWeb-demo-App-us-west-2',
       'HaWeb-demo-Data-us-east-1',
       'HaWeb-demo-Network-us-west-2',
@@ -85,7 +91,7 @@ describe('stack topology', () => {
       'HaWeb-demo-Storage-us-west-2',
     ]);
     // The plan names the secondary's functions, alarms and fleet, which must exist first (an ordering only).
-    expect(dependenciesOf(env.primary.operations)).toEqual([
+    expect(dependenciesOf('HaWeb-demo-Operations-us-east-1')).toEqual([
       'HaWeb-demo-App-us-east-1',
       'HaWeb-demo-App-us-west-2',
       'HaWeb-demo-Data-us-east-1',
@@ -97,13 +103,13 @@ describe('stack topology', () => {
   });
 
   test('each app stack depends on the network, storage and data of its own region (the primary also reads the EFS destination ID)', () => {
-    expect(dependenciesOf(env.primary.app)).toEqual([
+    expect(dependenciesOf('HaWeb-demo-App-us-east-1')).toEqual([
       'HaWeb-demo-Data-us-east-1',
       'HaWeb-demo-Network-us-east-1',
       'HaWeb-demo-Storage-us-east-1',
       'HaWeb-demo-Storage-us-west-2',
     ]);
-    expect(dependenciesOf(env.secondary.app)).toEqual([
+    expect(dependenciesOf('HaWeb-demo-App-us-west-2')).toEqual([
       'HaWeb-demo-Data-us-west-2',
       'HaWeb-demo-Network-us-west-2',
       'HaWeb-demo-Storage-us-west-2',
@@ -111,21 +117,18 @@ describe('stack topology', () => {
   });
 
   test('network stacks depend on nothing', () => {
-    expect(dependenciesOf(env.primary.network)).toEqual([]);
-    expect(dependenciesOf(env.secondary.network)).toEqual([]);
+    expect(dependenciesOf('HaWeb-demo-Network-us-east-1')).toEqual([]);
+    expect(dependenciesOf('HaWeb-demo-Network-us-west-2')).toEqual([]);
   });
 
   test('the dependency graph has no cycle and the listed order is a valid deploy order', () => {
-    const position = new Map(env.stacks.map((s, i) => [s.artifactId, i]));
-    for (const s of env.stacks) {
-      for (const dep of dependenciesOf(s)) {
-        expect(position.get(dep)).toBeLessThan(position.get(s.artifactId)!);
-      }
+    for (const s of demo.stacks) {
+      for (const dep of s.dependencies) expect(byName(dep).order).toBeLessThan(s.order);
     }
   });
 
   test('across regions, stacks read only the file systems and the Global Datastore (test/compliance checks the values)', () => {
-    const crossings = env.stacks.flatMap((s) =>
+    const crossings = demo.stacks.flatMap((s) =>
       stackOutputReads(s)
         .filter((r) => r.region !== s.region)
         .map((r) => `${s.stackName} <- ${r.stackName}`),
@@ -143,14 +146,15 @@ describe('stack topology', () => {
   });
 
   test('within a region, stacks share values through exports only (CloudFormation keeps them consistent)', () => {
-    for (const s of env.stacks) {
+    for (const s of demo.stacks) {
       expect(stackOutputReads(s).filter((r) => r.region === s.region)).toEqual([]);
     }
   });
 
   test('stateful stacks and the networks under them have termination protection in prod', () => {
-    const prodEnv = new HaEnvironment(newApp(), prod);
-    const protectedStacks = prodEnv.stacks.filter((s) => s.terminationProtection).map((s) => s.stackName);
+    const protectedStacks = synthesized('prod')
+      .stacks.filter((s) => s.terminationProtection)
+      .map((s) => s.stackName);
     expect(protectedStacks.sort()).toEqual([
       'HaWeb-prod-Data-us-east-1',
       'HaWeb-prod-Data-us-west-2',
@@ -162,7 +166,7 @@ describe('stack topology', () => {
   });
 
   test('demo stacks have no termination protection', () => {
-    expect(env.stacks.some((s) => s.terminationProtection)).toBe(false);
+    expect(demo.stacks.some((s) => s.terminationProtection)).toBe(false);
   });
 
   test('a bad config creates no stack at all', () => {

@@ -1,0 +1,602 @@
+/**
+ * The App stack as a whole and its wiring to the other stacks of its region, read from the environments the
+ * CLI synthesized (test/synthesized.ts). What each construct does on its own is tested on a bare stack in
+ * test/constructs/ (web-fleet, service-bootstrap, service-bundle, alerts, public-load-balancer, failover-dns).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as efs from 'aws-cdk-lib/aws-efs';
+import { EnvironmentConfig } from '../../lib/config';
+import { demo as demoConfig } from '../../lib/config/environments';
+import { failoverTiming } from '../../lib/failover-timing';
+import { physicalNames } from '../../lib/names';
+import { AppStack } from '../../lib/stacks/app-stack';
+import { bareStack, templateOf, testSecurityGroup, testVpc } from '../harness';
+import { newApp, onlyResource, subnetIdsOf } from '../helpers';
+import {
+  exportedValue,
+  Json,
+  logicalIdAt,
+  synthesized,
+  SynthesizedEnvironment,
+  SynthesizedStack,
+} from '../synthesized';
+
+/** The value behind an `Fn::ImportValue` of an export of `producer` (same region). */
+function importedFrom(producer: SynthesizedStack, ref: unknown): unknown {
+  expect(ref).toEqual({ 'Fn::ImportValue': expect.stringMatching(new RegExp(`^${producer.stackName}:`)) });
+  return exportedValue(producer, (ref as { 'Fn::ImportValue': string })['Fn::ImportValue']);
+}
+
+/** The launch template's user data: its parts (literal text or a CloudFormation value) and its text. */
+function userDataOf(app: SynthesizedStack): { parts: unknown[]; text: string } {
+  const data = onlyResource(app.template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData;
+  const [separator, parts] = data.UserData['Fn::Base64']['Fn::Join'] as [string, unknown[]];
+  expect(separator).toBe('');
+  const text = parts
+    .map((part) => {
+      if (typeof part === 'string') return part;
+      const imported = (part as Record<string, string>)['Fn::ImportValue'];
+      return imported ? `<${imported}>` : `<${JSON.stringify(part)}>`;
+    })
+    .join('');
+  return { parts, text };
+}
+
+/** The first value in the user data after the literal text ending in `marker`. */
+function tokenAfter(parts: unknown[], marker: string): unknown {
+  const i = parts.findIndex((part) => typeof part === 'string' && part.endsWith(marker));
+  if (i < 0) throw new Error(`no ${marker} in user data`);
+  return parts[i + 1];
+}
+
+/** The SSM parameter path behind the launch template's image ID. */
+function amiParameterOf(app: SynthesizedStack): string {
+  const data = onlyResource(app.template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData;
+  return app.json.Parameters[data.ImageId.Ref].Default;
+}
+
+/** Statements of the instance role's policies. */
+function roleStatements(app: SynthesizedStack): { Action: string | string[]; Resource: unknown }[] {
+  const roleId = logicalIdAt(app, 'Fleet/InstanceRole/Resource');
+  return Object.values(
+    app.template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }),
+  ).flatMap((p) => p.Properties.PolicyDocument.Statement);
+}
+
+/** Statements of every IAM policy of the stack. */
+function allStatements(app: SynthesizedStack): { Action: string | string[]; Resource: unknown }[] {
+  return Object.values(app.template.findResources('AWS::IAM::Policy')).flatMap(
+    (p) => p.Properties.PolicyDocument.Statement,
+  );
+}
+
+const actionsOf = (s: { Action: string | string[] }) => ([] as string[]).concat(s.Action);
+
+const ARM64_AL2023 = /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*-arm64$/;
+
+const demo: SynthesizedEnvironment = synthesized('demo');
+
+describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)', (role) => {
+  const config = demo.config;
+  const regionConfig = config[role];
+  const region = regionConfig.region;
+  const app = demo.stack('App', role);
+  const network = demo.stack('Network', role);
+  const storage = demo.stack('Storage', role);
+  const data = demo.stack('Data', role);
+  const template = app.template;
+  const fleetId = logicalIdAt(app, 'Fleet/Resource/ASG');
+  const targetGroupId = logicalIdAt(app, 'Fleet/TargetGroup/Resource');
+  const topicId = logicalIdAt(app, 'Alerts/Topic/Resource');
+
+  test(`is bound to ${config.account} and ${region}`, () => {
+    expect([app.account, app.region]).toEqual([config.account, region]);
+  });
+
+  describe('web fleet', () => {
+    test('is the only Auto Scaling group of the stack, launched from a launch template (no launch configuration)', () => {
+      template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
+      template.resourceCountIs('AWS::EC2::LaunchTemplate', 1);
+      template.resourceCountIs('AWS::AutoScaling::LaunchConfiguration', 0);
+    });
+
+    test(`launches the region's instance types (${regionConfig.instanceTypes.join(', ')}), the first first`, () => {
+      template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+        LaunchTemplateData: { InstanceType: regionConfig.instanceTypes[0] },
+      });
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        MixedInstancesPolicy: Match.objectLike({
+          LaunchTemplate: Match.objectLike({
+            Overrides: regionConfig.instanceTypes.map((t) => ({ InstanceType: t })),
+          }),
+        }),
+      });
+    });
+
+    test(`boots the arm64 Amazon Linux 2023 image for ${regionConfig.instanceTypes.join(' and ')} instances`, () => {
+      expect(amiParameterOf(app)).toMatch(ARM64_AL2023);
+    });
+
+    test("has the fixed name haweb-demo-web and names the region's three zones", () => {
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        AutoScalingGroupName: 'haweb-demo-web',
+        AvailabilityZones: regionConfig.availabilityZones,
+      });
+    });
+
+    const { min, desired, max } = regionConfig.capacity;
+    test(`has min/desired/max ${min}/${desired}/${max} from the ${role} capacity`, () => {
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        MinSize: String(min),
+        DesiredCapacity: String(desired),
+        MaxSize: String(max),
+      });
+    });
+
+    test("spreads over the three private subnets of the region's network stack", () => {
+      const privateSubnets = subnetIdsOf(network.template, 'Private');
+      expect(privateSubnets).toHaveLength(3);
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        VPCZoneIdentifier: privateSubnets.map((id) => ({
+          'Fn::ImportValue': Match.stringLikeRegexp(`^${network.stackName}:ExportsOutputRef${id}`),
+        })),
+      });
+      const zones: unknown[] = template.toJSON().Resources[fleetId].Properties.VPCZoneIdentifier;
+      expect(zones.map((ref) => importedFrom(network, ref))).toEqual(privateSubnets.map((id) => ({ Ref: id })));
+    });
+
+    test('its target group listens on the service port (8080) behind the HTTPS listener of the load balancer', () => {
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+        Port: config.service.port,
+        Protocol: 'HTTP',
+      });
+      expect(config.service.port).toBe(8080);
+      const listener = template.toJSON().Resources[logicalIdAt(app, 'LoadBalancer/Resource/Https/Resource')];
+      expect(listener.Properties).toEqual(
+        expect.objectContaining({
+          Port: 443,
+          Protocol: 'HTTPS',
+          LoadBalancerArn: { Ref: logicalIdAt(app, 'LoadBalancer/Resource/Resource') },
+          DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: targetGroupId } }],
+        }),
+      );
+    });
+
+    test.each(['Target5xxAlarm', 'UnhealthyHostsAlarm'])(
+      'the fleet %s notifies the alert topic of the region',
+      (id) => {
+        const alarm = template.toJSON().Resources[logicalIdAt(app, `Fleet/${id}/Resource`)];
+        expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
+      },
+    );
+
+    test('the fleet sends its scaling notifications to the alert topic of the region', () => {
+      template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+        NotificationConfigurations: [Match.objectLike({ TopicARN: { Ref: topicId } })],
+      });
+    });
+  });
+
+  describe('user data', () => {
+    const { parts, text: userData } = userDataOf(app);
+    const envFile = /cat > \/etc\/ha-web\/service\.env <<ENV\n([\s\S]*?)\nENV/.exec(userData)?.[1] ?? '';
+
+    test('writes the service environment to /etc/ha-web/service.env', () => {
+      expect(userData).toMatch(/^install -d -m 0755 \/etc\/ha-web$/m);
+      expect(envFile).not.toBe('');
+    });
+
+    test("sets DATABASE_HOST to the region's cluster endpoint", () => {
+      expect(envFile).toMatch(
+        new RegExp(`^DATABASE_HOST=<${data.stackName}:\\w*DatabaseCluster\\w*EndpointAddress\\w*>$`, 'm'),
+      );
+      expect(envFile).not.toMatch(/^DATABASE_HOST=.*ReadEndpoint/m);
+      const cluster = onlyResource(data.template, 'AWS::RDS::DBCluster').id;
+      expect(importedFrom(data, tokenAfter(parts, 'DATABASE_HOST='))).toEqual({
+        'Fn::GetAtt': [cluster, 'Endpoint.Address'],
+      });
+    });
+
+    test("sets REDIS_HOST to the region's cache primary endpoint", () => {
+      expect(envFile).toMatch(
+        new RegExp(`^REDIS_HOST=<${data.stackName}:\\w*SessionCache\\w*PrimaryEndPointAddress\\w*>$`, 'm'),
+      );
+      const cache = onlyResource(data.template, 'AWS::ElastiCache::ReplicationGroup').id;
+      expect(importedFrom(data, tokenAfter(parts, 'REDIS_HOST='))).toEqual({
+        'Fn::GetAtt': [cache, 'PrimaryEndPoint.Address'],
+      });
+    });
+
+    test("mounts the region's file system", () => {
+      expect(userData).toMatch(
+        new RegExp(`echo '<${storage.stackName}:ExportsOutputRefSharedFiles\\w+>:/ /mnt/shared efs `, 'm'),
+      );
+      const fileSystem = onlyResource(storage.template, 'AWS::EFS::FileSystem').id;
+      expect(importedFrom(storage, tokenAfter(parts, "|| echo '"))).toEqual({ Ref: fileSystem });
+    });
+
+    test('reads the database and cache credentials by secret name at boot', () => {
+      expect(userData).toMatch(/--secret-id 'haweb\/demo\/database'/);
+      expect(userData).toMatch(/--secret-id 'haweb\/demo\/cache-auth'/);
+      expect(envFile).toMatch(/^DATABASE_PASSWORD=\$\(jq -r \.password <<<"\$DB_SECRET"\)$/m);
+    });
+
+    test('holds no secret value and no dynamic reference to one', () => {
+      expect(userData).not.toMatch(/resolve:secretsmanager/i);
+      expect(envFile).not.toMatch(/^(DATABASE_PASSWORD|REDIS_PASSWORD)=[A-Za-z0-9]{16,}$/m);
+    });
+
+    const drain = config.service.healthCheckIntervalSeconds * config.service.unhealthyThresholdCount;
+    test(`drains for as long as the ALB needs to see the failing health check (${drain} s), and stops within drain + 60 s`, () => {
+      expect(failoverTiming(config).targetDetectionSeconds).toBe(drain);
+      expect(envFile).toMatch(new RegExp(`^SHUTDOWN_DRAIN_SECONDS=${drain}$`, 'm'));
+      expect(userData).toContain(`\nTimeoutStopSec=${drain + 60}\n`);
+      expect(userData).toContain('\nTimeoutStopSec=80\n');
+    });
+
+    test('ships its logs to the bootstrap log group, kept a year and encrypted with the stack logs key', () => {
+      const logGroupId = logicalIdAt(app, 'Bootstrap/Logs/Resource');
+      expect(tokenAfter(parts, '"file_path":"/var/log/ha-web/service.log","log_group_name":"')).toEqual({
+        Ref: logGroupId,
+      });
+      const logGroup = template.toJSON().Resources[logGroupId];
+      expect(logGroup.Properties).toEqual(
+        expect.objectContaining({
+          RetentionInDays: 365,
+          KmsKeyId: { 'Fn::GetAtt': [logicalIdAt(app, 'LogsKey/Resource'), 'Arn'] },
+        }),
+      );
+      expect(logicalIdAt(app, 'LogsKey/Resource')).toMatch(/^LogsKey/);
+    });
+
+    test("downloads the service bundle of the stack's assets from the region's asset bucket, and reports its hash", () => {
+      const download = new RegExp(
+        `aws s3 cp --region "\\$REGION" 's3://cdk-hnb659fds-assets-${config.account}-${region}/([0-9a-f]{64})\\.zip'`,
+      ).exec(userData);
+      expect(download).not.toBeNull();
+      const hash = download![1];
+      expect(envFile).toMatch(new RegExp(`^SERVICE_VERSION=${hash}$`, 'm'));
+      // The asset is in the cloud assembly, published to that key, and holds the bundled service.
+      const assets = JSON.parse(fs.readFileSync(path.join(demo.outdir, `${app.stackName}.assets.json`), 'utf8'));
+      const asset = assets.files[hash];
+      expect(asset.source.packaging).toBe('zip');
+      expect(Object.values(asset.destinations as Record<string, Json>)[0]).toEqual(
+        expect.objectContaining({
+          bucketName: `cdk-hnb659fds-assets-${config.account}-${region}`,
+          objectKey: `${hash}.zip`,
+        }),
+      );
+      expect(fs.readdirSync(path.join(demo.outdir, asset.source.path)).sort()).toEqual(['server.js', 'server.js.map']);
+    });
+  });
+
+  describe('instance role permissions', () => {
+    const statements = roleStatements(app);
+    const everyStatement = allStatements(app);
+    const allowing = (action: string) => everyStatement.filter((s) => actionsOf(s).includes(action));
+
+    test.each(['haweb/demo/database', 'haweb/demo/cache-auth'])('can read the secret named %s', (secretName) => {
+      template.hasResourceProperties('AWS::IAM::Policy', {
+        Roles: Match.arrayWith([{ Ref: logicalIdAt(app, 'Fleet/InstanceRole/Resource') }]),
+        PolicyDocument: {
+          Statement: Match.arrayWith([
+            Match.objectLike({
+              Effect: 'Allow',
+              Action: Match.arrayWith(['secretsmanager:GetSecretValue']),
+              Resource: Match.arrayWith([
+                Match.stringLikeRegexp(`^arn:aws:secretsmanager:${region}:${config.account}:secret:${secretName}-`),
+              ]),
+            }),
+          ]),
+        },
+      });
+    });
+
+    test('reads secrets only by their names', () => {
+      const reads = allowing('secretsmanager:GetSecretValue');
+      const resources = JSON.stringify(reads.map((s) => s.Resource));
+      expect(resources).toContain('secret:haweb/demo/database-??????');
+      expect(resources).toContain('secret:haweb/demo/cache-auth-??????');
+      expect(resources).not.toMatch(/"\*"/);
+    });
+
+    test("can mount and write the region's EFS file system", () => {
+      const mounts = statements.filter(
+        (s) =>
+          actionsOf(s).includes('elasticfilesystem:ClientMount') &&
+          actionsOf(s).includes('elasticfilesystem:ClientWrite'),
+      );
+      expect(mounts).toHaveLength(1);
+      const fileSystem = onlyResource(storage.template, 'AWS::EFS::FileSystem').id;
+      expect(importedFrom(storage, mounts[0].Resource)).toEqual({ 'Fn::GetAtt': [fileSystem, 'Arn'] });
+    });
+
+    test('can read exactly its service bundle from the asset bucket, and nothing else of the stack can', () => {
+      const reads = allowing('s3:GetObject');
+      expect(reads).toHaveLength(1);
+      expect(statements).toContainEqual(reads[0]);
+      expect(JSON.stringify(reads[0].Resource)).toMatch(
+        new RegExp(`cdk-hnb659fds-assets-${config.account}-${region}/[0-9a-f]{64}\\.zip`),
+      );
+    });
+
+    test('can write its log streams, only to the service log group', () => {
+      const writes = allowing('logs:PutLogEvents');
+      expect(writes).toHaveLength(1);
+      expect(writes[0].Resource).toEqual({ 'Fn::GetAtt': [logicalIdAt(app, 'Bootstrap/Logs/Resource'), 'Arn'] });
+      expect(JSON.stringify(writes[0].Resource)).toContain('BootstrapLogs');
+    });
+  });
+});
+
+describe('App stack of prod (Graviton)', () => {
+  const prod = synthesized('prod');
+  const app = prod.stack('App', 'primary');
+
+  test('boots the arm64 Amazon Linux 2023 image for m7g.large instances', () => {
+    expect(prod.config.primary.instanceTypes[0]).toBe('m7g.large');
+    app.template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: { InstanceType: 'm7g.large' },
+    });
+    expect(amiParameterOf(app)).toMatch(ARM64_AL2023);
+  });
+
+  test('scales on CPU at the prod target of 45 %', () => {
+    expect(prod.config.service.targetCpuUtilizationPercent).toBe(45);
+    app.template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
+      AutoScalingGroupName: { Ref: logicalIdAt(app, 'Fleet/Resource/ASG') },
+      TargetTrackingConfiguration: Match.objectLike({ TargetValue: 45 }),
+    });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// The public load balancer and the failover DNS inputs of each region's App stack, and the config values they take.
+
+const ROLES = ['primary', 'secondary'] as const;
+type Role = (typeof ROLES)[number];
+
+/** The parts of an `AWS::Route53::RecordSet` these tests read. */
+interface RecordSet {
+  readonly Properties: {
+    readonly Type: string;
+    readonly HostedZoneId: unknown;
+    readonly Failover?: string;
+    readonly HealthCheckId?: unknown;
+    readonly AliasTarget: { readonly DNSName: unknown; readonly HostedZoneId: unknown };
+  };
+}
+
+/** The record set of a template with the given DNS name (with or without the trailing dot). */
+function recordNamed(template: Template, name: string): RecordSet {
+  const matches = Object.values(
+    template.findResources('AWS::Route53::RecordSet', { Properties: { Name: `${name.replace(/\.$/, '')}.` } }),
+  );
+  if (matches.length !== 1) throw new Error(`expected one record named ${name}, found ${matches.length}`);
+  return matches[0] as RecordSet;
+}
+
+/** The value of one attribute of the one load balancer of a template. */
+function loadBalancerAttribute(template: Template, key: string): unknown {
+  const { resource } = onlyResource(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer');
+  return (resource.Properties.LoadBalancerAttributes as { Key: string; Value: unknown }[]).find((a) => a.Key === key)
+    ?.Value;
+}
+
+describe.each(ROLES)('demo App stack, %s region: public load balancer', (role) => {
+  const env = synthesized('demo');
+  const { config } = env;
+  const app = env.stack('App', role);
+  const network = env.stack('Network', role);
+  const { template } = app;
+  const regionalName = `${config[role].region}.${config.dns.domainName}`;
+
+  test(`is in the ${role} region, ${config[role].region}`, () => {
+    expect(app.region).toBe(config[role].region);
+  });
+
+  test('is the only load balancer of the stack and is an internet-facing ALB', () => {
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::LoadBalancer', 1);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Type: 'application',
+      Scheme: 'internet-facing',
+    });
+  });
+
+  test("sits in the three public subnets of the region's network stack", () => {
+    const publicSubnets = subnetIdsOf(network.template, 'Public');
+    expect(publicSubnets).toHaveLength(3);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', {
+      Subnets: publicSubnets.map((id) => ({
+        'Fn::ImportValue': Match.stringLikeRegexp(`^${network.stackName}:ExportsOutputRef${id}`),
+      })),
+    });
+  });
+
+  test('has exactly two listeners, HTTPS 443 with the certificate of the stack and HTTP 80', () => {
+    const lbId = onlyResource(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer').id;
+    const certificateId = onlyResource(template, 'AWS::CertificateManager::Certificate').id;
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::Listener', 2);
+    const ports = Object.values(template.findResources('AWS::ElasticLoadBalancingV2::Listener'))
+      .map((l) => `${l.Properties.Protocol} ${l.Properties.Port}`)
+      .sort();
+    expect(ports).toEqual(['HTTP 80', 'HTTPS 443']);
+    template.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', {
+      LoadBalancerArn: { Ref: lbId },
+      Port: 443,
+      Protocol: 'HTTPS',
+      Certificates: [{ CertificateArn: { Ref: certificateId } }],
+    });
+  });
+
+  test('writes access logs to the only bucket of the stack, which is SSE-S3 (AES256)', () => {
+    const { id, resource } = onlyResource(template, 'AWS::S3::Bucket');
+    expect(resource.Properties.BucketEncryption).toEqual({
+      ServerSideEncryptionConfiguration: [{ ServerSideEncryptionByDefault: { SSEAlgorithm: 'AES256' } }],
+    });
+    expect(loadBalancerAttribute(template, 'access_logs.s3.enabled')).toBe('true');
+    expect(loadBalancerAttribute(template, 'access_logs.s3.bucket')).toEqual({ Ref: id });
+  });
+
+  test('access logs expire after service.accessLogRetentionDays and are retained', () => {
+    template.hasResource('AWS::S3::Bucket', {
+      DeletionPolicy: 'RetainExceptOnCreate',
+      UpdateReplacePolicy: 'Retain',
+      Properties: Match.objectLike({
+        LifecycleConfiguration: {
+          Rules: Match.arrayWith([
+            Match.objectLike({ Status: 'Enabled', ExpirationInDays: config.service.accessLogRetentionDays }),
+          ]),
+        },
+      }),
+    });
+  });
+
+  test('is not deletion-protected in demo (production: false)', () => {
+    expect(config.production).toBe(false);
+    expect(loadBalancerAttribute(template, 'deletion_protection.enabled')).toBe('false');
+  });
+
+  test(`certificate is DNS-validated for the service name and ${regionalName} in the configured zone`, () => {
+    template.resourceCountIs('AWS::CertificateManager::Certificate', 1);
+    template.hasResourceProperties('AWS::CertificateManager::Certificate', {
+      ValidationMethod: 'DNS',
+      DomainName: config.dns.domainName,
+      SubjectAlternativeNames: [regionalName],
+      DomainValidationOptions: Match.arrayWith([
+        { DomainName: config.dns.domainName, HostedZoneId: config.dns.hostedZoneId },
+        { DomainName: regionalName, HostedZoneId: config.dns.hostedZoneId },
+      ]),
+    });
+  });
+});
+
+describe.each(ROLES)('demo App stack, %s region: failover DNS inputs', (role) => {
+  const env = synthesized('demo');
+  const { config } = env;
+  const { template } = env.stack('App', role);
+  const regionalName = `${config[role].region}.${config.dns.domainName}`;
+
+  test('has one health check', () => {
+    template.resourceCountIs('AWS::Route53::HealthCheck', 1);
+  });
+
+  test(`health check requests https://${regionalName}:443 with SNI every 10 seconds`, () => {
+    template.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: Match.objectLike({
+        Type: 'HTTPS',
+        Port: 443,
+        EnableSNI: true,
+        FullyQualifiedDomainName: regionalName,
+        RequestInterval: 10,
+      }),
+    });
+  });
+
+  test('health check requests dns.healthCheckPath, the deep readiness path', () => {
+    template.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: Match.objectLike({ ResourcePath: config.dns.healthCheckPath }),
+    });
+  });
+
+  test('health check fails after dns.healthCheckFailureThreshold consecutive failures', () => {
+    template.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: Match.objectLike({ FailureThreshold: config.dns.healthCheckFailureThreshold }),
+    });
+  });
+
+  test(`regional record is an A record for ${regionalName} in the configured hosted zone, without failover`, () => {
+    const record = recordNamed(template, regionalName);
+    expect(record.Properties).toMatchObject({ Type: 'A', HostedZoneId: config.dns.hostedZoneId });
+    expect(record.Properties.Failover).toBeUndefined();
+    expect(record.Properties.HealthCheckId).toBeUndefined();
+  });
+
+  test("regional record is an alias of this region's load balancer", () => {
+    const lbId = onlyResource(template, 'AWS::ElasticLoadBalancingV2::LoadBalancer').id;
+    const alias = recordNamed(template, regionalName).Properties.AliasTarget;
+    expect(alias.HostedZoneId).toEqual({ 'Fn::GetAtt': [lbId, 'CanonicalHostedZoneID'] });
+    expect(JSON.stringify(alias.DNSName)).toContain(JSON.stringify({ 'Fn::GetAtt': [lbId, 'DNSName'] }));
+  });
+
+  test('holds no failover record (they are in the primary operations stack)', () => {
+    const failover = template.findResources('AWS::Route53::RecordSet', {
+      Properties: { Failover: Match.anyValue() },
+    });
+    expect(Object.keys(failover)).toEqual([]);
+  });
+});
+
+describe('prod App stacks', () => {
+  test.each(ROLES)('the load balancer is deletion-protected (production: true), %s region', (role) => {
+    const env = synthesized('prod');
+    expect(env.config.production).toBe(true);
+    expect(loadBalancerAttribute(env.stack('App', role).template, 'deletion_protection.enabled')).toBe('true');
+  });
+});
+
+/**
+ * The App stacks of both roles for a config no shipped environment has, each on its own (no whole environment):
+ * the inputs from the other stacks are made on bare stacks in the same app.
+ */
+function appStacksFor(config: EnvironmentConfig): Record<Role, Template> {
+  const app = newApp();
+  const names = physicalNames(config);
+  const inputs = (role: Role) => {
+    const base = bareStack({ app, id: `${role}Inputs`, region: config[role].region });
+    const vpc: ec2.IVpc = testVpc(base);
+    return {
+      vpc,
+      webSecurityGroup: testSecurityGroup(base, vpc, 'Web'),
+      loadBalancerSecurityGroup: testSecurityGroup(base, vpc, 'LoadBalancer'),
+      fileSystem: new efs.FileSystem(base, 'FileSystem', { vpc }),
+    };
+  };
+  const primary = inputs('primary');
+  const secondary = inputs('secondary');
+  const data = {
+    databaseEndpoint: 'database.example.com',
+    databaseReadEndpoint: 'database-ro.example.com',
+    databaseSecretName: names.databaseSecretName,
+    cacheEndpoint: 'cache.example.com',
+    cacheAuthSecretName: names.cacheAuthSecretName,
+  };
+  const stack = (role: Role, props: ReturnType<typeof inputs>, replicationDestinationFileSystemId?: string) =>
+    new AppStack(app, `${role}App`, {
+      env: { account: config.account, region: config[role].region },
+      availabilityZones: config[role].availabilityZones,
+      role,
+      config,
+      names,
+      ...props,
+      replicationDestinationFileSystemId,
+      data,
+    });
+  const stacks = {
+    primary: stack('primary', primary, secondary.fileSystem.fileSystemId),
+    secondary: stack('secondary', secondary),
+  };
+  return { primary: templateOf(stacks.primary), secondary: templateOf(stacks.secondary) };
+}
+
+describe('App stack configuration', () => {
+  const variant = appStacksFor({
+    ...demoConfig,
+    dns: { ...demoConfig.dns, healthCheckFailureThreshold: 5 },
+    service: { ...demoConfig.service, accessLogRetentionDays: 33 },
+  });
+
+  test.each(ROLES)('a dns.healthCheckFailureThreshold of 5 reaches the %s health check', (role) => {
+    const { resource } = onlyResource(variant[role], 'AWS::Route53::HealthCheck');
+    expect(resource.Properties.HealthCheckConfig.FailureThreshold).toBe(5);
+  });
+
+  test.each(ROLES)('a service.accessLogRetentionDays of 33 reaches the %s access log expiration', (role) => {
+    variant[role].hasResourceProperties('AWS::S3::Bucket', {
+      LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 33 })]) },
+    });
+  });
+});
