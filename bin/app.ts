@@ -10,7 +10,10 @@ import { HaEnvironment } from '../lib/ha-environment';
 const app = new App();
 try {
   const config = loadEnvironmentConfig(app.node.tryGetContext('env'));
-  addComplianceChecks(app, new HaEnvironment(app, config), config);
+  addComplianceChecks(app, new HaEnvironment(app, config), config, {
+    // aws-cdk-lib's switch for its built-in CloudFormation Validate, kept for the cached copy that replaces it.
+    cloudFormationValidate: process.env.CDK_VALIDATION !== 'false',
+  });
 } catch (err) {
   if (err instanceof ConfigError) {
     console.error(err.message);

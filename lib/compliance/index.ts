@@ -28,15 +28,30 @@ export function addComplianceChecks(
   app: App,
   environment: HaEnvironment,
   config: EnvironmentConfig,
-  controlTower: ControlTowerRulesProps = {},
+  options: ComplianceCheckOptions = {},
 ): void {
   acknowledgeControlTowerFindings(environment.stacks, config);
-  const controlTowerRules = new ControlTowerRules(controlTower);
+  const controlTowerRules = new ControlTowerRules(options.controlTower);
   Validations.of(app).addPlugins(
-    new CachedCloudFormationValidate(),
+    ...(options.cloudFormationValidate === false ? [] : [new CachedCloudFormationValidate()]),
     new AwsSolutionsChecks(app, { verbose: true }),
     new CachedValidation(controlTowerRules, { identity: controlTowerRules.identity }),
   );
+}
+
+/** Options of {@link addComplianceChecks}. */
+export interface ComplianceCheckOptions {
+  /**
+   * Whether aws-cdk-lib's CloudFormation Validate runs (the cached copy, {@link CachedCloudFormationValidate}).
+   * aws-cdk-lib's documented switch `CDK_VALIDATION=false` turns off only the copy it adds by itself, so
+   * bin/app.ts passes `false` here when that variable is `false`: the switch keeps its meaning. The project's
+   * tests use it where they do not look at that rule set's findings; `cdk synth`, `npm run lint:templates` and
+   * CI never set it.
+   * @default true
+   */
+  readonly cloudFormationValidate?: boolean;
+  /** More Control Tower rules ({@link ControlTowerRulesProps}). @default - the Control Tower set only */
+  readonly controlTower?: ControlTowerRulesProps;
 }
 
 /**

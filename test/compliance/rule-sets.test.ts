@@ -4,6 +4,8 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as fs from 'fs';
 import * as path from 'path';
 import {
+  addComplianceChecks,
+  ComplianceCheckOptions,
   acknowledgeControlTowerFindings,
   CONTROL_TOWER_ACKNOWLEDGEMENTS,
   CONTROL_TOWER_RULES_DIR,
@@ -11,7 +13,9 @@ import {
   guardFiles,
   unparsableRuleFiles,
 } from '../../lib/compliance';
+import * as controlTower from '../../lib/compliance/control-tower';
 import { demo } from '../../lib/config/environments';
+import { HaEnvironment } from '../../lib/ha-environment';
 import { newApp, tempDir } from '../helpers';
 import { EnvironmentName, PluginReport, synthesized } from '../synthesized';
 
@@ -88,6 +92,34 @@ describe('the acknowledged findings are exactly the reviewed ones', () => {
       ).toBe(true);
       expect(ack.reason.length).toBeGreaterThan(80);
     }
+  });
+});
+
+describe('the rule sets addComplianceChecks registers', () => {
+  /** Names of the plugins registered on a new app with `options`. */
+  function pluginNames(options?: ComplianceCheckOptions): string[] {
+    const acknowledge = jest.spyOn(controlTower, 'acknowledgeControlTowerFindings').mockImplementation(() => undefined);
+    const added = jest.spyOn(Validations.prototype, 'addPlugins');
+    try {
+      addComplianceChecks(newApp(), { stacks: [] } as unknown as HaEnvironment, demo, options);
+      return added.mock.calls.flat().map((p) => p.name);
+    } finally {
+      acknowledge.mockRestore();
+      added.mockRestore();
+    }
+  }
+
+  test('CloudFormation Validate (cached), cdk-nag and Control Tower', () => {
+    expect(pluginNames()).toEqual(['CloudFormation Validate', 'AwsSolutions', 'cdk-validator-cfnguard']);
+    expect(pluginNames({ cloudFormationValidate: true })).toEqual([
+      'CloudFormation Validate',
+      'AwsSolutions',
+      'cdk-validator-cfnguard',
+    ]);
+  });
+
+  test("without CloudFormation Validate when asked (bin/app.ts: CDK_VALIDATION=false, as for aws-cdk-lib's own copy)", () => {
+    expect(pluginNames({ cloudFormationValidate: false })).toEqual(['AwsSolutions', 'cdk-validator-cfnguard']);
   });
 });
 
