@@ -31,7 +31,7 @@ const whole: number[] = [];
 const empty: number[] = [];
 for (let i = 0; i < runs; i++) {
   whole.push(timeSynth(undefined));
-  empty.push(timeSynth('npx tsx bench/empty-app.ts'));
+  empty.push(timeSynth('node --import tsx bench/empty-app.ts'));
 }
 const result = {
   runs,

@@ -4,28 +4,20 @@
  * CloudFormation Validate all on), and shared by every test file that is about the whole app: cross-stack
  * wiring, logical IDs, rule sets, snapshots, deploy safety.
  *
- * The first test file of a run that asks for an environment synthesizes it; the others (in any jest worker)
- * wait for it and read the same cloud assembly. The run directory comes from `test/global-setup.ts`
- * (`HA_WEB_TEST_RUN_DIR`) and is removed by `test/global-teardown.ts`; a test file run without the global
- * set-up synthesizes into its own temporary directory.
+ * How the syntheses are made and shared between jest workers: test/synthesis.ts. Here they are read.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Template } from 'aws-cdk-lib/assertions';
 import { EnvironmentConfig } from '../lib/config';
 import { demo, prod, staging } from '../lib/config/environments';
-import { RUN_DIR_VARIABLE } from './run-dir';
+import { type EnvironmentName, ensureSynthesized, type SynthResult } from './synthesis';
 
-const ROOT = path.join(__dirname, '..');
-
-/** How long a test file waits for another worker's synth of the same environment, in milliseconds. */
-const WAIT_MS = 240_000;
+export { cliSynth, synthesizedElsewhere } from './synthesis';
+export type { EnvironmentName, SynthResult } from './synthesis';
 
 /** The shipped environments, by name. */
-export const ENVIRONMENTS = { demo, staging, prod } as const;
-export type EnvironmentName = keyof typeof ENVIRONMENTS;
+export const ENVIRONMENTS: Record<EnvironmentName, EnvironmentConfig> = { demo, staging, prod };
 
 /** A JSON value of a template. */
 export type Json = Record<string, any>;
@@ -84,113 +76,6 @@ export function synthesized(name: EnvironmentName): SynthesizedEnvironment {
     loaded.set(name, env);
   }
   return env;
-}
-
-/** The outcome of one `cdk synth`. */
-export interface SynthResult {
-  outdir: string;
-  status: number | null;
-  stderr: string;
-}
-
-let ownRunDir: string | undefined;
-function runDir(): string {
-  const shared = process.env[RUN_DIR_VARIABLE];
-  if (shared) return shared;
-  if (!ownRunDir) {
-    ownRunDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ha-web-synth-'));
-    const dir = ownRunDir;
-    process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  }
-  return ownRunDir;
-}
-
-const sleep = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Synthesizes `name` into the run directory unless another process has or is doing so; returns the result. */
-function ensureSynthesized(name: EnvironmentName): SynthResult {
-  const base = path.join(runDir(), name);
-  const lock = `${base}.lock`;
-  const done = `${base}.json`;
-  const deadline = Date.now() + WAIT_MS;
-  for (;;) {
-    if (fs.existsSync(done)) return JSON.parse(fs.readFileSync(done, 'utf8'));
-    try {
-      fs.mkdirSync(lock);
-    } catch {
-      // Another process holds the lock: wait for its result, or take over if it died.
-      const owner = Number(readOr(path.join(lock, 'pid'), '0'));
-      if (owner && !alive(owner)) fs.rmSync(lock, { recursive: true, force: true });
-      else if (Date.now() > deadline) throw new Error(`timed out waiting for the synth of ${name} (lock ${lock})`);
-      else sleep(100);
-      continue;
-    }
-    fs.writeFileSync(path.join(lock, 'pid'), String(process.pid));
-    const result = runSynth(name, `${base}.out`);
-    fs.writeFileSync(`${done}.tmp`, JSON.stringify(result));
-    fs.renameSync(`${done}.tmp`, done);
-    return result;
-  }
-}
-
-function readOr(file: string, fallback: string): string {
-  try {
-    return fs.readFileSync(file, 'utf8');
-  } catch {
-    return fallback;
-  }
-}
-
-/**
- * Runs `cdk synth` as a newcomer would, with no AWS credentials or config: every AWS_* variable removed and
- * HOME pointing at an empty directory. `outdir` undefined: the CLI's default (`cdk.out` in `cwd`). Returns the
- * exit status and standard error; never throws on a failed synth.
- */
-export function cliSynth(
-  outdir: string | undefined,
-  args: string[] = [],
-  cwd: string = ROOT,
-  extraEnv: Record<string, string> = {},
-): SynthResult {
-  const out = outdir ?? path.join(cwd, 'cdk.out');
-  fs.rmSync(out, { recursive: true, force: true });
-  if (outdir) fs.mkdirSync(outdir, { recursive: true });
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'ha-web-home-'));
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
-  try {
-    const cdk = path.join(cwd, 'node_modules', '.bin', 'cdk');
-    const r = spawnSync(cdk, ['synth', '--quiet', '--no-notices', ...(outdir ? ['-o', outdir] : []), ...args], {
-      cwd,
-      env: { ...env, ...extraEnv, HOME: home, CI: 'true' },
-      encoding: 'utf8',
-      timeout: 180_000,
-    });
-    return { outdir: out, status: r.status, stderr: `${r.stderr ?? ''}${r.error ? String(r.error) : ''}` };
-  } finally {
-    fs.rmSync(home, { recursive: true, force: true });
-  }
-}
-
-/**
- * demo is the default environment: it is synthesized with no `-c env` and every rule set on, exactly as the
- * README's first command does. staging and prod skip aws-cdk-lib's built-in CloudFormation Validate
- * (`CDK_VALIDATION=false`, its documented switch): no test reads that rule set's findings (under the CLI it
- * reports none), it costs about 5 s per environment on a cold cache, and CI runs it on every environment's
- * templates in `npm run lint:templates`. cdk-nag and the Control Tower rules run on all three.
- */
-function runSynth(name: EnvironmentName, outdir: string): SynthResult {
-  return name === 'demo'
-    ? cliSynth(outdir)
-    : cliSynth(outdir, ['-c', `env=${name}`], ROOT, { CDK_VALIDATION: 'false' });
 }
 
 function load(name: EnvironmentName, result: SynthResult): SynthesizedEnvironment {
