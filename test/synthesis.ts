@@ -165,8 +165,13 @@ function secondCheckout(base: string): string {
   throw new Error(`cannot hard-link ${path.join(ROOT, 'node_modules')} into ${base}.checkout or ${fallback}`);
 }
 
-/** Plain `cdk synth` (demo, the default `cdk.out`) in a second checkout at another path. */
+/**
+ * Plain `cdk synth` (demo, the default `cdk.out`) in a second checkout at another path, after demo's own
+ * synthesis: the checkout then starts with its validation results (only the bundle cache is left out), so only
+ * what the comparison is about, the bundles and the templates, is made again.
+ */
 function synthElsewhere(base: string): SynthResult {
+  ensureSynthesized('demo');
   return cliSynth(undefined, [], secondCheckout(base));
 }
 
