@@ -91,6 +91,7 @@ function load(name: EnvironmentName, result: SynthResult): SynthesizedEnvironmen
     .map(([artifactId, a], order): SynthesizedStack => {
       const [, account, region] = /^aws:\/\/([^/]+)\/(.+)$/.exec(a.environment)!;
       const json = read(a.properties.templateFile);
+      let template: Template | undefined;
       return {
         stackName: a.properties.stackName ?? artifactId,
         artifactId,
@@ -103,7 +104,10 @@ function load(name: EnvironmentName, result: SynthResult): SynthesizedEnvironmen
           .sort(),
         terminationProtection: a.properties.terminationProtection === true,
         json,
-        template: Template.fromJSON(json),
+        // Made when first read: building a Template checks the whole template (for cycles, among others).
+        get template() {
+          return (template ??= Template.fromJSON(json));
+        },
       };
     });
   const report = read('validation-report.json');
