@@ -22,16 +22,16 @@ export function cacheDir(): string {
   return path.join(REPO_ROOT, 'node_modules', '.cache', 'ha-web');
 }
 
-/** Files under `dir` (recursively, sorted), relative to {@link REPO_ROOT}. */
+/** Files under `dir` (recursively, in code-point order of their names, the same in every locale), absolute. */
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
   return fs
     .readdirSync(dir, { withFileTypes: true })
-    .sort((a, b) => a.name.localeCompare(b.name))
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .flatMap((e) => {
       const full = path.join(dir, e.name);
       if (e.isDirectory()) return e.name === 'node_modules' || e.name === 'dist' ? [] : filesUnder(full);
-      return [path.relative(REPO_ROOT, full).split(path.sep).join('/')];
+      return [full];
     });
 }
 
@@ -55,19 +55,23 @@ export interface BundleKind {
 }
 
 /**
- * The cache key of a kind: SHA-256 over the esbuild version, the options, the entry points (relative to the
- * working folder) and the path and bytes of every source file, `package-lock.json` (the versions of what gets
- * bundled from node_modules) and `tsconfig.json`.
+ * The cache key of a kind: SHA-256 over the esbuild version, the options, the entry points and the path and
+ * bytes of every source file (paths relative to the kind's working folder, so the key does not depend on where
+ * the sources are), and the bytes of the repository's `package-lock.json` (the versions of what gets bundled
+ * from node_modules) and `tsconfig.json`.
  */
 export function bundleKey(kind: BundleKind): string {
   const hash = createHash('sha256');
-  const relative = (f: string) => path.relative(kind.workingDir, f);
+  const relative = (f: string) => path.relative(kind.workingDir, f).split(path.sep).join('/');
   hash.update(JSON.stringify({ esbuild: esbuildVersion, options: kind.options, out: kind.outputFile }));
   hash.update(JSON.stringify(Object.entries(kind.entryPoints).map(([n, f]) => [n, relative(f)])));
-  const files = [...kind.sourceDirs.flatMap(filesUnder), 'package-lock.json', 'tsconfig.json'];
-  for (const file of files) {
-    hash.update(`\0${file}\0`);
-    const full = path.join(REPO_ROOT, file);
+  const files: [string, string][] = [
+    ...kind.sourceDirs.flatMap(filesUnder).map((f): [string, string] => [relative(f), f]),
+    ['package-lock.json', path.join(REPO_ROOT, 'package-lock.json')],
+    ['tsconfig.json', path.join(REPO_ROOT, 'tsconfig.json')],
+  ];
+  for (const [name, full] of files) {
+    hash.update(`\0${name}\0`);
     if (fs.existsSync(full)) hash.update(fs.readFileSync(full));
   }
   return hash.digest('hex').slice(0, 32);
@@ -83,15 +87,20 @@ const built = new Map<string, string>();
  */
 export function bundleFolder(kind: BundleKind): string {
   const key = `${kind.name}-${bundleKey(kind)}`;
-  const cached = built.get(key);
-  if (cached) return cached;
   const folder = path.join(cacheDir(), 'bundles', key);
+  const cached = built.get(key);
+  // The cache may have been deleted since (it is safe to delete at any time): then build again.
+  if (cached && fs.existsSync(path.join(folder, 'complete'))) return cached;
   if (!fs.existsSync(path.join(folder, 'complete'))) {
     fs.mkdirSync(path.dirname(folder), { recursive: true });
     const work = fs.mkdtempSync(`${folder}.building-`);
     try {
       build(kind, path.join(work, 'out'));
       fs.writeFileSync(path.join(work, 'complete'), key);
+      // A folder without its marker is what an interrupted delete leaves: it holds no finished build.
+      if (fs.existsSync(folder) && !fs.existsSync(path.join(folder, 'complete'))) {
+        fs.rmSync(folder, { recursive: true, force: true });
+      }
       try {
         fs.renameSync(work, folder);
       } catch (err) {
