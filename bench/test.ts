@@ -1,6 +1,6 @@
 // Wall time of `npm test` (the README's test command): one cold run, every cache this project's tests fill
 // removed first (the bundle and validation caches, tsc's build info, ESLint's and Prettier's caches, jest's
-// transform cache), then warm runs; each with the time of each part (concurrently's --timings). Usage:
+// transform cache, tsx's compile cache), then warm runs; each with the time of each part (concurrently's --timings). Usage:
 //   npm run bench:test [-- <warm runs>]        (default 3)
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -13,6 +13,8 @@ const warmRuns = Number(process.argv[2] ?? 3);
 /** Removes every cache `npm test` fills, as on a clean clone after `npm ci`. */
 function clearCaches(): void {
   fs.rmSync(path.join(ROOT, 'node_modules', '.cache', 'ha-web'), { recursive: true, force: true });
+  // tsx's compile cache (the app and the background syntheses run through tsx).
+  fs.rmSync(path.join(os.tmpdir(), `tsx-${process.getuid?.() ?? ''}`), { recursive: true, force: true });
   const jest = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'jest'), ['--clearCache'], {
     cwd: ROOT,
     encoding: 'utf8',

@@ -90,12 +90,12 @@ fail() {
     if [ "${#PACKAGES[@]}" -gt 0 ]; then
       if command -v apt-get >/dev/null 2>&1; then
         echo 'Install them with:'
-        echo "  ${sudo}apt-get install -y ${PACKAGES[*]}"
+        echo "  ${sudo}apt-get update && ${sudo}apt-get install -y ${PACKAGES[*]}"
         echo "(or \`npm run drill:deps\`, which also installs what the local HA drill needs), then run the tests again."
       else
         echo "Install them with your system's package manager (PostgreSQL server and Redis), or set POSTGRES_BIN_DIR"
         echo 'to the directory holding initdb and postgres and REDIS_SERVER_BIN to the redis-server program.'
-        echo "On Debian or Ubuntu: ${sudo}apt-get install -y ${PACKAGES[*]}"
+        echo "On Debian or Ubuntu: ${sudo}apt-get update && ${sudo}apt-get install -y ${PACKAGES[*]}"
       fi
     fi
   } >&2

@@ -39,7 +39,8 @@ const runningAsRoot = typeof process.getuid === 'function' && process.getuid() =
 
 /** The command that installs a Debian or Ubuntu package here (`sudo` unless running as root). */
 export function aptInstallCommand(...packages: string[]): string {
-  return `${runningAsRoot ? '' : 'sudo '}apt-get install -y ${packages.join(' ')}`;
+  const sudo = runningAsRoot ? '' : 'sudo ';
+  return `${sudo}apt-get update && ${sudo}apt-get install -y ${packages.join(' ')}`;
 }
 
 /** A program the servers need is not installed (or not where it was configured to be). */

@@ -72,7 +72,9 @@ export function ensureSynthesized(name: SynthesisName): SynthResult {
     } catch {
       // Another process holds the lock: wait for its result, or take over if it died.
       const owner = Number(readOr(path.join(lock, 'pid'), '0'));
-      if (owner && !alive(owner)) fs.rmSync(lock, { recursive: true, force: true });
+      // An owner that died between taking the lock and writing its pid leaves a lock without one.
+      const orphaned = !owner && Date.now() - mtimeOr(lock, Date.now()) > 10_000;
+      if ((owner && !alive(owner)) || orphaned) fs.rmSync(lock, { recursive: true, force: true });
       else if (Date.now() > deadline) throw new Error(`timed out waiting for the synth of ${name} (lock ${lock})`);
       else sleep(100);
       continue;
@@ -82,6 +84,14 @@ export function ensureSynthesized(name: SynthesisName): SynthResult {
     fs.writeFileSync(`${done}.tmp`, JSON.stringify(result));
     fs.renameSync(`${done}.tmp`, done);
     return result;
+  }
+}
+
+function mtimeOr(file: string, fallback: number): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return fallback;
   }
 }
 
@@ -137,32 +147,37 @@ function runSynth(name: EnvironmentName, outdir: string): SynthResult {
 }
 
 /**
- * A second checkout of the project at another path (`<base>.checkout`): the project's files copied,
- * node_modules hard-linked (its files keep real paths inside the checkout, as after `npm ci` there) without
- * the bundle cache, so every bundle is built again at the new path. When the run directory is on another file
- * system than node_modules (hard links cannot cross one), the checkout goes under node_modules/.cache instead
- * and is removed when this process exits.
+ * A second checkout of the project at another path (`<base>.checkout`, in the run directory): the project's
+ * files copied, every package of node_modules hard-linked (its files keep real paths inside the checkout, as
+ * after `npm ci` there), and of the build cache only the validation results, so every bundle is built again at
+ * the new path. When the run directory is on another file system than node_modules (hard links cannot cross
+ * one), the packages are copied instead: slower, the same result. (Not under node_modules/.cache: esbuild treats
+ * sources below a node_modules folder differently, so the bundles would differ for that reason alone.)
  */
 function secondCheckout(base: string): string {
-  const fallback = path.join(ROOT, 'node_modules', '.cache', 'ha-web', 'checkouts');
-  for (const dir of [`${base}.checkout`, path.join(fallback, `${path.basename(runDir())}-${process.pid}`)]) {
-    fs.mkdirSync(dir, { recursive: true });
-    const linked = spawnSync('cp', ['-al', path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules')]);
-    if (linked.status !== 0) {
-      fs.rmSync(dir, { recursive: true, force: true });
-      continue;
-    }
-    if (!dir.startsWith(base)) process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-    fs.rmSync(path.join(dir, 'node_modules', '.cache', 'ha-web', 'bundles'), { recursive: true, force: true });
-    fs.rmSync(path.join(dir, 'node_modules', '.cache', 'ha-web', 'checkouts'), { recursive: true, force: true });
-    const skip = new Set(['node_modules', '.git', 'cdk.out'].map((f) => path.join(ROOT, f)));
-    for (const entry of fs.readdirSync(ROOT)) {
-      const from = path.join(ROOT, entry);
-      if (!skip.has(from)) fs.cpSync(from, path.join(dir, entry), { recursive: true });
-    }
-    return dir;
+  const modules = path.join(ROOT, 'node_modules');
+  const packages = fs
+    .readdirSync(modules)
+    .filter((e) => e !== '.cache')
+    .map((e) => path.join(modules, e));
+  const validation = path.join(modules, '.cache', 'ha-web', 'validation');
+  const dir = `${base}.checkout`;
+  const cache = path.join(dir, 'node_modules', '.cache', 'ha-web');
+  const copy = (flags: string) =>
+    spawnSync('cp', [flags, ...packages, path.join(dir, 'node_modules')], { encoding: 'utf8' }).status === 0 &&
+    (!fs.existsSync(validation) || spawnSync('cp', [flags, validation, cache], { encoding: 'utf8' }).status === 0);
+  fs.mkdirSync(cache, { recursive: true });
+  if (!copy('-al')) {
+    fs.rmSync(dir, { recursive: true, force: true });
+    fs.mkdirSync(cache, { recursive: true });
+    if (!copy('-a')) throw new Error(`cannot copy the packages of ${modules} into ${dir}`);
   }
-  throw new Error(`cannot hard-link ${path.join(ROOT, 'node_modules')} into ${base}.checkout or ${fallback}`);
+  const skip = new Set(['node_modules', '.git', 'cdk.out'].map((f) => path.join(ROOT, f)));
+  for (const entry of fs.readdirSync(ROOT)) {
+    const from = path.join(ROOT, entry);
+    if (!skip.has(from)) fs.cpSync(from, path.join(dir, entry), { recursive: true });
+  }
+  return dir;
 }
 
 /**

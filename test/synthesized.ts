@@ -1,8 +1,8 @@
 /**
  * The whole app, synthesized once per environment and test run by the real CLI (`cdk synth -c env=<name>`,
- * exactly as a user runs it: no AWS credentials, cdk-nag, the Control Tower rules and aws-cdk-lib's built-in
- * CloudFormation Validate all on), and shared by every test file that is about the whole app: cross-stack
- * wiring, logical IDs, rule sets, snapshots, deploy safety.
+ * as a user runs it: no AWS credentials, cdk-nag and the Control Tower rules on; aws-cdk-lib's built-in
+ * CloudFormation Validate on for demo, off for staging and prod, see test/synthesis.ts), and shared by every
+ * test file that is about the whole app: cross-stack wiring, logical IDs, rule sets, snapshots, deploy safety.
  *
  * How the syntheses are made and shared between jest workers: test/synthesis.ts. Here they are read.
  */

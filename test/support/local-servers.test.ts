@@ -66,7 +66,7 @@ describe('a missing program', () => {
     const start = startRedis({ dir, binary: '/nonexistent/redis-server' });
     await expect(start).rejects.toThrow(MissingProgramError);
     await expect(start).rejects.toThrow(
-      `redis-server is not installed: not found at /nonexistent/redis-server. Install it with \`${sudo}apt-get install -y redis-server\``,
+      `redis-server is not installed: not found at /nonexistent/redis-server. Install it with \`${sudo}apt-get update && ${sudo}apt-get install -y redis-server\``,
     );
   });
 
@@ -74,7 +74,7 @@ describe('a missing program', () => {
     const start = startPostgres({ dir, binDir: '/nonexistent' });
     await expect(start).rejects.toThrow(MissingProgramError);
     await expect(start).rejects.toThrow(
-      `PostgreSQL's postgres is not installed: not found at /nonexistent/postgres. Install it with \`${sudo}apt-get install -y postgresql\``,
+      `PostgreSQL's postgres is not installed: not found at /nonexistent/postgres. Install it with \`${sudo}apt-get update && ${sudo}apt-get install -y postgresql\``,
     );
   });
 
@@ -92,7 +92,7 @@ describe('a missing program', () => {
       else process.env.REDIS_SERVER_BIN = saved;
     }
     await expect(isolated!.startRedis({ dir })).rejects.toThrow(
-      `redis-server is not installed: not found at /nonexistent/redis-server. Install it with \`${sudo}apt-get install -y redis-server\``,
+      `redis-server is not installed: not found at /nonexistent/redis-server. Install it with \`${sudo}apt-get update && ${sudo}apt-get install -y redis-server\``,
     );
   });
 });
@@ -111,7 +111,7 @@ describe('a failed start-up leaves no server running', () => {
   test('startBackends (the service tests) stops PostgreSQL when Redis cannot start, and removes its directory', async () => {
     const root = path.join(dir, 'backends');
     await expect(startBackends({ root, redisBinary: '/nonexistent/redis-server' })).rejects.toThrow(
-      `Install it with \`${sudo}apt-get install -y redis-server\``,
+      `Install it with \`${sudo}apt-get update && ${sudo}apt-get install -y redis-server\``,
     );
     expect(processesMentioning(root)).toEqual([]);
     expect(fs.existsSync(root)).toBe(false);

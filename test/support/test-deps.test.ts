@@ -71,6 +71,6 @@ test('programs missing from their usual places: names each and the command that 
   expect(result.status).toBe(1);
   expect(result.stderr).toContain('PostgreSQL server programs initdb and postgres (package postgresql)');
   expect(result.stderr).toContain('redis-server (package redis-server)');
-  expect(result.stderr).toContain(`  ${sudo}apt-get install -y postgresql redis-server\n`);
+  expect(result.stderr).toContain(`  ${sudo}apt-get update && ${sudo}apt-get install -y postgresql redis-server\n`);
   expect(result.stderr).toContain('npm run drill:deps');
 });
