@@ -13,8 +13,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { ENVIRONMENTS } from '../lib/config';
-
-const ROOT = path.join(__dirname, '..');
+import { cliSynth } from '../test/synthesis';
 
 /** One cfn-lint finding, as `--format json` prints it. */
 export interface LintFinding {
@@ -99,14 +98,12 @@ export function applySkips(
   return { failures, skipped };
 }
 
-/** The templates `cdk synth` writes for an environment (the CLI's output, exactly what `cdk deploy` deploys). */
+/**
+ * The templates `cdk synth` writes for an environment (the CLI's output, exactly what `cdk deploy` deploys),
+ * synthesized as the tests do (`cliSynth`: no AWS credentials needed, every rule set on).
+ */
 function synthesize(envName: string, outdir: string): string[] {
-  const cdk = path.join(ROOT, 'node_modules', '.bin', 'cdk');
-  const run = spawnSync(cdk, ['synth', '--quiet', '--no-notices', '-c', `env=${envName}`, '-o', outdir], {
-    cwd: ROOT,
-    encoding: 'utf8',
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const run = cliSynth(outdir, ['-c', `env=${envName}`]);
   if (run.status !== 0) throw new Error(`cdk synth -c env=${envName} failed:\n${run.stderr}`);
   return fs
     .readdirSync(outdir)

@@ -145,3 +145,28 @@ export function stringValues(node: unknown): string[] {
   }
   return [];
 }
+
+/** The parts of an `AWS::Route53::RecordSet` these tests read. */
+export interface RecordSet {
+  readonly Properties: {
+    readonly Type: string;
+    readonly HostedZoneId: unknown;
+    readonly Failover?: string;
+    readonly HealthCheckId?: unknown;
+    readonly SetIdentifier?: string;
+    readonly AliasTarget: {
+      readonly DNSName: unknown;
+      readonly HostedZoneId: unknown;
+      readonly EvaluateTargetHealth?: boolean;
+    };
+  };
+}
+
+/** The record set of a template with the given DNS name (with or without the trailing dot). */
+export function recordNamed(template: Template, name: string): RecordSet {
+  const matches = Object.values(
+    template.findResources('AWS::Route53::RecordSet', { Properties: { Name: `${name.replace(/\.$/, '')}.` } }),
+  );
+  if (matches.length !== 1) throw new Error(`expected one record named ${name}, found ${matches.length}`);
+  return matches[0] as RecordSet;
+}

@@ -184,7 +184,7 @@ export class ControlTowerRules implements IPolicyValidationPlugin {
 
   /** Checks that every rules file parses, then evaluates each template against the rules that apply to it. */
   public validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
-    this.checkParsable();
+    this.assertParsable();
     const reports = context.stackTemplates.map((stack) => {
       const rules = applicableRuleFiles(this.files, typesOf(stack.templatePath));
       if (rules.length === 0) return { success: true, violations: [] };
@@ -194,8 +194,11 @@ export class ControlTowerRules implements IPolicyValidationPlugin {
     return { success: reports.every((r) => r.success), violations: reports.flatMap((r) => r.violations) };
   }
 
-  /** Throws when a rules file does not parse; remembers a clean result per rules content in the build cache. */
-  private checkParsable(): void {
+  /**
+   * Throws when a rules file does not parse (naming each one); remembers a clean result per rules content in the
+   * build cache, so the check costs about a second once per rules content and nothing after. `validate` calls it.
+   */
+  public assertParsable(): void {
     const marker = path.join(
       cacheDir(),
       'validation',

@@ -1,7 +1,7 @@
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { FailoverDns, FailoverDnsProps } from '../../lib/constructs/failover-dns';
-import { bareStack, templateOf, testHostedZone, testVpc } from '../harness';
+import { bareStack, templateOf, testHostedZone, testVpc, recordNamed } from '../harness';
 import { logicalIdOf, onlyResource } from '../helpers';
 
 const ZONE_ID = 'Z0123456789ABCDEFGHIJ';
@@ -31,31 +31,6 @@ function build(settings: Partial<Settings> = {}) {
     ...settings,
   });
   return { loadBalancer, template: templateOf(stack) };
-}
-
-/** The parts of an `AWS::Route53::RecordSet` these tests read. */
-interface RecordSet {
-  readonly Properties: {
-    readonly Type: string;
-    readonly HostedZoneId: unknown;
-    readonly Failover?: string;
-    readonly HealthCheckId?: unknown;
-    readonly SetIdentifier?: string;
-    readonly AliasTarget: {
-      readonly DNSName: unknown;
-      readonly HostedZoneId: unknown;
-      readonly EvaluateTargetHealth?: boolean;
-    };
-  };
-}
-
-/** The record set of a template with the given DNS name (with or without the trailing dot). */
-function recordNamed(template: Template, name: string): RecordSet {
-  const matches = Object.values(
-    template.findResources('AWS::Route53::RecordSet', { Properties: { Name: `${name.replace(/\.$/, '')}.` } }),
-  );
-  if (matches.length !== 1) throw new Error(`expected one record named ${name}, found ${matches.length}`);
-  return matches[0] as RecordSet;
 }
 
 describe('FailoverDns', () => {

@@ -13,7 +13,7 @@ import { demo as demoConfig } from '../../lib/config/environments';
 import { failoverTiming } from '../../lib/failover-timing';
 import { physicalNames } from '../../lib/names';
 import { AppStack } from '../../lib/stacks/app-stack';
-import { bareStack, templateOf, testSecurityGroup, testVpc } from '../harness';
+import { bareStack, templateOf, testSecurityGroup, testVpc, recordNamed } from '../harness';
 import { newApp, onlyResource, subnetIdsOf } from '../helpers';
 import {
   exportedValue,
@@ -358,26 +358,6 @@ describe('App stack of prod (Graviton)', () => {
 
 const ROLES = ['primary', 'secondary'] as const;
 type Role = (typeof ROLES)[number];
-
-/** The parts of an `AWS::Route53::RecordSet` these tests read. */
-interface RecordSet {
-  readonly Properties: {
-    readonly Type: string;
-    readonly HostedZoneId: unknown;
-    readonly Failover?: string;
-    readonly HealthCheckId?: unknown;
-    readonly AliasTarget: { readonly DNSName: unknown; readonly HostedZoneId: unknown };
-  };
-}
-
-/** The record set of a template with the given DNS name (with or without the trailing dot). */
-function recordNamed(template: Template, name: string): RecordSet {
-  const matches = Object.values(
-    template.findResources('AWS::Route53::RecordSet', { Properties: { Name: `${name.replace(/\.$/, '')}.` } }),
-  );
-  if (matches.length !== 1) throw new Error(`expected one record named ${name}, found ${matches.length}`);
-  return matches[0] as RecordSet;
-}
 
 /** The value of one attribute of the one load balancer of a template. */
 function loadBalancerAttribute(template: Template, key: string): unknown {
