@@ -17,5 +17,7 @@ module.exports = {
   setupFilesAfterEnv: ['aws-cdk-lib/testhelpers/jest-autoclean'],
   globalSetup: '<rootDir>/test/global-setup.ts',
   globalTeardown: '<rootDir>/test/global-teardown.ts',
+  // Whole-app tests after the rest, so the background syntheses never hold both workers idle.
+  testSequencer: '<rootDir>/test/sequencer.js',
   testTimeout: 120000,
 };
