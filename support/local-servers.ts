@@ -109,7 +109,7 @@ export const REDIS_SERVER_BIN =
     ? '/usr/bin/redis-server'
     : (onPath('redis-server') ?? '/usr/bin/redis-server'));
 
-function requirePostgresProgram(binDir: string, program: 'initdb' | 'postgres'): string {
+function requirePostgresProgram(binDir: string, program: 'initdb' | 'postgres' | 'pg_basebackup'): string {
   const file = path.join(binDir, program);
   if (!isExecutable(file)) {
     throw new MissingProgramError(
@@ -273,10 +273,15 @@ interface RunResult {
   readonly output: string;
 }
 
-/** Runs a command to completion, capturing stdout and stderr together. */
-function run(command: string, args: readonly string[], timeoutMs = START_STOP_TIMEOUT_MS): Promise<RunResult> {
+/** Runs a command to completion, capturing stdout and stderr together; `env` is added to this process's. */
+function run(
+  command: string,
+  args: readonly string[],
+  timeoutMs = START_STOP_TIMEOUT_MS,
+  env: Record<string, string> = {},
+): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let output = '';
     child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -295,8 +300,8 @@ function run(command: string, args: readonly string[], timeoutMs = START_STOP_TI
   });
 }
 
-async function runOrThrow(command: string, args: readonly string[]): Promise<string> {
-  const result = await run(command, args);
+async function runOrThrow(command: string, args: readonly string[], env: Record<string, string> = {}): Promise<string> {
+  const result = await run(command, args, START_STOP_TIMEOUT_MS, env);
   if (result.code !== 0) {
     throw new Error(`${path.basename(command)} exited with ${result.code}:\n${result.output}`);
   }
@@ -599,6 +604,70 @@ export interface PostgresServer {
   restart(): Promise<void>;
 }
 
+/** Who a {@link PostgresServer} serves: its users, passwords and database. */
+interface PostgresCredentials {
+  readonly user: string;
+  readonly password: string;
+  readonly database: string;
+  readonly superuser: string;
+  readonly superuserPassword: string;
+}
+
+/**
+ * The {@link PostgresServer} of a data directory on `port`: start (launching the postmaster), stop, restart,
+ * the superuser's queries and connection strings. The caller starts it.
+ */
+function postgresServer(
+  postgres: string,
+  dataDir: string,
+  logFile: string,
+  port: number,
+  credentials: PostgresCredentials,
+): PostgresServer {
+  const host = '127.0.0.1';
+  const { user, password, database, superuser, superuserPassword } = credentials;
+  let postmaster: Postmaster | undefined;
+  const stop = async (): Promise<void> => {
+    const running = postmaster;
+    postmaster = undefined;
+    await running?.stop();
+  };
+  const start = async (): Promise<void> => {
+    if (postmaster && !postmaster.exited()) return;
+    await stop();
+    postmaster = await launchPostmaster(postgres, dataDir, logFile);
+  };
+  const adminQuery = async (sql: string, params?: unknown[]): Promise<Record<string, unknown>[]> => {
+    const client = new Client({ host, port, user: superuser, password: superuserPassword, database });
+    await client.connect();
+    try {
+      return (await client.query(sql, params)).rows;
+    } finally {
+      await client.end();
+    }
+  };
+  const encode = encodeURIComponent;
+  return {
+    host,
+    port,
+    user,
+    database,
+    password,
+    dataDir,
+    url: `postgres://${encode(user)}:${encode(password)}@${host}:${port}/${encode(database)}`,
+    superuser,
+    superuserPassword,
+    adminUrl: `postgres://${encode(superuser)}:${encode(superuserPassword)}@${host}:${port}/${encode(database)}`,
+    adminQuery,
+    stop,
+    start,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+  };
+}
+
 /** Options of {@link startPostgres}. */
 export interface StartPostgresOptions {
   /** Working directory: holds `data/` (the cluster), `run/` (unix sockets) and `postgres.log`. */
@@ -658,31 +727,14 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
     ].join('\n'),
   );
 
-  let postmaster: Postmaster | undefined;
-
-  const start = async (): Promise<void> => {
-    if (postmaster && !postmaster.exited()) return;
-    await stop();
-    postmaster = await launchPostmaster(postgres, dataDir, logFile);
-  };
-
-  const stop = async (): Promise<void> => {
-    const running = postmaster;
-    postmaster = undefined;
-    await running?.stop();
-  };
-
-  const adminQuery = async (sql: string, params?: unknown[]): Promise<Record<string, unknown>[]> => {
-    const client = new Client({ host, port, user: superuser, password: superuserPassword, database });
-    await client.connect();
-    try {
-      return (await client.query(sql, params)).rows;
-    } finally {
-      await client.end();
-    }
-  };
-
-  await start();
+  const server = postgresServer(postgres, dataDir, logFile, port, {
+    user,
+    password,
+    database,
+    superuser,
+    superuserPassword,
+  });
+  await server.start();
   try {
     // The template's passwords are shared by every copy: replace them before anything else connects.
     const bootstrap = new Client({ host, port, user: superuser, password: template.superuserPassword, database });
@@ -694,28 +746,108 @@ export async function startPostgres(opts: StartPostgresOptions): Promise<Postgre
       await bootstrap.end();
     }
   } catch (err) {
-    await stop();
+    await server.stop();
     throw err;
   }
+  return server;
+}
 
-  const encode = encodeURIComponent;
+/** A PostgreSQL hot standby: read-only, streaming the WAL of its primary, until {@link promote}d. */
+export interface PostgresStandby extends PostgresServer {
+  /** The server it streams from. */
+  readonly primary: PostgresServer;
+  /** Whether it is still in recovery (`pg_is_in_recovery()`): true until promoted. */
+  inRecovery(): Promise<boolean>;
+  /**
+   * Ends recovery and makes this server a primary that accepts writes (`pg_promote()`, waiting up to 60 s), as an
+   * Aurora global database failover or switchover makes a secondary cluster the writer. Connections stay open.
+   */
+  promote(): Promise<void>;
+  /** Waits until this standby has replayed everything the primary had written when called (up to `timeoutMs`). */
+  waitForCatchUp(timeoutMs?: number): Promise<void>;
+}
+
+/** Options of {@link startPostgresStandby}. */
+export interface StartPostgresStandbyOptions {
+  /** Working directory: holds `data/` (the copy), `run/` (unix sockets) and `postgres.log`. */
+  readonly dir: string;
+  /** The primary to copy and stream from (running). */
+  readonly primary: PostgresServer;
+  /** Directory of `pg_basebackup` and `postgres`. @default - {@link POSTGRES_BIN_DIR} */
+  readonly binDir?: string;
+}
+
+/**
+ * Starts a hot standby of `opts.primary` in `opts.dir` on a free loopback port: a `pg_basebackup -R` copy (which
+ * writes `standby.signal` and the primary's connection settings) that streams the primary's WAL and accepts
+ * read-only connections, as the secondary cluster of an Aurora global database does. Its users, passwords and
+ * database are the primary's. A read-only transaction error (SQLSTATE 25006) answers every write until
+ * {@link PostgresStandby.promote}.
+ */
+export async function startPostgresStandby(opts: StartPostgresStandbyOptions): Promise<PostgresStandby> {
+  const binDir = opts.binDir ?? POSTGRES_BIN_DIR;
+  const postgres = requirePostgresProgram(binDir, 'postgres');
+  const basebackup = requirePostgresProgram(binDir, 'pg_basebackup');
+  const { primary } = opts;
+  const dir = path.resolve(opts.dir);
+  const dataDir = path.join(dir, 'data');
+  const socketDir = path.join(dir, 'run');
+  const logFile = path.join(dir, 'postgres.log');
+  const port = await freePort();
+  fs.mkdirSync(socketDir, { recursive: true, mode: 0o700 });
+  await preparePostgresDir(dir, [socketDir]);
+  await runOrThrow(
+    ...postgresCommand(basebackup, [
+      `--host=${primary.host}`,
+      `--port=${primary.port}`,
+      `--username=${primary.superuser}`,
+      `--pgdata=${dataDir}`,
+      '--write-recovery-conf',
+      '--wal-method=stream',
+      '--checkpoint=fast',
+      '--no-sync',
+    ]),
+    // Read by pg_basebackup, and kept in the primary_conninfo that -R writes (inside the 0700 data directory).
+    { PGPASSWORD: primary.superuserPassword },
+  );
+  // The copy carries the primary's settings; later lines win.
+  fs.appendFileSync(
+    path.join(dataDir, 'postgresql.conf'),
+    [
+      '',
+      '# Standby settings, set by support/local-servers.ts',
+      `port = ${port}`,
+      `unix_socket_directories = '${socketDir}'`,
+      'hot_standby = on',
+      '',
+    ].join('\n'),
+  );
+
+  const server = postgresServer(postgres, dataDir, logFile, port, primary);
+  await server.start();
+  const { adminQuery } = server;
   return {
-    host,
-    port,
-    user,
-    database,
-    password,
-    dataDir,
-    url: `postgres://${encode(user)}:${encode(password)}@${host}:${port}/${encode(database)}`,
-    superuser,
-    superuserPassword,
-    adminUrl: `postgres://${encode(superuser)}:${encode(superuserPassword)}@${host}:${port}/${encode(database)}`,
-    adminQuery,
-    stop,
-    start,
-    restart: async () => {
-      await stop();
-      await start();
+    ...server,
+    primary,
+    inRecovery: async () => (await adminQuery('SELECT pg_is_in_recovery() AS r'))[0]!.r === true,
+    promote: async () => {
+      const [row] = await adminQuery('SELECT pg_promote(true, 60) AS promoted');
+      if (row!.promoted !== true) throw new Error(`pg_promote did not finish within 60 s; see ${logFile}`);
+    },
+    waitForCatchUp: async (timeoutMs = 30_000) => {
+      const [target] = await primary.adminQuery('SELECT pg_current_wal_lsn()::text AS lsn');
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const [row] = await adminQuery(
+          'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS done, pg_last_wal_replay_lsn()::text AS at',
+          [target!.lsn],
+        );
+        if (row!.done === true) return;
+        if (Date.now() > deadline) {
+          throw new Error(`standby replayed up to ${String(row!.at)}, not ${String(target!.lsn)}, in ${timeoutMs} ms`);
+        }
+        await sleep(20);
+      }
     },
   };
 }

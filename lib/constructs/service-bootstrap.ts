@@ -96,6 +96,25 @@ export class ServiceBootstrap extends Construct {
   }
 }
 
+/**
+ * The boot script's step that prepares the service's files directory on the mounted EFS file system. In the
+ * active region it creates it (owner `user`, mode 0750). In the passive region the file system is an EFS
+ * replication destination, read-only until the region switch (AWS: "The file system is read-only and is
+ * modified only by EFS replication"): `install` would fail there with EROFS even when the directory exists,
+ * which under `set -e` would stop the boot and have the ALB replace the instance in a loop. So where the mount
+ * is read-only the directory is used as replicated, and the service reports the files as `writable: false`
+ * until the region is promoted.
+ */
+export function sharedFilesCommands(user = 'ha-web'): string[] {
+  return [
+    `if [ -w ${SHARED_MOUNT} ]; then`,
+    `  install -d -o ${user} -g ${user} -m 0750 ${FILES_DIR}`,
+    'else',
+    `  echo "${SHARED_MOUNT} is read-only (EFS replication destination until the region switch): ${FILES_DIR} used as replicated"`,
+    'fi',
+  ];
+}
+
 /** The shell commands of the boot script (without the shebang). */
 export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: string): string[] {
   const e = props.endpoints;
@@ -145,7 +164,7 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     `grep -q ' ${SHARED_MOUNT} ' /etc/fstab || echo '${e.fileSystemId}:/ ${SHARED_MOUNT} efs _netdev,noresvport,tls,iam 0 0' >> /etc/fstab`,
     `for attempt in $(seq 1 30); do mountpoint -q ${SHARED_MOUNT} && break; mount ${SHARED_MOUNT} || sleep 10; done`,
     `mountpoint -q ${SHARED_MOUNT}`,
-    `install -d -o ha-web -g ha-web -m 0750 ${FILES_DIR}`,
+    ...sharedFilesCommands(),
 
     // The service bundle of this launch template version.
     `aws s3 cp --region "$REGION" 's3://${asset.s3BucketName}/${asset.s3ObjectKey}' /tmp/ha-web-service.zip`,
@@ -165,6 +184,8 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     'TRUSTED_PROXY_HOPS=1',
     `DATABASE_HOST=${e.databaseHost}`,
     `DATABASE_PORT=${e.databasePort}`,
+    // Reads go here while the writer endpoint is inactive (the passive region's secondary cluster).
+    `DATABASE_READER_HOST=${e.databaseReadHost}`,
     'DATABASE_NAME=$(jq -r .dbname <<<"$DB_SECRET")',
     'DATABASE_USER=$(jq -r .username <<<"$DB_SECRET")',
     'DATABASE_PASSWORD=$(jq -r .password <<<"$DB_SECRET")',
@@ -205,7 +226,8 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     'ProtectSystem=strict',
     'ProtectHome=true',
     'PrivateTmp=true',
-    `ReadWritePaths=${FILES_DIR} /var/log/ha-web`,
+    // `-`: the unit starts even before the passive region's replica holds the directory (readiness reports it).
+    `ReadWritePaths=-${FILES_DIR} /var/log/ha-web`,
     '[Install]',
     'WantedBy=multi-user.target',
     'UNIT',

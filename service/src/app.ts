@@ -10,7 +10,7 @@ import Fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
+import type { DatabasePool } from './db';
 import { registerAccessLog } from './access-log';
 import type { ServiceConfig } from './config';
 import { NotesRepository } from './db';
@@ -35,7 +35,7 @@ export interface AppDependencies {
   /** The configuration. */
   readonly config: ServiceConfig;
   /** PostgreSQL pool (the caller creates and ends it). */
-  readonly pool: Pool;
+  readonly pool: DatabasePool;
   /** Redis client (the caller creates and closes it). */
   readonly redis: Redis;
   /** Shutdown state shared with the entry point. @default - a new Lifecycle, never draining */

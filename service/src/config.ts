@@ -13,10 +13,20 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 /** How the service reaches PostgreSQL. */
 export interface DatabaseConfig {
-  /** Host name of the writer (or, in the secondary region, the reader) endpoint. */
+  /**
+   * Host name of the region's writer endpoint (the Aurora cluster endpoint). In the passive region it does not
+   * resolve until the region is promoted (AWS lists a secondary cluster's writer endpoint as `inactive`).
+   */
   readonly host: string;
   /** TCP port. */
   readonly port: number;
+  /**
+   * Host name of the region's reader endpoint, used for a new connection while the writer endpoint cannot be
+   * reached (the passive region); the writer is tried again every few seconds. @default - the writer only
+   */
+  readonly readerHost?: string;
+  /** TCP port of the reader endpoint. @default - {@link port} */
+  readonly readerPort?: number;
   /** Database name. */
   readonly name: string;
   /** User name. */
@@ -71,6 +81,11 @@ export interface ServiceConfig {
   readonly shutdownDrainSeconds: number;
   /** Time after which an unfinished shutdown exits with status 1, in seconds. */
   readonly shutdownTimeoutSeconds: number;
+  /**
+   * Time between maintenance rounds (retry of migrations left pending by a read-only database, sweep of
+   * abandoned upload files), in seconds.
+   */
+  readonly maintenanceIntervalSeconds: number;
   /** Minimum level of log lines. */
   readonly logLevel: LogLevel;
 }
@@ -178,6 +193,8 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     database: {
       host: read.string('DATABASE_HOST'),
       port: read.integer('DATABASE_PORT', 5432, 1, MAX_PORT),
+      readerHost: read.optionalString('DATABASE_READER_HOST'),
+      readerPort: optionalPort(read, 'DATABASE_READER_PORT'),
       name: read.string('DATABASE_NAME'),
       user: read.string('DATABASE_USER'),
       password: read.secret('DATABASE_PASSWORD', true) ?? '',
@@ -197,6 +214,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     healthTimeoutMs: read.integer('HEALTH_TIMEOUT_MS', 2000, 100, 60_000),
     shutdownDrainSeconds: read.integer('SHUTDOWN_DRAIN_SECONDS', 0, 0, 3600),
     shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT_SECONDS', 30, 1, 3600),
+    maintenanceIntervalSeconds: read.integer('MAINTENANCE_INTERVAL_SECONDS', 60, 1, 3600),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
   };
   if (sslCaPath !== undefined) {
@@ -206,11 +224,19 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
       read.problems.push(`DATABASE_SSL_CA must be a readable file (got "${sslCaPath}")`);
     }
   }
+  if (config.database.readerPort !== undefined && config.database.readerHost === undefined) {
+    read.problems.push('DATABASE_READER_PORT is set but DATABASE_READER_HOST is not');
+  }
   if (config.filesDir && !config.filesDir.startsWith('/')) {
     read.problems.push(`FILES_DIR must be an absolute path (got "${config.filesDir}")`);
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;
+}
+
+/** An optional port variable: undefined when unset. */
+function optionalPort(read: EnvReader, name: string): number | undefined {
+  return read.optionalString(name) === undefined ? undefined : read.integer(name, undefined, 1, MAX_PORT);
 }
 
 function isReadableFile(file: string): boolean {

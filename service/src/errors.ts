@@ -21,6 +21,10 @@ export const READ_ONLY_DATABASE_MESSAGE = 'database is read-only in this region;
 export const READ_ONLY_CACHE_MESSAGE =
   'session store is read-only in this region; sign-in resumes after the region switch';
 
+/** The message of a write refused by read-only shared files (the EFS replication destination, secondary region). */
+export const READ_ONLY_FILES_MESSAGE =
+  'shared files are read-only in this region; uploads resume after the region switch';
+
 /** A dependency (database, session store, shared files) cannot serve the request now: 503. */
 export class DependencyUnavailableError extends HttpError {
   constructor(
@@ -100,4 +104,34 @@ export function mapCacheError(err: unknown): unknown {
     return new HttpError(503, READ_ONLY_CACHE_MESSAGE);
   }
   return new DependencyUnavailableError('cache', 'session store unavailable; try again shortly', err);
+}
+
+/**
+ * Error codes of a file system that refuses writes: EROFS from a read-only mount (an EFS file system is
+ * read-only while it is a replication destination), EACCES or EPERM when permissions refuse them.
+ */
+const READ_ONLY_FILE_CODES = new Set(['EROFS', 'EACCES', 'EPERM']);
+
+/** Whether a file system error says the shared files cannot be written here. */
+export function isReadOnlyFilesError(err: unknown): boolean {
+  const code = errorCode(err);
+  return code !== undefined && READ_ONLY_FILE_CODES.has(code);
+}
+
+/**
+ * Maps a file system error of the shared files to the error the client should see: EROFS is the read-only
+ * region (503); EACCES and EPERM also answer 503 with the read-only message but are logged, as they can be
+ * wrong ownership rather than a replica; any other system error (ENOSPC, EIO, ESTALE, ETIMEDOUT, a missing
+ * directory...) means the files are unavailable (503, logged). {@link HttpError}s and errors without a system
+ * error code are returned unchanged.
+ */
+export function mapFilesError(err: unknown): unknown {
+  if (err instanceof HttpError) return err;
+  const code = errorCode(err);
+  if (code === 'EROFS') return new HttpError(503, READ_ONLY_FILES_MESSAGE);
+  if (isReadOnlyFilesError(err)) return new DependencyUnavailableError('files', READ_ONLY_FILES_MESSAGE, err);
+  if (code !== undefined && /^E[A-Z0-9]+$/.test(code)) {
+    return new DependencyUnavailableError('files', 'shared files unavailable; try again shortly', err);
+  }
+  return err;
 }

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { HttpError } from './errors';
+import { HttpError, isReadOnlyFilesError, mapFilesError } from './errors';
 
 /** Names the API accepts: no slash, no leading dot, at most 128 characters. */
 export const FILE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
@@ -27,6 +27,15 @@ export function fileNameProblem(name: string): string | undefined {
     return `file name "${name}" refused: use 1-128 characters A-Z a-z 0-9 . _ -, starting with a letter or digit`;
   }
   return undefined;
+}
+
+/** What the files check found. */
+export interface FilesProbe {
+  /**
+   * Whether the directory accepts writes: false where the file system is read-only (EROFS: an EFS file system
+   * that is a replication destination, the secondary region) or refuses writes (EACCES, EPERM).
+   */
+  readonly writable: boolean;
 }
 
 /** An open file to send. */
@@ -63,7 +72,13 @@ export class FileStore {
   async save(name: string, source: Readable | undefined, maxBytes: number): Promise<number> {
     const target = this.pathOf(name);
     const temp = path.join(this.dir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
-    const handle = await fsp.open(temp, 'wx', 0o640);
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(temp, 'wx', 0o640);
+    } catch (err) {
+      // Read-only (the secondary region) or unavailable: 503, never a 500.
+      throw mapFilesError(err);
+    }
     let closed = false;
     let renamed = false;
     try {
@@ -75,9 +90,11 @@ export class FileStore {
       renamed = true;
       await this.syncDirectory();
       return size;
+    } catch (err) {
+      throw mapFilesError(err);
     } finally {
       if (!closed) await handle.close().catch(() => undefined);
-      if (!renamed) await fsp.rm(temp, { force: true });
+      if (!renamed) await fsp.rm(temp, { force: true }).catch(() => undefined);
     }
   }
 
@@ -89,7 +106,7 @@ export class FileStore {
       handle = await fsp.open(full, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw err;
+      throw mapFilesError(err);
     }
     try {
       const stat = await handle.stat();
@@ -100,13 +117,16 @@ export class FileStore {
       return { size: stat.size, stream: handle.createReadStream() };
     } catch (err) {
       await handle.close().catch(() => undefined);
-      throw err;
+      throw mapFilesError(err);
     }
   }
 
   /**
    * Deletes temporary upload files older than `maxAgeMs`: those of instances that died mid-upload. Younger
-   * ones may belong to uploads in progress on other instances sharing the directory, so they stay.
+   * ones may belong to uploads in progress on other instances sharing the directory, so they stay. On a
+   * read-only file system (the secondary region) nothing can be removed: the sweep stops at the first refusal
+   * and returns what it removed so far; the service sweeps again periodically, so it cleans up by itself once
+   * the region is promoted.
    *
    * @returns the names removed
    */
@@ -120,24 +140,37 @@ export class FileStore {
           await fsp.rm(full, { force: true });
           removed.push(name);
         }
-      } catch {
-        // Renamed or removed meanwhile by its owner.
+      } catch (err) {
+        if (isReadOnlyFilesError(err)) break;
+        // Otherwise renamed or removed meanwhile by its owner.
       }
     }
     return removed;
   }
 
-  /** Writes, reads back and deletes a probe file (deep health check). */
-  async probe(): Promise<void> {
+  /**
+   * The deep health check: the directory must be readable; then a probe file is written, read back and deleted.
+   * Where the file system refuses the write (read-only: the EFS replication destination of the secondary
+   * region), the check passes with `writable: false`, as the database check does on a replica. Throws when the
+   * directory is missing or unreadable, or a write that was accepted reads back wrong.
+   */
+  async probe(): Promise<FilesProbe> {
+    await fsp.access(this.dir, fs.constants.R_OK | fs.constants.X_OK);
     const probe = path.join(this.dir, `.health-${randomBytes(8).toString('hex')}`);
     const content = randomBytes(16);
     try {
       await fsp.writeFile(probe, content, { flag: 'wx' });
+    } catch (err) {
+      if (isReadOnlyFilesError(err)) return { writable: false };
+      throw err;
+    }
+    try {
       const read = await fsp.readFile(probe);
       if (!read.equals(content)) throw new Error('probe file read back differs from what was written');
     } finally {
       await fsp.rm(probe, { force: true });
     }
+    return { writable: true };
   }
 
   /** Makes the rename durable; some network file systems refuse fsync on a directory, which is harmless. */

@@ -2,7 +2,7 @@
  * GET /health (shallow, for the load balancer) and GET /health/ready (deep, for Route 53).
  */
 import type { FastifyInstance } from 'fastify';
-import type { Pool } from 'pg';
+import type { DatabasePool } from './db';
 import type { ServiceConfig } from './config';
 import type { FileStore } from './files';
 import { checkReadiness, type Lifecycle } from './health';
@@ -15,7 +15,7 @@ export interface HealthRouteDependencies {
   /** Shutdown state. */
   readonly lifecycle: Lifecycle;
   /** PostgreSQL pool. */
-  readonly pool: Pool;
+  readonly pool: DatabasePool;
   /** Session store. */
   readonly sessions: SessionStore;
   /** Shared directory. */

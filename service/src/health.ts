@@ -3,7 +3,7 @@
  * (database, session store, shared files) for Route 53's health checks.
  */
 import { performance } from 'node:perf_hooks';
-import type { Pool } from 'pg';
+import type { DatabasePool } from './db';
 import type { FileStore } from './files';
 import type { SessionStore } from './sessions';
 
@@ -32,11 +32,19 @@ export interface CheckResult {
   readonly error?: string;
 }
 
-/** Result of the database check. */
-export interface DatabaseCheckResult extends CheckResult {
-  /** Whether the database accepts writes (false on a replica or a read-only role). */
+/**
+ * Result of the check of a store that is a read-only replica in the passive region: the database (a hot standby,
+ * an Aurora secondary cluster), the session cache (a Global Datastore secondary) or the shared files (an EFS
+ * replication destination). A read-only store passes the check: the passive region serves reads and is a valid
+ * failover target. `writable` is present when the check passed.
+ */
+export interface StoreCheckResult extends CheckResult {
+  /** Whether the store accepts writes (false on a replica, a read-only role or a read-only file system). */
   readonly writable?: boolean;
 }
+
+/** Result of the database check. */
+export type DatabaseCheckResult = StoreCheckResult;
 
 /** The whole deep check. */
 export interface ReadinessReport {
@@ -45,9 +53,9 @@ export interface ReadinessReport {
   /** PostgreSQL. */
   readonly database: DatabaseCheckResult;
   /** Session store. */
-  readonly cache: CheckResult;
+  readonly cache: StoreCheckResult;
   /** Shared directory. */
-  readonly files: CheckResult;
+  readonly files: StoreCheckResult;
 }
 
 /** Rejects when `promise` takes longer than `ms`. */
@@ -80,7 +88,7 @@ async function timed<T extends object>(
 /** Dependencies of the deep check. */
 export interface ReadinessDependencies {
   /** PostgreSQL pool. */
-  readonly pool: Pool;
+  readonly pool: DatabasePool;
   /** Session store. */
   readonly sessions: SessionStore;
   /** Shared directory. */
@@ -89,7 +97,10 @@ export interface ReadinessDependencies {
   readonly timeoutMs: number;
 }
 
-/** Runs the three checks in parallel, each with its own time limit. */
+/**
+ * Runs the three checks in parallel, each with its own time limit. Ready when all three pass, writable or not:
+ * the passive region, whose stores are all read-only replicas, is ready to serve reads and to take over.
+ */
 export async function checkReadiness(deps: ReadinessDependencies): Promise<ReadinessReport> {
   const [database, cache, files] = await Promise.all([
     timed(
@@ -102,22 +113,8 @@ export async function checkReadiness(deps: ReadinessDependencies): Promise<Readi
       deps.timeoutMs,
       'database check',
     ),
-    timed(
-      async () => {
-        await deps.sessions.ping();
-        return {};
-      },
-      deps.timeoutMs,
-      'cache check',
-    ),
-    timed(
-      async () => {
-        await deps.files.probe();
-        return {};
-      },
-      deps.timeoutMs,
-      'files check',
-    ),
+    timed(async () => ({ writable: (await deps.sessions.role()) === 'primary' }), deps.timeoutMs, 'cache check'),
+    timed(async () => ({ writable: (await deps.files.probe()).writable }), deps.timeoutMs, 'files check'),
   ]);
   return { ready: database.ok && cache.ok && files.ok, database, cache, files };
 }

@@ -3,7 +3,8 @@
  * launching, an instance refresh): a session-level advisory lock makes them take turns, and each
  * migration runs in its own transaction together with its row in `schema_migrations`.
  */
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
+import type { DatabasePool } from './db';
 
 /** One numbered schema change. */
 export interface Migration {
@@ -58,7 +59,7 @@ export interface MigrationLogger {
  * replication from the primary, so the pending versions are reported and the service starts anyway.
  */
 export async function runMigrations(
-  pool: Pool,
+  pool: DatabasePool,
   log: MigrationLogger,
   migrations: readonly Migration[] = MIGRATIONS,
 ): Promise<MigrationResult> {

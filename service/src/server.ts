@@ -9,12 +9,10 @@ import { createPool } from './db';
 import { isDatabaseConnectionError } from './errors';
 import { FileStore } from './files';
 import { Lifecycle } from './health';
-import { runMigrations } from './migrations';
+import { Maintenance, STALE_UPLOAD_AGE_MS } from './maintenance';
+import { runMigrations, type MigrationResult } from './migrations';
 import { createRedis } from './sessions';
 import { gracefulShutdown } from './shutdown';
-
-/** Age after which a temporary upload file is considered abandoned (its instance died mid-upload). */
-const STALE_UPLOAD_AGE_MS = 24 * 3600 * 1000;
 
 /** How long start-up keeps retrying migrations while the database is unreachable. */
 const STARTUP_DATABASE_WAIT_MS = 60_000;
@@ -43,6 +41,7 @@ async function main(): Promise<void> {
   const redis = createRedis(config.redis, logProxy);
   const app = buildApp({ config, pool, redis, lifecycle });
   log = app.log;
+  let maintenance: Maintenance | undefined = undefined;
   app.log.info({ config: redactedConfig(config) }, 'starting');
 
   const stop = (signal: NodeJS.Signals): void => {
@@ -52,16 +51,21 @@ async function main(): Promise<void> {
       app.log.error({ timeoutSeconds: config.shutdownTimeoutSeconds }, 'shutdown: time limit reached, exiting');
       process.exit(1);
     }, config.shutdownTimeoutSeconds * 1000);
-    gracefulShutdown({ app, pool, redis, lifecycle, drainMs: config.shutdownDrainSeconds * 1000 }, signal).then(
-      () => {
-        clearTimeout(timer);
-        process.exit(0);
-      },
-      (err: unknown) => {
-        app.log.error({ err }, 'shutdown failed');
-        process.exit(1);
-      },
-    );
+    const stopped = maintenance?.stop() ?? Promise.resolve();
+    stopped
+      .then(() =>
+        gracefulShutdown({ app, pool, redis, lifecycle, drainMs: config.shutdownDrainSeconds * 1000 }, signal),
+      )
+      .then(
+        () => {
+          clearTimeout(timer);
+          process.exit(0);
+        },
+        (err: unknown) => {
+          app.log.error({ err }, 'shutdown failed');
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -72,9 +76,20 @@ async function main(): Promise<void> {
     const removed = await new FileStore(config.filesDir).removeStaleUploads(STALE_UPLOAD_AGE_MS).catch(() => []);
     if (removed.length > 0) app.log.info({ removed }, 'removed temporary files of interrupted uploads');
   }
-  await migrateWithRetry(config, pool, app.log, () => stopping);
+  const migrations = await migrateWithRetry(config, pool, app.log, () => stopping);
   if (stopping) return;
   await app.listen({ port: config.port, host: config.host });
+  // Read-only stores at start-up (the passive region): pending migrations and the upload sweep are retried
+  // until the region is promoted and they succeed, without a restart.
+  maintenance = new Maintenance({
+    pool,
+    files: new FileStore(config.filesDir),
+    filesDir: config.filesDir,
+    log: app.log,
+    intervalMs: config.maintenanceIntervalSeconds * 1000,
+    migrationsPending: migrations.pendingReadOnly.length > 0,
+  });
+  maintenance.start();
 }
 
 async function migrateWithRetry(
@@ -82,13 +97,13 @@ async function migrateWithRetry(
   pool: ReturnType<typeof createPool>,
   log: { info(obj: object, msg: string): void; warn(obj: object, msg: string): void },
   stopping: () => boolean,
-): Promise<void> {
+): Promise<MigrationResult> {
   const deadline = Date.now() + STARTUP_DATABASE_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await runMigrations(pool, log);
       log.info({ applied: result.applied, pendingReadOnly: result.pendingReadOnly }, 'migrations done');
-      return;
+      return result;
     } catch (err) {
       if (stopping() || !isDatabaseConnectionError(err) || Date.now() > deadline) throw err;
       log.warn(

@@ -143,8 +143,13 @@ export class SessionStore {
     }
   }
 
-  /** Round trip to the store (deep health check). */
-  async ping(): Promise<void> {
-    await this.redis.ping();
+  /**
+   * The store's replication role (deep health check), from `ROLE` (not among ElastiCache's restricted
+   * commands): `primary` accepts writes; `replica` is read-only (a replica of a primary, or the Global Datastore
+   * secondary of the passive region).
+   */
+  async role(): Promise<'primary' | 'replica'> {
+    const reply = (await this.redis.call('ROLE')) as unknown[];
+    return reply[0] === 'master' ? 'primary' : 'replica';
   }
 }

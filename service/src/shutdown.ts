@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
+import type { DatabasePool } from './db';
 import type { Lifecycle } from './health';
 
 /** What {@link gracefulShutdown} stops. */
@@ -12,7 +12,7 @@ export interface ShutdownTargets {
   /** The application. */
   readonly app: FastifyInstance;
   /** PostgreSQL pool. */
-  readonly pool: Pool;
+  readonly pool: DatabasePool;
   /** Redis client. */
   readonly redis: Redis;
   /** Shutdown state read by the health routes. */

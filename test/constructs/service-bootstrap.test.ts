@@ -1,9 +1,18 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { ServiceBootstrap, ServiceEndpoints } from '../../lib/constructs/service-bootstrap';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  FILES_DIR,
+  SHARED_MOUNT,
+  ServiceBootstrap,
+  ServiceEndpoints,
+  sharedFilesCommands,
+} from '../../lib/constructs/service-bootstrap';
 import { ServiceBundle } from '../../lib/constructs/service-bundle';
 import { bareStack, TEST_ACCOUNT, templateOf, testKey } from '../harness';
-import { logicalIdOf } from '../helpers';
+import { logicalIdOf, tempDir } from '../helpers';
 
 /** Distinct literal endpoints, so each shows where it lands in the script. */
 const ENDPOINTS: ServiceEndpoints = {
@@ -103,9 +112,11 @@ describe('instance bootstrap (user data)', () => {
     expect(userData).toContain('REDIS_TLS=true');
   });
 
-  test('points the service at the given writer endpoint (not the reader) and cache primary endpoint', () => {
+  test('points the service at the writer endpoint, the reader endpoint only as its fallback, and the cache primary', () => {
     expect(userData).toContain(`\nDATABASE_HOST=${ENDPOINTS.databaseHost}\nDATABASE_PORT=${ENDPOINTS.databasePort}\n`);
-    expect(userData).not.toContain(ENDPOINTS.databaseReadHost);
+    // The passive region's writer endpoint is inactive until the switch: reads go to the reader meanwhile.
+    expect(userData).toContain(`\nDATABASE_READER_HOST=${ENDPOINTS.databaseReadHost}\n`);
+    expect(userData.split(ENDPOINTS.databaseReadHost)).toHaveLength(2);
     expect(userData).toContain(`\nREDIS_HOST=${ENDPOINTS.cacheHost}\nREDIS_PORT=${ENDPOINTS.cachePort}\n`);
   });
 
@@ -204,5 +215,76 @@ describe('ServiceBootstrap.grantTo', () => {
   test('grants nothing else: no secrets, no wildcard resource', () => {
     expect(allowing('secretsmanager:GetSecretValue')).toHaveLength(0);
     expect(JSON.stringify(statements.map((s) => s.Resource))).not.toMatch(/"\*"/);
+  });
+});
+
+describe('the files directory step on a real mount (issue 10)', () => {
+  // Runs the step exactly as the boot script has it, under `set -euo pipefail`, in a private mount namespace
+  // where SHARED_MOUNT is a bind mount of a scratch directory: writable (the active region), or remounted
+  // read-only (the EFS replication destination of the passive region: EROFS).
+  const runStep = (readOnly: boolean, prepare: (shared: string) => void = () => undefined) => {
+    const shared = tempDir('shared-mount-');
+    prepare(shared);
+    const step = ['set -euo pipefail', ...sharedFilesCommands('root'), 'echo step-done'].join('\n');
+    const script = [
+      'set -e',
+      `mkdir -p ${SHARED_MOUNT}`,
+      `mount --bind "$1" ${SHARED_MOUNT}`,
+      readOnly ? `mount -o remount,bind,ro ${SHARED_MOUNT}` : 'true',
+      `bash -c "$2"`,
+    ].join('\n');
+    const result = spawnSync(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', shared, step],
+      {
+        encoding: 'utf8',
+      },
+    );
+    return { ...result, shared };
+  };
+
+  test('the boot script runs the step after mounting', () => {
+    expect(userData).toContain([`mountpoint -q ${SHARED_MOUNT}`, ...sharedFilesCommands()].join('\n'));
+    expect(userData).toContain(`ReadWritePaths=-${FILES_DIR} /var/log/ha-web`);
+  });
+
+  test('active region: creates the directory, owner and mode set', () => {
+    const { status, stdout, stderr, shared } = runStep(false);
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    expect(stdout).toContain('step-done');
+    const stat = fs.statSync(path.join(shared, path.basename(FILES_DIR)));
+    expect(stat.isDirectory()).toBe(true);
+    expect(stat.mode & 0o777).toBe(0o750);
+  });
+
+  test('passive region: a read-only mount holding the replicated directory does not stop the boot', () => {
+    const { status, stdout, stderr } = runStep(true, (shared) => fs.mkdirSync(path.join(shared, 'files')));
+    expect({ status, stderr }).toEqual({ status: 0, stderr: '' });
+    expect(stdout).toContain(`${SHARED_MOUNT} is read-only (EFS replication destination until the region switch)`);
+    expect(stdout).toContain('step-done');
+  });
+
+  test('passive region before the first replication: no directory yet, and the boot still goes on', () => {
+    const { status, stdout, shared } = runStep(true);
+    expect(status).toBe(0);
+    expect(stdout).toContain('step-done');
+    expect(fs.existsSync(path.join(shared, 'files'))).toBe(false);
+  });
+
+  test('the step of the first version stops the boot on the read-only mount (EROFS)', () => {
+    const old = ['set -euo pipefail', `install -d -o root -g root -m 0750 ${FILES_DIR}`, 'echo step-done'].join('\n');
+    const shared = tempDir('shared-mount-');
+    fs.mkdirSync(path.join(shared, 'files'));
+    const script = `mkdir -p ${SHARED_MOUNT} && mount --bind "$1" ${SHARED_MOUNT} && mount -o remount,bind,ro ${SHARED_MOUNT} && bash -c "$2"`;
+    const result = spawnSync(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', shared, old],
+      {
+        encoding: 'utf8',
+      },
+    );
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/Read-only file system/);
+    expect(result.stdout).not.toContain('step-done');
   });
 });

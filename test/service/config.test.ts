@@ -41,9 +41,12 @@ describe('loadConfig', () => {
       healthTimeoutMs: 2000,
       shutdownDrainSeconds: 0,
       shutdownTimeoutSeconds: 30,
+      maintenanceIntervalSeconds: 60,
       logLevel: 'info',
     });
     expect(config.redis.password).toBeUndefined();
+    expect(config.database.readerHost).toBeUndefined();
+    expect(config.database.readerPort).toBeUndefined();
     expect(config.instanceId).toBe(os.hostname());
   });
 
@@ -60,6 +63,8 @@ describe('loadConfig', () => {
         INSTANCE_ID: 'i-0abc',
         TRUSTED_PROXY_HOPS: '2',
         DATABASE_PORT: '6543',
+        DATABASE_READER_HOST: 'db-ro.internal',
+        DATABASE_READER_PORT: '6544',
         DATABASE_SSL: 'true',
         DATABASE_SSL_CA: ca,
         REDIS_PORT: '6380',
@@ -71,6 +76,7 @@ describe('loadConfig', () => {
         HEALTH_TIMEOUT_MS: '500',
         SHUTDOWN_DRAIN_SECONDS: '20',
         SHUTDOWN_TIMEOUT_SECONDS: '60',
+        MAINTENANCE_INTERVAL_SECONDS: '5',
         LOG_LEVEL: 'debug',
       });
       expect(config).toEqual({
@@ -82,6 +88,8 @@ describe('loadConfig', () => {
         database: {
           host: 'db.internal',
           port: 6543,
+          readerHost: 'db-ro.internal',
+          readerPort: 6544,
           name: 'app',
           user: 'app',
           password: 's3cret-db-password',
@@ -96,6 +104,7 @@ describe('loadConfig', () => {
         healthTimeoutMs: 500,
         shutdownDrainSeconds: 20,
         shutdownTimeoutSeconds: 60,
+        maintenanceIntervalSeconds: 5,
         logLevel: 'debug',
       });
     } finally {
@@ -130,8 +139,20 @@ describe('loadConfig', () => {
     ['REDIS_TLS', 'on', 'REDIS_TLS must be "true" or "false" (got "on")'],
     ['LOG_LEVEL', 'loud', 'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
     ['FILES_DIR', 'files', 'FILES_DIR must be an absolute path (got "files")'],
+    [
+      'DATABASE_READER_PORT',
+      '0',
+      'DATABASE_READER_PORT must be an integer from 1 to 65535 (got "0"); DATABASE_READER_PORT is set but DATABASE_READER_HOST is not',
+    ],
+    ['MAINTENANCE_INTERVAL_SECONDS', '0', 'MAINTENANCE_INTERVAL_SECONDS must be an integer from 1 to 3600 (got "0")'],
   ])('rejects %s=%s', (name, value, message) => {
     expect(configError({ ...required, [name]: value }).message).toBe(`Invalid configuration: ${message}`);
+  });
+
+  test('rejects DATABASE_READER_PORT without DATABASE_READER_HOST', () => {
+    expect(configError({ ...required, DATABASE_READER_PORT: '5433' }).message).toBe(
+      'Invalid configuration: DATABASE_READER_PORT is set but DATABASE_READER_HOST is not',
+    );
   });
 
   test('rejects a CA bundle that does not exist', () => {

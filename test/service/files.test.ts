@@ -2,6 +2,12 @@ import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
+import {
+  DependencyUnavailableError,
+  HttpError,
+  mapFilesError,
+  READ_ONLY_FILES_MESSAGE,
+} from '../../service/src/errors';
 import { FileStore } from '../../service/src/files';
 import {
   closeAll,
@@ -227,5 +233,53 @@ describe('interrupted uploads of dead instances', () => {
     expect(fs.existsSync(old)).toBe(false);
     expect(fs.existsSync(young)).toBe(true);
     fs.rmSync(young);
+  });
+});
+
+describe('a store that refuses writes or is gone (each system error a 503, never a 500)', () => {
+  const failing = (code: string) => Object.assign(new Error(`${code}: simulated`), { code });
+
+  test.each([
+    ['EROFS', 'read-only file system (the EFS replication destination)', READ_ONLY_FILES_MESSAGE, HttpError],
+    ['EACCES', 'permission refused', READ_ONLY_FILES_MESSAGE, DependencyUnavailableError],
+    ['EPERM', 'operation refused', READ_ONLY_FILES_MESSAGE, DependencyUnavailableError],
+    ['ENOSPC', 'file system full', 'shared files unavailable; try again shortly', DependencyUnavailableError],
+    ['EIO', 'I/O error', 'shared files unavailable; try again shortly', DependencyUnavailableError],
+    ['ESTALE', 'stale NFS handle', 'shared files unavailable; try again shortly', DependencyUnavailableError],
+    ['ENOENT', 'directory gone', 'shared files unavailable; try again shortly', DependencyUnavailableError],
+  ])('mapFilesError(%s: %s) is a 503: %s', (code, _what, message, kind) => {
+    const mapped = mapFilesError(failing(code));
+    expect(mapped).toBeInstanceOf(kind);
+    expect(mapped).toMatchObject({ statusCode: 503, message });
+  });
+
+  test('mapFilesError leaves client errors and errors without a system code alone', () => {
+    const tooLarge = new HttpError(413, 'too large');
+    const bug = new TypeError('x is undefined');
+    expect(mapFilesError(tooLarge)).toBe(tooLarge);
+    expect(mapFilesError(bug)).toBe(bug);
+  });
+
+  test('an upload into a directory that is gone answers 503, not 500', async () => {
+    const gone = await createTestApp(testConfig(backends, { filesDir: path.join(backends.root, 'unmounted') }));
+    try {
+      const goneCookie = await signIn(gone.app, 'uploader');
+      const response = await gone.app.inject({
+        method: 'PUT',
+        url: '/files/a.txt',
+        payload: 'x',
+        headers: { 'content-type': 'application/octet-stream', cookie: goneCookie },
+      });
+      expect(response.statusCode).toBe(503);
+      expect(response.json()).toEqual({ error: 'shared files unavailable; try again shortly' });
+    } finally {
+      await gone.close();
+    }
+  });
+
+  test('the readiness probe of a missing directory fails; of a writable one reports writable: true', async () => {
+    await expect(new FileStore(path.join(backends.root, 'unmounted')).probe()).rejects.toThrow(/ENOENT/);
+    await expect(new FileStore(backends.filesDir).probe()).resolves.toEqual({ writable: true });
+    expect(fs.readdirSync(backends.filesDir).filter((n) => n.startsWith('.health-'))).toEqual([]);
   });
 });

@@ -62,8 +62,8 @@ describe('GET /health/ready (deep)', () => {
     expect(response.json()).toEqual({
       status: 'ready',
       database: { ok: true, writable: true, latencyMs: expect.any(Number) },
-      cache: { ok: true, latencyMs: expect.any(Number) },
-      files: { ok: true, latencyMs: expect.any(Number) },
+      cache: { ok: true, writable: true, latencyMs: expect.any(Number) },
+      files: { ok: true, writable: true, latencyMs: expect.any(Number) },
       ...identity,
     });
   });

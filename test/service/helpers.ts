@@ -8,10 +8,10 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Pool } from 'pg';
+
 import { buildApp } from '../../service/src/app';
 import type { ServiceConfig } from '../../service/src/config';
-import { createPool } from '../../service/src/db';
+import { createPool, type DatabasePool } from '../../service/src/db';
 import type { Lifecycle } from '../../service/src/health';
 import { runMigrations } from '../../service/src/migrations';
 import { createRedis } from '../../service/src/sessions';
@@ -138,11 +138,30 @@ export function testConfig(backends: Backends, overrides: Partial<ServiceConfig>
     cookieSecure: true,
     maxUploadBytes: 10 * 1024 * 1024,
     healthTimeoutMs: 2000,
+    maintenanceIntervalSeconds: 60,
     shutdownDrainSeconds: 0,
     shutdownTimeoutSeconds: 30,
     logLevel: 'info',
     ...overrides,
   };
+}
+
+/**
+ * Builds the service's entry point into `outfile` as `npm run build:service` does (esbuild, one file, Node 20),
+ * for tests that run the service as a real process.
+ */
+export async function buildServiceBundle(outfile: string): Promise<void> {
+  const esbuild = await import('esbuild');
+  await esbuild.build({
+    entryPoints: [path.join(__dirname, '../../service/src/server.ts')],
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    outfile,
+    external: ['pg-native'],
+    logLevel: 'silent',
+  });
+  await esbuild.stop();
 }
 
 /** The environment variables the server reads, for the same configuration. */
@@ -176,7 +195,7 @@ export interface TestApp {
   /** The Fastify application (ready). */
   readonly app: FastifyInstance;
   /** Its PostgreSQL pool. */
-  readonly pool: Pool;
+  readonly pool: DatabasePool;
   /** Its Redis client. */
   readonly redis: Redis;
   /** Log lines written, parsed. */

@@ -6,9 +6,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import * as esbuild from 'esbuild';
 import { freePort } from '../../support/local-servers';
 import {
+  buildServiceBundle,
   closeAll,
   httpRequest,
   rawRequest,
@@ -26,16 +26,7 @@ const running = new Set<ChildProcess>();
 beforeAll(async () => {
   backends = await startBackends();
   bundle = path.join(backends.root, 'dist', 'server.js');
-  await esbuild.build({
-    entryPoints: [path.join(__dirname, '../../service/src/server.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    outfile: bundle,
-    external: ['pg-native'],
-    logLevel: 'silent',
-  });
-  await esbuild.stop();
+  await buildServiceBundle(bundle);
 });
 
 afterAll(() =>

@@ -3,11 +3,15 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Client } from 'pg';
 import {
   MissingProgramError,
+  scratchDir,
   startAll,
   startPostgres,
+  startPostgresStandby,
   startRedis,
+  type PostgresStandby,
   type RedisServer,
 } from '../../support/local-servers';
 import { startBackends } from '../service/helpers';
@@ -176,4 +180,34 @@ describe('no server outlives the process that started it', () => {
       }
     },
   );
+});
+
+describe('startPostgresStandby', () => {
+  test('a hot standby: streams the primary, refuses writes (25006), and accepts them once promoted', async () => {
+    const root = scratchDir('pg-standby-test-');
+    const primary = await startPostgres({ dir: path.join(root, 'primary') });
+    let standby: PostgresStandby | undefined;
+    try {
+      await primary.adminQuery('CREATE TABLE replicated (v text)');
+      standby = await startPostgresStandby({ dir: path.join(root, 'standby'), primary });
+      await primary.adminQuery("INSERT INTO replicated VALUES ('after the copy')");
+      await standby.waitForCatchUp();
+      expect(await standby.inRecovery()).toBe(true);
+      expect(await standby.adminQuery('SELECT v FROM replicated')).toEqual([{ v: 'after the copy' }]);
+      await expect(standby.adminQuery("INSERT INTO replicated VALUES ('x')")).rejects.toMatchObject({ code: '25006' });
+      // The application user and password are the primary's.
+      const app = new Client({ connectionString: standby.url });
+      await app.connect();
+      await app.end();
+      await standby.promote();
+      expect(await standby.inRecovery()).toBe(false);
+      await standby.adminQuery("INSERT INTO replicated VALUES ('written after promotion')");
+      await standby.restart();
+      expect(await standby.adminQuery('SELECT count(*)::int AS n FROM replicated')).toEqual([{ n: 2 }]);
+    } finally {
+      await standby?.stop();
+      await primary.stop();
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
