@@ -88,3 +88,18 @@ export function installExitHandlers(): void {
     runExitSteps();
   });
 }
+
+/**
+ * Runs a program's `main` and exits with the code it returns; on a throw, prints `<name>: <message>`, cleans up
+ * and exits 2.
+ */
+export function runMain(name: string, main: () => Promise<number>): void {
+  main().then(
+    (code) => process.exit(code),
+    async (err: unknown) => {
+      process.stderr.write(`${name}: ${errorMessage(err)}\n`);
+      await cleanup();
+      process.exit(2);
+    },
+  );
+}

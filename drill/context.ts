@@ -89,7 +89,7 @@ export function ms(value: number): number {
 
 /** The result of a run: metrics over its records, times in samples relative to the run's start. */
 export function runResult(
-  scenario: Scenario,
+  scenario: Pick<Scenario, 'name' | 'title'>,
   run: LoadRun,
   failures: string[],
   passes: string[],

@@ -63,8 +63,15 @@ export interface FleetOptions {
   readonly logDir: string;
   /** The shared files directory (EFS stand-in). */
   readonly filesDir: string;
-  /** The data tier the instances use. */
-  readonly data: DataTier;
+  /** The data tier the instances use (the drill's one region). Either this or {@link environment}. */
+  readonly data?: DataTier;
+  /**
+   * The instances' data tier and files settings as environment variables (DATABASE_*, REDIS_*, FILES_DIR...),
+   * replacing those made from {@link data}: the game day's regions set their own endpoints.
+   */
+  readonly environment?: Record<string, string>;
+  /** Region label in instance IDs (`i-<region>-<version>-<n>`), so the answers show which region served. */
+  readonly region?: string;
   /** The load balancer whose slots the fleet fills. */
   readonly haproxy: HAProxy;
   /** SHUTDOWN_DRAIN_SECONDS of the service. */
@@ -145,9 +152,11 @@ export class Fleet {
   }
 
   private async boot(version: string, slot: number): Promise<Instance> {
-    const { data, filesDir, logDir, serviceEntry } = this.opts;
+    const { data, filesDir, logDir, serviceEntry, region } = this.opts;
     const port = await freePort();
-    const id = `i-${version}-${++this.sequence}`;
+    const id = `i-${region ? `${region}-` : ''}${version}-${++this.sequence}`;
+    const dataEnv = this.opts.environment ?? (data ? drillDataEnvironment(data, filesDir) : undefined);
+    if (!dataEnv) throw new Error('Fleet: give either data or environment');
     const env: Record<string, string> = {
       PATH: process.env.PATH ?? '/usr/bin:/bin',
       NODE_ENV: 'production',
@@ -156,18 +165,8 @@ export class Fleet {
       SERVICE_VERSION: version,
       INSTANCE_ID: id,
       TRUSTED_PROXY_HOPS: '1',
-      DATABASE_HOST: data.postgres.host,
-      DATABASE_PORT: String(data.postgres.port),
-      DATABASE_NAME: data.postgres.database,
-      DATABASE_USER: data.postgres.user,
-      DATABASE_PASSWORD: data.postgres.password,
-      DATABASE_SSL: 'false',
-      REDIS_HOST: '127.0.0.1',
-      REDIS_PORT: String(data.redisEndpoint.port),
-      REDIS_PASSWORD: data.redisPrimary.password,
-      REDIS_TLS: 'false',
-      FILES_DIR: filesDir,
       COOKIE_SECURE: 'true',
+      ...dataEnv,
       SHUTDOWN_DRAIN_SECONDS: String(this.opts.shutdownDrainSeconds),
       SHUTDOWN_TIMEOUT_SECONDS: String(this.opts.shutdownTimeoutSeconds),
     };
@@ -214,6 +213,23 @@ export class Fleet {
       }),
     );
   }
+}
+
+/** The instances' settings of the drill's single-region data tier. */
+function drillDataEnvironment(data: DataTier, filesDir: string): Record<string, string> {
+  return {
+    DATABASE_HOST: data.postgres.host,
+    DATABASE_PORT: String(data.postgres.port),
+    DATABASE_NAME: data.postgres.database,
+    DATABASE_USER: data.postgres.user,
+    DATABASE_PASSWORD: data.postgres.password,
+    DATABASE_SSL: 'false',
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: String(data.redisEndpoint.port),
+    REDIS_PASSWORD: data.redisPrimary.password,
+    REDIS_TLS: 'false',
+    FILES_DIR: filesDir,
+  };
 }
 
 function parseAccessLine(line: string): AccessLogEntry | undefined {

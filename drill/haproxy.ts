@@ -140,26 +140,10 @@ export interface SlotStatus {
 export class HAProxy {
   /** Validates the configuration, starts HAProxy in the foreground and waits for its listener and socket. */
   public static async start(opts: HAProxyOptions): Promise<HAProxy> {
-    fs.mkdirSync(opts.dir, { recursive: true });
     const socketPath = path.join(opts.dir, 'haproxy.sock');
-    const configPath = path.join(opts.dir, 'haproxy.cfg');
-    fs.writeFileSync(configPath, renderConfig(opts, socketPath));
-    const check = spawnSync(HAPROXY_BIN, ['-c', '-q', '-f', configPath], { encoding: 'utf8', timeout: 10_000 });
-    if (check.status !== 0) throw new Error(`haproxy rejected ${configPath}:\n${check.stderr}${check.stdout}`);
-    const logFd = fs.openSync(path.join(opts.dir, 'haproxy.log'), 'a');
-    const child = spawn(HAPROXY_BIN, ['-db', '-f', configPath], { stdio: ['ignore', logFd, logFd] });
-    fs.closeSync(logFd);
-    trackChild(child);
+    const child = await runHAProxy(opts.dir, renderConfig(opts, socketPath), socketPath);
     const haproxy = new HAProxy(child, socketPath, opts);
     onCleanup('stop haproxy', () => haproxy.stop());
-    await waitFor(
-      'haproxy runtime API',
-      async () => {
-        if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}, see haproxy.log`);
-        return (await haproxy.command('show info')).includes('Name: HAProxy') ? true : undefined;
-      },
-      10_000,
-    );
     return haproxy;
   }
 
@@ -177,15 +161,7 @@ export class HAProxy {
 
   /** Sends one runtime API command and returns its answer. */
   public command(cmd: string): Promise<string> {
-    return new Promise((resolve, reject) => {
-      const socket = net.connect(this.socketPath);
-      let answer = '';
-      socket.setTimeout(5000, () => socket.destroy(new Error(`haproxy runtime API: no answer to "${cmd}"`)));
-      socket.on('connect', () => socket.end(`${cmd}\n`));
-      socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
-      socket.on('error', reject);
-      socket.on('close', () => resolve(answer));
-    });
+    return runtimeCommand(this.socketPath, cmd);
   }
 
   /** Runs a state-changing command and fails unless HAProxy accepted it. */
@@ -250,11 +226,62 @@ export class HAProxy {
   }
 
   /** Stops HAProxy (SIGTERM, SIGKILL after 5 s). */
-  public async stop(): Promise<void> {
+  public stop(): Promise<void> {
+    return stopProcess(this.child);
+  }
+
+  /** Kills HAProxy at once (SIGKILL), as the loss of the load balancer's region would, and waits. */
+  public async kill(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.kill('SIGTERM');
-    await Promise.race([exited, sleep(5000)]);
-    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGKILL');
+    this.child.kill('SIGKILL');
+    await exited;
   }
+}
+
+/**
+ * Writes `config` to `<dir>/haproxy.cfg`, has HAProxy validate it, starts HAProxy in the foreground (log in
+ * `<dir>/haproxy.log`) and waits until its runtime API answers on `socketPath`.
+ */
+export async function runHAProxy(dir: string, config: string, socketPath: string): Promise<ChildProcess> {
+  fs.mkdirSync(dir, { recursive: true });
+  const configPath = path.join(dir, 'haproxy.cfg');
+  fs.writeFileSync(configPath, config);
+  const check = spawnSync(HAPROXY_BIN, ['-c', '-q', '-f', configPath], { encoding: 'utf8', timeout: 10_000 });
+  if (check.status !== 0) throw new Error(`haproxy rejected ${configPath}:\n${check.stderr}${check.stdout}`);
+  const logFd = fs.openSync(path.join(dir, 'haproxy.log'), 'a');
+  const child = spawn(HAPROXY_BIN, ['-db', '-f', configPath], { stdio: ['ignore', logFd, logFd] });
+  fs.closeSync(logFd);
+  trackChild(child);
+  await waitFor(
+    'haproxy runtime API',
+    async () => {
+      if (child.exitCode !== null) throw new Error(`haproxy exited with ${child.exitCode}, see haproxy.log`);
+      return (await runtimeCommand(socketPath, 'show info')).includes('Name: HAProxy') ? true : undefined;
+    },
+    10_000,
+  );
+  return child;
+}
+
+/** Sends one command to HAProxy's runtime API socket and returns its answer. */
+export function runtimeCommand(socketPath: string, cmd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(socketPath);
+    let answer = '';
+    socket.setTimeout(5000, () => socket.destroy(new Error(`haproxy runtime API: no answer to "${cmd}"`)));
+    socket.on('connect', () => socket.end(`${cmd}\n`));
+    socket.on('data', (chunk: Buffer) => (answer += chunk.toString()));
+    socket.on('error', reject);
+    socket.on('close', () => resolve(answer));
+  });
+}
+
+/** Stops a child process: SIGTERM, then SIGKILL after 5 s. */
+export async function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await Promise.race([exited, sleep(5000)]);
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 }

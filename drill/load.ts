@@ -34,6 +34,8 @@ export interface RequestRecord {
   readonly version?: string;
   /** The session counter in the answer, for getSession and increment. */
   readonly counter?: number;
+  /** The `error` of a JSON error answer (for example the read-only message of a 503). */
+  readonly message?: string;
 }
 
 /** A note the service acknowledged with 201. */
@@ -41,6 +43,21 @@ export interface AcknowledgedNote {
   readonly id: string;
   readonly text: string;
   readonly vu: number;
+  /** Drill clock when the acknowledgement arrived. */
+  readonly at: number;
+  /** x-instance-id of the instance that acknowledged it. */
+  readonly instanceId?: string;
+}
+
+/** A file the service acknowledged with 201. */
+export interface AcknowledgedFile {
+  readonly name: string;
+  readonly content: string;
+  readonly vu: number;
+  /** Drill clock when the acknowledgement arrived. */
+  readonly at: number;
+  /** x-instance-id of the instance that acknowledged it. */
+  readonly instanceId?: string;
 }
 
 /** Options of {@link LoadGenerator}. */
@@ -125,6 +142,8 @@ export class LoadRun {
 export class LoadGenerator {
   /** Every note the service acknowledged with 201, over all runs. */
   public readonly acknowledgedNotes: AcknowledgedNote[] = [];
+  /** Every file the service acknowledged with 201, over all runs. */
+  public readonly acknowledgedFiles: AcknowledgedFile[] = [];
   /** Every request of every run, sign-ins included. */
   public readonly allRecords: RequestRecord[] = [];
   private readonly users: VirtualUser[];
@@ -267,7 +286,8 @@ export class LoadGenerator {
       if (reply.status !== 201) return 'expected 201';
       const b = body as { id?: unknown; text?: unknown };
       if ((typeof b.id !== 'string' && typeof b.id !== 'number') || b.text !== text) return 'unexpected note body';
-      const note = { id: String(b.id), text, vu: user.n };
+      const id = reply.headers['x-instance-id'];
+      const note = { id: String(b.id), text, vu: user.n, at: now(), instanceId: Array.isArray(id) ? id[0] : id };
       user.notes.push(note);
       this.acknowledgedNotes.push(note);
       return undefined;
@@ -303,9 +323,12 @@ export class LoadGenerator {
     const path = `/files/${name}`;
     let start = now();
     const put = await this.send(user, 'PUT', path, { 'content-type': 'application/octet-stream' }, content);
-    const stored = this.record(run, user, 'putFile', 'PUT', path, start, put, () =>
-      put.status === 201 ? undefined : 'expected 201',
-    );
+    const stored = this.record(run, user, 'putFile', 'PUT', path, start, put, () => {
+      if (put.status !== 201) return 'expected 201';
+      const id = put.headers['x-instance-id'];
+      this.acknowledgedFiles.push({ name, content, vu: user.n, at: now(), instanceId: Array.isArray(id) ? id[0] : id });
+      return undefined;
+    });
     if (!stored.ok || !run.running) return;
     start = now();
     // Often answered by another instance: the files directory is shared, as EFS is.
@@ -351,6 +374,7 @@ export class LoadGenerator {
     if (!problem && (!instanceId || !version)) problem = 'no x-instance-id or x-service-version header';
     if (problem && reply.status > 0 && !problem.includes(String(reply.status))) problem += ` (got ${reply.status})`;
     const counter = (body as { counter?: unknown } | undefined)?.counter;
+    const message = (body as { error?: unknown } | undefined)?.error;
     const rec: RequestRecord = {
       vu: user.n,
       op,
@@ -364,6 +388,7 @@ export class LoadGenerator {
       instanceId,
       version,
       counter: typeof counter === 'number' ? counter : undefined,
+      message: typeof message === 'string' ? message : undefined,
     };
     run.records.push(rec);
     this.allRecords.push(rec);

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { freePort } from '../support/local-servers';
-import { cleanup, installExitHandlers, isShuttingDown, onCleanup, onExit } from './cleanup';
+import { cleanup, isShuttingDown, onCleanup, runMain } from './cleanup';
 import type { DrillContext } from './context';
 import { Fleet } from './fleet';
 import { HAPROXY_BIN, HAProxy, loadBalancerTimings } from './haproxy';
@@ -18,6 +18,14 @@ import { LoadGenerator } from './load';
 import { renderTable, result, writeReport, type ScenarioResult } from './report';
 import { durability } from './scenarios-data';
 import { SCENARIOS } from './scenarios';
+import {
+  MAX_REQUESTS_PER_SCENARIO,
+  REQUEST_TIMEOUT_MS,
+  SHUTDOWN_TIMEOUT_SECONDS,
+  startProgram,
+  THINK_MS,
+  WALL_LIMIT_MS,
+} from './program';
 import { makeCertificate, startDataTier } from './servers';
 import { errorMessage, now, withTimeout } from './util';
 
@@ -25,14 +33,8 @@ const ROOT = path.join(__dirname, '..');
 const SERVICE_ENTRY = path.join(ROOT, 'service', 'dist', 'server.js');
 const DEFAULT_REPORT = path.join(ROOT, 'drill', 'out', 'report.json');
 
-/** The whole drill gives up after this long, whatever happens. */
-const WALL_LIMIT_MS = 8 * 60_000;
 const INSTANCES = 3;
 const SERVER_SLOTS = 6;
-const REQUEST_TIMEOUT_MS = 5000;
-const MAX_REQUESTS_PER_SCENARIO = 40_000;
-const THINK_MS = 20;
-const SHUTDOWN_TIMEOUT_SECONDS = 10;
 
 interface Options {
   readonly scenarios: string[];
@@ -127,21 +129,9 @@ function keepLogs(dir: string, reportFile: string): string {
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
   preflight();
-  installExitHandlers();
-  const wallStart = now();
+  const program = startProgram('drill', { wallLimitMs: WALL_LIMIT_MS, keep: opts.keep, tempPrefix: 'ha-drill-' });
+  const { dir, wallStart, log } = program;
   const startedAt = new Date().toISOString();
-  const elapsed = () => `${((now() - wallStart) / 1000).toFixed(1).padStart(5)}s`;
-  const log = (message: string) => console.log(`[${elapsed()}] ${message}`);
-  const watchdog = setTimeout(() => {
-    process.stderr.write(`drill: still running after ${WALL_LIMIT_MS / 1000} s, giving up\n`);
-    void cleanup().finally(() => process.exit(2));
-  }, WALL_LIMIT_MS);
-
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ha-drill-'));
-  onExit(() => {
-    if (opts.keep) console.log(`temp dir kept: ${dir}`);
-    else fs.rmSync(dir, { recursive: true, force: true });
-  });
   const timings = loadBalancerTimings();
   const settings: Record<string, unknown> = {
     loadBalancer: { ...timings, retries: '2, on connection failure only (retry-on conn-failure), with redispatch' },
@@ -248,16 +238,9 @@ async function main(): Promise<number> {
   if (!ok) console.log(`logs: ${path.relative(process.cwd(), keepLogs(dir, opts.report))}`);
   else fs.rmSync(logsDirOf(opts.report), { recursive: true, force: true });
   await cleanup();
-  clearTimeout(watchdog);
+  program.finish();
   console.log(`drill ${ok ? 'PASSED' : 'FAILED'} in ${(wallMs / 1000).toFixed(1)} s`);
   return ok ? 0 : 1;
 }
 
-main().then(
-  (code) => process.exit(code),
-  async (err: unknown) => {
-    process.stderr.write(`drill: ${errorMessage(err)}\n`);
-    await cleanup();
-    process.exit(2);
-  },
-);
+runMain('drill', main);

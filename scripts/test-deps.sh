@@ -3,6 +3,7 @@
 # PostgreSQL's server programs initdb and postgres, and redis-server, looked up as support/local-servers.ts
 # does ($POSTGRES_BIN_DIR, else /usr/lib/postgresql/<major>/bin, else PATH; $REDIS_SERVER_BIN, else
 # /usr/bin/redis-server, else PATH). Run as root, PostgreSQL also needs the `postgres` user and setpriv.
+# The game day's tests (test/drill) have HAProxy check the front's configuration: /usr/sbin/haproxy.
 #
 # When something is missing and this machine can install it without a prompt (Debian or Ubuntu, as root or
 # with password-less sudo), installs just those packages through scripts/install-debian-deps.sh. Otherwise
@@ -67,6 +68,10 @@ check() {
     MISSING+=("setpriv, which runs PostgreSQL as the postgres user when the tests run as root (package util-linux)")
     PACKAGES+=(util-linux)
   fi
+  if [ ! -x /usr/sbin/haproxy ]; then
+    MISSING+=("HAProxy at /usr/sbin/haproxy, which checks the game day's configuration (package haproxy)")
+    PACKAGES+=(haproxy)
+  fi
   if ! has_redis_server; then
     if [ -n "${REDIS_SERVER_BIN:-}" ]; then
       PINNED+=("redis-server is not at REDIS_SERVER_BIN=$REDIS_SERVER_BIN")
@@ -93,7 +98,7 @@ fail() {
         echo "  ${sudo}apt-get update && ${sudo}apt-get install -y ${PACKAGES[*]}"
         echo "(or \`npm run drill:deps\`, which also installs what the local HA drill needs), then run the tests again."
       else
-        echo "Install them with your system's package manager (PostgreSQL server and Redis), or set POSTGRES_BIN_DIR"
+        echo "Install them with your system's package manager (PostgreSQL server, Redis, HAProxy), or set POSTGRES_BIN_DIR"
         echo 'to the directory holding initdb and postgres and REDIS_SERVER_BIN to the redis-server program.'
         echo "On Debian or Ubuntu: ${sudo}apt-get update && ${sudo}apt-get install -y ${PACKAGES[*]}"
       fi

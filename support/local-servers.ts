@@ -341,6 +341,8 @@ interface Postmaster {
   exited(): boolean;
   /** Stops it with a fast shutdown (SIGINT) and waits; SIGKILL to its group after 30 s. */
   stop(): Promise<void>;
+  /** Kills its process group at once (SIGKILL), as the loss of its host would, and waits. */
+  kill(): Promise<void>;
 }
 
 /** Whether `child` has exited. */
@@ -387,6 +389,18 @@ async function launchPostmaster(
     release();
   };
 
+  const kill = async (): Promise<void> => {
+    if (pid && !exited(child)) {
+      try {
+        process.kill(-pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+      await gone;
+    }
+    release();
+  };
+
   // postmaster.pid's eighth line reads `ready` once the server accepts connections (PostgreSQL 10+).
   const deadline = Date.now() + START_STOP_TIMEOUT_MS;
   for (;;) {
@@ -400,7 +414,7 @@ async function launchPostmaster(
     } catch {
       // Not written yet.
     }
-    if (Number(lines[0]) === pid && lines[7]?.trim() === 'ready') return { stop, exited: () => exited(child) };
+    if (Number(lines[0]) === pid && lines[7]?.trim() === 'ready') return { stop, kill, exited: () => exited(child) };
     if (Date.now() > deadline) {
       await stop();
       throw new Error(
@@ -602,6 +616,8 @@ export interface PostgresServer {
   start(): Promise<void>;
   /** Stops then starts the server. */
   restart(): Promise<void>;
+  /** Kills the server at once (SIGKILL to every process of it), as the loss of its host would. */
+  kill(): Promise<void>;
 }
 
 /** Who a {@link PostgresServer} serves: its users, passwords and database. */
@@ -664,6 +680,11 @@ function postgresServer(
     restart: async () => {
       await stop();
       await start();
+    },
+    kill: async () => {
+      const running = postmaster;
+      postmaster = undefined;
+      await running?.kill();
     },
   };
 }
@@ -872,6 +893,8 @@ export interface RedisServer {
   start(): Promise<void>;
   /** Stops then starts the server. */
   restart(): Promise<void>;
+  /** Kills the server at once (SIGKILL), as the loss of its host would: what was not replicated is lost. */
+  kill(): Promise<void>;
   /** Makes this server a primary (REPLICAOF NO ONE). */
   promote(): Promise<void>;
   /** Makes this server a replica of `other` (REPLICAOF host port, masterauth = other's password). */
@@ -1022,6 +1045,17 @@ export async function startRedis(opts: StartRedisOptions): Promise<RedisServer> 
     restart: async () => {
       await stop();
       await start();
+    },
+    kill: async () => {
+      const proc = child;
+      if (proc && !exited(proc)) {
+        const gone = once(proc, 'exit');
+        proc.kill('SIGKILL');
+        await gone;
+      }
+      child = undefined;
+      release?.();
+      release = undefined;
     },
     promote: async () => {
       await command('REPLICAOF', 'NO', 'ONE');

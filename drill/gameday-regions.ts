@@ -1,0 +1,285 @@
+/**
+ * The game day's two regions on loopback, each with its own stores, load balancer (HAProxy, the ALB stand-in)
+ * and instances, and what connects them:
+ *
+ * - database: PostgreSQL; the passive region's is a hot standby of the active one (`pg_basebackup -R`), as the
+ *   secondary cluster of an Aurora global database. Each region's instances reach it through the region's
+ *   writer endpoint (a TCP forwarder: pointed at nothing while the region is passive, as AWS lists a secondary
+ *   cluster's writer endpoint as inactive) and its reader endpoint (the server itself);
+ * - session cache: Redis; the passive region's is a replica of the active one (a Global Datastore secondary),
+ *   reached through the region's primary endpoint (a TCP forwarder);
+ * - shared files: a directory per region; the passive one receives the active one's files by a replication
+ *   loop (EFS replication) and is bind-mounted read-only where the instances see it (EROFS), in the game day's
+ *   own mount namespace, until promotion remounts it read-write.
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  freePort,
+  startPostgresStandby,
+  startRedis,
+  type PostgresServer,
+  type PostgresStandby,
+  type RedisServer,
+} from '../support/local-servers';
+import { onCleanup } from './cleanup';
+import { Fleet } from './fleet';
+import { HAProxy, type LoadBalancerTimings } from './haproxy';
+import { TcpProxy } from './tcp-proxy';
+import { sleep } from './util';
+
+/** A region's name in the game day: `a` is where the environment was created, `b` the other. */
+export type RegionName = 'a' | 'b';
+
+/** Runs `mount` with `args` in the game day's mount namespace; throws with its message on failure. */
+function mount(...args: string[]): void {
+  const result = spawnSync('mount', args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`mount ${args.join(' ')} failed: ${result.stderr.trim()}`);
+}
+
+/** The shared files of a region: the directory on disk and the mount the instances use. */
+export class SharedFiles {
+  /** Bind-mounts `source` at `mountpoint`, read-only when `readOnly`. */
+  public static create(source: string, mountpoint: string, readOnly: boolean): SharedFiles {
+    fs.mkdirSync(source, { recursive: true });
+    fs.mkdirSync(mountpoint, { recursive: true });
+    mount('--bind', source, mountpoint);
+    const files = new SharedFiles(source, mountpoint);
+    if (readOnly) mount('-o', 'remount,bind,ro', mountpoint);
+    onCleanup(`unmount ${mountpoint}`, () => void spawnSync('umount', ['-l', mountpoint]));
+    return files;
+  }
+
+  private constructor(
+    /** The directory on disk (what the replication writes). */
+    public readonly source: string,
+    /** What the instances see as FILES_DIR. */
+    public readonly mountpoint: string,
+  ) {}
+
+  /** Whether the instances can write (an EFS replication destination cannot). */
+  public get writable(): boolean {
+    try {
+      fs.accessSync(this.mountpoint, fs.constants.W_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /**
+   * Remounts read-only (a replication destination) or read-write (replication deleted: promoted). Linux refuses
+   * a read-only remount (EBUSY) while a file on the mount is open for writing (an upload in progress): it is
+   * retried every 20 ms for up to 5 s.
+   */
+  public async setReadOnly(readOnly: boolean): Promise<void> {
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        mount('-o', `remount,bind,${readOnly ? 'ro' : 'rw'}`, this.mountpoint);
+        return;
+      } catch (err) {
+        if (!/busy/i.test(String(err)) || Date.now() > deadline) throw err;
+        await sleep(20);
+      }
+    }
+  }
+}
+
+/**
+ * EFS replication stand-in: copies every file of `from` that is new or changed into `to` (a temporary file
+ * renamed into place), every `intervalMs`, until stopped. Hidden files (temporary uploads, health probes) are
+ * not copied. Lag is the interval plus one pass.
+ */
+export class FileReplication {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<number> | undefined;
+  /** Files copied so far. */
+  public copied = 0;
+
+  constructor(
+    public readonly from: string,
+    public readonly to: string,
+    private readonly intervalMs: number,
+  ) {}
+
+  /** Starts the loop. */
+  public start(): void {
+    this.timer ??= setInterval(() => void this.syncOnce(), this.intervalMs);
+    onCleanup(`stop file replication ${this.from} -> ${this.to}`, () => this.stop());
+  }
+
+  /** Stops the loop; resolves when a pass in progress has finished. */
+  public async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running?.catch(() => 0);
+  }
+
+  /** One pass (never two at once); returns the number of files copied. */
+  public syncOnce(): Promise<number> {
+    this.running ??= this.pass().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async pass(): Promise<number> {
+    let copied = 0;
+    for (const name of await fs.promises.readdir(this.from).catch(() => [] as string[])) {
+      if (name.startsWith('.')) continue;
+      const source = path.join(this.from, name);
+      const target = path.join(this.to, name);
+      try {
+        const [s, t] = await Promise.all([fs.promises.stat(source), fs.promises.stat(target).catch(() => undefined)]);
+        if (!s.isFile() || (t && t.size === s.size && t.mtimeMs >= s.mtimeMs)) continue;
+        const temp = path.join(this.to, `.replicating-${name}`);
+        await fs.promises.copyFile(source, temp);
+        await fs.promises.rename(temp, target);
+        copied++;
+      } catch {
+        // Renamed or removed meanwhile: the next pass sees it.
+      }
+    }
+    this.copied += copied;
+    return copied;
+  }
+}
+
+/** Starts a TCP forwarder to a port where nothing listens: a writer endpoint that is inactive. */
+export async function inactiveEndpoint(): Promise<TcpProxy> {
+  const endpoint = await TcpProxy.start({ host: '127.0.0.1', port: await freePort() });
+  onCleanup('stop an endpoint forwarder', () => endpoint.close());
+  return endpoint;
+}
+
+/** Points an endpoint at nothing (the writer endpoint of a region that became passive). */
+export async function deactivate(endpoint: TcpProxy): Promise<void> {
+  endpoint.repoint({ host: '127.0.0.1', port: await freePort() });
+}
+
+/** One region's stores and endpoints. */
+export interface RegionStores {
+  /** PostgreSQL: the primary, or a hot standby. */
+  readonly database: PostgresServer | PostgresStandby;
+  /** Redis: the primary, or a replica. */
+  readonly cache: RedisServer;
+  /** The shared files. */
+  readonly files: SharedFiles;
+  /** The region's writer endpoint of the database. */
+  readonly writerEndpoint: TcpProxy;
+  /** The region's primary endpoint of the cache. */
+  readonly cacheEndpoint: TcpProxy;
+}
+
+/** One region: stores, load balancer and instances. */
+export interface Region {
+  readonly name: RegionName;
+  readonly stores: RegionStores;
+  readonly haproxy: HAProxy;
+  readonly fleet: Fleet;
+}
+
+/** The instances' settings for a region's stores. */
+export function regionEnvironment(stores: RegionStores): Record<string, string> {
+  const db = stores.database;
+  return {
+    DATABASE_HOST: '127.0.0.1',
+    DATABASE_PORT: String(stores.writerEndpoint.port),
+    DATABASE_READER_HOST: db.host,
+    DATABASE_READER_PORT: String(db.port),
+    DATABASE_NAME: db.database,
+    DATABASE_USER: db.user,
+    DATABASE_PASSWORD: db.password,
+    DATABASE_SSL: 'false',
+    REDIS_HOST: '127.0.0.1',
+    REDIS_PORT: String(stores.cacheEndpoint.port),
+    REDIS_PASSWORD: stores.cache.password,
+    REDIS_TLS: 'false',
+    FILES_DIR: stores.files.mountpoint,
+    // Retries of pending migrations and upload sweeps after a promotion, within a second.
+    MAINTENANCE_INTERVAL_SECONDS: '1',
+  };
+}
+
+/** Options of {@link startRegion}. */
+export interface StartRegionOptions {
+  readonly name: RegionName;
+  readonly dir: string;
+  readonly stores: RegionStores;
+  readonly serviceEntry: string;
+  readonly pemPath: string;
+  readonly timings: LoadBalancerTimings;
+  readonly instances: number;
+  readonly slots: number;
+  readonly shutdownTimeoutSeconds: number;
+  /** Version label of the instances. */
+  readonly version: string;
+}
+
+/** Starts a region's load balancer and instances over its stores. */
+export async function startRegion(opts: StartRegionOptions): Promise<Region> {
+  const haproxy = await HAProxy.start({
+    dir: path.join(opts.dir, 'haproxy'),
+    port: await freePort(),
+    pemPath: opts.pemPath,
+    slots: opts.slots,
+    timings: opts.timings,
+  });
+  const fleet = new Fleet({
+    serviceEntry: opts.serviceEntry,
+    logDir: path.join(opts.dir, 'instances'),
+    filesDir: opts.stores.files.mountpoint,
+    environment: regionEnvironment(opts.stores),
+    region: opts.name,
+    haproxy,
+    shutdownDrainSeconds: Math.ceil(opts.timings.drainMs / 1000),
+    shutdownTimeoutSeconds: opts.shutdownTimeoutSeconds,
+  });
+  await Promise.all(Array.from({ length: opts.instances }, (_, i) => fleet.launch(opts.version, i + 1)));
+  return { name: opts.name, stores: opts.stores, haproxy, fleet };
+}
+
+/**
+ * Stores of a passive region made from the active one's: a hot standby of its database, a replica of its
+ * cache, and files replicated from its directory into `dir/files`, mounted read-only at `dir/files-mount`.
+ */
+export async function passiveStores(
+  dir: string,
+  active: { database: PostgresServer; cache: RedisServer; filesSource: string },
+  writerEndpoint?: TcpProxy,
+  cacheEndpoint?: TcpProxy,
+): Promise<{ stores: RegionStores; replication: FileReplication }> {
+  const database = await startPostgresStandby({ dir: path.join(dir, 'postgres'), primary: active.database });
+  onCleanup(`stop ${dir} postgres`, () => database.stop());
+  const cache = await startRedis({ dir: path.join(dir, 'redis'), replicaOf: active.cache });
+  onCleanup(`stop ${dir} redis`, () => cache.stop());
+  await waitForReplicaLink(cache);
+  const files = SharedFiles.create(path.join(dir, 'files'), path.join(dir, 'files-mount'), true);
+  const replication = new FileReplication(active.filesSource, files.source, 200);
+  await replication.syncOnce();
+  replication.start();
+  const writer = writerEndpoint ?? (await inactiveEndpoint());
+  await deactivate(writer);
+  const cacheProxy = cacheEndpoint ?? (await TcpProxy.start(cache));
+  cacheProxy.repoint(cache);
+  if (!cacheEndpoint) onCleanup('stop a cache endpoint forwarder', () => cacheProxy.close());
+  return { stores: { database, cache, files, writerEndpoint: writer, cacheEndpoint: cacheProxy }, replication };
+}
+
+/** Waits (up to 20 s) for a Redis replica's link to its primary to be up. */
+export async function waitForReplicaLink(cache: RedisServer): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  while (!String(await cache.command('INFO', 'replication')).includes('master_link_status:up')) {
+    if (Date.now() > deadline) throw new Error(`Redis replica :${cache.port} did not sync within 20 s`);
+    await sleep(50);
+  }
+}
+
+/** Replication offsets of a Redis server (`master_repl_offset`, and the replica's processed offset). */
+export async function redisOffset(cache: RedisServer): Promise<number> {
+  const info = String(await cache.command('INFO', 'replication'));
+  const match = /master_repl_offset:(\d+)/.exec(info);
+  return match ? Number(match[1]) : -1;
+}

@@ -1,0 +1,622 @@
+/**
+ * `npm run gameday`: a local two-region game day (issue 10). Region A (active) and region B (passive: a hot
+ * standby, a Redis replica, replicated read-only files), each with its own HAProxy and instances, behind a
+ * front HAProxy that stands in for Route 53's health-checked failover records. Under load from the drill's
+ * virtual users it runs four scenarios (steady, region A lost, promotion of B, failback to a rebuilt A) and
+ * writes drill/out/gameday-report.json, a table, and drill/out/gameday-timeline.svg. See drill/README.md.
+ *
+ * It needs root (mounts, in a private mount namespace it enters by re-running itself under `unshare -m`), and
+ * PostgreSQL, Redis and HAProxy (scripts/install-debian-deps.sh).
+ *
+ * Usage: tsx drill/gameday.ts [--report <path>] [--users <n>] [--keep]
+ */
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Agent, request } from 'undici';
+import { READ_ONLY_CACHE_MESSAGE, READ_ONLY_DATABASE_MESSAGE, READ_ONLY_FILES_MESSAGE } from '../service/src/errors';
+import { WRITER_RETRY_MS } from '../service/src/db';
+import { freePort, startPostgres, startRedis, type PostgresStandby } from '../support/local-servers';
+import { cleanup, onCleanup, runMain } from './cleanup';
+import { FrontDoor } from './front-door';
+import {
+  deactivate,
+  FileReplication,
+  inactiveEndpoint,
+  passiveStores,
+  redisOffset,
+  SharedFiles,
+  startRegion,
+  type Region,
+  type RegionStores,
+} from './gameday-regions';
+import { HAPROXY_BIN, loadBalancerTimings } from './haproxy';
+import { LoadGenerator, type LoadRun, type RequestRecord } from './load';
+import { renderTable, writeReport, type ScenarioResult } from './report';
+import { runResult } from './context';
+import {
+  MAX_REQUESTS_PER_SCENARIO,
+  REQUEST_TIMEOUT_MS,
+  SHUTDOWN_TIMEOUT_SECONDS,
+  startProgram,
+  THINK_MS,
+  WALL_LIMIT_MS,
+} from './program';
+import { makeCertificate } from './servers';
+import { TcpProxy } from './tcp-proxy';
+import { regionOf, renderTimeline, type TimelineMark } from './timeline';
+import { errorMessage, now, sleep, withTimeout } from './util';
+
+const ROOT = path.join(__dirname, '..');
+const SERVICE_ENTRY = path.join(ROOT, 'service', 'dist', 'server.js');
+const DEFAULT_REPORT = path.join(ROOT, 'drill', 'out', 'gameday-report.json');
+const NAMESPACE_MARK = 'HA_WEB_GAMEDAY_NAMESPACE';
+const INSTANCES_PER_REGION = 2;
+const SLOTS = 4;
+const READ_ONLY_MESSAGES = [READ_ONLY_DATABASE_MESSAGE, READ_ONLY_CACHE_MESSAGE, READ_ONLY_FILES_MESSAGE];
+const WRITES = new Set(['signIn', 'increment', 'createNote', 'putFile']);
+
+interface Options {
+  readonly report: string;
+  readonly users: number;
+  readonly keep: boolean;
+}
+
+function parseArgs(argv: readonly string[]): Options {
+  let report = DEFAULT_REPORT;
+  let users = 8;
+  let keep = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined || v.startsWith('--')) throw new Error(`${arg} needs a value`);
+      return v;
+    };
+    if (arg === '--report') report = path.resolve(value());
+    else if (arg === '--users') users = Number(value());
+    else if (arg === '--keep') keep = true;
+    else
+      throw new Error(
+        `unknown argument "${arg}"; usage: tsx drill/gameday.ts [--report <path>] [--users <n>] [--keep]`,
+      );
+  }
+  if (!Number.isInteger(users) || users < 1 || users > 64) throw new Error(`--users must be 1 to 64 (got ${users})`);
+  return { report, users, keep };
+}
+
+/** Re-runs this process in a private mount namespace (its mounts vanish with it); returns false when it did. */
+function enterMountNamespace(): boolean {
+  if (process.env[NAMESPACE_MARK] === '1') return true;
+  if (process.getuid?.() !== 0) {
+    throw new Error("the game day mounts the passive region's files read-only: run it as root (or with sudo)");
+  }
+  const child = spawnSync(
+    'unshare',
+    ['--mount', '--propagation', 'private', process.execPath, ...process.execArgv, ...process.argv.slice(1)],
+    { stdio: 'inherit', env: { ...process.env, [NAMESPACE_MARK]: '1' } },
+  );
+  if (child.error) throw new Error(`unshare failed: ${child.error.message}`);
+  process.exit(child.status ?? 1);
+}
+
+/** Everything the scenarios share and change. */
+interface Gameday {
+  readonly dir: string;
+  readonly front: FrontDoor;
+  readonly load: LoadGenerator;
+  readonly ca: string;
+  readonly pemPath: string;
+  readonly origin: number;
+  readonly marks: TimelineMark[];
+  a: Region;
+  b: Region;
+  /** File replication into the passive region. */
+  replication?: FileReplication;
+  /** Drill clock of the loss of region A. */
+  lostAt?: number;
+  /** Notes acknowledged in A that B never received (scenario 3). */
+  lostNoteIds: Set<string>;
+  log(message: string): void;
+}
+
+/** GET on one region's load balancer, parsed as JSON. */
+async function getJson(port: number, ca: string, urlPath: string): Promise<{ status: number; body: unknown }> {
+  const agent = new Agent({ connect: { ca } });
+  try {
+    const res = await request(`https://127.0.0.1:${port}${urlPath}`, { dispatcher: agent, headersTimeout: 3000 });
+    const text = await res.body.text();
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      body = text;
+    }
+    return { status: res.statusCode, body };
+  } finally {
+    await agent.close();
+  }
+}
+
+function isReadOnlyRefusal(r: RequestRecord): boolean {
+  return r.status === 503 && r.message !== undefined && READ_ONLY_MESSAGES.includes(r.message);
+}
+
+/** Counts by status ("0" for network errors and timeouts). */
+function byStatus(records: readonly RequestRecord[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const r of records) out[String(r.status)] = (out[String(r.status)] ?? 0) + 1;
+  return out;
+}
+
+function startLoad(g: Gameday, label: string, maxMs: number): LoadRun {
+  return g.load.start(label, { maxDurationMs: maxMs, maxRequests: MAX_REQUESTS_PER_SCENARIO });
+}
+
+/** 1. Steady: both regions ready, every answer from A, B ready and read-only. */
+async function steady(g: Gameday): Promise<ScenarioResult> {
+  const run = startLoad(g, 'steady', 5000);
+  await sleep(5000);
+  await run.stop();
+  const failures: string[] = [];
+  const errors = run.records.filter((r) => !r.ok);
+  if (errors.length > 0) failures.push(`${errors.length} failed requests (${JSON.stringify(byStatus(errors))})`);
+  const fromB = run.records.filter((r) => regionOf(r) === 'b').length;
+  if (fromB > 0) failures.push(`${fromB} answers came from region B while A was healthy`);
+  const ready = await getJson(g.b.haproxy.options.port, g.ca, '/health/ready');
+  const body = ready.body as Record<string, { ok?: boolean; writable?: boolean }>;
+  const readOnly = ['database', 'cache', 'files'].every((k) => body[k]?.ok === true && body[k]?.writable === false);
+  if (ready.status !== 200 || !readOnly) {
+    failures.push(
+      `region B /health/ready: ${ready.status} ${JSON.stringify(ready.body)} (expected 200, each store writable: false)`,
+    );
+  }
+  const standby = g.b.stores.database as PostgresStandby;
+  const catchUpStarted = now();
+  await standby.waitForCatchUp(10_000);
+  const databaseCatchUpMs = Math.round(now() - catchUpStarted);
+  const cacheOffsetGap = (await redisOffset(g.a.stores.cache)) - (await redisOffset(g.b.stores.cache));
+  const details = {
+    answeredByA: run.records.filter((r) => regionOf(r) === 'a').length,
+    answeredByB: fromB,
+    regionBReadiness: ready.body,
+    databaseCatchUpMs,
+    cacheOffsetGapBytes: cacheOffsetGap,
+    filesReplicated: g.replication?.copied ?? 0,
+  };
+  return runResult(
+    { name: 'steady', title: 'both regions ready; all traffic in A; B ready and read-only' },
+    run,
+    failures,
+    [
+      `${run.records.length} requests, all answered by region A`,
+      'region B /health/ready 200 with writable: false on the database, cache and files',
+      `B's database caught up within ${databaseCatchUpMs} ms of the load stopping`,
+    ],
+    details,
+  );
+}
+
+/** Files uploaded in A before the loss, read back in B after it. */
+const PROBE_FILES = ['gameday-1.txt', 'gameday-2.txt', 'gameday-3.txt'];
+
+/** 2. Region A lost at once: the front fails over to B; reads work, every write a clear 503, no restarts. */
+async function regionLoss(g: Gameday): Promise<ScenarioResult> {
+  for (const name of PROBE_FILES) fs.writeFileSync(path.join(g.a.stores.files.source, name), `${name} from A\n`);
+  await g.replication!.syncOnce();
+  const bPids = g.b.fleet.active.map((i) => i.pid);
+  const run = startLoad(g, 'region-loss', g.front.timings.detectionMs + 12_000);
+  await sleep(1500);
+  const standby = g.b.stores.database as PostgresStandby;
+  const [lag] = await standby.adminQuery(
+    'SELECT COALESCE(EXTRACT(EPOCH FROM now() - pg_last_xact_replay_timestamp()) * 1000, 0)::float AS ms',
+  );
+  const lagAtLossMs = Math.round(Number(lag!.ms));
+  const lostAt = now();
+  g.lostAt = lostAt;
+  g.marks.push({ at: lostAt, label: 'region A lost' });
+  g.log('region A lost: load balancer, instances, PostgreSQL and Redis killed at once');
+  await Promise.all([
+    g.a.haproxy.kill(),
+    ...[...g.a.fleet.active].map((i) => g.a.fleet.crash(i)),
+    g.a.stores.database.kill(),
+    g.a.stores.cache.kill(),
+    g.replication!.stop(),
+  ]);
+  await sleep(g.front.timings.detectionMs + 6000);
+  await run.stop();
+  const firstB = run.records.filter((r) => r.start >= lostAt && regionOf(r) === 'b').sort((x, y) => x.end - y.end)[0];
+  const failures: string[] = [];
+  if (!firstB) failures.push('region B never answered after the loss');
+  const detectionMs = firstB ? Math.round(firstB.end - lostAt) : -1;
+  const bound = g.front.timings.detectionMs + g.front.timings.checkIntervalMs + 1000;
+  if (firstB && detectionMs > bound) failures.push(`failover took ${detectionMs} ms, over the ${bound} ms bound`);
+  if (firstB) g.marks.push({ at: firstB.end, label: 'failover to B' });
+  const inB = run.records.filter((r) => regionOf(r) === 'b' || (firstB && r.start >= firstB.end));
+  const lostNote = (r: RequestRecord) => /acknowledged note .* not found/.test(r.problem ?? '');
+  const badReads = inB.filter((r) => !WRITES.has(r.op) && !r.ok && !lostNote(r));
+  const badWrites = inB.filter((r) => WRITES.has(r.op) && !r.ok && !isReadOnlyRefusal(r));
+  const acceptedWrites = inB.filter((r) => WRITES.has(r.op) && r.ok);
+  if (badReads.length > 0) failures.push(`${badReads.length} reads failed in B: ${badReads[0]!.problem}`);
+  if (badWrites.length > 0)
+    failures.push(`${badWrites.length} writes in B without the read-only 503: ${badWrites[0]!.problem}`);
+  if (acceptedWrites.length > 0) failures.push(`${acceptedWrites.length} writes accepted by the read-only region`);
+  if (inB.filter(isReadOnlyRefusal).length === 0)
+    failures.push('no write reached B: the read-only answer was not exercised');
+  if (inB.filter((r) => !WRITES.has(r.op) && r.ok).length === 0) failures.push('no read was answered in B');
+  const verify = await g.load.verifySessions(run);
+  const sessionsKept = verify.filter((r) => r.status === 200 && !/session of/.test(r.problem ?? '')).length;
+  const counterRegressions = verify.filter((r) => /counter went back/.test(r.problem ?? '')).length;
+  if (sessionsKept < verify.length) failures.push(`${verify.length - sessionsKept} sessions made in A unreadable in B`);
+  // Files need a session: read them as a user would.
+  const fileReads = await Promise.all(PROBE_FILES.map((name) => g.load.probe(run, `/files/${name}`, {}, 200)));
+  const filesRead = fileReads.filter((r) => r.ok).length;
+  if (filesRead < PROBE_FILES.length) {
+    failures.push(`${PROBE_FILES.length - filesRead} of the files written in A not downloadable in B`);
+  }
+  const restarted = g.b.fleet.active.filter((i) => !bPids.includes(i.pid)).length;
+  const exited = g.b.fleet.active.filter((i) => i.process.exitCode !== null).length;
+  if (restarted + exited > 0) failures.push(`${restarted + exited} B instances restarted or exited`);
+  const details = {
+    detectionMs,
+    detectionBoundMs: bound,
+    frontSettings: g.front.timings,
+    replicationLagAtLossMs: lagAtLossMs,
+    readsInB: inB.filter((r) => !WRITES.has(r.op)).length,
+    writesRefusedReadOnly: inB.filter(isReadOnlyRefusal).length,
+    sessionsKept,
+    sessions: verify.length,
+    sessionCounterRegressions: counterRegressions,
+    notesNotFoundInB: inB.filter(lostNote).length,
+    filesWrittenInAReadInB: filesRead,
+    errorsByStatus: byStatus(run.records.filter((r) => !r.ok)),
+  };
+  return runResult(
+    { name: 'region-loss', title: 'region A lost at once: failover to the read-only region B' },
+    run,
+    failures,
+    [
+      `front failed over to B ${detectionMs} ms after the loss (bound ${bound} ms: Route 53 interval x threshold + timeout, scaled)`,
+      `in B: every read answered, every write a 503 with the read-only message (${details.writesRefusedReadOnly})`,
+      `${sessionsKept}/${verify.length} sessions made in A read in B; files written in A downloaded in B; no B instance restarted`,
+    ],
+    details,
+  );
+}
+
+/** 3. Unplanned failover: promote B's stores; measure time to the first write and the writes lost. */
+async function promotion(g: Gameday): Promise<ScenarioResult> {
+  const run = startLoad(g, 'promotion', 9000);
+  const bPids = g.b.fleet.active.map((i) => i.pid);
+  await sleep(1000);
+  const promoteStarted = now();
+  g.marks.push({ at: promoteStarted, label: 'promotion of B' });
+  g.log('promoting B: PostgreSQL standby, Redis replica, files read-write; the plan keeps traffic away from A');
+  await g.front.steerAway();
+  const standby = g.b.stores.database as PostgresStandby;
+  await standby.promote();
+  g.b.stores.writerEndpoint.repoint({ host: standby.host, port: standby.port });
+  await g.b.stores.cache.promote();
+  await g.b.stores.files.setReadOnly(false);
+  const promotedAt = now();
+  await sleep(8000);
+  await run.stop();
+  const failures: string[] = [];
+  const firstWrite = run.records
+    .filter((r) => WRITES.has(r.op) && r.ok && regionOf(r) === 'b')
+    .sort((x, y) => x.end - y.end)[0];
+  if (!firstWrite) failures.push('no write was accepted in B after promotion');
+  const lostAt = g.lostAt!;
+  const timeToFirstWriteMs = firstWrite ? Math.round(firstWrite.end - lostAt) : -1;
+  const promotionToFirstWriteMs = firstWrite ? Math.round(firstWrite.end - promoteStarted) : -1;
+  if (firstWrite) g.marks.push({ at: firstWrite.end, label: 'first write in B' });
+  const settled = promotedAt + WRITER_RETRY_MS + 2000;
+  const lateErrors = run.records.filter((r) => !r.ok && r.start >= settled);
+  if (lateErrors.length > 0) {
+    failures.push(
+      `${lateErrors.length} failed requests more than ${WRITER_RETRY_MS + 2000} ms after promotion: ${lateErrors[0]!.problem}`,
+    );
+  }
+  const serverErrors = run.records.filter((r) => r.status >= 500 && !isReadOnlyRefusal(r) && r.status !== 503);
+  if (serverErrors.length > 0) failures.push(`${serverErrors.length} answers 5xx other than the read-only 503`);
+  // Writes acknowledged in A that B does not have: the recovery point.
+  const ackedInA = g.load.acknowledgedNotes.filter((n) => n.at <= lostAt);
+  const found = await standby.adminQuery('SELECT id::text FROM notes WHERE id = ANY($1::bigint[])', [
+    ackedInA.map((n) => n.id),
+  ]);
+  const present = new Set(found.map((row) => String(row.id)));
+  const lost = ackedInA.filter((n) => !present.has(n.id));
+  lost.forEach((n) => g.lostNoteIds.add(n.id));
+  const oldLost = lost.filter((n) => n.at < lostAt - 1000);
+  if (oldLost.length > 0)
+    failures.push(`${oldLost.length} notes acknowledged more than 1 s before the loss are missing in B`);
+  const missingFiles = g.load.acknowledgedFiles
+    .filter((f) => f.at <= lostAt)
+    .filter((f) => !fs.existsSync(path.join(g.b.stores.files.source, f.name)));
+  const filesLost = missingFiles.length;
+  // The file replication runs every 200 ms: a file acknowledged well before the loss must have arrived.
+  const oldFilesLost = missingFiles.filter((f) => f.at < lostAt - 1000);
+  if (oldFilesLost.length > 0)
+    failures.push(`${oldFilesLost.length} files acknowledged more than 1 s before the loss are missing in B`);
+  const restarted = g.b.fleet.active.filter((i) => !bPids.includes(i.pid) || i.process.exitCode !== null).length;
+  if (restarted > 0) failures.push(`${restarted} B instances restarted`);
+  const details = {
+    timeToFirstWriteMs,
+    promotionToFirstWriteMs,
+    promotionStepsMs: Math.round(promotedAt - promoteStarted),
+    readOnlyWindowMs: firstWrite ? Math.round(firstWrite.end - lostAt) : -1,
+    notesAcknowledgedInA: ackedInA.length,
+    notesLost: lost.length,
+    filesAcknowledgedInA: g.load.acknowledgedFiles.filter((f) => f.at <= lostAt).length,
+    filesLost,
+    errorsByStatus: byStatus(run.records.filter((r) => !r.ok)),
+  };
+  return runResult(
+    { name: 'promotion', title: 'unplanned failover: B promoted, the same processes take writes' },
+    run,
+    failures,
+    [
+      `first write accepted in B ${timeToFirstWriteMs} ms after the loss (${promotionToFirstWriteMs} ms after the promotion began)`,
+      `writes acknowledged in A and missing in B: ${lost.length} notes of ${ackedInA.length}, ${filesLost} files (the replication lag at the loss)`,
+      'no B instance restarted; no failure after the writer endpoint retry',
+    ],
+    details,
+  );
+}
+
+/** 4. Failback: rebuild A as a replica of B, let it catch up, switch back with zero acknowledged writes lost. */
+async function failback(g: Gameday): Promise<ScenarioResult> {
+  const failures: string[] = [];
+  g.log('rebuilding A as a replica of B');
+  const dirA2 = path.join(g.dir, 'region-a2');
+  const rebuilt = await passiveStores(dirA2, {
+    database: g.b.stores.database,
+    cache: g.b.stores.cache,
+    filesSource: g.b.stores.files.source,
+  });
+  const a2 = await startRegion({
+    name: 'a',
+    dir: dirA2,
+    stores: rebuilt.stores,
+    serviceEntry: SERVICE_ENTRY,
+    pemPath: g.pemPath,
+    timings: loadBalancerTimings(),
+    instances: INSTANCES_PER_REGION,
+    slots: SLOTS,
+    shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
+    version: 'v1',
+  });
+  g.a = a2;
+  await g.front.repointA(a2.haproxy.options.port);
+  const readyA2 = await getJson(a2.haproxy.options.port, g.ca, '/health/ready');
+  if (readyA2.status !== 200) failures.push(`rebuilt A not ready: ${readyA2.status} ${JSON.stringify(readyA2.body)}`);
+  const run = startLoad(g, 'failback', 20_000);
+  await sleep(2000);
+  // Planned switchover: freeze writes in B, let A catch up, promote A, steer traffic back, demote B.
+  const freezeAt = now();
+  g.marks.push({ at: freezeAt, label: 'switchover: B frozen' });
+  const b = g.b.stores;
+  const bDatabase = b.database as PostgresStandby;
+  await bDatabase.adminQuery('ALTER SYSTEM SET default_transaction_read_only = on');
+  await bDatabase.adminQuery('SELECT pg_reload_conf()');
+  await b.cache.command('CLIENT', 'PAUSE', '60000', 'WRITE');
+  await b.files.setReadOnly(true);
+  const a2Database = rebuilt.stores.database as PostgresStandby;
+  await a2Database.waitForCatchUp(20_000);
+  const bOffset = await redisOffset(b.cache);
+  const catchUpDeadline = Date.now() + 20_000;
+  while (
+    Number(
+      /slave_repl_offset:(\d+)/.exec(String(await rebuilt.stores.cache.command('INFO', 'replication')))?.[1] ?? -1,
+    ) < bOffset
+  ) {
+    if (Date.now() > catchUpDeadline) throw new Error('rebuilt A cache did not catch up within 20 s');
+    await sleep(20);
+  }
+  await rebuilt.replication.syncOnce();
+  await rebuilt.replication.stop();
+  await a2Database.promote();
+  rebuilt.stores.writerEndpoint.repoint({ host: a2Database.host, port: a2Database.port });
+  await rebuilt.stores.cache.promote();
+  await rebuilt.stores.files.setReadOnly(false);
+  await g.front.steerBack();
+  await g.front.waitStatus('a', 'UP', 15_000);
+  // Clients' connections to B end (in AWS: the DNS TTL and keep-alive; here at once).
+  await g.front.shutdownSessions('b');
+  await deactivate(b.writerEndpoint);
+  await b.cache.command('CLIENT', 'UNPAUSE');
+  await b.cache.replicaOf(rebuilt.stores.cache);
+  const switchedAt = now();
+  g.marks.push({ at: switchedAt, label: 'switched back to A' });
+  await sleep(6000);
+  await run.stop();
+  const firstWriteA = run.records
+    .filter((r) => WRITES.has(r.op) && r.ok && regionOf(r) === 'a' && r.start >= freezeAt)
+    .sort((x, y) => x.end - y.end)[0];
+  if (!firstWriteA) failures.push('no write accepted in A after the switch back');
+  const writeUnavailableMs = firstWriteA ? Math.round(firstWriteA.end - freezeAt) : -1;
+  // Zero acknowledged writes lost: every note and file acknowledged (and not already lost in the failover).
+  const notes = g.load.acknowledgedNotes.filter((n) => !g.lostNoteIds.has(n.id));
+  const found = await a2Database.adminQuery('SELECT id::text FROM notes WHERE id = ANY($1::bigint[])', [
+    notes.map((n) => n.id),
+  ]);
+  const present = new Set(found.map((row) => String(row.id)));
+  const missingNotes = notes.filter((n) => !present.has(n.id) && (g.lostAt === undefined || n.at > g.lostAt));
+  if (missingNotes.length > 0)
+    failures.push(`${missingNotes.length} notes acknowledged by B missing in A after the switch`);
+  const filesByB = g.load.acknowledgedFiles.filter((f) => f.instanceId?.startsWith('i-b-'));
+  const missingFiles = filesByB.filter((f) => {
+    try {
+      return fs.readFileSync(path.join(rebuilt.stores.files.source, f.name), 'utf8') !== f.content;
+    } catch {
+      return true;
+    }
+  });
+  if (missingFiles.length > 0) failures.push(`${missingFiles.length} files acknowledged by B missing in A`);
+  const verify = await g.load.verifySessions(run);
+  const broken = verify.filter((r) => !r.ok);
+  if (broken.length > 0) failures.push(`${broken.length} sessions broken by the switch: ${broken[0]!.problem}`);
+  const afterSwitch = run.records.filter((r) => r.start >= switchedAt + 2000);
+  const lateErrors = afterSwitch.filter((r) => !r.ok);
+  if (lateErrors.length > 0)
+    failures.push(`${lateErrors.length} failed requests 2 s after the switch: ${lateErrors[0]!.problem}`);
+  const resets = run.records.filter((r) => !r.ok && r.status === 0);
+  const notReadOnly = run.records.filter(
+    (r) => !r.ok && r.start < switchedAt + 2000 && !isReadOnlyRefusal(r) && r.status !== 0,
+  );
+  if (notReadOnly.length > 0)
+    failures.push(`${notReadOnly.length} errors during the switch other than the read-only 503`);
+  if (run.records.filter((r) => regionOf(r) === 'a' && r.start >= switchedAt).length === 0) {
+    failures.push('no request answered by A after the switch back');
+  }
+  const details = {
+    writeUnavailableMs,
+    notesAcknowledgedByB: notes.filter((n) => n.instanceId?.startsWith('i-b-')).length,
+    notesMissingInA: missingNotes.length,
+    filesAcknowledgedByB: filesByB.length,
+    filesMissingInA: missingFiles.length,
+    sessionsKept: verify.length - broken.length,
+    answeredByAAfterSwitch: afterSwitch.filter((r) => regionOf(r) === 'a').length,
+    // The front ends the connections to B at the switch (AWS clients move as their DNS answer and keep-alive
+    // expire, meanwhile getting B's read-only 503 on writes): requests in flight on them fail with status 0.
+    connectionResetsAtSwitch: resets.length,
+    errorsByStatus: byStatus(run.records.filter((r) => !r.ok)),
+  };
+  return runResult(
+    { name: 'failback', title: 'planned switchover back to a rebuilt A with zero acknowledged writes lost' },
+    run,
+    failures,
+    [
+      `A rebuilt as a replica of B, caught up, promoted; writes unavailable for ${writeUnavailableMs} ms (read-only 503s only)`,
+      `zero acknowledged writes lost: ${notes.length} notes and ${filesByB.length} files acknowledged by B all in A`,
+      `${verify.length - broken.length}/${verify.length} sessions kept across the switch`,
+    ],
+    details,
+  );
+}
+
+const SCENARIOS: { name: string; run: (g: Gameday) => Promise<ScenarioResult>; timeoutMs: number }[] = [
+  { name: 'steady', run: steady, timeoutMs: 60_000 },
+  { name: 'region-loss', run: regionLoss, timeoutMs: 90_000 },
+  { name: 'promotion', run: promotion, timeoutMs: 90_000 },
+  { name: 'failback', run: failback, timeoutMs: 180_000 },
+];
+
+async function main(): Promise<number> {
+  const opts = parseArgs(process.argv.slice(2));
+  if (!enterMountNamespace()) return 0;
+  if (!fs.existsSync(SERVICE_ENTRY)) throw new Error(`${SERVICE_ENTRY} is missing: npm run build:service`);
+  if (!fs.existsSync(HAPROXY_BIN)) throw new Error(`${HAPROXY_BIN} is missing: bash scripts/install-debian-deps.sh`);
+  const program = startProgram('gameday', { wallLimitMs: WALL_LIMIT_MS, keep: opts.keep, tempPrefix: 'ha-gameday-' });
+  const { dir, wallStart, log } = program;
+  const results: ScenarioResult[] = [];
+  let abortedBy: string | undefined;
+  let g: Gameday | undefined;
+  const timings = loadBalancerTimings();
+  try {
+    const cert = await makeCertificate(dir);
+    const dirA = path.join(dir, 'region-a');
+    const [database, cache] = await Promise.all([
+      startPostgres({ dir: path.join(dirA, 'postgres') }),
+      startRedis({ dir: path.join(dirA, 'redis') }),
+    ]);
+    onCleanup('stop A postgres', () => database.stop());
+    onCleanup('stop A redis', () => cache.stop());
+    const filesA = SharedFiles.create(path.join(dirA, 'files'), path.join(dirA, 'files-mount'), false);
+    const writerA = await inactiveEndpoint();
+    writerA.repoint({ host: database.host, port: database.port });
+    const cacheA = await TcpProxy.start(cache);
+    onCleanup('stop A cache endpoint', () => cacheA.close());
+    const storesA: RegionStores = { database, cache, files: filesA, writerEndpoint: writerA, cacheEndpoint: cacheA };
+    const passive = await passiveStores(path.join(dir, 'region-b'), { database, cache, filesSource: filesA.source });
+    const common = {
+      serviceEntry: SERVICE_ENTRY,
+      pemPath: cert.haproxyPemPath,
+      timings,
+      instances: INSTANCES_PER_REGION,
+      slots: SLOTS,
+      shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
+      version: 'v1',
+    };
+    const [a, b] = await Promise.all([
+      startRegion({ ...common, name: 'a', dir: dirA, stores: storesA }),
+      startRegion({ ...common, name: 'b', dir: path.join(dir, 'region-b'), stores: passive.stores }),
+    ]);
+    const front = await FrontDoor.start(path.join(dir, 'front'), await freePort(), {
+      a: a.haproxy.options.port,
+      b: b.haproxy.options.port,
+    });
+    await front.waitStatus('b', 'UP', 30_000);
+    log(`regions up: A ${a.fleet.active.map((i) => i.id).join(', ')}; B ${b.fleet.active.map((i) => i.id).join(', ')}`);
+    log(`front ${front.origin}: ${front.timings.source}`);
+    const load = new LoadGenerator({
+      origin: front.origin,
+      ca: cert.certPem,
+      users: opts.users,
+      requestTimeoutMs: REQUEST_TIMEOUT_MS,
+      thinkMs: THINK_MS,
+    });
+    onCleanup('close the virtual users', () => load.close());
+    await load.signIn();
+    g = {
+      dir,
+      front,
+      load,
+      ca: cert.certPem,
+      pemPath: cert.haproxyPemPath,
+      origin: wallStart,
+      marks: [],
+      a,
+      b,
+      replication: passive.replication,
+      lostNoteIds: new Set(),
+      log: (m) => log(`  ${m}`),
+    };
+    for (const scenario of SCENARIOS) {
+      log(`scenario ${scenario.name}`);
+      const outcome = await withTimeout(`scenario ${scenario.name}`, scenario.run(g), scenario.timeoutMs);
+      results.push(outcome);
+      log(`${outcome.verdict} ${scenario.name}: ${outcome.reasons.join('; ')}`);
+    }
+  } catch (err) {
+    abortedBy = errorMessage(err);
+    process.stderr.write(`gameday: ${abortedBy}\n`);
+  }
+  const ok =
+    abortedBy === undefined && results.length === SCENARIOS.length && results.every((r) => r.verdict === 'PASS');
+  const wallMs = Math.round(now() - wallStart);
+  console.log(`\n${renderTable(results)}\n`);
+  const settings = {
+    instancesPerRegion: INSTANCES_PER_REGION,
+    virtualUsers: opts.users,
+    loadBalancer: timings,
+    front: g?.front.timings,
+    writerRetryMs: WRITER_RETRY_MS,
+    node: process.version,
+    cpus: os.cpus().length,
+  };
+  writeReport(opts.report, {
+    ok,
+    startedAt: new Date(Date.now() - wallMs).toISOString(),
+    wallMs,
+    settings,
+    scenarios: results,
+    abortedBy,
+  });
+  console.log(`report: ${path.relative(process.cwd(), opts.report)}`);
+  if (g) {
+    const svg = opts.report.replace(/-report\.json$|\.json$/, '') + '-timeline.svg';
+    fs.writeFileSync(
+      svg,
+      renderTimeline(g.load.allRecords, g.origin, g.marks, 'Game day: requests per second by region'),
+    );
+    console.log(`timeline: ${path.relative(process.cwd(), svg)}`);
+  }
+  await cleanup();
+  program.finish();
+  console.log(`gameday ${ok ? 'PASSED' : 'FAILED'} in ${(wallMs / 1000).toFixed(1)} s`);
+  return ok ? 0 : 1;
+}
+
+runMain('gameday', main);
