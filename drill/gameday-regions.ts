@@ -117,7 +117,16 @@ export class FileReplication {
     await this.running?.catch(() => 0);
   }
 
-  /** One pass (never two at once); returns the number of files copied. */
+  /**
+   * A complete pass that starts after this call: waits for a pass in progress (it may have listed the
+   * directory before the latest files arrived), then runs a new one. Returns the files that pass copied.
+   */
+  public async flush(): Promise<number> {
+    await this.running?.catch(() => 0);
+    return this.syncOnce();
+  }
+
+  /** One pass (never two at once: joins the one in progress); returns the number of files copied. */
   public syncOnce(): Promise<number> {
     this.running ??= this.pass().finally(() => {
       this.running = undefined;
@@ -258,7 +267,7 @@ export async function passiveStores(
   await waitForReplicaLink(cache);
   const files = SharedFiles.create(path.join(dir, 'files'), path.join(dir, 'files-mount'), true);
   const replication = new FileReplication(active.filesSource, files.source, 200);
-  await replication.syncOnce();
+  await replication.flush();
   replication.start();
   const writer = writerEndpoint ?? (await inactiveEndpoint());
   await deactivate(writer);

@@ -2,7 +2,15 @@
  * The game day's timeline picture: requests and errors per second, per region, with the moments of loss,
  * failover, promotion and switchback marked, as an SVG file any browser or image viewer opens.
  */
+import { READ_ONLY_CACHE_MESSAGE, READ_ONLY_DATABASE_MESSAGE, READ_ONLY_FILES_MESSAGE } from '../service/src/errors';
 import type { RequestRecord } from './load';
+
+/** The service's messages of a write refused by a read-only store (service/src/errors.ts). */
+const READ_ONLY_MESSAGES: readonly string[] = [
+  READ_ONLY_DATABASE_MESSAGE,
+  READ_ONLY_CACHE_MESSAGE,
+  READ_ONLY_FILES_MESSAGE,
+];
 
 /** A moment to mark on the timeline (drill clock). */
 export interface TimelineMark {
@@ -16,23 +24,33 @@ export function regionOf(record: RequestRecord): 'a' | 'b' | undefined {
   return match ? (match[1] as 'a' | 'b') : undefined;
 }
 
-/** Per-second counts from `origin`: answered by A, by B, and failed (any region or none). */
+/** Whether a request got the read-only 503 of a passive region (expected there, not a failure of the system). */
+export function isReadOnlyRefusal(record: RequestRecord): boolean {
+  return record.status === 503 && record.message !== undefined && READ_ONLY_MESSAGES.includes(record.message);
+}
+
+/**
+ * Per-second counts from `origin`: answered by A, by B, writes refused with the read-only 503 (any region), and
+ * other failed requests (any region or none).
+ */
 export function buckets(
   records: readonly RequestRecord[],
   origin: number,
-): { seconds: number; a: number[]; b: number[]; errors: number[] } {
+): { seconds: number; a: number[]; b: number[]; refused: number[]; errors: number[] } {
   const last = Math.max(origin, ...records.map((r) => r.end));
   const seconds = Math.max(1, Math.ceil((last - origin) / 1000));
   const a = new Array<number>(seconds).fill(0);
   const b = new Array<number>(seconds).fill(0);
   const errors = new Array<number>(seconds).fill(0);
+  const refused = new Array<number>(seconds).fill(0);
   for (const r of records) {
     const i = Math.min(seconds - 1, Math.max(0, Math.floor((r.end - origin) / 1000)));
-    if (!r.ok) errors[i]++;
+    if (isReadOnlyRefusal(r)) refused[i]++;
+    else if (!r.ok) errors[i]++;
     else if (regionOf(r) === 'a') a[i]++;
     else if (regionOf(r) === 'b') b[i]++;
   }
-  return { seconds, a, b, errors };
+  return { seconds, a, b, refused, errors };
 }
 
 const escapeXml = (text: string) =>
@@ -45,7 +63,7 @@ export function renderTimeline(
   marks: readonly TimelineMark[],
   title: string,
 ): string {
-  const { seconds, a, b, errors } = buckets(records, origin);
+  const { seconds, a, b, refused, errors } = buckets(records, origin);
   const width = 960;
   const height = 420;
   const left = 60;
@@ -54,7 +72,7 @@ export function renderTimeline(
   const bottom = 60;
   const plotW = width - left - right;
   const plotH = height - top - bottom;
-  const max = Math.max(1, ...a, ...b, ...errors);
+  const max = Math.max(1, ...a, ...b, ...refused, ...errors);
   const x = (second: number) => left + (second / seconds) * plotW;
   const y = (count: number) => top + plotH - (count / max) * plotH;
   const line = (values: number[], color: string, name: string) =>
@@ -82,11 +100,13 @@ export function renderTimeline(
     }),
     line(a, '#1f77b4', 'answered by region A'),
     line(b, '#2ca02c', 'answered by region B'),
-    line(errors, '#d62728', 'failed requests (any region)'),
-    `<g transform="translate(${width - right - 260},${top - 30})">`,
+    line(refused, '#ff7f0e', 'writes refused with the read-only 503 (expected in a passive region)'),
+    line(errors, '#d62728', 'other failed requests (any region)'),
+    `<g transform="translate(${width - right - 420},${top - 30})">`,
     '<rect x="0" y="0" width="10" height="10" fill="#1f77b4"/><text x="14" y="10">region A</text>',
     '<rect x="80" y="0" width="10" height="10" fill="#2ca02c"/><text x="94" y="10">region B</text>',
-    '<rect x="160" y="0" width="10" height="10" fill="#d62728"/><text x="174" y="10">errors</text>',
+    '<rect x="160" y="0" width="10" height="10" fill="#ff7f0e"/><text x="174" y="10">read-only 503</text>',
+    '<rect x="280" y="0" width="10" height="10" fill="#d62728"/><text x="294" y="10">other errors</text>',
     '</g>',
     '</svg>',
   ];

@@ -97,20 +97,25 @@ export class ServiceBootstrap extends Construct {
 }
 
 /**
+ * UID and GID of the service's user, the same on every instance of both regions: EFS replication copies files
+ * with their owner's numeric IDs, so after a region switch the other region's instances must own what this one
+ * wrote. (A system account created without a fixed ID takes the next free one, which differs between AMIs.)
+ */
+export const SERVICE_UID = 2001;
+
+/**
  * The boot script's step that prepares the service's files directory on the mounted EFS file system. In the
- * active region it creates it (owner `user`, mode 0750). In the passive region the file system is an EFS
- * replication destination, read-only until the region switch (AWS: "The file system is read-only and is
- * modified only by EFS replication"): `install` would fail there with EROFS even when the directory exists,
- * which under `set -e` would stop the boot and have the ALB replace the instance in a loop. So where the mount
- * is read-only the directory is used as replicated, and the service reports the files as `writable: false`
- * until the region is promoted.
+ * active region it creates it (owner the service user, mode 0750). In the passive region the file system is an
+ * EFS replication destination, read-only until the region switch (AWS: "The file system is read-only and is
+ * modified only by EFS replication"): `install` fails there with EROFS even when the directory exists, which
+ * under `set -e` stopped the boot and had the ALB replace the instance in a loop. So a failure of this step is
+ * logged and the boot goes on: the directory is used as replicated, and the service's readiness reports the
+ * files (`writable: false`, or not ready while the directory is missing).
  */
 export function sharedFilesCommands(user = 'ha-web'): string[] {
   return [
-    `if [ -w ${SHARED_MOUNT} ]; then`,
-    `  install -d -o ${user} -g ${user} -m 0750 ${FILES_DIR}`,
-    'else',
-    `  echo "${SHARED_MOUNT} is read-only (EFS replication destination until the region switch): ${FILES_DIR} used as replicated"`,
+    `if ! install -d -o ${user} -g ${user} -m 0750 ${FILES_DIR}; then`,
+    `  echo "${FILES_DIR} not prepared: ${SHARED_MOUNT} is read-only (an EFS replication destination until the region switch) or refused; the service reports it"`,
     'fi',
   ];
 }
@@ -150,7 +155,9 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     "IMDS_TOKEN=$(curl -fsS -X PUT http://169.254.169.254/latest/api/token -H 'X-aws-ec2-metadata-token-ttl-seconds: 300')",
     'INSTANCE_ID=$(curl -fsS -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
     'REGION=$(curl -fsS -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/placement/region)',
-    'id ha-web >/dev/null 2>&1 || useradd --system --no-create-home --shell /sbin/nologin ha-web',
+    // Fixed IDs: replicated files keep their numeric owner across regions.
+    `getent group ha-web >/dev/null || groupadd --system --gid ${SERVICE_UID} ha-web`,
+    `id ha-web >/dev/null 2>&1 || useradd --system --uid ${SERVICE_UID} --gid ${SERVICE_UID} --no-create-home --shell /sbin/nologin ha-web`,
     'install -d -o ha-web -g ha-web -m 0750 /var/log/ha-web',
 
     // Logs first, so a failed boot is visible in CloudWatch.
@@ -226,8 +233,9 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     'ProtectSystem=strict',
     'ProtectHome=true',
     'PrivateTmp=true',
-    // `-`: the unit starts even before the passive region's replica holds the directory (readiness reports it).
-    `ReadWritePaths=-${FILES_DIR} /var/log/ha-web`,
+    // The mount, not the files directory: in the passive region the directory may arrive by replication after
+    // the unit started, and it must be writable in the unit's namespace once the region is promoted.
+    `ReadWritePaths=${SHARED_MOUNT} /var/log/ha-web`,
     '[Install]',
     'WantedBy=multi-user.target',
     'UNIT',

@@ -57,17 +57,39 @@ export function poolConfig(config: DatabaseConfig, endpoint: 'writer' | 'reader'
   };
 }
 
+/** Error codes of a connection attempt that found no server behind the endpoint. */
+const ENDPOINT_UNAVAILABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+
 /**
- * The region's database over two endpoints. A new connection goes to the writer endpoint; when that endpoint
- * cannot be reached (it does not resolve in the passive region, where AWS lists the secondary cluster's writer
- * endpoint as inactive; or it refuses or times out), to the reader endpoint, and the writer is tried again after
- * {@link WRITER_RETRY_MS}. So the passive region serves reads, and once it is promoted new connections reach the
- * writer within a few seconds, without a restart. A connection that reports a read-only transaction (SQLSTATE
- * 25006) or breaks is discarded rather than pooled again, so no read-only connection outlives a promotion. Only
- * the opening of a connection falls back: a statement that failed on the writer is never sent again.
+ * Whether opening a connection failed because nothing answers at the endpoint: the name does not resolve (an
+ * inactive Aurora endpoint has no address), the address refuses or is unreachable, the connection is cut while
+ * opening, or it did not open within the connect timeout. A full pool (pg-pool's "timeout exceeded when trying
+ * to connect"), a refused password or too many connections are not: the writer is there, so falling back to the
+ * reader would serve stale reads and refuse writes in the active region.
+ */
+export function isEndpointUnavailable(err: unknown): boolean {
+  const code = errorCode(err);
+  if (code !== undefined && ENDPOINT_UNAVAILABLE_CODES.has(code)) return true;
+  const message = err instanceof Error ? err.message : String(err);
+  return /connection terminated unexpectedly|connection terminated due to connection timeout/i.test(message);
+}
+
+/**
+ * The region's database over two endpoints. A new connection goes to the writer endpoint; when nothing answers
+ * there ({@link isEndpointUnavailable}: in the passive region the name does not resolve, as AWS lists a
+ * secondary cluster's writer endpoint as inactive), to the reader endpoint. While the writer is unreachable, one
+ * request at a time tries it again every {@link WRITER_RETRY_MS} and the others go straight to the reader, so a
+ * passive region serves reads at the reader's speed, and once it is promoted new connections reach the writer
+ * within a few seconds, without a restart. A writer connection that reports a read-only transaction (SQLSTATE
+ * 25006: the endpoint still names a demoted instance) or breaks is discarded rather than pooled again; reader
+ * connections are read-only by design and stay. Only the opening of a connection falls back: a statement that
+ * failed on the writer is never sent again.
  */
 export class RegionalPool implements DatabasePool {
+  /** 0 while the writer answers; else when it may be tried again (drill clock of {@link now}). */
   private writerRetryAt = 0;
+  private probing = false;
+  private readonly fromWriter = new WeakSet<PoolClient>();
 
   constructor(
     private readonly writer: Pool,
@@ -78,20 +100,24 @@ export class RegionalPool implements DatabasePool {
 
   /** Which endpoint the next connection tries first. */
   get preferred(): 'writer' | 'reader' {
-    return this.now() >= this.writerRetryAt ? 'writer' : 'reader';
+    if (this.writerRetryAt === 0) return 'writer';
+    return this.now() >= this.writerRetryAt && !this.probing ? 'writer' : 'reader';
   }
 
   async connect(): Promise<PoolClient> {
     if (this.preferred === 'writer') {
+      const probe = this.writerRetryAt !== 0;
+      this.probing ||= probe;
       try {
         const client = await this.writer.connect();
-        if (this.writerRetryAt !== 0) {
+        this.fromWriter.add(client);
+        if (probe) {
           this.writerRetryAt = 0;
           this.log.info?.({}, 'database writer endpoint reachable again');
         }
         return client;
       } catch (err) {
-        if (!isDatabaseConnectionError(err)) throw err;
+        if (!isEndpointUnavailable(err)) throw err;
         if (this.writerRetryAt === 0) {
           this.log.warn(
             { err: { message: (err as Error).message, code: errorCode(err) }, retryMs: WRITER_RETRY_MS },
@@ -99,6 +125,8 @@ export class RegionalPool implements DatabasePool {
           );
         }
         this.writerRetryAt = this.now() + WRITER_RETRY_MS;
+      } finally {
+        if (probe) this.probing = false;
       }
     }
     return this.reader.connect();
@@ -110,7 +138,8 @@ export class RegionalPool implements DatabasePool {
     try {
       return await client.query<R>(text, values);
     } catch (err) {
-      if (isReadOnlyDatabaseError(err) || isDatabaseConnectionError(err)) discard = err as Error;
+      const readOnlyWriter = isReadOnlyDatabaseError(err) && this.fromWriter.has(client);
+      if (readOnlyWriter || isDatabaseConnectionError(err)) discard = err as Error;
       throw err;
     } finally {
       client.release(discard);

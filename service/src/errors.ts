@@ -87,9 +87,20 @@ export function isDatabaseConnectionError(err: unknown): boolean {
   return DATABASE_CONNECTION_MESSAGES.some((pattern) => pattern.test(message));
 }
 
+/**
+ * SQLSTATEs of a statement that may succeed if sent again: serialization_failure (40001, which a hot standby
+ * also raises when it cancels a query that conflicts with the replay of the primary's WAL) and
+ * deadlock_detected (40P01).
+ */
+const DATABASE_RETRYABLE_CODES = new Set(['40001', '40P01']);
+
 /** Maps a `pg` error to the error the client should see; other errors are returned unchanged (500). */
 export function mapDatabaseError(err: unknown): unknown {
   if (isReadOnlyDatabaseError(err)) return new HttpError(503, READ_ONLY_DATABASE_MESSAGE);
+  const code = errorCode(err);
+  if (code !== undefined && DATABASE_RETRYABLE_CODES.has(code)) {
+    return new DependencyUnavailableError('database', 'database busy; try again shortly', err);
+  }
   if (isDatabaseConnectionError(err)) {
     return new DependencyUnavailableError('database', 'database unavailable; try again shortly', err);
   }
@@ -119,17 +130,19 @@ export function isReadOnlyFilesError(err: unknown): boolean {
 }
 
 /**
- * Maps a file system error of the shared files to the error the client should see: EROFS is the read-only
- * region (503); EACCES and EPERM also answer 503 with the read-only message but are logged, as they can be
- * wrong ownership rather than a replica; any other system error (ENOSPC, EIO, ESTALE, ETIMEDOUT, a missing
- * directory...) means the files are unavailable (503, logged). {@link HttpError}s and errors without a system
- * error code are returned unchanged.
+ * Maps a file system error of the shared files to the error the client should see. For a write: EROFS is the
+ * read-only region (503); EACCES and EPERM also answer 503 with the read-only message but are logged, as they
+ * can be wrong ownership rather than a replica. Any other system error (ENOSPC, EIO, ESTALE, ETIMEDOUT, a
+ * missing directory...), and any system error of a read, means the files are unavailable (503, logged).
+ * {@link HttpError}s and errors without a system error code are returned unchanged.
  */
-export function mapFilesError(err: unknown): unknown {
+export function mapFilesError(err: unknown, operation: 'write' | 'read' = 'write'): unknown {
   if (err instanceof HttpError) return err;
   const code = errorCode(err);
-  if (code === 'EROFS') return new HttpError(503, READ_ONLY_FILES_MESSAGE);
-  if (isReadOnlyFilesError(err)) return new DependencyUnavailableError('files', READ_ONLY_FILES_MESSAGE, err);
+  if (operation === 'write' && code === 'EROFS') return new HttpError(503, READ_ONLY_FILES_MESSAGE);
+  if (operation === 'write' && isReadOnlyFilesError(err)) {
+    return new DependencyUnavailableError('files', READ_ONLY_FILES_MESSAGE, err);
+  }
   if (code !== undefined && /^E[A-Z0-9]+$/.test(code)) {
     return new DependencyUnavailableError('files', 'shared files unavailable; try again shortly', err);
   }

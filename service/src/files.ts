@@ -36,6 +36,11 @@ export interface FilesProbe {
    * that is a replication destination, the secondary region) or refuses writes (EACCES, EPERM).
    */
   readonly writable: boolean;
+  /**
+   * Why not writable: the error code of the refused probe write. EROFS is the passive region's replica; EACCES
+   * or EPERM in the active region means wrong ownership or permissions of the directory.
+   */
+  readonly reason?: 'EROFS' | 'EACCES' | 'EPERM';
 }
 
 /** An open file to send. */
@@ -106,7 +111,7 @@ export class FileStore {
       handle = await fsp.open(full, 'r');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw mapFilesError(err);
+      throw mapFilesError(err, 'read');
     }
     try {
       const stat = await handle.stat();
@@ -117,7 +122,7 @@ export class FileStore {
       return { size: stat.size, stream: handle.createReadStream() };
     } catch (err) {
       await handle.close().catch(() => undefined);
-      throw mapFilesError(err);
+      throw mapFilesError(err, 'read');
     }
   }
 
@@ -161,7 +166,7 @@ export class FileStore {
     try {
       await fsp.writeFile(probe, content, { flag: 'wx' });
     } catch (err) {
-      if (isReadOnlyFilesError(err)) return { writable: false };
+      if (isReadOnlyFilesError(err)) return { writable: false, reason: (err as NodeJS.ErrnoException).code as 'EROFS' };
       throw err;
     }
     try {

@@ -41,6 +41,8 @@ export interface CheckResult {
 export interface StoreCheckResult extends CheckResult {
   /** Whether the store accepts writes (false on a replica, a read-only role or a read-only file system). */
   readonly writable?: boolean;
+  /** Files only: why they are not writable (EROFS: a replication destination; EACCES or EPERM: permissions). */
+  readonly reason?: string;
 }
 
 /** Result of the database check. */
@@ -114,7 +116,7 @@ export async function checkReadiness(deps: ReadinessDependencies): Promise<Readi
       'database check',
     ),
     timed(async () => ({ writable: (await deps.sessions.role()) === 'primary' }), deps.timeoutMs, 'cache check'),
-    timed(async () => ({ writable: (await deps.files.probe()).writable }), deps.timeoutMs, 'files check'),
+    timed(async () => ({ ...(await deps.files.probe()) }), deps.timeoutMs, 'files check'),
   ]);
   return { ready: database.ok && cache.ok && files.ok, database, cache, files };
 }

@@ -89,10 +89,15 @@ describe('the timeline picture', () => {
       record(1500, 'i-b-v1-1'),
       record(1600, undefined, false),
     ];
-    expect(buckets(records, 0)).toEqual({ seconds: 2, a: [2, 0], b: [0, 1], errors: [0, 1] });
+    expect(buckets(records, 0)).toEqual({ seconds: 2, a: [2, 0], b: [0, 1], refused: [0, 0], errors: [0, 1] });
+    const refusal = {
+      ...record(500, 'i-b-v1-1', false),
+      message: 'database is read-only in this region; writes resume after the region switch',
+    };
+    expect(buckets([refusal], 0)).toMatchObject({ refused: [1], errors: [0] });
   });
 
-  test('is an SVG with the three series, the marks and escaped labels', () => {
+  test('is an SVG with the four series, the marks and escaped labels', () => {
     const svg = renderTimeline(
       [record(100, 'i-a-v1-1'), record(1500, 'i-b-v1-1')],
       0,
@@ -100,7 +105,7 @@ describe('the timeline picture', () => {
       'T',
     );
     expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
-    expect(svg.match(/<polyline /g)).toHaveLength(3);
+    expect(svg.match(/<polyline /g)).toHaveLength(4);
     expect(svg).toContain('A &amp; B');
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
   });

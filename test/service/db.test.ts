@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { Pool } from 'pg';
 import { TcpProxy } from '../../drill/tcp-proxy';
 import type { DatabaseConfig } from '../../service/src/config';
-import { createPool, poolConfig, RegionalPool, WRITER_RETRY_MS } from '../../service/src/db';
+import { createPool, isEndpointUnavailable, poolConfig, RegionalPool, WRITER_RETRY_MS } from '../../service/src/db';
 import { freePort, startPostgresStandby, type PostgresStandby } from '../../support/local-servers';
 import { closeAll, startBackends, type Backends } from './helpers';
 
@@ -83,12 +83,69 @@ describe('RegionalPool', () => {
     }
   });
 
-  test('a write through the reader is refused read-only and that connection is not pooled again', async () => {
+  test('a write through the reader is refused read-only; the reader connection, read-only by design, stays pooled', async () => {
     const reader = new Pool(poolConfig(config, 'reader'));
     const pool = new RegionalPool(new Pool(poolConfig(config)), reader, log);
     try {
       await expect(pool.query('CREATE TABLE refused (id int)')).rejects.toMatchObject({ code: '25006' });
+      expect(reader.totalCount).toBe(1);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test('a writer connection that turns out read-only (the endpoint still names a demoted server) is discarded', async () => {
+    const staleWriter = new Pool(poolConfig({ ...config, port: standby.port }));
+    const pool = new RegionalPool(staleWriter, new Pool(poolConfig(config, 'reader')), log);
+    try {
+      await expect(pool.query('CREATE TABLE refused (id int)')).rejects.toMatchObject({ code: '25006' });
+      expect(staleWriter.totalCount).toBe(0);
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test('a writer that is there but refuses (a wrong password) is an error, not a fallback to the reader', async () => {
+    const primaryConfig = { ...config, host: backends.pg.host, port: backends.pg.port, password: 'wrong' };
+    const reader = new Pool(poolConfig(config, 'reader'));
+    const pool = new RegionalPool(new Pool(poolConfig(primaryConfig)), reader, log);
+    try {
+      await expect(pool.query('SELECT 1')).rejects.toMatchObject({ code: '28P01' });
       expect(reader.totalCount).toBe(0);
+      expect(pool.preferred).toBe('writer');
+    } finally {
+      await pool.end();
+    }
+  });
+
+  test('isEndpointUnavailable: nothing at the endpoint, but not a full pool', () => {
+    const coded = (code: string) => Object.assign(new Error(code), { code });
+    for (const code of ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']) {
+      expect(isEndpointUnavailable(coded(code))).toBe(true);
+    }
+    expect(isEndpointUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
+    expect(isEndpointUnavailable(new Error('Connection terminated due to connection timeout'))).toBe(true);
+    expect(isEndpointUnavailable(new Error('timeout exceeded when trying to connect'))).toBe(false);
+    expect(isEndpointUnavailable(coded('28P01'))).toBe(false);
+    expect(isEndpointUnavailable(coded('53300'))).toBe(false);
+  });
+
+  test('while the writer is unreachable, one request at a time tries it again; the others read at once', async () => {
+    let now = 3_000_000;
+    let writerAttempts = 0;
+    const writer = new Pool(poolConfig(config));
+    const connect = writer.connect.bind(writer);
+    writer.connect = (() => {
+      writerAttempts++;
+      return connect();
+    }) as typeof writer.connect;
+    const pool = new RegionalPool(writer, new Pool(poolConfig(config, 'reader')), log, () => now);
+    try {
+      await inRecovery(pool);
+      expect(writerAttempts).toBe(1);
+      now += WRITER_RETRY_MS;
+      await Promise.all(Array.from({ length: 5 }, () => inRecovery(pool)));
+      expect(writerAttempts).toBe(2);
     } finally {
       await pool.end();
     }

@@ -157,7 +157,7 @@ describe('the passive region: every store a read-only replica', () => {
       status: 'ready',
       database: { ok: true, writable: false },
       cache: { ok: true, writable: false },
-      files: { ok: true, writable: false },
+      files: { ok: true, writable: false, reason: 'EROFS' },
     });
   });
 
@@ -177,6 +177,8 @@ describe('the passive region: every store a read-only replica', () => {
     ['sign-in', 'POST', '/session', JSON.stringify({ user: 'bob' }), 'application/json', READ_ONLY_CACHE_MESSAGE],
     ['note', 'POST', '/notes', JSON.stringify({ text: 'in B' }), 'application/json', READ_ONLY_DATABASE_MESSAGE],
     ['upload', 'PUT', '/files/new.txt', 'new file', 'application/octet-stream', READ_ONLY_FILES_MESSAGE],
+    ['session counter', 'POST', '/session/counter', undefined, 'application/json', READ_ONLY_CACHE_MESSAGE],
+    ['sign-out', 'DELETE', '/session', undefined, 'application/json', READ_ONLY_CACHE_MESSAGE],
   ])('answers a write (%s) 503 with the read-only message, never 500', async (_what, method, url, body, type, msg) => {
     const response = await request(method, url, body, type);
     expect(response.status).toBe(503);
