@@ -36,7 +36,7 @@ export const demo: EnvironmentConfig = {
     vpcCidr: '10.10.0.0/16',
     natGateways: 1,
     instanceTypes: ['m7g.medium', 'c7g.medium'],
-    capacity: { min: 2, desired: 2, max: 4 },
+    capacity: { min: 2, max: 4 },
     databaseReaders: 1,
   },
   secondary: {
@@ -45,7 +45,7 @@ export const demo: EnvironmentConfig = {
     vpcCidr: '10.20.0.0/16',
     natGateways: 1,
     instanceTypes: ['m7g.medium', 'c7g.medium'],
-    capacity: { min: 1, desired: 1, max: 4 },
+    capacity: { min: 1, max: 4 },
     databaseReaders: 1,
   },
   dns: {
@@ -82,7 +82,7 @@ export const staging: EnvironmentConfig = {
     vpcCidr: '10.30.0.0/16',
     natGateways: 2,
     instanceTypes: ['m7g.large', 'c7g.large'],
-    capacity: { min: 2, desired: 2, max: 6 },
+    capacity: { min: 2, max: 6 },
     databaseReaders: 1,
   },
   secondary: {
@@ -91,7 +91,7 @@ export const staging: EnvironmentConfig = {
     vpcCidr: '10.40.0.0/16',
     natGateways: 1,
     instanceTypes: ['m7g.large', 'c7g.large'],
-    capacity: { min: 1, desired: 1, max: 6 },
+    capacity: { min: 1, max: 6 },
     databaseReaders: 1,
   },
   dns: {
@@ -128,7 +128,7 @@ export const prod: EnvironmentConfig = {
     vpcCidr: '10.50.0.0/16',
     natGateways: 3,
     instanceTypes: ['m7g.large', 'm7gd.large'],
-    capacity: { min: 3, desired: 3, max: 12 },
+    capacity: { min: 3, max: 12 },
     databaseReaders: 2,
   },
   secondary: {
@@ -137,7 +137,7 @@ export const prod: EnvironmentConfig = {
     vpcCidr: '10.60.0.0/16',
     natGateways: 3,
     instanceTypes: ['m7g.large', 'm7gd.large'],
-    capacity: { min: 2, desired: 2, max: 12 },
+    capacity: { min: 2, max: 12 },
     databaseReaders: 1,
   },
   dns: {

@@ -6,13 +6,16 @@
  * any construct is created.
  */
 
-/** Instance counts of one region's Auto Scaling group. */
+/**
+ * Instance counts of one region's Auto Scaling group. There is no desired capacity: how many instances run is
+ * the running system's state, not the template's. A new group starts at `min`; scaling policies and the Region
+ * switch plan's scale-up of the region it activates change it at run time, and a deploy leaves it alone (a
+ * template that set it would undo the plan's scale-up in the middle of an incident).
+ */
 export interface CapacityConfig {
-  /** Fewest instances the group keeps in service. */
+  /** Fewest instances the group keeps in service, and the size a new group starts with. */
   readonly min: number;
-  /** Instances the group starts with. */
-  readonly desired: number;
-  /** Most instances scaling may add. */
+  /** Most instances scaling (or the plan's scale-up) may run. */
   readonly max: number;
 }
 

@@ -87,14 +87,18 @@ function checkRegion(key: string, r: RegionConfig, minInstances: number, problem
         'AMI, so list types of one architecture only.',
     );
   }
-  const { min, desired, max } = r.capacity;
-  if (![min, desired, max].every((n) => Number.isInteger(n) && n >= 0)) {
-    problems.push(`${key}.capacity min/desired/max must be whole numbers >= 0 (got ${min}/${desired}/${max}).`);
-  } else if (!(min <= desired && desired <= max)) {
+  const { min, max } = r.capacity;
+  if ('desired' in r.capacity) {
     problems.push(
-      `${key}.capacity must satisfy min <= desired <= max (got min ${min}, desired ${desired}, max ${max}); ` +
-        'adjust the three so they are in order.',
+      `${key}.capacity.desired is not a setting: the running size is runtime state (scaling and the Region switch ` +
+        "plan's scale-up change it, and a deploy must not undo them); remove it and set min, the size a new group " +
+        'starts with.',
     );
+  }
+  if (![min, max].every((n) => Number.isInteger(n) && n >= 0)) {
+    problems.push(`${key}.capacity min/max must be whole numbers >= 0 (got ${min}/${max}).`);
+  } else if (min > max) {
+    problems.push(`${key}.capacity must satisfy min <= max (got min ${min}, max ${max}); raise max or lower min.`);
   }
   if (min < minInstances) {
     problems.push(

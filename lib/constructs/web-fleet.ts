@@ -1,4 +1,4 @@
-import { Annotations, Duration, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -172,8 +172,9 @@ export class WebFleet extends Construct {
           onDemandPercentageAboveBaseCapacity: 100,
         },
       },
+      // No desired capacity: the running size belongs to the running system (scaling, the Region switch plan's
+      // scale-up); a new group starts at min, and a deploy leaves the current size alone.
       minCapacity: props.capacity.min,
-      desiredCapacity: props.capacity.desired,
       maxCapacity: props.capacity.max,
       healthChecks: autoscaling.HealthChecks.withAdditionalChecks({
         additionalTypes: [autoscaling.AdditionalHealthCheckType.ELB],
@@ -199,10 +200,6 @@ export class WebFleet extends Construct {
         bakeTime: REFRESH_BAKE_TIME,
       }),
     });
-    Annotations.of(this.autoScalingGroup).acknowledgeWarning(
-      '@aws-cdk/aws-autoscaling:desiredCapacitySet',
-      'desired capacity comes from the environment config on purpose: a deploy restores the planned size',
-    );
     this.autoScalingGroup.attachToApplicationTargetGroup(this.targetGroup);
     acknowledgeNag(
       this.autoScalingGroup,

@@ -28,9 +28,10 @@ describe('environments', () => {
     ).toEqual(['prod']);
   });
 
-  test('the secondary of every environment is no larger than its primary (warm standby)', () => {
+  test("the secondary of every environment starts no larger than its primary (warm standby) and may grow to the primary's size", () => {
     for (const e of Object.values(ENVIRONMENTS)) {
-      expect(e.secondary.capacity.desired).toBeLessThanOrEqual(e.primary.capacity.desired);
+      expect(e.secondary.capacity.min).toBeLessThanOrEqual(e.primary.capacity.min);
+      expect(e.secondary.capacity.max).toBeGreaterThanOrEqual(e.primary.capacity.min);
     }
   });
 

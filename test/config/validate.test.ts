@@ -1,4 +1,4 @@
-import { ConfigError, EnvironmentConfig, parseCidr, validateEnvironmentConfig } from '../../lib/config';
+import { CapacityConfig, ConfigError, EnvironmentConfig, parseCidr, validateEnvironmentConfig } from '../../lib/config';
 import { demo } from '../../lib/config/environments';
 
 /** The problems a config has, or [] when it is valid. */
@@ -55,26 +55,28 @@ describe('validateEnvironmentConfig', () => {
     ]);
   });
 
-  test('rejects desired capacity above max', () => {
-    expect(problemsOf(primary({ capacity: { min: 2, desired: 5, max: 4 } }))).toContain(
-      'primary.capacity must satisfy min <= desired <= max (got min 2, desired 5, max 4); adjust the three so they are in order.',
+  test('rejects min capacity above max', () => {
+    expect(problemsOf(secondary({ capacity: { min: 5, max: 4 } }))).toContain(
+      'secondary.capacity must satisfy min <= max (got min 5, max 4); raise max or lower min.',
     );
   });
 
-  test('rejects min capacity above desired', () => {
-    expect(problemsOf(secondary({ capacity: { min: 3, desired: 2, max: 4 } }))).toContain(
-      'secondary.capacity must satisfy min <= desired <= max (got min 3, desired 2, max 4); adjust the three so they are in order.',
+  test("rejects a desired capacity (runtime state: a deploy must not undo the plan's scale-up)", () => {
+    const withDesired = { min: 2, desired: 2, max: 4 } as unknown as CapacityConfig;
+    expect(problemsOf(primary({ capacity: withDesired }))).toContain(
+      "primary.capacity.desired is not a setting: the running size is runtime state (scaling and the Region switch plan's " +
+        'scale-up change it, and a deploy must not undo them); remove it and set min, the size a new group starts with.',
     );
   });
 
   test('rejects fewer than two instances in the primary', () => {
-    expect(problemsOf(primary({ capacity: { min: 1, desired: 1, max: 4 } }))).toContain(
+    expect(problemsOf(primary({ capacity: { min: 1, max: 4 } }))).toContain(
       'primary.capacity.min must be at least 2 so the region survives the loss of an instance (got 1).',
     );
   });
 
   test('accepts a single warm-standby instance in the secondary', () => {
-    expect(problemsOf(secondary({ capacity: { min: 1, desired: 1, max: 2 } }))).toEqual([]);
+    expect(problemsOf(secondary({ capacity: { min: 1, max: 2 } }))).toEqual([]);
   });
 
   test('rejects overlapping VPC CIDRs', () => {
@@ -227,8 +229,8 @@ describe('validateEnvironmentConfig', () => {
   });
 
   test('rejects fractional capacities', () => {
-    expect(problemsOf(primary({ capacity: { min: 2, desired: 2.5, max: 4 } }))).toContain(
-      'primary.capacity min/desired/max must be whole numbers >= 0 (got 2/2.5/4).',
+    expect(problemsOf(primary({ capacity: { min: 2.5, max: 4 } }))).toContain(
+      'primary.capacity min/max must be whole numbers >= 0 (got 2.5/4).',
     );
   });
 

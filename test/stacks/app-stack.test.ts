@@ -127,12 +127,12 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
       });
     });
 
-    const { min, desired, max } = regionConfig.capacity;
-    test(`has min/desired/max ${min}/${desired}/${max} from the ${role} capacity`, () => {
+    const { min, max } = regionConfig.capacity;
+    test(`has min/max ${min}/${max} from the ${role} capacity and no desired capacity (runtime state)`, () => {
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
         MinSize: String(min),
-        DesiredCapacity: String(desired),
         MaxSize: String(max),
+        DesiredCapacity: Match.absent(),
       });
     });
 
@@ -351,6 +351,23 @@ describe('App stack of prod (Graviton)', () => {
       TargetTrackingConfiguration: Match.objectLike({ TargetValue: 45 }),
     });
   });
+});
+
+describe('capacity is runtime state in every environment (issue 11)', () => {
+  test.each(['demo', 'staging', 'prod'] as const)(
+    "%s: no Auto Scaling group of any stack sets DesiredCapacity, so a deploy never undoes the plan's scale-up",
+    (name) => {
+      const env = synthesized(name);
+      const groups = env.stacks.flatMap((st) =>
+        Object.values(st.template.findResources('AWS::AutoScaling::AutoScalingGroup')).map((g) => ({
+          stack: st.stackName,
+          desired: (g as { Properties: Record<string, unknown> }).Properties.DesiredCapacity,
+        })),
+      );
+      expect(groups.length).toBe(2);
+      expect(groups.filter((g) => g.desired !== undefined)).toEqual([]);
+    },
+  );
 });
 
 // ---------------------------------------------------------------------------------------------------------------
