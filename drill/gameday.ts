@@ -317,8 +317,13 @@ async function promotion(g: Gameday): Promise<ScenarioResult> {
       `${lateErrors.length} failed requests more than ${WRITER_RETRY_MS + 2000} ms after promotion: ${lateErrors[0]!.problem}`,
     );
   }
-  const serverErrors = run.records.filter((r) => r.status >= 500 && !isReadOnlyRefusal(r));
-  if (serverErrors.length > 0) failures.push(`${serverErrors.length} answers 5xx other than the read-only 503`);
+  // Before the writer retry has passed, a service 503 is a clean answer (read-only, or a store busy during the
+  // promotion: a hot standby cancels queries that conflict with its replay). A 500, or a 5xx without an
+  // instance (the load balancer answering itself), is a failure at any time.
+  const serverErrors = run.records.filter((r) => r.status >= 500 && !(r.status === 503 && r.instanceId));
+  if (serverErrors.length > 0) {
+    failures.push(`${serverErrors.length} answers 5xx other than a service 503: ${serverErrors[0]!.problem}`);
+  }
   // Writes acknowledged in A that B does not have: the recovery point.
   const ackedInA = g.load.acknowledgedNotes.filter((n) => n.at <= lostAt);
   const found = await standby.adminQuery('SELECT id::text FROM notes WHERE id = ANY($1::bigint[])', [
@@ -352,6 +357,9 @@ async function promotion(g: Gameday): Promise<ScenarioResult> {
     filesAcknowledgedInA: g.load.acknowledgedFiles.filter((f) => f.at <= lostAt).length,
     filesLost,
     errorsByStatus: byStatus(run.records.filter((r) => !r.ok)),
+    unavailableDuringPromotion: run.records
+      .filter((r) => r.status === 503 && !isReadOnlyRefusal(r))
+      .map((r) => r.message),
   };
   return runResult(
     { name: 'promotion', title: 'unplanned failover: B promoted, the same processes take writes' },

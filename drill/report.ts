@@ -79,6 +79,7 @@ export function sampleErrors(records: readonly RequestRecord[], origin: number, 
       tookMs: round(r.end - r.start),
       status: r.status,
       problem: r.problem,
+      message: r.message,
       instanceId: r.instanceId,
     }));
 }

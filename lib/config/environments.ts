@@ -138,7 +138,8 @@ export const prod: EnvironmentConfig = {
     natGateways: 3,
     instanceTypes: ['m7g.large', 'm7gd.large'],
     capacity: { min: 2, max: 12 },
-    databaseReaders: 1,
+    // Three instances in each region: the writer and two readers once this region is promoted.
+    databaseReaders: 3,
   },
   dns: {
     domainName: 'app.example.com',

@@ -108,6 +108,12 @@ function checkRegion(key: string, r: RegionConfig, minInstances: number, problem
 }
 
 /**
+ * Database instances each region of a production environment runs: a writer and two readers in other AZs once
+ * the region is active (the API Portal reference design's three database nodes per datacenter).
+ */
+export const PRODUCTION_DATABASE_INSTANCES = 3;
+
+/**
  * Checks an environment config and throws one `ConfigError` listing every
  * problem. Call it before creating any construct, so that a bad config fails
  * synthesis before a template is written.
@@ -186,6 +192,25 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
     problems.push(
       `secondary.databaseReaders must be 1 to 16 so the secondary cluster can be promoted at once (got ${c.secondary.databaseReaders}).`,
     );
+  }
+  // Either region may become the active one. In production each region must run what the primary promises
+  // once it is active: at least three database instances (a writer and two readers once promoted; the API
+  // Portal reference design's three database nodes per datacenter), so a promoted cluster still fails over
+  // within its region.
+  if (c.production) {
+    if (Number.isInteger(c.primary.databaseReaders) && c.primary.databaseReaders < PRODUCTION_DATABASE_INSTANCES - 1) {
+      problems.push(
+        `primary.databaseReaders is ${c.primary.databaseReaders}: a production region needs at least ` +
+          `${PRODUCTION_DATABASE_INSTANCES} database instances (the writer and ${PRODUCTION_DATABASE_INSTANCES - 1} readers); set it to ${PRODUCTION_DATABASE_INSTANCES - 1} or more.`,
+      );
+    }
+    if (Number.isInteger(c.secondary.databaseReaders) && c.secondary.databaseReaders < PRODUCTION_DATABASE_INSTANCES) {
+      problems.push(
+        `secondary.databaseReaders is ${c.secondary.databaseReaders}: once promoted, the secondary cluster is the ` +
+          `active region's and a production region needs at least ${PRODUCTION_DATABASE_INSTANCES} database instances ` +
+          `(one becomes the writer, the others stay readers in other AZs); set it to ${PRODUCTION_DATABASE_INSTANCES} or more.`,
+      );
+    }
   }
   if (!Number.isInteger(db.backupRetentionDays) || db.backupRetentionDays < 1 || db.backupRetentionDays > 35) {
     problems.push(`database.backupRetentionDays must be 1 to 35 (got ${db.backupRetentionDays}).`);

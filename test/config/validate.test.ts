@@ -1,5 +1,6 @@
 import { CapacityConfig, ConfigError, EnvironmentConfig, parseCidr, validateEnvironmentConfig } from '../../lib/config';
-import { demo } from '../../lib/config/environments';
+import { PRODUCTION_DATABASE_INSTANCES } from '../../lib/config/validate';
+import { demo, prod } from '../../lib/config/environments';
 
 /** The problems a config has, or [] when it is valid. */
 function problemsOf(config: EnvironmentConfig): readonly string[] {
@@ -295,5 +296,34 @@ describe('parseCidr', () => {
 
   test('rejects octets above 255', () => {
     expect(parseCidr('10.256.0.0/16')).toBeUndefined();
+  });
+});
+
+describe('a production environment stays highly available in whichever region is active (issue 11)', () => {
+  const production = { ...prod };
+
+  test('prod as shipped passes: three database instances in each region', () => {
+    expect(problemsOf(production)).toEqual([]);
+    expect(prod.primary.databaseReaders + 1).toBeGreaterThanOrEqual(PRODUCTION_DATABASE_INSTANCES);
+    expect(prod.secondary.databaseReaders).toBeGreaterThanOrEqual(PRODUCTION_DATABASE_INSTANCES);
+  });
+
+  test('a secondary of one instance (the shipped prod before): a promoted cluster would run a lone writer', () => {
+    expect(problemsOf({ ...production, secondary: { ...prod.secondary, databaseReaders: 1 } })).toEqual([
+      "secondary.databaseReaders is 1: once promoted, the secondary cluster is the active region's and a production region " +
+        'needs at least 3 database instances (one becomes the writer, the others stay readers in other AZs); set it to 3 or more.',
+    ]);
+  });
+
+  test('a primary with one reader', () => {
+    expect(problemsOf({ ...production, primary: { ...prod.primary, databaseReaders: 1 } })).toEqual([
+      'primary.databaseReaders is 1: a production region needs at least 3 database instances (the writer and 2 readers); ' +
+        'set it to 2 or more.',
+    ]);
+  });
+
+  test('not required outside production (demo runs one reader per region)', () => {
+    expect(demo.secondary.databaseReaders).toBe(1);
+    expect(problemsOf(demo)).toEqual([]);
   });
 });
