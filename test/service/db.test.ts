@@ -42,6 +42,17 @@ afterAll(() =>
   ),
 );
 
+/**
+ * A pg pool for these tests. Its error listener matters: pg-pool's end() resolves before its clients' sockets
+ * have closed, and a server stopping meanwhile (afterAll) sends each one a FATAL 57P01, which pg-pool re-emits on
+ * the pool; without a listener that is an unhandled error (it failed this file once in CI).
+ */
+function testPool(options: ReturnType<typeof poolConfig>): Pool {
+  const pool = new Pool(options);
+  pool.on('error', () => undefined);
+  return pool;
+}
+
 /** The configuration without a reader endpoint. */
 const writerOnly = (): DatabaseConfig => ({ ...config, readerHost: undefined, readerPort: undefined });
 
@@ -67,7 +78,7 @@ describe('poolConfig and createPool', () => {
 describe('RegionalPool', () => {
   test('reads through the reader endpoint while the writer endpoint leads nowhere, and says so once', async () => {
     let now = 1_000_000;
-    const pool = new RegionalPool(new Pool(poolConfig(config)), new Pool(poolConfig(config, 'reader')), log, () => now);
+    const pool = new RegionalPool(testPool(poolConfig(config)), testPool(poolConfig(config, 'reader')), log, () => now);
     try {
       warnings.length = 0;
       expect(await inRecovery(pool)).toBe(true);
@@ -84,8 +95,8 @@ describe('RegionalPool', () => {
   });
 
   test('a write through the reader is refused read-only; the reader connection, read-only by design, stays pooled', async () => {
-    const reader = new Pool(poolConfig(config, 'reader'));
-    const pool = new RegionalPool(new Pool(poolConfig(config)), reader, log);
+    const reader = testPool(poolConfig(config, 'reader'));
+    const pool = new RegionalPool(testPool(poolConfig(config)), reader, log);
     try {
       await expect(pool.query('CREATE TABLE refused (id int)')).rejects.toMatchObject({ code: '25006' });
       expect(reader.totalCount).toBe(1);
@@ -95,8 +106,8 @@ describe('RegionalPool', () => {
   });
 
   test('a writer connection that turns out read-only (the endpoint still names a demoted server) is discarded', async () => {
-    const staleWriter = new Pool(poolConfig({ ...config, port: standby.port }));
-    const pool = new RegionalPool(staleWriter, new Pool(poolConfig(config, 'reader')), log);
+    const staleWriter = testPool(poolConfig({ ...config, port: standby.port }));
+    const pool = new RegionalPool(staleWriter, testPool(poolConfig(config, 'reader')), log);
     try {
       await expect(pool.query('CREATE TABLE refused (id int)')).rejects.toMatchObject({ code: '25006' });
       expect(staleWriter.totalCount).toBe(0);
@@ -107,8 +118,8 @@ describe('RegionalPool', () => {
 
   test('a writer that is there but refuses (a wrong password) is an error, not a fallback to the reader', async () => {
     const primaryConfig = { ...config, host: backends.pg.host, port: backends.pg.port, password: 'wrong' };
-    const reader = new Pool(poolConfig(config, 'reader'));
-    const pool = new RegionalPool(new Pool(poolConfig(primaryConfig)), reader, log);
+    const reader = testPool(poolConfig(config, 'reader'));
+    const pool = new RegionalPool(testPool(poolConfig(primaryConfig)), reader, log);
     try {
       await expect(pool.query('SELECT 1')).rejects.toMatchObject({ code: '28P01' });
       expect(reader.totalCount).toBe(0);
@@ -133,13 +144,13 @@ describe('RegionalPool', () => {
   test('while the writer is unreachable, one request at a time tries it again; the others read at once', async () => {
     let now = 3_000_000;
     let writerAttempts = 0;
-    const writer = new Pool(poolConfig(config));
+    const writer = testPool(poolConfig(config));
     const connect = writer.connect.bind(writer);
     writer.connect = (() => {
       writerAttempts++;
       return connect();
     }) as typeof writer.connect;
-    const pool = new RegionalPool(writer, new Pool(poolConfig(config, 'reader')), log, () => now);
+    const pool = new RegionalPool(writer, testPool(poolConfig(config, 'reader')), log, () => now);
     try {
       await inRecovery(pool);
       expect(writerAttempts).toBe(1);
@@ -153,8 +164,8 @@ describe('RegionalPool', () => {
 
   test('a statement that fails on the writer is not sent again to the reader', async () => {
     const primaryConfig = { ...config, host: backends.pg.host, port: backends.pg.port };
-    const reader = new Pool(poolConfig(config, 'reader'));
-    const pool = new RegionalPool(new Pool(poolConfig(primaryConfig)), reader, log);
+    const reader = testPool(poolConfig(config, 'reader'));
+    const pool = new RegionalPool(testPool(poolConfig(primaryConfig)), reader, log);
     try {
       await expect(pool.query('SELECT * FROM no_such_table')).rejects.toMatchObject({ code: '42P01' });
       expect(reader.totalCount).toBe(0);
@@ -166,7 +177,7 @@ describe('RegionalPool', () => {
 
   test('after promotion, new connections reach the writer within the retry time and writes succeed', async () => {
     let now = 2_000_000;
-    const pool = new RegionalPool(new Pool(poolConfig(config)), new Pool(poolConfig(config, 'reader')), log, () => now);
+    const pool = new RegionalPool(testPool(poolConfig(config)), testPool(poolConfig(config, 'reader')), log, () => now);
     try {
       expect(await inRecovery(pool)).toBe(true);
       await standby.promote();
