@@ -57,13 +57,26 @@ export function poolConfig(config: DatabaseConfig, endpoint: 'writer' | 'reader'
   };
 }
 
-/** Error codes of a connection attempt that found no server behind the endpoint. */
-const ENDPOINT_UNAVAILABLE_CODES = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']);
+/**
+ * Error codes of a connection attempt that found no server behind the endpoint (only ever seen here while a
+ * connection opens: a reset or a broken pipe then means something in front of the endpoint, such as a proxy,
+ * had nothing to forward to).
+ */
+const ENDPOINT_UNAVAILABLE_CODES = new Set([
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+  'ECONNRESET',
+  'EPIPE',
+]);
 
 /**
  * Whether opening a connection failed because nothing answers at the endpoint: the name does not resolve (an
- * inactive Aurora endpoint has no address), the address refuses or is unreachable, the connection is cut while
- * opening, or it did not open within the connect timeout. A full pool (pg-pool's "timeout exceeded when trying
+ * inactive Aurora endpoint has no address), the address refuses or is unreachable, the connection is reset or
+ * cut while opening, or it did not open within the connect timeout. A full pool (pg-pool's "timeout exceeded when trying
  * to connect"), a refused password or too many connections are not: the writer is there, so falling back to the
  * reader would serve stale reads and refuse writes in the active region.
  */

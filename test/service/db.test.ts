@@ -3,6 +3,7 @@
  * PostgreSQL primary and a hot standby of it. The writer endpoint is a TCP forwarder that first leads nowhere
  * (the inactive writer endpoint of a passive region) and is then pointed at the promoted standby.
  */
+import * as net from 'node:net';
 import * as path from 'node:path';
 import { Pool } from 'pg';
 import { TcpProxy } from '../../drill/tcp-proxy';
@@ -131,7 +132,18 @@ describe('RegionalPool', () => {
 
   test('isEndpointUnavailable: nothing at the endpoint, but not a full pool', () => {
     const coded = (code: string) => Object.assign(new Error(code), { code });
-    for (const code of ['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH']) {
+    // ECONNRESET: a proxy in front of the endpoint with nothing behind it resets the connection while it opens
+    // (the game day's inactive writer endpoint did; unclassified, it failed the readiness check in CI).
+    for (const code of [
+      'ENOTFOUND',
+      'EAI_AGAIN',
+      'ECONNREFUSED',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'ETIMEDOUT',
+      'ECONNRESET',
+      'EPIPE',
+    ]) {
       expect(isEndpointUnavailable(coded(code))).toBe(true);
     }
     expect(isEndpointUnavailable(new Error('Connection terminated unexpectedly'))).toBe(true);
@@ -159,6 +171,24 @@ describe('RegionalPool', () => {
       expect(writerAttempts).toBe(2);
     } finally {
       await pool.end();
+    }
+  });
+
+  test('a writer endpoint that resets the connection while it opens (a proxy with nothing behind it) falls back', async () => {
+    const resetting = net.createServer((socket) => socket.resetAndDestroy());
+    await new Promise<void>((resolve) => resetting.listen(0, '127.0.0.1', resolve));
+    const port = (resetting.address() as net.AddressInfo).port;
+    const pool = new RegionalPool(
+      testPool(poolConfig({ ...config, port })),
+      testPool(poolConfig(config, 'reader')),
+      log,
+    );
+    try {
+      expect(await inRecovery(pool)).toBe(true);
+      expect(pool.preferred).toBe('reader');
+    } finally {
+      await pool.end();
+      resetting.close();
     }
   });
 
