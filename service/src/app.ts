@@ -42,6 +42,11 @@ export interface AppDependencies {
   readonly lifecycle?: Lifecycle;
   /** Log destination. @default - standard output */
   readonly logDestination?: LogDestination;
+  /**
+   * Called each time the readiness check finds the database writable (the entry point runs pending migrations
+   * then, as soon as a promoted region's database accepts writes). @default - nothing
+   */
+  readonly onDatabaseWritable?: () => void;
 }
 
 /** The trust function for X-Forwarded-For: trust exactly `hops` proxies (the ALB is one). */
@@ -105,7 +110,14 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     return reply.code(404).send({ error: `route ${request.method} ${request.url.split('?')[0]} not found` });
   });
 
-  registerHealthRoutes(app, { config, lifecycle, pool: deps.pool, sessions, files });
+  registerHealthRoutes(app, {
+    config,
+    lifecycle,
+    pool: deps.pool,
+    sessions,
+    files,
+    onDatabaseWritable: deps.onDatabaseWritable,
+  });
   registerSessionRoutes(app, { config, sessions });
   registerNoteRoutes(app, { sessions, notes });
   registerFileRoutes(app, { config, sessions, files });

@@ -20,6 +20,8 @@ export interface HealthRouteDependencies {
   readonly sessions: SessionStore;
   /** Shared directory. */
   readonly files: FileStore;
+  /** Called (without waiting) each time the deep check finds the database writable. @default - nothing */
+  readonly onDatabaseWritable?: () => void;
 }
 
 /** Registers the health routes. */
@@ -39,6 +41,7 @@ export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDepe
       files: deps.files,
       timeoutMs: deps.config.healthTimeoutMs,
     });
+    if (report.database.writable === true) deps.onDatabaseWritable?.();
     const body = {
       status: report.ready ? 'ready' : 'unavailable',
       database: report.database,

@@ -60,6 +60,19 @@ export class Maintenance {
     await this.running?.catch(() => undefined);
   }
 
+  /**
+   * Called when the readiness check finds the database writable: if migrations are still pending (the region
+   * was just promoted), runs a round now rather than at the next interval. Does nothing otherwise.
+   */
+  notifyDatabaseWritable(): void {
+    if (this.migrationsPending && this.timer !== undefined) void this.runOnce();
+  }
+
+  /** Whether migrations are still pending because the database was read-only. */
+  get pendingMigrations(): boolean {
+    return this.migrationsPending;
+  }
+
   /** One round (never two at once): pending migrations if the database now accepts them, then the sweep. */
   runOnce(): Promise<MaintenanceRound> {
     this.running ??= this.round().finally(() => {

@@ -39,9 +39,16 @@ async function main(): Promise<void> {
   const logProxy = { warn: (obj: object, msg: string) => log.warn(obj, msg) };
   const pool = createPool(config.database, logProxy);
   const redis = createRedis(config.redis, logProxy);
-  const app = buildApp({ config, pool, redis, lifecycle });
-  log = app.log;
   let maintenance: Maintenance | undefined = undefined;
+  // Migrations left pending by a read-only database run as soon as readiness finds it writable (promotion).
+  const app = buildApp({
+    config,
+    pool,
+    redis,
+    lifecycle,
+    onDatabaseWritable: () => maintenance?.notifyDatabaseWritable(),
+  });
+  log = app.log;
   app.log.info({ config: redactedConfig(config) }, 'starting');
 
   const stop = (signal: NodeJS.Signals): void => {

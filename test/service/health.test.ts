@@ -68,6 +68,20 @@ describe('GET /health/ready (deep)', () => {
     });
   });
 
+  test('tells the entry point each time it finds the database writable (pending migrations then run)', async () => {
+    let calls = 0;
+    const watched = await createTestApp(testConfig(backends), { onDatabaseWritable: () => calls++ });
+    try {
+      expect((await watched.app.inject({ url: '/health/ready' })).statusCode).toBe(200);
+      expect((await watched.app.inject({ url: '/health/ready' })).statusCode).toBe(200);
+      expect(calls).toBe(2);
+      expect((await watched.app.inject({ url: '/health' })).statusCode).toBe(200);
+      expect(calls).toBe(2);
+    } finally {
+      await watched.close();
+    }
+  });
+
   test('answers 503 with the failing part when the shared directory is missing', async () => {
     const missing = await createTestApp(testConfig(backends, { filesDir: path.join(backends.root, 'not-mounted') }));
     try {
@@ -182,6 +196,17 @@ describe('read-only database (secondary region)', () => {
 
   test('still serves reads', async () => {
     expect((await readOnly.app.inject({ url: '/notes' })).statusCode).toBe(200);
+  });
+
+  test('does not report the database writable (no migration round is started)', async () => {
+    let calls = 0;
+    const watched = await createTestApp(testConfig(backends), { onDatabaseWritable: () => calls++ });
+    try {
+      expect((await watched.app.inject({ url: '/health/ready' })).statusCode).toBe(200);
+      expect(calls).toBe(0);
+    } finally {
+      await watched.close();
+    }
   });
 
   test('start-up migrations skip the writes instead of failing', async () => {

@@ -205,7 +205,10 @@ export interface TestApp {
 }
 
 /** Builds an app on its own clients. */
-export async function createTestApp(config: ServiceConfig, options: { lifecycle?: Lifecycle } = {}): Promise<TestApp> {
+export async function createTestApp(
+  config: ServiceConfig,
+  options: { lifecycle?: Lifecycle; onDatabaseWritable?: () => void } = {},
+): Promise<TestApp> {
   const pool = createPool(config.database, silentLog);
   const redis = createRedis(config.redis, silentLog);
   const logs: Record<string, unknown>[] = [];
@@ -214,6 +217,7 @@ export async function createTestApp(config: ServiceConfig, options: { lifecycle?
     pool,
     redis,
     lifecycle: options.lifecycle,
+    onDatabaseWritable: options.onDatabaseWritable,
     logDestination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
   });
   try {

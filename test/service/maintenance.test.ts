@@ -91,3 +91,31 @@ test('a files directory that does not exist yet is skipped; start and stop leave
     await pool.end();
   }
 });
+
+test('readiness finding the database writable runs the pending migrations at once, not at the next interval', async () => {
+  const extraNow: Migration = { version: 901, name: 'notified', sql: 'CREATE TABLE maintenance_notified (id int)' };
+  const pool = createPool(testConfig(backends).database, silentLog);
+  const upkeep = new Maintenance({
+    pool,
+    files: new FileStore(backends.filesDir),
+    filesDir: backends.filesDir,
+    log: silentLog,
+    intervalMs: 3_600_000,
+    migrationsPending: true,
+    migrations: [...migrations, extraNow],
+  });
+  try {
+    upkeep.notifyDatabaseWritable(); // not started: nothing runs
+    expect(upkeep.pendingMigrations).toBe(true);
+    upkeep.start();
+    upkeep.notifyDatabaseWritable();
+    const deadline = Date.now() + 10_000;
+    while (upkeep.pendingMigrations && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(upkeep.pendingMigrations).toBe(false);
+    const [row] = await backends.pg.adminQuery("SELECT to_regclass('maintenance_notified') IS NOT NULL AS made");
+    expect(row).toEqual({ made: true });
+  } finally {
+    await upkeep.stop();
+    await pool.end();
+  }
+});
