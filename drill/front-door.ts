@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { demo } from '../lib/config/environments';
 import { HEALTH_CHECK_INTERVAL_SECONDS } from '../lib/constructs/failover-dns';
 import { onCleanup } from './cleanup';
-import { runHAProxy, runtimeCommand, stopProcess, TIME_SCALE } from './haproxy';
+import { runHAProxy, runtimeAdmin, serverStatuses, stopProcess, TIME_SCALE } from './haproxy';
 import { waitFor } from './util';
 
 const BACKEND = 'regions';
@@ -122,12 +122,9 @@ export class FrontDoor {
 
   /** HAProxy's status of a region: UP, DOWN, MAINT, `UP 1/3`... */
   public async status(region: 'a' | 'b'): Promise<string> {
-    const csv = await runtimeCommand(this.socketPath, `show stat ${BACKEND} 4 -1`);
-    const lines = csv.split('\n').filter((l) => l.trim() !== '');
-    const header = lines[0]!.replace(/^# /, '').split(',');
-    const row = lines.slice(1).find((l) => l.split(',')[header.indexOf('svname')] === region);
-    if (!row) throw new Error(`front has no server ${region}`);
-    return row.split(',')[header.indexOf('status')]!;
+    const found = (await serverStatuses(this.socketPath, BACKEND)).find((s) => s.name === region);
+    if (!found) throw new Error(`front has no server ${region}`);
+    return found.status;
   }
 
   /** Polls until a region's status is `wanted`; returns the milliseconds waited. */
@@ -170,10 +167,7 @@ export class FrontDoor {
     return stopProcess(this.child);
   }
 
-  private async admin(cmd: string): Promise<void> {
-    const answer = (await runtimeCommand(this.socketPath, cmd)).trim();
-    if (/^(unknown|no such|require|invalid|error|usage)/im.test(answer)) {
-      throw new Error(`front: haproxy runtime API rejected "${cmd}": ${answer}`);
-    }
+  private admin(cmd: string): Promise<void> {
+    return runtimeAdmin(this.socketPath, cmd);
   }
 }

@@ -26,6 +26,7 @@ import {
 import { onCleanup } from './cleanup';
 import { Fleet } from './fleet';
 import { HAProxy, type LoadBalancerTimings } from './haproxy';
+import { replicationInfo } from './servers';
 import { TcpProxy } from './tcp-proxy';
 import { sleep } from './util';
 
@@ -57,16 +58,6 @@ export class SharedFiles {
     /** What the instances see as FILES_DIR. */
     public readonly mountpoint: string,
   ) {}
-
-  /** Whether the instances can write (an EFS replication destination cannot). */
-  public get writable(): boolean {
-    try {
-      fs.accessSync(this.mountpoint, fs.constants.W_OK);
-      return true;
-    } catch {
-      return false;
-    }
-  }
 
   /**
    * Remounts read-only (a replication destination) or read-write (replication deleted: promoted). Linux refuses
@@ -257,8 +248,6 @@ export async function startRegion(opts: StartRegionOptions): Promise<Region> {
 export async function passiveStores(
   dir: string,
   active: { database: PostgresServer; cache: RedisServer; filesSource: string },
-  writerEndpoint?: TcpProxy,
-  cacheEndpoint?: TcpProxy,
 ): Promise<{ stores: RegionStores; replication: FileReplication }> {
   const database = await startPostgresStandby({ dir: path.join(dir, 'postgres'), primary: active.database });
   onCleanup(`stop ${dir} postgres`, () => database.stop());
@@ -269,26 +258,30 @@ export async function passiveStores(
   const replication = new FileReplication(active.filesSource, files.source, 200);
   await replication.flush();
   replication.start();
-  const writer = writerEndpoint ?? (await inactiveEndpoint());
-  await deactivate(writer);
-  const cacheProxy = cacheEndpoint ?? (await TcpProxy.start(cache));
-  cacheProxy.repoint(cache);
-  if (!cacheEndpoint) onCleanup('stop a cache endpoint forwarder', () => cacheProxy.close());
+  const writer = await inactiveEndpoint();
+  const cacheProxy = await TcpProxy.start(cache);
+  onCleanup('stop a cache endpoint forwarder', () => cacheProxy.close());
   return { stores: { database, cache, files, writerEndpoint: writer, cacheEndpoint: cacheProxy }, replication };
 }
 
 /** Waits (up to 20 s) for a Redis replica's link to its primary to be up. */
 export async function waitForReplicaLink(cache: RedisServer): Promise<void> {
   const deadline = Date.now() + 20_000;
-  while (!String(await cache.command('INFO', 'replication')).includes('master_link_status:up')) {
+  while ((await replicationInfo(cache)).get('master_link_status') !== 'up') {
     if (Date.now() > deadline) throw new Error(`Redis replica :${cache.port} did not sync within 20 s`);
     await sleep(50);
   }
 }
 
-/** Replication offsets of a Redis server (`master_repl_offset`, and the replica's processed offset). */
-export async function redisOffset(cache: RedisServer): Promise<number> {
-  const info = String(await cache.command('INFO', 'replication'));
-  const match = /master_repl_offset:(\d+)/.exec(info);
-  return match ? Number(match[1]) : -1;
+/**
+ * Waits (up to 20 s) until `replica` has processed everything `primary` had written when called (its
+ * `slave_repl_offset` reaches the primary's `master_repl_offset`).
+ */
+export async function waitForCacheCatchUp(primary: RedisServer, replica: RedisServer): Promise<void> {
+  const target = Number((await replicationInfo(primary)).get('master_repl_offset') ?? -1);
+  const deadline = Date.now() + 20_000;
+  while (Number((await replicationInfo(replica)).get('slave_repl_offset') ?? -1) < target) {
+    if (Date.now() > deadline) throw new Error(`Redis replica :${replica.port} did not catch up within 20 s`);
+    await sleep(20);
+  }
 }

@@ -25,7 +25,7 @@ import {
   FileReplication,
   inactiveEndpoint,
   passiveStores,
-  redisOffset,
+  waitForCacheCatchUp,
   SharedFiles,
   startRegion,
   type Region,
@@ -43,7 +43,7 @@ import {
   THINK_MS,
   WALL_LIMIT_MS,
 } from './program';
-import { makeCertificate } from './servers';
+import { makeCertificate, replicationInfo } from './servers';
 import { TcpProxy } from './tcp-proxy';
 import { isReadOnlyRefusal, regionOf, renderTimeline, type TimelineMark } from './timeline';
 import { errorMessage, now, sleep, withTimeout } from './util';
@@ -171,7 +171,8 @@ async function steady(g: Gameday): Promise<ScenarioResult> {
   const catchUpStarted = now();
   await standby.waitForCatchUp(10_000);
   const databaseCatchUpMs = Math.round(now() - catchUpStarted);
-  const cacheOffsetGap = (await redisOffset(g.a.stores.cache)) - (await redisOffset(g.b.stores.cache));
+  const [aInfo, bInfo] = await Promise.all([replicationInfo(g.a.stores.cache), replicationInfo(g.b.stores.cache)]);
+  const cacheOffsetGap = Number(aInfo.get('master_repl_offset')) - Number(bInfo.get('slave_repl_offset'));
   const details = {
     answeredByA: run.records.filter((r) => regionOf(r) === 'a').length,
     answeredByB: fromB,
@@ -423,16 +424,7 @@ async function failback(g: Gameday): Promise<ScenarioResult> {
   await b.files.setReadOnly(true);
   const a2Database = rebuilt.stores.database as PostgresStandby;
   await a2Database.waitForCatchUp(20_000);
-  const bOffset = await redisOffset(b.cache);
-  const catchUpDeadline = Date.now() + 20_000;
-  while (
-    Number(
-      /slave_repl_offset:(\d+)/.exec(String(await rebuilt.stores.cache.command('INFO', 'replication')))?.[1] ?? -1,
-    ) < bOffset
-  ) {
-    if (Date.now() > catchUpDeadline) throw new Error('rebuilt A cache did not catch up within 20 s');
-    await sleep(20);
-  }
+  await waitForCacheCatchUp(b.cache, rebuilt.stores.cache);
   await rebuilt.replication.flush();
   await rebuilt.replication.stop();
   await a2Database.promote();

@@ -165,24 +165,13 @@ export class HAProxy {
   }
 
   /** Runs a state-changing command and fails unless HAProxy accepted it. */
-  private async admin(cmd: string): Promise<void> {
-    const answer = (await this.command(cmd)).trim();
-    // Successful commands answer nothing, or a notice such as "no need to change the addr".
-    if (/^(unknown|no such|require|invalid|error|usage)/im.test(answer)) {
-      throw new Error(`haproxy runtime API rejected "${cmd}": ${answer}`);
-    }
+  private admin(cmd: string): Promise<void> {
+    return runtimeAdmin(this.socketPath, cmd);
   }
 
   /** States of all server slots. */
-  public async slots(): Promise<SlotStatus[]> {
-    const csv = await this.command(`show stat ${BACKEND} 4 -1`);
-    const lines = csv.split('\n').filter((l) => l.trim() !== '');
-    const header = lines[0].replace(/^# /, '').split(',');
-    const col = (name: string) => header.indexOf(name);
-    return lines.slice(1).map((line) => {
-      const f = line.split(',');
-      return { name: f[col('svname')], status: f[col('status')], sessions: Number(f[col('scur')]) };
-    });
+  public slots(): Promise<SlotStatus[]> {
+    return serverStatuses(this.socketPath, BACKEND);
   }
 
   /** Status of slot `srvN`. */
@@ -262,6 +251,27 @@ export async function runHAProxy(dir: string, config: string, socketPath: string
     10_000,
   );
   return child;
+}
+
+/** Runs a state-changing runtime API command and fails unless HAProxy accepted it. */
+export async function runtimeAdmin(socketPath: string, cmd: string): Promise<void> {
+  const answer = (await runtimeCommand(socketPath, cmd)).trim();
+  // Successful commands answer nothing, or a notice such as "no need to change the addr".
+  if (/^(unknown|no such|require|invalid|error|usage)/im.test(answer)) {
+    throw new Error(`haproxy runtime API rejected "${cmd}": ${answer}`);
+  }
+}
+
+/** The servers of `backend` as `show stat` reports them. */
+export async function serverStatuses(socketPath: string, backend: string): Promise<SlotStatus[]> {
+  const csv = await runtimeCommand(socketPath, `show stat ${backend} 4 -1`);
+  const lines = csv.split('\n').filter((l) => l.trim() !== '');
+  const header = lines[0].replace(/^# /, '').split(',');
+  const col = (name: string) => header.indexOf(name);
+  return lines.slice(1).map((line) => {
+    const f = line.split(',');
+    return { name: f[col('svname')], status: f[col('status')], sessions: Number(f[col('scur')]) };
+  });
 }
 
 /** Sends one command to HAProxy's runtime API socket and returns its answer. */

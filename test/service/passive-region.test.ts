@@ -16,6 +16,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { READ_ONLY_CACHE_MESSAGE, READ_ONLY_DATABASE_MESSAGE, READ_ONLY_FILES_MESSAGE } from '../../service/src/errors';
+import { waitForReplicaLink } from '../../drill/gameday-regions';
 import { TcpProxy } from '../../drill/tcp-proxy';
 import {
   freePort,
@@ -69,11 +70,7 @@ beforeAll(async () => {
   standby = await startPostgresStandby({ dir: path.join(primary.root, 'standby'), primary: primary.pg });
   await standby.waitForCatchUp();
   replica = await startRedis({ dir: path.join(primary.root, 'replica'), replicaOf: primary.redis });
-  await waitFor(
-    async () => String(await replica.command('INFO', 'replication')).includes('master_link_status:up'),
-    20_000,
-    'the Redis replica to sync',
-  );
+  await waitForReplicaLink(replica);
   replicated = primary.filesDir;
   fs.writeFileSync(path.join(replicated, 'report.txt'), 'replicated from the primary region\n');
   filesMount = path.join(primary.root, 'files-mount');
