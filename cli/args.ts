@@ -3,7 +3,7 @@ import { UsageError } from './exit';
 import { SwitchCommand } from './switch';
 
 /** Every command of the CLI. */
-export type Command = 'status' | SwitchCommand | 'rejoin';
+export type Command = 'status' | SwitchCommand | 'rejoin' | 'check-deploy' | 'record-ids';
 
 /** A parsed command line. */
 export interface ParsedArgs {
@@ -30,12 +30,26 @@ export interface ParsedArgs {
   readonly dryRun: boolean;
   /** `--comment <text>`. */
   readonly comment?: string;
+  /** `check-deploy --stack <name>` (repeatable). */
+  readonly stacks?: readonly string[];
+  /** `check-deploy --assembly <dir>`: the cloud assembly (default `cdk.out`). */
+  readonly assembly?: string;
+  /** `record-ids --context-file <file>` (default the project's `cdk.context.json`). */
+  readonly contextFile?: string;
 }
 
 /** Default of `--timeout`, in minutes. */
 export const DEFAULT_TIMEOUT_MINUTES = 60;
 
-const COMMANDS: readonly Command[] = ['status', 'switchover', 'failover', 'failback', 'rejoin'];
+const COMMANDS: readonly Command[] = [
+  'status',
+  'switchover',
+  'failover',
+  'failback',
+  'rejoin',
+  'check-deploy',
+  'record-ids',
+];
 
 /** Flags each command accepts (besides -c and --help). */
 const COMMAND_FLAGS: Readonly<Record<Command, readonly string[]>> = {
@@ -44,6 +58,8 @@ const COMMAND_FLAGS: Readonly<Record<Command, readonly string[]>> = {
   failover: ['to', 'timeout', 'dry-run', 'comment', 'json'],
   failback: ['timeout', 'dry-run', 'comment', 'json'],
   rejoin: ['to', 'only', 'allow-overwrite', 'dry-run', 'json'],
+  'check-deploy': ['stack', 'assembly', 'json'],
+  'record-ids': ['context-file', 'dry-run', 'json'],
 };
 
 /** Parses the arguments after `region` (for example `["status", "-c", "env=demo"]`). */
@@ -64,6 +80,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
         comment: { type: 'string' },
         only: { type: 'string' },
         'allow-overwrite': { type: 'boolean' },
+        stack: { type: 'string', multiple: true },
+        assembly: { type: 'string' },
+        'context-file': { type: 'string' },
       },
     });
   } catch (err) {
@@ -85,7 +104,19 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}".`);
   if (help) return defaults({ help: true, command });
 
-  for (const flag of ['json', 'to', 'timeout', 'dry-run', 'comment', 'only', 'allow-overwrite'] as const) {
+  const flags = [
+    'json',
+    'to',
+    'timeout',
+    'dry-run',
+    'comment',
+    'only',
+    'allow-overwrite',
+    'stack',
+    'assembly',
+    'context-file',
+  ] as const;
+  for (const flag of flags) {
     if (values[flag] !== undefined && !COMMAND_FLAGS[command].includes(flag)) {
       throw new UsageError(`${command} does not take --${flag}.`);
     }
@@ -109,6 +140,9 @@ export function parseCommandLine(argv: readonly string[]): ParsedArgs {
     comment: values.comment,
     only: values.only,
     allowOverwrite: values['allow-overwrite'] === true,
+    stacks: values.stack,
+    assembly: values.assembly,
+    contextFile: values['context-file'],
   });
 }
 
@@ -148,12 +182,14 @@ Commands:
   failover --to <r>       Unplanned switch to region <r> (ungraceful: the other region is impaired)
   failback                Switch back to the config's primary region (graceful)
   rejoin --to <r>         Failback preparation: the other region rejoins as secondary of <r>
+  check-deploy            Whether deploying the synthesized templates (cdk.out) is safe now
+  record-ids              Record the IDs and creation facts the templates keep (cdk.context.json)
 
 Options:
   -c env=<name>           Environment (default: demo)
   -h, --help              Help; "<command> --help" for a command's options
 
-Exit codes: 0 done, 1 switch failed, 2 no credentials or nothing readable, 3 timeout, 64 usage error.`;
+Exit codes: 0 done, 1 switch failed or deploy not safe, 2 no credentials or nothing readable, 3 timeout, 64 usage error.`;
 
 /** Usage of each command. */
 export const COMMAND_USAGE: Readonly<Record<Command, string>> = {
@@ -225,4 +261,33 @@ Options:
   --json               Print the function's result as JSON
 
 Exit codes: 0 every component ok, 1 refused, incomplete or failed, 2 no credentials, 64 usage error.`,
+  'check-deploy': `Usage: npm run region -- check-deploy [-c env=<name>] [--stack <name>]... [--assembly <dir>] [--json]
+
+Whether deploying the synthesized templates now is safe. Run \`npx cdk synth -c env=<name>\` first.
+Reads the deployed templates (CloudFormation GetTemplate) and the live roles of the data tier: the
+Aurora writer, the Global Datastore primary, the EFS replication source, and whether a Region switch
+plan execution is in progress. Not safe: a switch in progress; a change to an Aurora, ElastiCache or
+EFS resource while its live role is not the one the templates assume (the config's primary region
+holds all three); an Aurora engine upgrade of the writer before the secondary; a changed stack that
+reads a region that cannot be reached.
+
+Options:
+  --stack <name>     Check only this stack (repeatable), for example during an outage
+  --assembly <dir>   The cloud assembly (default: cdk.out)
+  --json             Print one JSON document
+
+Exit codes: 0 safe, 1 not safe or cannot be checked, 2 no credentials, 64 usage error.`,
+  'record-ids': `Usage: npm run region -- record-ids [-c env=<name>] [--context-file <file>] [--dry-run] [--json]
+
+Records, under "haweb:<env>:recorded" in cdk.context.json: both regions' EFS file system IDs and the
+Global Datastore ID (so no stack reads the other region when it deploys), the engine version and node
+type the cache groups were created with (kept once recorded), and the Aurora global cluster's engine
+version. Run it after the first deploy and after an engine upgrade; commit cdk.context.json.
+
+Options:
+  --context-file <file>   Where to write (default: cdk.context.json of the project)
+  --dry-run               Print what would be recorded; write nothing
+  --json                  Print one JSON document
+
+Exit codes: 0 recorded, 1 something could not be read (nothing written), 2 no credentials, 64 usage error.`,
 };

@@ -1,4 +1,6 @@
+import * as path from 'node:path';
 import { ConfigError, ENVIRONMENTS, EnvironmentConfig, loadEnvironmentConfig } from '../lib/config';
+import { parseRecorded, recordedContextKey } from '../lib/recorded';
 import { COMMAND_USAGE, MAIN_USAGE, ParsedArgs, parseCommandLine } from './args';
 import {
   ArcRegionSwitchApi,
@@ -8,7 +10,9 @@ import {
 } from './arc-region-switch-client';
 import { CredentialProvider, FetchFn, NoCredentialsError, requireCredentials } from './aws-signing';
 import { StackNotFoundError, describeStackOutputs } from './cloudformation';
+import { AssemblyError, CheckDeployResult, checkDeploy, renderCheckDeploy } from './check-deploy';
 import { EXIT, UsageError } from './exit';
+import { RecordError, readContextFile, recordIds, renderRecord } from './record-ids';
 import { RegionClients, anythingRead, gatherStatus, renderStatusTable } from './status';
 import { RejoinError, invokeRejoin, planRejoin, renderRejoin } from './rejoin';
 import { SwitchError, SwitchPlan, findPlan, planSwitch, runSwitch, startInput } from './switch';
@@ -44,6 +48,18 @@ export interface CliDeps {
    * @default - an ArcRegionSwitchClient over `fetch`
    */
   readonly arc?: ArcRegionSwitchApi;
+  /**
+   * The project's directory: `cdk.out` and `cdk.context.json` are found there unless the command line says
+   * otherwise.
+   * @default - the current directory
+   */
+  readonly projectDir?: string;
+  /**
+   * Context values, as `cdk` reads them from `cdk.context.json` (check-deploy takes the recorded file system IDs
+   * from them).
+   * @default - read from the project's cdk.context.json
+   */
+  readonly context?: Readonly<Record<string, unknown>>;
 }
 
 /** Runs one command line and returns the exit code. Never throws. */
@@ -63,6 +79,8 @@ export async function main(argv: readonly string[], deps: CliDeps): Promise<numb
   try {
     if (args.command === 'status') return await status(config, args, deps);
     if (args.command === 'rejoin') return await rejoin(config, args, deps);
+    if (args.command === 'check-deploy') return await checkDeployCommand(config, args, deps);
+    if (args.command === 'record-ids') return await recordIdsCommand(config, args, deps);
     return await regionSwitch(config, args, deps);
   } catch (err) {
     if (err instanceof NoCredentialsError) {
@@ -109,6 +127,66 @@ async function status(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps
   return EXIT.OK;
 }
 
+async function checkDeployCommand(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps): Promise<number> {
+  await requireCredentials(deps.credentials);
+  const dir = deps.projectDir ?? process.cwd();
+  const context = deps.context ?? readContextFile(path.join(dir, 'cdk.context.json'));
+  const recorded = parseRecorded(config, context[recordedContextKey(config.name)]);
+  try {
+    const result = await checkDeploy(
+      config,
+      {
+        assemblyDir: path.resolve(dir, args.assembly ?? 'cdk.out'),
+        stackNames: args.stacks,
+        fileSystemIds: recorded.fileSystemIds,
+      },
+      { clients: deps.clients, arc: arcOf(deps) },
+    );
+    deps.stdout(args.json ? JSON.stringify(checkDeployJson(result), null, 2) : renderCheckDeploy(config, result));
+    return result.safe ? EXIT.OK : EXIT.FAILED;
+  } catch (err) {
+    if (err instanceof AssemblyError) {
+      deps.stderr(`error: ${err.message}`);
+      return EXIT.FAILED;
+    }
+    throw err;
+  }
+}
+
+function checkDeployJson(result: CheckDeployResult): unknown {
+  return {
+    safe: result.safe,
+    reasons: result.reasons,
+    roles: result.roles,
+    stacks: result.stacks.map((s) => ({
+      stackName: s.stack.stackName,
+      region: s.stack.region,
+      deployed: s.deployed,
+      changes: s.changes.map((c) => ({ logicalId: c.logicalId, type: c.type, action: c.action, changed: c.changed })),
+    })),
+  };
+}
+
+async function recordIdsCommand(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps): Promise<number> {
+  await requireCredentials(deps.credentials);
+  const file = path.resolve(deps.projectDir ?? process.cwd(), args.contextFile ?? 'cdk.context.json');
+  try {
+    const outcome = await recordIds(config, file, args.dryRun, { clients: deps.clients, arc: arcOf(deps) });
+    deps.stdout(args.json ? JSON.stringify(outcome, null, 2) : renderRecord(file, outcome));
+    return EXIT.OK;
+  } catch (err) {
+    if (err instanceof RecordError) {
+      deps.stderr(`error: ${err.message} Nothing was written.`);
+      return EXIT.FAILED;
+    }
+    throw err;
+  }
+}
+
+function arcOf(deps: CliDeps): ArcRegionSwitchApi {
+  return deps.arc ?? new ArcRegionSwitchClient({ credentials: deps.credentials, fetch: deps.fetch });
+}
+
 async function rejoin(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps): Promise<number> {
   const plan = planRejoin(config, {
     to: args.to,
@@ -148,7 +226,7 @@ async function rejoin(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps
 
 async function regionSwitch(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps): Promise<number> {
   const plan = planSwitch(config, args.command as SwitchPlan['command'], args.to);
-  const arc = deps.arc ?? new ArcRegionSwitchClient({ credentials: deps.credentials, fetch: deps.fetch });
+  const arc = arcOf(deps);
   if (args.dryRun) return dryRun(plan, args, arc, deps);
   await requireCredentials(deps.credentials);
   try {

@@ -1,4 +1,5 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -32,6 +33,7 @@ const clients = (region: string): RegionClients => {
       elasticache: new ElastiCacheClient(config),
       efs: new EFSClient(config),
       cloudwatch: new CloudWatchClient(config),
+      cloudformation: new CloudFormationClient(config),
       // rejoin waits in the function for up to its 12-minute timeout: one attempt, a matching read timeout.
       lambda: new LambdaClient({
         ...config,

@@ -1,4 +1,5 @@
 import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeReplicationConfigurationsCommand, EFSClient } from '@aws-sdk/client-efs';
@@ -38,6 +39,8 @@ export interface RegionClients {
   readonly cloudwatch: CloudWatchClient;
   /** Lambda (rejoin invokes the region's rejoin function). */
   readonly lambda: LambdaClient;
+  /** CloudFormation (check-deploy and record-ids read the deployed templates and outputs). */
+  readonly cloudformation: CloudFormationClient;
 }
 
 /** What the status command reads through. */

@@ -25,6 +25,7 @@ export function cacheDir(): string {
 /** Files under `dir` (recursively, in code-point order of their names, the same in every locale), absolute. */
 function filesUnder(dir: string): string[] {
   if (!fs.existsSync(dir)) return [];
+  if (!fs.statSync(dir).isDirectory()) return [dir];
   return fs
     .readdirSync(dir, { withFileTypes: true })
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
@@ -46,7 +47,12 @@ export interface BundleKind {
    * source map's `sources`.
    */
   readonly workingDir: string;
-  /** Folders whose every file counts as a source of the kind (besides the lock file and tsconfig.json). */
+  /**
+   * Folders whose every file counts as a source of the kind, and single files outside them that an entry point
+   * imports (besides the lock file and tsconfig.json). Every repository file the entry points import must be
+   * here, or a change of it would not change the key and an old bundle would be reused
+   * (test/bundling.test.ts checks the imports).
+   */
   readonly sourceDirs: readonly string[];
   /** esbuild options besides the entry points and output folder. */
   readonly options: BuildOptions;
@@ -167,7 +173,8 @@ export function lambdaBundles(): BundleKind {
     name: 'lambda',
     entryPoints: Object.fromEntries(names.map((n) => [n, path.join(LAMBDA_DIR, n, 'index.ts')])),
     workingDir: REPO_ROOT,
-    sourceDirs: [LAMBDA_DIR],
+    // lib/stack-outputs.ts: the output names preflight reads (it has no aws-cdk-lib import).
+    sourceDirs: [LAMBDA_DIR, path.join(REPO_ROOT, 'lib', 'stack-outputs.ts')],
     outputFile: 'index.js',
     options: {
       platform: 'node',

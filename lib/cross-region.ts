@@ -13,8 +13,8 @@ export const CROSS_REGION_IDS = {
    * (`RetainExceptOnCreate`) with a pinned logical ID. A file system has no name, so what keeps CloudFormation
    * from replacing it (and giving it a new ID) is that its create-only properties (`AvailabilityZoneName`,
    * `Encrypted`, `KmsKeyId`, `PerformanceMode`: the resource schema's `createOnlyProperties`) are pinned by
-   * test, the key's logical ID with them. Read by the primary's replication configuration and by the alarms,
-   * dashboards and switch functions that watch or flip the replication.
+   * test, the key's logical ID with them. Read by the primary's replication configuration and by the switch
+   * functions that flip the replication (the alarms and dashboards watch each region's own file system).
    */
   fileSystemId: 'AWS::EFS::FileSystem Ref',
   /**
@@ -30,10 +30,15 @@ export const CROSS_REGION_IDS = {
 export type CrossRegionIdKind = keyof typeof CROSS_REGION_IDS;
 
 /**
- * Reads `value`, an ID produced by a stack of the other region, as a weak reference. `kind` names the entry of
+ * Reads `value`, an ID produced by a stack of the other region. `kind` names the entry of
  * {@link CROSS_REGION_IDS} that allows it, so the reason sits at the call site too.
+ *
+ * With `recorded` (the same ID, recorded once in `cdk.context.json`: see `recorded-ids.ts`) the template holds
+ * that literal and nothing is read from the other region when the stack deploys, so it deploys while the other
+ * region is unreachable. Without it, a weak reference (`Fn::GetStackOutput`), resolved at deploy: the first
+ * deploy, when both regions are up.
  */
-export function crossRegionId(value: string, kind: CrossRegionIdKind): string {
+export function crossRegionId(value: string, kind: CrossRegionIdKind, recorded?: string): string {
   void kind;
-  return Stack.consumeReference(value, ReferenceStrength.WEAK);
+  return recorded ?? Stack.consumeReference(value, ReferenceStrength.WEAK);
 }

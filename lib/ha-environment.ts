@@ -2,6 +2,7 @@ import { Stack, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { EnvironmentConfig, RegionConfig, validateEnvironmentConfig } from './config';
 import { crossRegionId } from './cross-region';
+import { parseRecorded, recordedContextKey } from './recorded';
 import { physicalNames, StackLifecycle, stackName } from './names';
 import { AppStack } from './stacks/app-stack';
 import { DataStack } from './stacks/data-stack';
@@ -50,6 +51,7 @@ export class HaEnvironment {
 
   constructor(scope: Construct, config: EnvironmentConfig) {
     validateEnvironmentConfig(config);
+    const recorded = parseRecorded(config, scope.node.tryGetContext(recordedContextKey(config.name)));
     const names = physicalNames(config);
 
     // `guarded`: termination protection in production on the stateful stacks and
@@ -81,7 +83,11 @@ export class HaEnvironment {
       webSecurityGroup: netP.webSecurityGroup,
       replicateTo: {
         region: config.secondary.region,
-        fileSystemId: crossRegionId(storageS.fileSystem.fileSystemId, 'fileSystemId'),
+        fileSystemId: crossRegionId(
+          storageS.fileSystem.fileSystemId,
+          'fileSystemId',
+          recorded.fileSystemIds[config.secondary.region],
+        ),
       },
     });
     storageP.addStackDependency(storageS, 'EFS replication needs the destination file system');
@@ -91,6 +97,7 @@ export class HaEnvironment {
       role: 'primary',
       config,
       names,
+      recorded,
       vpc: netP.vpc,
       webSecurityGroup: netP.webSecurityGroup,
     });
@@ -101,7 +108,11 @@ export class HaEnvironment {
       names,
       vpc: netS.vpc,
       webSecurityGroup: netS.webSecurityGroup,
-      globalDatastoreId: dataP.cache.globalDatastore!.attrGlobalReplicationGroupId,
+      globalDatastoreId: crossRegionId(
+        dataP.cache.globalDatastore!.attrGlobalReplicationGroupId,
+        'globalDatastoreId',
+        recorded.globalDatastoreId,
+      ),
     });
     dataS.addStackDependency(dataP, 'The secondary joins the global cluster, Global Datastore and secret replicas');
 
@@ -121,7 +132,6 @@ export class HaEnvironment {
         webSecurityGroup: net.webSecurityGroup,
         loadBalancerSecurityGroup: net.loadBalancerSecurityGroup,
         fileSystem: storage.fileSystem,
-        replicationDestinationFileSystemId: role === 'primary' ? storageS.fileSystem.fileSystemId : undefined,
         data: {
           databaseEndpoint: data.databaseEndpoint,
           databaseReadEndpoint: data.databaseReadEndpoint,
@@ -150,8 +160,19 @@ export class HaEnvironment {
         vpc: net.vpc,
         app: appStack,
         fileSystemId: storage.fileSystem.fileSystemId,
-        remoteFileSystemId: remoteStorage.fileSystem.fileSystemId,
-        globalDatastoreId: dataP.cache.globalDatastore!.attrGlobalReplicationGroupId,
+        remoteFileSystemId: crossRegionId(
+          remoteStorage.fileSystem.fileSystemId,
+          'fileSystemId',
+          recorded.fileSystemIds[remoteStorage.region],
+        ),
+        globalDatastoreId:
+          role === 'primary'
+            ? (recorded.globalDatastoreId ?? dataP.cache.globalDatastore!.attrGlobalReplicationGroupId)
+            : crossRegionId(
+                dataP.cache.globalDatastore!.attrGlobalReplicationGroupId,
+                'globalDatastoreId',
+                recorded.globalDatastoreId,
+              ),
       });
     const opsS = operations('secondary', config.secondary, netS, storageS, storageP, appS);
     const opsP = operations('primary', config.primary, netP, storageP, storageS, appP);

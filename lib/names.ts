@@ -3,9 +3,21 @@ import { EnvironmentConfig } from './config';
 /** The region switch functions, by folder name under lambda/. */
 export type SwitchFunctionName = 'preflight' | 'cache-failover' | 'efs-replication' | 'postcheck' | 'rejoin';
 
-/** The alarms of a region that other stacks and the other region refer to by name. */
-export type RegionAlarmId =
-  'Target5xx' | 'LatencyP99' | 'HealthyHosts' | 'DatabaseReplicationLag' | 'CacheReplicationLag' | 'FilesSinceLastSync';
+/**
+ * The alarms of a region that other stacks and the other region refer to by name. Every region has all of them,
+ * whatever its role in the config (`region-alarms.ts`).
+ */
+export const REGION_ALARM_IDS = [
+  'Target5xx',
+  'LatencyP99',
+  'HealthyHosts',
+  'DatabaseReplicationLag',
+  'CacheReplicationLag',
+  'FilesSinceLastSync',
+] as const;
+
+/** One of {@link REGION_ALARM_IDS}. */
+export type RegionAlarmId = (typeof REGION_ALARM_IDS)[number];
 
 /**
  * The physical names the app fixes. Each is fixed for one of two reasons:

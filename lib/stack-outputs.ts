@@ -22,6 +22,12 @@ export const STORAGE_OUTPUTS = {
   fileSystemId: 'FileSystemId',
 } as const;
 
+/** Outputs of the primary region's Data stack. */
+export const DATA_OUTPUTS = {
+  /** Full ID of the ElastiCache Global Datastore (the prefix AWS assigns and the fixed suffix). */
+  globalDatastoreId: 'GlobalDatastoreId',
+} as const;
+
 /** Outputs of the primary region's Operations stack when a Region switch plan steers DNS. */
 export const DNS_OUTPUTS = {
   /** The plan's health check of the primary region. */

@@ -2,6 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { BundleKind } from '../lib/bundling';
 import * as bundling from '../lib/bundling';
+import { SERVICE_SOURCE_DIR } from '../lib/constructs/service-bundle';
 import { tempDir } from './helpers';
 
 // lib/bundling.ts keys and places its cache by the repository root it is loaded from (`__dirname/..`). To test it
@@ -278,6 +279,40 @@ describe('fixed faults', () => {
   });
 });
 
+describe('the real kinds list every repository file their entry points import', () => {
+  /** Repository files reached from `entries` through relative imports, resolved as esbuild does for .ts. */
+  function imported(entries: readonly string[]): string[] {
+    const seen = new Set<string>();
+    const visit = (file: string) => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const text = fs.readFileSync(file, 'utf8');
+      for (const m of text.matchAll(/(?:from|import)\s*\(?\s*['"](\.{1,2}\/[^'"]+)['"]/g)) {
+        const base = path.resolve(path.dirname(file), m[1]!);
+        const found = [`${base}.ts`, path.join(base, 'index.ts'), base].find(
+          (f) => fs.existsSync(f) && fs.statSync(f).isFile(),
+        );
+        if (found) visit(found);
+      }
+    };
+    entries.forEach(visit);
+    return [...seen];
+  }
+
+  test.each([
+    ['lambda', () => bundling.lambdaBundles()],
+    ['service', () => bundling.serviceBundle(SERVICE_SOURCE_DIR)],
+  ])('%s', (_name, kindOf) => {
+    const kind = kindOf();
+    const covered = (f: string) => kind.sourceDirs.some((d) => f === d || f.startsWith(d + path.sep));
+    const files = imported(Object.values(kind.entryPoints));
+    expect(files.length).toBeGreaterThan(3);
+    // The lambda kind once listed only lambda/, and preflight imports lib/stack-outputs.ts: a change of it kept
+    // the old bundle (two checkouts then gave preflight different asset hashes).
+    expect(files.filter((f) => !covered(f))).toEqual([]);
+  });
+});
+
 describe('lambdaBundles', () => {
   const FUNCTIONS: Record<string, string> = {
     'lambda/README.md': '# functions\n',
@@ -296,7 +331,11 @@ describe('lambdaBundles', () => {
       beta: path.join(root, 'lambda', 'beta', 'index.ts'),
     });
     expect(Object.keys(kind.entryPoints)).toEqual(['alpha', 'beta']);
-    expect(kind).toMatchObject({ name: 'lambda', workingDir: root, sourceDirs: [path.join(root, 'lambda')] });
+    expect(kind).toMatchObject({
+      name: 'lambda',
+      workingDir: root,
+      sourceDirs: [path.join(root, 'lambda'), path.join(root, 'lib', 'stack-outputs.ts')],
+    });
   });
 
   test("the repository's functions, without lambda/shared", () => {

@@ -102,12 +102,11 @@ describe('stack topology', () => {
     ]);
   });
 
-  test('each app stack depends on the network, storage and data of its own region (the primary also reads the EFS destination ID)', () => {
+  test('each app stack depends on the network, storage and data of its own region only', () => {
     expect(dependenciesOf('HaWeb-demo-App-us-east-1')).toEqual([
       'HaWeb-demo-Data-us-east-1',
       'HaWeb-demo-Network-us-east-1',
       'HaWeb-demo-Storage-us-east-1',
-      'HaWeb-demo-Storage-us-west-2',
     ]);
     expect(dependenciesOf('HaWeb-demo-App-us-west-2')).toEqual([
       'HaWeb-demo-Data-us-west-2',
@@ -134,8 +133,6 @@ describe('stack topology', () => {
         .map((r) => `${s.stackName} <- ${r.stackName}`),
     );
     expect([...new Set(crossings)].sort()).toEqual([
-      // The EFS sync alarm and dashboard of the primary name the destination file system.
-      'HaWeb-demo-App-us-east-1 <- HaWeb-demo-Storage-us-west-2',
       'HaWeb-demo-Data-us-west-2 <- HaWeb-demo-Data-us-east-1',
       // The switch functions of each region flip the replication between the two file systems.
       'HaWeb-demo-Operations-us-east-1 <- HaWeb-demo-Storage-us-west-2',

@@ -18,8 +18,10 @@ export interface FaultExperimentsProps {
   /** The region's VPC; the AZ experiment cuts the private and isolated subnets of its first AZ. */
   readonly vpc: ec2.IVpc;
   /**
-   * ARN of the region's Aurora cluster to fail over within the region.
-   * @default - no database experiment (a Global Database secondary cannot fail over inside its region)
+   * ARN of the region's Aurora cluster to fail over within the region. Give it in every region: the experiment
+   * works only while the region holds the Global Database writer (FailoverDBCluster on a secondary cluster
+   * fails), and which region that is is runtime state, not the config's.
+   * @default - no database experiment
    */
   readonly databaseClusterArn?: string;
   /** Alarms that stop every experiment as soon as one is in ALARM. */
@@ -34,6 +36,13 @@ export interface FaultExperimentsProps {
  * of one AZ's private and isolated subnets for five minutes, and fail the
  * Aurora cluster over to a reader in another AZ. One role, scoped to what the
  * three actions need.
+ *
+ * The database experiment makes sense only in the region that holds the Global
+ * Database writer when it runs: in the other region the cluster is a secondary,
+ * which has no writer to fail over, so the experiment fails there
+ * (FailoverDBCluster on a secondary cluster fails). Both regions have the
+ * template, since a region switch moves the writer without a deploy; run it
+ * where `npm run region -- status` shows the writer.
  */
 export class FaultExperiments extends Construct {
   /** The templates, by name. */
@@ -160,13 +169,13 @@ export class FaultExperiments extends Construct {
       },
     });
 
-    // 3. The database: fail the cluster over to a reader in another AZ.
+    // 3. The database: fail the cluster over to a reader in another AZ (only while it holds the writer).
     if (props.databaseClusterArn) {
       this.role.addToPolicy(
         new iam.PolicyStatement({ actions: ['rds:FailoverDBCluster'], resources: [props.databaseClusterArn] }),
       );
       this.role.addToPolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBClusters'], resources: ['*'] }));
-      this.add('FailoverDatabase', 'Fail the Aurora cluster over to a reader in another AZ', {
+      this.add('FailoverDatabase', 'Fail the Aurora cluster over to a reader in another AZ (where the writer is)', {
         actions: {
           failover: { actionId: 'aws:rds:failover-db-cluster', targets: { Clusters: 'cluster' } },
         },

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import { RegionAlarmId } from '../names';
-import { replicationMetrics } from './region-alarms';
+import { replicationMetrics, ReplicationWatch } from './region-alarms';
 
 /** A dashboard that opens on the last 3 hours and lets CloudWatch pick the period for the range shown. */
 function newDashboard(scope: Construct): cloudwatch.Dashboard {
@@ -21,19 +21,17 @@ export interface RegionDashboardProps {
   readonly targetGroup: elbv2.IApplicationTargetGroup;
   /** The region's Route 53 health check. */
   readonly healthCheckId: string;
-  /** Aurora cluster ID when the region is the Global Database secondary. @default - none */
-  readonly secondaryDatabaseClusterId?: string;
-  /** Cache node ID when the region is the Global Datastore secondary. @default - none */
-  readonly secondaryCacheNodeId?: string;
-  /** EFS source and destination when the region replicates its files. @default - none */
-  readonly fileReplication?: { readonly sourceFileSystemId: string; readonly destinationFileSystemId: string };
+  /** The region's ends of the data tier's replication, shown whatever role the region holds now. */
+  readonly replication: ReplicationWatch;
 }
 
 /**
  * The dashboard of one region, in the stack that owns what it shows (so no value on it can go stale):
  * requests, target 5xx, p99 target latency, healthy hosts, the region's Route 53 health check status, and the
- * replication metrics of the data-tier ends the region holds (Aurora Global Database and Global Datastore lag
- * in the secondary, EFS time since last sync at the source).
+ * replication metrics of the region's own ends of the data tier: Aurora Global Database and Global Datastore
+ * lag (drawn while the region holds a secondary) and EFS time since last sync of its file system as the source
+ * (drawn while it replicates its files). The same widgets in every region, whatever its role in the config
+ * (the active region is runtime state); the graphs of the ends the region does not hold now are empty.
  */
 export class RegionDashboard extends Construct {
   /** The dashboard. */
@@ -43,7 +41,7 @@ export class RegionDashboard extends Construct {
     super(scope, id);
     this.dashboard = newDashboard(this);
     const minute = Duration.minutes(1);
-    const tg = props.targetGroup;
+    const { targetGroup: tg, replication } = props;
     const graph = (title: string, metrics: cloudwatch.IMetric[]) =>
       new cloudwatch.GraphWidget({ title, left: metrics, width: 12, height: 6 });
     const widgets: cloudwatch.IWidget[] = [
@@ -54,29 +52,12 @@ export class RegionDashboard extends Construct {
       graph('Target latency p99 (s)', [tg.metrics.targetResponseTime({ period: minute, statistic: 'p99' })]),
       graph('Healthy hosts', [tg.metrics.healthyHostCount({ period: minute, statistic: 'Minimum' })]),
       graph('Route 53 health check (1 = healthy)', [replicationMetrics.healthCheck(props.healthCheckId)]),
+      graph('Aurora Global Database replication lag (ms)', [
+        replicationMetrics.database(replication.databaseClusterId),
+      ]),
+      graph('Global Datastore replication lag (s)', [replicationMetrics.cache(replication.cacheNodeId)]),
+      graph('EFS time since last sync (s)', [replicationMetrics.files(replication.fileSystemId)]),
     ];
-    if (props.secondaryDatabaseClusterId) {
-      widgets.push(
-        graph('Aurora Global Database replication lag (ms)', [
-          replicationMetrics.database(props.secondaryDatabaseClusterId),
-        ]),
-      );
-    }
-    if (props.secondaryCacheNodeId) {
-      widgets.push(
-        graph('Global Datastore replication lag (s)', [replicationMetrics.cache(props.secondaryCacheNodeId)]),
-      );
-    }
-    if (props.fileReplication) {
-      widgets.push(
-        graph('EFS time since last sync (s)', [
-          replicationMetrics.files(
-            props.fileReplication.sourceFileSystemId,
-            props.fileReplication.destinationFileSystemId,
-          ),
-        ]),
-      );
-    }
     this.dashboard.addWidgets(new cloudwatch.TextWidget({ markdown: `## ${props.title}`, width: 24, height: 1 }));
     for (let i = 0; i < widgets.length; i += 2) this.dashboard.addWidgets(...widgets.slice(i, i + 2));
   }
@@ -84,17 +65,17 @@ export class RegionDashboard extends Construct {
 
 /** One region as the environment dashboard sees it: alarms found by ARN, never by a reference. */
 export interface EnvironmentDashboardRegion {
-  /** Column title, for example `Primary: us-east-1`. */
+  /** Column title, for example `us-east-1 (created as primary)`. */
   readonly label: string;
   /** AWS region. */
   readonly region: string;
-  /** ARN of each of the region's alarms that exist there (computed from the fixed names of `names.ts`). */
-  readonly alarmArns: Partial<Record<RegionAlarmId, string>>;
+  /** ARN of each of the region's alarms (computed from the fixed names of `names.ts`). */
+  readonly alarmArns: Readonly<Record<RegionAlarmId, string>>;
 }
 
 /** Properties of {@link EnvironmentDashboard}. */
 export interface EnvironmentDashboardProps {
-  /** The two regions, primary first. */
+  /** The two regions, the config's primary first. */
   readonly regions: [EnvironmentDashboardRegion, EnvironmentDashboardRegion];
   /**
    * Health checks that steer the PRIMARY failover record when a Region switch plan gates it: a full-width
@@ -121,7 +102,7 @@ const ENVIRONMENT_ROWS: readonly { readonly alarm: RegionAlarmId; readonly title
 /**
  * The environment's dashboard, both regions side by side: with a Region switch plan, a first row with the
  * health checks that steer the PRIMARY record; then the state of every region alarm, and a row per alarm with
- * its metric and threshold in each region. The other region's alarms are named by the ARNs their fixed names
+ * its metric and threshold in each region (every region has every alarm, whatever its role). The other region's alarms are named by the ARNs their fixed names
  * give (`names.ts`), so nothing here reads a value of the other region's stacks. The full metrics of a region
  * (requests, its health check) are on that region's own dashboard, in its app stack.
  */
@@ -154,20 +135,21 @@ export class EnvironmentDashboard extends Construct {
         }),
       );
     }
-    const imported = props.regions.map((r, i) =>
-      Object.fromEntries(
-        Object.entries(r.alarmArns).map(([alarm, arn]) => [
-          alarm,
-          cloudwatch.Alarm.fromAlarmArn(this, `Region${i + 1}${alarm}`, arn as string),
-        ]),
-      ),
-    ) as Partial<Record<RegionAlarmId, cloudwatch.IAlarm>>[];
+    const imported = props.regions.map(
+      (r, i) =>
+        Object.fromEntries(
+          ENVIRONMENT_ROWS.map(({ alarm }) => [
+            alarm,
+            cloudwatch.Alarm.fromAlarmArn(this, `Region${i + 1}${alarm}`, r.alarmArns[alarm]),
+          ]),
+        ) as Record<RegionAlarmId, cloudwatch.IAlarm>,
+    );
     this.dashboard.addWidgets(
       ...props.regions.map(
         (r, i) =>
           new cloudwatch.AlarmStatusWidget({
             title: `Alarms: ${r.label}`,
-            alarms: Object.values(imported[i]!).filter((a): a is cloudwatch.IAlarm => a !== undefined),
+            alarms: ENVIRONMENT_ROWS.map(({ alarm }) => imported[i]![alarm]),
             width: 12,
             height: 4,
           }),
@@ -175,22 +157,16 @@ export class EnvironmentDashboard extends Construct {
     );
     for (const row of ENVIRONMENT_ROWS) {
       this.dashboard.addWidgets(
-        ...props.regions.map((r, i) => {
-          const alarm = imported[i]![row.alarm];
-          return alarm
-            ? new cloudwatch.AlarmWidget({
-                title: `${row.title}: ${r.label}`,
-                alarm,
-                region: r.region,
-                width: 12,
-                height: 6,
-              })
-            : new cloudwatch.TextWidget({
-                markdown: `${row.title}: not replicated into ${r.region}`,
-                width: 12,
-                height: 6,
-              });
-        }),
+        ...props.regions.map(
+          (r, i) =>
+            new cloudwatch.AlarmWidget({
+              title: `${row.title}: ${r.label}`,
+              alarm: imported[i]![row.alarm],
+              region: r.region,
+              width: 12,
+              height: 6,
+            }),
+        ),
       );
     }
   }

@@ -36,10 +36,18 @@ export interface SessionCacheBaseProps {
 export interface SessionCachePrimaryProps extends SessionCacheBaseProps {
   /** Creates the AUTH secret, the replication group and the Global Datastore. */
   readonly role: 'primary';
-  /** Valkey version, for example `8.0` (the secondary inherits it). */
+  /** Valkey version the Global Datastore runs, for example `8.0` (the secondary inherits it). */
   readonly engineVersion: string;
-  /** Cache node type (the secondary inherits it). */
+  /** Cache node type of the Global Datastore (the secondary inherits it). */
   readonly nodeType: string;
+  /**
+   * The engine version and node type this region's replication group was created with (recorded after the first
+   * deploy: `lib/recorded.ts`). ElastiCache refuses to modify either on a member of a Global Datastore, so the
+   * member keeps these; where `engineVersion` or `nodeType` differs from them, the Global Datastore carries the
+   * new value and AWS applies it to every member (ModifyGlobalReplicationGroup).
+   * @default - `engineVersion` and `nodeType` (the first deploy)
+   */
+  readonly createdWith?: { readonly engineVersion: string; readonly nodeType: string };
   /** Region the AUTH secret is replicated to. */
   readonly secondaryRegion: string;
   /** Suffix of the Global Datastore's ID; AWS prefixes it per region. */
@@ -131,8 +139,8 @@ export class SessionCache extends Construct {
       replicationGroupDescription: `Session cache (${props.role})`,
       globalReplicationGroupId: props.role === 'secondary' ? props.globalDatastoreId : undefined,
       engine: primary ? 'valkey' : undefined,
-      engineVersion: props.role === 'primary' ? props.engineVersion : undefined,
-      cacheNodeType: props.role === 'primary' ? props.nodeType : undefined,
+      engineVersion: props.role === 'primary' ? (props.createdWith?.engineVersion ?? props.engineVersion) : undefined,
+      cacheNodeType: props.role === 'primary' ? (props.createdWith?.nodeType ?? props.nodeType) : undefined,
       numCacheClusters: 1 + props.replicas,
       multiAzEnabled: true,
       automaticFailoverEnabled: true,
@@ -168,10 +176,16 @@ export class SessionCache extends Construct {
     }
 
     if (props.role === 'primary') {
+      const created = props.createdWith ?? { engineVersion: props.engineVersion, nodeType: props.nodeType };
       this.globalDatastore = new elasticache.CfnGlobalReplicationGroup(this, 'GlobalDatastore', {
         globalReplicationGroupIdSuffix: props.globalDatastoreSuffix,
         globalReplicationGroupDescription: 'Sessions shared by both regions',
         automaticFailoverEnabled: true,
+        // Only a change: CloudFormation's create of a Global Datastore takes the member's values (its create
+        // calls CreateGlobalReplicationGroup only), and an update calls ModifyGlobalReplicationGroup, which scales
+        // or upgrades every member at once (ElastiCache user guide, "Modifying a global datastore").
+        engineVersion: props.engineVersion !== created.engineVersion ? props.engineVersion : undefined,
+        cacheNodeType: props.nodeType !== created.nodeType ? props.nodeType : undefined,
         members: [
           {
             replicationGroupId: this.replicationGroup.ref,

@@ -10,13 +10,12 @@ import { Alerts } from '../constructs/alerts';
 import { FailoverDns } from '../constructs/failover-dns';
 import { DATABASE_PORT } from '../constructs/global-database';
 import { PublicLoadBalancer } from '../constructs/public-load-balancer';
-import { RegionAlarms } from '../constructs/region-alarms';
+import { RegionAlarms, ReplicationWatch } from '../constructs/region-alarms';
 import { RegionDashboard } from '../constructs/service-dashboard';
 import { ServiceBootstrap } from '../constructs/service-bootstrap';
 import { ServiceBundle } from '../constructs/service-bundle';
 import { CACHE_PORT } from '../constructs/session-cache';
 import { WebFleet } from '../constructs/web-fleet';
-import { crossRegionId } from '../cross-region';
 import { failoverTiming } from '../failover-timing';
 import { PhysicalNames, regionAlarmName } from '../names';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
@@ -57,12 +56,6 @@ export interface AppStackProps extends RegionalStackProps {
   readonly loadBalancerSecurityGroup: ec2.ISecurityGroup;
   /** The region's shared file system. */
   readonly fileSystem: efs.IFileSystem;
-  /**
-   * The secondary's file system, which the primary's replicates to (primary only), a token of the secondary's
-   * storage stack (read as an immutable cross-region ID): for the replication alarm and dashboard.
-   * @default - none (secondary)
-   */
-  readonly replicationDestinationFileSystemId?: string;
   /** The region's data tier. */
   readonly data: DataEndpoints;
 }
@@ -73,7 +66,8 @@ export interface AppStackProps extends RegionalStackProps {
  * dashboard (here, with what they watch, so they never hold a stale name), and
  * this region's input to the Route 53 failover (regional record and health
  * check; the failover record is in the region's operations stack). Can be
- * destroyed and redeployed without data loss.
+ * destroyed and redeployed without data loss. Reads only its own region's stacks (it deploys while the
+ * other region is unreachable); its alarms and dashboard do not assume which region is active.
  */
 export class AppStack extends RegionalStack {
   /** The load balancer and certificate. */
@@ -84,7 +78,7 @@ export class AppStack extends RegionalStack {
   public readonly dns: FailoverDns;
   /** Alarm topic of the region. */
   public readonly alerts: Alerts;
-  /** The region's alarms (fixed names): fleet health, and the replication end the region holds. */
+  /** The region's alarms (fixed names): fleet health, and the replication of its own ends of the data tier. */
   public readonly alarms: RegionAlarms;
   /** The region's dashboard. */
   public readonly dashboard: RegionDashboard;
@@ -165,31 +159,25 @@ export class AppStack extends RegionalStack {
       failureThreshold: config.dns.healthCheckFailureThreshold,
     });
 
-    if (primary && !props.replicationDestinationFileSystemId) {
-      throw new Error(`${this.node.path}: the primary AppStack needs replicationDestinationFileSystemId.`);
-    }
-    const replicationWatch = {
-      // The secondary holds the Aurora and cache ends that report lag; the names are fixed (names.ts).
-      secondaryDatabaseClusterId: primary ? undefined : names.databaseClusterIdentifier,
-      secondaryCacheNodeId: primary ? undefined : `${names.cacheReplicationGroupId}-001`,
-      fileReplication: primary
-        ? {
-            sourceFileSystemId: props.fileSystem.fileSystemId,
-            destinationFileSystemId: crossRegionId(props.replicationDestinationFileSystemId!, 'fileSystemId'),
-          }
-        : undefined,
+    // The region's own ends of every replication, whatever its role (which region is active is runtime state):
+    // the cluster and cache group have the same fixed names in both regions (names.ts), the file system is this
+    // region's. Nothing of the other region.
+    const replication: ReplicationWatch = {
+      databaseClusterId: names.databaseClusterIdentifier,
+      cacheNodeId: `${names.cacheReplicationGroupId}-001`,
+      fileSystemId: props.fileSystem.fileSystemId,
     };
     this.alarms = new RegionAlarms(this, 'Alarms', {
       targetGroup: this.fleet.targetGroup,
       topic: this.alerts.topic,
       alarmName: (alarm) => regionAlarmName(config, alarm),
-      ...replicationWatch,
+      replication,
     });
     this.dashboard = new RegionDashboard(this, 'Dashboard', {
       title: `HA web service (${config.name}): ${this.region}`,
       targetGroup: this.fleet.targetGroup,
       healthCheckId: this.dns.healthCheck.healthCheckId,
-      ...replicationWatch,
+      replication,
     });
 
     // Read at run time by the operator CLI and the switch functions (lib/stack-outputs.ts).

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -6,10 +6,11 @@ import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config';
 import { GlobalDatabasePrimary, GlobalDatabaseSecondary } from '../constructs/global-database';
 import { SessionCache } from '../constructs/session-cache';
-import { crossRegionId } from '../cross-region';
 import { createKey } from '../defaults';
 import { PhysicalNames } from '../names';
+import { RecordedFacts } from '../recorded';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
+import { DATA_OUTPUTS } from '../stack-outputs';
 
 /** Properties of a {@link DataStack}. */
 export interface DataStackProps extends RegionalStackProps {
@@ -24,11 +25,16 @@ export interface DataStackProps extends RegionalStackProps {
   /** Security group of the web instances, the only clients admitted. */
   readonly webSecurityGroup: ec2.ISecurityGroup;
   /**
-   * ID of the primary's Global Datastore, a token of the primary's data stack (read as an immutable
-   * cross-region ID, see `cross-region.ts`). Required when `role` is `secondary`.
+   * ID of the primary's Global Datastore: the recorded literal, or a weak reference to the primary's data stack
+   * (`crossRegionId`, see `cross-region.ts`). Required when `role` is `secondary`.
    * @default - none (primary)
    */
   readonly globalDatastoreId?: string;
+  /**
+   * Facts recorded after the first deploy (`lib/recorded.ts`): the cache members' creation values.
+   * @default - none recorded
+   */
+  readonly recorded?: RecordedFacts;
 }
 
 /**
@@ -115,6 +121,7 @@ export class DataStack extends RegionalStack {
         role: 'primary',
         engineVersion: config.cache.engineVersion,
         nodeType: config.cache.nodeType,
+        createdWith: props.recorded?.cacheMembers,
         secondaryRegion: config.secondary.region,
         globalDatastoreSuffix: names.globalDatastoreSuffix,
       });
@@ -127,7 +134,14 @@ export class DataStack extends RegionalStack {
       this.cache = new SessionCache(this, 'SessionCache', {
         ...cacheBase,
         role: 'secondary',
-        globalDatastoreId: crossRegionId(props.globalDatastoreId, 'globalDatastoreId'),
+        globalDatastoreId: props.globalDatastoreId,
+      });
+    }
+    if (this.cache.globalDatastore) {
+      // Read by `npm run region -- record-ids` (lib/recorded-ids.ts).
+      new CfnOutput(this, DATA_OUTPUTS.globalDatastoreId, {
+        value: this.cache.globalDatastore.attrGlobalReplicationGroupId,
+        description: 'The Global Datastore both regions belong to',
       });
     }
     this.cacheEndpoint = this.cache.primaryEndpointAddress;

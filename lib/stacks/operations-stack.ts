@@ -10,9 +10,9 @@ import { FleetArnLookup } from '../constructs/fleet-arn-lookup';
 import { PlanRegion, RegionSwitchPlan } from '../constructs/region-switch-plan';
 import { EnvironmentDashboard } from '../constructs/service-dashboard';
 import { SwitchFunctions, SwitchRegionResources } from '../constructs/switch-functions';
-import { crossRegionId } from '../cross-region';
 import {
   PhysicalNames,
+  REGION_ALARM_IDS,
   RegionAlarmId,
   regionAlarmName,
   stackName,
@@ -38,13 +38,13 @@ export interface OperationsStackProps extends RegionalStackProps {
   /** ID of the region's EFS file system (its storage stack, same region). */
   readonly fileSystemId: string;
   /**
-   * ID of the other region's EFS file system, a token of that region's storage stack (read as an immutable
-   * cross-region ID).
+   * ID of the other region's EFS file system: the recorded literal, or a weak reference to that region's storage
+   * stack (`crossRegionId`).
    */
   readonly remoteFileSystemId: string;
   /**
-   * ID of the Global Datastore, a token of the primary's data stack (same region in the primary, an immutable
-   * cross-region ID in the secondary).
+   * ID of the Global Datastore: the recorded literal, or a reference to the primary's data stack (an export in
+   * the primary region, `crossRegionId` in the secondary).
    */
   readonly globalDatastoreId: string;
 }
@@ -89,7 +89,7 @@ export class OperationsStack extends RegionalStack {
 
     const fileSystemIds: Record<string, string> = {
       [here]: props.fileSystemId,
-      [regions.find((r) => r !== here)!]: crossRegionId(props.remoteFileSystemId, 'fileSystemId'),
+      [regions.find((r) => r !== here)!]: props.remoteFileSystemId,
     };
     const resources = (region: string): SwitchRegionResources => ({
       appStackName: stackName(config, 'App', region),
@@ -102,9 +102,7 @@ export class OperationsStack extends RegionalStack {
     this.switchFunctions = new SwitchFunctions(this, 'SwitchFunctions', {
       regions: Object.fromEntries(regions.map((r) => [r, resources(r)])),
       globalClusterIdentifier: names.globalClusterIdentifier,
-      globalDatastoreId: primary
-        ? props.globalDatastoreId
-        : crossRegionId(props.globalDatastoreId, 'globalDatastoreId'),
+      globalDatastoreId: props.globalDatastoreId,
       planSteps: config.regionSwitch.enabled,
       functionName: (fn, planStep) => switchFunctionName(config, fn, planStep),
       logsKey,
@@ -114,7 +112,8 @@ export class OperationsStack extends RegionalStack {
       autoScalingGroupName: names.autoScalingGroupName,
       vpc: props.vpc,
       logsKey,
-      databaseClusterArn: primary ? clusterArn(here) : undefined,
+      // In both regions: which one holds the writer (where the experiment applies) is runtime state.
+      databaseClusterArn: clusterArn(here),
       stopAlarms: (['Target5xx', 'HealthyHosts'] as const).map((a) =>
         cloudwatch.Alarm.fromAlarmArn(this, `StopAlarm${a}`, alarmArn(here, a)),
       ),
@@ -193,24 +192,16 @@ export class OperationsStack extends RegionalStack {
     }
 
     if (primary) {
-      const alarmsOf = (region: string, isPrimary: boolean) => {
-        const ids: RegionAlarmId[] = ['Target5xx', 'LatencyP99', 'HealthyHosts'];
-        ids.push(
-          ...(isPrimary
-            ? (['FilesSinceLastSync'] as const)
-            : (['DatabaseReplicationLag', 'CacheReplicationLag'] as const)),
-        );
-        return Object.fromEntries(ids.map((a) => [a, alarmArn(region, a)]));
-      };
+      // Every region has every alarm; the label names the role in the config, which is not the live one after a switch.
+      const alarmArns = (region: string) =>
+        Object.fromEntries(REGION_ALARM_IDS.map((a) => [a, alarmArn(region, a)])) as Record<RegionAlarmId, string>;
+      const column = (region: string, role: string) => ({
+        label: `${region} (created as ${role})`,
+        region,
+        alarmArns: alarmArns(region),
+      });
       this.dashboard = new EnvironmentDashboard(this, 'Dashboard', {
-        regions: [
-          { label: `Primary: ${primaryRegion}`, region: primaryRegion, alarmArns: alarmsOf(primaryRegion, true) },
-          {
-            label: `Secondary: ${secondaryRegion}`,
-            region: secondaryRegion,
-            alarmArns: alarmsOf(secondaryRegion, false),
-          },
-        ],
+        regions: [column(primaryRegion, 'primary'), column(secondaryRegion, 'secondary')],
         dnsSteering:
           gate && planHealthCheckId
             ? {

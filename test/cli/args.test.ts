@@ -32,7 +32,10 @@ describe('parseCommandLine', () => {
 
   test.each([
     [[], 'missing command.'],
-    [['promote'], 'unknown command "promote"; use one of: status, switchover, failover, failback, rejoin.'],
+    [
+      ['promote'],
+      'unknown command "promote"; use one of: status, switchover, failover, failback, rejoin, check-deploy, record-ids.',
+    ],
     [['status', 'extra'], 'unexpected argument "extra".'],
     [['status', '--force'], "Unknown option '--force'."],
     [['status', '--to', 'us-west-2'], 'status does not take --to.'],

@@ -1,4 +1,5 @@
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -81,6 +82,7 @@ export function regionClients(region: string): RegionClients {
     efs: new EFSClient(config),
     cloudwatch: new CloudWatchClient(config),
     lambda: new LambdaClient(config),
+    cloudformation: new CloudFormationClient(config),
   };
 }
 

@@ -45,7 +45,7 @@ describe('FaultExperiments', () => {
     ]);
   });
 
-  test('without one (a Global Database secondary cannot fail over in its region): no database experiment', () => {
+  test('without one: no database experiment and no permission to fail a cluster over', () => {
     expect(actionIds(withoutDatabase)).toEqual(['aws:ec2:terminate-instances', 'aws:network:disrupt-connectivity']);
     expect(JSON.stringify(statements(withoutDatabase))).not.toContain('rds:FailoverDBCluster');
   });

@@ -4,9 +4,8 @@ import {
   EnvironmentDashboard,
   EnvironmentDashboardProps,
   RegionDashboard,
-  RegionDashboardProps,
 } from '../../lib/constructs/service-dashboard';
-import { RegionAlarmId } from '../../lib/names';
+import { REGION_ALARM_IDS, RegionAlarmId } from '../../lib/names';
 import { bareStack, templateOf, TEST_ACCOUNT } from '../harness';
 
 /** The dashboard body of a template, as text. */
@@ -16,8 +15,10 @@ const bodyOf = (t: Template) => {
 };
 
 describe('RegionDashboard', () => {
+  const EAST_FS = 'fs-0123456789abcdef0';
+  const WEST_FS = 'fs-0fedcba9876543210';
   /** A bare stack in `region` with the region's dashboard on an imported target group (of a load balancer). */
-  const build = (region: string, props: Partial<RegionDashboardProps>) => {
+  const build = (region: string, fileSystemId: string) => {
     const stack = bareStack({ region });
     new RegionDashboard(stack, 'Dashboard', {
       title: `HA web service (test): ${region}`,
@@ -26,62 +27,62 @@ describe('RegionDashboard', () => {
         loadBalancerArns: `arn:aws:elasticloadbalancing:${region}:${TEST_ACCOUNT}:loadbalancer/app/lb/fedcba9876543210`,
       }),
       healthCheckId: '11111111-aaaa-4bbb-8ccc-000000000001',
-      ...props,
+      replication: { databaseClusterId: 'haweb-test-aurora', cacheNodeId: 'haweb-test-cache-001', fileSystemId },
     });
     return bodyOf(templateOf(stack));
   };
-  const primary = build('us-east-1', {
-    fileReplication: { sourceFileSystemId: 'fs-0123456789abcdef0', destinationFileSystemId: 'fs-0fedcba9876543210' },
-  });
-  const secondary = build('us-west-2', {
-    secondaryDatabaseClusterId: 'haweb-test-aurora',
-    secondaryCacheNodeId: 'haweb-test-cache-001',
-  });
+  const east = build('us-east-1', EAST_FS);
+  const west = build('us-west-2', WEST_FS);
   const FLEET = ['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'HealthyHostCount'];
+  const REPLICATION = ['AuroraGlobalDBReplicationLag', 'GlobalDatastoreReplicationLag', 'TimeSinceLastSync'];
 
-  test('at the EFS replication source shows the fleet, the health check and the files replication', () => {
-    for (const m of [...FLEET, 'HealthCheckStatus', 'TimeSinceLastSync']) expect(primary).toContain(m);
-    expect(primary).toContain('fs-0fedcba9876543210');
-    for (const m of ['AuroraGlobalDBReplicationLag', 'GlobalDatastoreReplicationLag']) {
-      expect(primary).not.toContain(m);
-    }
+  test.each([
+    ['us-east-1', east],
+    ['us-west-2', west],
+  ])('in %s shows the fleet, the health check and all three replications, whatever the role', (_region, body) => {
+    for (const m of [...FLEET, 'HealthCheckStatus', ...REPLICATION]) expect(body).toContain(m);
+    expect(body).toContain('haweb-test-aurora');
+    expect(body).toContain('haweb-test-cache-001');
   });
 
-  test('at the data tier secondary shows the fleet, the health check and both replication lags', () => {
-    for (const m of [...FLEET, 'HealthCheckStatus', 'AuroraGlobalDBReplicationLag', 'GlobalDatastoreReplicationLag']) {
-      expect(secondary).toContain(m);
-    }
-    expect(secondary).toContain('haweb-test-aurora');
-    expect(secondary).toContain('haweb-test-cache-001');
-    expect(secondary).not.toContain('TimeSinceLastSync');
+  test("the two regions' dashboards differ only in the title and the region's own file system", () => {
+    const regionFree = (body: string, region: string, fileSystemId: string) =>
+      body.replace(`(test): ${region}`, '(test): <region>').replaceAll(fileSystemId, '<own file system>');
+    expect(regionFree(east, 'us-east-1', EAST_FS)).toEqual(regionFree(west, 'us-west-2', WEST_FS));
+  });
+
+  test("draws EFS time since last sync with the alarm's query on the region's own file system, and no other", () => {
+    const parts: unknown[] = JSON.parse(west)['Fn::Join'][1];
+    const widgets: { properties: { title?: string; metrics?: unknown[] } }[] = JSON.parse(
+      parts.map((p) => (typeof p === 'string' ? p : 'us-west-2')).join(''),
+    ).widgets;
+    expect(widgets.find((w) => w.properties.title === 'EFS time since last sync (s)')!.properties.metrics).toEqual([
+      [
+        {
+          label: 'TimeSinceLastSync',
+          expression:
+            'SELECT MAX(TimeSinceLastSync) FROM SCHEMA("AWS/EFS", DestinationFileSystemId, FileSystemId) ' +
+            `WHERE FileSystemId = '${WEST_FS}'`,
+        },
+      ],
+    ]);
+    expect(west).not.toContain(EAST_FS);
+    expect(east).not.toContain(WEST_FS);
   });
 
   test('reads Route 53 health check status in us-east-1, where Route 53 publishes it', () => {
-    expect(secondary).toMatch(/HealthCheckStatus[^\]]*11111111-aaaa-4bbb-8ccc-000000000001[^\]]*us-east-1/);
+    expect(west).toMatch(/HealthCheckStatus[^\]]*11111111-aaaa-4bbb-8ccc-000000000001[^\]]*us-east-1/);
   });
 });
 
 describe('EnvironmentDashboard', () => {
   const arn = (region: string, alarm: string) =>
     `arn:aws:cloudwatch:${region}:${TEST_ACCOUNT}:alarm:haweb-test-${alarm}`;
-  const alarms = (region: string, ids: RegionAlarmId[]) => Object.fromEntries(ids.map((a) => [a, arn(region, a)]));
+  const alarms = (region: string) =>
+    Object.fromEntries(REGION_ALARM_IDS.map((a) => [a, arn(region, a)])) as Record<RegionAlarmId, string>;
   const REGIONS: EnvironmentDashboardProps['regions'] = [
-    {
-      label: 'Primary: us-east-1',
-      region: 'us-east-1',
-      alarmArns: alarms('us-east-1', ['Target5xx', 'LatencyP99', 'HealthyHosts', 'FilesSinceLastSync']),
-    },
-    {
-      label: 'Secondary: us-west-2',
-      region: 'us-west-2',
-      alarmArns: alarms('us-west-2', [
-        'Target5xx',
-        'LatencyP99',
-        'HealthyHosts',
-        'DatabaseReplicationLag',
-        'CacheReplicationLag',
-      ]),
-    },
+    { label: 'us-east-1 (created as primary)', region: 'us-east-1', alarmArns: alarms('us-east-1') },
+    { label: 'us-west-2 (created as secondary)', region: 'us-west-2', alarmArns: alarms('us-west-2') },
   ];
   const build = (props: Partial<EnvironmentDashboardProps> = {}) => {
     const stack = bareStack();
@@ -97,17 +98,22 @@ describe('EnvironmentDashboard', () => {
   const steered = build({ dnsSteering: STEERING });
 
   test("shows both regions side by side through their alarms' ARNs", () => {
-    expect(body).toContain('Primary: us-east-1');
-    expect(body).toContain('Secondary: us-west-2');
+    expect(body).toContain('us-east-1 (created as primary)');
+    expect(body).toContain('us-west-2 (created as secondary)');
     for (const region of REGIONS) {
       for (const alarmArn of Object.values(region.alarmArns)) expect(body).toContain(alarmArn);
     }
     expect(body).toContain('\\"region\\":\\"us-west-2\\"');
   });
 
-  test('says which alarm a region does not have (the replication end it does not hold)', () => {
-    expect(body).toContain('Aurora Global Database replication lag (ms): not replicated into us-east-1');
-    expect(body).toContain('EFS time since last sync (s): not replicated into us-west-2');
+  test('shows every alarm of each region: its state, and a graph of its metric and threshold', () => {
+    for (const region of ['us-east-1', 'us-west-2']) {
+      for (const alarm of REGION_ALARM_IDS) {
+        // Once in the region's alarm status widget, once in the alarm's own graph.
+        expect(body.split(arn(region, alarm))).toHaveLength(3);
+      }
+    }
+    expect(body).not.toContain('not replicated into');
   });
 
   test('without dnsSteering has no DNS steering row', () => {
@@ -118,6 +124,6 @@ describe('EnvironmentDashboard', () => {
     expect(steered).toContain('DNS steering of the PRIMARY record');
     expect(steered).toContain('PRIMARY record gate (endpoint AND plan)');
     for (const id of Object.values(STEERING)) expect(steered).toContain(id);
-    expect(steered.indexOf('DNS steering')).toBeLessThan(steered.indexOf('Primary: us-east-1'));
+    expect(steered.indexOf('DNS steering')).toBeLessThan(steered.indexOf('us-east-1 (created as primary)'));
   });
 });

@@ -181,6 +181,40 @@ describe('SessionCache, primary role', () => {
   });
 });
 
+describe('SessionCache, primary role: engine version and node type after creation', () => {
+  const gds = (t: Template) => onlyResource(t, 'AWS::ElastiCache::GlobalReplicationGroup').resource.Properties;
+
+  test("at creation the Global Datastore takes the member's values and sets neither itself", () => {
+    expect(gds(primary.template).CacheNodeType).toBeUndefined();
+    expect(gds(primary.template).EngineVersion).toBeUndefined();
+  });
+
+  test('a new node type goes to the Global Datastore; the member keeps what it was created with', () => {
+    const { template } = primaryCache({
+      nodeType: 'cache.r7g.xlarge',
+      createdWith: { engineVersion: ENGINE_VERSION, nodeType: NODE_TYPE },
+    });
+    expect(replicationGroup(template).resource.Properties.CacheNodeType).toBe(NODE_TYPE);
+    expect(gds(template).CacheNodeType).toBe('cache.r7g.xlarge');
+    expect(gds(template).EngineVersion).toBeUndefined();
+  });
+
+  test('a new engine version goes to the Global Datastore; the member keeps what it was created with', () => {
+    const { template } = primaryCache({
+      engineVersion: '8.1',
+      createdWith: { engineVersion: ENGINE_VERSION, nodeType: NODE_TYPE },
+    });
+    expect(replicationGroup(template).resource.Properties.EngineVersion).toBe(ENGINE_VERSION);
+    expect(gds(template).EngineVersion).toBe('8.1');
+    expect(gds(template).CacheNodeType).toBeUndefined();
+  });
+
+  test('recorded values equal to the config change nothing (the template is the same as at creation)', () => {
+    const { template } = primaryCache({ createdWith: { engineVersion: ENGINE_VERSION, nodeType: NODE_TYPE } });
+    expect(template.toJSON()).toEqual(primary.template.toJSON());
+  });
+});
+
 describe('SessionCache, secondary role', () => {
   const { stack, key, template } = secondary;
   const group = () => replicationGroup(template).resource.Properties as Properties;

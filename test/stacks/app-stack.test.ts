@@ -96,6 +96,14 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
     expect([app.account, app.region]).toEqual([config.account, region]);
   });
 
+  test('reads nothing of the other region at deploy: no Fn::GetStackOutput, no stack of the other region', () => {
+    const otherRegion = config[role === 'primary' ? 'secondary' : 'primary'].region;
+    const json = JSON.stringify(app.json);
+    expect(json).not.toContain('Fn::GetStackOutput');
+    expect(json).not.toMatch(new RegExp(`HaWeb-${config.name}-[A-Za-z]+-${otherRegion}`));
+    expect(app.dependencies.filter((d) => d.endsWith(otherRegion))).toEqual([]);
+  });
+
   describe('web fleet', () => {
     test('is the only Auto Scaling group of the stack, launched from a launch template (no launch configuration)', () => {
       template.resourceCountIs('AWS::AutoScaling::AutoScalingGroup', 1);
@@ -561,7 +569,7 @@ function appStacksFor(config: EnvironmentConfig): Record<Role, Template> {
     cacheEndpoint: 'cache.example.com',
     cacheAuthSecretName: names.cacheAuthSecretName,
   };
-  const stack = (role: Role, props: ReturnType<typeof inputs>, replicationDestinationFileSystemId?: string) =>
+  const stack = (role: Role, props: ReturnType<typeof inputs>) =>
     new AppStack(app, `${role}App`, {
       env: { account: config.account, region: config[role].region },
       availabilityZones: config[role].availabilityZones,
@@ -569,11 +577,10 @@ function appStacksFor(config: EnvironmentConfig): Record<Role, Template> {
       config,
       names,
       ...props,
-      replicationDestinationFileSystemId,
       data,
     });
   const stacks = {
-    primary: stack('primary', primary, secondary.fileSystem.fileSystemId),
+    primary: stack('primary', primary),
     secondary: stack('secondary', secondary),
   };
   return { primary: templateOf(stacks.primary), secondary: templateOf(stacks.secondary) };

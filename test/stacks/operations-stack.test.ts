@@ -120,20 +120,29 @@ describe.each([
         .flatMap((p) => Object.values(p.Actions as Record<string, { ActionId: string }>).map((a) => a.ActionId))
         .sort();
 
-    test("the primary can terminate instances, cut an AZ and fail its region's cluster over", () => {
-      expect(actionIds(opsP)).toEqual([
-        'aws:ec2:terminate-instances',
-        'aws:network:disrupt-connectivity',
-        'aws:rds:failover-db-cluster',
-      ]);
-      expect(JSON.stringify(propertiesOf(opsP, 'AWS::FIS::ExperimentTemplate'))).toContain(
-        `"arn:aws:rds:${primaryRegion}:${config.account}:cluster:haweb-${config.name}-aurora"`,
-      );
-    });
-
-    test('the secondary has no in-region database failover (a Global Database secondary cannot)', () => {
-      expect(actionIds(opsS)).toEqual(['aws:ec2:terminate-instances', 'aws:network:disrupt-connectivity']);
-    });
+    test.each([
+      ['primary', opsP, primaryRegion],
+      ['secondary', opsS, secondaryRegion],
+    ])(
+      "the %s region can terminate instances, cut an AZ and fail its own region's cluster over (whichever holds the writer)",
+      (_role, stack, own) => {
+        expect(actionIds(stack)).toEqual([
+          'aws:ec2:terminate-instances',
+          'aws:network:disrupt-connectivity',
+          'aws:rds:failover-db-cluster',
+        ]);
+        const clusterArn = (region: string) =>
+          `arn:aws:rds:${region}:${config.account}:cluster:haweb-${config.name}-aurora`;
+        const failover = propertiesOf(stack, 'AWS::FIS::ExperimentTemplate').find((p) =>
+          JSON.stringify(p.Actions).includes('aws:rds:failover-db-cluster'),
+        )!;
+        expect(Object.values(failover.Targets)).toEqual([
+          { ResourceType: 'aws:rds:cluster', ResourceArns: [clusterArn(own)], SelectionMode: 'ALL' },
+        ]);
+        const allowed = statementsOf(stack).filter((s) => s.Action === 'rds:FailoverDBCluster');
+        expect(allowed.map((s) => s.Resource)).toEqual([clusterArn(own)]);
+      },
+    );
 
     test("every experiment stops on its region's 5xx and healthy-host alarms, named by ARN", () => {
       for (const [stack, region] of [
@@ -169,42 +178,53 @@ describe.each([
       alarmsOf(stack)
         .map((p) => p[key])
         .sort();
+    /** What an alarm watches: its metric, or the start of its query's expression. */
+    const watched = (p: Json): string =>
+      p.MetricName ?? (JSON.stringify(p.Metrics[0].Expression).match(/SELECT \w+\(\w+\)/) ?? [''])[0];
 
     test('no alarm lives in an operations stack', () => {
       expect(countOf(opsP, 'AWS::CloudWatch::Alarm')).toBe(0);
       expect(countOf(opsS, 'AWS::CloudWatch::Alarm')).toBe(0);
     });
 
-    test('the primary alarms on fleet 5xx, p99 latency, healthy hosts and EFS time since last sync, by fixed names', () => {
-      expect(sorted(appP, 'MetricName')).toEqual([
-        'HTTPCode_Target_5XX_Count',
-        'HealthyHostCount',
-        'TargetResponseTime',
-        'TimeSinceLastSync',
-      ]);
-      expect(sorted(appP, 'AlarmName')).toEqual([
-        `haweb-${config.name}-files-since-last-sync`,
-        `haweb-${config.name}-healthy-hosts`,
-        `haweb-${config.name}-latency-p99`,
-        `haweb-${config.name}-target5xx`,
-      ]);
+    test.each([
+      ['primary', appP],
+      ['secondary', appS],
+    ])(
+      'the %s region alarms on its fleet and on all three replications, whatever its role, by fixed names',
+      (_role, stack) => {
+        expect(sorted(stack, 'AlarmName')).toEqual([
+          `haweb-${config.name}-cache-replication-lag`,
+          `haweb-${config.name}-database-replication-lag`,
+          `haweb-${config.name}-files-since-last-sync`,
+          `haweb-${config.name}-healthy-hosts`,
+          `haweb-${config.name}-latency-p99`,
+          `haweb-${config.name}-target5xx`,
+        ]);
+        expect(alarmsOf(stack).map(watched).sort()).toEqual([
+          'AuroraGlobalDBReplicationLag',
+          'GlobalDatastoreReplicationLag',
+          'HTTPCode_Target_5XX_Count',
+          'HealthyHostCount',
+          'SELECT MAX(TimeSinceLastSync)',
+          'TargetResponseTime',
+        ]);
+      },
+    );
+
+    test("both regions' alarms are the same but for the region's own IDs (its storage stack's export)", () => {
+      const regionFree = (stack: SynthesizedStack, storage: SynthesizedStack) =>
+        JSON.parse(JSON.stringify(alarmsOf(stack)).replaceAll(storage.stackName, '<own storage stack>'));
+      const [storageP, storageS] = [env.stack('Storage', 'primary'), env.stack('Storage', 'secondary')];
+      expect(regionFree(appP, storageP)).toEqual(regionFree(appS, storageS));
     });
 
-    test('the secondary alarms on its fleet and on Aurora and Global Datastore replication lag, by fixed names', () => {
-      expect(sorted(appS, 'MetricName')).toEqual([
-        'AuroraGlobalDBReplicationLag',
-        'GlobalDatastoreReplicationLag',
-        'HTTPCode_Target_5XX_Count',
-        'HealthyHostCount',
-        'TargetResponseTime',
-      ]);
-      expect(sorted(appS, 'AlarmName')).toEqual([
-        `haweb-${config.name}-cache-replication-lag`,
-        `haweb-${config.name}-database-replication-lag`,
-        `haweb-${config.name}-healthy-hosts`,
-        `haweb-${config.name}-latency-p99`,
-        `haweb-${config.name}-target5xx`,
-      ]);
+    test('the replication alarms treat missing data as not breaching (one end of each replication publishes nothing)', () => {
+      for (const stack of [appP, appS]) {
+        const replication = alarmsOf(stack).filter((p) => /replication-lag$|since-last-sync$/.test(p.AlarmName));
+        expect(replication).toHaveLength(3);
+        for (const p of replication) expect(p.TreatMissingData).toBe('notBreaching');
+      }
     });
 
     test("every alarm ARN an operations stack names is an alarm of that name in that region's app stack", () => {
@@ -232,44 +252,67 @@ describe.each([
       }
     });
 
-    test('the lag alarms watch the secondary cluster and cache node by their fixed names', () => {
-      const aurora = alarmsOf(appS).find((p) => p.MetricName === 'AuroraGlobalDBReplicationLag')!;
-      expect(aurora.Dimensions).toEqual([{ Name: 'DBClusterIdentifier', Value: `haweb-${config.name}-aurora` }]);
-      const cache = alarmsOf(appS).find((p) => p.MetricName === 'GlobalDatastoreReplicationLag')!;
-      expect(cache.Dimensions).toEqual([{ Name: 'CacheClusterId', Value: `haweb-${config.name}-cache-001` }]);
+    test('the lag alarms of each region watch its own cluster and cache node by their fixed names', () => {
+      for (const stack of [appP, appS]) {
+        const aurora = alarmsOf(stack).find((p) => p.MetricName === 'AuroraGlobalDBReplicationLag')!;
+        expect(aurora.Dimensions).toEqual([{ Name: 'DBClusterIdentifier', Value: `haweb-${config.name}-aurora` }]);
+        const cache = alarmsOf(stack).find((p) => p.MetricName === 'GlobalDatastoreReplicationLag')!;
+        expect(cache.Dimensions).toEqual([{ Name: 'CacheClusterId', Value: `haweb-${config.name}-cache-001` }]);
+      }
     });
 
-    test("the EFS alarm names its own file system and the secondary's (an immutable cross-region ID)", () => {
-      const efs = alarmsOf(appP).find((p) => p.MetricName === 'TimeSinceLastSync')!;
-      const dimension = (name: string) => efs.Dimensions.find((d: { Name: string }) => d.Name === name).Value;
-      expect(efs.Dimensions.map((d: { Name: string }) => d.Name).sort()).toEqual([
-        'DestinationFileSystemId',
-        'FileSystemId',
-      ]);
-      const [storageP, storageS] = [env.stack('Storage', 'primary'), env.stack('Storage', 'secondary')];
-      expect(importedValue(dimension('FileSystemId'), storageP, appP)).toEqual({
-        Ref: onlyIdOf(storageP, 'AWS::EFS::FileSystem'),
-      });
-      expect(importedValue(dimension('DestinationFileSystemId'), storageS, appP)).toEqual({
-        Ref: onlyIdOf(storageS, 'AWS::EFS::FileSystem'),
-      });
-    });
+    test.each([
+      ['primary', appP, 'primary', 'secondary'],
+      ['secondary', appS, 'secondary', 'primary'],
+    ] as const)(
+      "the %s region's EFS alarm queries its own file system as the source (same-region import), no other",
+      (_role, stack, own, other) => {
+        const [ownStorage, otherStorage] = [env.stack('Storage', own), env.stack('Storage', other)];
+        const efs = alarmsOf(stack).find((p) => p.AlarmName === `haweb-${config.name}-files-since-last-sync`)!;
+        expect(efs.MetricName).toBeUndefined();
+        expect(efs.Metrics).toHaveLength(1);
+        const { Expression: expression, Period: period } = efs.Metrics[0];
+        expect(period).toBe(300);
+        expect(expression['Fn::Join'][0]).toBe('');
+        const [select, fileSystemId, close] = expression['Fn::Join'][1];
+        expect([select, close]).toEqual([
+          'SELECT MAX(TimeSinceLastSync) FROM SCHEMA("AWS/EFS", DestinationFileSystemId, FileSystemId) ' +
+            "WHERE FileSystemId = '",
+          "'",
+        ]);
+        expect(importedValue(fileSystemId, ownStorage, stack)).toEqual({
+          Ref: onlyIdOf(ownStorage, 'AWS::EFS::FileSystem'),
+        });
+        expect(JSON.stringify(efs)).not.toContain(otherStorage.stackName);
+        expect(JSON.stringify(efs)).not.toContain('Fn::GetStackOutput');
+      },
+    );
   });
 
   describe('regional dashboards (in each app stack)', () => {
     const bodyOf = (stack: SynthesizedStack) => JSON.stringify(propertiesOf(stack, 'AWS::CloudWatch::Dashboard'));
     const FLEET = ['RequestCount', 'HTTPCode_Target_5XX_Count', 'TargetResponseTime', 'HealthyHostCount'];
 
+    const REPLICATION = ['AuroraGlobalDBReplicationLag', 'GlobalDatastoreReplicationLag', 'TimeSinceLastSync'];
+
     test.each([
-      ['primary', appP, [...FLEET, 'HealthCheckStatus', 'TimeSinceLastSync']],
-      [
-        'secondary',
-        appS,
-        [...FLEET, 'HealthCheckStatus', 'AuroraGlobalDBReplicationLag', 'GlobalDatastoreReplicationLag'],
-      ],
-    ])('the %s region shows its fleet, its health check and the replication end it holds', (_role, stack, metrics) => {
-      expect(countOf(stack, 'AWS::CloudWatch::Dashboard')).toBe(1);
-      for (const m of metrics) expect(bodyOf(stack)).toContain(m);
+      ['primary', appP],
+      ['secondary', appS],
+    ])(
+      'the %s region shows its fleet, its health check and all three replications, whatever its role',
+      (_role, stack) => {
+        expect(countOf(stack, 'AWS::CloudWatch::Dashboard')).toBe(1);
+        for (const m of [...FLEET, 'HealthCheckStatus', ...REPLICATION]) expect(bodyOf(stack)).toContain(m);
+      },
+    );
+
+    test("both regions' dashboards are the same but for the region and its own storage stack's export", () => {
+      const regionFree = (stack: SynthesizedStack, storage: SynthesizedStack) =>
+        bodyOf(stack)
+          .replaceAll(storage.stackName, '<own storage stack>')
+          .replace(`(${config.name}): ${stack.region}`, `(${config.name}): <region>`);
+      const [storageP, storageS] = [env.stack('Storage', 'primary'), env.stack('Storage', 'secondary')];
+      expect(regionFree(appP, storageP)).toEqual(regionFree(appS, storageS));
     });
 
     test('reads Route 53 health check status in us-east-1, where Route 53 publishes it', () => {
@@ -286,18 +329,24 @@ describe.each([
     });
 
     test("shows both regions side by side through their alarms' ARNs, built from the fixed names", () => {
-      expect(body()).toContain(`Primary: ${primaryRegion}`);
-      expect(body()).toContain(`Secondary: ${secondaryRegion}`);
-      for (const [region, alarm] of [
-        [primaryRegion, 'target5xx'],
-        [primaryRegion, 'files-since-last-sync'],
-        [secondaryRegion, 'target5xx'],
-        [secondaryRegion, 'database-replication-lag'],
-        [secondaryRegion, 'cache-replication-lag'],
-      ]) {
-        expect(body()).toContain(alarmArn(region!, alarm!));
-      }
+      expect(body()).toContain(`${primaryRegion} (created as primary)`);
+      expect(body()).toContain(`${secondaryRegion} (created as secondary)`);
       expect(body()).toContain(`\\"region\\":\\"${secondaryRegion}\\"`);
+    });
+
+    test('lists all six alarms of each region, whatever its role (state and graph)', () => {
+      const alarms = [
+        'target5xx',
+        'latency-p99',
+        'healthy-hosts',
+        'database-replication-lag',
+        'cache-replication-lag',
+        'files-since-last-sync',
+      ];
+      for (const region of [primaryRegion, secondaryRegion]) {
+        for (const alarm of alarms) expect(body().split(alarmArn(region, alarm))).toHaveLength(3);
+      }
+      expect(body()).not.toContain('not replicated into');
     });
 
     test('reads nothing of the other region (no cross-region reference)', () => {
@@ -317,7 +366,7 @@ describe.each([
         expect(body()).toContain('PRIMARY record gate (endpoint AND plan)');
         expect(body()).toContain(JSON.stringify({ Ref: gateId }));
         expect(body()).toContain('PlanHealthChecks');
-        expect(body().indexOf('DNS steering')).toBeLessThan(body().indexOf(`Primary: ${primaryRegion}`));
+        expect(body().indexOf('DNS steering')).toBeLessThan(body().indexOf(`${primaryRegion} (created as primary)`));
       });
     }
   });

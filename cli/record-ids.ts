@@ -1,0 +1,173 @@
+/**
+ * `record-ids`: records an environment's immutable IDs and the data tier's creation-time facts in
+ * `cdk.context.json` (`lib/recorded.ts` says what each is for), so that no stack reads the other region at
+ * deploy time and no deploy changes what AWS only changes on the global resources.
+ */
+import * as fs from 'node:fs';
+import { DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
+import { EnvironmentConfig } from '../lib/config';
+import { physicalNames } from '../lib/names';
+import { parseRecorded, recordedContextKey, RecordedFacts } from '../lib/recorded';
+import { DATA_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
+import { deployedTemplate, LiveDeps, stackOutputsOf } from './check-deploy';
+
+/** Thrown when a fact cannot be read; nothing is written then. */
+export class RecordError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RecordError';
+  }
+}
+
+/** The facts as they are written: JSON values only. */
+export interface RecordedJson {
+  readonly fileSystemIds: Record<string, string>;
+  readonly globalDatastoreId: string;
+  readonly cacheMembers: { readonly engineVersion: string; readonly nodeType: string };
+  readonly databaseEngineVersion: string;
+}
+
+/**
+ * Reads the facts: both Storage stacks' `FileSystemId` outputs, the primary Data stack's `GlobalDatastoreId`
+ * output, the cache members' creation values (kept from `existing` once recorded, since they must never change;
+ * otherwise from the deployed template of the primary Data stack) and the global cluster's engine version
+ * (`DescribeGlobalClusters`). Both regions must answer.
+ * @throws RecordError naming the stack, output or call that failed.
+ */
+export async function readFacts(
+  config: EnvironmentConfig,
+  deps: LiveDeps,
+  existing: RecordedFacts | undefined,
+): Promise<RecordedJson> {
+  const names = physicalNames(config);
+  const stack = (lifecycle: string, region: string) => `${names.stackPrefix}-${lifecycle}-${region}`;
+  const output = async (lifecycle: string, region: string, key: string): Promise<string> => {
+    const name = stack(lifecycle, region);
+    let outputs: Record<string, string> | undefined;
+    try {
+      outputs = await stackOutputsOf(deps.clients(region).cloudformation, name);
+    } catch (err) {
+      throw new RecordError(`cannot read ${name} in ${region}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (!outputs) throw new RecordError(`stack ${name} does not exist in ${region}; deploy the environment first.`);
+    const value = outputs[key];
+    if (!value) throw new RecordError(`stack ${name} has no output ${key}; deploy the current version first.`);
+    return value;
+  };
+  const [primary, secondary] = [config.primary.region, config.secondary.region];
+  const [fsP, fsS, gds, version] = await Promise.all([
+    output('Storage', primary, STORAGE_OUTPUTS.fileSystemId),
+    output('Storage', secondary, STORAGE_OUTPUTS.fileSystemId),
+    output('Data', primary, DATA_OUTPUTS.globalDatastoreId),
+    deps
+      .clients(primary)
+      .rds.send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: names.globalClusterIdentifier }))
+      .then(
+        (out) => out.GlobalClusters?.[0]?.EngineVersion,
+        (err: unknown) => {
+          throw new RecordError(
+            `cannot read global cluster ${names.globalClusterIdentifier}: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        },
+      ),
+  ]);
+  if (!version) throw new RecordError(`global cluster ${names.globalClusterIdentifier} reports no engine version.`);
+  return {
+    fileSystemIds: { [primary]: fsP, [secondary]: fsS },
+    globalDatastoreId: gds,
+    cacheMembers: existing?.cacheMembers ?? (await cacheMembersCreatedWith(config, deps)),
+    databaseEngineVersion: version,
+  };
+}
+
+/** The engine version and node type the deployed template of the primary Data stack gives its cache group. */
+async function cacheMembersCreatedWith(
+  config: EnvironmentConfig,
+  deps: LiveDeps,
+): Promise<RecordedJson['cacheMembers']> {
+  const region = config.primary.region;
+  const name = `${physicalNames(config).stackPrefix}-Data-${region}`;
+  const template = await deployedTemplate(deps.clients(region).cloudformation, name);
+  const group = Object.values(template?.Resources ?? {}).find(
+    (r) => r.Type === 'AWS::ElastiCache::ReplicationGroup' && r.Properties?.Engine !== undefined,
+  );
+  const engineVersion = group?.Properties?.EngineVersion;
+  const nodeType = group?.Properties?.CacheNodeType;
+  if (typeof engineVersion !== 'string' || typeof nodeType !== 'string') {
+    throw new RecordError(
+      `the deployed template of ${name} has no cache replication group with its engine version and node type.`,
+    );
+  }
+  return { engineVersion, nodeType };
+}
+
+/** Reads a `cdk.context.json` (an empty object when the file does not exist). */
+export function readContextFile(file: string): Record<string, unknown> {
+  if (!fs.existsSync(file)) return {};
+  const parsed: unknown = JSON.parse(fs.readFileSync(file, 'utf8'));
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    throw new RecordError(`${file} is not a JSON object.`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** The outcome of {@link recordIds}. */
+export interface RecordOutcome {
+  /** The context key written. */
+  readonly key: string;
+  /** What was there before. */
+  readonly before: unknown;
+  /** What is there now (or would be, in a dry run). */
+  readonly after: RecordedJson;
+  /** Whether the file was written. */
+  readonly written: boolean;
+  /** Problems the config has against the new facts (a synth would fail on them), one sentence each. */
+  readonly problems: readonly string[];
+}
+
+/** Reads the facts and writes them to `contextFile` under the environment's key (unless `dryRun`). */
+export async function recordIds(
+  config: EnvironmentConfig,
+  contextFile: string,
+  dryRun: boolean,
+  deps: LiveDeps,
+): Promise<RecordOutcome> {
+  const context = readContextFile(contextFile);
+  const key = recordedContextKey(config.name);
+  const before = context[key];
+  let existing: RecordedFacts | undefined;
+  try {
+    existing = before === undefined ? undefined : parseRecorded(config, before);
+  } catch {
+    existing = undefined; // a broken entry is replaced; the cache members are then read from the template
+  }
+  const after = await readFacts(config, deps, existing);
+  let problems: string[] = [];
+  try {
+    parseRecorded(config, after);
+  } catch (err) {
+    problems = (err as { problems?: string[] }).problems ?? [String(err)];
+  }
+  const changed = JSON.stringify(before) !== JSON.stringify(after);
+  if (changed && !dryRun) {
+    fs.writeFileSync(contextFile, `${JSON.stringify({ ...context, [key]: after }, null, 2)}\n`);
+  }
+  return { key, before, after, written: changed && !dryRun, problems };
+}
+
+/** Renders the outcome. */
+export function renderRecord(file: string, outcome: RecordOutcome): string {
+  const lines = [
+    outcome.written
+      ? `Recorded in ${file} under "${outcome.key}":`
+      : JSON.stringify(outcome.before) === JSON.stringify(outcome.after)
+        ? `${file} already holds these facts under "${outcome.key}"; nothing written:`
+        : `Dry run: would record in ${file} under "${outcome.key}":`,
+    JSON.stringify(outcome.after, null, 2),
+  ];
+  if (outcome.written) lines.push('Commit cdk.context.json; the next `cdk diff` shows no resource change.');
+  if (outcome.problems.length > 0) {
+    lines.push('', 'The config does not synthesize against these facts:', ...outcome.problems.map((p) => `  - ${p}`));
+  }
+  return lines.join('\n');
+}

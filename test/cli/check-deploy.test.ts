@@ -1,0 +1,429 @@
+import {
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+} from '@aws-sdk/client-cloudformation';
+import { DescribeReplicationConfigurationsCommand } from '@aws-sdk/client-efs';
+import { DescribeGlobalReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
+import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
+import { mockClient } from 'aws-sdk-client-mock';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ArcRegionSwitchApi, PlanSummary } from '../../cli/arc-region-switch-client';
+import { crossRegionReads, judge, replacementRisks, resourceChanges, Template } from '../../cli/check-deploy';
+import { main } from '../../cli/main';
+import { RegionClients } from '../../cli/status';
+import { staging } from '../../lib/config/environments';
+import { tempDir } from '../helpers';
+import { cliDeps, noCredentials, regionClients } from './fakes';
+
+const [P, S] = [staging.primary.region, staging.secondary.region]; // eu-west-1, eu-central-1
+const ACCOUNT = staging.account;
+const FS = { [P]: 'fs-0123456789abcdef0', [S]: 'fs-0fedcba9876543210' };
+const clusterArn = (region: string) => `arn:aws:rds:${region}:${ACCOUNT}:cluster:haweb-staging-aurora`;
+
+/** A data stack template: the Aurora cluster, an instance, the cache group and a key. */
+function dataTemplate(engineVersion = '16.6', readers = 1): Template {
+  return {
+    Resources: {
+      DataKey: { Type: 'AWS::KMS::Key', Properties: { Description: 'k' } },
+      DatabaseCluster: { Type: 'AWS::RDS::DBCluster', Properties: { EngineVersion: engineVersion } },
+      ...Object.fromEntries(
+        Array.from({ length: readers }, (_, i) => [
+          `DatabaseReader${i + 1}`,
+          { Type: 'AWS::RDS::DBInstance', Properties: { DBInstanceClass: 'db.r6g.large' } },
+        ]),
+      ),
+      SessionCache: { Type: 'AWS::ElastiCache::ReplicationGroup', Properties: { NumCacheClusters: 2 } },
+    },
+  };
+}
+
+/** An app stack template with a scaling setting. */
+function appTemplate(max = 6): Template {
+  return {
+    Resources: {
+      Fleet: { Type: 'AWS::AutoScaling::AutoScalingGroup', Properties: { MinSize: '1', MaxSize: String(max) } },
+    },
+  };
+}
+
+/** Writes a cloud assembly of the given stacks (name -> template) to a temporary directory. */
+function assembly(stacks: Record<string, Template>): string {
+  const dir = tempDir('check-deploy-');
+  const artifacts: Record<string, unknown> = {};
+  for (const [name, template] of Object.entries(stacks)) {
+    const region = name.split('-').slice(-3).join('-');
+    fs.writeFileSync(path.join(dir, `${name}.template.json`), JSON.stringify(template));
+    artifacts[name] = {
+      type: 'aws:cloudformation:stack',
+      environment: `aws://${ACCOUNT}/${region}`,
+      properties: { templateFile: `${name}.template.json`, stackName: name },
+    };
+  }
+  fs.writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ version: '48.0.0', artifacts }));
+  return dir;
+}
+
+interface Live {
+  /** Deployed templates by stack name (missing: the stack does not exist). */
+  readonly deployed: Record<string, Template>;
+  /** Region of the Aurora writer. */
+  readonly writer: string;
+  /** Engine version of each region's cluster. */
+  readonly versions?: Record<string, string>;
+  /** Region of the Global Datastore primary. */
+  readonly cachePrimary: string;
+  /** Region of the EFS replication source, or none. */
+  readonly filesSource: string | 'none';
+  /** Regions whose APIs fail with a network error. */
+  readonly down?: readonly string[];
+}
+
+/** SDK clients of both regions answering as `live` describes. */
+function liveClients(live: Live): (region: string) => RegionClients {
+  const byRegion = new Map<string, RegionClients>();
+  for (const region of [P, S]) {
+    const clients = regionClients(region);
+    byRegion.set(region, clients);
+    const cfn = mockClient(clients.cloudformation);
+    const rds = mockClient(clients.rds);
+    const ec = mockClient(clients.elasticache);
+    const efs = mockClient(clients.efs);
+    if (live.down?.includes(region)) {
+      const down = Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' });
+      cfn.onAnyCommand().rejects(down);
+      rds.onAnyCommand().rejects(down);
+      ec.onAnyCommand().rejects(down);
+      efs.onAnyCommand().rejects(down);
+      continue;
+    }
+    cfn.on(GetTemplateCommand).callsFake((input: { StackName: string }) => {
+      const template = live.deployed[input.StackName];
+      if (!template) {
+        throw new CloudFormationServiceException({
+          name: 'ValidationError',
+          $fault: 'client',
+          $metadata: {},
+          message: `Stack with id ${input.StackName} does not exist`,
+        });
+      }
+      return { TemplateBody: JSON.stringify(template) };
+    });
+    cfn.on(DescribeStacksCommand).resolves({
+      Stacks: [
+        {
+          StackName: `HaWeb-staging-Storage-${region}`,
+          CreationTime: new Date(),
+          StackStatus: 'UPDATE_COMPLETE',
+          Outputs: [{ OutputKey: 'FileSystemId', OutputValue: FS[region] }],
+        },
+      ],
+    });
+    rds.on(DescribeGlobalClustersCommand).resolves({
+      GlobalClusters: [
+        {
+          EngineVersion: '16.6',
+          GlobalClusterMembers: [
+            { DBClusterArn: clusterArn(P), IsWriter: live.writer === P },
+            { DBClusterArn: clusterArn(S), IsWriter: live.writer === S },
+          ],
+        },
+      ],
+    });
+    rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ EngineVersion: live.versions?.[region] ?? '16.6' }] });
+    ec.on(DescribeGlobalReplicationGroupsCommand).resolves({
+      GlobalReplicationGroups: [
+        {
+          GlobalReplicationGroupId: 'hgjpf-haweb-staging-sessions',
+          Members: [
+            { ReplicationGroupRegion: P, Role: live.cachePrimary === P ? 'PRIMARY' : 'SECONDARY' },
+            { ReplicationGroupRegion: S, Role: live.cachePrimary === S ? 'PRIMARY' : 'SECONDARY' },
+          ],
+        },
+      ],
+    });
+    efs.on(DescribeReplicationConfigurationsCommand).resolves({
+      Replications:
+        live.filesSource === 'none'
+          ? []
+          : [
+              {
+                SourceFileSystemId: FS[live.filesSource],
+                SourceFileSystemRegion: live.filesSource,
+                SourceFileSystemArn: 'arn',
+                OriginalSourceFileSystemArn: 'arn',
+                CreationTime: new Date(),
+                Destinations: [],
+              },
+            ],
+    });
+  }
+  return (region) => byRegion.get(region)!;
+}
+
+/** A Region switch API whose plan has `activePlanExecution` when given. */
+function arcWith(activePlanExecution?: string): ArcRegionSwitchApi {
+  const plan: PlanSummary = {
+    arn: `arn:aws:arc-region-switch::${ACCOUNT}:plan/haweb-staging:abc`,
+    name: 'haweb-staging',
+    owner: ACCOUNT,
+    regions: [P, S],
+    recoveryApproach: 'activePassive',
+    primaryRegion: P,
+    activePlanExecution,
+  };
+  const unused = async () => {
+    throw new Error('unexpected call');
+  };
+  return {
+    listPlansInRegion: async () => ({ plans: [plan] }),
+    startPlanExecution: unused,
+    getPlanExecution: unused,
+    listPlanExecutionEvents: unused,
+  };
+}
+
+const DATA_P = `HaWeb-staging-Data-${P}`;
+const DATA_S = `HaWeb-staging-Data-${S}`;
+const APP_P = `HaWeb-staging-App-${P}`;
+const APP_S = `HaWeb-staging-App-${S}`;
+
+async function run(synthesized: Record<string, Template>, live: Live, extraArgs: string[] = [], arc = arcWith()) {
+  const deps = cliDeps({
+    clients: liveClients(live),
+    arc,
+    environments: { staging },
+    context: {},
+  });
+  const code = await main(
+    ['check-deploy', '-c', 'env=staging', '--assembly', assembly(synthesized), ...extraArgs],
+    deps,
+  );
+  return { code, out: deps.out.join('\n'), err: deps.err.join('\n') };
+}
+
+const BEFORE = {
+  [DATA_P]: dataTemplate(),
+  [DATA_S]: dataTemplate(),
+  [APP_P]: appTemplate(),
+  [APP_S]: appTemplate(),
+};
+const STEADY: Live = { deployed: BEFORE, writer: P, cachePrimary: P, filesSource: P };
+const SWITCHED: Live = { deployed: BEFORE, writer: S, cachePrimary: S, filesSource: 'none' };
+
+describe('check-deploy', () => {
+  test('safe: a reader added while the config primary holds every role', async () => {
+    const r = await run({ ...BEFORE, [DATA_P]: dataTemplate('16.6', 2) }, STEADY);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('SAFE to deploy now.');
+    expect(r.out).toContain(`add    DatabaseReader2 AWS::RDS::DBInstance`);
+    expect(r.out).toMatch(new RegExp(`Aurora writer: +${P}`));
+  });
+
+  test('safe: nothing changes, even after a switch', async () => {
+    const r = await run(BEFORE, SWITCHED);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('No stack would change.');
+  });
+
+  test('safe after a switch: an App stack change touches no data-tier member', async () => {
+    const r = await run({ ...BEFORE, [APP_P]: appTemplate(8), [APP_S]: appTemplate(8) }, SWITCHED);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('modify Fleet AWS::AutoScaling::AutoScalingGroup: MaxSize');
+  });
+
+  test('not safe: a data-tier change while the writer is in the other region', async () => {
+    const r = await run({ ...BEFORE, [DATA_P]: dataTemplate('16.6', 2) }, SWITCHED);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('NOT SAFE to deploy now:');
+    expect(r.out).toContain(
+      `${DATA_P} changes DatabaseReader2 (AWS::RDS::DBInstance, add): the templates assume ${P} holds the Aurora ` +
+        `writer, but ${S} holds it now (after a region switch). Deploy this stack after failback, or follow ` +
+        'docs/runbooks/deploying-during-a-switch.md.',
+    );
+  });
+
+  test('not safe: a cache change while the Global Datastore primary is in the other region', async () => {
+    const changed = dataTemplate();
+    const cache = changed.Resources!.SessionCache!;
+    const synthesized = {
+      ...BEFORE,
+      [DATA_S]: {
+        Resources: { ...changed.Resources, SessionCache: { ...cache, Properties: { NumCacheClusters: 3 } } },
+      },
+    };
+    const r = await run(synthesized, { ...STEADY, cachePrimary: S });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`${DATA_S} changes SessionCache (AWS::ElastiCache::ReplicationGroup, modify)`);
+    expect(r.out).toContain(`but ${S} holds it now`);
+  });
+
+  test('not safe: a switch in progress, whatever the change', async () => {
+    const r = await run({ ...BEFORE, [APP_P]: appTemplate(8) }, STEADY, [], arcWith('exec-42'));
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('a region switch is in progress (plan execution exec-42)');
+    expect(r.out).toMatch(/Region switch in progress: +yes \(exec-42\)/);
+  });
+
+  test('not safe: the writer upgraded before the secondary (AWS upgrades secondaries first)', async () => {
+    const synthesized = { ...BEFORE, [DATA_P]: dataTemplate('16.8'), [DATA_S]: dataTemplate('16.8') };
+    const first = await run(synthesized, STEADY, ['--stack', DATA_P]);
+    expect(first.code).toBe(1);
+    expect(first.out).toContain(
+      `${DATA_P} upgrades the Aurora writer's cluster to 16.8 while the cluster in ${S} runs 16.6: AWS upgrades a ` +
+        `Global Database's secondary clusters first. Deploy \`npx cdk deploy --exclusively ${DATA_S} -c env=staging\` first`,
+    );
+    const secondaryFirst = await run(synthesized, STEADY, ['--stack', DATA_S]);
+    expect(secondaryFirst.code).toBe(0);
+    const afterSecondary = await run(synthesized, { ...STEADY, versions: { [S]: '16.8' } }, ['--stack', DATA_P]);
+    expect(afterSecondary.code).toBe(0);
+  });
+
+  test('during an outage: a stack that reads the unreachable region is not safe; one that does not is', async () => {
+    const reads: Template = {
+      Resources: {
+        Fleet: {
+          Type: 'AWS::AutoScaling::AutoScalingGroup',
+          Properties: {
+            MaxSize: '8',
+            Tag: { 'Fn::GetStackOutput': { StackName: `HaWeb-staging-Storage-${P}`, Region: P, OutputName: 'X' } },
+          },
+        },
+      },
+    };
+    const live: Live = { ...SWITCHED, down: [P] };
+    const readsOther = await run({ ...BEFORE, [APP_S]: reads }, live, ['--stack', APP_S]);
+    expect(readsOther.code).toBe(1);
+    expect(readsOther.out).toContain(
+      `${APP_S} reads HaWeb-staging-Storage-${P} in ${P} at deploy (Fn::GetStackOutput), and ${P} cannot be reached`,
+    );
+    const alone = await run({ ...BEFORE, [APP_S]: appTemplate(8) }, live, ['--stack', APP_S]);
+    expect(alone.out).toContain('SAFE to deploy now.');
+    expect(alone.code).toBe(0);
+  });
+
+  test('not safe: a change that would replace a stateful resource (a create-only property)', async () => {
+    const changed = dataTemplate();
+    const cluster = changed.Resources!.DatabaseCluster!;
+    const synthesized = {
+      ...BEFORE,
+      [DATA_P]: {
+        Resources: {
+          ...changed.Resources,
+          DatabaseCluster: { ...cluster, Properties: { ...cluster.Properties, DatabaseName: 'other' } },
+        },
+      },
+    };
+    const r = await run(synthesized, STEADY);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `${DATA_P} replaces DatabaseCluster (AWS::RDS::DBCluster) (DatabaseName changed): a stateful resource; no ` +
+        'routine deploy does that.',
+    );
+  });
+
+  test('replacementRisks: removing a file system, or changing a key policy only (no risk)', () => {
+    const fsTemplate: Template = {
+      Resources: {
+        Files: { Type: 'AWS::EFS::FileSystem', Properties: { Encrypted: true } },
+        Key: { Type: 'AWS::KMS::Key', Properties: { KeyPolicy: { a: 1 } } },
+      },
+    };
+    expect(replacementRisks('S', fsTemplate, { Resources: { Key: fsTemplate.Resources!.Key! } })).toEqual([
+      { stack: 'S', logicalId: 'Files', type: 'AWS::EFS::FileSystem', kind: 'removed', keys: [] },
+    ]);
+    const newPolicy = {
+      Resources: { ...fsTemplate.Resources, Key: { Type: 'AWS::KMS::Key', Properties: { KeyPolicy: { a: 2 } } } },
+    };
+    expect(replacementRisks('S', fsTemplate, newPolicy)).toEqual([]);
+    expect(replacementRisks('S', undefined, fsTemplate)).toEqual([]);
+  });
+
+  test('without credentials it says so and exits 2', async () => {
+    const deps = cliDeps({ credentials: noCredentials, environments: { staging }, context: {} });
+    const code = await main(['check-deploy', '-c', 'env=staging', '--assembly', assembly(BEFORE)], deps);
+    expect(code).toBe(2);
+    expect(deps.err.join('\n')).toMatch(/credentials/i);
+  });
+
+  test('without a cloud assembly it names the synth command', async () => {
+    const deps = cliDeps({ clients: liveClients(STEADY), arc: arcWith(), environments: { staging }, context: {} });
+    const code = await main(['check-deploy', '-c', 'env=staging', '--assembly', tempDir('empty-')], deps);
+    expect(code).toBe(1);
+    expect(deps.err.join('\n')).toContain('run `npx cdk synth -c env=staging` first');
+  });
+
+  test('--json prints the verdict, roles and changes', async () => {
+    const r = await run({ ...BEFORE, [DATA_P]: dataTemplate('16.6', 2) }, SWITCHED, ['--json']);
+    const doc = JSON.parse(r.out);
+    expect(doc.safe).toBe(false);
+    expect(doc.roles.databaseWriter).toEqual({ region: S });
+    expect(doc.roles.filesSource).toEqual({ region: 'none' });
+    expect(doc.stacks.find((s: { stackName: string }) => s.stackName === DATA_P).changes).toEqual([
+      { logicalId: 'DatabaseReader2', type: 'AWS::RDS::DBInstance', action: 'add', changed: [] },
+    ]);
+  });
+});
+
+describe('check-deploy pieces', () => {
+  test('resourceChanges reports added, removed and modified resources with the keys that differ', () => {
+    const before: Template = {
+      Resources: {
+        A: { Type: 'T', Properties: { X: 1, Y: 2 } },
+        B: { Type: 'T', Properties: {} },
+      },
+    };
+    const after: Template = {
+      Resources: {
+        A: { Type: 'T', Properties: { X: 1, Y: 3, Z: 4 }, DeletionPolicy: 'Retain' },
+        C: { Type: 'T', Properties: {} },
+      },
+    };
+    expect(resourceChanges(before, after).map((c) => [c.logicalId, c.action, c.changed])).toEqual([
+      ['A', 'modify', ['Y', 'Z', 'DeletionPolicy']],
+      ['B', 'remove', []],
+      ['C', 'add', []],
+    ]);
+  });
+
+  test('crossRegionReads finds Fn::GetStackOutput of other regions only', () => {
+    const t: Template = {
+      Resources: {
+        R: {
+          Type: 'T',
+          Properties: {
+            A: { 'Fn::GetStackOutput': { StackName: 'X', Region: 'us-east-1', OutputName: 'O' } },
+            B: [{ 'Fn::GetStackOutput': { StackName: 'Y', Region: 'us-west-2', OutputName: 'O' } }],
+          },
+        },
+      },
+    };
+    expect(crossRegionReads(t, 'us-west-2')).toEqual([{ region: 'us-east-1', stackName: 'X' }]);
+  });
+
+  test('judge reads an unreadable role as not safe for a data-tier change only', () => {
+    const stack = { stackName: DATA_P, region: P, template: dataTemplate() };
+    const change = resourceChanges(dataTemplate(), dataTemplate('16.6', 2));
+    const roles = {
+      databaseWriter: { error: 'timeout' },
+      databaseVersions: {},
+      cachePrimary: { region: P },
+      filesSource: { region: P },
+      unreachable: {},
+    };
+    expect(judge(staging, [{ stack, deployed: true, changes: change, risks: [] }], roles)).toEqual([
+      `${DATA_P} changes DatabaseReader2 (AWS::RDS::DBInstance, add), but the Aurora writer could not be read ` +
+        '(timeout); deploy data-tier changes only when both regions can be read.',
+    ]);
+    const appStack = { stackName: APP_P, region: P, template: appTemplate(8) };
+    expect(
+      judge(
+        staging,
+        [{ stack: appStack, deployed: true, changes: resourceChanges(appTemplate(), appTemplate(8)), risks: [] }],
+        roles,
+      ),
+    ).toEqual([]);
+  });
+});

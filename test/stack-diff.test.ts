@@ -1,0 +1,353 @@
+/**
+ * Routine changes touch only what they mean to: for an app version bump, an instance type change, a capacity
+ * change, an alarm threshold change and an added database reader, a second synthesis of `staging` differs from
+ * the first in exactly the expected resources of the expected stacks, and never removes a stateful resource or
+ * changes a property that would make CloudFormation replace one (test/support/stack-diff.ts). The last tests
+ * show that the comparison does catch such changes.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import { CfnResource as L1Resource } from 'aws-cdk-lib';
+import * as bundling from '../lib/bundling';
+import { EnvironmentConfig } from '../lib/config';
+import { ENVIRONMENTS, staging } from '../lib/config/environments';
+import { tempDir } from './helpers';
+import {
+  changedPaths,
+  diffSyntheses,
+  STATEFUL_REPLACEMENT_PROPERTIES,
+  statefulRisks,
+  summarize,
+  Synthesis,
+  SynthesisDiff,
+  synthesize,
+} from './support/stack-diff';
+
+const PRIMARY = staging.primary.region;
+const SECONDARY = staging.secondary.region;
+const stack = (lifecycle: string, region: string) => `HaWeb-staging-${lifecycle}-${region}`;
+
+/**
+ * One line of {@link summarize}'s output: a resource of `type` whose logical ID is `idPrefix` followed by CDK's
+ * 8-character path hash, and for a modified resource the properties (and `@attributes`) that changed.
+ */
+function resource(type: string, idPrefix: string, changed?: string[]) {
+  const keys = changed ? `: ${changed.join(',')}` : '';
+  return expect.stringMatching(new RegExp(`^${type} ${idPrefix}[0-9A-F]{8}${keys}$`));
+}
+
+let before: Synthesis;
+beforeAll(() => {
+  before = synthesize(staging);
+});
+
+/** How a synthesis differs from `staging`'s. */
+const diffTo = (after: Synthesis): SynthesisDiff => diffSyntheses(before, after);
+/** How a changed config's synthesis differs from `staging`'s. */
+const diffFor = (config: EnvironmentConfig): SynthesisDiff => diffTo(synthesize(config));
+
+/** The logical ID `idPrefix<hash>` of `stackName` in `staging`'s synthesis, failing unless there is exactly one. */
+function logicalId(stackName: string, idPrefix: string): string {
+  const ids = Object.keys(before[stackName].Resources ?? {}).filter((id) =>
+    new RegExp(`^${idPrefix}[0-9A-F]{8}$`).test(id),
+  );
+  expect(ids).toHaveLength(1);
+  return ids[0];
+}
+
+/** Where the properties of `stackName`'s resource `idPrefix<hash>` differ between `before` and `after`. */
+function propertyChanges(after: Synthesis, stackName: string, idPrefix: string): string[] {
+  const id = logicalId(stackName, idPrefix);
+  const properties = (s: Synthesis) => s[stackName].Resources![id].Properties;
+  return changedPaths(properties(before), properties(after));
+}
+
+/**
+ * Synthesizes `staging` as it is after a change to the service's code. The instances' `SERVICE_VERSION` is the
+ * service bundle's asset hash (lib/constructs/service-bundle.ts), a hash of the bundle's bytes, so any code change
+ * is a version bump; no config key or prop of the app sets it. Here the bundle is the real one with one line
+ * appended to `server.js`: to the synthesis that is exactly what a changed source gives after esbuild.
+ */
+function synthesizeWithChangedServiceCode(): Synthesis {
+  const realBundleFolder = bundling.bundleFolder;
+  let changed: string | undefined;
+  const spy = jest.spyOn(bundling, 'bundleFolder').mockImplementation((kind) => {
+    const folder = realBundleFolder(kind);
+    if (kind.name !== 'service') return folder;
+    if (!changed) {
+      changed = tempDir('ha-web-service-next-');
+      fs.cpSync(folder, changed, { recursive: true });
+      fs.appendFileSync(path.join(changed, 'server.js'), '\n// the next release\n');
+    }
+    return changed;
+  });
+  try {
+    const synthesis = synthesize({ ...staging });
+    expect(spy).toHaveBeenCalledWith(expect.objectContaining({ name: 'service' }));
+    return synthesis;
+  } finally {
+    spy.mockRestore();
+  }
+}
+
+describe('the comparison itself', () => {
+  test('reports properties, attributes, type changes, outputs and sections; Metadata alone apart', () => {
+    const bucket = { Type: 'AWS::S3::Bucket', Properties: { BucketName: 'a', Tags: [] }, DeletionPolicy: 'Retain' };
+    const diff = diffSyntheses(
+      {
+        S: {
+          Resources: {
+            Bucket: bucket,
+            Key: { Type: 'AWS::KMS::Key', Properties: {}, Metadata: { note: 1 } },
+            Topic: { Type: 'AWS::SNS::Topic', DependsOn: ['Key', 'Bucket'] },
+            Thing: { Type: 'AWS::SNS::Topic' },
+          },
+          Outputs: { Kept: { Value: 1 }, Gone: { Value: 2 } },
+          Parameters: { P: { Type: 'String' } },
+        },
+        Removed: { Resources: { Log: { Type: 'AWS::Logs::LogGroup' } } },
+      },
+      {
+        S: {
+          Resources: {
+            Bucket: { ...bucket, Properties: { BucketName: 'b', Tags: [] }, DeletionPolicy: 'Delete' },
+            Key: { Type: 'AWS::KMS::Key', Properties: {}, Metadata: { note: 2 } },
+            Topic: { Type: 'AWS::SNS::Topic', DependsOn: ['Bucket', 'Key'] },
+            Thing: { Type: 'AWS::SQS::Queue' },
+          },
+          Outputs: { Kept: { Value: 3 }, New: { Value: 4 } },
+          Parameters: { P: { Type: 'Number' } },
+        },
+      },
+    );
+    expect(summarize(diff)).toEqual({
+      Removed: { removed: ['AWS::Logs::LogGroup Log'] },
+      S: {
+        added: ['AWS::SQS::Queue Thing'],
+        removed: ['AWS::SNS::Topic Thing'],
+        modified: ['AWS::S3::Bucket Bucket: BucketName,@DeletionPolicy'],
+        metadataOnly: ['AWS::KMS::Key Key'],
+        outputsAdded: ['New'],
+        outputsRemoved: ['Gone'],
+        outputsModified: ['Kept'],
+        sections: ['Parameters'],
+      },
+    });
+    expect(diff.stacksRemoved).toEqual(['Removed']);
+    expect(statefulRisks(diff).map((r) => `${r.stack} ${r.logicalId} ${r.kind} ${r.keys.join(',')}`)).toEqual([
+      'Removed Log removed ',
+      'S Bucket create-only BucketName',
+      'S Bucket retention DeletionPolicy',
+    ]);
+    expect(changedPaths({ a: [1, { b: 2 }], c: 3 }, { a: [1, { b: 5 }], c: 3, d: 4 })).toEqual(['a[1].b', 'd']);
+  });
+
+  test('a second synthesis of the same config differs in nothing (no asset hash or other noise to ignore)', () => {
+    expect(diffFor({ ...staging })).toEqual({ stacksAdded: [], stacksRemoved: [], stacks: [] });
+  });
+});
+
+describe('routine changes touch only their resources and no stateful resource', () => {
+  test('an app version bump changes only the boot script and the instances’ read grant on the bundle', () => {
+    const after = synthesizeWithChangedServiceCode();
+    const diff = diffTo(after);
+    const expected = {
+      modified: [
+        resource('AWS::IAM::Policy', 'FleetInstanceRoleDefaultPolicy', ['PolicyDocument']),
+        resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
+      ],
+    };
+    expect(summarize(diff)).toEqual({ [stack('App', PRIMARY)]: expected, [stack('App', SECONDARY)]: expected });
+    expect(statefulRisks(diff)).toEqual([]);
+    for (const region of [PRIMARY, SECONDARY]) {
+      const name = stack('App', region);
+      // The boot script: the bundle's S3 key and SERVICE_VERSION, a new version of the launch template.
+      const userData = propertyChanges(after, name, 'FleetLaunchTemplate');
+      expect(userData.length).toBeGreaterThan(0);
+      expect(userData.every((p) => p.startsWith('LaunchTemplateData.UserData.'))).toBe(true);
+      const version = (s: Synthesis) => /SERVICE_VERSION=(\w+)/.exec(JSON.stringify(s[name].Resources))?.[1];
+      expect(version(after)).toMatch(/^[0-9a-f]{64}$/);
+      expect(version(after)).not.toEqual(version(before));
+      // The one object the instances may read: the new bundle.
+      const grant = propertyChanges(after, name, 'FleetInstanceRoleDefaultPolicy');
+      expect(grant).toEqual([expect.stringMatching(/^PolicyDocument\.Statement\[\d+\]\.Resource$/)]);
+      const index = Number(/\[(\d+)\]/.exec(grant[0])![1]);
+      const policy = after[name].Resources![logicalId(name, 'FleetInstanceRoleDefaultPolicy')].Properties as any;
+      expect(policy.PolicyDocument.Statement[index]).toEqual({
+        Action: 's3:GetObject',
+        Effect: 'Allow',
+        Resource: expect.stringMatching(new RegExp(`/${version(after)}\\.zip$`)),
+      });
+    }
+  });
+
+  test('an instance type change touches only that region’s launch template and Auto Scaling group', () => {
+    const after = synthesize({
+      ...staging,
+      primary: { ...staging.primary, instanceTypes: ['m7g.xlarge', 'c7g.xlarge'] },
+    });
+    const diff = diffTo(after);
+    expect(summarize(diff)).toEqual({
+      [stack('App', PRIMARY)]: {
+        modified: [
+          resource('AWS::AutoScaling::AutoScalingGroup', 'FleetASG', ['MixedInstancesPolicy']),
+          resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
+        ],
+      },
+    });
+    expect(statefulRisks(diff)).toEqual([]);
+    // The same CPU architecture, so the same AMI: a new launch template version and the group's overrides only.
+    expect(propertyChanges(after, stack('App', PRIMARY), 'FleetLaunchTemplate')).toEqual([
+      'LaunchTemplateData.InstanceType',
+    ]);
+    expect(propertyChanges(after, stack('App', PRIMARY), 'FleetASG')).toEqual([
+      'MixedInstancesPolicy.LaunchTemplate.Overrides[0].InstanceType',
+      'MixedInstancesPolicy.LaunchTemplate.Overrides[1].InstanceType',
+    ]);
+  });
+
+  test('a capacity change touches only that region’s Auto Scaling group sizes', () => {
+    const diff = diffFor({ ...staging, secondary: { ...staging.secondary, capacity: { min: 2, max: 8 } } });
+    expect(summarize(diff)).toEqual({
+      [stack('App', SECONDARY)]: {
+        modified: [resource('AWS::AutoScaling::AutoScalingGroup', 'FleetASG', ['MaxSize', 'MinSize'])],
+      },
+    });
+    expect(statefulRisks(diff)).toEqual([]);
+  });
+
+  test('an alarm threshold change (refreshRollback5xxPerMinute) touches only the refresh 5xx alarms', () => {
+    const diff = diffFor({ ...staging, service: { ...staging.service, refreshRollback5xxPerMinute: 20 } });
+    const expected = { modified: [resource('AWS::CloudWatch::Alarm', 'FleetTarget5xxAlarm', ['Threshold'])] };
+    expect(summarize(diff)).toEqual({ [stack('App', PRIMARY)]: expected, [stack('App', SECONDARY)]: expected });
+    expect(statefulRisks(diff)).toEqual([]);
+  });
+
+  test('a health check threshold change touches only the regional health checks’ FailureThreshold', () => {
+    const after = synthesize({ ...staging, dns: { ...staging.dns, healthCheckFailureThreshold: 4 } });
+    const diff = diffTo(after);
+    const expected = { modified: [resource('AWS::Route53::HealthCheck', 'DnsHealthCheck', ['HealthCheckConfig'])] };
+    expect(summarize(diff)).toEqual({ [stack('App', PRIMARY)]: expected, [stack('App', SECONDARY)]: expected });
+    expect(statefulRisks(diff)).toEqual([]);
+    // Not Type, MeasureLatency or RequestInterval, the create-only keys of HealthCheckConfig (the
+    // AWS::Route53::HealthCheck schema): the health checks keep their IDs.
+    for (const region of [PRIMARY, SECONDARY]) {
+      expect(propertyChanges(after, stack('App', region), 'DnsHealthCheck')).toEqual([
+        'HealthCheckConfig.FailureThreshold',
+      ]);
+    }
+  });
+
+  test('adding a reader adds one DB instance to that region’s cluster and changes nothing else', () => {
+    const diff = diffFor({ ...staging, secondary: { ...staging.secondary, databaseReaders: 2 } });
+    expect(summarize(diff)).toEqual({
+      [stack('Data', SECONDARY)]: { added: [resource('AWS::RDS::DBInstance', 'DatabaseInstance2')] },
+    });
+    expect(statefulRisks(diff)).toEqual([]);
+  });
+
+  test('adding a reader in the primary region adds the next reader after the existing ones', () => {
+    const diff = diffFor({ ...staging, primary: { ...staging.primary, databaseReaders: 2 } });
+    expect(summarize(diff)).toEqual({
+      [stack('Data', PRIMARY)]: { added: [resource('AWS::RDS::DBInstance', 'DatabaseClusterReader2')] },
+    });
+    expect(statefulRisks(diff)).toEqual([]);
+  });
+});
+
+describe('the comparison reports changes that would replace or remove a stateful resource', () => {
+  test('a changed create-only property: a new default database name on the primary Aurora cluster', () => {
+    // No config key reaches a create-only property of a stateful resource (their names come from the environment
+    // name alone, lib/names.ts): this is the code change a developer could make, through an escape hatch.
+    const diff = diffTo(
+      synthesize({ ...staging }, (environment) => {
+        const cluster = environment.primary.data.primaryDatabase!.cluster.node.defaultChild as L1Resource;
+        cluster.addPropertyOverride('DatabaseName', 'web');
+      }),
+    );
+    expect(statefulRisks(diff)).toEqual([
+      {
+        stack: stack('Data', PRIMARY),
+        logicalId: expect.stringMatching(/^DatabaseCluster[0-9A-F]{8}$/),
+        type: 'AWS::RDS::DBCluster',
+        kind: 'create-only',
+        keys: ['DatabaseName'],
+      },
+    ]);
+  });
+
+  test('a renamed construct: the file system under a new logical ID is a removal and an addition', () => {
+    const diff = diffTo(
+      synthesize({ ...staging }, (environment) => {
+        (environment.secondary.storage.fileSystem.node.defaultChild as L1Resource).overrideLogicalId('Files');
+      }),
+    );
+    expect(summarize(diff)[stack('Storage', SECONDARY)]).toMatchObject({
+      added: ['AWS::EFS::FileSystem Files'],
+      removed: [resource('AWS::EFS::FileSystem', 'SharedFiles')],
+    });
+    expect(statefulRisks(diff)).toEqual([
+      expect.objectContaining({ stack: stack('Storage', SECONDARY), type: 'AWS::EFS::FileSystem', kind: 'removed' }),
+    ]);
+  });
+
+  test('a config change that removes stateful resources: turning the Region switch plan off', () => {
+    const diff = diffFor({ ...staging, regionSwitch: { ...staging.regionSwitch, enabled: false } });
+    expect(
+      statefulRisks(diff)
+        .map((r) => `${r.kind} ${r.stack} ${r.type}`)
+        .sort(),
+    ).toEqual([
+      `removed ${stack('Operations', PRIMARY)} AWS::KMS::Key`,
+      `removed ${stack('Operations', PRIMARY)} AWS::Logs::LogGroup`,
+      `removed ${stack('Operations', PRIMARY)} AWS::S3::Bucket`,
+    ]);
+  });
+});
+
+/**
+ * The folder of the installed cfn-lint's resource schemas (`cfnlint/data/schemas`), found without importing
+ * cfn-lint (which takes seconds); undefined when no Python with cfn-lint runs here.
+ */
+function cfnLintSchemaDir(): string | undefined {
+  const find = spawnSync(
+    'python3',
+    [
+      '-c',
+      "import importlib.util as u; s = u.find_spec('cfnlint'); print(s.submodule_search_locations[0] if s else '')",
+    ],
+    { encoding: 'utf8', timeout: 30_000 },
+  );
+  const dir = find.status === 0 ? find.stdout.trim() : '';
+  return dir ? path.join(dir, 'data', 'schemas') : undefined;
+}
+
+const schemaDir = cfnLintSchemaDir();
+(schemaDir ? test : test.skip)(
+  'the table of replacement-causing properties matches the installed cfn-lint’s schemas',
+  () => {
+    const regions = [...new Set(Object.values(ENVIRONMENTS).flatMap((e) => [e.primary.region, e.secondary.region]))];
+    const names = (paths: string[] = []) => paths.map((p) => p.split('/')[2]).sort();
+    for (const region of regions) {
+      // cfn-lint's providers/<region>.py maps each type to its schema file: `"AWS::S3::Bucket": "48d4aec56c00d69f",`.
+      const providers = fs.readFileSync(path.join(schemaDir!, 'providers', `${region.replace(/-/g, '_')}.py`), 'utf8');
+      for (const [type, table] of Object.entries(STATEFUL_REPLACEMENT_PROPERTIES)) {
+        const file = new RegExp(`"${type}": "(\\w+)"`).exec(providers)?.[1];
+        expect({ region, type, file }).toEqual({ region, type, file: expect.any(String) });
+        const schema = JSON.parse(fs.readFileSync(path.join(schemaDir!, 'resources', `${file}.json`), 'utf8'));
+        expect({
+          region,
+          type,
+          createOnly: names(schema.createOnlyProperties),
+          conditionalCreateOnly: names(schema.conditionalCreateOnlyProperties),
+        }).toEqual({
+          region,
+          type,
+          createOnly: [...table.createOnly].sort(),
+          conditionalCreateOnly: [...table.conditionalCreateOnly].sort(),
+        });
+      }
+    }
+  },
+);
