@@ -11,33 +11,25 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import {
-  CloudFormationClient,
-  CloudFormationServiceException,
-  DescribeStacksCommand,
-  GetTemplateCommand,
-} from '@aws-sdk/client-cloudformation';
-import { DescribeReplicationConfigurationsCommand, ReplicationNotFound } from '@aws-sdk/client-efs';
-import { DescribeGlobalReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
-import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
 import { EnvironmentConfig } from '../lib/config';
 import { physicalNames } from '../lib/names';
-import { compareVersions } from '../lib/recorded';
-import { STORAGE_OUTPUTS } from '../lib/stack-outputs';
-import { diffTemplates, stackStatefulRisks, StatefulRisk } from '../lib/template-diff';
-import { ArcRegionSwitchApi } from './arc-region-switch-client';
-import { RegionClients } from './status';
-import { findPlan } from './switch';
+import { compareVersions, majorVersion, RecordedFacts } from '../lib/recorded';
+import { DATA_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
+import {
+  CfnResource,
+  CfnTemplate,
+  diffTemplates,
+  isEmptyDiff,
+  stackStatefulRisks,
+  StatefulRisk,
+} from '../lib/template-diff';
+import { DeployedStack, deployedStack, LiveDeps, LiveRoles, message, Read, readLiveRoles } from './live-state';
 
 /** A CloudFormation template, as JSON. */
-export type Template = { readonly Resources?: Record<string, Resource>; readonly [key: string]: unknown };
+export type Template = CfnTemplate;
 
 /** One resource of a template. */
-export interface Resource {
-  readonly Type: string;
-  readonly Properties?: Record<string, unknown>;
-  readonly [key: string]: unknown;
-}
+export type Resource = CfnResource;
 
 /** A stack of the synthesized cloud assembly. */
 export interface SynthesizedStack {
@@ -67,33 +59,16 @@ export interface ResourceChange {
 
 /** The change of one stack. */
 export interface StackChange {
-  /** The stack. */
+  /** The stack (its template with the other stacks' outputs resolved, where they could be read). */
   readonly stack: SynthesizedStack;
-  /** Whether the stack exists (false: every resource is added). */
-  readonly deployed: boolean;
-  /** Changed resources; empty when the deploy would change nothing. */
+  /** The deployed stack's status; undefined when it does not exist (every resource is added). */
+  readonly deployedStatus?: string;
+  /** Changed resources. */
   readonly changes: readonly ResourceChange[];
+  /** Other changes: outputs added, removed or modified, and other template sections (`Parameters`, ...). */
+  readonly other: readonly string[];
   /** Changes that would replace, remove or unprotect a stateful resource. */
   readonly risks: readonly StatefulRisk[];
-}
-
-/** What was read of the live roles. Each is a region name, or an error message when it could not be read. */
-export interface LiveRoles {
-  /** Region whose Aurora cluster is the writer of the global cluster. */
-  readonly databaseWriter: { region: string } | { error: string };
-  /** Engine version of each region's Aurora cluster, where it was read. */
-  readonly databaseVersions: Readonly<Record<string, string>>;
-  /** Region of the Global Datastore's primary member. */
-  readonly cachePrimary: { region: string } | { error: string };
-  /** Region of the EFS replication source; `none` when the file systems do not replicate (after a failover). */
-  readonly filesSource: { region: string | 'none' } | { error: string };
-  /**
-   * A plan execution in progress: `{ executionId }`; `null` when none; `{ error }` when the plan could not be read.
-   * `undefined` when the environment has no Region switch plan.
-   */
-  readonly switchInProgress?: { executionId: string } | null | { error: string };
-  /** Regions whose APIs could not be reached, with the error. */
-  readonly unreachable: Readonly<Record<string, string>>;
 }
 
 /** The verdict. */
@@ -102,9 +77,9 @@ export interface CheckDeployResult {
   readonly safe: boolean;
   /** Why not, one sentence each with the fix. */
   readonly reasons: readonly string[];
-  /** The stacks that would change. */
+  /** The stacks checked. */
   readonly stacks: readonly StackChange[];
-  /** The live roles read. */
+  /** The live state read. */
   readonly roles: LiveRoles;
 }
 
@@ -124,8 +99,9 @@ export class AssemblyError extends Error {
 export function readAssembly(dir: string, config: EnvironmentConfig): SynthesizedStack[] {
   const manifestPath = path.join(dir, 'manifest.json');
   const synth = `run \`npx cdk synth -c env=${config.name}\` first`;
-  if (!fs.existsSync(manifestPath))
+  if (!fs.existsSync(manifestPath)) {
     throw new AssemblyError(`no cloud assembly at ${dir} (manifest.json missing); ${synth}.`);
+  }
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as {
     artifacts?: Record<string, { type?: string; environment?: string; properties?: Record<string, unknown> }>;
   };
@@ -145,6 +121,53 @@ export function readAssembly(dir: string, config: EnvironmentConfig): Synthesize
     throw new AssemblyError(`the cloud assembly at ${dir} holds no stack of environment ${config.name}; ${synth}.`);
   }
   return stacks;
+}
+
+/** Every `Fn::GetStackOutput` of a template, with the stack and region it reads. */
+export function stackOutputReads(template: Template): { stackName: string; region: string; outputName: string }[] {
+  const reads: { stackName: string; region: string; outputName: string }[] = [];
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(visit);
+    else if (node && typeof node === 'object') {
+      for (const [k, v] of Object.entries(node)) {
+        const read = v as { StackName?: unknown; Region?: unknown; OutputName?: unknown };
+        if (k === 'Fn::GetStackOutput' && typeof read.StackName === 'string' && typeof read.Region === 'string') {
+          reads.push({ stackName: read.StackName, region: read.Region, outputName: String(read.OutputName) });
+        } else visit(v);
+      }
+    }
+  };
+  visit(template);
+  return reads;
+}
+
+/** Regions a template reads at deploy time (`Fn::GetStackOutput`) other than its own, with the stacks it reads. */
+export function crossRegionReads(template: Template, ownRegion: string): { region: string; stackName: string }[] {
+  return stackOutputReads(template)
+    .filter((r) => r.region !== ownRegion)
+    .map(({ region, stackName }) => ({ region, stackName }));
+}
+
+/**
+ * A copy of `template` with every `Fn::GetStackOutput` whose output `outputOf` knows replaced by its value, so
+ * that a read recorded as a literal (`record-ids`) compares equal to the read it replaced.
+ */
+export function resolveStackOutputs(
+  template: Template,
+  outputOf: (stackName: string, region: string, outputName: string) => string | undefined,
+): Template {
+  const resolve = (node: unknown): unknown => {
+    if (Array.isArray(node)) return node.map(resolve);
+    if (!node || typeof node !== 'object') return node;
+    const entries = Object.entries(node);
+    if (entries.length === 1 && entries[0]![0] === 'Fn::GetStackOutput') {
+      const read = entries[0]![1] as { StackName?: unknown; Region?: unknown; OutputName?: unknown };
+      const value = outputOf(String(read.StackName), String(read.Region), String(read.OutputName));
+      if (value !== undefined) return value;
+    }
+    return Object.fromEntries(entries.map(([k, v]) => [k, resolve(v)]));
+  };
+  return resolve(template) as Template;
 }
 
 /**
@@ -167,6 +190,18 @@ export function resourceChanges(deployed: Template | undefined, synthesized: Tem
       before: before[r.logicalId]!,
     })),
   ].sort((a, b) => (a.logicalId < b.logicalId ? -1 : a.logicalId > b.logicalId ? 1 : 0));
+}
+
+/** Outputs and template sections that differ, as `Outputs: X added` lines. */
+export function otherChanges(deployed: Template | undefined, synthesized: Template): string[] {
+  const diff = diffTemplates('', deployed ?? {}, synthesized);
+  if (isEmptyDiff({ ...diff, added: [], removed: [], modified: [], metadataOnly: [] })) return [];
+  return [
+    ...diff.outputs.added.map((o) => `output ${o} added`),
+    ...diff.outputs.removed.map((o) => `output ${o} removed`),
+    ...diff.outputs.modified.map((o) => `output ${o} modified`),
+    ...diff.sections.map((s) => `section ${s} modified`),
+  ];
 }
 
 /** What in a stack's change would replace, remove or unprotect a stateful resource (`lib/template-diff.ts`). */
@@ -194,92 +229,145 @@ const COMPONENT_TEXT = {
   files: 'the EFS replication source',
 } as const;
 
-/** Regions a template reads at deploy time (`Fn::GetStackOutput`), with the stacks it reads. */
-export function crossRegionReads(template: Template, ownRegion: string): { region: string; stackName: string }[] {
-  const reads: { region: string; stackName: string }[] = [];
-  const visit = (node: unknown): void => {
-    if (Array.isArray(node)) node.forEach(visit);
-    else if (node && typeof node === 'object') {
-      for (const [k, v] of Object.entries(node)) {
-        if (k === 'Fn::GetStackOutput' && v && typeof v === 'object') {
-          const read = v as { Region?: unknown; StackName?: unknown };
-          if (typeof read.Region === 'string' && read.Region !== ownRegion) {
-            reads.push({ region: read.Region, stackName: String(read.StackName) });
-          }
-        }
-        visit(v);
-      }
-    }
-  };
-  visit(template);
-  return reads;
-}
+const RUNBOOK = {
+  switch: 'docs/runbooks/deploying-during-a-switch.md',
+  aurora: 'docs/runbooks/aurora-upgrade.md',
+  valkey: 'docs/runbooks/valkey-upgrade.md',
+} as const;
 
 /**
- * Judges the changes against the live roles. Unsafe:
+ * Judges the changes against the live state. Not safe:
+ * - a Region switch plan execution, or a managed switchover or failover of the global cluster, in progress (or a
+ *   plan that could not be read while something would change);
+ * - a stack that is not in a settled state (an update in progress, a failed rollback);
  * - a change that replaces, removes or unprotects a stateful resource (create-only properties from the
  *   CloudFormation resource schemas, `lib/template-diff.ts`);
- * - a Region switch plan execution in progress, or a plan that could not be read;
  * - a change to a data-tier resource (Aurora, ElastiCache, EFS) while the live role of that component is not
- *   the one the templates assume (the config's primary holds it), or could not be read;
- * - an Aurora engine version change in the region that holds the writer while another member runs a lower
- *   version (AWS upgrades a Global Database's secondaries first);
- * - a changed stack that reads another region's stack at deploy while that region cannot be reached.
+ *   the one the templates assume (the config's primary holds it), could not be read, or is changing;
+ * - a change that AWS makes only on the global resource: a major Aurora engine version on a member cluster, an
+ *   engine version or node type on a cache member; or a Global Datastore change CloudFormation cannot be trusted
+ *   with (two at once, or a value removed);
+ * - an Aurora engine version change in the region that holds the writer while another member runs a lower, or
+ *   an unknown, version (AWS upgrades a Global Database's secondaries first);
+ * - a changed stack that reads another region at deploy (`Fn::GetStackOutput`, or a `Custom::AWS` call) while
+ *   that region cannot be reached.
  */
 export function judge(config: EnvironmentConfig, stacks: readonly StackChange[], roles: LiveRoles): string[] {
   const reasons: string[] = [];
-  const assumed = config.primary.region;
-  const runbook = 'docs/runbooks/deploying-during-a-switch.md';
-  const changed = stacks.filter((s) => s.changes.length > 0);
+  const changed = stacks.filter((s) => s.changes.length > 0 || s.other.length > 0);
 
   const inProgress = roles.switchInProgress;
-  if (inProgress && 'executionId' in inProgress) {
+  if (inProgress && 'value' in inProgress && inProgress.value) {
     reasons.push(
-      `a region switch is in progress (plan execution ${inProgress.executionId}): wait until it ends ` +
+      `a region switch is in progress (plan execution ${inProgress.value}): wait until it ends ` +
         '(`npm run region -- status`), then check again.',
     );
   } else if (inProgress && 'error' in inProgress && changed.length > 0) {
-    reasons.push(`cannot tell whether a region switch is in progress (${inProgress.error}).`);
+    reasons.push(
+      `cannot tell whether a region switch is in progress: the plan could not be read (${inProgress.error}); ` +
+        'check the credentials allow arc-region-switch:ListPlansInRegion.',
+    );
+  }
+  if (roles.databaseFailover) {
+    reasons.push(
+      `the Aurora global cluster is switching over or failing over (${roles.databaseFailover}): wait until it ends.`,
+    );
   }
 
-  for (const { stack, risks } of changed) {
-    for (const risk of risks) reasons.push(riskReason(stack.stackName, risk));
-  }
-  for (const { stack, changes } of changed) {
-    for (const component of ['database', 'cache', 'files'] as const) {
-      const touched = changes.filter((c) => componentOf(c.type) === component);
-      if (touched.length === 0) continue;
-      const list = touched.map((c) => `${c.logicalId} (${c.type}, ${c.action})`).join(', ');
-      const live =
-        component === 'database'
-          ? roles.databaseWriter
-          : component === 'cache'
-            ? roles.cachePrimary
-            : roles.filesSource;
-      if ('error' in live) {
-        reasons.push(
-          `${stack.stackName} changes ${list}, but ${COMPONENT_TEXT[component]} could not be read (${live.error}); ` +
-            'deploy data-tier changes only when both regions can be read.',
-        );
-      } else if (live.region !== assumed) {
-        const now = live.region === 'none' ? 'the file systems do not replicate now' : `${live.region} holds it now`;
-        reasons.push(
-          `${stack.stackName} changes ${list}: the templates assume ${assumed} holds ${COMPONENT_TEXT[component]}, ` +
-            `but ${now} (after a region switch). Deploy this stack after failback, or follow ${runbook}.`,
-        );
-      }
-    }
-    reasons.push(...versionOrderProblems(config, stack, changes, roles));
-    const unreachable = crossRegionReads(stack.template, stack.region).filter((r) => roles.unreachable[r.region]);
-    for (const r of unreachable) {
+  for (const s of changed) {
+    const { stack } = s;
+    if (s.deployedStatus && !/_COMPLETE$/.test(s.deployedStatus)) {
       reasons.push(
-        `${stack.stackName} reads ${r.stackName} in ${r.region} at deploy (Fn::GetStackOutput), and ${r.region} ` +
-          `cannot be reached (${roles.unreachable[r.region]}): record the IDs once both regions are up ` +
-          `(\`npm run region -- record-ids -c env=${config.name}\`), or deploy this stack when ${r.region} is back.`,
+        `${stack.stackName} is ${s.deployedStatus}: wait for the operation to end, or recover the stack ` +
+          '(continue-update-rollback for UPDATE_ROLLBACK_FAILED) first.',
+      );
+    }
+    for (const risk of s.risks) reasons.push(riskReason(stack.stackName, risk));
+    reasons.push(...roleProblems(config, s, roles));
+    reasons.push(...globalOnlyProblems(stack, s.changes));
+    reasons.push(...versionOrderProblems(config, stack, s.changes, roles));
+    reasons.push(...unreachableReads(config, s, roles));
+  }
+  return reasons;
+}
+
+function roleProblems(config: EnvironmentConfig, s: StackChange, roles: LiveRoles): string[] {
+  const problems: string[] = [];
+  const assumed = config.primary.region;
+  for (const component of ['database', 'cache', 'files'] as const) {
+    const touched = s.changes.filter((c) => componentOf(c.type) === component);
+    if (touched.length === 0) continue;
+    const list = touched.map((c) => `${c.logicalId} (${c.type}, ${c.action})`).join(', ');
+    const live: Read<string> =
+      component === 'database' ? roles.databaseWriter : component === 'cache' ? roles.cachePrimary : roles.filesSource;
+    const status = component === 'cache' ? roles.cacheStatus : component === 'files' ? roles.filesStatus : undefined;
+    const settled = component === 'cache' ? 'available' : 'ENABLED';
+    if ('error' in live) {
+      problems.push(
+        `${s.stack.stackName} changes ${list}, but ${COMPONENT_TEXT[component]} could not be read (${live.error}); ` +
+          'deploy data-tier changes only when both regions can be read.',
+      );
+    } else if (live.value !== assumed) {
+      const now =
+        live.value === 'none'
+          ? 'the file systems do not replicate now (after a failover, or a replication that was deleted)'
+          : `${live.value} holds it now (after a region switch)`;
+      problems.push(
+        `${s.stack.stackName} changes ${list}: the templates assume ${assumed} holds ${COMPONENT_TEXT[component]}, ` +
+          `but ${now}. Deploy this stack after failback, or follow ${RUNBOOK.switch}.`,
+      );
+    } else if (status && status !== settled) {
+      problems.push(
+        `${s.stack.stackName} changes ${list} while ${component === 'cache' ? 'the Global Datastore' : 'the EFS replication'} ` +
+          `is ${status}: wait until it is ${settled}.`,
       );
     }
   }
-  return reasons;
+  return problems;
+}
+
+function globalOnlyProblems(stack: SynthesizedStack, changes: readonly ResourceChange[]): string[] {
+  const problems: string[] = [];
+  const prop = (r: Resource | undefined, key: string) => r?.Properties?.[key];
+  for (const c of changes) {
+    if (c.action !== 'modify') continue;
+    if (c.type === 'AWS::RDS::DBCluster' && c.changed.includes('EngineVersion')) {
+      const [from, to] = [prop(c.before, 'EngineVersion'), prop(c.resource, 'EngineVersion')];
+      if (typeof from === 'string' && typeof to === 'string' && majorVersion(from) !== majorVersion(to)) {
+        problems.push(
+          `${stack.stackName} changes the major engine version of ${c.logicalId} (${from} to ${to}) on a member ` +
+            `cluster, which RDS refuses for a Global Database: upgrade through the global cluster (${RUNBOOK.aurora}).`,
+        );
+      }
+    }
+    if (c.type === 'AWS::ElastiCache::ReplicationGroup') {
+      const keys = c.changed.filter((k) => k === 'EngineVersion' || k === 'CacheNodeType');
+      if (keys.length > 0) {
+        problems.push(
+          `${stack.stackName} changes ${keys.join(' and ')} of ${c.logicalId}, a member of the Global Datastore, which ` +
+            'ElastiCache refuses: record the creation facts first (`npm run region -- record-ids`) so the change goes ' +
+            `to the Global Datastore (${RUNBOOK.valkey}).`,
+        );
+      }
+    }
+    if (c.type === 'AWS::ElastiCache::GlobalReplicationGroup') {
+      const keys = c.changed.filter((k) => k === 'EngineVersion' || k === 'CacheNodeType');
+      const removed = keys.filter((k) => prop(c.resource, k) === undefined);
+      if (removed.length > 0) {
+        problems.push(
+          `${stack.stackName} removes ${removed.join(' and ')} from the Global Datastore ${c.logicalId} (back to the ` +
+            "members' creation value): whether CloudFormation then changes anything is not documented. Set it with " +
+            `modify-global-replication-group (${RUNBOOK.valkey}), then deploy.`,
+        );
+      } else if (keys.length > 1) {
+        problems.push(
+          `${stack.stackName} changes both the engine version and the node type of the Global Datastore ` +
+            `${c.logicalId}: one modification runs at a time on a Global Datastore; deploy one change, then the other.`,
+        );
+      }
+    }
+  }
+  return problems;
 }
 
 const RISK_TEXT: Readonly<Record<StatefulRisk['kind'], string>> = {
@@ -303,211 +391,94 @@ function versionOrderProblems(
   changes: readonly ResourceChange[],
   roles: LiveRoles,
 ): string[] {
-  const writer = 'region' in roles.databaseWriter ? roles.databaseWriter.region : undefined;
+  const writer = 'value' in roles.databaseWriter ? roles.databaseWriter.value : undefined;
   if (stack.region !== writer) return [];
   const problems: string[] = [];
+  const others = [config.primary.region, config.secondary.region].filter((r) => r !== stack.region);
   for (const c of changes) {
     if (c.type !== 'AWS::RDS::DBCluster' || !c.changed.includes('EngineVersion')) continue;
     const target = c.resource.Properties?.EngineVersion;
     if (typeof target !== 'string') continue;
-    for (const [region, version] of Object.entries(roles.databaseVersions)) {
-      if (region === stack.region || compareVersions(version, target) >= 0) continue;
+    for (const region of others) {
+      const version = roles.databaseVersions[region];
+      if (version !== undefined && compareVersions(version, target) >= 0) continue;
       problems.push(
         `${stack.stackName} upgrades the Aurora writer's cluster to ${target} while the cluster in ${region} runs ` +
-          `${version}: AWS upgrades a Global Database's secondary clusters first. Deploy ` +
-          `\`npx cdk deploy --exclusively ${physicalNames(config).stackPrefix}-Data-${region} -c env=${config.name}\` ` +
-          'first (docs/runbooks/aurora-upgrade.md).',
+          `${version ?? 'a version that could not be read'}: AWS upgrades a Global Database's secondary clusters ` +
+          `first. Deploy \`npx cdk deploy --exclusively ${physicalNames(config).stackPrefix}-Data-${region} ` +
+          `-c env=${config.name}\` first (${RUNBOOK.aurora}).`,
       );
     }
   }
   return problems;
 }
 
+/** Regions a changed resource calls at deploy through a `Custom::AWS` resource (the AWS SDK call's `region`). */
+function customResourceRegions(c: ResourceChange): string[] {
+  if (c.type !== 'Custom::AWS' || c.action === 'remove') return [];
+  return ['Create', 'Update']
+    .map((k) => c.resource.Properties?.[k])
+    .flatMap((call) =>
+      typeof call === 'string' ? [...call.matchAll(/"region":"([a-z0-9-]+)"/g)].map((m) => m[1]!) : [],
+    );
+}
+
+function unreachableReads(config: EnvironmentConfig, s: StackChange, roles: LiveRoles): string[] {
+  const { stack } = s;
+  const problems: string[] = [];
+  for (const r of crossRegionReads(stack.template, stack.region).filter((x) => roles.unreachable[x.region])) {
+    problems.push(
+      `${stack.stackName} reads ${r.stackName} in ${r.region} at deploy (Fn::GetStackOutput), and ${r.region} ` +
+        `cannot be reached (${roles.unreachable[r.region]}): record the IDs once both regions are up ` +
+        `(\`npm run region -- record-ids -c env=${config.name}\`), or deploy this stack when ${r.region} is back.`,
+    );
+  }
+  for (const c of s.changes) {
+    for (const region of customResourceRegions(c).filter((r) => r !== stack.region && roles.unreachable[r])) {
+      problems.push(
+        `${stack.stackName} ${c.action === 'add' ? 'creates' : 'updates'} ${c.logicalId}, which calls ${region} at ` +
+          `deploy, and ${region} cannot be reached: keep it unchanged (for the plan's fleet lookup, the ` +
+          'PlanFleetLookup parameter), or deploy when the region is back.',
+      );
+    }
+  }
+  return problems;
+}
+
+function show<T>(read: Read<T> | undefined, fmt: (v: T) => string, none: string): string {
+  if (read === undefined) return none;
+  return 'error' in read ? `unknown (${read.error})` : fmt(read.value);
+}
+
 /** Renders the result for a terminal. */
 export function renderCheckDeploy(config: EnvironmentConfig, result: CheckDeployResult): string {
-  const lines = [`Environment ${config.name}: deploy check`, ''];
-  const role = (r: { region: string } | { error: string }) => ('region' in r ? r.region : `unknown (${r.error})`);
-  lines.push(`Aurora writer:              ${role(result.roles.databaseWriter)}`);
-  lines.push(`Global Datastore primary:   ${role(result.roles.cachePrimary)}`);
-  lines.push(`EFS replication source:     ${role(result.roles.filesSource)}`);
-  const s = result.roles.switchInProgress;
-  lines.push(
-    `Region switch in progress:  ${s === undefined ? 'no plan' : s === null ? 'no' : 'executionId' in s ? `yes (${s.executionId})` : `unknown (${s.error})`}`,
-  );
-  lines.push(
+  const r = result.roles;
+  const withStatus = (status?: string) => (status ? `, ${status}` : '');
+  const lines = [
+    `Environment ${config.name}: deploy check`,
+    '',
+    `Aurora writer:              ${show(r.databaseWriter, (v) => v, '')}${r.databaseFailover ? `, ${r.databaseFailover}` : ''}`,
+    `Global Datastore primary:   ${show(r.cachePrimary, (v) => v + withStatus(r.cacheStatus), '')}`,
+    `EFS replication source:     ${show(r.filesSource, (v) => v + withStatus(r.filesStatus), '')}`,
+    `Region switch in progress:  ${show(r.switchInProgress, (v) => (v ? `yes (${v})` : 'no'), 'no plan')}`,
     `Templates assume:           ${config.primary.region} holds all three (the region the environment was created in)`,
-  );
-  lines.push('');
-  const changed = result.stacks.filter((st) => st.changes.length > 0);
+    '',
+  ];
+  const changed = result.stacks.filter((st) => st.changes.length > 0 || st.other.length > 0);
   if (changed.length === 0) lines.push('No stack would change.');
   for (const st of changed) {
-    lines.push(`${st.stack.stackName} (${st.stack.region})${st.deployed ? '' : ': new stack'}`);
+    lines.push(`${st.stack.stackName} (${st.stack.region})${st.deployedStatus ? '' : ': new stack'}`);
     for (const c of st.changes) {
       lines.push(
         `  ${c.action.padEnd(6)} ${c.logicalId} ${c.type}${c.changed.length ? `: ${c.changed.join(', ')}` : ''}`,
       );
     }
+    for (const o of st.other) lines.push(`  ${o}`);
   }
   lines.push('');
   if (result.safe) lines.push('SAFE to deploy now.');
-  else lines.push('NOT SAFE to deploy now:', ...result.reasons.map((r) => `  - ${r}`));
+  else lines.push('NOT SAFE to deploy now:', ...result.reasons.map((x) => `  - ${x}`));
   return lines.join('\n');
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Reading the live state
-
-/** What `check-deploy` and `record-ids` read through. */
-export interface LiveDeps {
-  /** The SDK clients of a region. */
-  readonly clients: (region: string) => RegionClients;
-  /** The Region switch API. */
-  readonly arc: ArcRegionSwitchApi;
-}
-
-/**
- * The deployed template of a stack (`GetTemplate`, stage Original), or undefined when the stack does not exist.
- * @throws the SDK's error for anything else (an unreachable region, missing permissions).
- */
-export async function deployedTemplate(cfn: CloudFormationClient, stackName: string): Promise<Template | undefined> {
-  try {
-    const out = await cfn.send(new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Original' }));
-    return JSON.parse(out.TemplateBody ?? '{}') as Template;
-  } catch (err) {
-    if (err instanceof CloudFormationServiceException && /does not exist/.test(err.message)) return undefined;
-    throw err;
-  }
-}
-
-/** The outputs of a stack (`DescribeStacks`), or undefined when the stack does not exist. */
-export async function stackOutputsOf(
-  cfn: CloudFormationClient,
-  stackName: string,
-): Promise<Record<string, string> | undefined> {
-  try {
-    const out = await cfn.send(new DescribeStacksCommand({ StackName: stackName }));
-    const outputs = out.Stacks?.[0]?.Outputs ?? [];
-    return Object.fromEntries(outputs.map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-  } catch (err) {
-    if (err instanceof CloudFormationServiceException && /does not exist/.test(err.message)) return undefined;
-    throw err;
-  }
-}
-
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** The first region whose `read` succeeds, or the errors of both. */
-async function fromEither<T>(
-  regions: readonly string[],
-  read: (region: string) => Promise<T>,
-): Promise<{ value: T } | { error: string }> {
-  const errors: string[] = [];
-  for (const region of regions) {
-    try {
-      return { value: await read(region) };
-    } catch (err) {
-      errors.push(`${region}: ${message(err)}`);
-    }
-  }
-  return { error: errors.join('; ') };
-}
-
-function regionOfArn(arn: string | undefined): string | undefined {
-  return arn?.split(':')[3];
-}
-
-/**
- * Reads the live roles of the data tier from whichever region answers: the Aurora writer
- * (`DescribeGlobalClusters`), each cluster's engine version (`DescribeDBClusters`), the Global Datastore primary
- * (`DescribeGlobalReplicationGroups`), the EFS replication source (`DescribeReplicationConfigurations`) and the
- * plan's execution in progress (`ListPlansInRegion`'s `activePlanExecution`).
- */
-export async function readLiveRoles(
-  config: EnvironmentConfig,
-  deps: LiveDeps,
-  fileSystemIds: Readonly<Record<string, string>>,
-): Promise<LiveRoles> {
-  const names = physicalNames(config);
-  const regions = [config.primary.region, config.secondary.region];
-  const unreachable: Record<string, string> = {};
-
-  const global = await fromEither(regions, async (region) => {
-    const out = await deps
-      .clients(region)
-      .rds.send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: names.globalClusterIdentifier }));
-    const members = out.GlobalClusters?.[0]?.GlobalClusterMembers ?? [];
-    const writer = regionOfArn(members.find((m) => m.IsWriter)?.DBClusterArn);
-    if (!writer) throw new Error(`global cluster ${names.globalClusterIdentifier} has no writer`);
-    return writer;
-  });
-  const databaseVersions: Record<string, string> = {};
-  await Promise.all(
-    regions.map(async (region) => {
-      try {
-        const out = await deps
-          .clients(region)
-          .rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: names.databaseClusterIdentifier }));
-        const version = out.DBClusters?.[0]?.EngineVersion;
-        if (version) databaseVersions[region] = version;
-      } catch (err) {
-        unreachable[region] = message(err);
-      }
-    }),
-  );
-
-  const cache = await fromEither(regions, async (region) => {
-    const ec = deps.clients(region).elasticache;
-    let marker: string | undefined;
-    do {
-      const page = await ec.send(new DescribeGlobalReplicationGroupsCommand({ ShowMemberInfo: true, Marker: marker }));
-      const group = page.GlobalReplicationGroups?.find((g) =>
-        g.GlobalReplicationGroupId?.endsWith(`-${names.globalDatastoreSuffix}`),
-      );
-      if (group) {
-        const primary = group.Members?.find((m) => m.Role === 'PRIMARY')?.ReplicationGroupRegion;
-        if (!primary) throw new Error(`Global Datastore ${group.GlobalReplicationGroupId} has no primary member`);
-        return primary;
-      }
-      marker = page.Marker;
-    } while (marker);
-    throw new Error(`no Global Datastore whose ID ends with ${names.globalDatastoreSuffix}`);
-  });
-
-  const files = await fromEither(regions, async (region) => {
-    const id = fileSystemIds[region];
-    if (!id) throw new Error(`the file system ID of ${region} is unknown`);
-    try {
-      const out = await deps
-        .clients(region)
-        .efs.send(new DescribeReplicationConfigurationsCommand({ FileSystemId: id }));
-      return out.Replications?.[0]?.SourceFileSystemRegion ?? 'none';
-    } catch (err) {
-      if (err instanceof ReplicationNotFound) return 'none';
-      throw err;
-    }
-  });
-
-  let switchInProgress: LiveRoles['switchInProgress'];
-  if (config.regionSwitch.enabled) {
-    const plan = await fromEither(regions, (region) => findPlan(deps.arc, region, names.regionSwitchPlanName));
-    switchInProgress =
-      'error' in plan
-        ? { error: plan.error }
-        : plan.value.activePlanExecution
-          ? { executionId: plan.value.activePlanExecution }
-          : null;
-  }
-
-  return {
-    databaseWriter: 'value' in global ? { region: global.value } : global,
-    databaseVersions,
-    cachePrimary: 'value' in cache ? { region: cache.value } : cache,
-    filesSource: 'value' in files ? { region: files.value } : files,
-    switchInProgress,
-    unreachable,
-  };
 }
 
 /** Options of {@link checkDeploy}. */
@@ -519,61 +490,108 @@ export interface CheckDeployOptions {
    * @default - every stack of the environment
    */
   readonly stackNames?: readonly string[];
-  /** Recorded file system IDs (`lib/recorded.ts`); missing ones are read from the Storage stacks' outputs. */
-  readonly fileSystemIds: Readonly<Record<string, string>>;
+  /** The recorded facts (`lib/recorded.ts`): checked against the live outputs. */
+  readonly recorded: RecordedFacts;
 }
 
-/** Reads the synthesized and deployed templates and the live roles, and judges. */
+/**
+ * Reads the synthesized and deployed stacks, the outputs every template reads, and the live state, and judges.
+ * The recorded IDs are compared with the live outputs too: a recorded ID that differs would point a deploy at
+ * the wrong resource.
+ */
 export async function checkDeploy(
   config: EnvironmentConfig,
   options: CheckDeployOptions,
   deps: LiveDeps,
 ): Promise<CheckDeployResult> {
-  let synthesized = readAssembly(options.assemblyDir, config);
+  const all = readAssembly(options.assemblyDir, config);
+  let synthesized = all;
   if (options.stackNames) {
-    const unknown = options.stackNames.filter((n) => !synthesized.some((s) => s.stackName === n));
+    const unknown = options.stackNames.filter((n) => !all.some((s) => s.stackName === n));
     if (unknown.length > 0) {
       throw new AssemblyError(
-        `no stack ${unknown.join(', ')} in the cloud assembly; stacks: ${synthesized.map((s) => s.stackName).join(', ')}.`,
+        `no stack ${unknown.join(', ')} in the cloud assembly; stacks: ${all.map((s) => s.stackName).join(', ')}.`,
       );
     }
-    synthesized = synthesized.filter((s) => options.stackNames!.includes(s.stackName));
+    synthesized = all.filter((s) => options.stackNames!.includes(s.stackName));
   }
   const reasons: string[] = [];
-  const stacks: StackChange[] = [];
-  const fileSystemIds: Record<string, string> = { ...options.fileSystemIds };
+  const prefix = physicalNames(config).stackPrefix;
+  const regions = [config.primary.region, config.secondary.region];
+
+  // Every stack the check needs to have read: the ones checked, the producers of what they read, and the
+  // Storage stacks and the primary Data stack whose outputs the recorded IDs must equal.
+  const wanted = new Map<string, string>(synthesized.map((s) => [s.stackName, s.region]));
+  for (const s of synthesized) for (const r of stackOutputReads(s.template)) wanted.set(r.stackName, r.region);
+  for (const region of regions) wanted.set(`${prefix}-Storage-${region}`, region);
+  wanted.set(`${prefix}-Data-${config.primary.region}`, config.primary.region);
+  const deployed = new Map<string, DeployedStack | undefined | { error: string }>();
   await Promise.all(
-    [config.primary.region, config.secondary.region]
-      .filter((region) => !fileSystemIds[region])
-      .map(async (region) => {
-        const name = `${physicalNames(config).stackPrefix}-Storage-${region}`;
-        const id = await stackOutputsOf(deps.clients(region).cloudformation, name).then(
-          (o) => o?.[STORAGE_OUTPUTS.fileSystemId],
-          () => undefined,
-        );
-        if (id) fileSystemIds[region] = id;
-      }),
+    [...wanted].map(async ([name, region]) => {
+      try {
+        deployed.set(name, await deployedStack(deps.clients(region).cloudformation, name));
+      } catch (err) {
+        deployed.set(name, { error: message(err) });
+      }
+    }),
   );
-  const [roles] = await Promise.all([
-    readLiveRoles(config, deps, fileSystemIds),
-    Promise.all(
-      synthesized.map(async (stack) => {
-        try {
-          const deployed = await deployedTemplate(deps.clients(stack.region).cloudformation, stack.stackName);
-          stacks.push({
-            stack,
-            deployed: deployed !== undefined,
-            changes: resourceChanges(deployed, stack.template),
-            risks: replacementRisks(stack.stackName, deployed, stack.template),
-          });
-        } catch (err) {
-          reasons.push(`cannot read the deployed template of ${stack.stackName} in ${stack.region} (${message(err)}).`);
-        }
-      }),
-    ),
-  ]);
-  const order = (s: StackChange) => synthesized.indexOf(s.stack);
-  stacks.sort((a, b) => order(a) - order(b));
+  const live = (name: string) => {
+    const d = deployed.get(name);
+    return d && !('error' in d) ? d : undefined;
+  };
+  const outputOf = (name: string, _region: string, output: string) => live(name)?.outputs[output];
+
+  const liveFileSystemIds: Record<string, string> = {};
+  for (const region of regions) {
+    const id = outputOf(`${prefix}-Storage-${region}`, region, STORAGE_OUTPUTS.fileSystemId);
+    if (id) liveFileSystemIds[region] = id;
+  }
+  reasons.push(...recordedIdProblems(config, options.recorded, liveFileSystemIds, outputOf));
+  const roles = await readLiveRoles(config, deps, { ...liveFileSystemIds, ...options.recorded.fileSystemIds });
+
+  const stacks: StackChange[] = [];
+  for (const s of synthesized) {
+    const d = deployed.get(s.stackName);
+    if (d && 'error' in d) {
+      reasons.push(
+        `cannot read the deployed template of ${s.stackName} in ${s.region} (${d.error}); during an outage, check ` +
+          'only the stacks you will deploy (`--stack <name>`).',
+      );
+      continue;
+    }
+    const before = d ? resolveStackOutputs(d.template, outputOf) : undefined;
+    const after: SynthesizedStack = { ...s, template: resolveStackOutputs(s.template, outputOf) };
+    stacks.push({
+      stack: after,
+      deployedStatus: d?.status,
+      changes: resourceChanges(before, after.template),
+      other: otherChanges(before, after.template),
+      risks: replacementRisks(s.stackName, before, after.template),
+    });
+  }
   reasons.push(...judge(config, stacks, roles));
   return { safe: reasons.length === 0, reasons, stacks, roles };
+}
+
+function recordedIdProblems(
+  config: EnvironmentConfig,
+  recorded: RecordedFacts,
+  liveFileSystemIds: Readonly<Record<string, string>>,
+  outputOf: (name: string, region: string, output: string) => string | undefined,
+): string[] {
+  const fix = `run \`npm run region -- record-ids -c env=${config.name}\` and commit cdk.context.json`;
+  const problems = Object.entries(recorded.fileSystemIds)
+    .filter(([region, id]) => liveFileSystemIds[region] !== undefined && liveFileSystemIds[region] !== id)
+    .map(
+      ([region, id]) =>
+        `the recorded file system of ${region} is ${id}, but the Storage stack's is ${liveFileSystemIds[region]}: ${fix}.`,
+    );
+  const dataStack = `${physicalNames(config).stackPrefix}-Data-${config.primary.region}`;
+  const gds = outputOf(dataStack, config.primary.region, DATA_OUTPUTS.globalDatastoreId);
+  if (recorded.globalDatastoreId && gds && gds !== recorded.globalDatastoreId) {
+    problems.push(
+      `the recorded Global Datastore is ${recorded.globalDatastoreId}, but ${dataStack}'s is ${gds}: ${fix}.`,
+    );
+  }
+  return problems;
 }

@@ -138,7 +138,7 @@ async function checkDeployCommand(config: EnvironmentConfig, args: ParsedArgs, d
       {
         assemblyDir: path.resolve(dir, args.assembly ?? 'cdk.out'),
         stackNames: args.stacks,
-        fileSystemIds: recorded.fileSystemIds,
+        recorded,
       },
       { clients: deps.clients, arc: arcOf(deps) },
     );
@@ -161,8 +161,9 @@ function checkDeployJson(result: CheckDeployResult): unknown {
     stacks: result.stacks.map((s) => ({
       stackName: s.stack.stackName,
       region: s.stack.region,
-      deployed: s.deployed,
+      deployedStatus: s.deployedStatus ?? null,
       changes: s.changes.map((c) => ({ logicalId: c.logicalId, type: c.type, action: c.action, changed: c.changed })),
+      other: s.other,
     })),
   };
 }
@@ -173,7 +174,7 @@ async function recordIdsCommand(config: EnvironmentConfig, args: ParsedArgs, dep
   try {
     const outcome = await recordIds(config, file, args.dryRun, { clients: deps.clients, arc: arcOf(deps) });
     deps.stdout(args.json ? JSON.stringify(outcome, null, 2) : renderRecord(file, outcome));
-    return EXIT.OK;
+    return outcome.problems.length > 0 ? EXIT.FAILED : EXIT.OK;
   } catch (err) {
     if (err instanceof RecordError) {
       deps.stderr(`error: ${err.message} Nothing was written.`);

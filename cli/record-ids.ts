@@ -9,7 +9,7 @@ import { EnvironmentConfig } from '../lib/config';
 import { physicalNames } from '../lib/names';
 import { parseRecorded, recordedContextKey, RecordedFacts } from '../lib/recorded';
 import { DATA_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
-import { deployedTemplate, LiveDeps, stackOutputsOf } from './check-deploy';
+import { deployedStack, describeStack, LiveDeps } from './live-state';
 
 /** Thrown when a fact cannot be read; nothing is written then. */
 export class RecordError extends Error {
@@ -45,7 +45,7 @@ export async function readFacts(
     const name = stack(lifecycle, region);
     let outputs: Record<string, string> | undefined;
     try {
-      outputs = await stackOutputsOf(deps.clients(region).cloudformation, name);
+      outputs = (await describeStack(deps.clients(region).cloudformation, name))?.outputs;
     } catch (err) {
       throw new RecordError(`cannot read ${name} in ${region}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -87,7 +87,7 @@ async function cacheMembersCreatedWith(
 ): Promise<RecordedJson['cacheMembers']> {
   const region = config.primary.region;
   const name = `${physicalNames(config).stackPrefix}-Data-${region}`;
-  const template = await deployedTemplate(deps.clients(region).cloudformation, name);
+  const template = (await deployedStack(deps.clients(region).cloudformation, name))?.template;
   const group = Object.values(template?.Resources ?? {}).find(
     (r) => r.Type === 'AWS::ElastiCache::ReplicationGroup' && r.Properties?.Engine !== undefined,
   );
@@ -121,8 +121,14 @@ export interface RecordOutcome {
   readonly after: RecordedJson;
   /** Whether the file was written. */
   readonly written: boolean;
-  /** Problems the config has against the new facts (a synth would fail on them), one sentence each. */
+  /**
+   * Problems the config has against the new facts (a synth would fail on them), one sentence each. Nothing is
+   * written then: fix the config first (for example set the Aurora version a major upgrade reached), then run
+   * again.
+   */
   readonly problems: readonly string[];
+  /** Why the entry that was there is replaced rather than kept (it did not parse), if it is. */
+  readonly replacedBroken?: string;
 }
 
 /** Reads the facts and writes them to `contextFile` under the environment's key (unless `dryRun`). */
@@ -136,10 +142,12 @@ export async function recordIds(
   const key = recordedContextKey(config.name);
   const before = context[key];
   let existing: RecordedFacts | undefined;
+  let replacedBroken: string | undefined;
   try {
     existing = before === undefined ? undefined : parseRecorded(config, before);
-  } catch {
-    existing = undefined; // a broken entry is replaced; the cache members are then read from the template
+  } catch (err) {
+    // A broken entry is replaced; the cache members are then read from the deployed template again.
+    replacedBroken = err instanceof Error ? err.message : String(err);
   }
   const after = await readFacts(config, deps, existing);
   let problems: string[] = [];
@@ -148,26 +156,31 @@ export async function recordIds(
   } catch (err) {
     problems = (err as { problems?: string[] }).problems ?? [String(err)];
   }
-  const changed = JSON.stringify(before) !== JSON.stringify(after);
-  if (changed && !dryRun) {
-    fs.writeFileSync(contextFile, `${JSON.stringify({ ...context, [key]: after }, null, 2)}\n`);
-  }
-  return { key, before, after, written: changed && !dryRun, problems };
+  const write = JSON.stringify(before) !== JSON.stringify(after) && !dryRun && problems.length === 0;
+  if (write) fs.writeFileSync(contextFile, `${JSON.stringify({ ...context, [key]: after }, null, 2)}\n`);
+  return { key, before, after, written: write, problems, replacedBroken };
 }
 
 /** Renders the outcome. */
 export function renderRecord(file: string, outcome: RecordOutcome): string {
+  const same = JSON.stringify(outcome.before) === JSON.stringify(outcome.after);
   const lines = [
     outcome.written
       ? `Recorded in ${file} under "${outcome.key}":`
-      : JSON.stringify(outcome.before) === JSON.stringify(outcome.after)
-        ? `${file} already holds these facts under "${outcome.key}"; nothing written:`
-        : `Dry run: would record in ${file} under "${outcome.key}":`,
+      : outcome.problems.length > 0
+        ? `Not recorded: the config does not synthesize against what was read (nothing written to ${file}):`
+        : same
+          ? `${file} already holds these facts under "${outcome.key}"; nothing written:`
+          : `Dry run: would record in ${file} under "${outcome.key}":`,
     JSON.stringify(outcome.after, null, 2),
   ];
-  if (outcome.written) lines.push('Commit cdk.context.json; the next `cdk diff` shows no resource change.');
+  if (outcome.replacedBroken)
+    lines.push(`The entry that was there did not parse and is replaced: ${outcome.replacedBroken}`);
+  if (outcome.written) {
+    lines.push('Commit cdk.context.json. The next `cdk diff` replaces the reads of the other region with these IDs.');
+  }
   if (outcome.problems.length > 0) {
-    lines.push('', 'The config does not synthesize against these facts:', ...outcome.problems.map((p) => `  - ${p}`));
+    lines.push('', 'Fix the config, then run record-ids again:', ...outcome.problems.map((p) => `  - ${p}`));
   }
   return lines.join('\n');
 }

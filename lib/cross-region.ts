@@ -1,8 +1,9 @@
-import { ReferenceStrength, Stack } from 'aws-cdk-lib';
+import { Fn, Stack } from 'aws-cdk-lib';
 
 /**
- * The values that may be read from the other region: immutable IDs of retained resources. Each is read with
- * a weak reference (`Fn::GetStackOutput`, resolved when the reading stack deploys), which is safe only
+ * The values that may be read from the other region: immutable IDs of retained resources. Each is recorded
+ * once in `cdk.context.json` after the first deploy, or read with `Fn::GetStackOutput` (resolved when the
+ * reading stack deploys) until then; either is safe only
  * because the value cannot change while the resource exists, the resource outlives its stack, and no change of
  * the app replaces it. `test/compliance/deploy-safety.test.ts` (item 4) fails on any cross-region reference to
  * anything else, and on any change of a property that would replace a resource whose ID crosses.
@@ -29,16 +30,28 @@ export const CROSS_REGION_IDS = {
 /** One of {@link CROSS_REGION_IDS}. */
 export type CrossRegionIdKind = keyof typeof CROSS_REGION_IDS;
 
+/** An output of a stack of the other region that holds one of {@link CROSS_REGION_IDS}. */
+export interface CrossRegionOutput {
+  /** The producing stack. */
+  readonly stack: Stack;
+  /**
+   * Name of its explicit output (`lib/stack-outputs.ts`): a name that stays while the stack exists, unlike the
+   * outputs aws-cdk-lib generates for a weak reference, which vanish once nothing reads them (then a deployed
+   * template's read could no longer be resolved, for example by `check-deploy`).
+   */
+  readonly outputName: string;
+}
+
 /**
- * Reads `value`, an ID produced by a stack of the other region. `kind` names the entry of
- * {@link CROSS_REGION_IDS} that allows it, so the reason sits at the call site too.
+ * An ID produced by a stack of the other region. `kind` names the entry of {@link CROSS_REGION_IDS} that allows
+ * it, so the reason sits at the call site too.
  *
- * With `recorded` (the same ID, recorded once in `cdk.context.json`: see `recorded-ids.ts`) the template holds
- * that literal and nothing is read from the other region when the stack deploys, so it deploys while the other
- * region is unreachable. Without it, a weak reference (`Fn::GetStackOutput`), resolved at deploy: the first
- * deploy, when both regions are up.
+ * With `recorded` (the same ID, recorded once in `cdk.context.json`: see `recorded.ts`) the template holds that
+ * literal and nothing is read from the other region when the stack deploys, so it deploys while the other region
+ * is unreachable. Without it, `Fn::GetStackOutput` of the producer's output, resolved at deploy (the first
+ * deploy, when both regions are up); the caller then makes the reading stack depend on the producer.
  */
-export function crossRegionId(value: string, kind: CrossRegionIdKind, recorded?: string): string {
+export function crossRegionId(source: CrossRegionOutput, kind: CrossRegionIdKind, recorded?: string): string {
   void kind;
-  return recorded ?? Stack.consumeReference(value, ReferenceStrength.WEAK);
+  return recorded ?? Fn.getStackOutput(source.stack.stackName, source.outputName, source.stack.region);
 }

@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import { EnvironmentConfig, RegionConfig, validateEnvironmentConfig } from './config';
 import { crossRegionId } from './cross-region';
 import { parseRecorded, recordedContextKey } from './recorded';
+import { DATA_OUTPUTS, STORAGE_OUTPUTS } from './stack-outputs';
 import { physicalNames, StackLifecycle, stackName } from './names';
 import { AppStack } from './stacks/app-stack';
 import { DataStack } from './stacks/data-stack';
@@ -84,7 +85,7 @@ export class HaEnvironment {
       replicateTo: {
         region: config.secondary.region,
         fileSystemId: crossRegionId(
-          storageS.fileSystem.fileSystemId,
+          { stack: storageS, outputName: STORAGE_OUTPUTS.fileSystemId },
           'fileSystemId',
           recorded.fileSystemIds[config.secondary.region],
         ),
@@ -109,7 +110,7 @@ export class HaEnvironment {
       vpc: netS.vpc,
       webSecurityGroup: netS.webSecurityGroup,
       globalDatastoreId: crossRegionId(
-        dataP.cache.globalDatastore!.attrGlobalReplicationGroupId,
+        { stack: dataP, outputName: DATA_OUTPUTS.globalDatastoreId },
         'globalDatastoreId',
         recorded.globalDatastoreId,
       ),
@@ -161,7 +162,7 @@ export class HaEnvironment {
         app: appStack,
         fileSystemId: storage.fileSystem.fileSystemId,
         remoteFileSystemId: crossRegionId(
-          remoteStorage.fileSystem.fileSystemId,
+          { stack: remoteStorage, outputName: STORAGE_OUTPUTS.fileSystemId },
           'fileSystemId',
           recorded.fileSystemIds[remoteStorage.region],
         ),
@@ -169,13 +170,20 @@ export class HaEnvironment {
           role === 'primary'
             ? (recorded.globalDatastoreId ?? dataP.cache.globalDatastore!.attrGlobalReplicationGroupId)
             : crossRegionId(
-                dataP.cache.globalDatastore!.attrGlobalReplicationGroupId,
+                { stack: dataP, outputName: DATA_OUTPUTS.globalDatastoreId },
                 'globalDatastoreId',
                 recorded.globalDatastoreId,
               ),
       });
     const opsS = operations('secondary', config.secondary, netS, storageS, storageP, appS);
     const opsP = operations('primary', config.primary, netP, storageP, storageS, appP);
+    // Until the IDs are recorded, the reads of the other region resolve at deploy: their producers come first.
+    const reads = "The switch functions read the other region's file system ID";
+    if (recorded.fileSystemIds[config.primary.region] === undefined) opsS.addStackDependency(storageP, reads);
+    if (recorded.fileSystemIds[config.secondary.region] === undefined) opsP.addStackDependency(storageS, reads);
+    if (recorded.globalDatastoreId === undefined) {
+      opsS.addStackDependency(dataP, 'The switch functions read the Global Datastore ID');
+    }
     // Nothing of the secondary is read by reference, but the plan names the secondary's functions and alarms by
     // ARN and reads its fleet's ARN by name, so they must exist first.
     opsP.addStackDependency(opsS, "The Region switch plan names the secondary's functions, alarms and fleet");

@@ -21,9 +21,10 @@ export interface RegionalStackProps extends StackProps {
  *   to change or delete a value another stack still imports, so no stack ever
  *   holds a stale value;
  * - across regions, only the immutable IDs of retained resources listed in
- *   `cross-region.ts`, as weak `Fn::GetStackOutput` references
- *   (`crossRegionId`). Everything else the other region needs is found by the
- *   fixed names of `names.ts`. A test fails on any other cross-region reference.
+ *   `cross-region.ts` (`crossRegionId`): the values recorded in `cdk.context.json`
+ *   after the first deploy (`recorded.ts`), else weak `Fn::GetStackOutput`
+ *   references. Everything else the other region needs is found by the fixed
+ *   names of `names.ts`. A test fails on any other cross-region reference.
  */
 export class RegionalStack extends Stack {
   private readonly zones: string[];

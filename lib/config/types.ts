@@ -134,9 +134,20 @@ export interface EnvironmentConfig {
    * protection on the stateful stacks.
    */
   readonly production: boolean;
-  /** The region that holds the writers while nothing has failed. */
+  /**
+   * The region the environment was first created in: it creates the global cluster from its cluster (the first
+   * Aurora writer), creates the Global Datastore with its group as the first primary, replicates its EFS file
+   * system to the secondary's, and holds the PRIMARY failover record and the Region switch plan. These are
+   * creation-time facts: which region is active later is runtime state that the Region switch plan moves, and
+   * no config edit follows a switch (swapping `primary` and `secondary` would delete and recreate the data tier;
+   * README, "Deploy model"). `failback` returns the active role here.
+   */
   readonly primary: RegionConfig;
-  /** The warm-standby region. */
+  /**
+   * The other region: a warm standby at creation (read-only replicas of the data tier, a smaller fleet), and the
+   * active region after a switchover or failover. In production it must be able to run what the primary runs
+   * (validation: database instances, NAT gateways, maximum capacity).
+   */
   readonly secondary: RegionConfig;
   /** Public names and failover health checks. */
   readonly dns: DnsConfig;

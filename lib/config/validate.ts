@@ -211,6 +211,26 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
           `(one becomes the writer, the others stay readers in other AZs); set it to ${PRODUCTION_DATABASE_INSTANCES} or more.`,
       );
     }
+    for (const [key, other] of [
+      ['primary', 'secondary'],
+      ['secondary', 'primary'],
+    ] as const) {
+      const r = c[key];
+      if (Number.isInteger(r.natGateways) && r.natGateways < 3) {
+        problems.push(
+          `${key}.natGateways is ${r.natGateways}: once ${key === 'primary' ? 'active again' : 'promoted'}, a production ` +
+            "region's instances must reach the internet through the loss of an AZ (the bootstrap's packages, AWS APIs); " +
+            'set it to 3.',
+        );
+      }
+      if (r.capacity.max < c[other].capacity.max) {
+        problems.push(
+          `${key}.capacity.max is ${r.capacity.max}, below ${other}.capacity.max ${c[other].capacity.max}: the Region ` +
+            `switch plan scales the region it activates to the other region's capacity, and the ${key} could not take ` +
+            `the ${other}'s load; set it to ${c[other].capacity.max} or more.`,
+        );
+      }
+    }
   }
   if (!Number.isInteger(db.backupRetentionDays) || db.backupRetentionDays < 1 || db.backupRetentionDays > 35) {
     problems.push(`database.backupRetentionDays must be 1 to 35 (got ${db.backupRetentionDays}).`);

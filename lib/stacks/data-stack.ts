@@ -14,7 +14,7 @@ import { DATA_OUTPUTS } from '../stack-outputs';
 
 /** Properties of a {@link DataStack}. */
 export interface DataStackProps extends RegionalStackProps {
-  /** `primary` holds the writers; `secondary` joins the global resources. */
+  /** `primary` creates the global resources (the first writers); `secondary` joins them. Creation-time roles. */
   readonly role: 'primary' | 'secondary';
   /** The environment. */
   readonly config: EnvironmentConfig;
@@ -138,7 +138,7 @@ export class DataStack extends RegionalStack {
       });
     }
     if (this.cache.globalDatastore) {
-      // Read by `npm run region -- record-ids` (lib/recorded-ids.ts).
+      // Read by `npm run region -- record-ids` (lib/recorded.ts).
       new CfnOutput(this, DATA_OUTPUTS.globalDatastoreId, {
         value: this.cache.globalDatastore.attrGlobalReplicationGroupId,
         description: 'The Global Datastore both regions belong to',

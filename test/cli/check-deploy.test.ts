@@ -66,19 +66,41 @@ function assembly(stacks: Record<string, Template>): string {
 }
 
 interface Live {
-  /** Deployed templates by stack name (missing: the stack does not exist). */
+  /** Deployed templates by stack name (missing: the stack does not exist, unless it has outputs below). */
   readonly deployed: Record<string, Template>;
   /** Region of the Aurora writer. */
   readonly writer: string;
-  /** Engine version of each region's cluster. */
+  /** A managed switchover of the global cluster in progress (`FailoverState.Status`). */
+  readonly failoverStatus?: string;
+  /** Engine version of each region's cluster (missing region: the call fails). */
   readonly versions?: Record<string, string>;
   /** Region of the Global Datastore primary. */
   readonly cachePrimary: string;
   /** Region of the EFS replication source, or none. */
   readonly filesSource: string | 'none';
+  /** Stack status by name (default UPDATE_COMPLETE). */
+  readonly status?: Record<string, string>;
   /** Regions whose APIs fail with a network error. */
   readonly down?: readonly string[];
 }
+
+const GDS = 'gxeiz-haweb-staging-sessions';
+
+/** Outputs of the stacks that have some: the Storage stacks' file systems, the primary Data stack's datastore. */
+function outputsOf(stackName: string): Record<string, string> {
+  const region = stackName.split('-').slice(-3).join('-');
+  if (stackName.includes('-Storage-')) return { FileSystemId: FS[region]! };
+  if (stackName === `HaWeb-staging-Data-${P}`) return { GlobalDatastoreId: GDS };
+  return {};
+}
+
+const doesNotExist = (name: string) =>
+  new CloudFormationServiceException({
+    name: 'ValidationError',
+    $fault: 'client',
+    $metadata: {},
+    message: `Stack with id ${name} does not exist`,
+  });
 
 /** SDK clients of both regions answering as `live` describes. */
 function liveClients(live: Live): (region: string) => RegionClients {
@@ -98,32 +120,38 @@ function liveClients(live: Live): (region: string) => RegionClients {
       efs.onAnyCommand().rejects(down);
       continue;
     }
-    cfn.on(GetTemplateCommand).callsFake((input: { StackName: string }) => {
-      const template = live.deployed[input.StackName];
-      if (!template) {
-        throw new CloudFormationServiceException({
-          name: 'ValidationError',
-          $fault: 'client',
-          $metadata: {},
-          message: `Stack with id ${input.StackName} does not exist`,
-        });
-      }
-      return { TemplateBody: JSON.stringify(template) };
+    const exists = (name: string) => name in live.deployed || Object.keys(outputsOf(name)).length > 0;
+    cfn.on(DescribeStacksCommand).callsFake((input: { StackName: string }) => {
+      if (!exists(input.StackName)) throw doesNotExist(input.StackName);
+      return {
+        Stacks: [
+          {
+            StackName: input.StackName,
+            CreationTime: new Date(),
+            StackStatus: live.status?.[input.StackName] ?? 'UPDATE_COMPLETE',
+            Outputs: Object.entries(outputsOf(input.StackName)).map(([OutputKey, OutputValue]) => ({
+              OutputKey,
+              OutputValue,
+            })),
+          },
+        ],
+      };
     });
-    cfn.on(DescribeStacksCommand).resolves({
-      Stacks: [
-        {
-          StackName: `HaWeb-staging-Storage-${region}`,
-          CreationTime: new Date(),
-          StackStatus: 'UPDATE_COMPLETE',
-          Outputs: [{ OutputKey: 'FileSystemId', OutputValue: FS[region] }],
-        },
-      ],
+    cfn.on(GetTemplateCommand).callsFake((input: { StackName: string }) => {
+      if (!exists(input.StackName)) throw doesNotExist(input.StackName);
+      return { TemplateBody: JSON.stringify(live.deployed[input.StackName] ?? {}) };
     });
     rds.on(DescribeGlobalClustersCommand).resolves({
       GlobalClusters: [
         {
           EngineVersion: '16.6',
+          FailoverState: live.failoverStatus
+            ? {
+                Status: live.failoverStatus as 'pending',
+                FromDbClusterArn: clusterArn(P),
+                ToDbClusterArn: clusterArn(S),
+              }
+            : undefined,
           GlobalClusterMembers: [
             { DBClusterArn: clusterArn(P), IsWriter: live.writer === P },
             { DBClusterArn: clusterArn(S), IsWriter: live.writer === S },
@@ -131,11 +159,14 @@ function liveClients(live: Live): (region: string) => RegionClients {
         },
       ],
     });
-    rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ EngineVersion: live.versions?.[region] ?? '16.6' }] });
+    const version = (live.versions ?? { [P]: '16.6', [S]: '16.6' })[region];
+    if (version) rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ EngineVersion: version }] });
+    else rds.on(DescribeDBClustersCommand).rejects(new Error('AccessDenied'));
     ec.on(DescribeGlobalReplicationGroupsCommand).resolves({
       GlobalReplicationGroups: [
         {
-          GlobalReplicationGroupId: 'hgjpf-haweb-staging-sessions',
+          GlobalReplicationGroupId: GDS,
+          Status: 'available',
           Members: [
             { ReplicationGroupRegion: P, Role: live.cachePrimary === P ? 'PRIMARY' : 'SECONDARY' },
             { ReplicationGroupRegion: S, Role: live.cachePrimary === S ? 'PRIMARY' : 'SECONDARY' },
@@ -154,7 +185,7 @@ function liveClients(live: Live): (region: string) => RegionClients {
                 SourceFileSystemArn: 'arn',
                 OriginalSourceFileSystemArn: 'arn',
                 CreationTime: new Date(),
-                Destinations: [],
+                Destinations: [{ Status: 'ENABLED', FileSystemId: 'fs-x', Region: 'r' }],
               },
             ],
     });
@@ -189,12 +220,18 @@ const DATA_S = `HaWeb-staging-Data-${S}`;
 const APP_P = `HaWeb-staging-App-${P}`;
 const APP_S = `HaWeb-staging-App-${S}`;
 
-async function run(synthesized: Record<string, Template>, live: Live, extraArgs: string[] = [], arc = arcWith()) {
+async function run(
+  synthesized: Record<string, Template>,
+  live: Live,
+  extraArgs: string[] = [],
+  arc = arcWith(),
+  context: Record<string, unknown> = {},
+) {
   const deps = cliDeps({
     clients: liveClients(live),
     arc,
     environments: { staging },
-    context: {},
+    context,
   });
   const code = await main(
     ['check-deploy', '-c', 'env=staging', '--assembly', assembly(synthesized), ...extraArgs],
@@ -341,6 +378,160 @@ describe('check-deploy', () => {
     expect(replacementRisks('S', undefined, fsTemplate)).toEqual([]);
   });
 
+  describe('after record-ids', () => {
+    const read = (region: string, stackName: string, outputName: string) => ({
+      'Fn::GetStackOutput': { StackName: stackName, Region: region, OutputName: outputName },
+    });
+    const secondaryData = (gds: unknown): Template => ({
+      Resources: {
+        ...dataTemplate().Resources,
+        SessionCache: {
+          Type: 'AWS::ElastiCache::ReplicationGroup',
+          Properties: { NumCacheClusters: 2, GlobalReplicationGroupId: gds },
+        },
+      },
+    });
+    const deployedWithRead = { ...BEFORE, [DATA_S]: secondaryData(read(P, DATA_P, 'GlobalDatastoreId')) };
+    const recorded = {
+      'haweb:staging:recorded': { fileSystemIds: { [P]: FS[P], [S]: FS[S] }, globalDatastoreId: GDS },
+    };
+
+    test('a read replaced by the recorded literal of the same value changes nothing (it is no replacement)', async () => {
+      const r = await run(
+        { ...deployedWithRead, [DATA_S]: secondaryData(GDS) },
+        { ...STEADY, deployed: deployedWithRead },
+        [],
+        arcWith(),
+        recorded,
+      );
+      expect(r.out).toContain('No stack would change.');
+      expect(r.code).toBe(0);
+    });
+
+    test('a literal that differs from the live output is a change: it would replace the member', async () => {
+      const r = await run(
+        { ...deployedWithRead, [DATA_S]: secondaryData('ldgnf-haweb-staging-sessions') },
+        { ...STEADY, deployed: deployedWithRead },
+      );
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(
+        `${DATA_S} replaces SessionCache (AWS::ElastiCache::ReplicationGroup) (GlobalReplicationGroupId changed)`,
+      );
+    });
+
+    test('recorded IDs that differ from the live outputs are not safe', async () => {
+      const r = await run(BEFORE, STEADY, [], arcWith(), {
+        'haweb:staging:recorded': { fileSystemIds: { [P]: 'fs-00000000000000000' } },
+      });
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(
+        `the recorded file system of ${P} is fs-00000000000000000, but the Storage stack's is ${FS[P]}: run ` +
+          '`npm run region -- record-ids -c env=staging` and commit cdk.context.json.',
+      );
+    });
+  });
+
+  test("not safe: the writer upgraded while the secondary's version cannot be read", async () => {
+    const synthesized = { ...BEFORE, [DATA_P]: dataTemplate('16.8') };
+    const r = await run(synthesized, { ...STEADY, versions: { [P]: '16.6' } }, ['--stack', DATA_P]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`while the cluster in ${S} runs a version that could not be read`);
+  });
+
+  test('not safe: a major Aurora version on a member cluster (RDS upgrades a Global Database through the global cluster)', async () => {
+    const synthesized = { ...BEFORE, [DATA_S]: dataTemplate('17.2') };
+    const r = await run(synthesized, STEADY, ['--stack', DATA_S]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `${DATA_S} changes the major engine version of DatabaseCluster (16.6 to 17.2) on a member cluster, which RDS ` +
+        'refuses for a Global Database: upgrade through the global cluster (docs/runbooks/aurora-upgrade.md).',
+    );
+  });
+
+  test('not safe: a node type change on a cache member (ElastiCache changes it on the Global Datastore only)', async () => {
+    const t = dataTemplate();
+    const member = {
+      Type: 'AWS::ElastiCache::ReplicationGroup',
+      Properties: { NumCacheClusters: 2, CacheNodeType: 'cache.r7g.xlarge' },
+    };
+    const before = {
+      ...BEFORE,
+      [DATA_P]: {
+        Resources: {
+          ...t.Resources,
+          SessionCache: { ...member, Properties: { NumCacheClusters: 2, CacheNodeType: 'cache.r7g.large' } },
+        },
+      },
+    };
+    const r = await run(
+      { ...before, [DATA_P]: { Resources: { ...t.Resources, SessionCache: member } } },
+      { ...STEADY, deployed: before },
+    );
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`${DATA_P} changes CacheNodeType of SessionCache, a member of the Global Datastore`);
+  });
+
+  test("not safe: removing the node type from the Global Datastore (back to the members' creation value)", async () => {
+    const gdsOf = (props: Record<string, unknown>): Template => ({
+      Resources: {
+        ...dataTemplate().Resources,
+        Gds: { Type: 'AWS::ElastiCache::GlobalReplicationGroup', Properties: props },
+      },
+    });
+    const before = { ...BEFORE, [DATA_P]: gdsOf({ CacheNodeType: 'cache.r7g.xlarge' }) };
+    const removed = await run({ ...before, [DATA_P]: gdsOf({}) }, { ...STEADY, deployed: before });
+    expect(removed.code).toBe(1);
+    expect(removed.out).toContain(`${DATA_P} removes CacheNodeType from the Global Datastore Gds`);
+    const both = await run(
+      { ...before, [DATA_P]: gdsOf({ CacheNodeType: 'cache.r7g.2xlarge', EngineVersion: '8.1' }) },
+      { ...STEADY, deployed: before },
+    );
+    expect(both.out).toContain('changes both the engine version and the node type of the Global Datastore Gds');
+  });
+
+  test('not safe: a managed switchover of the global cluster in progress', async () => {
+    const r = await run({ ...BEFORE, [APP_P]: appTemplate(8) }, { ...STEADY, failoverStatus: 'failing-over' });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `the Aurora global cluster is switching over or failing over (failing-over from ${P} to ${S})`,
+    );
+  });
+
+  test('not safe: a stack in UPDATE_ROLLBACK_FAILED', async () => {
+    const r = await run(
+      { ...BEFORE, [APP_P]: appTemplate(8) },
+      { ...STEADY, status: { [APP_P]: 'UPDATE_ROLLBACK_FAILED' } },
+    );
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`${APP_P} is UPDATE_ROLLBACK_FAILED: wait for the operation to end, or recover the stack`);
+  });
+
+  test('an output-only change is shown (the stack does change)', async () => {
+    const withOutput = { ...appTemplate(), Outputs: { Url: { Value: 'https://x/' } } };
+    const r = await run({ ...BEFORE, [APP_P]: withOutput }, STEADY);
+    expect(r.out).not.toContain('No stack would change.');
+    expect(r.out).toContain('output Url added');
+    expect(r.code).toBe(0);
+  });
+
+  test("not safe during an outage: a changed custom resource that calls the other region (the plan's fleet lookup)", async () => {
+    const lookup = (token: string): Template => ({
+      Resources: {
+        Fleet: {
+          Type: 'Custom::AWS',
+          Properties: {
+            Create: `{"service":"AutoScaling","action":"describeAutoScalingGroups","region":"${P}","token":"${token}"}`,
+          },
+        },
+      },
+    });
+    const OPS_S = `HaWeb-staging-Operations-${S}`;
+    const live: Live = { ...SWITCHED, deployed: { ...BEFORE, [OPS_S]: lookup('a') }, down: [P] };
+    const r = await run({ ...BEFORE, [OPS_S]: lookup('b') }, live, ['--stack', OPS_S]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`${OPS_S} updates Fleet, which calls ${P} at deploy, and ${P} cannot be reached`);
+  });
+
   test('without credentials it says so and exits 2', async () => {
     const deps = cliDeps({ credentials: noCredentials, environments: { staging }, context: {} });
     const code = await main(['check-deploy', '-c', 'env=staging', '--assembly', assembly(BEFORE)], deps);
@@ -359,8 +550,11 @@ describe('check-deploy', () => {
     const r = await run({ ...BEFORE, [DATA_P]: dataTemplate('16.6', 2) }, SWITCHED, ['--json']);
     const doc = JSON.parse(r.out);
     expect(doc.safe).toBe(false);
-    expect(doc.roles.databaseWriter).toEqual({ region: S });
-    expect(doc.roles.filesSource).toEqual({ region: 'none' });
+    expect(doc.roles.databaseWriter).toEqual({ value: S });
+    expect(doc.roles.filesSource).toEqual({ value: 'none' });
+    expect(doc.stacks.find((s: { stackName: string }) => s.stackName === DATA_P).deployedStatus).toBe(
+      'UPDATE_COMPLETE',
+    );
     expect(doc.stacks.find((s: { stackName: string }) => s.stackName === DATA_P).changes).toEqual([
       { logicalId: 'DatabaseReader2', type: 'AWS::RDS::DBInstance', action: 'add', changed: [] },
     ]);
@@ -409,11 +603,13 @@ describe('check-deploy pieces', () => {
     const roles = {
       databaseWriter: { error: 'timeout' },
       databaseVersions: {},
-      cachePrimary: { region: P },
-      filesSource: { region: P },
+      cachePrimary: { value: P },
+      filesSource: { value: P },
       unreachable: {},
     };
-    expect(judge(staging, [{ stack, deployed: true, changes: change, risks: [] }], roles)).toEqual([
+    expect(
+      judge(staging, [{ stack, deployedStatus: 'UPDATE_COMPLETE', changes: change, other: [], risks: [] }], roles),
+    ).toEqual([
       `${DATA_P} changes DatabaseReader2 (AWS::RDS::DBInstance, add), but the Aurora writer could not be read ` +
         '(timeout); deploy data-tier changes only when both regions can be read.',
     ]);
@@ -421,7 +617,15 @@ describe('check-deploy pieces', () => {
     expect(
       judge(
         staging,
-        [{ stack: appStack, deployed: true, changes: resourceChanges(appTemplate(), appTemplate(8)), risks: [] }],
+        [
+          {
+            stack: appStack,
+            deployedStatus: 'UPDATE_COMPLETE',
+            changes: resourceChanges(appTemplate(), appTemplate(8)),
+            other: [],
+            risks: [],
+          },
+        ],
         roles,
       ),
     ).toEqual([]);

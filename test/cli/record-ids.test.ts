@@ -1,10 +1,15 @@
-import { DescribeStacksCommand, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
+import {
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+} from '@aws-sdk/client-cloudformation';
 import { DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { main } from '../../cli/main';
 import { RegionClients } from '../../cli/status';
+import { EnvironmentConfig } from '../../lib/config';
 import { staging } from '../../lib/config/environments';
 import { tempDir } from '../helpers';
 import { cliDeps, noCredentials, regionClients } from './fakes';
@@ -55,8 +60,13 @@ function deployed(globalVersion = '16.6', deployedNodeType = 'cache.r7g.large'):
   return (region) => byRegion.get(region)!;
 }
 
-async function record(clients: (region: string) => RegionClients, file: string, extra: string[] = []) {
-  const deps = cliDeps({ clients, environments: { staging } });
+async function record(
+  clients: (region: string) => RegionClients,
+  file: string,
+  extra: string[] = [],
+  config: EnvironmentConfig = staging,
+) {
+  const deps = cliDeps({ clients, environments: { staging: config } });
   const code = await main(['record-ids', '-c', 'env=staging', '--context-file', file, ...extra], deps);
   return { code, out: deps.out.join('\n'), err: deps.err.join('\n') };
 }
@@ -83,8 +93,10 @@ describe('record-ids', () => {
   test('once recorded, the cache members keep their creation values after the Global Datastore was scaled', async () => {
     const file = path.join(tempDir('record-'), 'cdk.context.json');
     await record(deployed(), file);
-    // The Global Datastore was scaled through its own resource; the member's template never changes.
-    await record(deployed('16.8', 'cache.r7g.xlarge'), file);
+    // The Global Datastore was scaled through its own resource (the member's template never changes), and Aurora
+    // had a minor upgrade that the config follows.
+    const upgraded = { ...staging, database: { ...staging.database, engineVersion: '16.8' } };
+    expect((await record(deployed('16.8', 'cache.r7g.xlarge'), file, [], upgraded)).code).toBe(0);
     const facts = JSON.parse(fs.readFileSync(file, 'utf8'))[KEY];
     expect(facts.cacheMembers).toEqual({ engineVersion: '8.0', nodeType: 'cache.r7g.large' });
     expect(facts.databaseEngineVersion).toBe('16.8');
@@ -107,12 +119,36 @@ describe('record-ids', () => {
     expect(fs.existsSync(file)).toBe(false);
   });
 
-  test('says when the config does not synthesize against what was recorded (a major upgrade done outside)', async () => {
+  test('writes nothing and exits 1 when the config does not synthesize against what was read (a major upgrade done outside)', async () => {
     const file = path.join(tempDir('record-'), 'cdk.context.json');
     const r = await record(deployed('17.2'), file);
-    expect(r.code).toBe(0);
-    expect(r.out).toContain('The config does not synthesize against these facts:');
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('Not recorded: the config does not synthesize against what was read');
     expect(r.out).toContain('database.engineVersion "16.6" is lower than the version the global cluster runs ("17.2"');
+    expect(fs.existsSync(file)).toBe(false);
+    // The runbook's order: set the version the upgrade reached, then record.
+    const upgraded = { ...staging, database: { ...staging.database, engineVersion: '17.2' } };
+    expect((await record(deployed('17.2'), file, [], upgraded)).code).toBe(0);
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))[KEY].databaseEngineVersion).toBe('17.2');
+  });
+
+  test('a broken entry is replaced, and said so', async () => {
+    const file = path.join(tempDir('record-'), 'cdk.context.json');
+    fs.writeFileSync(file, JSON.stringify({ [KEY]: { fileSystemIds: { [P]: 'nope' } } }));
+    const r = await record(deployed(), file);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('The entry that was there did not parse and is replaced');
+    expect(JSON.parse(fs.readFileSync(file, 'utf8'))[KEY].fileSystemIds[P]).toBe(FS[P]);
+  });
+
+  test('an unreachable region: nothing written, exit 1', async () => {
+    const clients = deployed();
+    const file = path.join(tempDir('record-'), 'cdk.context.json');
+    mockClient(clients(S).cloudformation).onAnyCommand().rejects(new Error('connect ETIMEDOUT'));
+    const r = await record(clients, file);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`cannot read HaWeb-staging-Storage-${S} in ${S}: connect ETIMEDOUT`);
+    expect(fs.existsSync(file)).toBe(false);
   });
 
   test('a stack that does not exist: nothing written, exit 1', async () => {
@@ -121,13 +157,16 @@ describe('record-ids', () => {
     mockClient(clients(S).cloudformation)
       .on(DescribeStacksCommand)
       .rejects(
-        Object.assign(new Error(`Stack with id HaWeb-staging-Storage-${S} does not exist`), {
+        new CloudFormationServiceException({
           name: 'ValidationError',
+          $fault: 'client',
+          $metadata: {},
+          message: `Stack with id HaWeb-staging-Storage-${S} does not exist`,
         }),
       );
     const r = await record(clients, file);
     expect(r.code).toBe(1);
-    expect(r.err).toContain(`cannot read HaWeb-staging-Storage-${S} in ${S}`);
+    expect(r.err).toContain(`stack HaWeb-staging-Storage-${S} does not exist in ${S}; deploy the environment first.`);
     expect(r.err).toContain('Nothing was written.');
     expect(fs.existsSync(file)).toBe(false);
   });

@@ -322,6 +322,24 @@ describe('a production environment stays highly available in whichever region is
     ]);
   });
 
+  test('a secondary with one NAT gateway: once promoted, the loss of an AZ would cut its egress', () => {
+    expect(problemsOf({ ...production, secondary: { ...prod.secondary, natGateways: 1 } })).toEqual([
+      "secondary.natGateways is 1: once promoted, a production region's instances must reach the internet through " +
+        "the loss of an AZ (the bootstrap's packages, AWS APIs); set it to 3.",
+    ]);
+  });
+
+  test("a region whose maximum capacity is below the other's: the plan's scale-up would stop short", () => {
+    expect(problemsOf({ ...production, secondary: { ...prod.secondary, capacity: { min: 2, max: 6 } } })).toEqual([
+      'secondary.capacity.max is 6, below primary.capacity.max 12: the Region switch plan scales the region it ' +
+        "activates to the other region's capacity, and the secondary could not take the primary's load; set it to 12 " +
+        'or more.',
+    ]);
+    expect(problemsOf({ ...production, primary: { ...prod.primary, capacity: { min: 3, max: 8 } } })).toEqual([
+      expect.stringContaining('primary.capacity.max is 8, below secondary.capacity.max 12'),
+    ]);
+  });
+
   test('not required outside production (demo runs one reader per region)', () => {
     expect(demo.secondary.databaseReaders).toBe(1);
     expect(problemsOf(demo)).toEqual([]);

@@ -1,0 +1,220 @@
+/**
+ * What `check-deploy` and `record-ids` read of the live environment: deployed stacks (template, status, outputs)
+ * and the live roles and state of the data tier, each from whichever region answers.
+ */
+import {
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+} from '@aws-sdk/client-cloudformation';
+import { DescribeReplicationConfigurationsCommand, ReplicationNotFound } from '@aws-sdk/client-efs';
+import { DescribeGlobalReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
+import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
+import { EnvironmentConfig } from '../lib/config';
+import { physicalNames } from '../lib/names';
+import { CfnTemplate } from '../lib/template-diff';
+import { ArcRegionSwitchApi } from './arc-region-switch-client';
+import { RegionClients } from './status';
+import { findPlan } from './switch';
+
+/** What the live reads go through. */
+export interface LiveDeps {
+  /** The SDK clients of a region. */
+  readonly clients: (region: string) => RegionClients;
+  /** The Region switch API. */
+  readonly arc: ArcRegionSwitchApi;
+}
+
+/** A deployed stack. */
+export interface DeployedStack {
+  /** Its template as deployed (`GetTemplate`, stage Original). */
+  readonly template: CfnTemplate;
+  /** `StackStatus`, for example `UPDATE_COMPLETE`. */
+  readonly status: string;
+  /** Its outputs. */
+  readonly outputs: Readonly<Record<string, string>>;
+}
+
+function doesNotExist(err: unknown): boolean {
+  return err instanceof CloudFormationServiceException && /does not exist/.test(err.message);
+}
+
+/** The outputs and status of a stack (`DescribeStacks`), or undefined when the stack does not exist. */
+export async function describeStack(
+  cfn: CloudFormationClient,
+  stackName: string,
+): Promise<{ status: string; outputs: Record<string, string> } | undefined> {
+  try {
+    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
+    if (!stack) return undefined;
+    const outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
+    return { status: stack.StackStatus ?? 'UNKNOWN', outputs };
+  } catch (err) {
+    if (doesNotExist(err)) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * A deployed stack: template, status and outputs, or undefined when the stack does not exist.
+ * @throws the SDK's error for anything else (an unreachable region, missing permissions).
+ */
+export async function deployedStack(cfn: CloudFormationClient, stackName: string): Promise<DeployedStack | undefined> {
+  const described = await describeStack(cfn, stackName);
+  if (!described) return undefined;
+  try {
+    const out = await cfn.send(new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Original' }));
+    return { ...described, template: JSON.parse(out.TemplateBody ?? '{}') as CfnTemplate };
+  } catch (err) {
+    if (doesNotExist(err)) return undefined;
+    throw err;
+  }
+}
+
+/** A role read from whichever region answered, or why it could not be read. */
+export type Read<T> = { readonly value: T } | { readonly error: string };
+
+/** The live state of the data tier. */
+export interface LiveRoles {
+  /** Region whose Aurora cluster is the writer of the global cluster. */
+  readonly databaseWriter: Read<string>;
+  /** A managed switchover or failover of the global cluster in progress (`FailoverState`), if any. */
+  readonly databaseFailover?: string;
+  /** Engine version of each region's Aurora cluster, where it was read. */
+  readonly databaseVersions: Readonly<Record<string, string>>;
+  /** Region of the Global Datastore's primary member. */
+  readonly cachePrimary: Read<string>;
+  /** Status of the Global Datastore (`available` when nothing is changing). */
+  readonly cacheStatus?: string;
+  /** Region of the EFS replication source; `none` when the file systems do not replicate. */
+  readonly filesSource: Read<string>;
+  /** Status of the EFS replication (`ENABLED` when it runs), if there is one. */
+  readonly filesStatus?: string;
+  /**
+   * A plan execution in progress: `{ value: executionId }`; `{ value: null }` when none; `{ error }` when the plan
+   * could not be read. Undefined when the environment has no Region switch plan.
+   */
+  readonly switchInProgress?: Read<string | null>;
+  /** Regions whose APIs could not be reached, with the error. */
+  readonly unreachable: Readonly<Record<string, string>>;
+}
+
+/** An error's message. */
+export function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The first region whose `read` succeeds, or the errors of both. */
+async function fromEither<T>(regions: readonly string[], read: (region: string) => Promise<T>): Promise<Read<T>> {
+  const errors: string[] = [];
+  for (const region of regions) {
+    try {
+      return { value: await read(region) };
+    } catch (err) {
+      errors.push(`${region}: ${message(err)}`);
+    }
+  }
+  return { error: errors.join('; ') };
+}
+
+function regionOfArn(arn: string | undefined): string | undefined {
+  return arn?.split(':')[3];
+}
+
+/**
+ * Reads the live state of the data tier from whichever region answers: the Aurora writer and any managed
+ * switchover or failover in progress (`DescribeGlobalClusters`), each cluster's engine version
+ * (`DescribeDBClusters`), the Global Datastore primary and status (`DescribeGlobalReplicationGroups`), the EFS
+ * replication source and status (`DescribeReplicationConfigurations` of `fileSystemIds`) and the plan's
+ * execution in progress (`ListPlansInRegion`'s `activePlanExecution`).
+ */
+export async function readLiveRoles(
+  config: EnvironmentConfig,
+  deps: LiveDeps,
+  fileSystemIds: Readonly<Record<string, string>>,
+): Promise<LiveRoles> {
+  const names = physicalNames(config);
+  const regions = [config.primary.region, config.secondary.region];
+  const unreachable: Record<string, string> = {};
+
+  const global = await fromEither(regions, async (region) => {
+    const out = await deps
+      .clients(region)
+      .rds.send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: names.globalClusterIdentifier }));
+    const cluster = out.GlobalClusters?.[0];
+    const writer = regionOfArn(cluster?.GlobalClusterMembers?.find((m) => m.IsWriter)?.DBClusterArn);
+    if (!writer) throw new Error(`global cluster ${names.globalClusterIdentifier} has no writer`);
+    const f = cluster?.FailoverState;
+    const failover = f?.Status
+      ? `${f.Status} from ${regionOfArn(f.FromDbClusterArn) ?? '?'} to ${regionOfArn(f.ToDbClusterArn) ?? '?'}`
+      : undefined;
+    return { writer, failover };
+  });
+  const databaseVersions: Record<string, string> = {};
+  await Promise.all(
+    regions.map(async (region) => {
+      try {
+        const out = await deps
+          .clients(region)
+          .rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: names.databaseClusterIdentifier }));
+        const version = out.DBClusters?.[0]?.EngineVersion;
+        if (version) databaseVersions[region] = version;
+      } catch (err) {
+        unreachable[region] = message(err);
+      }
+    }),
+  );
+
+  const cache = await fromEither(regions, async (region) => {
+    const ec = deps.clients(region).elasticache;
+    let marker: string | undefined;
+    do {
+      const page = await ec.send(new DescribeGlobalReplicationGroupsCommand({ ShowMemberInfo: true, Marker: marker }));
+      const group = page.GlobalReplicationGroups?.find((g) =>
+        g.GlobalReplicationGroupId?.endsWith(`-${names.globalDatastoreSuffix}`),
+      );
+      if (group) {
+        const primary = group.Members?.find((m) => m.Role === 'PRIMARY')?.ReplicationGroupRegion;
+        if (!primary) throw new Error(`Global Datastore ${group.GlobalReplicationGroupId} has no primary member`);
+        return { primary, status: group.Status };
+      }
+      marker = page.Marker;
+    } while (marker);
+    throw new Error(`no Global Datastore whose ID ends with ${names.globalDatastoreSuffix}`);
+  });
+
+  const files = await fromEither(regions, async (region) => {
+    const id = fileSystemIds[region];
+    if (!id) throw new Error(`the file system ID of ${region} is unknown`);
+    try {
+      const out = await deps
+        .clients(region)
+        .efs.send(new DescribeReplicationConfigurationsCommand({ FileSystemId: id }));
+      const replication = out.Replications?.[0];
+      if (!replication) return { source: 'none' };
+      return { source: replication.SourceFileSystemRegion ?? 'unknown', status: replication.Destinations?.[0]?.Status };
+    } catch (err) {
+      if (err instanceof ReplicationNotFound) return { source: 'none' };
+      throw err;
+    }
+  });
+
+  let switchInProgress: LiveRoles['switchInProgress'];
+  if (config.regionSwitch.enabled) {
+    const plan = await fromEither(regions, (region) => findPlan(deps.arc, region, names.regionSwitchPlanName));
+    switchInProgress = 'error' in plan ? plan : { value: plan.value.activePlanExecution ?? null };
+  }
+
+  return {
+    databaseWriter: 'value' in global ? { value: global.value.writer } : global,
+    databaseFailover: 'value' in global ? global.value.failover : undefined,
+    databaseVersions,
+    cachePrimary: 'value' in cache ? { value: cache.value.primary } : cache,
+    cacheStatus: 'value' in cache ? cache.value.status : undefined,
+    filesSource: 'value' in files ? { value: files.value.source } : files,
+    filesStatus: 'value' in files ? files.value.status : undefined,
+    switchInProgress,
+    unreachable,
+  };
+}
