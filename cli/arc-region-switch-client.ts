@@ -200,6 +200,46 @@ export interface ListPlanExecutionEventsOutput {
   readonly nextToken?: string;
 }
 
+/** Input of ListPlanExecutions. */
+export interface ListPlanExecutionsInput {
+  /** ARN of the plan. */
+  readonly planArn: string;
+  /** Page size, 1 to 100. */
+  readonly maxResults?: number;
+  /** Token of the next page. */
+  readonly nextToken?: string;
+  /** Only executions in this state. */
+  readonly state?: ExecutionState;
+}
+
+/** One execution as ListPlanExecutions lists it (`AbbreviatedExecution`). */
+export interface ExecutionSummary {
+  /** ID of the execution. */
+  readonly executionId: string;
+  /** ARN of the plan. */
+  readonly planArn?: string;
+  /** State, for example `completed`. */
+  readonly executionState?: ExecutionState;
+  /** `activate` or `deactivate`. */
+  readonly executionAction?: ExecutionAction;
+  /** The region activated or deactivated. */
+  readonly executionRegion?: string;
+  /** `graceful` or `ungraceful`. */
+  readonly mode?: ExecutionMode;
+  /** When it started, epoch seconds. */
+  readonly startTime?: number;
+  /** When it ended, epoch seconds. */
+  readonly endTime?: number;
+}
+
+/** Output of ListPlanExecutions. */
+export interface ListPlanExecutionsOutput {
+  /** Executions on this page (current and past). */
+  readonly items?: readonly ExecutionSummary[];
+  /** Token of the next page. */
+  readonly nextToken?: string;
+}
+
 /** An error answer of the Region switch API. */
 export class ArcRegionSwitchError extends Error {
   /** Error code, for example `ResourceNotFoundException`. */
@@ -244,6 +284,8 @@ export interface ArcRegionSwitchApi {
   getPlanExecution(region: string, input: GetPlanExecutionInput): Promise<GetPlanExecutionOutput>;
   /** Lists an execution's events. */
   listPlanExecutionEvents(region: string, input: ListPlanExecutionEventsInput): Promise<ListPlanExecutionEventsOutput>;
+  /** Lists a plan's executions, current and past (check-deploy reads the last one). */
+  listPlanExecutions(region: string, input: ListPlanExecutionsInput): Promise<ListPlanExecutionsOutput>;
 }
 
 /** Signed awsJson1_0 calls to the Region switch data plane. */
@@ -271,6 +313,10 @@ export class ArcRegionSwitchClient implements ArcRegionSwitchApi {
     input: ListPlanExecutionEventsInput,
   ): Promise<ListPlanExecutionEventsOutput> {
     return this.call(region, 'ListPlanExecutionEvents', input);
+  }
+
+  public listPlanExecutions(region: string, input: ListPlanExecutionsInput): Promise<ListPlanExecutionsOutput> {
+    return this.call(region, 'ListPlanExecutions', input);
   }
 
   private async call<T>(region: string, operation: string, input: object): Promise<T> {

@@ -265,11 +265,12 @@ Exit codes: 0 every component ok, 1 refused, incomplete or failed, 2 no credenti
 
 Whether deploying the synthesized templates now is safe. Run \`npx cdk synth -c env=<name>\` first.
 Reads the deployed templates (CloudFormation GetTemplate) and the live roles of the data tier: the
-Aurora writer, the Global Datastore primary, the EFS replication source, and whether a Region switch
-plan execution is in progress. Not safe: a switch in progress; a change to an Aurora, ElastiCache or
-EFS resource while its live role is not the one the templates assume (the config's primary region
-holds all three); an Aurora engine upgrade of the writer before the secondary; a changed stack that
-reads a region that cannot be reached.
+Aurora writer, the Global Datastore primary, the EFS replication source, a Region switch in progress
+and the plan's last execution. Not safe: a switch in progress or left unfinished; a stack not settled;
+a change that replaces a stateful resource; a change to an Aurora, ElastiCache or EFS resource while
+its live role is not the one the templates assume (the config's primary region holds all three); a
+change AWS makes only on the global resource; an Aurora upgrade of the writer before the secondary;
+recorded IDs that differ from the live ones; a changed stack that reads a region that cannot be reached.
 
 Options:
   --stack <name>     Check only this stack (repeatable), for example during an outage

@@ -268,6 +268,26 @@ export function judge(config: EnvironmentConfig, stacks: readonly StackChange[],
         'check the credentials allow arc-region-switch:ListPlansInRegion.',
     );
   }
+  const last = roles.lastExecution;
+  if (last?.executionState && !(inProgress && 'value' in inProgress && inProgress.value === last.executionId)) {
+    const what = `the plan's last execution (${last.executionId}, ${last.executionAction ?? 'activate'} ${last.executionRegion ?? '?'})`;
+    if (UNFINISHED.includes(last.executionState)) {
+      reasons.push(
+        `${what} is ${last.executionState}: finish or cancel it (\`npm run region -- status\`), then check again.`,
+      );
+    } else if (!FINISHED.includes(last.executionState) && splitRoles(roles)) {
+      reasons.push(
+        `${what} ended ${last.executionState} and the data tier is split (${splitRoles(roles)}): finish the switch ` +
+          'or switch back (the switchover and failback runbooks), then check again.',
+      );
+    }
+  }
+  const split = splitRoles(roles);
+  if (split && !reasons.some((r) => r.includes('the data tier is split'))) {
+    reasons.push(
+      `the data tier is split (${split}): a switch did not finish; finish it or switch back before deploying.`,
+    );
+  }
   if (roles.databaseFailover) {
     reasons.push(
       `the Aurora global cluster is switching over or failing over (${roles.databaseFailover}): wait until it ends.`,
@@ -289,6 +309,24 @@ export function judge(config: EnvironmentConfig, stacks: readonly StackChange[],
     reasons.push(...unreachableReads(config, s, roles));
   }
   return reasons;
+}
+
+/** Plan execution states of a switch that has not ended. */
+const UNFINISHED: readonly string[] = [
+  'inProgress',
+  'pending',
+  'pausedByFailedStep',
+  'pausedByOperator',
+  'pendingManualApproval',
+];
+/** Plan execution states of a switch that ended as planned. */
+const FINISHED: readonly string[] = ['completed', 'completedMonitoringApplicationHealth'];
+
+/** Why the live roles are split between the regions (the writer and the cache primary apart), or undefined. */
+export function splitRoles(roles: LiveRoles): string | undefined {
+  const db = 'value' in roles.databaseWriter ? roles.databaseWriter.value : undefined;
+  const cache = 'value' in roles.cachePrimary ? roles.cachePrimary.value : undefined;
+  return db && cache && db !== cache ? `Aurora writer in ${db}, Global Datastore primary in ${cache}` : undefined;
 }
 
 function roleProblems(config: EnvironmentConfig, s: StackChange, roles: LiveRoles): string[] {
@@ -461,6 +499,12 @@ export function renderCheckDeploy(config: EnvironmentConfig, result: CheckDeploy
     `Global Datastore primary:   ${show(r.cachePrimary, (v) => v + withStatus(r.cacheStatus), '')}`,
     `EFS replication source:     ${show(r.filesSource, (v) => v + withStatus(r.filesStatus), '')}`,
     `Region switch in progress:  ${show(r.switchInProgress, (v) => (v ? `yes (${v})` : 'no'), 'no plan')}`,
+    ...(r.lastExecution
+      ? [
+          `Last plan execution:        ${r.lastExecution.executionId}, ${r.lastExecution.executionAction ?? 'activate'} ` +
+            `${r.lastExecution.executionRegion ?? '?'}, ${r.lastExecution.executionState ?? 'unknown'}`,
+        ]
+      : []),
     `Templates assume:           ${config.primary.region} holds all three (the region the environment was created in)`,
     '',
   ];

@@ -14,7 +14,7 @@ import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-s
 import { EnvironmentConfig } from '../lib/config';
 import { physicalNames } from '../lib/names';
 import { CfnTemplate } from '../lib/template-diff';
-import { ArcRegionSwitchApi } from './arc-region-switch-client';
+import { ArcRegionSwitchApi, ExecutionSummary } from './arc-region-switch-client';
 import { RegionClients } from './status';
 import { findPlan } from './switch';
 
@@ -96,6 +96,11 @@ export interface LiveRoles {
    * could not be read. Undefined when the environment has no Region switch plan.
    */
   readonly switchInProgress?: Read<string | null>;
+  /**
+   * The plan's most recent execution (`ListPlanExecutions`, latest `startTime`), or null when it never ran.
+   * Undefined when the environment has no plan or the executions could not be read.
+   */
+  readonly lastExecution?: ExecutionSummary | null;
   /** Regions whose APIs could not be reached, with the error. */
   readonly unreachable: Readonly<Record<string, string>>;
 }
@@ -201,9 +206,14 @@ export async function readLiveRoles(
   });
 
   let switchInProgress: LiveRoles['switchInProgress'];
+  let lastExecution: LiveRoles['lastExecution'];
   if (config.regionSwitch.enabled) {
-    const plan = await fromEither(regions, (region) => findPlan(deps.arc, region, names.regionSwitchPlanName));
-    switchInProgress = 'error' in plan ? plan : { value: plan.value.activePlanExecution ?? null };
+    const plan = await fromEither(regions, async (region) => {
+      const found = await findPlan(deps.arc, region, names.regionSwitchPlanName);
+      return { found, last: await latestExecution(deps.arc, region, found.arn).catch(() => undefined) };
+    });
+    switchInProgress = 'error' in plan ? plan : { value: plan.value.found.activePlanExecution ?? null };
+    lastExecution = 'error' in plan ? undefined : plan.value.last;
   }
 
   return {
@@ -215,6 +225,25 @@ export async function readLiveRoles(
     filesSource: 'value' in files ? { value: files.value.source } : files,
     filesStatus: 'value' in files ? files.value.status : undefined,
     switchInProgress,
+    lastExecution,
     unreachable,
   };
+}
+
+/** The plan's execution with the latest start (the API does not document the order of its list). */
+async function latestExecution(
+  arc: ArcRegionSwitchApi,
+  region: string,
+  planArn: string,
+): Promise<ExecutionSummary | null> {
+  let latest: ExecutionSummary | null = null;
+  let nextToken: string | undefined;
+  do {
+    const page = await arc.listPlanExecutions(region, { planArn, maxResults: 100, nextToken });
+    for (const e of page.items ?? []) {
+      if (!latest || (e.startTime ?? 0) > (latest.startTime ?? 0)) latest = e;
+    }
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return latest;
 }

@@ -9,7 +9,7 @@ import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-s
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ArcRegionSwitchApi, PlanSummary } from '../../cli/arc-region-switch-client';
+import { ArcRegionSwitchApi, ExecutionSummary, PlanSummary } from '../../cli/arc-region-switch-client';
 import { crossRegionReads, judge, replacementRisks, resourceChanges, Template } from '../../cli/check-deploy';
 import { main } from '../../cli/main';
 import { RegionClients } from '../../cli/status';
@@ -194,7 +194,25 @@ function liveClients(live: Live): (region: string) => RegionClients {
 }
 
 /** A Region switch API whose plan has `activePlanExecution` when given. */
-function arcWith(activePlanExecution?: string): ArcRegionSwitchApi {
+/** Executions of the plan: a completed switchover to the secondary an hour ago, unless a test says otherwise. */
+const PAST: ExecutionSummary[] = [
+  {
+    executionId: 'exec-1',
+    executionState: 'completed',
+    executionAction: 'activate',
+    executionRegion: P,
+    startTime: 1000,
+  },
+  {
+    executionId: 'exec-2',
+    executionState: 'completed',
+    executionAction: 'activate',
+    executionRegion: S,
+    startTime: 2000,
+  },
+];
+
+function arcWith(activePlanExecution?: string, executions: readonly ExecutionSummary[] = PAST): ArcRegionSwitchApi {
   const plan: PlanSummary = {
     arn: `arn:aws:arc-region-switch::${ACCOUNT}:plan/haweb-staging:abc`,
     name: 'haweb-staging',
@@ -212,6 +230,11 @@ function arcWith(activePlanExecution?: string): ArcRegionSwitchApi {
     startPlanExecution: unused,
     getPlanExecution: unused,
     listPlanExecutionEvents: unused,
+    // Two pages, the later execution on the first: check-deploy must read them all and take the latest start.
+    listPlanExecutions: async (_region, input) =>
+      input.nextToken
+        ? { items: executions.slice(0, 1) }
+        : { items: executions.slice(1), nextToken: executions.length > 1 ? 'page-2' : undefined },
   };
 }
 
@@ -302,6 +325,51 @@ describe('check-deploy', () => {
     expect(r.code).toBe(1);
     expect(r.out).toContain('a region switch is in progress (plan execution exec-42)');
     expect(r.out).toMatch(/Region switch in progress: +yes \(exec-42\)/);
+  });
+
+  describe("the plan's last execution", () => {
+    const last = (executionState: ExecutionSummary['executionState']): ExecutionSummary[] => [
+      ...PAST,
+      { executionId: 'exec-3', executionState, executionAction: 'activate', executionRegion: S, startTime: 3000 },
+    ];
+    const change = { ...BEFORE, [APP_S]: appTemplate(8) };
+
+    test('shown, and a completed one is no obstacle', async () => {
+      const r = await run(change, SWITCHED);
+      expect(r.out).toMatch(new RegExp(`Last plan execution: +exec-2, activate ${S}, completed`));
+      expect(r.code).toBe(0);
+    });
+
+    test('paused on a failed step: not safe, the switch has not ended', async () => {
+      const r = await run(change, SWITCHED, [], arcWith(undefined, last('pausedByFailedStep')));
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(
+        `the plan's last execution (exec-3, activate ${S}) is pausedByFailedStep: finish or cancel it`,
+      );
+    });
+
+    test('failed with the data tier split between the regions: not safe', async () => {
+      const r = await run(change, { ...SWITCHED, cachePrimary: P }, [], arcWith(undefined, last('failed')));
+      expect(r.code).toBe(1);
+      expect(r.out).toContain(
+        `the plan's last execution (exec-3, activate ${S}) ended failed and the data tier is split (Aurora writer in ` +
+          `${S}, Global Datastore primary in ${P})`,
+      );
+    });
+
+    test('failed but the data tier is whole (the switch was undone): safe', async () => {
+      const r = await run(change, SWITCHED, [], arcWith(undefined, last('failed')));
+      expect(r.out).toMatch(/Last plan execution: +exec-3, activate .*, failed/);
+      expect(r.code).toBe(0);
+    });
+  });
+
+  test('not safe: a data tier split between the regions even without a plan execution (a manual failover half done)', async () => {
+    const r = await run({ ...BEFORE, [APP_S]: appTemplate(8) }, { ...SWITCHED, cachePrimary: P });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `the data tier is split (Aurora writer in ${S}, Global Datastore primary in ${P}): a switch did not finish`,
+    );
   });
 
   test('not safe: the writer upgraded before the secondary (AWS upgrades secondaries first)', async () => {
