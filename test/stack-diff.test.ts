@@ -4,6 +4,12 @@
  * the first in exactly the expected resources of the expected stacks, and never removes a stateful resource or
  * changes a property that would make CloudFormation replace one (test/support/stack-diff.ts). The last tests
  * show that the comparison does catch such changes.
+ *
+ * `staging` is synthesized as a deployed environment is: with its IDs recorded (`lib/recorded.ts`), which is
+ * also where the whole app is checked to read nothing of the other region at deploy. Changes that touch
+ * different resources share a synthesis (a synthesis of the whole app costs about half a second of CPU), and
+ * each test still names exactly what its own change touches; a test per shared synthesis checks that nothing
+ * else changed.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -12,6 +18,7 @@ import { CfnResource as L1Resource } from 'aws-cdk-lib';
 import * as bundling from '../lib/bundling';
 import { EnvironmentConfig } from '../lib/config';
 import { ENVIRONMENTS, staging } from '../lib/config/environments';
+import { recordedContextKey } from '../lib/recorded';
 import { tempDir } from './helpers';
 import {
   changedPaths,
@@ -37,15 +44,62 @@ function resource(type: string, idPrefix: string, changed?: string[]) {
   return expect.stringMatching(new RegExp(`^${type} ${idPrefix}[0-9A-F]{8}${keys}$`));
 }
 
+/** The IDs recorded after staging's first deploy (made up, of the right form). */
+const FILE_SYSTEMS = { [PRIMARY]: 'fs-0123456789abcdef0', [SECONDARY]: 'fs-0fedcba9876543210' };
+const GLOBAL_DATASTORE = 'gxeiz-haweb-staging-sessions';
+const RECORDED = {
+  [recordedContextKey('staging')]: {
+    fileSystemIds: FILE_SYSTEMS,
+    globalDatastoreId: GLOBAL_DATASTORE,
+    cacheMembers: { engineVersion: staging.cache.engineVersion, nodeType: staging.cache.nodeType },
+    databaseEngineVersion: staging.database.engineVersion,
+  },
+};
+
+/** `staging`, or a changed config, synthesized with the recorded IDs. */
+const synth = (config: EnvironmentConfig, customize?: Parameters<typeof synthesize>[1]) =>
+  synthesize(config, customize, RECORDED);
+
 let before: Synthesis;
 beforeAll(() => {
-  before = synthesize(staging);
+  before = synth(staging);
 });
 
 /** How a synthesis differs from `staging`'s. */
 const diffTo = (after: Synthesis): SynthesisDiff => diffSyntheses(before, after);
 /** How a changed config's synthesis differs from `staging`'s. */
-const diffFor = (config: EnvironmentConfig): SynthesisDiff => diffTo(synthesize(config));
+const diffFor = (config: EnvironmentConfig): SynthesisDiff => diffTo(synth(config));
+
+/** A synthesis made once, when the first test that needs it asks. */
+function once(make: () => Synthesis): () => Synthesis {
+  let made: Synthesis | undefined;
+  return () => (made ??= make());
+}
+
+/** The summary of `diff` restricted to `stacks`. */
+function only(diff: SynthesisDiff, ...stacks: string[]) {
+  return Object.fromEntries(Object.entries(summarize(diff)).filter(([name]) => stacks.includes(name)));
+}
+
+/**
+ * Four changes to different resources, in one synthesis: the primary's instance types (its App stack), the
+ * secondary's capacity (its App stack), and a reader more in each region (the Data stacks).
+ */
+const CAPACITY_AND_READERS: EnvironmentConfig = {
+  ...staging,
+  primary: { ...staging.primary, instanceTypes: ['m7g.xlarge', 'c7g.xlarge'], databaseReaders: 2 },
+  secondary: { ...staging.secondary, capacity: { min: 2, max: 8 }, databaseReaders: 2 },
+};
+const capacityAndReaders = once(() => synth(CAPACITY_AND_READERS));
+
+/** Three changes to different resources of both App stacks: the service's code and two alarm thresholds. */
+const codeAndThresholds = once(() =>
+  synthesizeWithChangedServiceCode({
+    ...staging,
+    service: { ...staging.service, refreshRollback5xxPerMinute: 20 },
+    dns: { ...staging.dns, healthCheckFailureThreshold: 4 },
+  }),
+);
 
 /** The logical ID `idPrefix<hash>` of `stackName` in `staging`'s synthesis, failing unless there is exactly one. */
 function logicalId(stackName: string, idPrefix: string): string {
@@ -69,7 +123,7 @@ function propertyChanges(after: Synthesis, stackName: string, idPrefix: string):
  * is a version bump; no config key or prop of the app sets it. Here the bundle is the real one with one line
  * appended to `server.js`: to the synthesis that is exactly what a changed source gives after esbuild.
  */
-function synthesizeWithChangedServiceCode(): Synthesis {
+function synthesizeWithChangedServiceCode(config: EnvironmentConfig): Synthesis {
   const realBundleFolder = bundling.bundleFolder;
   let changed: string | undefined;
   const spy = jest.spyOn(bundling, 'bundleFolder').mockImplementation((kind) => {
@@ -83,7 +137,7 @@ function synthesizeWithChangedServiceCode(): Synthesis {
     return changed;
   });
   try {
-    const synthesis = synthesize({ ...staging });
+    const synthesis = synth(config);
     expect(spy).toHaveBeenCalledWith(expect.objectContaining({ name: 'service' }));
     return synthesis;
   } finally {
@@ -150,15 +204,16 @@ describe('the comparison itself', () => {
 
 describe('routine changes touch only their resources and no stateful resource', () => {
   test('an app version bump changes only the boot script and the instances’ read grant on the bundle', () => {
-    const after = synthesizeWithChangedServiceCode();
+    const after = codeAndThresholds();
     const diff = diffTo(after);
-    const expected = {
-      modified: [
-        resource('AWS::IAM::Policy', 'FleetInstanceRoleDefaultPolicy', ['PolicyDocument']),
-        resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
-      ],
-    };
-    expect(summarize(diff)).toEqual({ [stack('App', PRIMARY)]: expected, [stack('App', SECONDARY)]: expected });
+    for (const region of [PRIMARY, SECONDARY]) {
+      expect(summarize(diff)[stack('App', region)]!.modified).toEqual(
+        expect.arrayContaining([
+          resource('AWS::IAM::Policy', 'FleetInstanceRoleDefaultPolicy', ['PolicyDocument']),
+          resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
+        ]),
+      );
+    }
     expect(statefulRisks(diff)).toEqual([]);
     for (const region of [PRIMARY, SECONDARY]) {
       const name = stack('App', region);
@@ -183,12 +238,9 @@ describe('routine changes touch only their resources and no stateful resource', 
   });
 
   test('an instance type change touches only that region’s launch template and Auto Scaling group', () => {
-    const after = synthesize({
-      ...staging,
-      primary: { ...staging.primary, instanceTypes: ['m7g.xlarge', 'c7g.xlarge'] },
-    });
+    const after = capacityAndReaders();
     const diff = diffTo(after);
-    expect(summarize(diff)).toEqual({
+    expect(only(diff, stack('App', PRIMARY))).toEqual({
       [stack('App', PRIMARY)]: {
         modified: [
           resource('AWS::AutoScaling::AutoScalingGroup', 'FleetASG', ['MixedInstancesPolicy']),
@@ -208,8 +260,8 @@ describe('routine changes touch only their resources and no stateful resource', 
   });
 
   test('a capacity change touches only that region’s Auto Scaling group sizes', () => {
-    const diff = diffFor({ ...staging, secondary: { ...staging.secondary, capacity: { min: 2, max: 8 } } });
-    expect(summarize(diff)).toEqual({
+    const diff = diffTo(capacityAndReaders());
+    expect(only(diff, stack('App', SECONDARY))).toEqual({
       [stack('App', SECONDARY)]: {
         modified: [resource('AWS::AutoScaling::AutoScalingGroup', 'FleetASG', ['MaxSize', 'MinSize'])],
       },
@@ -218,17 +270,23 @@ describe('routine changes touch only their resources and no stateful resource', 
   });
 
   test('an alarm threshold change (refreshRollback5xxPerMinute) touches only the refresh 5xx alarms', () => {
-    const diff = diffFor({ ...staging, service: { ...staging.service, refreshRollback5xxPerMinute: 20 } });
-    const expected = { modified: [resource('AWS::CloudWatch::Alarm', 'FleetTarget5xxAlarm', ['Threshold'])] };
-    expect(summarize(diff)).toEqual({ [stack('App', PRIMARY)]: expected, [stack('App', SECONDARY)]: expected });
+    const diff = diffTo(codeAndThresholds());
+    for (const region of [PRIMARY, SECONDARY]) {
+      expect(summarize(diff)[stack('App', region)]!.modified).toContainEqual(
+        resource('AWS::CloudWatch::Alarm', 'FleetTarget5xxAlarm', ['Threshold']),
+      );
+    }
     expect(statefulRisks(diff)).toEqual([]);
   });
 
   test('a health check threshold change touches only the regional health checks’ FailureThreshold', () => {
-    const after = synthesize({ ...staging, dns: { ...staging.dns, healthCheckFailureThreshold: 4 } });
+    const after = codeAndThresholds();
     const diff = diffTo(after);
-    const expected = { modified: [resource('AWS::Route53::HealthCheck', 'DnsHealthCheck', ['HealthCheckConfig'])] };
-    expect(summarize(diff)).toEqual({ [stack('App', PRIMARY)]: expected, [stack('App', SECONDARY)]: expected });
+    for (const region of [PRIMARY, SECONDARY]) {
+      expect(summarize(diff)[stack('App', region)]!.modified).toContainEqual(
+        resource('AWS::Route53::HealthCheck', 'DnsHealthCheck', ['HealthCheckConfig']),
+      );
+    }
     expect(statefulRisks(diff)).toEqual([]);
     // Not Type, MeasureLatency or RequestInterval, the create-only keys of HealthCheckConfig (the
     // AWS::Route53::HealthCheck schema): the health checks keep their IDs.
@@ -240,33 +298,57 @@ describe('routine changes touch only their resources and no stateful resource', 
   });
 
   test('adding a reader adds one DB instance to that region’s cluster and changes nothing else', () => {
-    const diff = diffFor({ ...staging, secondary: { ...staging.secondary, databaseReaders: 2 } });
-    expect(summarize(diff)).toEqual({
+    const diff = diffTo(capacityAndReaders());
+    expect(only(diff, stack('Data', SECONDARY))).toEqual({
       [stack('Data', SECONDARY)]: { added: [resource('AWS::RDS::DBInstance', 'DatabaseInstance2')] },
     });
     expect(statefulRisks(diff)).toEqual([]);
   });
 
   test('adding a reader in the primary region adds the next reader after the existing ones', () => {
-    const diff = diffFor({ ...staging, primary: { ...staging.primary, databaseReaders: 2 } });
-    expect(summarize(diff)).toEqual({
+    const diff = diffTo(capacityAndReaders());
+    expect(only(diff, stack('Data', PRIMARY))).toEqual({
       [stack('Data', PRIMARY)]: { added: [resource('AWS::RDS::DBInstance', 'DatabaseClusterReader2')] },
     });
     expect(statefulRisks(diff)).toEqual([]);
   });
+
+  test('the shared syntheses change nothing besides what the tests above name', () => {
+    expect(Object.keys(summarize(diffTo(capacityAndReaders()))).sort()).toEqual(
+      [stack('App', PRIMARY), stack('App', SECONDARY), stack('Data', PRIMARY), stack('Data', SECONDARY)].sort(),
+    );
+    const modified = [
+      resource('AWS::IAM::Policy', 'FleetInstanceRoleDefaultPolicy', ['PolicyDocument']),
+      resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
+      resource('AWS::CloudWatch::Alarm', 'FleetTarget5xxAlarm', ['Threshold']),
+      resource('AWS::Route53::HealthCheck', 'DnsHealthCheck', ['HealthCheckConfig']),
+    ];
+    const expected = { modified: expect.arrayContaining(modified) };
+    const summary = summarize(diffTo(codeAndThresholds()));
+    expect(summary).toEqual({ [stack('App', PRIMARY)]: expected, [stack('App', SECONDARY)]: expected });
+    for (const region of [PRIMARY, SECONDARY]) expect(summary[stack('App', region)]!.modified).toHaveLength(4);
+  });
 });
 
 describe('the comparison reports changes that would replace or remove a stateful resource', () => {
+  /**
+   * Three faulty changes to different stacks, in one synthesis. No config key reaches a create-only property of a
+   * stateful resource (their names come from the environment name alone, lib/names.ts), so two are the code
+   * changes a developer could make through an escape hatch: a new default database name on the primary Aurora
+   * cluster (Data-<primary>) and the secondary's file system under a new logical ID (Storage-<secondary>). The
+   * third is a config change: the Region switch plan turned off (the Operations stacks).
+   */
+  const faulty = once(() =>
+    synth({ ...staging, regionSwitch: { ...staging.regionSwitch, enabled: false } }, (environment) => {
+      const cluster = environment.primary.data.primaryDatabase!.cluster.node.defaultChild as L1Resource;
+      cluster.addPropertyOverride('DatabaseName', 'web');
+      (environment.secondary.storage.fileSystem.node.defaultChild as L1Resource).overrideLogicalId('Files');
+    }),
+  );
+  const risksIn = (stackName: string) => statefulRisks(diffTo(faulty())).filter((r) => r.stack === stackName);
+
   test('a changed create-only property: a new default database name on the primary Aurora cluster', () => {
-    // No config key reaches a create-only property of a stateful resource (their names come from the environment
-    // name alone, lib/names.ts): this is the code change a developer could make, through an escape hatch.
-    const diff = diffTo(
-      synthesize({ ...staging }, (environment) => {
-        const cluster = environment.primary.data.primaryDatabase!.cluster.node.defaultChild as L1Resource;
-        cluster.addPropertyOverride('DatabaseName', 'web');
-      }),
-    );
-    expect(statefulRisks(diff)).toEqual([
+    expect(risksIn(stack('Data', PRIMARY))).toEqual([
       {
         stack: stack('Data', PRIMARY),
         logicalId: expect.stringMatching(/^DatabaseCluster[0-9A-F]{8}$/),
@@ -278,24 +360,19 @@ describe('the comparison reports changes that would replace or remove a stateful
   });
 
   test('a renamed construct: the file system under a new logical ID is a removal and an addition', () => {
-    const diff = diffTo(
-      synthesize({ ...staging }, (environment) => {
-        (environment.secondary.storage.fileSystem.node.defaultChild as L1Resource).overrideLogicalId('Files');
-      }),
-    );
-    expect(summarize(diff)[stack('Storage', SECONDARY)]).toMatchObject({
+    expect(summarize(diffTo(faulty()))[stack('Storage', SECONDARY)]).toMatchObject({
       added: ['AWS::EFS::FileSystem Files'],
       removed: [resource('AWS::EFS::FileSystem', 'SharedFiles')],
     });
-    expect(statefulRisks(diff)).toEqual([
+    expect(risksIn(stack('Storage', SECONDARY))).toEqual([
       expect.objectContaining({ stack: stack('Storage', SECONDARY), type: 'AWS::EFS::FileSystem', kind: 'removed' }),
     ]);
   });
 
   test('a config change that removes stateful resources: turning the Region switch plan off', () => {
-    const diff = diffFor({ ...staging, regionSwitch: { ...staging.regionSwitch, enabled: false } });
     expect(
-      statefulRisks(diff)
+      statefulRisks(diffTo(faulty()))
+        .filter((r) => r.stack.includes('-Operations-'))
         .map((r) => `${r.kind} ${r.stack} ${r.type}`)
         .sort(),
     ).toEqual([
@@ -303,6 +380,43 @@ describe('the comparison reports changes that would replace or remove a stateful
       `removed ${stack('Operations', PRIMARY)} AWS::Logs::LogGroup`,
       `removed ${stack('Operations', PRIMARY)} AWS::S3::Bucket`,
     ]);
+  });
+
+  test('and no other stack reports a risk', () => {
+    expect([...new Set(statefulRisks(diffTo(faulty())).map((r) => r.stack))].sort()).toEqual(
+      [stack('Data', PRIMARY), stack('Operations', PRIMARY), stack('Storage', SECONDARY)].sort(),
+    );
+  });
+});
+
+describe('with its IDs recorded, the whole app reads nothing of the other region at deploy', () => {
+  const json = (name: string) => JSON.stringify(before[name]);
+
+  test('no template reads another stack at deploy (no Fn::GetStackOutput anywhere)', () => {
+    expect(Object.keys(before).filter((name) => json(name).includes('Fn::GetStackOutput'))).toEqual([]);
+  });
+
+  test('the recorded IDs are where the other region is named', () => {
+    expect(json(stack('Storage', PRIMARY))).toContain(FILE_SYSTEMS[SECONDARY]); // replication destination
+    expect(json(stack('Data', SECONDARY))).toContain(GLOBAL_DATASTORE); // joins the Global Datastore
+    expect(json(stack('Operations', PRIMARY))).toContain(FILE_SYSTEMS[SECONDARY]); // switch functions
+    expect(json(stack('Operations', SECONDARY))).toContain(FILE_SYSTEMS[PRIMARY]);
+    expect(json(stack('Operations', SECONDARY))).toContain(GLOBAL_DATASTORE);
+  });
+
+  test('App and Operations templates name no stack of the other region, and set no desired capacity', () => {
+    for (const region of [PRIMARY, SECONDARY]) {
+      const other = region === PRIMARY ? SECONDARY : PRIMARY;
+      for (const lifecycle of ['App', 'Operations']) {
+        expect(json(stack(lifecycle, region))).not.toContain(`HaWeb-staging-Storage-${other}`);
+        expect(json(stack(lifecycle, region))).not.toContain(`HaWeb-staging-Data-${other}`);
+      }
+      const groups = Object.values(before[stack('App', region)].Resources ?? {}).filter(
+        (r) => r.Type === 'AWS::AutoScaling::AutoScalingGroup',
+      );
+      expect(groups).toHaveLength(1);
+      expect(groups[0]!.Properties?.DesiredCapacity).toBeUndefined();
+    }
   });
 });
 

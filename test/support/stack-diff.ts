@@ -28,10 +28,15 @@ export type Synthesis = Readonly<Record<string, CfnTemplate>>;
 /**
  * Synthesizes `config` once and returns every stack's template. `customize` runs on the environment's stacks
  * before the synthesis (for a change that no config key makes, such as a construct's renamed ID or an escape
- * hatch).
+ * hatch); `context` is set on the app first (for example the recorded IDs of `lib/recorded.ts`).
  */
-export function synthesize(config: EnvironmentConfig, customize?: (environment: HaEnvironment) => void): Synthesis {
+export function synthesize(
+  config: EnvironmentConfig,
+  customize?: (environment: HaEnvironment) => void,
+  context: Readonly<Record<string, unknown>> = {},
+): Synthesis {
   const app = newApp();
+  for (const [key, value] of Object.entries(context)) app.node.setContext(key, value);
   const environment = new HaEnvironment(app, config);
   customize?.(environment);
   const assembly = app.synth();
