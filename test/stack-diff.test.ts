@@ -313,6 +313,20 @@ describe('routine changes touch only their resources and no stateful resource', 
     expect(statefulRisks(diff)).toEqual([]);
   });
 
+  test('a new machine image touches only that region’s launch template image ID (a rolling refresh)', () => {
+    const after = synth({ ...staging, secondary: { ...staging.secondary, machineImageId: 'ami-0123456789abcdef0' } });
+    const diff = diffTo(after);
+    expect(summarize(diff)).toEqual({
+      [stack('App', SECONDARY)]: {
+        modified: [resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData'])],
+      },
+    });
+    expect(propertyChanges(after, stack('App', SECONDARY), 'FleetLaunchTemplate')).toEqual([
+      'LaunchTemplateData.ImageId',
+    ]);
+    expect(statefulRisks(diff)).toEqual([]);
+  });
+
   test('the shared syntheses change nothing besides what the tests above name', () => {
     expect(Object.keys(summarize(diffTo(capacityAndReaders()))).sort()).toEqual(
       [stack('App', PRIMARY), stack('App', SECONDARY), stack('Data', PRIMARY), stack('Data', SECONDARY)].sort(),

@@ -37,6 +37,8 @@ export const demo: EnvironmentConfig = {
     natGateways: 1,
     instanceTypes: ['m7g.medium', 'c7g.medium'],
     capacity: { min: 2, max: 4 },
+    // Placeholder: your region's Amazon Linux 2023 image (see RegionConfig.machineImageId), or remove the key.
+    machineImageId: 'ami-0de00000000000001',
     databaseReaders: 1,
   },
   secondary: {
@@ -46,6 +48,8 @@ export const demo: EnvironmentConfig = {
     natGateways: 1,
     instanceTypes: ['m7g.medium', 'c7g.medium'],
     capacity: { min: 1, max: 4 },
+    // Placeholder: your region's Amazon Linux 2023 image (see RegionConfig.machineImageId), or remove the key.
+    machineImageId: 'ami-0de00000000000002',
     databaseReaders: 1,
   },
   dns: {
@@ -83,6 +87,8 @@ export const staging: EnvironmentConfig = {
     natGateways: 2,
     instanceTypes: ['m7g.large', 'c7g.large'],
     capacity: { min: 2, max: 6 },
+    // Placeholder: your region's Amazon Linux 2023 image (see RegionConfig.machineImageId), or remove the key.
+    machineImageId: 'ami-05a90000000000001',
     databaseReaders: 1,
   },
   secondary: {
@@ -92,6 +98,8 @@ export const staging: EnvironmentConfig = {
     natGateways: 1,
     instanceTypes: ['m7g.large', 'c7g.large'],
     capacity: { min: 1, max: 6 },
+    // Placeholder: your region's Amazon Linux 2023 image (see RegionConfig.machineImageId), or remove the key.
+    machineImageId: 'ami-05a90000000000002',
     databaseReaders: 1,
   },
   dns: {
@@ -129,6 +137,8 @@ export const prod: EnvironmentConfig = {
     natGateways: 3,
     instanceTypes: ['m7g.large', 'm7gd.large'],
     capacity: { min: 3, max: 12 },
+    // Placeholder: your region's Amazon Linux 2023 image (see RegionConfig.machineImageId), or remove the key.
+    machineImageId: 'ami-0ec20000000000001',
     databaseReaders: 2,
   },
   secondary: {
@@ -138,6 +148,8 @@ export const prod: EnvironmentConfig = {
     natGateways: 3,
     instanceTypes: ['m7g.large', 'm7gd.large'],
     capacity: { min: 2, max: 12 },
+    // Placeholder: your region's Amazon Linux 2023 image (see RegionConfig.machineImageId), or remove the key.
+    machineImageId: 'ami-0ec20000000000002',
     // Three instances in each region: the writer and two readers once this region is promoted.
     databaseReaders: 3,
   },

@@ -41,6 +41,19 @@ export interface RegionConfig {
   readonly instanceTypes: readonly string[];
   /** Auto Scaling group size; the secondary may run smaller (warm standby). */
   readonly capacity: CapacityConfig;
+  /**
+   * The web fleet's Amazon Machine Image in this region, pinned: `ami-` and 8 or 17 hexadecimal digits. An AMI
+   * ID belongs to one region, so each region names its own (the same image copied with `aws ec2 copy-image`, or
+   * `aws ssm get-parameter --name /aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64 --region
+   * <region>`). It must be Amazon Linux 2023 (the boot script uses dnf and systemd) of the instance types' CPU
+   * architecture. A new ID is a reviewable diff of the launch template's `ImageId` alone, rolled out by instance
+   * refresh.
+   * @default - the latest Amazon Linux 2023 image of the instance types' architecture, looked up once (SSM
+   *   parameter `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-<arm64|x86_64>`) at the first
+   *   `cdk synth` with credentials and kept in `cdk.context.json`; never again until that entry is removed
+   *   (`npx cdk context --reset <key>`), so no unrelated deploy rolls the fleet to a newer image.
+   */
+  readonly machineImageId?: string;
   /** Aurora reader instances in this region's cluster (the secondary's are all readers). */
   readonly databaseReaders: number;
 }

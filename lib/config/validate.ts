@@ -87,6 +87,12 @@ function checkRegion(key: string, r: RegionConfig, minInstances: number, problem
         'AMI, so list types of one architecture only.',
     );
   }
+  if (r.machineImageId !== undefined && !/^ami-([0-9a-f]{8}|[0-9a-f]{17})$/.test(r.machineImageId)) {
+    problems.push(
+      `${key}.machineImageId "${r.machineImageId}" is not an AMI ID (ami- and 8 or 17 hexadecimal digits); use the ` +
+        `ID of ${r.region}'s image, or remove the key to pin the latest Amazon Linux 2023 image at the next synth.`,
+    );
+  }
   const { min, max } = r.capacity;
   if ('desired' in r.capacity) {
     problems.push(
@@ -133,6 +139,12 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
 
   if (c.primary.region === c.secondary.region) {
     problems.push(`primary.region and secondary.region are both "${c.primary.region}"; choose two different regions.`);
+  }
+  if (c.primary.machineImageId !== undefined && c.primary.machineImageId === c.secondary.machineImageId) {
+    problems.push(
+      `primary.machineImageId and secondary.machineImageId are both "${c.primary.machineImageId}"; an AMI ID belongs ` +
+        `to one region: copy the image to ${c.secondary.region} (aws ec2 copy-image) and use the copy's ID there.`,
+    );
   }
   const p = parseCidr(c.primary.vpcCidr);
   const s = parseCidr(c.secondary.vpcCidr);

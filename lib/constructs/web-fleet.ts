@@ -25,6 +25,11 @@ export interface WebFleetProps {
   readonly autoScalingGroupName: string;
   /** EC2 instance types in order of preference, at least two of one CPU architecture, for example `["t3.small", "t3a.small"]`. */
   readonly instanceTypes: readonly string[];
+  /**
+   * The instances' image, pinned (an explicit ID, or a lookup kept in `cdk.context.json`: see
+   * {@link pinnedMachineImage}). Amazon Linux 2023 of the instance types' CPU architecture.
+   */
+  readonly machineImage: ec2.IMachineImage;
   /** Group size. */
   readonly capacity: CapacityConfig;
   /** Ports, health checks, warm-up, scaling and rollback thresholds. */
@@ -44,6 +49,28 @@ export const REFRESH_BAKE_TIME = Duration.minutes(5);
 /** The Amazon Linux CPU type of an instance type (Graviton families carry a `g` after the generation digit: m7g, c7gn, t4g, r8gd). */
 export function cpuTypeOf(instanceType: string): ec2.AmazonLinuxCpuType {
   return isGravitonInstanceType(instanceType) ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
+}
+
+/**
+ * The fleet's image, pinned so that only a deliberate change rolls the fleet: `machineImageId` when given (an AMI
+ * of the stack's region); otherwise the latest Amazon Linux 2023 image of `instanceType`'s CPU architecture, read
+ * from its public SSM parameter once, at the first `cdk synth` with credentials, and kept in `cdk.context.json`
+ * (`cachedInContext`): no deploy resolves the parameter again (aws-cdk-lib's default, without it, is a
+ * CloudFormation parameter that every deploy resolves anew, so an unrelated deploy could roll the whole fleet).
+ */
+export function pinnedMachineImage(
+  scope: Construct,
+  instanceType: string,
+  machineImageId: string | undefined,
+): ec2.IMachineImage {
+  if (machineImageId) return ec2.MachineImage.genericLinux({ [Stack.of(scope).region]: machineImageId });
+  return new ec2.AmazonLinux2023ImageSsmParameter({
+    cpuType: cpuTypeOf(instanceType),
+    // `al2023-ami-kernel-default-<arch>`: the kernel AWS recommends now (MachineImage.latestAmazonLinux2023 pins
+    // aws-cdk-lib's choice, 6.1, whatever it is given).
+    kernel: ec2.AmazonLinux2023Kernel.DEFAULT,
+    cachedInContext: true,
+  });
 }
 
 /**
@@ -93,7 +120,7 @@ export class WebFleet extends Construct {
       );
     }
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
-      machineImage: ec2.MachineImage.latestAmazonLinux2023({ cpuType: cpuTypeOf(props.instanceTypes[0]) }),
+      machineImage: props.machineImage,
       instanceType: new ec2.InstanceType(props.instanceTypes[0]),
       role: this.role,
       securityGroup: props.securityGroup,

@@ -15,7 +15,7 @@ import { RegionDashboard } from '../constructs/service-dashboard';
 import { ServiceBootstrap } from '../constructs/service-bootstrap';
 import { ServiceBundle } from '../constructs/service-bundle';
 import { CACHE_PORT } from '../constructs/session-cache';
-import { WebFleet } from '../constructs/web-fleet';
+import { pinnedMachineImage, WebFleet } from '../constructs/web-fleet';
 import { failoverTiming } from '../failover-timing';
 import { PhysicalNames, regionAlarmName } from '../names';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
@@ -140,6 +140,7 @@ export class AppStack extends RegionalStack {
       listener: this.entry.httpsListener,
       autoScalingGroupName: names.autoScalingGroupName,
       instanceTypes: regionConfig.instanceTypes,
+      machineImage: pinnedMachineImage(this, regionConfig.instanceTypes[0]!, regionConfig.machineImageId),
       capacity: regionConfig.capacity,
       service: config.service,
       alarmTopic: this.alerts.topic,

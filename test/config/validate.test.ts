@@ -104,6 +104,32 @@ describe('validateEnvironmentConfig', () => {
     );
   });
 
+  test.each(['ami-123', 'ami-0123456789ABCDEF0', 'i-0123456789abcdef0', 'ami-0123456789abcdef'])(
+    'rejects the machine image ID %s (ami- and 8 or 17 lower-case hexadecimal digits)',
+    (id) => {
+      expect(problemsOf(primary({ machineImageId: id }))).toEqual([
+        `primary.machineImageId "${id}" is not an AMI ID (ami- and 8 or 17 hexadecimal digits); use the ID of ` +
+          "us-east-1's image, or remove the key to pin the latest Amazon Linux 2023 image at the next synth.",
+      ]);
+    },
+  );
+
+  test('accepts an 8-digit and a 17-digit AMI ID, and no ID (a lookup kept in cdk.context.json)', () => {
+    expect(problemsOf(primary({ machineImageId: 'ami-0123abcd' }))).toEqual([]);
+    expect(problemsOf(primary({ machineImageId: 'ami-0123456789abcdef0' }))).toEqual([]);
+    expect(problemsOf(primary({ machineImageId: undefined }))).toEqual([]);
+  });
+
+  test('rejects one AMI ID for both regions: an AMI belongs to one region', () => {
+    const config = { ...primary({ machineImageId: 'ami-0123456789abcdef0' }) };
+    expect(
+      problemsOf({ ...config, secondary: { ...config.secondary, machineImageId: 'ami-0123456789abcdef0' } }),
+    ).toEqual([
+      'primary.machineImageId and secondary.machineImageId are both "ami-0123456789abcdef0"; an AMI ID belongs to one ' +
+        "region: copy the image to us-west-2 (aws ec2 copy-image) and use the copy's ID there.",
+    ]);
+  });
+
   test('rejects a domain outside the hosted zone', () => {
     expect(problemsOf({ ...demo, dns: { ...demo.dns, domainName: 'app.example.org' } })).toContain(
       'dns.domainName "app.example.org" is not inside dns.hostedZoneName "demo.example.com"; use a name that ends in ".demo.example.com".',

@@ -4,7 +4,13 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { ServiceConfig } from '../../lib/config';
 import { demo } from '../../lib/config/environments';
-import { cpuTypeOf, REFRESH_BAKE_TIME, WebFleet, WebFleetProps } from '../../lib/constructs/web-fleet';
+import {
+  cpuTypeOf,
+  pinnedMachineImage,
+  REFRESH_BAKE_TIME,
+  WebFleet,
+  WebFleetProps,
+} from '../../lib/constructs/web-fleet';
 import { RegionalStack } from '../../lib/regional-stack';
 import { bareStack, templateOf, testSecurityGroup, testVpc } from '../harness';
 import { logicalIdOf, onlyResource } from '../helpers';
@@ -24,6 +30,7 @@ const TUNED_SERVICE: ServiceConfig = {
 
 const CAPACITY = { min: 2, max: 5 };
 const INSTANCE_TYPES = ['m7g.medium', 'c7g.medium'];
+const PINNED_AMI = 'ami-0123456789abcdef0';
 
 interface FleetUnderTest {
   readonly stack: RegionalStack;
@@ -57,19 +64,51 @@ function fleetOf(props: Partial<WebFleetProps> = {}): FleetUnderTest {
     capacity: CAPACITY,
     service: TUNED_SERVICE,
     alarmTopic: topic,
+    machineImage: ec2.MachineImage.genericLinux({ 'us-east-1': PINNED_AMI }),
     ...props,
   });
   return { stack, vpc, securityGroup, listener, topic, fleet, template: templateOf(stack) };
 }
 
-/** The SSM parameter path behind the launch template's image ID. */
-function amiParameterOf(template: Template): string {
-  const data = onlyResource(template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData;
-  return template.toJSON().Parameters[data.ImageId.Ref].Default;
+/** The launch template's image ID. */
+function imageIdOf(template: Template): unknown {
+  return onlyResource(template, 'AWS::EC2::LaunchTemplate').resource.Properties.LaunchTemplateData.ImageId;
 }
 
-const ARM64_AL2023 = /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*-arm64$/;
-const X86_64_AL2023 = /^\/aws\/service\/ami-amazon-linux-latest\/al2023-ami-.*-x86_64$/;
+/** The image lookups a stack's synthesis left missing from the context (the SSM parameters it would read). */
+function missingImageLookups(stack: RegionalStack): string[] {
+  const assembly = stack.node.root as unknown as { synth(): { manifest: { missing?: { props: unknown }[] } } };
+  return (assembly.synth().manifest.missing ?? []).map((m) => (m.props as { parameterName: string }).parameterName);
+}
+
+describe('pinnedMachineImage', () => {
+  test("an explicit ID is the launch template's image, with no lookup", () => {
+    const stack = bareStack();
+    const image = pinnedMachineImage(stack, 'm7g.large', 'ami-0123456789abcdef0');
+    expect(image.getImage(stack).imageId).toBe('ami-0123456789abcdef0');
+    expect(missingImageLookups(stack)).toEqual([]);
+  });
+
+  test.each([
+    ['m7g.large', 'arm64'],
+    ['t3.small', 'x86_64'],
+  ])(
+    'without an ID, %s reads the %s Amazon Linux 2023 parameter once, from the context (cdk.context.json)',
+    (type, arch) => {
+      const parameter = `/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-${arch}`;
+      const unresolved = bareStack();
+      pinnedMachineImage(unresolved, type, undefined).getImage(unresolved);
+      // Not yet in the context: the synthesis asks the CLI to look it up (and keep it in cdk.context.json).
+      expect(missingImageLookups(unresolved)).toEqual([parameter]);
+
+      const resolved = bareStack();
+      const key = `ssm:account=${resolved.account}:parameterName=${parameter}:region=${resolved.region}`;
+      resolved.node.setContext(key, 'ami-0fedcba9876543210');
+      expect(pinnedMachineImage(resolved, type, undefined).getImage(resolved).imageId).toBe('ami-0fedcba9876543210');
+      expect(missingImageLookups(resolved)).toEqual([]);
+    },
+  );
+});
 
 describe('cpuTypeOf', () => {
   test.each(['m7g.large', 'c7gn.xlarge', 't4g.small'])('%s (Graviton) is ARM_64', (instanceType) => {
@@ -173,20 +212,10 @@ describe('WebFleet', () => {
       });
     });
 
-    test('boots the arm64 Amazon Linux 2023 image for Graviton instances (m7g.medium and c7g.medium)', () => {
-      expect(amiParameterOf(template)).toMatch(ARM64_AL2023);
-    });
-
-    test('boots the arm64 Amazon Linux 2023 image for m7g.large instances (the prod types)', () => {
-      const prodLike = fleetOf({ instanceTypes: ['m7g.large', 'm7gd.large'] }).template;
-      prodLike.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-        LaunchTemplateData: { InstanceType: 'm7g.large' },
-      });
-      expect(amiParameterOf(prodLike)).toMatch(ARM64_AL2023);
-    });
-
-    test('boots the x86_64 Amazon Linux 2023 image for x86 instances', () => {
-      expect(amiParameterOf(fleetOf({ instanceTypes: ['t3.small', 't3a.small'] }).template)).toMatch(X86_64_AL2023);
+    test('boots the given image, as a literal ID: no parameter any deploy would resolve anew', () => {
+      expect(imageIdOf(template)).toBe(PINNED_AMI);
+      // aws-cdk-lib's default image is a parameter of type AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>.
+      expect(JSON.stringify(template.toJSON().Parameters ?? {})).not.toContain('AWS::EC2::Image::Id');
     });
 
     test('runs the given user data', () => {
