@@ -53,6 +53,8 @@ export interface PhysicalNames {
   readonly autoScalingGroupName: string;
   /** Name of the ARC Region switch plan; the operator CLI finds the plan by it: `haweb-<env>`. */
   readonly regionSwitchPlanName: string;
+  /** Parameter Store path of the service's settings, the same in both regions: `/haweb/<env>/web`. */
+  readonly serviceSettingsPath: string;
 }
 
 /** The physical names of an environment. */
@@ -68,6 +70,7 @@ export function physicalNames(config: EnvironmentConfig): PhysicalNames {
     globalDatastoreSuffix: `${base}-sessions`,
     autoScalingGroupName: `${base}-web`,
     regionSwitchPlanName: base,
+    serviceSettingsPath: `/haweb/${config.name}/web`,
   };
 }
 

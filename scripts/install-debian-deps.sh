@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs Debian packages the tests and the local HA drill run on: HAProxy (the ALB stand-in), Redis,
-# PostgreSQL and openssl (self-signed certificate). With package names as arguments (some of those four,
-# or util-linux), installs only those: `install-debian-deps.sh postgresql redis-server` is what the service
+# PostgreSQL, openssl (self-signed certificate) and jq (the boot script's settings step). With package names as
+# arguments (some of those five, or util-linux), installs only those: `install-debian-deps.sh postgresql redis-server` is what the service
 # tests need (scripts/test-deps.sh). Idempotent: does nothing when every binary is already there.
 # Run as root (CI containers) or through sudo; never prompts (apt-get -y, DEBIAN_FRONTEND=noninteractive).
 set -euo pipefail
 
-ALL_PACKAGES=(haproxy redis-server postgresql openssl)
+ALL_PACKAGES=(haproxy redis-server postgresql openssl jq)
 if [ "$#" -gt 0 ]; then PACKAGES=("$@"); else PACKAGES=("${ALL_PACKAGES[@]}"); fi
 
 # Whether a program is on PATH and executable (bash's `command -v` also prints a non-executable match).
@@ -21,6 +21,8 @@ installed() {
     haproxy) have haproxy || [ -x /usr/sbin/haproxy ] ;;
     redis-server) have redis-server || [ -x /usr/bin/redis-server ] ;;
     openssl) have openssl ;;
+    # jq: the boot script's settings step, run in a test (test/constructs/service-settings.test.ts).
+    jq) have jq ;;
     # setpriv, which runs PostgreSQL as the postgres user under root; essential on Debian, so rarely missing.
     util-linux) have setpriv ;;
     # Debian installs the server binaries under a versioned directory, outside PATH.

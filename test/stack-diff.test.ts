@@ -327,6 +327,23 @@ describe('routine changes touch only their resources and no stateful resource', 
     expect(statefulRisks(diff)).toEqual([]);
   });
 
+  test('a changed setting (central configuration) rewrites its parameter and rolls the fleet in both regions', () => {
+    const after = synth({ ...staging, service: { ...staging.service, settings: { LOG_LEVEL: 'info' } } });
+    const diff = diffTo(after);
+    const expected = {
+      modified: [
+        resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
+        resource('AWS::SSM::Parameter', 'SettingsLOGLEVEL', ['Value']),
+      ],
+    };
+    expect(summarize(diff)).toEqual({ [stack('App', PRIMARY)]: expected, [stack('App', SECONDARY)]: expected });
+    for (const region of [PRIMARY, SECONDARY]) {
+      const paths = propertyChanges(after, stack('App', region), 'FleetLaunchTemplate');
+      expect(paths.every((p) => p.startsWith('LaunchTemplateData.UserData.'))).toBe(true);
+    }
+    expect(statefulRisks(diff)).toEqual([]);
+  });
+
   test('the shared syntheses change nothing besides what the tests above name', () => {
     expect(Object.keys(summarize(diffTo(capacityAndReaders()))).sort()).toEqual(
       [stack('App', PRIMARY), stack('App', SECONDARY), stack('Data', PRIMARY), stack('Data', SECONDARY)].sort(),

@@ -120,7 +120,8 @@ export const staging: EnvironmentConfig = {
     nodeType: 'cache.r7g.large',
     replicasPerRegion: 1,
   },
-  service: SERVICE_DEFAULTS,
+  // Central configuration (Parameter Store, read at boot): the service logs debug lines in staging.
+  service: { ...SERVICE_DEFAULTS, settings: { LOG_LEVEL: 'debug' } },
   alarmEmail: 'ops@staging.example.com',
   regionSwitch: { enabled: true, rtoMinutes: 30, manualApproval: false },
 };
@@ -171,7 +172,11 @@ export const prod: EnvironmentConfig = {
     nodeType: 'cache.r7g.large',
     replicasPerRegion: 2,
   },
-  service: { ...SERVICE_DEFAULTS, targetCpuUtilizationPercent: 45 },
+  service: {
+    ...SERVICE_DEFAULTS,
+    targetCpuUtilizationPercent: 45,
+    settings: { LOG_LEVEL: 'info', MAINTENANCE_INTERVAL_SECONDS: '60' },
+  },
   alarmEmail: 'oncall@example.com',
   regionSwitch: { enabled: true, rtoMinutes: 15, manualApproval: true },
 };

@@ -124,6 +124,16 @@ export interface ServiceConfig {
   readonly refreshRollback5xxPerMinute: number;
   /** Days ALB access logs are kept. */
   readonly accessLogRetentionDays: number;
+  /**
+   * Central configuration of the service: environment variables, name to value, kept in Parameter Store under
+   * `/haweb/<env>/web/<NAME>` in both regions (written by each App stack, readable only by that region's
+   * instances, loaded at boot). Names: capital letters, digits and underscores, not one the boot script sets
+   * itself (`SERVICE_RESERVED_VARIABLES`); values: 1 to 4,096 printable ASCII characters (no line breaks). Not for
+   * secrets (Secrets Manager). A deploy that changes a value rolls the fleet by instance refresh, so every instance
+   * runs the new value (README, "Central configuration").
+   * @default - no settings (nothing is read at boot)
+   */
+  readonly settings?: Readonly<Record<string, string>>;
 }
 
 /** The Route 53 ARC Region switch plan of an environment. */

@@ -17,6 +17,36 @@ export class ConfigError extends Error {
 
 const REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
+/**
+ * The environment variables the boot script sets itself (lib/constructs/service-bootstrap.ts: from the stacks,
+ * the secrets and the instance); `service.settings` may not name them. test/constructs/service-bootstrap.test.ts
+ * checks this list against the script.
+ */
+export const SERVICE_RESERVED_VARIABLES: readonly string[] = [
+  'SERVICE_VERSION',
+  'SETTINGS_VERSION',
+  'INSTANCE_ID',
+  'PORT',
+  'HOST',
+  'TRUSTED_PROXY_HOPS',
+  'DATABASE_HOST',
+  'DATABASE_PORT',
+  'DATABASE_READER_HOST',
+  'DATABASE_NAME',
+  'DATABASE_USER',
+  'DATABASE_PASSWORD',
+  'DATABASE_SSL',
+  'DATABASE_SSL_CA',
+  'REDIS_HOST',
+  'REDIS_PORT',
+  'REDIS_PASSWORD',
+  'REDIS_TLS',
+  'FILES_DIR',
+  'COOKIE_SECURE',
+  'SHUTDOWN_DRAIN_SECONDS',
+  'SHUTDOWN_TIMEOUT_SECONDS',
+];
+
 /** Enhanced Monitoring intervals RDS accepts, in seconds, without 0 (off). */
 export const ENHANCED_MONITORING_INTERVALS: readonly number[] = [1, 5, 10, 15, 30, 60];
 
@@ -285,6 +315,25 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
   between('accessLogRetentionDays', svc.accessLogRetentionDays, 1, 3650);
   if (!svc.healthCheckPath.startsWith('/')) {
     problems.push(`service.healthCheckPath "${svc.healthCheckPath}" must start with "/".`);
+  }
+  for (const [name, value] of Object.entries(svc.settings ?? {})) {
+    if (!/^[A-Z][A-Z0-9_]{0,127}$/.test(name)) {
+      problems.push(
+        `service.settings has the name "${name}": use capital letters, digits and underscores, starting with a ` +
+          'letter (an environment variable name such as "LOG_LEVEL").',
+      );
+    } else if (SERVICE_RESERVED_VARIABLES.includes(name)) {
+      problems.push(
+        `service.settings.${name} is set by the boot script itself (from the stacks, the secrets or the instance); ` +
+          'remove it, or give the setting another name.',
+      );
+    }
+    if (typeof value !== 'string' || !/^[\x20-\x7e]{1,4096}$/.test(value)) {
+      problems.push(
+        `service.settings.${name} ${JSON.stringify(value)} must be 1 to 4,096 printable ASCII characters without ` +
+          'line breaks (a Parameter Store standard parameter read into a systemd environment file).',
+      );
+    }
   }
 
   const rto = c.regionSwitch.rtoMinutes;

@@ -5,6 +5,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { createLogGroup } from '../defaults';
 import { ServiceBundle } from './service-bundle';
+import { ServiceSettings, settingsCommands } from './service-settings';
 
 /** Where the service finds the region's data tier and shared files. */
 export interface ServiceEndpoints {
@@ -46,6 +47,12 @@ export interface ServiceBootstrapProps {
    * @default LOG_RETENTION (one year)
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * The service's central configuration, loaded into its environment at boot; its version is in the script, so a
+   * change of a setting changes the launch template and rolls the fleet.
+   * @default - no settings
+   */
+  readonly settings?: ServiceSettings;
 }
 
 /** Mount point of the shared EFS file system on the instances. */
@@ -73,10 +80,12 @@ export class ServiceBootstrap extends Construct {
   /** Log group of the service and bootstrap logs, one stream per instance. */
   public readonly logGroup: logs.LogGroup;
   private readonly bundle: ServiceBundle;
+  private readonly settings?: ServiceSettings;
 
   constructor(scope: Construct, id: string, props: ServiceBootstrapProps) {
     super(scope, id);
     this.bundle = props.bundle;
+    this.settings = props.settings;
     this.logGroup = createLogGroup(this, 'Logs', { encryptionKey: props.logsKey, retention: props.logRetention });
     this.userData = ec2.UserData.forLinux();
     this.userData.addCommands(...bootstrapCommands(props, this.logGroup.logGroupName));
@@ -93,6 +102,7 @@ export class ServiceBootstrap extends Construct {
     );
     this.logGroup.grantWrite(role);
     this.logGroup.grant(role, 'logs:DescribeLogStreams');
+    this.settings?.grantRead(role);
   }
 }
 
@@ -124,6 +134,7 @@ export function sharedFilesCommands(user = 'ha-web'): string[] {
 export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: string): string[] {
   const e = props.endpoints;
   const asset = props.bundle.asset;
+  const settings = props.settings && !props.settings.isEmpty ? props.settings : undefined;
   const stopTimeoutSeconds = props.drainSeconds + 60;
   const agentConfig = JSON.stringify({
     logs: {
@@ -182,6 +193,8 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     // Secrets: from Secrets Manager into a root-only file, never echoed.
     `DB_SECRET=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id '${e.databaseSecretName}' --query SecretString --output text)`,
     `CACHE_TOKEN=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id '${e.cacheAuthSecretName}' --query SecretString --output text)`,
+    // Central configuration (Parameter Store), then the environment file.
+    ...(settings ? settingsCommands(settings.path) : []),
     'umask 077',
     `cat > ${SERVICE_ENV_FILE} <<ENV`,
     `SERVICE_VERSION=${props.bundle.version}`,
@@ -206,6 +219,7 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     'COOKIE_SECURE=true',
     `SHUTDOWN_DRAIN_SECONDS=${props.drainSeconds}`,
     'SHUTDOWN_TIMEOUT_SECONDS=45',
+    ...(settings ? [`SETTINGS_VERSION=${settings.version}`, '$SETTINGS_ENV'] : []),
     'ENV',
     'umask 022',
     'unset DB_SECRET CACHE_TOKEN',

@@ -14,6 +14,7 @@ import { RegionAlarms, ReplicationWatch } from '../constructs/region-alarms';
 import { RegionDashboard } from '../constructs/service-dashboard';
 import { ServiceBootstrap } from '../constructs/service-bootstrap';
 import { ServiceBundle } from '../constructs/service-bundle';
+import { ServiceSettings } from '../constructs/service-settings';
 import { CACHE_PORT } from '../constructs/session-cache';
 import { pinnedMachineImage, WebFleet } from '../constructs/web-fleet';
 import { failoverTiming } from '../failover-timing';
@@ -116,6 +117,10 @@ export class AppStack extends RegionalStack {
     const secretsKey = data.secretsKeyArn ? kms.Key.fromKeyArn(this, 'SecretsKey', data.secretsKeyArn) : undefined;
 
     const bundle = new ServiceBundle(this, 'Service');
+    const settings = new ServiceSettings(this, 'Settings', {
+      path: names.serviceSettingsPath,
+      settings: config.service.settings ?? {},
+    });
     const bootstrap = new ServiceBootstrap(this, 'Bootstrap', {
       bundle,
       port: config.service.port,
@@ -132,6 +137,7 @@ export class AppStack extends RegionalStack {
         fileSystemId: props.fileSystem.fileSystemId,
       },
       logsKey,
+      settings,
     });
 
     this.fleet = new WebFleet(this, 'Fleet', {

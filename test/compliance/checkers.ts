@@ -292,7 +292,10 @@ export function fixedNames(stack: Synthesized, env: string): FixedName[] {
     Object.entries<unknown>(r.Properties ?? {})
       .filter(([k, v]) => /(Name|Identifier|Id|Suffix)$/.test(k) && typeof v === 'string' && /haweb/i.test(v))
       .map(([, v]) => ({
-        name: (v as string).split(env).join('<env>'),
+        // A Parameter Store name is checked by its path (the runbook lists the path, not each setting).
+        name: (r.Type === 'AWS::SSM::Parameter' ? (v as string).replace(/\/[^/]+$/, '') : (v as string))
+          .split(env)
+          .join('<env>'),
         type: r.Type as string,
         retained: r.DeletionPolicy && r.DeletionPolicy !== 'Delete' ? (r.DeletionPolicy as string) : undefined,
       })),

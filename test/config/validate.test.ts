@@ -130,6 +130,40 @@ describe('validateEnvironmentConfig', () => {
     ]);
   });
 
+  describe('service.settings (central configuration)', () => {
+    const withSettings = (settings: Record<string, string>) => ({ ...demo, service: { ...demo.service, settings } });
+
+    test('accepts environment variable names and printable values', () => {
+      expect(problemsOf(withSettings({ LOG_LEVEL: 'debug', FEATURE_X_2: 'a "quoted" \\ value' }))).toEqual([]);
+    });
+
+    test.each(['log_level', '1ST', 'A-B', 'A.B', ''])('rejects the name %j', (name) => {
+      expect(problemsOf(withSettings({ [name]: 'x' }))).toEqual([
+        `service.settings has the name "${name}": use capital letters, digits and underscores, starting with a ` +
+          'letter (an environment variable name such as "LOG_LEVEL").',
+      ]);
+    });
+
+    test.each(['PORT', 'DATABASE_PASSWORD', 'SETTINGS_VERSION'])('rejects %s, which the boot script sets', (name) => {
+      expect(problemsOf(withSettings({ [name]: 'x' }))).toEqual([
+        `service.settings.${name} is set by the boot script itself (from the stacks, the secrets or the instance); ` +
+          'remove it, or give the setting another name.',
+      ]);
+    });
+
+    test.each([
+      ['empty', ''],
+      ['a line break', 'a\nb'],
+      ['a non-ASCII character', 'café'],
+      ['4,097 characters', 'x'.repeat(4097)],
+    ])('rejects a value with %s', (_what, value) => {
+      expect(problemsOf(withSettings({ LOG_LEVEL: value }))).toEqual([
+        `service.settings.LOG_LEVEL ${JSON.stringify(value)} must be 1 to 4,096 printable ASCII characters without ` +
+          'line breaks (a Parameter Store standard parameter read into a systemd environment file).',
+      ]);
+    });
+  });
+
   test('rejects a domain outside the hosted zone', () => {
     expect(problemsOf({ ...demo, dns: { ...demo.dns, domainName: 'app.example.org' } })).toContain(
       'dns.domainName "app.example.org" is not inside dns.hostedZoneName "demo.example.com"; use a name that ends in ".demo.example.com".',

@@ -3,13 +3,16 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { SERVICE_RESERVED_VARIABLES } from '../../lib/config';
 import {
   FILES_DIR,
+  SERVICE_ENV_FILE,
   SHARED_MOUNT,
   ServiceBootstrap,
   ServiceEndpoints,
   sharedFilesCommands,
 } from '../../lib/constructs/service-bootstrap';
+import { ServiceSettings, settingsVersion } from '../../lib/constructs/service-settings';
 import { ServiceBundle } from '../../lib/constructs/service-bundle';
 import { bareStack, TEST_ACCOUNT, templateOf, testKey } from '../harness';
 import { logicalIdOf, tempDir } from '../helpers';
@@ -41,6 +44,22 @@ const bootstrap = new ServiceBootstrap(stack, 'Bootstrap', {
 const role = new iam.Role(stack, 'InstanceRole', { assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com') });
 bootstrap.grantTo(role);
 const template = templateOf(stack);
+
+/** The boot script of a bootstrap with `settings`, tokens written `<token>`. */
+function settingsScript(settings: Record<string, string>): string {
+  const s = bareStack();
+  const b = new ServiceBootstrap(s, 'Bootstrap', {
+    bundle: new ServiceBundle(s, 'Service'),
+    endpoints: ENDPOINTS,
+    port: 8080,
+    drainSeconds: DRAIN_SECONDS,
+    logsKey: testKey(s, 'LogsKey'),
+    settings: new ServiceSettings(s, 'Settings', { path: '/haweb/test/web', settings }),
+  });
+  const resolved = s.resolve(b.userData.render());
+  const joined = typeof resolved === 'string' ? [resolved] : (resolved['Fn::Join'][1] as unknown[]);
+  return joined.map((part) => (typeof part === 'string' ? part : '<token>')).join('');
+}
 
 /** The boot script's parts: literal text, or the CloudFormation value of a token. */
 const parts: unknown[] = (() => {
@@ -192,6 +211,39 @@ describe('instance bootstrap (user data)', () => {
   test('reports the bundle hash as the service version', () => {
     expect(userData).toContain(`\nSERVICE_VERSION=${bundle.version}\n`);
     expect(bundle.version).toBe(bundle.asset.assetHash);
+  });
+});
+
+describe('the environment file', () => {
+  /** The variable names the boot script writes into the environment file (its ENV here-document). */
+  function writtenNames(script: string): string[] {
+    const body = script.split(`cat > ${SERVICE_ENV_FILE} <<ENV\n`)[1]!.split('\nENV\n')[0]!;
+    return body
+      .split('\n')
+      .filter((line) => /^[A-Z_]+=/.test(line))
+      .map((line) => line.split('=')[0]!);
+  }
+
+  test('sets exactly the variables validation reserves (service.settings may not name them)', () => {
+    const withSettings = settingsScript({ LOG_LEVEL: 'debug' });
+    expect([...writtenNames(withSettings)].sort()).toEqual([...SERVICE_RESERVED_VARIABLES].sort());
+  });
+
+  test('without settings: no Parameter Store read, no settings version', () => {
+    expect(userData).not.toContain('get-parameters-by-path');
+    expect(userData).not.toContain('SETTINGS_VERSION');
+  });
+
+  test("with settings: reads the service's path before writing the file, then the settings' version and lines", () => {
+    const script = settingsScript({ LOG_LEVEL: 'debug' });
+    const read = script.indexOf('aws ssm get-parameters-by-path --region "$REGION" --path \'/haweb/test/web\'');
+    expect(read).toBeGreaterThan(0);
+    expect(read).toBeLessThan(script.indexOf(`cat > ${SERVICE_ENV_FILE} <<ENV`));
+    expect(script).toContain(`\nSETTINGS_VERSION=${settingsVersion({ LOG_LEVEL: 'debug' })}\n$SETTINGS_ENV\nENV\n`);
+  });
+
+  test('a changed value changes the script (so the launch template, and the instance refresh rolls the fleet)', () => {
+    expect(settingsScript({ LOG_LEVEL: 'debug' })).not.toBe(settingsScript({ LOG_LEVEL: 'info' }));
   });
 });
 

@@ -361,6 +361,38 @@ describe('App stack of prod (Graviton)', () => {
   });
 });
 
+describe("prod's central configuration (service.settings, Parameter Store)", () => {
+  const prod = synthesized('prod');
+  const settings = prod.config.service.settings!;
+
+  test.each(['primary', 'secondary'] as const)(
+    'the %s App stack writes every setting under /haweb/prod/web',
+    (role) => {
+      const app = prod.stack('App', role);
+      const parameters = Object.values(app.template.findResources('AWS::SSM::Parameter')).map((r) => r.Properties);
+      expect(Object.fromEntries(parameters.map((p) => [p.Name, p.Value]))).toEqual(
+        Object.fromEntries(Object.entries(settings).map(([name, value]) => [`/haweb/prod/web/${name}`, value])),
+      );
+      // Only the instances of the region read the path.
+      const reads = roleStatements(app).filter((s) => actionsOf(s).includes('ssm:GetParametersByPath'));
+      expect(reads.map((s) => s.Resource)).toEqual([
+        `arn:aws:ssm:${prod.config[role].region}:${prod.config.account}:parameter/haweb/prod/web`,
+      ]);
+      expect(
+        allStatements(app)
+          .filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:Get')))
+          .map((s) => s.Resource),
+      ).toEqual(reads.map((s) => s.Resource));
+    },
+  );
+
+  test('demo has no settings: no parameter, no read', () => {
+    const app = synthesized('demo').stack('App', 'primary');
+    expect(Object.keys(app.template.findResources('AWS::SSM::Parameter'))).toEqual([]);
+    expect(allStatements(app).filter((s) => actionsOf(s).includes('ssm:GetParametersByPath'))).toEqual([]);
+  });
+});
+
 describe('capacity is runtime state in every environment (issue 11)', () => {
   test.each(['demo', 'staging', 'prod'] as const)(
     "%s: no Auto Scaling group of any stack sets DesiredCapacity, so a deploy never undoes the plan's scale-up",
