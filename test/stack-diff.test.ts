@@ -333,7 +333,9 @@ describe('routine changes touch only their resources and no stateful resource', 
     const expected = {
       modified: [
         resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
-        resource('AWS::SSM::Parameter', 'SettingsLOGLEVEL', ['Value']),
+        // A new set under a new version: the Name changes too, so CloudFormation creates the new parameter first
+        // and deletes the old one once the update is complete (a rollback's instances still read the old one).
+        resource('AWS::SSM::Parameter', 'SettingsLOGLEVEL', ['Name', 'Value']),
       ],
     };
     expect(summarize(diff)).toEqual({ [stack('App', PRIMARY)]: expected, [stack('App', SECONDARY)]: expected });

@@ -126,11 +126,12 @@ export interface ServiceConfig {
   readonly accessLogRetentionDays: number;
   /**
    * Central configuration of the service: environment variables, name to value, kept in Parameter Store under
-   * `/haweb/<env>/web/<NAME>` in both regions (written by each App stack, readable only by that region's
-   * instances, loaded at boot). Names: capital letters, digits and underscores, not one the boot script sets
-   * itself (`SERVICE_RESERVED_VARIABLES`); values: 1 to 4,096 printable ASCII characters (no line breaks). Not for
-   * secrets (Secrets Manager). A deploy that changes a value rolls the fleet by instance refresh, so every instance
-   * runs the new value (README, "Central configuration").
+   * `/haweb/<env>/web/<version>/<NAME>` in both regions (written by each App stack, loaded at boot and checked
+   * against the launch template's hash). Names: capital letters, digits and underscores, not one the boot script
+   * sets itself (`SERVICE_RESERVED_VARIABLES`) nor a runtime variable (`NODE_OPTIONS`, `LD_*`, `PATH`, ...);
+   * values: 1 to 4,096 printable ASCII characters (no line breaks, no `{{resolve:...}}`); at most
+   * `MAX_SERVICE_SETTINGS`. Not for secrets (Secrets Manager). A deploy that changes a value rolls the fleet by
+   * instance refresh, so every instance runs the new value (README, "Central configuration").
    * @default - no settings (nothing is read at boot)
    */
   readonly settings?: Readonly<Record<string, string>>;

@@ -47,6 +47,13 @@ export const SERVICE_RESERVED_VARIABLES: readonly string[] = [
   'SHUTDOWN_TIMEOUT_SECONDS',
 ];
 
+/** Most settings `service.settings` may hold: each is a CloudFormation resource and a Parameter Store write per region. */
+export const MAX_SERVICE_SETTINGS = 50;
+
+/** Variables that change how Node.js or the dynamic loader runs code or trusts TLS: never a service setting. */
+const RUNTIME_VARIABLES =
+  /^(PATH|LD_[A-Z0-9_]*|NODE_OPTIONS|NODE_TLS_REJECT_UNAUTHORIZED|NODE_EXTRA_CA_CERTS|NODE_PATH)$/;
+
 /** Enhanced Monitoring intervals RDS accepts, in seconds, without 0 (off). */
 export const ENHANCED_MONITORING_INTERVALS: readonly number[] = [1, 5, 10, 15, 30, 60];
 
@@ -316,7 +323,14 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
   if (!svc.healthCheckPath.startsWith('/')) {
     problems.push(`service.healthCheckPath "${svc.healthCheckPath}" must start with "/".`);
   }
-  for (const [name, value] of Object.entries(svc.settings ?? {})) {
+  const settings = Object.entries(svc.settings ?? {});
+  if (settings.length > MAX_SERVICE_SETTINGS) {
+    problems.push(
+      `service.settings has ${settings.length} settings; at most ${MAX_SERVICE_SETTINGS} (each is a CloudFormation ` +
+        'resource and a Parameter Store write per region): group related values into one setting.',
+    );
+  }
+  for (const [name, value] of settings) {
     if (!/^[A-Z][A-Z0-9_]{0,127}$/.test(name)) {
       problems.push(
         `service.settings has the name "${name}": use capital letters, digits and underscores, starting with a ` +
@@ -327,11 +341,22 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
         `service.settings.${name} is set by the boot script itself (from the stacks, the secrets or the instance); ` +
           'remove it, or give the setting another name.',
       );
+    } else if (RUNTIME_VARIABLES.test(name)) {
+      problems.push(
+        `service.settings.${name} changes how Node.js or the system loads code or trusts certificates, not a ` +
+          'setting of the service; remove it (the boot script and the bundle decide these).',
+      );
     }
     if (typeof value !== 'string' || !/^[\x20-\x7e]{1,4096}$/.test(value)) {
       problems.push(
         `service.settings.${name} ${JSON.stringify(value)} must be 1 to 4,096 printable ASCII characters without ` +
           'line breaks (a Parameter Store standard parameter read into a systemd environment file).',
+      );
+    } else if (/\{\{resolve:|\$\{Token\[/.test(value)) {
+      problems.push(
+        `service.settings.${name} ${JSON.stringify(value)} holds a CloudFormation dynamic reference or a CDK token, ` +
+          'which the deploy would replace (a secret would land in a plain parameter); for a secret, read it from ' +
+          'Secrets Manager in the service instead.',
       );
     }
   }

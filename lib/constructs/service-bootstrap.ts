@@ -194,9 +194,11 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     `DB_SECRET=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id '${e.databaseSecretName}' --query SecretString --output text)`,
     `CACHE_TOKEN=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id '${e.cacheAuthSecretName}' --query SecretString --output text)`,
     // Central configuration (Parameter Store), then the environment file.
-    ...(settings ? settingsCommands(settings.path) : []),
+    ...(settings ? settingsCommands(settings) : []),
     'umask 077',
     `cat > ${SERVICE_ENV_FILE} <<ENV`,
+    // The settings first: a line below with the same name would win (systemd keeps the last assignment).
+    ...(settings ? ['$SETTINGS_ENV'] : []),
     `SERVICE_VERSION=${props.bundle.version}`,
     'INSTANCE_ID=$INSTANCE_ID',
     `PORT=${props.port}`,
@@ -219,7 +221,7 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     'COOKIE_SECURE=true',
     `SHUTDOWN_DRAIN_SECONDS=${props.drainSeconds}`,
     'SHUTDOWN_TIMEOUT_SECONDS=45',
-    ...(settings ? [`SETTINGS_VERSION=${settings.version}`, '$SETTINGS_ENV'] : []),
+    ...(settings ? [`SETTINGS_VERSION=${settings.version}`] : []),
     'ENV',
     'umask 022',
     'unset DB_SECRET CACHE_TOKEN',

@@ -152,6 +152,8 @@ export class AppStack extends RegionalStack {
       alarmTopic: this.alerts.topic,
       userData: bootstrap.userData,
     });
+    // A new set of settings exists before the instance refresh's instances boot and read it.
+    if (!settings.isEmpty) this.fleet.autoScalingGroup.node.addDependency(settings);
     databaseSecret.grantRead(this.fleet.role);
     cacheAuthSecret.grantRead(this.fleet.role);
     secretsKey?.grantDecrypt(this.fleet.role);

@@ -292,8 +292,9 @@ export function fixedNames(stack: Synthesized, env: string): FixedName[] {
     Object.entries<unknown>(r.Properties ?? {})
       .filter(([k, v]) => /(Name|Identifier|Id|Suffix)$/.test(k) && typeof v === 'string' && /haweb/i.test(v))
       .map(([, v]) => ({
-        // A Parameter Store name is checked by its path (the runbook lists the path, not each setting).
-        name: (r.Type === 'AWS::SSM::Parameter' ? (v as string).replace(/\/[^/]+$/, '') : (v as string))
+        // A Parameter Store name is checked by its service's path, `/haweb/<env>/<service>` (the runbook lists
+        // the path, not each setting and version).
+        name: (r.Type === 'AWS::SSM::Parameter' ? (v as string).split('/').slice(0, 4).join('/') : (v as string))
           .split(env)
           .join('<env>'),
         type: r.Type as string,

@@ -1,5 +1,5 @@
 import { CapacityConfig, ConfigError, EnvironmentConfig, parseCidr, validateEnvironmentConfig } from '../../lib/config';
-import { PRODUCTION_DATABASE_INSTANCES } from '../../lib/config/validate';
+import { MAX_SERVICE_SETTINGS, PRODUCTION_DATABASE_INSTANCES } from '../../lib/config/validate';
 import { demo, prod } from '../../lib/config/environments';
 
 /** The problems a config has, or [] when it is valid. */
@@ -148,6 +148,36 @@ describe('validateEnvironmentConfig', () => {
       expect(problemsOf(withSettings({ [name]: 'x' }))).toEqual([
         `service.settings.${name} is set by the boot script itself (from the stacks, the secrets or the instance); ` +
           'remove it, or give the setting another name.',
+      ]);
+    });
+
+    test.each(['NODE_OPTIONS', 'NODE_TLS_REJECT_UNAUTHORIZED', 'LD_PRELOAD', 'PATH'])(
+      'rejects %s, which changes how Node.js or the system runs code or trusts certificates',
+      (name) => {
+        expect(problemsOf(withSettings({ [name]: 'x' }))).toEqual([
+          `service.settings.${name} changes how Node.js or the system loads code or trusts certificates, not a ` +
+            'setting of the service; remove it (the boot script and the bundle decide these).',
+        ]);
+      },
+    );
+
+    test.each([
+      '{{resolve:secretsmanager:haweb/prod/database:SecretString:password}}',
+      'x{{resolve:ssm:/nope}}',
+      '${Token[TOKEN.123]}',
+    ])('rejects the value %s, which the deploy would replace', (value) => {
+      expect(problemsOf(withSettings({ GREETING: value }))).toEqual([
+        `service.settings.GREETING ${JSON.stringify(value)} holds a CloudFormation dynamic reference or a CDK token, ` +
+          'which the deploy would replace (a secret would land in a plain parameter); for a secret, read it from ' +
+          'Secrets Manager in the service instead.',
+      ]);
+    });
+
+    test(`rejects more than ${MAX_SERVICE_SETTINGS} settings`, () => {
+      const many = Object.fromEntries(Array.from({ length: MAX_SERVICE_SETTINGS + 1 }, (_, i) => [`S${i}`, 'x']));
+      expect(problemsOf(withSettings(many))).toEqual([
+        `service.settings has ${MAX_SERVICE_SETTINGS + 1} settings; at most ${MAX_SERVICE_SETTINGS} (each is a ` +
+          'CloudFormation resource and a Parameter Store write per region): group related values into one setting.',
       ]);
     });
 

@@ -234,12 +234,17 @@ describe('the environment file', () => {
     expect(userData).not.toContain('SETTINGS_VERSION');
   });
 
-  test("with settings: reads the service's path before writing the file, then the settings' version and lines", () => {
+  test("with settings: reads this version's path before writing the file; settings first, the version among the script's lines", () => {
     const script = settingsScript({ LOG_LEVEL: 'debug' });
-    const read = script.indexOf('aws ssm get-parameters-by-path --region "$REGION" --path \'/haweb/test/web\'');
+    const version = settingsVersion({ LOG_LEVEL: 'debug' });
+    const read = script.indexOf(
+      `aws ssm get-parameters-by-path --region "$REGION" --path '/haweb/test/web/${version.slice(0, 16)}'`,
+    );
     expect(read).toBeGreaterThan(0);
     expect(read).toBeLessThan(script.indexOf(`cat > ${SERVICE_ENV_FILE} <<ENV`));
-    expect(script).toContain(`\nSETTINGS_VERSION=${settingsVersion({ LOG_LEVEL: 'debug' })}\n$SETTINGS_ENV\nENV\n`);
+    // First, so that a line of the script with the same name would win (systemd keeps the last assignment).
+    expect(script).toContain(`cat > ${SERVICE_ENV_FILE} <<ENV\n$SETTINGS_ENV\nSERVICE_VERSION=`);
+    expect(script).toContain(`\nSETTINGS_VERSION=${version}\nENV\n`);
   });
 
   test('a changed value changes the script (so the launch template, and the instance refresh rolls the fleet)', () => {

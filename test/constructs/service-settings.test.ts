@@ -1,7 +1,10 @@
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
 import { ServiceSettings, settingsCommands, settingsVersion } from '../../lib/constructs/service-settings';
 import { bareStack, TEST_ACCOUNT, templateOf } from '../harness';
+import { tempDir } from '../helpers';
 
 const PATH = '/haweb/test/web';
 
@@ -18,21 +21,28 @@ describe('ServiceSettings', () => {
 
   test('writes one standard String parameter per setting under the path', () => {
     const parameters = Object.values(template.findResources('AWS::SSM::Parameter')).map((r) => r.Properties);
+    const version = construct.version.slice(0, 16);
+    expect(construct.path).toBe(`${PATH}/${version}`);
     expect(parameters.map((p) => [p.Name, p.Value, p.Type, p.Tier]).sort()).toEqual([
-      [`${PATH}/GREETING`, 'say "hi" \\ bye', 'String', 'Standard'],
-      [`${PATH}/LOG_LEVEL`, 'debug', 'String', 'Standard'],
+      [`${PATH}/${version}/GREETING`, 'say "hi" \\ bye', 'String', 'Standard'],
+      [`${PATH}/${version}/LOG_LEVEL`, 'debug', 'String', 'Standard'],
     ]);
   });
 
-  test('lets the role read the path with GetParametersByPath, and nothing else', () => {
+  test("lets the role read the service's versions with GetParametersByPath, and denies it every other parameter", () => {
     const policies = Object.values(template.findResources('AWS::IAM::Policy'));
     expect(policies).toHaveLength(1);
+    const versions = `arn:aws:ssm:us-east-1:${TEST_ACCOUNT}:parameter/haweb/test/web/*`;
     expect(policies[0]!.Properties.PolicyDocument.Statement).toEqual([
+      // Parameter Store authorizes GetParametersByPath against the path in the request: any version of the
+      // service (a rollback's instances read the previous one).
+      { Action: 'ssm:GetParametersByPath', Effect: 'Allow', Resource: versions },
+      // AmazonSSMManagedInstanceCore (Session Manager) allows GetParameter(s) on every parameter.
       {
-        Action: 'ssm:GetParametersByPath',
-        Effect: 'Allow',
-        // The path itself: Parameter Store authorizes GetParametersByPath against the path in the request.
-        Resource: `arn:aws:ssm:us-east-1:${TEST_ACCOUNT}:parameter/haweb/test/web`,
+        Sid: 'NoOtherParameters',
+        Effect: 'Deny',
+        Action: ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+        NotResource: versions,
       },
     ]);
   });
@@ -58,42 +68,109 @@ describe('ServiceSettings', () => {
   });
 });
 
+/**
+ * A value of a systemd `EnvironmentFile=` line `NAME="..."`, read as systemd reads double-quoted values
+ * (src/basic/env-file.c): inside the quotes, a backslash before `"`, `\`, `` ` `` or `$` escapes it; any other
+ * backslash is kept; nothing is expanded.
+ */
+function systemdValue(line: string): [string, string] {
+  const eq = line.indexOf('=');
+  const raw = line.slice(eq + 1);
+  expect(raw.startsWith('"') && raw.endsWith('"')).toBe(true);
+  let value = '';
+  for (let i = 1; i < raw.length - 1; i++) {
+    if (raw[i] === '\\' && '"\\`$'.includes(raw[i + 1]!)) value += raw[++i];
+    else value += raw[i];
+  }
+  return [line.slice(0, eq), value];
+}
+
 describe("the boot script's settings step, run with a stand-in for the AWS CLI", () => {
-  /** Runs the step under bash with `aws` answering `parameters` as `get-parameters-by-path --query ... --output json` would. */
-  function run(parameters: [string, string][]): { status: number | null; env: string; stderr: string } {
+  const TRICKY: Record<string, string> = {
+    DOLLAR: '$HOME and ${HOME}',
+    BACKTICK: '`id` and $(id)',
+    SPECIFIER: '%h %n',
+    HASH: '#not a comment',
+    SPACES: '  lead and trail  ',
+    BACKSLASH: 'a\\b\\n c:\\\\share',
+    QUOTES: `it's "quoted"`,
+  };
+
+  /**
+   * Runs the step and the environment file's here-document exactly as the boot script has them, with `aws`
+   * answering `get-parameters-by-path` for the settings' path with `parameters` (name under the path, value), and
+   * returns the file's lines.
+   */
+  function boot(
+    settings: Record<string, string>,
+    parameters: [string, string][] = Object.entries(settings),
+  ): { status: number | null; lines: string[]; stdout: string } {
+    const construct = new ServiceSettings(bareStack(), 'Settings', { path: PATH, settings });
+    const answer = JSON.stringify({
+      Parameters: parameters.map(([name, value]) => ({
+        Name: `${construct.path}/${name}`,
+        Value: value,
+        Type: 'String',
+      })),
+    });
+    const dir = tempDir('settings-boot-');
+    fs.writeFileSync(path.join(dir, 'answer.json'), answer);
     const script = [
       'set -euo pipefail',
-      `aws() { [ "$1 $2" = "ssm get-parameters-by-path" ] && printf '%s' '${JSON.stringify(parameters).replace(/'/g, "'\\''")}'; }`,
+      `aws() { [ "$1 $2 $5 $6" = "ssm get-parameters-by-path --path ${construct.path}" ] && cat '${dir}/answer.json'; }`,
       'REGION=us-east-1',
-      ...settingsCommands(PATH),
-      'printf "%s" "$SETTINGS_ENV"',
+      ...settingsCommands(construct),
+      `cat > '${dir}/service.env' <<ENV`,
+      '$SETTINGS_ENV',
+      'PORT=8080',
+      'ENV',
     ].join('\n');
     const result = spawnSync('bash', ['-c', script], { encoding: 'utf8' });
-    return { status: result.status, env: result.stdout, stderr: result.stderr };
+    const file = path.join(dir, 'service.env');
+    const lines = fs.existsSync(file) ? fs.readFileSync(file, 'utf8').split('\n').filter(Boolean) : [];
+    return { status: result.status, lines, stdout: result.stdout + result.stderr };
   }
 
-  test('writes NAME="value" lines, the value quoted as systemd reads EnvironmentFile values in double quotes', () => {
-    const result = run([
-      [`${PATH}/LOG_LEVEL`, 'debug'],
-      [`${PATH}/GREETING`, 'say "hi" \\ bye'],
-    ]);
-    expect(result.stderr).toBe('');
+  test('every printable value reaches the service unchanged through the environment file', () => {
+    const result = boot(TRICKY);
+    expect(result.stdout).toBe('');
     expect(result.status).toBe(0);
-    expect(result.env.split('\n')).toEqual(['LOG_LEVEL="debug"', 'GREETING="say \\"hi\\" \\\\ bye"']);
+    const settings = result.lines.filter((l) => !l.startsWith('PORT='));
+    expect(Object.fromEntries(settings.map(systemdValue))).toEqual(TRICKY);
+    expect(result.lines.at(-1)).toBe('PORT=8080');
   });
 
-  test('no parameters: no lines', () => {
-    const result = run([]);
+  test('a parameter added under the path by hand is not loaded (it could not set DATABASE_HOST)', () => {
+    const result = boot({ LOG_LEVEL: 'debug' }, [
+      ['LOG_LEVEL', 'debug'],
+      ['DATABASE_HOST', 'evil.example'],
+      ['NODE_OPTIONS', '--require=/tmp/x.js'],
+    ]);
     expect(result.status).toBe(0);
-    expect(result.env).toBe('');
+    expect(result.lines).toEqual(['LOG_LEVEL="debug"', 'PORT=8080']);
+  });
+
+  test('a value changed by hand stops the boot: every instance of a launch template runs the same settings', () => {
+    const result = boot({ LOG_LEVEL: 'debug' }, [['LOG_LEVEL', 'trace']]);
+    expect(result.status).not.toBe(0);
+    expect(result.stdout).toContain(`settings under ${PATH}/`);
+    expect(result.stdout).toContain("differ from this launch template's");
+    expect(result.lines).toEqual([]);
+  });
+
+  test('a setting missing stops the boot', () => {
+    const result = boot({ LOG_LEVEL: 'debug', A: '1' }, [['LOG_LEVEL', 'debug']]);
+    expect(result.status).not.toBe(0);
+    expect(result.lines).toEqual([]);
   });
 
   test('a failing read stops the boot (set -e): the service must not start without its configuration', () => {
+    const construct = new ServiceSettings(bareStack(), 'Settings', { path: PATH, settings: { A: '1' } });
     const script = [
       'set -euo pipefail',
       'aws() { return 254; }',
       'REGION=x',
-      ...settingsCommands(PATH),
+      ...settingsCommands(construct),
       'echo went-on',
     ];
     const result = spawnSync('bash', ['-c', script.join('\n')], { encoding: 'utf8' });

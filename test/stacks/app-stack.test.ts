@@ -5,6 +5,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { settingsVersion } from '../../lib/constructs/service-settings';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
@@ -366,25 +367,37 @@ describe("prod's central configuration (service.settings, Parameter Store)", () 
   const settings = prod.config.service.settings!;
 
   test.each(['primary', 'secondary'] as const)(
-    'the %s App stack writes every setting under /haweb/prod/web',
+    'the %s App stack writes every setting under /haweb/prod/web/<version>',
     (role) => {
       const app = prod.stack('App', role);
+      const version = settingsVersion(settings).slice(0, 16);
       const parameters = Object.values(app.template.findResources('AWS::SSM::Parameter')).map((r) => r.Properties);
       expect(Object.fromEntries(parameters.map((p) => [p.Name, p.Value]))).toEqual(
-        Object.fromEntries(Object.entries(settings).map(([name, value]) => [`/haweb/prod/web/${name}`, value])),
+        Object.fromEntries(
+          Object.entries(settings).map(([name, value]) => [`/haweb/prod/web/${version}/${name}`, value]),
+        ),
       );
-      // Only the instances of the region read the path.
-      const reads = roleStatements(app).filter((s) => actionsOf(s).includes('ssm:GetParametersByPath'));
-      expect(reads.map((s) => s.Resource)).toEqual([
-        `arn:aws:ssm:${prod.config[role].region}:${prod.config.account}:parameter/haweb/prod/web`,
+      // The region's instances read the service's versions, and no other parameter: the Deny overrides
+      // AmazonSSMManagedInstanceCore's ssm:GetParameter(s) on every parameter.
+      const versions = `arn:aws:ssm:${prod.config[role].region}:${prod.config.account}:parameter/haweb/prod/web/*`;
+      const ssmStatements = roleStatements(app).filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:Get')));
+      expect(ssmStatements).toEqual([
+        expect.objectContaining({ Effect: 'Allow', Action: 'ssm:GetParametersByPath', Resource: versions }),
+        expect.objectContaining({ Effect: 'Deny', Sid: 'NoOtherParameters', NotResource: versions }),
       ]);
-      expect(
-        allStatements(app)
-          .filter((s) => actionsOf(s).some((a) => a.startsWith('ssm:Get')))
-          .map((s) => s.Resource),
-      ).toEqual(reads.map((s) => s.Resource));
+      // The fleet waits for the parameters: a refresh's instances find the new set.
+      const fleet = Object.values(app.template.findResources('AWS::AutoScaling::AutoScalingGroup'))[0]!;
+      for (const id of Object.keys(app.template.findResources('AWS::SSM::Parameter'))) {
+        expect(fleet.DependsOn).toContain(id);
+      }
     },
   );
+
+  test("staging's too", () => {
+    const staging = synthesized('staging');
+    const parameters = Object.values(staging.stack('App', 'secondary').template.findResources('AWS::SSM::Parameter'));
+    expect(parameters.map((r) => r.Properties.Value)).toEqual([staging.config.service.settings!.LOG_LEVEL]);
+  });
 
   test('demo has no settings: no parameter, no read', () => {
     const app = synthesized('demo').stack('App', 'primary');
