@@ -34,6 +34,7 @@ module.exports = tseslint.config(
       'bench/**/*.ts',
       'drill/**/*.ts',
       'service/src/config.ts',
+      'services/*/src/server.ts',
       'support/**/*.ts',
     ],
     rules: { 'no-restricted-properties': 'off' },

@@ -24,12 +24,7 @@ import {
   type RedisServer,
 } from '../../support/local-servers';
 
-// Fastify's inject() loads light-my-request, which require()s the ESM-only `cookie` package; jest 29's
-// CommonJS runtime cannot load it. light-my-request uses one function of it, only for inject()'s
-// `cookies` option (these tests send Cookie headers instead): a CommonJS stand-in is enough.
-jest.mock('cookie', () => ({
-  stringifySetCookie: (cookie: { name: string; value: string }) => `${cookie.name}=${cookie.value}`,
-}));
+import '../support/fastify-inject';
 
 /** A logger that drops everything. */
 export const silentLog = { info: () => undefined, warn: () => undefined };
