@@ -53,7 +53,10 @@ export interface PhysicalNames {
   readonly autoScalingGroupName: string;
   /** Name of the ARC Region switch plan; the operator CLI finds the plan by it: `haweb-<env>`. */
   readonly regionSwitchPlanName: string;
-  /** Parameter Store path of the service's settings, the same in both regions: `/haweb/<env>/web`. */
+  /**
+   * Base Parameter Store path of the service's settings, the same in both regions: `/haweb/<env>/web`; each set
+   * lives under `<path>/<16 hex digits of its hash>/<NAME>` (`ServiceSettings`).
+   */
   readonly serviceSettingsPath: string;
 }
 

@@ -10,8 +10,8 @@ import { physicalNames } from './names';
  * Two kinds:
  * - **Immutable IDs of the other region** (`fileSystemIds`, `globalDatastoreId`). With them no stack reads
  *   the other region at deploy time: `Fn::GetStackOutput` is resolved when the reading stack deploys and fails
- *   while the producing region is unreachable, so an App or Operations stack could not be updated in the middle
- *   of an outage, when it matters most. Only IDs that cannot change while the resource exists are recorded (the
+ *   while the producing region is unreachable, so a Storage, Data or Operations stack could not be updated in the
+ *   middle of an outage, when it matters most. Only IDs that cannot change while the resource exists are recorded (the
  *   list of `cross-region.ts`); the resources are retained and their replacing properties pinned by test.
  * - **Creation-time facts of the data tier** (`cacheMembers`, `databaseEngineVersion`): what CloudFormation
  *   must not revisit, because AWS changes it on the global resource, not on a member (see each field).

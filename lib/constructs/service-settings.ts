@@ -29,8 +29,8 @@ const VERSION_DIGITS = 16;
  * (CloudFormation creates it before the launch template changes, and deletes the old set only once the update
  * is complete), so the instance refresh's new instances read the new set, and a rollback's old instances still
  * find the old one. The boot script reads only the names the config gives, checks the set against the
- * launch template's hash, and stops the boot when it differs (a parameter edited, added or deleted by hand), so
- * every instance of a launch template runs the same settings ({@link settingsCommands}).
+ * launch template's hash, and stops the boot when it differs (a parameter edited or deleted by hand; one added by
+ * hand is ignored), so every instance of a launch template runs the same settings ({@link settingsCommands}).
  *
  * Settings are not secrets (those stay in Secrets Manager): the instances' own role may read no other parameter
  * ({@link ServiceSettings.grantRead}), but any principal of the account allowed `ssm:GetParameter*` can read them.
