@@ -41,8 +41,12 @@ export const DEFAULT_ALARM_THRESHOLDS: AlarmThresholds = {
 export interface ReplicationWatch {
   /** Identifier of the region's Aurora cluster (`names.ts`: the same in both regions). */
   readonly databaseClusterId: string;
-  /** Node ID of the region's cache primary, `<group>-001` (the group ID is the same in both regions). */
-  readonly cacheNodeId: string;
+  /**
+   * Node IDs of the region's cache group, `<group>-001` to `<group>-00<replicas + 1>` (the group ID is the same in
+   * both regions). Whichever of them is the group's primary reports the lag, and that changes with an in-region
+   * failover, so the lag is watched across all of them.
+   */
+  readonly cacheNodeIds: readonly string[];
   /** ID of the region's EFS file system (its storage stack, same region), watched as a replication source. */
   readonly fileSystemId: string;
 }
@@ -77,15 +81,28 @@ export const replicationMetrics = {
       period: Duration.minutes(1),
       region,
     }),
-  /** Global Datastore lag of a secondary member's primary node, seconds (published only by a secondary). */
-  cache: (nodeId: string, region?: string) =>
-    new cloudwatch.Metric({
-      namespace: 'AWS/ElastiCache',
-      metricName: 'GlobalDatastoreReplicationLag',
-      dimensionsMap: { CacheClusterId: nodeId },
-      statistic: cloudwatch.Stats.MAXIMUM,
+  /**
+   * Global Datastore lag of a secondary member, seconds: the highest `GlobalDatastoreReplicationLag` of the group's
+   * nodes (metric math `MAX` across them, per minute; only the member's primary node reports it, and which node
+   * that is changes with an in-region failover). Published only while the member is a secondary.
+   */
+  cache: (nodeIds: readonly string[]) =>
+    new cloudwatch.MathExpression({
+      expression: `MAX([${nodeIds.map((_, i) => `n${i + 1}`).join(', ')}])`,
+      usingMetrics: Object.fromEntries(
+        nodeIds.map((nodeId, i) => [
+          `n${i + 1}`,
+          new cloudwatch.Metric({
+            namespace: 'AWS/ElastiCache',
+            metricName: 'GlobalDatastoreReplicationLag',
+            dimensionsMap: { CacheClusterId: nodeId },
+            statistic: cloudwatch.Stats.MAXIMUM,
+            period: Duration.minutes(1),
+          }),
+        ]),
+      ),
+      label: 'GlobalDatastoreReplicationLag',
       period: Duration.minutes(1),
-      region,
     }),
   /**
    * Seconds since the last completed EFS replication sync of `sourceFileSystemId` as the replication source,
@@ -197,7 +214,7 @@ export class RegionAlarms extends Construct {
         'CacheReplicationLag',
         'Global Datastore replication lag is high (reported only while this region holds a secondary)',
         {
-          metric: replicationMetrics.cache(replication.cacheNodeId),
+          metric: replicationMetrics.cache(replication.cacheNodeIds),
           threshold: t.cacheLag.toSeconds(),
           evaluationPeriods: 5,
           datapointsToAlarm: 3,

@@ -55,7 +55,7 @@ export class RegionDashboard extends Construct {
       graph('Aurora Global Database replication lag (ms)', [
         replicationMetrics.database(replication.databaseClusterId),
       ]),
-      graph('Global Datastore replication lag (s)', [replicationMetrics.cache(replication.cacheNodeId)]),
+      graph('Global Datastore replication lag (s)', [replicationMetrics.cache(replication.cacheNodeIds)]),
       graph('EFS time since last sync (s)', [replicationMetrics.files(replication.fileSystemId)]),
     ];
     this.dashboard.addWidgets(new cloudwatch.TextWidget({ markdown: `## ${props.title}`, width: 24, height: 1 }));

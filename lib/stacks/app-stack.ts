@@ -173,7 +173,11 @@ export class AppStack extends RegionalStack {
     // region's. Nothing of the other region.
     const replication: ReplicationWatch = {
       databaseClusterId: names.databaseClusterIdentifier,
-      cacheNodeId: `${names.cacheReplicationGroupId}-001`,
+      // ElastiCache names the nodes of a group without cluster mode <group>-001, -002, ...
+      cacheNodeIds: Array.from(
+        { length: config.cache.replicasPerRegion + 1 },
+        (_, i) => `${names.cacheReplicationGroupId}-${String(i + 1).padStart(3, '0')}`,
+      ),
       fileSystemId: props.fileSystem.fileSystemId,
     };
     this.alarms = new RegionAlarms(this, 'Alarms', {

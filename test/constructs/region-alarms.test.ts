@@ -11,7 +11,7 @@ const EAST_FS = 'fs-0123456789abcdef0';
 const WEST_FS = 'fs-0fedcba9876543210';
 const watch = (fileSystemId: string): ReplicationWatch => ({
   databaseClusterId: 'haweb-test-aurora',
-  cacheNodeId: 'haweb-test-cache-001',
+  cacheNodeIds: ['haweb-test-cache-001', 'haweb-test-cache-002', 'haweb-test-cache-003'],
   fileSystemId,
 });
 
@@ -115,11 +115,21 @@ describe('RegionAlarms', () => {
     expect(aurora.Dimensions).toEqual([{ Name: 'DBClusterIdentifier', Value: 'haweb-test-aurora' }]);
   });
 
-  test("the cache lag alarm watches the region's group's first node", () => {
+  test("the cache lag alarm watches every node of the region's group (the primary node changes with a failover)", () => {
     const cache = alarmNamed(west.template, 'CacheReplicationLag');
-    expect(watched(cache)).toBe('GlobalDatastoreReplicationLag');
     expect(cache.Threshold).toBe(10);
-    expect(cache.Dimensions).toEqual([{ Name: 'CacheClusterId', Value: 'haweb-test-cache-001' }]);
+    const [expression, ...nodes] = cache.Metrics as Record<string, any>[];
+    expect(expression).toEqual(expect.objectContaining({ Expression: 'MAX([n1, n2, n3])', ReturnData: true }));
+    expect(
+      nodes.map((n) => [n.Id, n.ReturnData, n.MetricStat.Metric.MetricName, n.MetricStat.Metric.Dimensions]),
+    ).toEqual(
+      ['001', '002', '003'].map((suffix, i) => [
+        `n${i + 1}`,
+        false,
+        'GlobalDatastoreReplicationLag',
+        [{ Name: 'CacheClusterId', Value: `haweb-test-cache-${suffix}` }],
+      ]),
+    );
   });
 
   test("the EFS alarm is a Metrics Insights query on the region's own file system as the source, every 5 minutes", () => {

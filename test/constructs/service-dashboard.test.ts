@@ -27,7 +27,11 @@ describe('RegionDashboard', () => {
         loadBalancerArns: `arn:aws:elasticloadbalancing:${region}:${TEST_ACCOUNT}:loadbalancer/app/lb/fedcba9876543210`,
       }),
       healthCheckId: '11111111-aaaa-4bbb-8ccc-000000000001',
-      replication: { databaseClusterId: 'haweb-test-aurora', cacheNodeId: 'haweb-test-cache-001', fileSystemId },
+      replication: {
+        databaseClusterId: 'haweb-test-aurora',
+        cacheNodeIds: ['haweb-test-cache-001', 'haweb-test-cache-002'],
+        fileSystemId,
+      },
     });
     return bodyOf(templateOf(stack));
   };

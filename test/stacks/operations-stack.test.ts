@@ -179,8 +179,11 @@ describe.each([
         .map((p) => p[key])
         .sort();
     /** What an alarm watches: its metric, or the start of its query's expression. */
+    /** What an alarm watches: its metric, the Metrics Insights query's head, or the metric its math combines. */
     const watched = (p: Json): string =>
-      p.MetricName ?? (JSON.stringify(p.Metrics[0].Expression).match(/SELECT \w+\(\w+\)/) ?? [''])[0];
+      p.MetricName ??
+      (JSON.stringify(p.Metrics[0].Expression).match(/SELECT \w+\(\w+\)/) ?? [])[0] ??
+      [...new Set((p.Metrics as Json[]).filter((m) => m.MetricStat).map((m) => m.MetricStat.Metric.MetricName))].join();
 
     test('no alarm lives in an operations stack', () => {
       expect(countOf(opsP, 'AWS::CloudWatch::Alarm')).toBe(0);
@@ -256,8 +259,12 @@ describe.each([
       for (const stack of [appP, appS]) {
         const aurora = alarmsOf(stack).find((p) => p.MetricName === 'AuroraGlobalDBReplicationLag')!;
         expect(aurora.Dimensions).toEqual([{ Name: 'DBClusterIdentifier', Value: `haweb-${config.name}-aurora` }]);
-        const cache = alarmsOf(stack).find((p) => p.MetricName === 'GlobalDatastoreReplicationLag')!;
-        expect(cache.Dimensions).toEqual([{ Name: 'CacheClusterId', Value: `haweb-${config.name}-cache-001` }]);
+        // Every node of the group (whichever is its primary reports the lag): <group>-001 to -00<replicas + 1>.
+        const cache = alarmsOf(stack).find((p) => JSON.stringify(p).includes('GlobalDatastoreReplicationLag'))!;
+        const nodes = (cache.Metrics as Record<string, any>[]).filter((m) => m.MetricStat);
+        expect(nodes.map((m) => m.MetricStat.Metric.Dimensions[0].Value)).toEqual(
+          Array.from({ length: config.cache.replicasPerRegion + 1 }, (_, i) => `haweb-${config.name}-cache-00${i + 1}`),
+        );
       }
     });
 
