@@ -173,7 +173,9 @@ export class AppStack extends RegionalStack {
     // region's. Nothing of the other region.
     const replication: ReplicationWatch = {
       databaseClusterId: names.databaseClusterIdentifier,
-      // ElastiCache names the nodes of a group without cluster mode <group>-001, -002, ...
+      // ElastiCache names the nodes of a group without cluster mode <group>-001, -002, ... (numbers stay continuous
+      // while the replica count only grows; after a decrease and a later increase a new node may be numbered past
+      // them, and its lag is not watched until the next deploy lists it).
       cacheNodeIds: Array.from(
         { length: config.cache.replicasPerRegion + 1 },
         (_, i) => `${names.cacheReplicationGroupId}-${String(i + 1).padStart(3, '0')}`,

@@ -8,9 +8,9 @@ import * as path from 'node:path';
 import { bundleFolder, serviceBundle } from '../../lib/bundling';
 import '../support/fastify-inject';
 import type { FastifyInstance } from 'fastify';
-import { Pool } from 'pg';
+import { DatabaseError, Pool } from 'pg';
 import { buildCatalogApp } from '../../services/catalog/src/app';
-import { CatalogStore, READ_ONLY_MESSAGE } from '../../services/catalog/src/catalog';
+import { CatalogStore, classify, READ_ONLY_MESSAGE, UNAVAILABLE_MESSAGE } from '../../services/catalog/src/catalog';
 import { CatalogConfig, CatalogConfigError, loadCatalogConfig } from '../../services/catalog/src/config';
 import {
   freePort,
@@ -173,10 +173,12 @@ describe('catalog API in the active region', () => {
 
   test("the access log has the client's IP from X-Forwarded-For (one trusted hop), and only an IP address", async () => {
     const { app, log } = open(primary.port, primary.port);
+    // The client appended first, then the one trusted proxy hop (the ALB) is the peer: the spoofed left-most
+    // entry is not the client (trusting every hop would log it).
     await app.inject({
       method: 'GET',
       url: '/health',
-      headers: { 'x-forwarded-for': '203.0.113.7' },
+      headers: { 'x-forwarded-for': '198.51.100.1, 203.0.113.7' },
       remoteAddress: '10.0.0.5',
     });
     await app.inject({
@@ -187,6 +189,88 @@ describe('catalog API in the active region', () => {
     });
     const access = log.map((l) => JSON.parse(l)).filter((l) => l.msg === 'access');
     expect(access.map((l) => l.clientIp)).toEqual(['203.0.113.7', '10.0.0.6']);
+  });
+});
+
+describe('a database without the table yet (before the first migration)', () => {
+  test('readiness says not ready until the migration ran, then ready; two migrations at once both succeed', async () => {
+    const fresh = await startPostgres({ dir: path.join(scratchDir('catalog-fresh-'), 'pg') });
+    try {
+      const config = configFor(fresh);
+      const store = new CatalogStore(poolFor(config.database), poolFor(config.database));
+      const app = buildCatalogApp({ config, store, logStream: { write: () => undefined } });
+      opened.push({ app, store });
+      expect((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(503);
+      expect((await app.inject({ method: 'GET', url: '/api/catalog/items' })).statusCode).toBe(503);
+      // Instances starting together: the advisory lock serializes CREATE TABLE IF NOT EXISTS.
+      const other = new CatalogStore(poolFor(config.database), poolFor(config.database));
+      opened.push({
+        app: buildCatalogApp({ config, store: other, logStream: { write: () => undefined } }),
+        store: other,
+      });
+      expect(await Promise.all([store.migrate(), other.migrate(), store.migrate()])).toEqual([
+        'applied',
+        'applied',
+        'applied',
+      ]);
+      expect((await app.inject({ method: 'GET', url: '/health/ready' })).statusCode).toBe(200);
+    } finally {
+      for (const o of opened.splice(-2)) {
+        await o.app.close();
+        await o.store.close();
+      }
+      await fresh.stop();
+    }
+  });
+});
+
+describe('draining before the process stops', () => {
+  test('both health checks answer 503 while draining, so the load balancer stops sending first', async () => {
+    const config = configFor(primary);
+    const store = new CatalogStore(poolFor(config.database), poolFor(config.database));
+    let draining = false;
+    const app = buildCatalogApp({ config, store, draining: () => draining, logStream: { write: () => undefined } });
+    opened.push({ app, store });
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    draining = true;
+    expect((await app.inject({ method: 'GET', url: '/health' })).statusCode).toBe(503);
+    expect((await app.inject({ method: 'GET', url: '/health/ready' })).json()).toMatchObject({
+      ready: false,
+      draining: true,
+    });
+  });
+});
+
+describe('classify: which database errors are a 503', () => {
+  const dbError = (code: string) => Object.assign(new DatabaseError('x', 1, 'error'), { code });
+
+  test.each(['25006'])('%s (read-only) is a 503 naming the read-only region', (code) => {
+    expect(classify(dbError(code))).toMatchObject({ reason: 'read-only', message: READ_ONLY_MESSAGE });
+  });
+
+  test.each(['08006', '53300', '57014', '57P01', '57P03', '40001', '40P01', '42P01'])(
+    '%s (may succeed when tried again) is a 503',
+    (code) => {
+      expect(classify(dbError(code))).toMatchObject({ reason: 'unavailable', message: UNAVAILABLE_MESSAGE });
+    },
+  );
+
+  test.each([
+    Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }),
+    Object.assign(new Error('getaddrinfo EAI_AGAIN db'), { code: 'EAI_AGAIN' }),
+    new Error('Connection terminated unexpectedly'),
+    new Error('timeout exceeded when trying to connect'),
+  ])('the driver error "%s" is a 503', (err) => {
+    expect(classify(err)?.reason).toBe('unavailable');
+  });
+
+  test.each([
+    ['a constraint violation (a bug: validation lets it through)', dbError('23514')],
+    ['a syntax error', dbError('42601')],
+    ['a programming error that mentions a timeout', new TypeError('cannot read timeout of undefined')],
+    ['null', null],
+  ])('%s is not: it stays a 500', (_what, err) => {
+    expect(classify(err)).toBeUndefined();
   });
 });
 

@@ -5,9 +5,10 @@
  *   `after` of the next page, or null).
  * - `GET /api/catalog/items/<sku>`: one item, 404 when there is none.
  * - `PUT /api/catalog/items/<sku>` `{ "name": string, "priceCents": integer }`: creates (201) or replaces (200).
- * - `GET /health`: the process answers (the load balancer's check). `GET /health/ready`: reads can be served,
- *   with `database.writable` saying whether writes can (false in the passive region); 503 when reads cannot, or
- *   while the service drains before it stops.
+ * - `GET /health`: the process answers (the load balancer's check); 503 while it drains before it stops.
+ *   `GET /health/ready`: reads can be served (the reader answers and the table is there), with
+ *   `database.writable` saying whether writes can (false in the passive region); 503 when reads cannot, or while
+ *   the service drains.
  *
  * Bad input is a 400 naming what is wrong (unknown fields, wrong types and values out of range are refused, never
  * dropped or coerced); a write in the passive region, or an unreachable database, is a 503 with the reason;
@@ -68,7 +69,10 @@ export function buildCatalogApp(options: CatalogAppOptions): FastifyInstance {
     );
   });
   app.setErrorHandler(async (err: FastifyError | CatalogUnavailableError, request, reply) => {
-    if (err instanceof CatalogUnavailableError) return reply.code(503).send({ error: err.message });
+    if (err instanceof CatalogUnavailableError) {
+      request.log.warn({ err: err.cause, reason: err.reason }, 'database cannot serve the request');
+      return reply.code(503).send({ error: err.message });
+    }
     const status = (err as { statusCode?: number }).statusCode;
     if ((err as { validation?: unknown }).validation || (status !== undefined && status >= 400 && status < 500)) {
       return reply.code(status && status < 500 ? status : 400).send({ error: err.message });
@@ -80,7 +84,12 @@ export function buildCatalogApp(options: CatalogAppOptions): FastifyInstance {
     reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  app.get('/health', async () => ({ status: 'ok', version: config.version }));
+  // The load balancer's check: 503 while draining, so it stops sending before the listener closes.
+  app.get('/health', async (_request, reply) =>
+    options.draining?.()
+      ? reply.code(503).send({ status: 'draining', version: config.version })
+      : { status: 'ok', version: config.version },
+  );
   app.get('/health/ready', async (_request, reply) => {
     const [readable, writable] = await Promise.all([store.readable(), store.writable()]);
     const draining = options.draining?.() ?? false;

@@ -5,7 +5,7 @@
  * (`read-only`), which the API answers 503.
  */
 import * as fs from 'node:fs';
-import { DatabaseError, Pool, type PoolConfig } from 'pg';
+import { DatabaseError, Pool, type PoolClient, type PoolConfig } from 'pg';
 import type { CatalogDatabaseConfig } from './config';
 
 /** One item of the catalog. */
@@ -23,9 +23,11 @@ export interface CatalogItem {
 /** The database cannot serve the request now: the API answers 503 with the message. */
 export class CatalogUnavailableError extends Error {
   constructor(
-    /** `read-only`: a write in the passive region; `unavailable`: the endpoint cannot be reached. */
+    /** `read-only`: a write in the passive region; `unavailable`: the endpoint cannot serve now. */
     public readonly reason: 'read-only' | 'unavailable',
     message: string,
+    /** The database's or the driver's error, for the log. */
+    public readonly cause?: unknown,
   ) {
     super(message);
     this.name = 'CatalogUnavailableError';
@@ -44,28 +46,49 @@ CREATE TABLE IF NOT EXISTS catalog_items (
   updated_at timestamptz NOT NULL DEFAULT now()
 )`;
 
-/** Error codes of a database that refuses writes: read-only transaction, hot standby. */
-const READ_ONLY_CODES = new Set(['25006']);
-/** Node.js error codes of an endpoint that cannot be reached or dropped the connection. */
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
+/** Key of the transaction-scoped advisory lock the migration holds (a constant: "cata" in ASCII). */
+const MIGRATION_LOCK = 0x63617461;
 
-/** How a database error reaches the API: unavailable (503), or thrown as is (a bug: 500). */
+/** The message of a request the database cannot serve now. */
+export const UNAVAILABLE_MESSAGE = 'the catalog database is unavailable; try again shortly';
+
+/** SQLSTATEs of a database that refuses writes: read-only transaction (a hot standby, an Aurora reader). */
+const READ_ONLY_CODES = new Set(['25006']);
+/**
+ * SQLSTATEs of a request that may succeed when tried again: 08 connection exceptions; 53 insufficient resources
+ * (too many connections); 57014 statement timeout (the pool's `statement_timeout`); 57P0x the server shutting
+ * down or starting; 40001 and 40P01, which a hot standby raises when replay conflicts with a query; 42P01, the
+ * table not there yet (a passive region before its first replication, or before the first migration).
+ */
+const RETRY_CODES = /^(08|53|57014|57P0|40001|40P01|42P01)/;
+/** Node.js error codes of an endpoint that cannot be reached, or dropped the connection. */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+/** Messages of pg's own client errors (no code) when the connection is lost or cannot be made in time. */
+const CLIENT_MESSAGES =
+  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error and is not queryable)/;
+
+/**
+ * How a database error reaches the API: a {@link CatalogUnavailableError} (503) for a read-only database or one
+ * that cannot serve now; undefined for anything else, which is thrown as is (a bug: 500).
+ */
 export function classify(err: unknown): CatalogUnavailableError | undefined {
-  const code = (err as { code?: unknown }).code;
+  if (err === null || typeof err !== 'object') return undefined;
+  const code = String((err as { code?: unknown }).code ?? '');
   if (err instanceof DatabaseError) {
-    if (READ_ONLY_CODES.has(String(code))) return new CatalogUnavailableError('read-only', READ_ONLY_MESSAGE);
-    // 08: connection exceptions; 57P0x: the server is shutting down or starting; 42P01: no table yet (a passive
-    // region whose first replication has not arrived).
-    if (/^(08|57P0)/.test(String(code)) || code === '42P01') {
-      return new CatalogUnavailableError('unavailable', 'the catalog database is unavailable; try again shortly');
-    }
-    return undefined;
+    if (READ_ONLY_CODES.has(code)) return new CatalogUnavailableError('read-only', READ_ONLY_MESSAGE, err);
+    return RETRY_CODES.test(code) ? new CatalogUnavailableError('unavailable', UNAVAILABLE_MESSAGE, err) : undefined;
   }
-  if (
-    NETWORK_CODES.has(String(code)) ||
-    /timeout|terminated|Connection terminated/i.test(String((err as Error)?.message))
-  ) {
-    return new CatalogUnavailableError('unavailable', 'the catalog database is unavailable; try again shortly');
+  if (NETWORK_CODES.has(code) || (err instanceof Error && CLIENT_MESSAGES.test(err.message))) {
+    return new CatalogUnavailableError('unavailable', UNAVAILABLE_MESSAGE, err);
   }
   return undefined;
 }
@@ -102,21 +125,51 @@ export class CatalogStore {
   ) {}
 
   private async run<T>(pool: Pool, sql: string, params: unknown[], map: (rows: Row[]) => T): Promise<T> {
+    let rows: Row[];
     try {
-      return map((await pool.query(sql, params)).rows);
+      rows = (await pool.query(sql, params)).rows;
     } catch (err) {
       throw classify(err) ?? err;
     }
+    // Outside the try: a mistake in mapping is a bug (500), never taken for an unavailable database.
+    return map(rows);
   }
 
-  /** Creates the table where the database is writable; `skipped` where it is not (the passive region). */
+  /**
+   * Creates the table where the database is writable, under a transaction-scoped advisory lock (instances
+   * starting together would otherwise race in CREATE TABLE IF NOT EXISTS); `skipped` where it cannot be written
+   * now (the passive region, or the database not reachable yet: {@link migrateUntilApplied} tries again).
+   */
   public async migrate(): Promise<'applied' | 'skipped'> {
+    let client: PoolClient;
     try {
-      await this.run(this.writer, MIGRATION, [], () => undefined);
+      client = await this.writer.connect();
+    } catch (err) {
+      if (classify(err)) return 'skipped';
+      throw err;
+    }
+    try {
+      await client.query('BEGIN');
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+      await client.query(MIGRATION);
+      await client.query('COMMIT');
       return 'applied';
     } catch (err) {
-      if (err instanceof CatalogUnavailableError) return 'skipped';
+      await client.query('ROLLBACK').catch(() => undefined);
+      if (classify(err)) return 'skipped';
       throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  /**
+   * Runs {@link migrate} every `intervalMs` until it applies or `stopped()` says to stop: in the passive region it
+   * applies once the region is promoted (the table is already there by replication, so it changes nothing).
+   */
+  public async migrateUntilApplied(intervalMs: number, stopped: () => boolean): Promise<void> {
+    while (!stopped() && (await this.migrate()) === 'skipped') {
+      await new Promise((resolve) => setTimeout(resolve, intervalMs).unref());
     }
   }
 
@@ -153,19 +206,37 @@ export class CatalogStore {
     );
   }
 
-  /** Whether reads can be served (the reader endpoint answers). */
+  /** Whether reads can be served: the reader endpoint answers and the table is there. */
   public async readable(): Promise<boolean> {
-    return this.run(this.reader, 'SELECT 1', [], () => true).catch(() => false);
+    return this.run(
+      this.reader,
+      "SELECT to_regclass('catalog_items') IS NOT NULL AS ready",
+      [],
+      (rows) => rows[0]?.ready === true,
+    ).catch(() => false);
   }
 
-  /** Whether writes can be served: the writer endpoint answers and is not in recovery (a standby). */
-  public async writable(): Promise<boolean> {
-    return this.run(
+  /**
+   * Whether writes can be served: the writer endpoint answers within `timeoutMs` and is not in recovery (a
+   * standby). Bounded, so that readiness answers quickly in the passive region, whose inactive writer endpoint
+   * may not answer at all.
+   */
+  public async writable(timeoutMs = 1_000): Promise<boolean> {
+    const query = this.run(
       this.writer,
       'SELECT NOT pg_is_in_recovery() AS writable',
       [],
-      (rows) => rows[0].writable === true,
+      (rows) => rows[0]?.writable === true,
     ).catch(() => false);
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), timeoutMs);
+    });
+    try {
+      return await Promise.race([query, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Closes both pools. */
@@ -182,6 +253,7 @@ interface Row {
   readonly updated_at: Date;
   readonly created?: boolean;
   readonly writable?: boolean;
+  readonly ready?: boolean;
 }
 
 function toItem(row: Row): CatalogItem {

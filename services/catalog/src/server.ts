@@ -7,6 +7,11 @@ import { buildCatalogApp } from './app';
 import { CatalogStore } from './catalog';
 import { CatalogConfigError, loadCatalogConfig } from './config';
 
+/** Seconds between migration attempts while the database cannot be written (the passive region, an outage). */
+const MIGRATION_RETRY_SECONDS = 30;
+/** Seconds the listener gets to finish its requests after the drain, before the process exits anyway. */
+const CLOSE_TIMEOUT_SECONDS = 30;
+
 async function main(): Promise<void> {
   let config;
   try {
@@ -21,24 +26,42 @@ async function main(): Promise<void> {
   const store = CatalogStore.connect(config.database);
   let draining = false;
   const app = buildCatalogApp({ config, store, draining: () => draining });
-  app.log.info({ migration: await store.migrate() }, 'schema');
+  // The table is created once the database can be written; until then readiness says not ready (no table) in
+  // the active region, and the passive region has it by replication.
+  void store
+    .migrateUntilApplied(MIGRATION_RETRY_SECONDS * 1000, () => draining)
+    .then(() => app.log.info('schema applied'))
+    .catch((err: unknown) => app.log.error({ err }, 'schema migration failed'));
   await app.listen({ port: config.port, host: config.host });
 
-  let stopping = false;
   const stop = (signal: string): void => {
-    if (stopping) return;
-    stopping = true;
+    if (draining) return;
     draining = true;
     app.log.info({ signal, drainSeconds: config.drainSeconds }, 'draining');
     setTimeout(() => {
-      void app
+      setTimeout(() => {
+        app.log.error({ timeoutSeconds: CLOSE_TIMEOUT_SECONDS }, 'shutdown: time limit reached, exiting');
+        process.exit(1);
+      }, CLOSE_TIMEOUT_SECONDS * 1000).unref();
+      app
         .close()
         .then(() => store.close())
-        .then(() => process.exit(0));
+        .then(
+          () => process.exit(0),
+          (err: unknown) => {
+            app.log.error({ err }, 'shutdown failed');
+            process.exit(1);
+          },
+        );
     }, config.drainSeconds * 1000);
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
 
-void main();
+main().catch((err: unknown) => {
+  process.stderr.write(
+    `catalog service failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
+  process.exit(1);
+});
