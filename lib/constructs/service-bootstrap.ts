@@ -124,9 +124,48 @@ export const SERVICE_UID = 2001;
  */
 export function sharedFilesCommands(user = 'ha-web'): string[] {
   return [
-    `if ! install -d -o ${user} -g ${user} -m 0750 ${FILES_DIR}; then`,
+    `if ! ${filesDirCommand(user)}; then`,
     `  echo "${FILES_DIR} not prepared: ${SHARED_MOUNT} is read-only (an EFS replication destination until the region switch) or refused; the service reports it"`,
     'fi',
+  ];
+}
+
+/** Creates the service's files directory on the mount (owner the service user, mode 0750); idempotent. */
+export function filesDirCommand(user = 'ha-web'): string {
+  return `install -d -o ${user} -g ${user} -m 0750 ${FILES_DIR}`;
+}
+
+/** Seconds between the files-directory unit's attempts (`FILES_DIR_RETRY_SECONDS`). */
+export const FILES_DIR_RETRY_SECONDS = 60;
+
+/**
+ * systemd units that create the files directory once the mount can be written: in the passive region the boot
+ * cannot (the EFS replication destination is read-only), and after the region's promotion the directory may
+ * still be missing (no replication had arrived yet); the service runs as an unprivileged user who cannot create
+ * it under the mount's root-owned top. A timer runs the creation as root every
+ * {@link FILES_DIR_RETRY_SECONDS} seconds until the directory exists (`ExecCondition` skips it after that), so a
+ * promoted region's instances get it within a minute, without a restart.
+ */
+export function filesDirUnits(user = 'ha-web'): string[] {
+  return [
+    "cat > /etc/systemd/system/ha-web-files-dir.service <<'UNIT'",
+    '[Unit]',
+    'Description=Create the HA web service files directory once the shared mount is writable',
+    `RequiresMountsFor=${SHARED_MOUNT}`,
+    '[Service]',
+    'Type=oneshot',
+    `ExecCondition=/bin/sh -c '! test -d ${FILES_DIR}'`,
+    `ExecStart=/usr/bin/${filesDirCommand(user)}`,
+    'UNIT',
+    "cat > /etc/systemd/system/ha-web-files-dir.timer <<'UNIT'",
+    '[Unit]',
+    'Description=Retry creating the HA web service files directory (read-only until the region switch)',
+    '[Timer]',
+    `OnActiveSec=${FILES_DIR_RETRY_SECONDS}`,
+    `OnUnitActiveSec=${FILES_DIR_RETRY_SECONDS}`,
+    '[Install]',
+    'WantedBy=timers.target',
+    'UNIT',
   ];
 }
 
@@ -264,8 +303,10 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     '  copytruncate',
     '}',
     'ROTATE',
+    ...filesDirUnits(),
     'systemctl daemon-reload',
     'systemctl enable --now ha-web.service',
+    'systemctl enable --now ha-web-files-dir.timer',
     'echo "bootstrap finished $(date -Is)"',
   ];
 }

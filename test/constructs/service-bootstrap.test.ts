@@ -6,6 +6,8 @@ import * as path from 'path';
 import { SERVICE_RESERVED_VARIABLES } from '../../lib/config';
 import {
   FILES_DIR,
+  FILES_DIR_RETRY_SECONDS,
+  filesDirUnits,
   SERVICE_ENV_FILE,
   SHARED_MOUNT,
   ServiceBootstrap,
@@ -279,25 +281,40 @@ describe('the files directory step on a real mount (issue 10)', () => {
   // Runs the step exactly as the boot script has it, under `set -euo pipefail`, in a private mount namespace
   // where SHARED_MOUNT is a bind mount of a scratch directory: writable (the active region), or remounted
   // read-only (the EFS replication destination of the passive region: EROFS).
+  /**
+   * Runs `lines` (shell, `$2` is `step`) in a private mount namespace where SHARED_MOUNT is a bind mount of
+   * `shared`, over a tmpfs on /mnt: nothing is created on the host's file system.
+   */
+  const inNamespace = (shared: string, lines: string[], step: string) =>
+    spawnSync(
+      'unshare',
+      [
+        '--mount',
+        '--propagation',
+        'private',
+        'sh',
+        '-c',
+        [
+          'set -e',
+          'mount -t tmpfs tmpfs /mnt',
+          `mkdir -p ${SHARED_MOUNT}`,
+          `mount --bind "$1" ${SHARED_MOUNT}`,
+          ...lines,
+        ].join('\n'),
+        'sh',
+        shared,
+        step,
+      ],
+      { encoding: 'utf8' },
+    );
   const runStep = (readOnly: boolean, prepare: (shared: string) => void = () => undefined) => {
     const shared = tempDir('shared-mount-');
     prepare(shared);
     const step = ['set -euo pipefail', ...sharedFilesCommands('root'), 'echo step-done'].join('\n');
-    const script = [
-      'set -e',
-      // A tmpfs over /mnt in this namespace only: nothing is created on the host's file system.
-      'mount -t tmpfs tmpfs /mnt',
-      `mkdir -p ${SHARED_MOUNT}`,
-      `mount --bind "$1" ${SHARED_MOUNT}`,
-      readOnly ? `mount -o remount,bind,ro ${SHARED_MOUNT}` : 'true',
-      `bash -c "$2"`,
-    ].join('\n');
-    const result = spawnSync(
-      'unshare',
-      ['--mount', '--propagation', 'private', 'sh', '-c', script, 'sh', shared, step],
-      {
-        encoding: 'utf8',
-      },
+    const result = inNamespace(
+      shared,
+      [readOnly ? `mount -o remount,bind,ro ${SHARED_MOUNT}` : 'true', `bash -c "$2"`],
+      step,
     );
     return { ...result, shared };
   };
@@ -330,6 +347,34 @@ describe('the files directory step on a real mount (issue 10)', () => {
     expect(status).toBe(0);
     expect(stdout).toContain('step-done');
     expect(fs.existsSync(path.join(shared, 'files'))).toBe(false);
+  });
+
+  test('after the promotion: the retry unit creates the missing directory as soon as the mount is writable', () => {
+    const units = filesDirUnits('root');
+    const line = (key: string) => units.find((l) => l.startsWith(`${key}=`))!.slice(key.length + 1);
+    // What systemd runs each minute: the condition, then the creation (as root).
+    const attempt = `if ${line('ExecCondition')}; then ${line('ExecStart')} && echo created; else echo skipped; fi`;
+    const shared = tempDir('shared-mount-');
+    const result = inNamespace(
+      shared,
+      [
+        // The passive region: read-only, the directory not replicated yet. The attempt fails (the timer retries).
+        `mount -o remount,bind,ro ${SHARED_MOUNT}`,
+        `bash -c "$2" || echo failed-read-only`,
+        // Promoted: the mount is writable; the next attempt creates it, the one after skips.
+        `mount -o remount,bind,rw ${SHARED_MOUNT}`,
+        `bash -c "$2"`,
+        `bash -c "$2"`,
+      ],
+      attempt,
+    );
+    expect(result.stdout.split('\n').filter(Boolean)).toEqual(['failed-read-only', 'created', 'skipped']);
+    expect(fs.statSync(path.join(shared, 'files')).mode & 0o777).toBe(0o750);
+    // The boot script installs and starts the timer, every FILES_DIR_RETRY_SECONDS seconds.
+    expect(userData).toContain(filesDirUnits().join('\n'));
+    expect(userData).toContain('systemctl enable --now ha-web-files-dir.timer');
+    expect(units).toContain(`OnUnitActiveSec=${FILES_DIR_RETRY_SECONDS}`);
+    expect(units).toContain(`ExecStart=/usr/bin/install -d -o root -g root -m 0750 ${FILES_DIR}`);
   });
 
   test('the step of the first version stops the boot on the read-only mount (EROFS)', () => {
