@@ -3,6 +3,7 @@ import { App } from 'aws-cdk-lib';
 import { addComplianceChecks } from '../lib/compliance';
 import { ConfigError, loadEnvironmentConfig } from '../lib/config';
 import { HaEnvironment } from '../lib/ha-environment';
+import { recordedContextKey } from '../lib/recorded';
 
 // Wiring only: pick the environment (-c env=<name>), build its stacks, add the
 // compliance checks (cdk-nag and the Control Tower rules). A config error stops
@@ -10,7 +11,9 @@ import { HaEnvironment } from '../lib/ha-environment';
 const app = new App();
 try {
   const config = loadEnvironmentConfig(app.node.tryGetContext('env'));
-  addComplianceChecks(app, new HaEnvironment(app, config), config, {
+  // The IDs and creation facts `npm run region -- record-ids` kept in cdk.context.json (lib/recorded.ts).
+  const recorded = app.node.tryGetContext(recordedContextKey(config.name));
+  addComplianceChecks(app, new HaEnvironment(app, config, recorded), config, {
     // aws-cdk-lib's switch for its built-in CloudFormation Validate, kept for the cached copy that replaces it.
     cloudFormationValidate: process.env.CDK_VALIDATION !== 'false',
   });

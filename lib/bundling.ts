@@ -196,17 +196,21 @@ export function lambdaBundleDir(name: string): string {
   return path.join(bundleFolder(kind), name);
 }
 
+/** The files outside `services/catalog/src` that the catalog example imports. */
+export const CATALOG_SHARED_SOURCES: readonly string[] = [path.join(REPO_ROOT, 'service', 'src', 'errors.ts')];
+
 /**
- * The reference service: `src/server.ts` of `sourceDir` bundled into one CommonJS `server.js` with a linked
- * source map whose paths are relative to `sourceDir` (Node.js 22, every dependency bundled but pg's unused
- * native binding).
+ * A service: `src/server.ts` of `sourceDir` bundled into one CommonJS `server.js` with a linked source map whose
+ * paths are relative to `sourceDir` (Node.js 22, every dependency bundled but pg's unused native binding).
+ * `sharedSources` lists the files outside `sourceDir/src` it imports (the catalog example imports the reference
+ * service's database error checks: {@link CATALOG_SHARED_SOURCES}), so a change of one makes a new bundle.
  */
-export function serviceBundle(sourceDir: string): BundleKind {
+export function serviceBundle(sourceDir: string, sharedSources: readonly string[] = []): BundleKind {
   return {
     name: 'service',
     entryPoints: { '.': path.join(sourceDir, 'src', 'server.ts') },
     workingDir: sourceDir,
-    sourceDirs: [path.join(sourceDir, 'src')],
+    sourceDirs: [path.join(sourceDir, 'src'), ...sharedSources],
     outputFile: 'server.js',
     options: { platform: 'node', target: 'node22', format: 'cjs', sourcemap: 'linked', external: ['pg-native'] },
   };

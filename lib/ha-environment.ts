@@ -2,7 +2,7 @@ import { Stack, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { EnvironmentConfig, RegionConfig, validateEnvironmentConfig } from './config';
 import { crossRegionId } from './cross-region';
-import { parseRecorded, recordedContextKey } from './recorded';
+import { parseRecorded, RecordedFacts } from './recorded';
 import { DATA_OUTPUTS, STORAGE_OUTPUTS } from './stack-outputs';
 import { physicalNames, StackLifecycle, stackName } from './names';
 import { AppStack } from './stacks/app-stack';
@@ -50,9 +50,15 @@ export class HaEnvironment {
   /** The secondary region's stacks. */
   public readonly secondary: RegionStacks;
 
-  constructor(scope: Construct, config: EnvironmentConfig) {
+  /**
+   * @param recordedFacts the facts recorded after the first deploy (`lib/recorded.ts`), as `bin/app.ts` reads
+   *   them from the `cdk.context.json` entry `haweb:<env>:recorded`; validated against `config` here, before any
+   *   stack is created.
+   * @default - nothing recorded (the first deploy)
+   */
+  constructor(scope: Construct, config: EnvironmentConfig, recordedFacts?: RecordedFacts) {
     validateEnvironmentConfig(config);
-    const recorded = parseRecorded(config, scope.node.tryGetContext(recordedContextKey(config.name)));
+    const recorded = parseRecorded(config, recordedFacts);
     const names = physicalNames(config);
 
     // `guarded`: termination protection in production on the stateful stacks and

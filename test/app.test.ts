@@ -55,6 +55,13 @@ describe('cdk synth without AWS credentials', () => {
     expect(bad.stderr).toContain('env "nope" is not a known environment');
     expect(fs.readdirSync(bad.outdir)).toEqual([]);
   });
+
+  test('bin/app.ts passes the recorded facts of cdk.context.json (haweb:<env>:recorded) on: a bad one fails before any template', () => {
+    const bad = cliSynth(tempDir('cdk-synth-'), ['-c', 'haweb:demo:recorded=nope']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.stderr).toContain('context haweb:demo:recorded must be an object');
+    expect(fs.readdirSync(bad.outdir)).toEqual([]);
+  });
 });
 
 describe('deterministic assets', () => {

@@ -302,6 +302,10 @@ describe('the real kinds list every repository file their entry points import', 
   test.each([
     ['lambda', () => bundling.lambdaBundles()],
     ['service', () => bundling.serviceBundle(SERVICE_SOURCE_DIR)],
+    [
+      'catalog example',
+      () => bundling.serviceBundle(path.join(__dirname, '..', 'services', 'catalog'), bundling.CATALOG_SHARED_SOURCES),
+    ],
   ])('%s', (_name, kindOf) => {
     const kind = kindOf();
     const covered = (f: string) => kind.sourceDirs.some((d) => f === d || f.startsWith(d + path.sep));

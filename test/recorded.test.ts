@@ -118,8 +118,7 @@ describe('recorded facts (cdk.context.json haweb:<env>:recorded)', () => {
 
   test('a bad record fails before any stack is created', () => {
     const app = newApp();
-    app.node.setContext(recordedContextKey('demo'), { fileSystemIds: { 'us-east-1': 'nope' } });
-    expect(() => new HaEnvironment(app, demo)).toThrow(ConfigError);
+    expect(() => new HaEnvironment(app, demo, { fileSystemIds: { 'us-east-1': 'nope' } })).toThrow(ConfigError);
     expect(app.node.children).toHaveLength(0);
   });
 });
@@ -127,11 +126,10 @@ describe('recorded facts (cdk.context.json haweb:<env>:recorded)', () => {
 describe('with its IDs recorded, no App or Operations stack waits for the other region', () => {
   test('their only dependencies on the other region are the plan’s ordering on the secondary (no synthesis needed)', () => {
     const app = newApp();
-    app.node.setContext(recordedContextKey('prod'), {
+    const env = new HaEnvironment(app, prod, {
       fileSystemIds: { [prod.primary.region]: FS_EAST, [prod.secondary.region]: FS_WEST },
       globalDatastoreId: 'ldgnf-haweb-prod-sessions',
     });
-    const env = new HaEnvironment(app, prod);
     const crossing = env.stacks
       .filter((s) => /-(App|Operations)-/.test(s.stackName))
       .flatMap((s) =>

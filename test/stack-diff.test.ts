@@ -18,7 +18,6 @@ import { CfnResource as L1Resource } from 'aws-cdk-lib';
 import * as bundling from '../lib/bundling';
 import { EnvironmentConfig } from '../lib/config';
 import { ENVIRONMENTS, staging } from '../lib/config/environments';
-import { recordedContextKey } from '../lib/recorded';
 import { tempDir } from './helpers';
 import {
   changedPaths,
@@ -48,12 +47,10 @@ function resource(type: string, idPrefix: string, changed?: string[]) {
 const FILE_SYSTEMS = { [PRIMARY]: 'fs-0123456789abcdef0', [SECONDARY]: 'fs-0fedcba9876543210' };
 const GLOBAL_DATASTORE = 'gxeiz-haweb-staging-sessions';
 const RECORDED = {
-  [recordedContextKey('staging')]: {
-    fileSystemIds: FILE_SYSTEMS,
-    globalDatastoreId: GLOBAL_DATASTORE,
-    cacheMembers: { engineVersion: staging.cache.engineVersion, nodeType: staging.cache.nodeType },
-    databaseEngineVersion: staging.database.engineVersion,
-  },
+  fileSystemIds: FILE_SYSTEMS,
+  globalDatastoreId: GLOBAL_DATASTORE,
+  cacheMembers: { engineVersion: staging.cache.engineVersion, nodeType: staging.cache.nodeType },
+  databaseEngineVersion: staging.database.engineVersion,
 };
 
 /** `staging`, or a changed config, synthesized with the recorded IDs. */

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { bundleFolder, serviceBundle } from '../../lib/bundling';
+import { bundleFolder, CATALOG_SHARED_SOURCES, serviceBundle } from '../../lib/bundling';
 import '../support/fastify-inject';
 import type { FastifyInstance } from 'fastify';
 import { DatabaseError, Pool } from 'pg';
@@ -316,7 +316,9 @@ describe('catalog API in the passive region (a hot standby, read-only)', () => {
 
 describe('catalog bundle', () => {
   test('builds with the same esbuild recipe as the reference service (lib/bundling.ts) into one server.js', () => {
-    const out = bundleFolder(serviceBundle(path.join(__dirname, '..', '..', 'services', 'catalog')));
+    const out = bundleFolder(
+      serviceBundle(path.join(__dirname, '..', '..', 'services', 'catalog'), CATALOG_SHARED_SOURCES),
+    );
     const check = spawnSync(process.execPath, ['--check', path.join(out, 'server.js')], { encoding: 'utf8' });
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);

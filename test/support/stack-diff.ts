@@ -10,6 +10,7 @@
  */
 import { EnvironmentConfig } from '../../lib/config';
 import { HaEnvironment } from '../../lib/ha-environment';
+import { RecordedFacts } from '../../lib/recorded';
 import { newApp } from '../helpers';
 import {
   CfnTemplate,
@@ -28,16 +29,15 @@ export type Synthesis = Readonly<Record<string, CfnTemplate>>;
 /**
  * Synthesizes `config` once and returns every stack's template. `customize` runs on the environment's stacks
  * before the synthesis (for a change that no config key makes, such as a construct's renamed ID or an escape
- * hatch); `context` is set on the app first (for example the recorded IDs of `lib/recorded.ts`).
+ * hatch); `recorded` are the facts `lib/recorded.ts` describes, as bin/app.ts passes them.
  */
 export function synthesize(
   config: EnvironmentConfig,
   customize?: (environment: HaEnvironment) => void,
-  context: Readonly<Record<string, unknown>> = {},
+  recorded?: RecordedFacts,
 ): Synthesis {
   const app = newApp();
-  for (const [key, value] of Object.entries(context)) app.node.setContext(key, value);
-  const environment = new HaEnvironment(app, config);
+  const environment = new HaEnvironment(app, config, recorded);
   customize?.(environment);
   const assembly = app.synth();
   return Object.fromEntries(

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { DatabaseError, Pool, type PoolClient, type PoolConfig } from 'pg';
+import { isDatabaseConnectionError, isReadOnlyDatabaseError } from '../../../service/src/errors';
 import type { CatalogDatabaseConfig } from './config';
 
 /** One item of the catalog. */
@@ -52,42 +53,25 @@ const MIGRATION_LOCK = 0x63617461;
 /** The message of a request the database cannot serve now. */
 export const UNAVAILABLE_MESSAGE = 'the catalog database is unavailable; try again shortly';
 
-/** SQLSTATEs of a database that refuses writes: read-only transaction (a hot standby, an Aurora reader). */
-const READ_ONLY_CODES = new Set(['25006']);
 /**
- * SQLSTATEs of a request that may succeed when tried again: 08 connection exceptions; 53 insufficient resources
- * (too many connections); 57014 statement timeout (the pool's `statement_timeout`); 57P0x the server shutting
- * down or starting; 40001 and 40P01, which a hot standby raises when replay conflicts with a query; 42P01, the
- * table not there yet (a passive region before its first replication, or before the first migration).
+ * SQLSTATEs of a request that may succeed when tried again, besides the connection failures the reference
+ * service already recognizes (`isDatabaseConnectionError`): 53 insufficient resources; 57014 statement timeout
+ * (the pool's `statement_timeout`); 40001 and 40P01, which a hot standby raises when replay conflicts with a
+ * query; 42P01, the table not there yet (a passive region before its first replication, or before the first
+ * migration).
  */
-const RETRY_CODES = /^(08|53|57014|57P0|40001|40P01|42P01)/;
-/** Node.js error codes of an endpoint that cannot be reached, or dropped the connection. */
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-/** Messages of pg's own client errors (no code) when the connection is lost or cannot be made in time. */
-const CLIENT_MESSAGES =
-  /^(Connection terminated|timeout exceeded when trying to connect|Query read timeout|Client has encountered a connection error and is not queryable)/;
+const RETRY_CODES = /^(53|57014|40001|40P01|42P01)$/;
 
 /**
  * How a database error reaches the API: a {@link CatalogUnavailableError} (503) for a read-only database or one
- * that cannot serve now; undefined for anything else, which is thrown as is (a bug: 500).
+ * that cannot serve now; undefined for anything else, which is thrown as is (a bug: 500). The read-only and
+ * connection errors are the reference service's (service/src/errors.ts).
  */
 export function classify(err: unknown): CatalogUnavailableError | undefined {
   if (err === null || typeof err !== 'object') return undefined;
+  if (isReadOnlyDatabaseError(err)) return new CatalogUnavailableError('read-only', READ_ONLY_MESSAGE, err);
   const code = String((err as { code?: unknown }).code ?? '');
-  if (err instanceof DatabaseError) {
-    if (READ_ONLY_CODES.has(code)) return new CatalogUnavailableError('read-only', READ_ONLY_MESSAGE, err);
-    return RETRY_CODES.test(code) ? new CatalogUnavailableError('unavailable', UNAVAILABLE_MESSAGE, err) : undefined;
-  }
-  if (NETWORK_CODES.has(code) || (err instanceof Error && CLIENT_MESSAGES.test(err.message))) {
+  if ((err instanceof DatabaseError && RETRY_CODES.test(code)) || isDatabaseConnectionError(err)) {
     return new CatalogUnavailableError('unavailable', UNAVAILABLE_MESSAGE, err);
   }
   return undefined;
