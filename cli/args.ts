@@ -196,8 +196,10 @@ export const COMMAND_USAGE: Readonly<Record<Command, string>> = {
   status: `Usage: npm run region -- status [-c env=<name>] [--json]
 
 Reads, for both regions: the Route 53 health check (CloudWatch HealthCheckStatus), the ALB's
-healthy targets, the Aurora global cluster member (writer or reader, status, replication lag),
-the Global Datastore member (primary or secondary) and EFS replication (status, time since last sync).
+healthy targets (in all and per service), the Aurora global cluster member (writer or reader, status,
+replication lag), the Global Datastore member (primary or secondary) and EFS replication (status, time
+since last sync); with a Region switch plan, whether it scales each service's live Auto Scaling group.
+A data component no service of the environment uses does not exist: it shows "not in this environment".
 
 Options:
   -c env=<name>   Environment (default: demo)
@@ -249,14 +251,16 @@ Failback preparation, after a switchover or failover to <active region>: invokes
 rejoin function in that region, which waits until the other region's Aurora cluster is a connected
 secondary of the global cluster and its cache group an associated SECONDARY of the Global Datastore
 (AWS re-adds them once the region is back), and replicates EFS from <active region> to the other
-region's file system. It refuses, with the fix, what cannot rejoin by itself (a detached cluster,
-a group that left the datastore). Idempotent: run it again until it reports every component ok.
+region's file system: each of those the environment has (a service uses it). It refuses, with the
+fix, what cannot rejoin by itself (a detached cluster, a group that left the datastore). Idempotent:
+run it again until it reports every component ok.
 
 Options:
   --to <region>        The active region: one of the environment's two regions
-  --only <list>        Comma-separated subset of database,cache,files (default: all three)
+  --only <list>        Comma-separated subset of database,cache,files (default: every one the
+                       environment has; naming one it does not have is a usage error)
   --allow-overwrite    Let EFS replication overwrite the other region's file system (needed once:
-                       files written there after its last replication are lost)
+                       files written there after its last replication are lost; shared files only)
   --dry-run            The function reads only and reports what it would wait for or call
   --json               Print the function's result as JSON
 
@@ -268,7 +272,7 @@ Reads the deployed templates (CloudFormation GetTemplate) and the live roles of 
 Aurora writer, the Global Datastore primary, the EFS replication source, a Region switch in progress
 and the plan's last execution. Not safe: a switch in progress or left unfinished; a stack not settled;
 a change that replaces a stateful resource; a change to an Aurora, ElastiCache or EFS resource while
-its live role is not the one the templates assume (the config's primary region holds all three); a
+its live role is not the one the templates assume (the config's primary region holds each); a
 change AWS makes only on the global resource; an Aurora upgrade of the writer before the secondary;
 recorded IDs that differ from the live ones; a changed stack that reads a region that cannot be reached.
 
@@ -283,7 +287,8 @@ Exit codes: 0 safe, 1 not safe or cannot be checked, 2 no credentials, 64 usage 
 Records, under "haweb:<env>:recorded" in cdk.context.json: both regions' EFS file system IDs and the
 Global Datastore ID (so no stack reads the other region when it deploys), the engine version and node
 type the cache groups were created with (kept once recorded), and the Aurora global cluster's engine
-version. Run it after the first deploy and after an engine upgrade; commit cdk.context.json.
+version; each only when the environment has its component (shared files, session cache, database).
+Run it after the first deploy and after an engine upgrade; commit cdk.context.json.
 
 Options:
   --context-file <file>   Where to write (default: cdk.context.json of the project)

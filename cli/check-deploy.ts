@@ -11,7 +11,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EnvironmentConfig } from '../lib/config';
+import { EnvironmentConfig, hasDataComponent } from '../lib/config';
 import { physicalNames } from '../lib/names';
 import { compareVersions, majorVersion, RecordedFacts } from '../lib/recorded';
 import { DATA_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
@@ -23,7 +23,8 @@ import {
   stackStatefulRisks,
   StatefulRisk,
 } from '../lib/template-diff';
-import { DeployedStack, deployedStack, LiveDeps, LiveRoles, message, Read, readLiveRoles } from './live-state';
+import { isNotInEnvironment, NotInEnvironment } from './components';
+import { DeployedStack, deployedStack, LiveDeps, LiveRoles, message, Read, readLiveRoles, Role } from './live-state';
 
 /** A CloudFormation template, as JSON. */
 export type Template = CfnTemplate;
@@ -336,8 +337,11 @@ function roleProblems(config: EnvironmentConfig, s: StackChange, roles: LiveRole
     const touched = s.changes.filter((c) => componentOf(c.type) === component);
     if (touched.length === 0) continue;
     const list = touched.map((c) => `${c.logicalId} (${c.type}, ${c.action})`).join(', ');
-    const live: Read<string> =
+    const live: Role =
       component === 'database' ? roles.databaseWriter : component === 'cache' ? roles.cachePrimary : roles.filesSource;
+    // A component the environment no longer has: its resources can only be removed, which the stateful-resource
+    // check reports; there is no live role to compare.
+    if (isNotInEnvironment(live)) continue;
     const status = component === 'cache' ? roles.cacheStatus : component === 'files' ? roles.filesStatus : undefined;
     const settled = component === 'cache' ? 'available' : 'ENABLED';
     if ('error' in live) {
@@ -483,8 +487,9 @@ function unreachableReads(config: EnvironmentConfig, s: StackChange, roles: Live
   return problems;
 }
 
-function show<T>(read: Read<T> | undefined, fmt: (v: T) => string, none: string): string {
+function show<T>(read: Read<T> | NotInEnvironment | undefined, fmt: (v: T) => string, none: string): string {
   if (read === undefined) return none;
+  if (isNotInEnvironment(read)) return read.note;
   return 'error' in read ? `unknown (${read.error})` : fmt(read.value);
 }
 
@@ -505,7 +510,7 @@ export function renderCheckDeploy(config: EnvironmentConfig, result: CheckDeploy
             `${r.lastExecution.executionRegion ?? '?'}, ${r.lastExecution.executionState ?? 'unknown'}`,
         ]
       : []),
-    `Templates assume:           ${config.primary.region} holds all three (the region the environment was created in)`,
+    `Templates assume:           ${templatesAssume(config)}`,
     '',
   ];
   const changed = result.stacks.filter((st) => st.changes.length > 0 || st.other.length > 0);
@@ -523,6 +528,22 @@ export function renderCheckDeploy(config: EnvironmentConfig, result: CheckDeploy
   if (result.safe) lines.push('SAFE to deploy now.');
   else lines.push('NOT SAFE to deploy now:', ...result.reasons.map((x) => `  - ${x}`));
   return lines.join('\n');
+}
+
+/** What the templates assume of the live roles, for the components the environment has. */
+function templatesAssume(config: EnvironmentConfig): string {
+  const held = (
+    [
+      ['database', 'the Aurora writer'],
+      ['sessionCache', 'the Global Datastore primary'],
+      ['sharedFiles', 'the EFS replication source'],
+    ] as const
+  )
+    .filter(([c]) => hasDataComponent(config, c))
+    .map(([, what]) => what);
+  if (held.length === 0) return 'no data-tier roles (no data components in this environment)';
+  const list = held.length === 1 ? held[0] : `${held.slice(0, -1).join(', ')} and ${held[held.length - 1]}`;
+  return `${config.primary.region} holds ${list} (the region the environment was created in)`;
 }
 
 /** Options of {@link checkDeploy}. */
@@ -563,12 +584,18 @@ export async function checkDeploy(
   const prefix = physicalNames(config).stackPrefix;
   const regions = [config.primary.region, config.secondary.region];
 
-  // Every stack the check needs to have read: the ones checked, the producers of what they read, and the
-  // Storage stacks and the primary Data stack whose outputs the recorded IDs must equal.
+  // Every stack the check needs to have read: the ones checked, the producers of what they read, the Storage
+  // stacks and the primary Data stack whose outputs the recorded IDs must equal (only when the environment has
+  // shared files, or a session cache: otherwise those stacks or outputs do not exist), and each region's Network
+  // stack, which every environment has: whether a region answers at all.
   const wanted = new Map<string, string>(synthesized.map((s) => [s.stackName, s.region]));
+  for (const region of regions) wanted.set(`${prefix}-Network-${region}`, region);
   for (const s of synthesized) for (const r of stackOutputReads(s.template)) wanted.set(r.stackName, r.region);
-  for (const region of regions) wanted.set(`${prefix}-Storage-${region}`, region);
-  wanted.set(`${prefix}-Data-${config.primary.region}`, config.primary.region);
+  const files = hasDataComponent(config, 'sharedFiles');
+  if (files) for (const region of regions) wanted.set(`${prefix}-Storage-${region}`, region);
+  if (hasDataComponent(config, 'sessionCache')) {
+    wanted.set(`${prefix}-Data-${config.primary.region}`, config.primary.region);
+  }
   const deployed = new Map<string, DeployedStack | undefined | { error: string }>();
   await Promise.all(
     [...wanted].map(async ([name, region]) => {
@@ -586,12 +613,23 @@ export async function checkDeploy(
   const outputOf = (name: string, _region: string, output: string) => live(name)?.outputs[output];
 
   const liveFileSystemIds: Record<string, string> = {};
-  for (const region of regions) {
+  for (const region of files ? regions : []) {
     const id = outputOf(`${prefix}-Storage-${region}`, region, STORAGE_OUTPUTS.fileSystemId);
     if (id) liveFileSystemIds[region] = id;
   }
   reasons.push(...recordedIdProblems(config, options.recorded, liveFileSystemIds, outputOf));
-  const roles = await readLiveRoles(config, deps, { ...liveFileSystemIds, ...options.recorded.fileSystemIds });
+  const read = await readLiveRoles(
+    config,
+    deps,
+    files ? { ...liveFileSystemIds, ...options.recorded.fileSystemIds } : {},
+  );
+  // A region whose stacks could not be read is unreachable too (without a database nothing else probes it).
+  const stackErrors: Record<string, string> = {};
+  for (const [name, region] of wanted) {
+    const d = deployed.get(name);
+    if (d && 'error' in d) stackErrors[region] ??= d.error;
+  }
+  const roles: LiveRoles = { ...read, unreachable: { ...stackErrors, ...read.unreachable } };
 
   const stacks: StackChange[] = [];
   for (const s of synthesized) {

@@ -11,10 +11,11 @@ import {
 import { DescribeReplicationConfigurationsCommand, ReplicationNotFound } from '@aws-sdk/client-efs';
 import { DescribeGlobalReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
-import { EnvironmentConfig } from '../lib/config';
+import { EnvironmentConfig, hasDataComponent } from '../lib/config';
 import { physicalNames } from '../lib/names';
 import { CfnTemplate } from '../lib/template-diff';
 import { ArcRegionSwitchApi, ExecutionSummary } from './arc-region-switch-client';
+import { NotInEnvironment, notInEnvironment } from './components';
 import { RegionClients } from './status';
 import { findPlan } from './switch';
 
@@ -75,20 +76,23 @@ export async function deployedStack(cfn: CloudFormationClient, stackName: string
 /** A role read from whichever region answered, or why it could not be read. */
 export type Read<T> = { readonly value: T } | { readonly error: string };
 
-/** The live state of the data tier. */
+/** The live role of a data component: read, not read, or `{ inEnvironment: false }` when it does not exist. */
+export type Role = Read<string> | NotInEnvironment;
+
+/** The live state of the data tier; only the components the environment has are read. */
 export interface LiveRoles {
   /** Region whose Aurora cluster is the writer of the global cluster. */
-  readonly databaseWriter: Read<string>;
+  readonly databaseWriter: Role;
   /** A managed switchover or failover of the global cluster in progress (`FailoverState`), if any. */
   readonly databaseFailover?: string;
-  /** Engine version of each region's Aurora cluster, where it was read. */
+  /** Engine version of each region's Aurora cluster, where it was read (none without a database). */
   readonly databaseVersions: Readonly<Record<string, string>>;
   /** Region of the Global Datastore's primary member. */
-  readonly cachePrimary: Read<string>;
+  readonly cachePrimary: Role;
   /** Status of the Global Datastore (`available` when nothing is changing). */
   readonly cacheStatus?: string;
   /** Region of the EFS replication source; `none` when the file systems do not replicate. */
-  readonly filesSource: Read<string>;
+  readonly filesSource: Role;
   /** Status of the EFS replication (`ENABLED` when it runs), if there is one. */
   readonly filesStatus?: string;
   /**
@@ -132,7 +136,8 @@ function regionOfArn(arn: string | undefined): string | undefined {
  * switchover or failover in progress (`DescribeGlobalClusters`), each cluster's engine version
  * (`DescribeDBClusters`), the Global Datastore primary and status (`DescribeGlobalReplicationGroups`), the EFS
  * replication source and status (`DescribeReplicationConfigurations` of `fileSystemIds`) and the plan's
- * execution in progress (`ListPlansInRegion`'s `activePlanExecution`).
+ * execution in progress (`ListPlansInRegion`'s `activePlanExecution`). A component the environment does not
+ * have is not read: its role is `{ inEnvironment: false, note }`.
  */
 export async function readLiveRoles(
   config: EnvironmentConfig,
@@ -143,67 +148,83 @@ export async function readLiveRoles(
   const regions = [config.primary.region, config.secondary.region];
   const unreachable: Record<string, string> = {};
 
-  const global = await fromEither(regions, async (region) => {
-    const out = await deps
-      .clients(region)
-      .rds.send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: names.globalClusterIdentifier }));
-    const cluster = out.GlobalClusters?.[0];
-    const writer = regionOfArn(cluster?.GlobalClusterMembers?.find((m) => m.IsWriter)?.DBClusterArn);
-    if (!writer) throw new Error(`global cluster ${names.globalClusterIdentifier} has no writer`);
-    const f = cluster?.FailoverState;
-    const failover = f?.Status
-      ? `${f.Status} from ${regionOfArn(f.FromDbClusterArn) ?? '?'} to ${regionOfArn(f.ToDbClusterArn) ?? '?'}`
-      : undefined;
-    return { writer, failover };
-  });
-  const databaseVersions: Record<string, string> = {};
-  await Promise.all(
-    regions.map(async (region) => {
+  const readGlobalCluster = () =>
+    fromEither(regions, async (region) => {
+      const out = await deps
+        .clients(region)
+        .rds.send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: names.globalClusterIdentifier }));
+      const cluster = out.GlobalClusters?.[0];
+      const writer = regionOfArn(cluster?.GlobalClusterMembers?.find((m) => m.IsWriter)?.DBClusterArn);
+      if (!writer) throw new Error(`global cluster ${names.globalClusterIdentifier} has no writer`);
+      const f = cluster?.FailoverState;
+      const failover = f?.Status
+        ? `${f.Status} from ${regionOfArn(f.FromDbClusterArn) ?? '?'} to ${regionOfArn(f.ToDbClusterArn) ?? '?'}`
+        : undefined;
+      return { writer, failover };
+    });
+  const readVersions = async () => {
+    const versions: Record<string, string> = {};
+    await Promise.all(
+      regions.map(async (region) => {
+        try {
+          const out = await deps
+            .clients(region)
+            .rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: names.databaseClusterIdentifier }));
+          const version = out.DBClusters?.[0]?.EngineVersion;
+          if (version) versions[region] = version;
+        } catch (err) {
+          unreachable[region] = message(err);
+        }
+      }),
+    );
+    return versions;
+  };
+  const readCache = () =>
+    fromEither(regions, async (region) => {
+      const ec = deps.clients(region).elasticache;
+      let marker: string | undefined;
+      do {
+        const page = await ec.send(
+          new DescribeGlobalReplicationGroupsCommand({ ShowMemberInfo: true, Marker: marker }),
+        );
+        const group = page.GlobalReplicationGroups?.find((g) =>
+          g.GlobalReplicationGroupId?.endsWith(`-${names.globalDatastoreSuffix}`),
+        );
+        if (group) {
+          const primary = group.Members?.find((m) => m.Role === 'PRIMARY')?.ReplicationGroupRegion;
+          if (!primary) throw new Error(`Global Datastore ${group.GlobalReplicationGroupId} has no primary member`);
+          return { primary, status: group.Status };
+        }
+        marker = page.Marker;
+      } while (marker);
+      throw new Error(`no Global Datastore whose ID ends with ${names.globalDatastoreSuffix}`);
+    });
+  const readFiles = () =>
+    fromEither(regions, async (region) => {
+      const id = fileSystemIds[region];
+      if (!id) throw new Error(`the file system ID of ${region} is unknown`);
       try {
         const out = await deps
           .clients(region)
-          .rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: names.databaseClusterIdentifier }));
-        const version = out.DBClusters?.[0]?.EngineVersion;
-        if (version) databaseVersions[region] = version;
+          .efs.send(new DescribeReplicationConfigurationsCommand({ FileSystemId: id }));
+        const replication = out.Replications?.[0];
+        if (!replication) return { source: 'none' };
+        return {
+          source: replication.SourceFileSystemRegion ?? 'unknown',
+          status: replication.Destinations?.[0]?.Status,
+        };
       } catch (err) {
-        unreachable[region] = message(err);
+        if (err instanceof ReplicationNotFound) return { source: 'none' };
+        throw err;
       }
-    }),
-  );
+    });
 
-  const cache = await fromEither(regions, async (region) => {
-    const ec = deps.clients(region).elasticache;
-    let marker: string | undefined;
-    do {
-      const page = await ec.send(new DescribeGlobalReplicationGroupsCommand({ ShowMemberInfo: true, Marker: marker }));
-      const group = page.GlobalReplicationGroups?.find((g) =>
-        g.GlobalReplicationGroupId?.endsWith(`-${names.globalDatastoreSuffix}`),
-      );
-      if (group) {
-        const primary = group.Members?.find((m) => m.Role === 'PRIMARY')?.ReplicationGroupRegion;
-        if (!primary) throw new Error(`Global Datastore ${group.GlobalReplicationGroupId} has no primary member`);
-        return { primary, status: group.Status };
-      }
-      marker = page.Marker;
-    } while (marker);
-    throw new Error(`no Global Datastore whose ID ends with ${names.globalDatastoreSuffix}`);
-  });
-
-  const files = await fromEither(regions, async (region) => {
-    const id = fileSystemIds[region];
-    if (!id) throw new Error(`the file system ID of ${region} is unknown`);
-    try {
-      const out = await deps
-        .clients(region)
-        .efs.send(new DescribeReplicationConfigurationsCommand({ FileSystemId: id }));
-      const replication = out.Replications?.[0];
-      if (!replication) return { source: 'none' };
-      return { source: replication.SourceFileSystemRegion ?? 'unknown', status: replication.Destinations?.[0]?.Status };
-    } catch (err) {
-      if (err instanceof ReplicationNotFound) return { source: 'none' };
-      throw err;
-    }
-  });
+  const [global, databaseVersions, cache, files] = await Promise.all([
+    hasDataComponent(config, 'database') ? readGlobalCluster() : undefined,
+    hasDataComponent(config, 'database') ? readVersions() : {},
+    hasDataComponent(config, 'sessionCache') ? readCache() : undefined,
+    hasDataComponent(config, 'sharedFiles') ? readFiles() : undefined,
+  ]);
 
   let switchInProgress: LiveRoles['switchInProgress'];
   let lastExecution: LiveRoles['lastExecution'];
@@ -217,13 +238,17 @@ export async function readLiveRoles(
   }
 
   return {
-    databaseWriter: 'value' in global ? { value: global.value.writer } : global,
-    databaseFailover: 'value' in global ? global.value.failover : undefined,
+    databaseWriter: !global
+      ? notInEnvironment('database')
+      : 'value' in global
+        ? { value: global.value.writer }
+        : global,
+    databaseFailover: global && 'value' in global ? global.value.failover : undefined,
     databaseVersions,
-    cachePrimary: 'value' in cache ? { value: cache.value.primary } : cache,
-    cacheStatus: 'value' in cache ? cache.value.status : undefined,
-    filesSource: 'value' in files ? { value: files.value.source } : files,
-    filesStatus: 'value' in files ? files.value.status : undefined,
+    cachePrimary: !cache ? notInEnvironment('sessionCache') : 'value' in cache ? { value: cache.value.primary } : cache,
+    cacheStatus: cache && 'value' in cache ? cache.value.status : undefined,
+    filesSource: !files ? notInEnvironment('sharedFiles') : 'value' in files ? { value: files.value.source } : files,
+    filesStatus: files && 'value' in files ? files.value.status : undefined,
     switchInProgress,
     lastExecution,
     unreachable,

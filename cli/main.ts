@@ -15,7 +15,7 @@ import { EXIT, UsageError } from './exit';
 import { RecordError, readContextFile, recordIds, renderRecord } from './record-ids';
 import { RegionClients, anythingRead, gatherStatus, renderStatusTable } from './status';
 import { RejoinError, invokeRejoin, planRejoin, renderRejoin } from './rejoin';
-import { SwitchError, SwitchPlan, findPlan, planSwitch, runSwitch, startInput } from './switch';
+import { SwitchError, SwitchPlan, describeSwitch, findPlan, planSwitch, runSwitch, startInput } from './switch';
 
 /** Everything the CLI touches outside itself; `region.ts` hands in the real ones, tests fakes. */
 export interface CliDeps {
@@ -204,6 +204,9 @@ async function rejoin(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps
         'Dry run without AWS credentials: nothing is called.',
         `Would read output RejoinFunctionName of ${plan.stackName} (${plan.activeRegion}) and invoke that function with:`,
         JSON.stringify(plan.payload, null, 2),
+        ...(plan.notInEnvironment.length > 0
+          ? [`Not in this environment (nothing to rejoin): ${plan.notInEnvironment.join(', ')}.`]
+          : []),
       ].join('\n'),
     );
     return EXIT.OK;
@@ -289,6 +292,7 @@ async function dryRun(plan: SwitchPlan, args: ParsedArgs, arc: ArcRegionSwitchAp
       `Would call StartPlanExecution (X-Amz-Target: ArcRegionSwitch.StartPlanExecution) on ${endpoint} with:`,
       JSON.stringify(request, null, 2),
       `then poll GetPlanExecution every ${(deps.pollIntervalMs ?? 10_000) / 1000} s for up to ${args.timeoutMinutes} min.`,
+      describeSwitch(plan),
       'Nothing was changed.',
     ].join('\n'),
   );

@@ -1,7 +1,8 @@
 import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
-import { EnvironmentConfig } from '../lib/config';
+import { DataComponent, EnvironmentConfig, hasDataComponent } from '../lib/config';
 import { physicalNames } from '../lib/names';
 import { StackOutputs } from './cloudformation';
+import { COMPONENT_TEXT, componentList, presentComponents } from './components';
 import { UsageError } from './exit';
 
 /** What `rejoin` can bring back, in order (the rejoin function's `components`). */
@@ -9,6 +10,18 @@ export const REJOIN_COMPONENTS = ['database', 'cache', 'files'] as const;
 
 /** One of {@link REJOIN_COMPONENTS}. */
 export type RejoinComponent = (typeof REJOIN_COMPONENTS)[number];
+
+/** The data component of the config behind each rejoin component. */
+export const REJOIN_DATA_COMPONENT: Readonly<Record<RejoinComponent, DataComponent>> = {
+  database: 'database',
+  cache: 'sessionCache',
+  files: 'sharedFiles',
+};
+
+/** The rejoin components `config` has (its rejoin function accepts only these), in order. */
+export function rejoinComponents(config: EnvironmentConfig): RejoinComponent[] {
+  return REJOIN_COMPONENTS.filter((c) => hasDataComponent(config, REJOIN_DATA_COMPONENT[c]));
+}
 
 /** A checked `rejoin` request. */
 export interface RejoinPlan {
@@ -18,6 +31,8 @@ export interface RejoinPlan {
   readonly rejoiningRegion: string;
   /** Stack that outputs the function's name. */
   readonly stackName: string;
+  /** The components the environment does not have (never sent, nothing to rejoin). */
+  readonly notInEnvironment: readonly RejoinComponent[];
   /** Event for the function. */
   readonly payload: {
     readonly targetRegion: string;
@@ -30,7 +45,12 @@ export interface RejoinPlan {
 /** Output key of the rejoin function's name in the operations stacks. */
 export const REJOIN_OUTPUT = 'RejoinFunctionName';
 
-/** Checks `--to`, `--only` and `--allow-overwrite` against the environment. */
+/**
+ * Checks `--to`, `--only` and `--allow-overwrite` against the environment. Only the components the environment
+ * has can rejoin (the others do not exist, and the function refuses them): the default is all of those, and
+ * `--only` naming another, or `--allow-overwrite` without shared files, is a usage error that says what the
+ * environment has. An environment with no data component has no rejoin function: nothing to rejoin.
+ */
 export function planRejoin(
   config: EnvironmentConfig,
   options: { to?: string; only?: string; allowOverwrite: boolean; dryRun: boolean },
@@ -42,21 +62,40 @@ export function planRejoin(
   if (!regions.includes(options.to)) {
     throw new UsageError(`--to ${options.to} is not a region of ${config.name}; use one of ${regions.join(', ')}.`);
   }
-  let components: RejoinComponent[] = [...REJOIN_COMPONENTS];
+  const present = rejoinComponents(config);
+  const has = `environment ${config.name} has ${componentList(presentComponents(config), 'no data component')}`;
+  if (present.length === 0) {
+    throw new UsageError(
+      `${has} (no service uses a database, session cache or shared files), so it has no rejoin function and ` +
+        'nothing to rejoin.',
+    );
+  }
+  let components: RejoinComponent[] = present;
   if (options.only !== undefined) {
     const named = options.only.split(',').map((c) => c.trim());
     const unknown = named.filter((c) => !(REJOIN_COMPONENTS as readonly string[]).includes(c));
     if (named.length === 0 || unknown.length > 0 || named.some((c) => c === '')) {
+      throw new UsageError(`--only takes a comma-separated list of ${present.join(', ')} (got "${options.only}").`);
+    }
+    const absent = REJOIN_COMPONENTS.filter((c) => named.includes(c) && !present.includes(c));
+    if (absent.length > 0) {
       throw new UsageError(
-        `--only takes a comma-separated list of ${REJOIN_COMPONENTS.join(', ')} (got "${options.only}").`,
+        `--only names ${absent.map((c) => `${c} (${COMPONENT_TEXT[REJOIN_DATA_COMPONENT[c]]})`).join(', ')}: not in ` +
+          `this environment (${has}); use a subset of ${present.join(', ')}.`,
       );
     }
     components = REJOIN_COMPONENTS.filter((c) => named.includes(c));
+  }
+  if (options.allowOverwrite && !present.includes('files')) {
+    throw new UsageError(
+      `--allow-overwrite concerns the shared files' replication, which is not in this environment (${has}).`,
+    );
   }
   return {
     activeRegion: options.to,
     rejoiningRegion: regions.find((r) => r !== options.to)!,
     stackName: `${physicalNames(config).stackPrefix}-Operations-${options.to}`,
+    notInEnvironment: REJOIN_COMPONENTS.filter((c) => !present.includes(c)),
     payload: {
       targetRegion: options.to,
       components,
@@ -134,6 +173,9 @@ export function renderRejoin(plan: RejoinPlan, outcome: RejoinOutcome): string {
     `Rejoin ${plan.rejoiningRegion} as secondary of ${plan.activeRegion} (${plan.payload.components.join(', ')})` +
       (plan.payload.dryRun ? ', dry run' : ''),
   ];
+  if (plan.notInEnvironment.length > 0) {
+    lines.push(`  not in this environment: ${plan.notInEnvironment.join(', ')}`);
+  }
   if (!outcome.ok) {
     lines.push(`  failed: ${outcome.error}`);
     return lines.join('\n');

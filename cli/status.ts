@@ -11,10 +11,17 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
-import { EnvironmentConfig } from '../lib/config';
-import { physicalNames } from '../lib/names';
+import { DATA_COMPONENTS, DataComponent, EnvironmentConfig, hasDataComponent } from '../lib/config';
+import { physicalNames, serviceNames } from '../lib/names';
 import { APP_OUTPUTS, DNS_OUTPUTS, PLAN_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
 import { StackOutputs, requireOutput } from './cloudformation';
+import {
+  COMPONENT_TEXT,
+  NotInEnvironment,
+  isNotInEnvironment,
+  notInEnvironment,
+  presentComponents,
+} from './components';
 
 /** Route 53 publishes health-check metrics in us-east-1 only. */
 export const ROUTE53_METRICS_REGION = 'us-east-1';
@@ -56,6 +63,12 @@ export interface StatusDeps {
 /** A value that was read, or the error that prevented it. */
 export type Field<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: string };
 
+/**
+ * A data component's field: read (or failed) like any {@link Field}, or `{ inEnvironment: false, note }` when no
+ * service of the environment uses the component, so it does not exist and nothing was read.
+ */
+export type ComponentField<T> = Field<T> | NotInEnvironment;
+
 /** Route 53 health check of a region's failover record. */
 export interface HealthCheckStatus {
   /** Health check ID (App stack output). */
@@ -66,16 +79,31 @@ export interface HealthCheckStatus {
   readonly at?: string;
 }
 
-/** Targets of the region's load balancer. */
-export interface TargetStatus {
-  /** DNS name of the load balancer. */
-  readonly loadBalancerDnsName: string;
+/** Target counts of one or more target groups. */
+export interface TargetCounts {
   /** Targets in state `healthy`. */
   readonly healthy: number;
   /** All registered targets. */
   readonly total: number;
   /** Target count per state. */
   readonly byState: Readonly<Record<string, number>>;
+}
+
+/** The targets of one service's target group (App stack output `TargetGroupArn<Service>`). */
+export interface GroupTargets extends TargetCounts {
+  /** ARN of the service's target group. */
+  readonly targetGroupArn: string;
+}
+
+/** The targets of one service in a region, or why they could not be read. */
+export type ServiceTargets = { readonly service: string } & Field<GroupTargets>;
+
+/** Targets of the region's load balancer: the counts of every target group behind it, and each service's. */
+export interface TargetStatus extends TargetCounts {
+  /** DNS name of the load balancer. */
+  readonly loadBalancerDnsName: string;
+  /** Each service of the config, in config order. */
+  readonly services: readonly ServiceTargets[];
 }
 
 /** The region's member of the Aurora global cluster. */
@@ -144,12 +172,12 @@ export interface RegionStatus {
   readonly healthCheck: Field<HealthCheckStatus>;
   /** ALB targets. */
   readonly targets: Field<TargetStatus>;
-  /** Aurora member. */
-  readonly database: Field<DatabaseStatus>;
-  /** Global Datastore member. */
-  readonly cache: Field<CacheStatus>;
-  /** EFS replication. */
-  readonly files: Field<FilesStatus>;
+  /** Aurora member (not in an environment whose services use no database). */
+  readonly database: ComponentField<DatabaseStatus>;
+  /** Global Datastore member (not in an environment whose services use no session cache). */
+  readonly cache: ComponentField<CacheStatus>;
+  /** EFS replication (not in an environment whose services use no shared files). */
+  readonly files: ComponentField<FilesStatus>;
 }
 
 /** How the PRIMARY failover record is steered. */
@@ -162,11 +190,13 @@ export interface DnsStatus {
   readonly primaryGate?: HealthCheckStatus;
 }
 
-/** The web fleet of a region as the Region switch plan scales it, against the live group of the same name. */
+/** A service's fleet in a region as the Region switch plan scales it, against the live group of the same name. */
 export interface PlanFleetStatus {
   /** Region of the fleet. */
   readonly region: string;
-  /** The group ARN the plan holds (output `PlanFleetArn<region>` of the primary operations stack). */
+  /** The service whose Auto Scaling group it is. */
+  readonly service: string;
+  /** The group ARN the plan holds (output `PlanFleetArn<region><Service>` of the primary operations stack). */
   readonly planned: string;
   /** The ARN of the group that has the fleet's name now, or undefined when there is none. */
   readonly live?: string;
@@ -178,7 +208,7 @@ export interface PlanFleetStatus {
 export interface PlanFleetsStatus {
   /** Whether the environment has a plan. */
   readonly hasPlan: boolean;
-  /** Primary region, then secondary (with a plan). */
+  /** With a plan: each service (in config order) in the primary region, then each in the secondary. */
   readonly fleets: readonly PlanFleetStatus[];
 }
 
@@ -188,6 +218,13 @@ export interface StatusReport {
   readonly environment: string;
   /** When the status was read. */
   readonly checkedAt: string;
+  /** The environment's services, in config order. */
+  readonly services: readonly string[];
+  /**
+   * The data components the environment has (some service uses them); the fields of the others are
+   * `{ inEnvironment: false, note }`.
+   */
+  readonly dataComponents: readonly DataComponent[];
   /** Primary region, then secondary. */
   readonly regions: readonly RegionStatus[];
   /** DNS steering of the failover records. */
@@ -209,6 +246,8 @@ export async function gatherStatus(config: EnvironmentConfig, deps: StatusDeps):
   return {
     environment: config.name,
     checkedAt: deps.now().toISOString(),
+    services: config.services.map((s) => s.name),
+    dataComponents: presentComponents(config),
     regions: [primary, secondary],
     dns,
     planFleets,
@@ -216,26 +255,48 @@ export async function gatherStatus(config: EnvironmentConfig, deps: StatusDeps):
 }
 
 /**
- * The fleet ARNs the Region switch plan scales (outputs of the primary operations stack) against the groups
- * that have the fleets' fixed name now. They differ only after an app stack was deleted and created again; the
- * first-deploy runbook says how to make the plan read them again.
+ * The Auto Scaling group ARNs the Region switch plan scales, one per service and region (outputs of the primary
+ * operations stack), against the groups that have each service's fixed name now. They differ only after an app
+ * stack was deleted and created again; the first-deploy runbook says how to make the plan read them again.
  */
 export async function readPlanFleets(config: EnvironmentConfig, deps: StatusDeps): Promise<PlanFleetsStatus> {
   if (!config.regionSwitch.enabled) return { hasPlan: false, fleets: [] };
   const home = config.primary.region;
   const outputs = await deps.stackOutputs(`${physicalNames(config).stackPrefix}-Operations-${home}`, home);
-  const name = physicalNames(config).autoScalingGroupName;
-  const fleets = await Promise.all(
+  const services = config.services.map((s) => ({
+    service: s.name,
+    groupName: serviceNames(config, s.name).autoScalingGroupName,
+  }));
+  const perRegion = await Promise.all(
     [config.primary.region, config.secondary.region].map(async (region) => {
-      const planned = requireOutput(outputs, PLAN_OUTPUTS.fleetArn(region), home);
-      const out = await deps
-        .clients(region)
-        .autoscaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [name] }));
-      const live = out.AutoScalingGroups?.[0]?.AutoScalingGroupARN;
-      return { region, planned, live, matches: live === planned };
+      const planned = services.map((s) => requireOutput(outputs, PLAN_OUTPUTS.fleetArn(region, s.service), home));
+      const live = await liveGroupArns(
+        deps.clients(region).autoscaling,
+        services.map((s) => s.groupName),
+      );
+      return services.map((s, i) => {
+        const arn = live.get(s.groupName);
+        return { region, service: s.service, planned: planned[i]!, live: arn, matches: arn === planned[i] };
+      });
     }),
   );
-  return { hasPlan: true, fleets };
+  return { hasPlan: true, fleets: perRegion.flat() };
+}
+
+/** The ARN of each named Auto Scaling group that exists, by name (one paginated DescribeAutoScalingGroups). */
+async function liveGroupArns(autoscaling: AutoScalingClient, names: readonly string[]): Promise<Map<string, string>> {
+  const arns = new Map<string, string>();
+  let token: string | undefined;
+  do {
+    const page = await autoscaling.send(
+      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [...names], NextToken: token }),
+    );
+    for (const g of page.AutoScalingGroups ?? []) {
+      if (g.AutoScalingGroupName && g.AutoScalingGroupARN) arns.set(g.AutoScalingGroupName, g.AutoScalingGroupARN);
+    }
+    token = page.NextToken;
+  } while (token);
+  return arns;
 }
 
 /** The plan's primary health check and the PRIMARY record's gate, from the primary operations stack. */
@@ -252,9 +313,9 @@ export async function readDns(config: EnvironmentConfig, deps: StatusDeps): Prom
   return { steeredByPlan: true, planPrimaryCheck, primaryGate };
 }
 
-/** True when at least one field of the report was read. */
+/** True when at least one field of the report was read (a component not in the environment is not a read). */
 export function anythingRead(report: StatusReport): boolean {
-  return report.regions.some((r) => FIELD_NAMES.some((f) => r[f].ok));
+  return report.regions.some((r) => FIELD_NAMES.some((f) => r[f].ok === true));
 }
 
 async function regionStatus(
@@ -269,6 +330,8 @@ async function regionStatus(
   const storage = once(() => deps.stackOutputs(stack('Storage'), region));
   const clients = deps.clients(region);
   const now = deps.now();
+  const component = <T>(c: DataComponent, read: () => Promise<T>): Promise<ComponentField<T>> =>
+    hasDataComponent(config, c) ? settle(read) : Promise.resolve(notInEnvironment(c));
 
   const [healthCheck, targets, database, cache, files] = await Promise.all([
     settle(async () => {
@@ -276,12 +339,20 @@ async function regionStatus(
       return readHealthCheck(deps.clients(ROUTE53_METRICS_REGION).cloudwatch, id, now);
     }),
     settle(async () => {
-      const dns = requireOutput(await app(), APP_OUTPUTS.loadBalancerDnsName, region);
-      return readTargets(clients.elbv2, dns);
+      const outputs = await app();
+      const dns = requireOutput(outputs, APP_OUTPUTS.loadBalancerDnsName, region);
+      return readTargets(
+        clients.elbv2,
+        dns,
+        config.services.map((s) => ({
+          service: s.name,
+          targetGroupArn: () => requireOutput(outputs, APP_OUTPUTS.targetGroupArn(s.name), region),
+        })),
+      );
     }),
-    settle(() => readDatabase(clients, region, names.globalClusterIdentifier, now)),
-    settle(() => readCache(clients.elasticache, region, names.globalDatastoreSuffix)),
-    settle(async () => {
+    component('database', () => readDatabase(clients, region, names.globalClusterIdentifier, now)),
+    component('sessionCache', () => readCache(clients.elasticache, region, names.globalDatastoreSuffix)),
+    component('sharedFiles', async () => {
       const id = requireOutput(await storage(), STORAGE_OUTPUTS.fileSystemId, region);
       return readFiles(clients.efs, id, now);
     }),
@@ -305,8 +376,23 @@ export async function readHealthCheck(
   return { healthCheckId, status: latest.value >= 1 ? 'healthy' : 'unhealthy', at: latest.at };
 }
 
-/** Target health of every target group behind the load balancer with this DNS name. */
-export async function readTargets(elb: ElasticLoadBalancingV2Client, dnsName: string): Promise<TargetStatus> {
+/** A service whose targets {@link readTargets} counts, with its target group's ARN (throws when unknown). */
+export interface ServiceTargetGroup {
+  /** The service's name. */
+  readonly service: string;
+  /** The ARN of its target group (App stack output `TargetGroupArn<Service>`); throws the reason when unknown. */
+  readonly targetGroupArn: () => string;
+}
+
+/**
+ * Target health of every target group behind the load balancer with this DNS name, in total and for each
+ * service's own target group.
+ */
+export async function readTargets(
+  elb: ElasticLoadBalancingV2Client,
+  dnsName: string,
+  services: readonly ServiceTargetGroup[] = [],
+): Promise<TargetStatus> {
   let marker: string | undefined;
   let arn: string | undefined;
   do {
@@ -316,17 +402,44 @@ export async function readTargets(elb: ElasticLoadBalancingV2Client, dnsName: st
   } while (!arn && marker);
   if (!arn) throw new Error(`no load balancer with DNS name ${dnsName}`);
   const groups = await elb.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: arn }));
-  const byState: Record<string, number> = {};
-  let total = 0;
-  for (const group of groups.TargetGroups ?? []) {
-    const health = await elb.send(new DescribeTargetHealthCommand({ TargetGroupArn: group.TargetGroupArn }));
-    for (const d of health.TargetHealthDescriptions ?? []) {
-      const state = d.TargetHealth?.State ?? 'unknown';
-      byState[state] = (byState[state] ?? 0) + 1;
-      total += 1;
+  const health = new Map<string, Promise<TargetCounts>>();
+  const countsOf = (groupArn: string): Promise<TargetCounts> => {
+    let counts = health.get(groupArn);
+    if (!counts) {
+      counts = elb
+        .send(new DescribeTargetHealthCommand({ TargetGroupArn: groupArn }))
+        .then((out) => count((out.TargetHealthDescriptions ?? []).map((d) => d.TargetHealth?.State ?? 'unknown')));
+      health.set(groupArn, counts);
     }
-  }
-  return { loadBalancerDnsName: dnsName, healthy: byState.healthy ?? 0, total, byState };
+    return counts;
+  };
+  const all = await Promise.all(
+    (groups.TargetGroups ?? []).flatMap((g) => (g.TargetGroupArn ? [countsOf(g.TargetGroupArn)] : [])),
+  );
+  const byService = await Promise.all(
+    services.map(async (s): Promise<ServiceTargets> => {
+      const field = await settle(async () => {
+        const targetGroupArn = s.targetGroupArn();
+        return { targetGroupArn, ...(await countsOf(targetGroupArn)) };
+      });
+      return { service: s.service, ...field };
+    }),
+  );
+  const total = sum(all);
+  return { loadBalancerDnsName: dnsName, ...total, services: byService };
+}
+
+function count(states: readonly string[]): TargetCounts {
+  const byState: Record<string, number> = {};
+  for (const state of states) byState[state] = (byState[state] ?? 0) + 1;
+  return { healthy: byState.healthy ?? 0, total: states.length, byState };
+}
+
+function sum(counts: readonly TargetCounts[]): TargetCounts {
+  const byState: Record<string, number> = {};
+  for (const c of counts)
+    for (const [state, n] of Object.entries(c.byState)) byState[state] = (byState[state] ?? 0) + n;
+  return { healthy: byState.healthy ?? 0, total: counts.reduce((n, c) => n + c.total, 0), byState };
 }
 
 /** The region's member of the global cluster, its status and (readers) its replication lag. */
@@ -466,21 +579,26 @@ function once<T>(fn: () => Promise<T>): () => Promise<T> {
   return () => (promise ??= fn());
 }
 
-/** Renders the report as a table: one row per check, one column per region. */
+/**
+ * Renders the report as a table: one row per check, one column per region. The targets and the plan's fleets
+ * have a row per service; a data component the environment does not have shows "not in this environment".
+ */
 export function renderStatusTable(report: StatusReport): string {
+  const { services } = report;
   const rows: [string, ...string[]][] = [
     ['', ...report.regions.map((r) => `${r.region} (${r.configuredRole} in config)`)],
     ['Route 53 health check', ...report.regions.map((r) => show(r.healthCheck, fmtHealthCheck))],
-    ['ALB targets', ...report.regions.map((r) => show(r.targets, fmtTargets))],
-    ['Aurora', ...report.regions.map((r) => show(r.database, fmtDatabase))],
-    ['Aurora replication lag', ...report.regions.map((r) => show(r.database, fmtLag))],
-    ['Cache (Global Datastore)', ...report.regions.map((r) => show(r.cache, fmtCache))],
-    ['EFS replication', ...report.regions.map((r) => show(r.files, fmtFiles))],
+    ['ALB targets (all)', ...report.regions.map((r) => show(r.targets, fmtTargets))],
+    ...services.map((service): [string, ...string[]] => [
+      `  service ${service}`,
+      ...report.regions.map((r) => show(r.targets, (t) => fmtServiceTargets(t, service))),
+    ]),
+    ['Aurora', ...report.regions.map((r) => showComponent(r.database, fmtDatabase))],
+    ['Aurora replication lag', ...report.regions.map((r) => showComponent(r.database, fmtLag))],
+    ['Cache (Global Datastore)', ...report.regions.map((r) => showComponent(r.cache, fmtCache))],
+    ['EFS replication', ...report.regions.map((r) => showComponent(r.files, fmtFiles))],
     ['DNS (PRIMARY record)', show(report.dns, fmtDns), 'endpoint check only'],
-    [
-      "Plan's fleet",
-      ...report.regions.map((r) => show(report.planFleets, (p) => fmtPlanFleet(p, r.region, report.environment))),
-    ],
+    ...planFleetRows(report),
   ];
   const widths = rows[0].map((_, col) => Math.max(...rows.map((row) => row[col].length)));
   const line = (row: readonly string[]) =>
@@ -489,8 +607,12 @@ export function renderStatusTable(report: StatusReport): string {
       .join('  ')
       .trimEnd();
   const rule = widths.map((w) => '-'.repeat(w)).join('  ');
+  const absent = DATA_COMPONENTS.filter((c) => !report.dataComponents.includes(c));
   return [
     `Environment ${report.environment}, checked ${report.checkedAt}`,
+    `Services: ${services.join(', ')}`,
+    `Data components: ${report.dataComponents.map((c) => COMPONENT_TEXT[c]).join(', ') || 'none'}` +
+      (absent.length > 0 ? `; not in this environment: ${absent.map((c) => COMPONENT_TEXT[c]).join(', ')}` : ''),
     '',
     line(rows[0]),
     rule,
@@ -498,8 +620,26 @@ export function renderStatusTable(report: StatusReport): string {
   ].join('\n');
 }
 
+/** The plan's fleets: one row per service, or one row when there is no plan or it could not be read. */
+function planFleetRows(report: StatusReport): [string, ...string[]][] {
+  const p = report.planFleets;
+  if (!p.ok || !p.value.hasPlan) {
+    return [["Plan's fleets", ...report.regions.map(() => show(p, () => '- (no plan)'))]];
+  }
+  const services = [...new Set(p.value.fleets.map((f) => f.service))];
+  return services.map((service): [string, ...string[]] => [
+    `Plan's fleet: ${service}`,
+    ...report.regions.map((r) => fmtPlanFleet(p.value, r.region, service, report.environment)),
+  ]);
+}
+
 function show<T>(field: Field<T>, fmt: (v: T) => string): string {
   return field.ok ? fmt(field.value) : `error: ${field.error}`;
+}
+
+/** A data component's cell: the header line says why one is not in the environment. */
+function showComponent<T>(field: ComponentField<T>, fmt: (v: T) => string): string {
+  return isNotInEnvironment(field) ? 'not in this environment' : show(field, fmt);
 }
 
 function fmtHealthCheck(h: HealthCheckStatus): string {
@@ -513,9 +653,8 @@ function fmtDns(d: DnsStatus): string {
   return `gate ${gate} (${answering}), plan check ${d.planPrimaryCheck!.status}`;
 }
 
-function fmtPlanFleet(p: PlanFleetsStatus, region: string, environment: string): string {
-  if (!p.hasPlan) return '- (no plan)';
-  const fleet = p.fleets.find((f) => f.region === region);
+function fmtPlanFleet(p: PlanFleetsStatus, region: string, service: string, environment: string): string {
+  const fleet = p.fleets.find((f) => f.region === region && f.service === service);
   if (!fleet) return 'unknown';
   if (fleet.matches) return 'the live group';
   return (
@@ -524,7 +663,13 @@ function fmtPlanFleet(p: PlanFleetsStatus, region: string, environment: string):
   );
 }
 
-function fmtTargets(t: TargetStatus): string {
+function fmtServiceTargets(t: TargetStatus, service: string): string {
+  const s = t.services.find((x) => x.service === service);
+  if (!s) return 'unknown';
+  return s.ok ? fmtTargets(s.value) : `error: ${s.error}`;
+}
+
+function fmtTargets(t: TargetCounts): string {
   const others = Object.entries(t.byState)
     .filter(([state]) => state !== 'healthy')
     .map(([state, n]) => `${n} ${state}`);

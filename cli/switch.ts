@@ -1,4 +1,5 @@
-import { EnvironmentConfig } from '../lib/config';
+import { DataComponent, EnvironmentConfig, hasDataComponent } from '../lib/config';
+import { SwitchFunctionName, switchFunctionName } from '../lib/names';
 import {
   ArcRegionSwitchApi,
   ArcRegionSwitchError,
@@ -10,6 +11,7 @@ import {
   StepState,
   arcDataPlaneHostname,
 } from './arc-region-switch-client';
+import { absentComponents, componentList, presentComponents } from './components';
 import { EXIT, UsageError } from './exit';
 
 /** The three region switch commands. */
@@ -25,6 +27,37 @@ export interface SwitchPlan {
   readonly mode: ExecutionMode;
   /** Name of the environment's Region switch plan. */
   readonly planName: string;
+  /** The services whose fleets the plan scales in the target region. */
+  readonly services: readonly string[];
+  /** The data components the plan switches: those the environment has. */
+  readonly dataComponents: readonly DataComponent[];
+  /** The data components the environment does not have: the plan has no step for them. */
+  readonly notInEnvironment: readonly DataComponent[];
+  /**
+   * Ungraceful only: the functions the plan skips (ARC skips Lambda steps in ungraceful mode), which the operator
+   * invokes in the target region afterwards (docs/runbooks/unplanned-failover.md), in order: cache-failover with
+   * a session cache, efs-replication with shared files, then postcheck. Empty for graceful switches.
+   */
+  readonly skippedFunctions: readonly string[];
+}
+
+/**
+ * What the plan does, for the operator: the fleets it scales, the data components it switches and those the
+ * environment does not have; in ungraceful mode, the functions to invoke afterwards.
+ */
+export function describeSwitch(plan: SwitchPlan): string {
+  const absent = plan.notInEnvironment.length
+    ? ` (not in this environment: ${componentList(plan.notInEnvironment)})`
+    : '';
+  const data = plan.dataComponents.length ? `the ${componentList(plan.dataComponents)}` : 'no data component';
+  const lines = [`The plan scales the fleets of ${plan.services.join(', ')} and switches ${data}${absent}.`];
+  if (plan.skippedFunctions.length > 0) {
+    lines.push(
+      `Ungraceful: the plan skips its Lambda steps; once it completes, invoke in ${plan.targetRegion}, in order ` +
+        `(docs/runbooks/unplanned-failover.md): ${plan.skippedFunctions.join(', ')}.`,
+    );
+  }
+  return lines.join('\n');
 }
 
 /** Name of an environment's Region switch plan (created by the CDK app). */
@@ -62,7 +95,21 @@ export function planSwitch(config: EnvironmentConfig, command: SwitchCommand, to
     targetRegion,
     mode: command === 'failover' ? 'ungraceful' : 'graceful',
     planName: regionSwitchPlanName(config),
+    services: config.services.map((s) => s.name),
+    dataComponents: presentComponents(config),
+    notInEnvironment: absentComponents(config),
+    skippedFunctions: command === 'failover' ? skippedFunctions(config) : [],
   };
+}
+
+/** The functions an ungraceful execution skips, in the order to invoke them: those the environment has. */
+function skippedFunctions(config: EnvironmentConfig): string[] {
+  const fns: SwitchFunctionName[] = [
+    ...(hasDataComponent(config, 'sessionCache') ? (['cache-failover'] as const) : []),
+    ...(hasDataComponent(config, 'sharedFiles') ? (['efs-replication'] as const) : []),
+    'postcheck',
+  ];
+  return fns.map((fn) => switchFunctionName(config, fn));
 }
 
 /** The StartPlanExecution input of a switch. */
@@ -184,6 +231,7 @@ export async function runSwitch(plan: SwitchPlan, options: SwitchOptions, deps: 
     `Starting ${plan.command} (${plan.mode}) to ${plan.targetRegion} with plan ${found.arn} ` +
       `through ${arcDataPlaneHostname(plan.targetRegion)}`,
   );
+  deps.print(describeSwitch(plan));
   let executionId: string | undefined;
   try {
     executionId = (await deps.arc.startPlanExecution(plan.targetRegion, input)).executionId;

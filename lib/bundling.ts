@@ -196,22 +196,35 @@ export function lambdaBundleDir(name: string): string {
   return path.join(bundleFolder(kind), name);
 }
 
-/** The files outside `services/catalog/src` that the catalog example imports. */
-export const CATALOG_SHARED_SOURCES: readonly string[] = [path.join(REPO_ROOT, 'service', 'src', 'errors.ts')];
-
 /**
- * A service: `src/server.ts` of `sourceDir` bundled into one CommonJS `server.js` with a linked source map whose
- * paths are relative to `sourceDir` (Node.js 22, every dependency bundled but pg's unused native binding).
- * `sharedSources` lists the files outside `sourceDir/src` it imports (the catalog example imports the reference
- * service's database error checks: {@link CATALOG_SHARED_SOURCES}), so a change of one makes a new bundle.
+ * A Node.js service: `entry` (relative to `sourceDir`) bundled into one CommonJS `server.js` with a linked source
+ * map whose paths are relative to `sourceDir` (Node.js 22, every dependency bundled but pg's unused native
+ * binding). Every file of `sourceDir` (but `node_modules` and `dist`) and of `extraSources`, the files outside it
+ * that the entry imports (the catalog example imports the reference service's database error checks), counts in
+ * the cache key, so a change of one makes a new bundle.
  */
-export function serviceBundle(sourceDir: string, sharedSources: readonly string[] = []): BundleKind {
+export function nodeServiceBundle(sourceDir: string, entry: string, extraSources: readonly string[] = []): BundleKind {
   return {
     name: 'service',
-    entryPoints: { '.': path.join(sourceDir, 'src', 'server.ts') },
+    entryPoints: { '.': path.join(sourceDir, entry) },
     workingDir: sourceDir,
-    sourceDirs: [path.join(sourceDir, 'src'), ...sharedSources],
+    sourceDirs: [sourceDir, ...extraSources],
     outputFile: 'server.js',
     options: { platform: 'node', target: 'node22', format: 'cjs', sourcemap: 'linked', external: ['pg-native'] },
   };
+}
+
+/**
+ * The bundle of a service's directory artifact with a build (`ServiceArtifact` of the config: `directory` and
+ * `build.extraSources` relative to the repository root, `build.entry` relative to the directory).
+ */
+export function artifactBundle(
+  directory: string,
+  build: { readonly entry: string; readonly extraSources?: readonly string[] },
+): BundleKind {
+  return nodeServiceBundle(
+    path.resolve(REPO_ROOT, directory),
+    build.entry,
+    (build.extraSources ?? []).map((p) => path.resolve(REPO_ROOT, p)),
+  );
 }

@@ -9,7 +9,7 @@ export const ALB_ALIAS_TTL_SECONDS = 60;
 
 /** Expected detection and switch times of an environment, in seconds. */
 export interface FailoverTiming {
-  /** Dead instance to out of the ALB's rotation: ALB interval x unhealthy threshold. */
+  /** Dead instance to out of the ALB's rotation: ALB interval x unhealthy threshold, the longest of the services'. */
   readonly targetDetectionSeconds: number;
   /** Unhealthy region to failover record switched: Route 53 interval x failure threshold. */
   readonly regionDetectionSeconds: number;
@@ -21,7 +21,9 @@ export interface FailoverTiming {
 export function failoverTiming(config: EnvironmentConfig): FailoverTiming {
   const regionDetectionSeconds = HEALTH_CHECK_INTERVAL_SECONDS * config.dns.healthCheckFailureThreshold;
   return {
-    targetDetectionSeconds: config.service.healthCheckIntervalSeconds * config.service.unhealthyThresholdCount,
+    targetDetectionSeconds: Math.max(
+      ...config.services.map((s) => s.healthCheck.intervalSeconds * s.healthCheck.unhealthyThresholdCount),
+    ),
     regionDetectionSeconds,
     dnsFailoverWorstCaseSeconds: regionDetectionSeconds + ALB_ALIAS_TTL_SECONDS,
   };

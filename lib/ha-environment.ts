@@ -1,6 +1,6 @@
 import { Stack, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { EnvironmentConfig, RegionConfig, validateEnvironmentConfig } from './config';
+import { EnvironmentConfig, hasDataComponent, RegionConfig, validateEnvironmentConfig } from './config';
 import { crossRegionId } from './cross-region';
 import { parseRecorded, RecordedFacts } from './recorded';
 import { DATA_OUTPUTS, STORAGE_OUTPUTS } from './stack-outputs';
@@ -15,11 +15,11 @@ import { StorageStack } from './stacks/storage-stack';
 export interface RegionStacks {
   /** VPC, the instances' security group, the region's logs key. */
   readonly network: NetworkStack;
-  /** EFS. */
-  readonly storage: StorageStack;
-  /** KMS key, Aurora, ElastiCache. */
-  readonly data: DataStack;
-  /** ALB, certificate, Auto Scaling group, alarms, regional dashboard, regional record and health check. */
+  /** EFS, when a service uses shared files. */
+  readonly storage?: StorageStack;
+  /** KMS key, Aurora, ElastiCache, when a service uses the database or the session cache. */
+  readonly data?: DataStack;
+  /** ALB, certificate, each service's Auto Scaling group, alarms, regional dashboard, regional record and health check. */
   readonly app: AppStack;
   /** Switch functions, fault injection, the region's failover record; the primary's also the plan and dashboard. */
   readonly operations: OperationsStack;
@@ -34,6 +34,9 @@ export interface RegionStacks {
  * 3. Storage of the primary (replicates to 2) and Data of the primary
  *    (global cluster, Global Datastore)
  * 4. Data of the secondary (joins 3)
+ *
+ * Storage exists only when a service uses shared files, Data only when one uses the database or the session
+ * cache (and holds only what is used).
  * 5. App of each region (needs its region's Network, Storage and Data)
  * 6. Operations of the secondary, then of the primary (switch functions,
  *    fault injection, the region's failover record; the primary's also holds
@@ -77,58 +80,70 @@ export class HaEnvironment {
       new NetworkStack(scope, id('Network', r), { ...stackProps(r, 'Network', true), regionConfig: r });
     const netP = network(config.primary);
     const netS = network(config.secondary);
+    const files = hasDataComponent(config, 'sharedFiles');
+    const cache = hasDataComponent(config, 'sessionCache');
 
-    const storageS = new StorageStack(scope, id('Storage', config.secondary), {
-      ...stackProps(config.secondary, 'Storage', true),
-      vpc: netS.vpc,
-      webSecurityGroup: netS.webSecurityGroup,
-      replicationDestination: true,
-    });
-    const storageP = new StorageStack(scope, id('Storage', config.primary), {
-      ...stackProps(config.primary, 'Storage', true),
-      vpc: netP.vpc,
-      webSecurityGroup: netP.webSecurityGroup,
-      replicateTo: {
-        region: config.secondary.region,
-        fileSystemId: crossRegionId(
-          { stack: storageS, outputName: STORAGE_OUTPUTS.fileSystemId },
-          'fileSystemId',
-          recorded.fileSystemIds[config.secondary.region],
-        ),
-      },
-    });
-    storageP.addStackDependency(storageS, 'EFS replication needs the destination file system');
+    let storageS: StorageStack | undefined;
+    let storageP: StorageStack | undefined;
+    if (files) {
+      storageS = new StorageStack(scope, id('Storage', config.secondary), {
+        ...stackProps(config.secondary, 'Storage', true),
+        vpc: netS.vpc,
+        webSecurityGroup: netS.webSecurityGroup,
+        replicationDestination: true,
+      });
+      storageP = new StorageStack(scope, id('Storage', config.primary), {
+        ...stackProps(config.primary, 'Storage', true),
+        vpc: netP.vpc,
+        webSecurityGroup: netP.webSecurityGroup,
+        replicateTo: {
+          region: config.secondary.region,
+          fileSystemId: crossRegionId(
+            { stack: storageS, outputName: STORAGE_OUTPUTS.fileSystemId },
+            'fileSystemId',
+            recorded.fileSystemIds[config.secondary.region],
+          ),
+        },
+      });
+      storageP.addStackDependency(storageS, 'EFS replication needs the destination file system');
+    }
 
-    const dataP = new DataStack(scope, id('Data', config.primary), {
-      ...stackProps(config.primary, 'Data', true),
-      role: 'primary',
-      config,
-      names,
-      recorded,
-      vpc: netP.vpc,
-      webSecurityGroup: netP.webSecurityGroup,
-    });
-    const dataS = new DataStack(scope, id('Data', config.secondary), {
-      ...stackProps(config.secondary, 'Data', true),
-      role: 'secondary',
-      config,
-      names,
-      vpc: netS.vpc,
-      webSecurityGroup: netS.webSecurityGroup,
-      globalDatastoreId: crossRegionId(
-        { stack: dataP, outputName: DATA_OUTPUTS.globalDatastoreId },
-        'globalDatastoreId',
-        recorded.globalDatastoreId,
-      ),
-    });
-    dataS.addStackDependency(dataP, 'The secondary joins the global cluster, Global Datastore and secret replicas');
+    let dataP: DataStack | undefined;
+    let dataS: DataStack | undefined;
+    if (hasDataComponent(config, 'database') || cache) {
+      dataP = new DataStack(scope, id('Data', config.primary), {
+        ...stackProps(config.primary, 'Data', true),
+        role: 'primary',
+        config,
+        names,
+        recorded,
+        vpc: netP.vpc,
+        webSecurityGroup: netP.webSecurityGroup,
+      });
+      dataS = new DataStack(scope, id('Data', config.secondary), {
+        ...stackProps(config.secondary, 'Data', true),
+        role: 'secondary',
+        config,
+        names,
+        vpc: netS.vpc,
+        webSecurityGroup: netS.webSecurityGroup,
+        globalDatastoreId: cache
+          ? crossRegionId(
+              { stack: dataP, outputName: DATA_OUTPUTS.globalDatastoreId },
+              'globalDatastoreId',
+              recorded.globalDatastoreId,
+            )
+          : undefined,
+      });
+      dataS.addStackDependency(dataP, 'The secondary joins the global cluster, Global Datastore and secret replicas');
+    }
 
     const app = (
       role: 'primary' | 'secondary',
       r: RegionConfig,
       net: NetworkStack,
-      storage: StorageStack,
-      data: DataStack,
+      storage: StorageStack | undefined,
+      data: DataStack | undefined,
     ) =>
       new AppStack(scope, id('App', r), {
         ...stackProps(r, 'App', false),
@@ -138,25 +153,39 @@ export class HaEnvironment {
         vpc: net.vpc,
         webSecurityGroup: net.webSecurityGroup,
         loadBalancerSecurityGroup: net.loadBalancerSecurityGroup,
-        fileSystem: storage.fileSystem,
+        fileSystem: storage?.fileSystem,
         data: {
-          databaseEndpoint: data.databaseEndpoint,
-          databaseReadEndpoint: data.databaseReadEndpoint,
-          databaseSecretName: names.databaseSecretName,
-          cacheEndpoint: data.cacheEndpoint,
-          cacheAuthSecretName: names.cacheAuthSecretName,
-          secretsKeyArn: role === 'primary' ? data.key.keyArn : undefined,
+          database: data?.database && {
+            endpoint: data.database.endpoint,
+            readEndpoint: data.database.readEndpoint,
+            secretName: names.databaseSecretName,
+          },
+          cache: data?.cache && {
+            endpoint: data.cache.primaryEndpointAddress,
+            authSecretName: names.cacheAuthSecretName,
+          },
+          secretsKeyArn: role === 'primary' ? data?.key.keyArn : undefined,
         },
       });
     const appP = app('primary', config.primary, netP, storageP, dataP);
     const appS = app('secondary', config.secondary, netS, storageS, dataS);
 
+    const globalDatastoreId = (role: 'primary' | 'secondary'): string | undefined => {
+      if (!dataP?.cache) return undefined;
+      if (role === 'primary')
+        return recorded.globalDatastoreId ?? dataP.cache.globalDatastore!.attrGlobalReplicationGroupId;
+      return crossRegionId(
+        { stack: dataP, outputName: DATA_OUTPUTS.globalDatastoreId },
+        'globalDatastoreId',
+        recorded.globalDatastoreId,
+      );
+    };
     const operations = (
       role: 'primary' | 'secondary',
       r: RegionConfig,
       net: NetworkStack,
-      storage: StorageStack,
-      remoteStorage: StorageStack,
+      storage: StorageStack | undefined,
+      remoteStorage: StorageStack | undefined,
       appStack: AppStack,
     ) =>
       new OperationsStack(scope, id('Operations', r), {
@@ -166,34 +195,31 @@ export class HaEnvironment {
         names,
         vpc: net.vpc,
         app: appStack,
-        fileSystemId: storage.fileSystem.fileSystemId,
-        remoteFileSystemId: crossRegionId(
-          { stack: remoteStorage, outputName: STORAGE_OUTPUTS.fileSystemId },
-          'fileSystemId',
-          recorded.fileSystemIds[remoteStorage.region],
-        ),
-        globalDatastoreId:
-          role === 'primary'
-            ? (recorded.globalDatastoreId ?? dataP.cache.globalDatastore!.attrGlobalReplicationGroupId)
-            : crossRegionId(
-                { stack: dataP, outputName: DATA_OUTPUTS.globalDatastoreId },
-                'globalDatastoreId',
-                recorded.globalDatastoreId,
-              ),
+        fileSystemId: storage?.fileSystem.fileSystemId,
+        remoteFileSystemId:
+          remoteStorage &&
+          crossRegionId(
+            { stack: remoteStorage, outputName: STORAGE_OUTPUTS.fileSystemId },
+            'fileSystemId',
+            recorded.fileSystemIds[remoteStorage.region],
+          ),
+        globalDatastoreId: globalDatastoreId(role),
       });
     const opsS = operations('secondary', config.secondary, netS, storageS, storageP, appS);
     const opsP = operations('primary', config.primary, netP, storageP, storageS, appP);
     // Until the IDs are recorded, the reads of the other region resolve at deploy: their producers come first.
     const reads = "The switch functions read the other region's file system ID";
-    if (recorded.fileSystemIds[config.primary.region] === undefined) opsS.addStackDependency(storageP, reads);
-    if (recorded.fileSystemIds[config.secondary.region] === undefined) opsP.addStackDependency(storageS, reads);
-    if (recorded.globalDatastoreId === undefined) {
+    if (storageP && recorded.fileSystemIds[config.primary.region] === undefined)
+      opsS.addStackDependency(storageP, reads);
+    if (storageS && recorded.fileSystemIds[config.secondary.region] === undefined)
+      opsP.addStackDependency(storageS, reads);
+    if (dataP?.cache && recorded.globalDatastoreId === undefined) {
       opsS.addStackDependency(dataP, 'The switch functions read the Global Datastore ID');
     }
     // Nothing of the secondary is read by reference, but the plan names the secondary's functions and alarms by
-    // ARN and reads its fleet's ARN by name, so they must exist first.
-    opsP.addStackDependency(opsS, "The Region switch plan names the secondary's functions, alarms and fleet");
-    opsP.addStackDependency(appS, "The Region switch plan names the secondary's functions, alarms and fleet");
+    // ARN and reads its fleets' ARNs by name, so they must exist first.
+    opsP.addStackDependency(opsS, "The Region switch plan names the secondary's functions, alarms and fleets");
+    opsP.addStackDependency(appS, "The Region switch plan names the secondary's functions, alarms and fleets");
 
     this.primary = { network: netP, storage: storageP, data: dataP, app: appP, operations: opsP };
     this.secondary = { network: netS, storage: storageS, data: dataS, app: appS, operations: opsS };
@@ -206,7 +232,7 @@ export class HaEnvironment {
 
   /** Every stack, in deploy order. */
   public get stacks(): Stack[] {
-    return [
+    const all: (Stack | undefined)[] = [
       this.primary.network,
       this.secondary.network,
       this.secondary.storage,
@@ -218,5 +244,6 @@ export class HaEnvironment {
       this.secondary.operations,
       this.primary.operations,
     ];
+    return all.filter((stack): stack is Stack => stack !== undefined);
   }
 }

@@ -1,23 +1,48 @@
-import { EnvironmentConfig } from './config';
+import { dataComponents, DataComponent, EnvironmentConfig } from './config';
 
 /** The region switch functions, by folder name under lambda/. */
 export type SwitchFunctionName = 'preflight' | 'cache-failover' | 'efs-replication' | 'postcheck' | 'rejoin';
 
-/**
- * The alarms of a region that other stacks and the other region refer to by name. Every region has all of them,
- * whatever its role in the config (`region-alarms.ts`).
- */
-export const REGION_ALARM_IDS = [
-  'Target5xx',
-  'LatencyP99',
-  'HealthyHosts',
-  'DatabaseReplicationLag',
-  'CacheReplicationLag',
-  'FilesSinceLastSync',
-] as const;
+/** The alarms of each service in each region (its target group's), `ServiceAlarms`. */
+export const SERVICE_ALARM_IDS = ['Target5xx', 'LatencyP99', 'HealthyHosts'] as const;
 
-/** One of {@link REGION_ALARM_IDS}. */
-export type RegionAlarmId = (typeof REGION_ALARM_IDS)[number];
+/** One of {@link SERVICE_ALARM_IDS}. */
+export type ServiceAlarmId = (typeof SERVICE_ALARM_IDS)[number];
+
+/**
+ * The replication alarms of each region, one per data component the environment has (`RegionAlarms`), in the
+ * order of the components.
+ */
+export const REPLICATION_ALARM_IDS = ['DatabaseReplicationLag', 'CacheReplicationLag', 'FilesSinceLastSync'] as const;
+
+/** One of {@link REPLICATION_ALARM_IDS}. */
+export type ReplicationAlarmId = (typeof REPLICATION_ALARM_IDS)[number];
+
+/** The data component each replication alarm watches. */
+export const REPLICATION_ALARM_COMPONENT: Readonly<Record<ReplicationAlarmId, DataComponent>> = {
+  DatabaseReplicationLag: 'database',
+  CacheReplicationLag: 'sessionCache',
+  FilesSinceLastSync: 'sharedFiles',
+};
+
+/** A region alarm that other stacks and the other region refer to by name: a service's, or a replication alarm. */
+export type RegionAlarmRef =
+  | { readonly service: string; readonly alarm: ServiceAlarmId }
+  | { readonly service?: undefined; readonly alarm: ReplicationAlarmId };
+
+/**
+ * Every alarm of a region, in dashboard order: each service's (in config order), then the replication alarm of
+ * each data component the environment has. Every region has all of them, whatever its role in the config.
+ */
+export function regionAlarms(config: EnvironmentConfig): RegionAlarmRef[] {
+  const components = dataComponents(config);
+  return [
+    ...config.services.flatMap((s) => SERVICE_ALARM_IDS.map((alarm) => ({ service: s.name, alarm }))),
+    ...REPLICATION_ALARM_IDS.filter((a) => components.includes(REPLICATION_ALARM_COMPONENT[a])).map((alarm) => ({
+      alarm,
+    })),
+  ];
+}
 
 /**
  * The physical names the app fixes. Each is fixed for one of two reasons:
@@ -49,15 +74,8 @@ export interface PhysicalNames {
   readonly cacheReplicationGroupId: string;
   /** Suffix of the ElastiCache Global Datastore's ID (AWS prefixes it): `haweb-<env>-sessions`. */
   readonly globalDatastoreSuffix: string;
-  /** Name of each region's web fleet (Auto Scaling group): `haweb-<env>-web`. */
-  readonly autoScalingGroupName: string;
   /** Name of the ARC Region switch plan; the operator CLI finds the plan by it: `haweb-<env>`. */
   readonly regionSwitchPlanName: string;
-  /**
-   * Base Parameter Store path of the service's settings, the same in both regions: `/haweb/<env>/web`; each set
-   * lives under `<path>/<16 hex digits of its hash>/<NAME>` (`ServiceSettings`).
-   */
-  readonly serviceSettingsPath: string;
 }
 
 /** The physical names of an environment. */
@@ -71,9 +89,7 @@ export function physicalNames(config: EnvironmentConfig): PhysicalNames {
     cacheAuthSecretName: `haweb/${config.name}/cache-auth`,
     cacheReplicationGroupId: `${base}-cache`,
     globalDatastoreSuffix: `${base}-sessions`,
-    autoScalingGroupName: `${base}-web`,
     regionSwitchPlanName: base,
-    serviceSettingsPath: `/haweb/${config.name}/web`,
   };
 }
 
@@ -94,11 +110,35 @@ export function switchFunctionName(config: EnvironmentConfig, fn: SwitchFunction
   return `haweb-${config.name}-${fn}${planStep ? '-plan-step' : ''}`;
 }
 
+/** The fixed names of one service, the same in both regions. */
+export interface ServiceNames {
+  /**
+   * Name of the service's Auto Scaling group in each region: `haweb-<env>-<service>`. The Region switch plan,
+   * fault injection and the CLI find it by name, and no deploy can replace it by accident.
+   */
+  readonly autoScalingGroupName: string;
+  /**
+   * Base Parameter Store path of the service's central configuration: `/haweb/<env>/<service>`; each set lives
+   * under `<path>/<16 hex digits of its hash>/<NAME>` (`ServiceSettings`).
+   */
+  readonly settingsPath: string;
+}
+
+/** The fixed names of `service` in `config`. */
+export function serviceNames(config: EnvironmentConfig, service: string): ServiceNames {
+  return {
+    autoScalingGroupName: `haweb-${config.name}-${service}`,
+    settingsPath: `/haweb/${config.name}/${service}`,
+  };
+}
+
 /**
- * Name of a region alarm: `haweb-<env>-<alarm>` in kebab case, for example `haweb-prod-healthy-hosts`. The
- * Region switch plan, the fault injection templates and the environment dashboard build each region's alarm
+ * Name of a region alarm, in kebab case: `haweb-<env>-<service>-<alarm>` for a service's alarm (for example
+ * `haweb-prod-web-healthy-hosts`), `haweb-<env>-<alarm>` for a replication alarm (`haweb-prod-database-replication-lag`).
+ * The Region switch plan, the fault injection templates and the environment dashboard build each region's alarm
  * ARN from it.
  */
-export function regionAlarmName(config: EnvironmentConfig, alarm: RegionAlarmId): string {
-  return `haweb-${config.name}-${alarm.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase()}`;
+export function regionAlarmName(config: EnvironmentConfig, ref: RegionAlarmRef): string {
+  const kebab = ref.alarm.replace(/([a-z0-9])([A-Z])/g, '$1-$2').toLowerCase();
+  return ref.service === undefined ? `haweb-${config.name}-${kebab}` : `haweb-${config.name}-${ref.service}-${kebab}`;
 }

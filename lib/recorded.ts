@@ -1,4 +1,4 @@
-import { EnvironmentConfig, ConfigError } from './config';
+import { ConfigError, DataComponent, EnvironmentConfig, hasDataComponent } from './config';
 import { physicalNames } from './names';
 
 /**
@@ -140,6 +140,7 @@ export function parseRecorded(config: EnvironmentConfig, raw: unknown): Recorded
       problems.push(...databaseVersionProblems(config.database.engineVersion, db, key));
     }
   }
+  problems.push(...removedComponentProblems(config, key, raw));
   if (problems.length > 0) throw new ConfigError(config.name, problems);
   return {
     fileSystemIds,
@@ -185,6 +186,31 @@ function parseFileSystemIds(
     problems.push(`context ${key}.fileSystemIds gives both regions the same file system ${values[0]}; ${fix}.`);
   }
   return ids;
+}
+
+/**
+ * A data component that was recorded (so it exists) but that no service uses any more: the next deploy would delete
+ * it with its data (Aurora's deletion protection would stop the deploy halfway; the Global Datastore and the file
+ * systems have none). Refused until the facts are removed, which says the data is retired on purpose.
+ */
+function removedComponentProblems(config: EnvironmentConfig, key: string, raw: Record<string, unknown>): string[] {
+  const recorded: [DataComponent, string, boolean][] = [
+    ['database', 'databaseEngineVersion', raw.databaseEngineVersion !== undefined],
+    [
+      'sessionCache',
+      'globalDatastoreId, cacheMembers',
+      raw.globalDatastoreId !== undefined || raw.cacheMembers !== undefined,
+    ],
+    ['sharedFiles', 'fileSystemIds', isRecord(raw.fileSystemIds) && Object.keys(raw.fileSystemIds).length > 0],
+  ];
+  return recorded
+    .filter(([component, , present]) => present && !hasDataComponent(config, component))
+    .map(
+      ([component, facts]) =>
+        `context ${key} records the ${component} (${facts}), but no service of services uses "${component}" any ` +
+        "more: the next deploy would delete it and its data. Keep it in a service's uses; or, to retire it on " +
+        `purpose, back it up, remove ${facts} from the context entry, and deploy.`,
+    );
 }
 
 /** Why `configured` cannot be deployed over a global cluster that runs `recorded` (empty: it can). */

@@ -10,8 +10,11 @@ export const APP_OUTPUTS = {
   healthCheckId: 'HealthCheckId',
   /** DNS name of the region's load balancer. */
   loadBalancerDnsName: 'LoadBalancerDnsName',
-  /** ARN of the web fleet's target group. */
-  targetGroupArn: 'TargetGroupArn',
+  /**
+   * Output key of the ARN of one service's target group: `TargetGroupArn` + the service name in Pascal case
+   * (`web` → `TargetGroupArnWeb`, `order-api` → `TargetGroupArnOrderApi`).
+   */
+  targetGroupArn: (service: string): string => `TargetGroupArn${servicePascalName(service)}`,
   /** The region's own URL, `https://<region>.<domain>/`. */
   regionalUrl: 'RegionalUrl',
 } as const;
@@ -36,8 +39,23 @@ export const DNS_OUTPUTS = {
   primaryGateHealthCheckId: 'PrimaryGateHealthCheckId',
 } as const;
 
-/** Outputs of the primary region's Operations stack when a Region switch plan exists: the fleets the plan scales. */
+/** Outputs of the primary region's Operations stack when a Region switch plan exists: the groups the plan scales. */
 export const PLAN_OUTPUTS = {
-  /** Output key of the Auto Scaling group ARN the plan scales in `region`: `PlanFleetArn` + region without dashes. */
-  fleetArn: (region: string): string => `PlanFleetArn${region.replace(/-/g, '')}`,
+  /**
+   * Output key of the ARN of `service`'s Auto Scaling group that the plan scales in `region`: `PlanFleetArn` +
+   * region without dashes + the service in Pascal case (`PlanFleetArnuseast1Web`).
+   */
+  fleetArn: (region: string, service: string): string =>
+    `PlanFleetArn${region.replace(/-/g, '')}${servicePascalName(service)}`,
 } as const;
+
+/**
+ * A service name (`config.services[].name`: lower-case letters, digits and single dashes) in Pascal case, for
+ * output keys and construct IDs: `order-api` → `OrderApi`.
+ */
+export function servicePascalName(service: string): string {
+  return service
+    .split('-')
+    .map((part) => part.charAt(0).toUpperCase() + part.slice(1))
+    .join('');
+}

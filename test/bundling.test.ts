@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { BundleKind } from '../lib/bundling';
 import * as bundling from '../lib/bundling';
-import { SERVICE_SOURCE_DIR } from '../lib/constructs/service-bundle';
+import { ENVIRONMENTS } from '../lib/config';
 import { tempDir } from './helpers';
 
 // lib/bundling.ts keys and places its cache by the repository root it is loaded from (`__dirname/..`). To test it
@@ -299,13 +299,29 @@ describe('the real kinds list every repository file their entry points import', 
     return [...seen];
   }
 
-  test.each([
+  /** Every service artifact with a build of every environment, once per distinct artifact. */
+  const artifacts = [
+    ...new Map(
+      Object.values(ENVIRONMENTS)
+        .flatMap((e) => e.services.map((s) => [e.name, s] as const))
+        .filter(([, s]) => s.artifact.directory !== undefined && s.artifact.build !== undefined)
+        .map(([env, s]) => [JSON.stringify(s.artifact), [`${s.name} (${env})`, s.artifact] as const]),
+    ).values(),
+  ];
+
+  test('the environments have service artifacts with a build: at least the reference service and the catalog example', () => {
+    expect(artifacts.map(([, a]) => a.directory)).toEqual(expect.arrayContaining(['service', 'services/catalog']));
+  });
+
+  test.each<[string, () => BundleKind]>([
     ['lambda', () => bundling.lambdaBundles()],
-    ['service', () => bundling.serviceBundle(SERVICE_SOURCE_DIR)],
-    [
-      'catalog example',
-      () => bundling.serviceBundle(path.join(__dirname, '..', 'services', 'catalog'), bundling.CATALOG_SHARED_SOURCES),
-    ],
+    ...artifacts.map(
+      ([name, a]) =>
+        [`service artifact ${name}`, () => bundling.artifactBundle(a.directory!, a.build!)] as [
+          string,
+          () => BundleKind,
+        ],
+    ),
   ])('%s', (_name, kindOf) => {
     const kind = kindOf();
     const covered = (f: string) => kind.sourceDirs.some((d) => f === d || f.startsWith(d + path.sep));
@@ -314,6 +330,18 @@ describe('the real kinds list every repository file their entry points import', 
     // The lambda kind once listed only lambda/, and preflight imports lib/stack-outputs.ts: a change of it kept
     // the old bundle (two checkouts then gave preflight different asset hashes).
     expect(files.filter((f) => !covered(f))).toEqual([]);
+  });
+
+  test('the check sees an import from outside the folder: the catalog example imports the reference service', () => {
+    const catalog = artifacts.find(([, a]) => a.directory === 'services/catalog')![1];
+    const kind = bundling.artifactBundle(catalog.directory!, catalog.build!);
+    const outside = imported(Object.values(kind.entryPoints)).filter(
+      (f) => !f.startsWith(path.join(bundling.REPO_ROOT, 'services', 'catalog') + path.sep),
+    );
+    expect(outside).toEqual([path.join(bundling.REPO_ROOT, 'service', 'src', 'errors.ts')]);
+    // Without its extra sources, the kind would not cover it.
+    const bare = bundling.artifactBundle(catalog.directory!, { entry: catalog.build!.entry });
+    expect(bare.sourceDirs.some((d) => outside[0]!.startsWith(d + path.sep))).toBe(false);
   });
 });
 
@@ -375,17 +403,82 @@ describe('lambdaBundles', () => {
   });
 });
 
-describe('serviceBundle', () => {
-  test('bundles src/server.ts of the source folder into server.js at the top, map relative to that folder', () => {
+describe('nodeServiceBundle', () => {
+  test('bundles the entry of the source folder into server.js at the top, map relative to that folder', () => {
     const root = checkout({
       'service/src/server.ts': "import 'pg-native';\nimport { port } from './config';\nconsole.log(port);\n",
       'service/src/config.ts': 'export const port = 8080;\n',
     });
     const { mod } = load(root);
     const sourceDir = path.join(root, 'service');
-    const files = filesIn(mod.bundleFolder(mod.serviceBundle(sourceDir)));
+    const files = filesIn(mod.bundleFolder(mod.nodeServiceBundle(sourceDir, 'src/server.ts')));
     expect(Object.keys(files)).toEqual(['server.js', 'server.js.map']);
     expect(files['server.js']).toContain('require("pg-native")');
     expect(JSON.parse(files['server.js.map']).sources).toEqual(['src/server.ts', 'src/config.ts']);
+  });
+
+  test('any entry point of the folder, not only src/server.ts', () => {
+    const root = checkout({ 'svc/main.ts': 'console.log("main");\n' });
+    const { mod } = load(root);
+    const files = filesIn(mod.bundleFolder(mod.nodeServiceBundle(path.join(root, 'svc'), 'main.ts')));
+    expect(Object.keys(files)).toEqual(['server.js', 'server.js.map']);
+    expect(files['server.js']).toContain('console.log("main")');
+  });
+});
+
+describe('artifactBundle', () => {
+  const FILES: Record<string, string> = {
+    'services/orders/src/main.ts': "import { shared } from '../../../lib/shared/util';\nconsole.log(shared);\n",
+    'services/orders/package.json': '{"name": "orders"}\n',
+    'lib/shared/util.ts': "export const shared = 'one';\n",
+    'lib/shared/unrelated.ts': 'export const unrelated = 1;\n',
+  };
+  const BUILD = { entry: 'src/main.ts', extraSources: ['lib/shared/util.ts'] };
+  const root = checkout(FILES);
+  const { mod } = load(root);
+  const key = mod.bundleKey(mod.artifactBundle('services/orders', BUILD));
+
+  /** The key of the orders artifact after `change` to a copy of the checkout. */
+  function keyAfter(change: (copy: string) => void, build = BUILD): string {
+    const copy = copyOf(root);
+    change(copy);
+    const { mod: there } = load(copy);
+    return there.bundleKey(there.artifactBundle('services/orders', build));
+  }
+
+  test('takes the directory and the extra sources relative to the repository root, the entry relative to the directory', () => {
+    expect(mod.artifactBundle('services/orders', BUILD)).toMatchObject({
+      name: 'service',
+      entryPoints: { '.': path.join(root, 'services', 'orders', 'src', 'main.ts') },
+      workingDir: path.join(root, 'services', 'orders'),
+      sourceDirs: [path.join(root, 'services', 'orders'), path.join(root, 'lib', 'shared', 'util.ts')],
+      outputFile: 'server.js',
+    });
+  });
+
+  test('is the same at another absolute path of the repository', () => {
+    expect(keyAfter(() => {})).toBe(key);
+  });
+
+  test('a change to an extra source changes the key (so the bundle is built again)', () => {
+    expect(keyAfter((copy) => write(copy, 'lib/shared/util.ts', "export const shared = 'two';\n"))).not.toBe(key);
+  });
+
+  test('a file outside the directory that is not an extra source does not count', () => {
+    expect(keyAfter((copy) => write(copy, 'lib/shared/unrelated.ts', 'export const unrelated = 2;\n'))).toBe(key);
+  });
+
+  test('every file of the directory counts, not only src/, but node_modules and dist', () => {
+    expect(keyAfter((copy) => write(copy, 'services/orders/package.json', '{"name": "orders2"}\n'))).not.toBe(key);
+    expect(keyAfter((copy) => write(copy, 'services/orders/README.md', '# orders\n'))).not.toBe(key);
+    expect(keyAfter((copy) => write(copy, 'services/orders/dist/server.js', 'old output\n'))).toBe(key);
+    expect(keyAfter((copy) => write(copy, 'services/orders/node_modules/x/index.js', 'x\n'))).toBe(key);
+  });
+
+  test('builds the entry with its extra source into server.js', () => {
+    const files = filesIn(mod.bundleFolder(mod.artifactBundle('services/orders', BUILD)));
+    expect(Object.keys(files)).toEqual(['server.js', 'server.js.map']);
+    expect(files['server.js']).toContain('var shared = "one";');
+    expect(JSON.parse(files['server.js.map']).sources.sort()).toEqual(['../../lib/shared/util.ts', 'src/main.ts']);
   });
 });

@@ -4,7 +4,7 @@
  * HA_WEB_TEST_RUN_DIR and removed by test/global-teardown.ts. Run directories that a killed run left behind
  * (older than an hour) are removed here.
  *
- * It fills the build cache once (lib/bundling.ts: the Lambda and service bundles; the Control Tower rules'
+ * It fills the build cache once (lib/bundling.ts: the Lambda bundles and every environment's service artifacts; the Control Tower rules'
  * parse check), so syntheses running side by side find it filled instead of each doing the same work; on a
  * filled cache this takes a fraction of a second. On a full run (no file pattern, no test name filter) it
  * then starts every synthesis in the background (test/synthesize.ts): they run alongside the first test files,
@@ -16,9 +16,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import type { Config } from '@jest/types';
-import { bundleFolder, lambdaBundles, serviceBundle } from '../lib/bundling';
+import { artifactBundle, bundleFolder, lambdaBundles } from '../lib/bundling';
 import { ControlTowerRules } from '../lib/compliance/control-tower';
-import { SERVICE_SOURCE_DIR } from '../lib/constructs/service-bundle';
+import { ENVIRONMENTS } from '../lib/config';
 import { BACKGROUND_PIDS, RUN_DIR_VARIABLE } from './run-dir';
 import { SYNTHESES } from './synthesis';
 
@@ -51,7 +51,11 @@ export default function globalSetup(config: Config.GlobalConfig): void {
   const runDir = fs.mkdtempSync(path.join(os.tmpdir(), PREFIX));
   process.env[RUN_DIR_VARIABLE] = runDir;
   bundleFolder(lambdaBundles());
-  bundleFolder(serviceBundle(SERVICE_SOURCE_DIR));
+  // Every service artifact with a build, of every environment (the same folder is built once).
+  for (const service of Object.values(ENVIRONMENTS).flatMap((e) => e.services)) {
+    const { directory, build } = service.artifact;
+    if (directory !== undefined && build) bundleFolder(artifactBundle(directory, build));
+  }
   new ControlTowerRules().assertParsable();
   if (!isFullRun(config)) return;
   const pids = SYNTHESES.map((name) => {

@@ -4,7 +4,8 @@ import { synthesized } from './synthesized';
 // types that means a new, empty database, file system, cache or key, or (for
 // the Auto Scaling group) a new group ARN, which the Region switch plan holds
 // until its fleets are read again. This test pins them; change an entry only
-// together with a migration plan.
+// together with a migration plan. The groups moved once, to Service<Name>/Fleet (issue 12: a group per
+// service), before any environment was deployed; a service keeps its group's logical ID while its name stays.
 const STATEFUL_TYPES = [
   'AWS::AutoScaling::AutoScalingGroup',
   'AWS::RDS::DBCluster',
@@ -36,12 +37,12 @@ const EXPECTED: Record<string, string[]> = {
     'AWS::RDS::DBCluster DatabaseClusterC6094C50',
   ],
   'HaWeb-demo-App-us-east-1': [
-    'AWS::AutoScaling::AutoScalingGroup FleetASG9541CF7F',
+    'AWS::AutoScaling::AutoScalingGroup ServiceWebFleetASG19606FDB',
     'AWS::KMS::Key AlertsKey9E1197AF',
     'AWS::KMS::Key LogsKeyA6AB43B2',
   ],
   'HaWeb-demo-App-us-west-2': [
-    'AWS::AutoScaling::AutoScalingGroup FleetASG9541CF7F',
+    'AWS::AutoScaling::AutoScalingGroup ServiceWebFleetASG19606FDB',
     'AWS::KMS::Key AlertsKey9E1197AF',
     'AWS::KMS::Key LogsKeyA6AB43B2',
   ],

@@ -38,6 +38,20 @@ describe('recorded facts (cdk.context.json haweb:<env>:recorded)', () => {
     expect(parseRecorded(demo, FULL)).toEqual(FULL);
   });
 
+  test('a recorded data component that no service uses any more is refused: the deploy would delete its data', () => {
+    const stateless = { ...demo, services: demo.services.map((s) => ({ ...s, uses: ['database' as const] })) };
+    expect(problems(FULL, stateless)).toEqual([
+      'context haweb:demo:recorded records the sessionCache (globalDatastoreId, cacheMembers), but no service of ' +
+        'services uses "sessionCache" any more: the next deploy would delete it and its data. Keep it in a ' +
+        "service's uses; or, to retire it on purpose, back it up, remove globalDatastoreId, cacheMembers from the " +
+        'context entry, and deploy.',
+      'context haweb:demo:recorded records the sharedFiles (fileSystemIds), but no service of services uses ' +
+        '"sharedFiles" any more: the next deploy would delete it and its data. Keep it in a service\'s uses; or, ' +
+        'to retire it on purpose, back it up, remove fileSystemIds from the context entry, and deploy.',
+    ]);
+    expect(problems({ databaseEngineVersion: FULL.databaseEngineVersion, fileSystemIds: {} }, stateless)).toEqual([]);
+  });
+
   test.each([
     [
       'not an object',

@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { CfnResource as L1Resource } from 'aws-cdk-lib';
 import * as bundling from '../lib/bundling';
-import { EnvironmentConfig } from '../lib/config';
+import { EnvironmentConfig, ServiceDefinition } from '../lib/config';
 import { ENVIRONMENTS, staging } from '../lib/config/environments';
 import { tempDir } from './helpers';
 import {
@@ -78,14 +78,21 @@ function only(diff: SynthesisDiff, ...stacks: string[]) {
   return Object.fromEntries(Object.entries(summarize(diff)).filter(([name]) => stacks.includes(name)));
 }
 
+const [WEB, CATALOG] = staging.services as [ServiceDefinition, ServiceDefinition];
+
 /**
- * Four changes to different resources, in one synthesis: the primary's instance types (its App stack), the
- * secondary's capacity (its App stack), and a reader more in each region (the Data stacks).
+ * Four changes to different resources, in one synthesis: the reference service's instance types (its group and
+ * launch template in both App stacks), the catalog's capacity in the secondary (that App stack), and a reader
+ * more in each region (the Data stacks).
  */
 const CAPACITY_AND_READERS: EnvironmentConfig = {
   ...staging,
-  primary: { ...staging.primary, instanceTypes: ['m7g.xlarge', 'c7g.xlarge'], databaseReaders: 2 },
-  secondary: { ...staging.secondary, capacity: { min: 2, max: 8 }, databaseReaders: 2 },
+  primary: { ...staging.primary, databaseReaders: 2 },
+  secondary: { ...staging.secondary, databaseReaders: 2 },
+  services: [
+    { ...WEB, instanceTypes: ['m7g.xlarge', 'c7g.xlarge'] },
+    { ...CATALOG, capacity: { ...CATALOG.capacity, secondary: { min: 2, max: 8 } } },
+  ],
 };
 const capacityAndReaders = once(() => synth(CAPACITY_AND_READERS));
 
@@ -93,7 +100,7 @@ const capacityAndReaders = once(() => synth(CAPACITY_AND_READERS));
 const codeAndThresholds = once(() =>
   synthesizeWithChangedServiceCode({
     ...staging,
-    service: { ...staging.service, refreshRollback5xxPerMinute: 20 },
+    services: [{ ...WEB, rollout: { ...WEB.rollout, rollback5xxPerMinute: 20 } }, CATALOG],
     dns: { ...staging.dns, healthCheckFailureThreshold: 4 },
   }),
 );
@@ -125,7 +132,8 @@ function synthesizeWithChangedServiceCode(config: EnvironmentConfig): Synthesis 
   let changed: string | undefined;
   const spy = jest.spyOn(bundling, 'bundleFolder').mockImplementation((kind) => {
     const folder = realBundleFolder(kind);
-    if (kind.name !== 'service') return folder;
+    // The reference service's bundle only (the catalog's is of the same kind).
+    if (kind.name !== 'service' || path.basename(kind.workingDir) !== 'service') return folder;
     if (!changed) {
       changed = tempDir('ha-web-service-next-');
       fs.cpSync(folder, changed, { recursive: true });
@@ -206,8 +214,8 @@ describe('routine changes touch only their resources and no stateful resource', 
     for (const region of [PRIMARY, SECONDARY]) {
       expect(summarize(diff)[stack('App', region)]!.modified).toEqual(
         expect.arrayContaining([
-          resource('AWS::IAM::Policy', 'FleetInstanceRoleDefaultPolicy', ['PolicyDocument']),
-          resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
+          resource('AWS::IAM::Policy', 'ServiceWebFleetInstanceRoleDefaultPolicy', ['PolicyDocument']),
+          resource('AWS::EC2::LaunchTemplate', 'ServiceWebFleetLaunchTemplate', ['LaunchTemplateData']),
         ]),
       );
     }
@@ -215,17 +223,18 @@ describe('routine changes touch only their resources and no stateful resource', 
     for (const region of [PRIMARY, SECONDARY]) {
       const name = stack('App', region);
       // The boot script: the bundle's S3 key and SERVICE_VERSION, a new version of the launch template.
-      const userData = propertyChanges(after, name, 'FleetLaunchTemplate');
+      const userData = propertyChanges(after, name, 'ServiceWebFleetLaunchTemplate');
       expect(userData.length).toBeGreaterThan(0);
       expect(userData.every((p) => p.startsWith('LaunchTemplateData.UserData.'))).toBe(true);
       const version = (s: Synthesis) => /SERVICE_VERSION=(\w+)/.exec(JSON.stringify(s[name].Resources))?.[1];
       expect(version(after)).toMatch(/^[0-9a-f]{64}$/);
       expect(version(after)).not.toEqual(version(before));
       // The one object the instances may read: the new bundle.
-      const grant = propertyChanges(after, name, 'FleetInstanceRoleDefaultPolicy');
+      const grant = propertyChanges(after, name, 'ServiceWebFleetInstanceRoleDefaultPolicy');
       expect(grant).toEqual([expect.stringMatching(/^PolicyDocument\.Statement\[\d+\]\.Resource$/)]);
       const index = Number(/\[(\d+)\]/.exec(grant[0])![1]);
-      const policy = after[name].Resources![logicalId(name, 'FleetInstanceRoleDefaultPolicy')].Properties as any;
+      const policy = after[name].Resources![logicalId(name, 'ServiceWebFleetInstanceRoleDefaultPolicy')]
+        .Properties as any;
       expect(policy.PolicyDocument.Statement[index]).toEqual({
         Action: 's3:GetObject',
         Effect: 'Allow',
@@ -234,43 +243,42 @@ describe('routine changes touch only their resources and no stateful resource', 
     }
   });
 
-  test('an instance type change touches only that region’s launch template and Auto Scaling group', () => {
+  test('an instance type change touches only that service’s launch template and Auto Scaling group', () => {
     const after = capacityAndReaders();
     const diff = diffTo(after);
     expect(only(diff, stack('App', PRIMARY))).toEqual({
       [stack('App', PRIMARY)]: {
         modified: [
-          resource('AWS::AutoScaling::AutoScalingGroup', 'FleetASG', ['MixedInstancesPolicy']),
-          resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
+          resource('AWS::AutoScaling::AutoScalingGroup', 'ServiceWebFleetASG', ['MixedInstancesPolicy']),
+          resource('AWS::EC2::LaunchTemplate', 'ServiceWebFleetLaunchTemplate', ['LaunchTemplateData']),
         ],
       },
     });
     expect(statefulRisks(diff)).toEqual([]);
     // The same CPU architecture, so the same AMI: a new launch template version and the group's overrides only.
-    expect(propertyChanges(after, stack('App', PRIMARY), 'FleetLaunchTemplate')).toEqual([
-      'LaunchTemplateData.InstanceType',
-    ]);
-    expect(propertyChanges(after, stack('App', PRIMARY), 'FleetASG')).toEqual([
-      'MixedInstancesPolicy.LaunchTemplate.Overrides[0].InstanceType',
-      'MixedInstancesPolicy.LaunchTemplate.Overrides[1].InstanceType',
-    ]);
+    for (const region of [PRIMARY, SECONDARY]) {
+      expect(propertyChanges(after, stack('App', region), 'ServiceWebFleetLaunchTemplate')).toEqual([
+        'LaunchTemplateData.InstanceType',
+      ]);
+      expect(propertyChanges(after, stack('App', region), 'ServiceWebFleetASG')).toEqual([
+        'MixedInstancesPolicy.LaunchTemplate.Overrides[0].InstanceType',
+        'MixedInstancesPolicy.LaunchTemplate.Overrides[1].InstanceType',
+      ]);
+    }
   });
 
-  test('a capacity change touches only that region’s Auto Scaling group sizes', () => {
-    const diff = diffTo(capacityAndReaders());
-    expect(only(diff, stack('App', SECONDARY))).toEqual({
-      [stack('App', SECONDARY)]: {
-        modified: [resource('AWS::AutoScaling::AutoScalingGroup', 'FleetASG', ['MaxSize', 'MinSize'])],
-      },
-    });
-    expect(statefulRisks(diff)).toEqual([]);
+  test('a capacity change touches only that service’s Auto Scaling group sizes in that region', () => {
+    const after = capacityAndReaders();
+    expect(propertyChanges(after, stack('App', SECONDARY), 'ServiceCatalogFleetASG')).toEqual(['MaxSize', 'MinSize']);
+    expect(propertyChanges(after, stack('App', PRIMARY), 'ServiceCatalogFleetASG')).toEqual([]);
+    expect(statefulRisks(diffTo(after))).toEqual([]);
   });
 
-  test('an alarm threshold change (refreshRollback5xxPerMinute) touches only the refresh 5xx alarms', () => {
+  test('an alarm threshold change (rollout.rollback5xxPerMinute) touches only that service’s refresh 5xx alarms', () => {
     const diff = diffTo(codeAndThresholds());
     for (const region of [PRIMARY, SECONDARY]) {
       expect(summarize(diff)[stack('App', region)]!.modified).toContainEqual(
-        resource('AWS::CloudWatch::Alarm', 'FleetTarget5xxAlarm', ['Threshold']),
+        resource('AWS::CloudWatch::Alarm', 'ServiceWebFleetTarget5xxAlarm', ['Threshold']),
       );
     }
     expect(statefulRisks(diff)).toEqual([]);
@@ -313,31 +321,37 @@ describe('routine changes touch only their resources and no stateful resource', 
   test('a new machine image touches only that region’s launch template image ID (a rolling refresh)', () => {
     const after = synth({ ...staging, secondary: { ...staging.secondary, machineImageId: 'ami-0123456789abcdef0' } });
     const diff = diffTo(after);
+    // The base image of every service whose artifact is a directory: both launch templates of that region.
     expect(summarize(diff)).toEqual({
       [stack('App', SECONDARY)]: {
-        modified: [resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData'])],
+        modified: [
+          resource('AWS::EC2::LaunchTemplate', 'ServiceCatalogFleetLaunchTemplate', ['LaunchTemplateData']),
+          resource('AWS::EC2::LaunchTemplate', 'ServiceWebFleetLaunchTemplate', ['LaunchTemplateData']),
+        ],
       },
     });
-    expect(propertyChanges(after, stack('App', SECONDARY), 'FleetLaunchTemplate')).toEqual([
-      'LaunchTemplateData.ImageId',
-    ]);
+    for (const service of ['ServiceWeb', 'ServiceCatalog']) {
+      expect(propertyChanges(after, stack('App', SECONDARY), `${service}FleetLaunchTemplate`)).toEqual([
+        'LaunchTemplateData.ImageId',
+      ]);
+    }
     expect(statefulRisks(diff)).toEqual([]);
   });
 
   test('a changed setting (central configuration) rewrites its parameter and rolls the fleet in both regions', () => {
-    const after = synth({ ...staging, service: { ...staging.service, settings: { LOG_LEVEL: 'info' } } });
+    const after = synth({ ...staging, services: [{ ...WEB, environment: { LOG_LEVEL: 'info' } }, CATALOG] });
     const diff = diffTo(after);
     const expected = {
       modified: [
-        resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
+        resource('AWS::EC2::LaunchTemplate', 'ServiceWebFleetLaunchTemplate', ['LaunchTemplateData']),
         // A new set under a new version: the Name changes too, so CloudFormation creates the new parameter first
         // and deletes the old one once the update is complete (a rollback's instances still read the old one).
-        resource('AWS::SSM::Parameter', 'SettingsLOGLEVEL', ['Name', 'Value']),
+        resource('AWS::SSM::Parameter', 'ServiceWebSettingsLOGLEVEL', ['Name', 'Value']),
       ],
     };
     expect(summarize(diff)).toEqual({ [stack('App', PRIMARY)]: expected, [stack('App', SECONDARY)]: expected });
     for (const region of [PRIMARY, SECONDARY]) {
-      const paths = propertyChanges(after, stack('App', region), 'FleetLaunchTemplate');
+      const paths = propertyChanges(after, stack('App', region), 'ServiceWebFleetLaunchTemplate');
       expect(paths.every((p) => p.startsWith('LaunchTemplateData.UserData.'))).toBe(true);
     }
     expect(statefulRisks(diff)).toEqual([]);
@@ -348,9 +362,9 @@ describe('routine changes touch only their resources and no stateful resource', 
       [stack('App', PRIMARY), stack('App', SECONDARY), stack('Data', PRIMARY), stack('Data', SECONDARY)].sort(),
     );
     const modified = [
-      resource('AWS::IAM::Policy', 'FleetInstanceRoleDefaultPolicy', ['PolicyDocument']),
-      resource('AWS::EC2::LaunchTemplate', 'FleetLaunchTemplate', ['LaunchTemplateData']),
-      resource('AWS::CloudWatch::Alarm', 'FleetTarget5xxAlarm', ['Threshold']),
+      resource('AWS::IAM::Policy', 'ServiceWebFleetInstanceRoleDefaultPolicy', ['PolicyDocument']),
+      resource('AWS::EC2::LaunchTemplate', 'ServiceWebFleetLaunchTemplate', ['LaunchTemplateData']),
+      resource('AWS::CloudWatch::Alarm', 'ServiceWebFleetTarget5xxAlarm', ['Threshold']),
       resource('AWS::Route53::HealthCheck', 'DnsHealthCheck', ['HealthCheckConfig']),
     ];
     const expected = { modified: expect.arrayContaining(modified) };
@@ -370,9 +384,9 @@ describe('the comparison reports changes that would replace or remove a stateful
    */
   const faulty = once(() =>
     synth({ ...staging, regionSwitch: { ...staging.regionSwitch, enabled: false } }, (environment) => {
-      const cluster = environment.primary.data.primaryDatabase!.cluster.node.defaultChild as L1Resource;
+      const cluster = environment.primary.data!.database!.primary!.cluster.node.defaultChild as L1Resource;
       cluster.addPropertyOverride('DatabaseName', 'web');
-      (environment.secondary.storage.fileSystem.node.defaultChild as L1Resource).overrideLogicalId('Files');
+      (environment.secondary.storage!.fileSystem.node.defaultChild as L1Resource).overrideLogicalId('Files');
     }),
   );
   const risksIn = (stackName: string) => statefulRisks(diffTo(faulty())).filter((r) => r.stack === stackName);
@@ -444,8 +458,8 @@ describe('with its IDs recorded, the whole app reads nothing of the other region
       const groups = Object.values(before[stack('App', region)].Resources ?? {}).filter(
         (r) => r.Type === 'AWS::AutoScaling::AutoScalingGroup',
       );
-      expect(groups).toHaveLength(1);
-      expect(groups[0]!.Properties?.DesiredCapacity).toBeUndefined();
+      expect(groups).toHaveLength(staging.services.length);
+      for (const group of groups) expect(group.Properties?.DesiredCapacity).toBeUndefined();
     }
   });
 });

@@ -1,23 +1,28 @@
 /**
  * preflight: before the target region is activated, checks that it can take the load and the writes.
  *
- * Checks, all read-only, all run (a failure does not stop the others):
- * - the target region's app stack outputs (CloudFormation DescribeStacks of REGIONS[target].appStackName):
- *   its target group ARN and health check ID, read now rather than fixed at deploy time, so they are those of
- *   the running stack even after it replaced either; when they cannot be read, the two checks below fail.
- * - targetHealth: the target region's ALB target group has at least one healthy target.
+ * Checks, all read-only, all run in parallel (a failure does not stop the others):
+ * - the target region's app stack outputs (CloudFormation DescribeStacks of REGIONS[target].appStackName): the
+ *   target group ARN of every service in SERVICES (output `TargetGroupArn<Service>`) and the region's health
+ *   check ID (`HealthCheckId`), read now rather than fixed at deploy time, so they are those of the running
+ *   stack even after it replaced one; a check whose output cannot be read fails, naming the stack and output.
+ * - targetHealth:<service>, for each service: its ALB target group has at least one healthy target.
  * - route53HealthCheck: the target region's Route 53 health check is healthy (CloudWatch
  *   AWS/Route53 HealthCheckStatus in us-east-1, Minimum over 60 s, latest datapoint of the last
- *   3 minutes; no datapoint counts as not healthy).
- * - auroraCluster: the target region's Aurora cluster is `available`.
- * - planned mode only: auroraGlobalCluster (no failover or switchover in progress) and
- *   globalDatastore (the ElastiCache Global Datastore is `available`).
+ *   3 minutes; no datapoint counts as not healthy). Advisory in unplanned mode.
+ * - auroraCluster, when the environment has a database: the target region's Aurora cluster is `available`.
+ * - planned mode only: auroraGlobalCluster (no failover or switchover in progress), when the environment has a
+ *   database, and globalDatastore (the ElastiCache Global Datastore is `available`), when it has a cache.
+ * Checks of a component the environment does not have are skipped and the actions say so.
  * Any failed check: throws `REFUSED: ...` listing every failed check.
  *
  * Environment (set by the CDK app):
- * - REGIONS: JSON map region -> { appStackName, dbClusterIdentifier, ... } (both regions).
- * - GLOBAL_CLUSTER_IDENTIFIER: the Aurora global cluster ID.
- * - GLOBAL_DATASTORE_ID: the full ElastiCache Global Datastore ID.
+ * - REGIONS: JSON map region -> { appStackName, dbClusterIdentifier?, ... } (both regions; dbClusterIdentifier
+ *   in both iff the environment has a database, cacheReplicationGroupId in both iff it has a cache).
+ * - SERVICES: JSON array of the services, [{ "name", "readinessPath", "writablePointer" }] (1 to 20; preflight
+ *   uses the names).
+ * - GLOBAL_CLUSTER_IDENTIFIER (optional): the Aurora global cluster ID; set iff the environment has a database.
+ * - GLOBAL_DATASTORE_ID (optional): the full ElastiCache Global Datastore ID; set iff it has a cache.
  * - DRY_RUN (optional, true | false): accepted for uniformity; preflight changes nothing anyway.
  */
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
@@ -31,10 +36,13 @@ import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
 import {
   booleanFromEnv,
-  globalClusterIdentifier,
-  globalDatastoreId,
+  dataComponents,
+  listOf,
   parseRegions,
+  parseServices,
+  type DataComponents,
   type Regions,
+  type ServiceSpec,
 } from '../shared/config';
 import type { Env } from '../shared/env';
 import { errorMessage, errorName, refuse } from '../shared/errors';
@@ -59,25 +67,29 @@ export const ROUTE53_METRICS_REGION = 'us-east-1';
 export interface PreflightConfig {
   /** The two regions and their resources. */
   readonly regions: Regions;
-  /** Aurora global cluster ID. */
-  readonly globalClusterIdentifier: string;
-  /** ElastiCache Global Datastore ID. */
-  readonly globalDatastoreId: string;
+  /** The environment's services (SERVICES). */
+  readonly services: readonly ServiceSpec[];
+  /** The data components the environment has, and their global IDs. */
+  readonly data: DataComponents;
   /** DRY_RUN. */
   readonly dryRun: boolean;
 }
 
 /** Reads and validates preflight's environment. */
 export function loadPreflightConfig(env: Env): PreflightConfig {
+  const regions = parseRegions(env.REGIONS, ['appStackName']);
   return {
-    regions: parseRegions(env.REGIONS, ['appStackName', 'dbClusterIdentifier']),
-    globalClusterIdentifier: globalClusterIdentifier(env),
-    globalDatastoreId: globalDatastoreId(env),
+    regions,
+    services: parseServices(env.SERVICES),
+    data: dataComponents(env, regions),
     dryRun: booleanFromEnv(env, 'DRY_RUN'),
   };
 }
 
-/** Clients preflight uses: CloudFormation, ELB, RDS and ElastiCache of the target region; CloudWatch of us-east-1. */
+/**
+ * Clients preflight uses: CloudFormation, ELB, RDS and ElastiCache of the target region; CloudWatch of us-east-1.
+ * RDS is called only when the environment has a database, ElastiCache only when it has a cache.
+ */
 export interface PreflightClients {
   /** CloudFormation in the target region (the app stack's outputs). */
   readonly cloudformation: CloudFormationClient;
@@ -93,15 +105,15 @@ export interface PreflightClients {
 
 /** What preflight reads from the target region's app stack. */
 export interface AppStackOutputs {
-  /** ARN of the web fleet's target group. */
-  readonly targetGroupArn: string;
-  /** ID of the region's Route 53 health check. */
-  readonly healthCheckId: string;
+  /** ARN of `service`'s target group (output `TargetGroupArn<Service>`); throws, naming the stack and output, when absent. */
+  targetGroupArn(service: string): string;
+  /** ID of the region's Route 53 health check (output `HealthCheckId`); throws likewise when absent. */
+  healthCheckId(): string;
 }
 
 /**
- * The target group ARN and health check ID among the outputs of the region's app stack. Throws, naming the
- * stack and the missing output, when the stack or an output is not there.
+ * The outputs of the region's app stack. Throws when the stack cannot be read; each output, when it is read,
+ * throws naming the stack and the missing output, so one missing output fails only the checks that need it.
  */
 export async function readAppStackOutputs(
   cloudformation: CloudFormationClient,
@@ -117,10 +129,13 @@ export async function readAppStackOutputs(
     if (!v) throw new Error(`stack ${stackName} has no output ${key}; deploy this version of the app first`);
     return v;
   };
-  return { targetGroupArn: value(APP_OUTPUTS.targetGroupArn), healthCheckId: value(APP_OUTPUTS.healthCheckId) };
+  return {
+    targetGroupArn: (service) => value(APP_OUTPUTS.targetGroupArn(service)),
+    healthCheckId: () => value(APP_OUTPUTS.healthCheckId),
+  };
 }
 
-/** Healthy targets of the target group. */
+/** Healthy targets of a service's target group. */
 export async function checkTargetHealth(
   elbv2: ElasticLoadBalancingV2Client,
   targetGroupArn: string,
@@ -239,6 +254,11 @@ async function guarded(check: () => Promise<CheckOutcome>): Promise<CheckOutcome
   }
 }
 
+/** Name of the target health check of `service`. */
+export function targetHealthCheckName(service: string): string {
+  return `targetHealth:${service}`;
+}
+
 /** Runs every check for `request`; refuses with all failures listed, or returns the checks. */
 export async function runPreflight(
   clients: PreflightClients,
@@ -247,31 +267,61 @@ export async function runPreflight(
   rt: Runtime,
 ): Promise<SwitchResult> {
   const target = config.regions.byName[request.targetRegion]!;
-  const checks: Record<string, CheckOutcome> = {};
   const planned = request.mode === 'planned';
+  const { globalClusterIdentifier, globalDatastoreId } = config.data;
   const app = readAppStackOutputs(clients.cloudformation, target.appStackName!, rt);
   app.catch(() => undefined); // each check below reports the failure
-  const [targetHealth, route53HealthCheck, auroraCluster, auroraGlobalCluster, globalDatastore] = await Promise.all([
-    guarded(async () => checkTargetHealth(clients.elbv2, (await app).targetGroupArn, rt)),
-    guarded(async () => checkRoute53HealthCheck(clients.cloudwatch, (await app).healthCheckId, rt)),
-    guarded(() => checkAuroraCluster(clients.rds, target.dbClusterIdentifier!, rt)),
-    planned ? guarded(() => checkAuroraGlobalCluster(clients.rds, config.globalClusterIdentifier, rt)) : undefined,
-    planned ? guarded(() => checkGlobalDatastore(clients.elasticache, config.globalDatastoreId, rt)) : undefined,
-  ]);
-  checks.targetHealth = targetHealth;
-  checks.route53HealthCheck = route53HealthCheck;
-  checks.auroraCluster = auroraCluster;
-  if (auroraGlobalCluster) checks.auroraGlobalCluster = auroraGlobalCluster;
-  if (globalDatastore) checks.globalDatastore = globalDatastore;
+
+  const pending: [string, Promise<CheckOutcome>][] = [
+    ...config.services.map((service): [string, Promise<CheckOutcome>] => [
+      targetHealthCheckName(service.name),
+      guarded(async () => checkTargetHealth(clients.elbv2, (await app).targetGroupArn(service.name), rt)),
+    ]),
+    [
+      'route53HealthCheck',
+      guarded(async () => checkRoute53HealthCheck(clients.cloudwatch, (await app).healthCheckId(), rt)),
+    ],
+  ];
+  const skipped: string[] = [];
+  const skippedUnplanned: string[] = [];
+  if (globalClusterIdentifier !== undefined) {
+    pending.push(['auroraCluster', guarded(() => checkAuroraCluster(clients.rds, target.dbClusterIdentifier!, rt))]);
+    if (planned) {
+      pending.push([
+        'auroraGlobalCluster',
+        guarded(() => checkAuroraGlobalCluster(clients.rds, globalClusterIdentifier, rt)),
+      ]);
+    } else {
+      skippedUnplanned.push('auroraGlobalCluster');
+    }
+  } else {
+    skipped.push('Skipped auroraCluster and auroraGlobalCluster: the environment has no database');
+  }
+  if (globalDatastoreId !== undefined) {
+    if (planned) {
+      pending.push([
+        'globalDatastore',
+        guarded(() => checkGlobalDatastore(clients.elasticache, globalDatastoreId, rt)),
+      ]);
+    } else {
+      skippedUnplanned.push('globalDatastore');
+    }
+  } else {
+    skipped.push('Skipped globalDatastore: the environment has no cache');
+  }
+  const outcomes = await Promise.all(pending.map(([, outcome]) => outcome));
+  const checks: Record<string, CheckOutcome> = Object.fromEntries(pending.map(([name], i) => [name, outcomes[i]!]));
 
   const result: SwitchResult = { ...newResult(FUNCTION_NAME, request), checks };
   result.actions.push(`Checked ${Object.keys(checks).join(', ')} for ${request.targetRegion} (read-only)`);
-  if (!planned) {
-    result.actions.push('Skipped auroraGlobalCluster and globalDatastore: unplanned mode');
+  result.actions.push(...skipped);
+  if (skippedUnplanned.length > 0) {
+    result.actions.push(`Skipped ${listOf(skippedUnplanned)}: unplanned mode`);
   }
   // Route 53 publishes health-check metrics in us-east-1 only, which may be the region that is gone: in unplanned
   // mode that check informs but does not block (the target's own ALB targets are checked regardless).
   const advisory = planned ? [] : ['route53HealthCheck'];
+  const route53HealthCheck = checks.route53HealthCheck!;
   if (!planned && !route53HealthCheck.ok) {
     result.actions.push(`route53HealthCheck did not pass (${route53HealthCheck.detail}); advisory in unplanned mode`);
   }

@@ -1,6 +1,7 @@
 /**
  * rejoin: failback preparation. The old active region (`sourceRegion`) rejoins the data tier as a
- * secondary of the active region (`targetRegion`), one component at a time:
+ * secondary of the active region (`targetRegion`), one component at a time. Each component is optional in an
+ * environment (one whose services use no database has none); only those the environment has can be asked for:
  *
  * - database: Aurora re-adds the old primary cluster to the global cluster as a secondary by itself
  *   once its region is reachable again after a failover (it is already one after a switchover). The
@@ -13,8 +14,9 @@
  * - files: EFS replication from the active region's file system to the old region's (the reverse of the
  *   configured direction), as efs-replication's `reverse` operation; `allowOverwriteDestination: true`
  *   lets it disable the old file system's overwrite protection first. Always checked first, whatever the
- *   components: the Aurora writer and the Global Datastore PRIMARY are in `targetRegion` (otherwise the
- *   replication would overwrite the active region's files: REFUSED).
+ *   components: the Aurora writer and the Global Datastore PRIMARY, those of them the environment has, are in
+ *   `targetRegion` (otherwise the replication would overwrite the active region's files: REFUSED). An
+ *   environment with neither has nothing to confirm the active region by: the reversal runs, and the actions say so.
  *
  * Every component is idempotent: a run after success waits for nothing, calls nothing and reports
  * `changed: false`. Components are checked in order and all are reported; if any is refused the
@@ -22,11 +24,15 @@
  * fails INCOMPLETE (run it again). Dry run: reads only, reports what it would wait for or call.
  *
  * Event (operator): `{ "targetRegion": "<active region>", "components"?: ["database", "cache", "files"],
- * "allowOverwriteDestination"?: true, "dryRun"?: true }`.
+ * "allowOverwriteDestination"?: true, "dryRun"?: true }`. `components` defaults to every component the
+ * environment has; naming one it does not have is an invalid event.
  *
- * Environment (set by the CDK app):
- * - REGIONS: JSON map region -> { dbClusterIdentifier, cacheReplicationGroupId, fileSystemId, ... }.
- * - GLOBAL_CLUSTER_IDENTIFIER, GLOBAL_DATASTORE_ID.
+ * Environment (set by the CDK app); each component is all or nothing (a partial one is an invalid configuration):
+ * - REGIONS: JSON map region -> { dbClusterIdentifier?, cacheReplicationGroupId?, fileSystemId?, ... }:
+ *   dbClusterIdentifier in both regions iff the environment has a database, cacheReplicationGroupId iff it has a
+ *   cache, fileSystemId iff it has files.
+ * - GLOBAL_CLUSTER_IDENTIFIER (optional): the Aurora global cluster ID; set iff the environment has a database.
+ * - GLOBAL_DATASTORE_ID (optional): the full Global Datastore ID; set iff it has a cache.
  * - WAIT_SECONDS (optional, default 600, at most 900): the longest wait, shared by all components;
  *   never past the Lambda timeout less 10 s.
  * - POLL_SECONDS (optional, default 15): interval between reads while waiting.
@@ -43,10 +49,13 @@ import { EFSClient } from '@aws-sdk/client-efs';
 import { reverse, type EfsClients } from '../efs-replication/replication';
 import {
   booleanFromEnv,
-  globalClusterIdentifier,
-  globalDatastoreId,
+  DATA_COMPONENTS,
+  dataComponents,
+  listOf,
   parseRegions,
   secondsFromEnv,
+  type DataComponent,
+  type DataComponents,
   type Regions,
 } from '../shared/config';
 import type { Env } from '../shared/env';
@@ -73,20 +82,18 @@ import {
 /** The function's name in results and logs. */
 export const FUNCTION_NAME = 'rejoin';
 
-/** What can rejoin, in the order they are handled. */
-export const COMPONENTS = ['database', 'cache', 'files'] as const;
+/** What can rejoin, in the order they are handled (the data components an environment may have). */
+export const COMPONENTS = DATA_COMPONENTS;
 
 /** One of {@link COMPONENTS}. */
-export type Component = (typeof COMPONENTS)[number];
+export type Component = DataComponent;
 
 /** Configuration of rejoin. */
 export interface RejoinConfig {
   /** The two regions and their resources. */
   readonly regions: Regions;
-  /** Aurora global cluster identifier. */
-  readonly globalClusterIdentifier: string;
-  /** Global Datastore ID. */
-  readonly globalDatastoreId: string;
+  /** The data components the environment has, and their global IDs. */
+  readonly data: DataComponents;
   /** Longest wait, shared by the components, in seconds. */
   readonly waitSeconds: number;
   /** Interval between reads, in seconds. */
@@ -97,10 +104,10 @@ export interface RejoinConfig {
 
 /** Reads and validates rejoin's environment. */
 export function loadRejoinConfig(env: Env): RejoinConfig {
+  const regions = parseRegions(env.REGIONS, []);
   return {
-    regions: parseRegions(env.REGIONS, ['dbClusterIdentifier', 'cacheReplicationGroupId', 'fileSystemId']),
-    globalClusterIdentifier: globalClusterIdentifier(env),
-    globalDatastoreId: globalDatastoreId(env),
+    regions,
+    data: dataComponents(env, regions),
     waitSeconds: secondsFromEnv(env, 'WAIT_SECONDS', 600, 900),
     pollSeconds: Math.max(1, secondsFromEnv(env, 'POLL_SECONDS', 15, 300)),
     dryRun: booleanFromEnv(env, 'DRY_RUN'),
@@ -115,16 +122,27 @@ export interface RejoinOptions {
   readonly allowOverwriteDestination: boolean;
 }
 
-/** Reads `components` and `allowOverwriteDestination` from the event. */
-export function rejoinOptions(input: Readonly<Record<string, unknown>>): RejoinOptions {
-  const raw = input.components ?? [...COMPONENTS];
+/**
+ * Reads `components` and `allowOverwriteDestination` from the event. `components` defaults to `present`, the
+ * components the environment has; one it does not have is an {@link InvalidEventError}.
+ */
+export function rejoinOptions(input: Readonly<Record<string, unknown>>, present: readonly Component[]): RejoinOptions {
+  const raw = input.components ?? [...present];
   if (
     !Array.isArray(raw) ||
-    raw.length === 0 ||
+    (raw.length === 0 && input.components !== undefined) ||
     raw.some((c) => typeof c !== 'string' || !(COMPONENTS as readonly string[]).includes(c))
   ) {
     throw new InvalidEventError(
       `components must be a non-empty list of ${COMPONENTS.join(', ')} (got ${JSON.stringify(raw)}).`,
+    );
+  }
+  const absent = COMPONENTS.filter((c) => raw.includes(c) && !present.includes(c));
+  if (absent.length > 0) {
+    throw new InvalidEventError(
+      `components names ${listOf(absent)}, which this environment does not have (it has ` +
+        `${listOf(present, 'no database, cache or files')}); leave ${absent.length > 1 ? 'them' : 'it'} out, or omit ` +
+        'components to rejoin everything it has.',
     );
   }
   const allow = input.allowOverwriteDestination ?? false;
@@ -193,7 +211,7 @@ async function readDatabase(
   rt: Runtime,
   withClusterStatus = true,
 ): Promise<DatabaseState> {
-  const id = config.globalClusterIdentifier;
+  const id = config.data.globalClusterIdentifier!;
   const out = await withRetry(rt, 'DescribeGlobalClusters', () =>
     clients.rds.send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: id })),
   );
@@ -276,7 +294,7 @@ export async function rejoinDatabase(
     const detached = await clusterExists(clients.rejoiningRds, rejoiningId, rt);
     return refused(
       detached
-        ? `${rejoiningId} (${request.sourceRegion}) exists but is not a member of ${config.globalClusterIdentifier} ` +
+        ? `${rejoiningId} (${request.sourceRegion}) exists but is not a member of ${config.data.globalClusterIdentifier} ` +
             '(detached): Aurora only re-adds the old primary by itself after a managed failover. A cluster with data ' +
             `cannot rejoin: snapshot it if its unreplicated writes matter, delete it, then redeploy the ` +
             `${request.sourceRegion} data stack so CloudFormation creates it again as a secondary (runbook: failback).`
@@ -360,7 +378,7 @@ async function readCache(
   config: RejoinConfig,
   rt: Runtime,
 ): Promise<CacheState> {
-  const id = config.globalDatastoreId;
+  const id = config.data.globalDatastoreId!;
   const out = await withRetry(rt, 'DescribeGlobalReplicationGroups', () =>
     clients.elasticache.send(
       new DescribeGlobalReplicationGroupsCommand({ GlobalReplicationGroupId: id, ShowMemberInfo: true }),
@@ -401,7 +419,7 @@ export async function rejoinCache(
   rt: Runtime,
   deadline: number,
 ): Promise<ComponentOutcome> {
-  const id = config.globalDatastoreId;
+  const id = config.data.globalDatastoreId!;
   const activeGroup = config.regions.byName[request.targetRegion]!.cacheReplicationGroupId!;
   const rejoiningGroup = config.regions.byName[request.sourceRegion]!.cacheReplicationGroupId!;
   const state = await readCache(clients, request, config, rt);
@@ -449,7 +467,8 @@ export async function rejoinCache(
 
 /**
  * Why `targetRegion` is not the active region, or undefined when it is: the Aurora writer and the Global
- * Datastore PRIMARY must both be there before its files may overwrite the other region's.
+ * Datastore PRIMARY, those of them the environment has, must be there before its files may overwrite the other
+ * region's.
  */
 export async function notActiveReason(
   clients: RejoinClients,
@@ -458,16 +477,24 @@ export async function notActiveReason(
   rt: Runtime,
 ): Promise<string | undefined> {
   const region = request.targetRegion;
-  const database = await readDatabase(clients, request, config, rt, false);
-  const activeId = config.regions.byName[region]!.dbClusterIdentifier!;
-  if (!database.writer || database.writer.region !== region || database.writer.id !== activeId) {
-    const writer = database.writer ? `${database.writer.id} (${database.writer.region})` : 'none';
-    return `the Aurora writer is ${writer}, not ${activeId} (${region})`;
+  if (config.data.globalClusterIdentifier !== undefined) {
+    const database = await readDatabase(clients, request, config, rt, false);
+    const activeId = config.regions.byName[region]!.dbClusterIdentifier!;
+    if (!database.writer || database.writer.region !== region || database.writer.id !== activeId) {
+      const writer = database.writer ? `${database.writer.id} (${database.writer.region})` : 'none';
+      return `the Aurora writer is ${writer}, not ${activeId} (${region})`;
+    }
   }
-  const cache = await readCache(clients, request, config, rt);
-  const activeGroup = config.regions.byName[region]!.cacheReplicationGroupId!;
-  if (cache.primaries.length !== 1 || cache.primaries[0]!.region !== region || cache.primaries[0]!.id !== activeGroup) {
-    return `the Global Datastore PRIMARY is ${cache.primaries.map((p) => `${p.id} (${p.region})`).join(', ') || 'none'}, not ${activeGroup} (${region})`;
+  if (config.data.globalDatastoreId !== undefined) {
+    const cache = await readCache(clients, request, config, rt);
+    const activeGroup = config.regions.byName[region]!.cacheReplicationGroupId!;
+    if (
+      cache.primaries.length !== 1 ||
+      cache.primaries[0]!.region !== region ||
+      cache.primaries[0]!.id !== activeGroup
+    ) {
+      return `the Global Datastore PRIMARY is ${cache.primaries.map((p) => `${p.id} (${p.region})`).join(', ') || 'none'}, not ${activeGroup} (${region})`;
+    }
   }
   return undefined;
 }
@@ -489,6 +516,13 @@ export async function rejoinFiles(
         `the active region's. Name the active region as the target.`,
     );
   }
+  const unconfirmed =
+    config.data.globalClusterIdentifier === undefined && config.data.globalDatastoreId === undefined
+      ? [
+          `The environment has no database or cache to confirm that ${request.targetRegion} is the active region by; ` +
+            'reversing as asked',
+        ]
+      : [];
   const result = await reverse(
     clients.efs,
     request,
@@ -500,7 +534,7 @@ export async function rejoinFiles(
   const destination = config.regions.byName[request.sourceRegion]!.fileSystemId!;
   return done(
     `${source} (${request.targetRegion}) replicates to ${destination} (${request.sourceRegion})`,
-    result.actions,
+    [...unconfirmed, ...result.actions],
     result.changed,
   );
 }
@@ -512,7 +546,7 @@ export async function runRejoin(
   config: RejoinConfig,
   rt: Runtime,
 ): Promise<SwitchResult> {
-  const options = rejoinOptions(request.input);
+  const options = rejoinOptions(request.input, config.data.present);
   const deadline = waitDeadline(rt, config.waitSeconds);
   const outcomes: Partial<Record<Component, ComponentOutcome>> = {};
   for (const component of options.components) {
@@ -539,6 +573,9 @@ export async function runRejoin(
     actions: entries.flatMap(([name, o]) => o.actions.map((a) => `${name}: ${a}`)),
     checks,
   };
+  if (entries.length === 0) {
+    result.actions.push('Nothing to rejoin: the environment has no database, cache or files');
+  }
   const summary = (state: ComponentOutcome['state']) =>
     entries
       .filter(([, o]) => o.state === state)
@@ -559,7 +596,7 @@ export async function runRejoin(
 
 /** Lambda entry point. */
 export const handler = defineHandler(FUNCTION_NAME, loadRejoinConfig, (request, config, rt) => {
-  rejoinOptions(request.input);
+  rejoinOptions(request.input, config.data.present);
   const clients: RejoinClients = {
     rds: new RDSClient({ region: request.targetRegion }),
     rejoiningRds: new RDSClient({ region: request.sourceRegion }),

@@ -1,26 +1,39 @@
 /**
  * Parsing and validation of the environment the CDK app gives each function.
  * Every error names the variable, the value received and the fix.
+ *
+ * - REGIONS: the two regions' fixed names and immutable IDs ({@link parseRegions}).
+ * - SERVICES: the environment's services, each with its readiness path and writable pointer
+ *   ({@link parseServices}).
+ * - The data components (database, cache, files) are each optional: GLOBAL_CLUSTER_IDENTIFIER with every
+ *   region's `dbClusterIdentifier`, GLOBAL_DATASTORE_ID with every region's `cacheReplicationGroupId`, every
+ *   region's `fileSystemId`: all or none of each ({@link dataComponents}).
  */
 import type { Env } from './env';
 import { ConfigError } from './errors';
 
 /**
  * Resources of one region, from the `REGIONS` variable: fixed names and immutable IDs only. Each function
- * requires the keys it uses. Values that change with a deploy of the region's app stack (its target group,
- * its health check) are not here: preflight reads them from that stack's outputs when it runs.
+ * requires the keys it uses. Values that change with a deploy of the region's app stack (its services' target
+ * groups, its health check) are not here: preflight reads them from that stack's outputs when it runs.
  */
 export interface RegionResources {
-  /** Name of the region's app stack (`HaWeb-<env>-App-<region>`), whose outputs hold its target group and health check. */
+  /**
+   * Name of the region's app stack (`HaWeb-<env>-App-<region>`), whose outputs hold its services' target groups
+   * and its health check.
+   */
   readonly appStackName?: string;
-  /** Identifier of the region's Aurora cluster (member of the global cluster). */
+  /** Identifier of the region's Aurora cluster (member of the global cluster); present iff the environment has a database. */
   readonly dbClusterIdentifier?: string;
-  /** ID of the region's ElastiCache replication group (member of the Global Datastore). */
+  /** ID of the region's ElastiCache replication group (member of the Global Datastore); present iff it has a cache. */
   readonly cacheReplicationGroupId?: string;
-  /** ID of the region's EFS file system. */
+  /** ID of the region's EFS file system; present iff the environment has files. */
   readonly fileSystemId?: string;
-  /** HTTPS URL of the region's deep readiness endpoint, for example `https://us-west-2.example.com/health/ready`. */
-  readonly serviceUrl?: string;
+  /**
+   * The region's own base URL, `https://<region>.<domain>` (https, the host starting with the region, no path
+   * other than `/`, no query or fragment). A service's readiness URL is this plus its readiness path.
+   */
+  readonly regionalUrl?: string;
 }
 
 /** A key of {@link RegionResources}. */
@@ -56,15 +69,24 @@ const VALIDATORS: Record<
     test: (v) => /^fs-[0-9a-f]{8,40}$/.test(v),
     hint: 'an EFS file system ID (fs-...)',
   },
-  serviceUrl: {
-    test: (v) => {
+  regionalUrl: {
+    test: (v, region) => {
+      let url: URL;
       try {
-        return new URL(v).protocol === 'https:';
+        url = new URL(v);
       } catch {
         return false;
       }
+      return (
+        url.protocol === 'https:' &&
+        url.hostname.startsWith(`${region}.`) &&
+        url.username === '' &&
+        url.password === '' &&
+        url.pathname === '/' &&
+        !/[?#]/.test(v)
+      );
     },
-    hint: 'an https:// URL of the deep readiness endpoint',
+    hint: "the region's own base URL, https://<region>.<domain> (https, no path, query or fragment)",
   },
 };
 
@@ -158,24 +180,225 @@ export function booleanFromEnv(env: Env, name: string): boolean {
   throw new ConfigError(`${name} must be true or false (got ${JSON.stringify(raw)}).`);
 }
 
-/** Identifier of the Aurora global cluster, from `GLOBAL_CLUSTER_IDENTIFIER`. */
+const GLOBAL_CLUSTER_IDENTIFIER = {
+  name: 'GLOBAL_CLUSTER_IDENTIFIER',
+  pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,254}$/,
+  hint: 'the Aurora global cluster ID',
+} as const;
+
+const GLOBAL_DATASTORE_ID = {
+  name: 'GLOBAL_DATASTORE_ID',
+  pattern: /^[a-z]{3,8}-[a-zA-Z0-9-]{1,60}$/,
+  hint: 'the full Global Datastore ID including its AWS prefix, for example ldgnf-haweb-prod-sessions',
+} as const;
+
+/** Identifier of the Aurora global cluster, from `GLOBAL_CLUSTER_IDENTIFIER` (required). */
 export function globalClusterIdentifier(env: Env): string {
   return requiredString(
     env,
-    'GLOBAL_CLUSTER_IDENTIFIER',
-    /^[a-zA-Z][a-zA-Z0-9-]{0,254}$/,
-    'the Aurora global cluster ID',
+    GLOBAL_CLUSTER_IDENTIFIER.name,
+    GLOBAL_CLUSTER_IDENTIFIER.pattern,
+    GLOBAL_CLUSTER_IDENTIFIER.hint,
   );
 }
 
-/** Full ID of the ElastiCache Global Datastore (with the AWS prefix), from `GLOBAL_DATASTORE_ID`. */
+/** Full ID of the ElastiCache Global Datastore (with the AWS prefix), from `GLOBAL_DATASTORE_ID` (required). */
 export function globalDatastoreId(env: Env): string {
-  return requiredString(
-    env,
-    'GLOBAL_DATASTORE_ID',
-    /^[a-z]{3,8}-[a-zA-Z0-9-]{1,60}$/,
-    'the full Global Datastore ID including its AWS prefix, for example ldgnf-haweb-prod-sessions',
-  );
+  return requiredString(env, GLOBAL_DATASTORE_ID.name, GLOBAL_DATASTORE_ID.pattern, GLOBAL_DATASTORE_ID.hint);
+}
+
+/** The data components an environment may have, in the order the functions handle them. */
+export const DATA_COMPONENTS = ['database', 'cache', 'files'] as const;
+
+/** One of {@link DATA_COMPONENTS}: database (Aurora global database), cache (Global Datastore), files (EFS replication). */
+export type DataComponent = (typeof DATA_COMPONENTS)[number];
+
+/** Which data components the environment has, and their global IDs. */
+export interface DataComponents {
+  /** The components the environment has, in {@link DATA_COMPONENTS} order (possibly none). */
+  readonly present: readonly DataComponent[];
+  /** The Aurora global cluster ID (GLOBAL_CLUSTER_IDENTIFIER); set exactly when `present` has `database`. */
+  readonly globalClusterIdentifier?: string;
+  /** The full Global Datastore ID (GLOBAL_DATASTORE_ID); set exactly when `present` has `cache`. */
+  readonly globalDatastoreId?: string;
+}
+
+/** `items` as an English list: `a`, `a and b`, `a, b and c`; `none` when empty. */
+export function listOf(items: readonly string[], none = 'none'): string {
+  if (items.length === 0) return none;
+  if (items.length === 1) return items[0]!;
+  return `${items.slice(0, -1).join(', ')} and ${items[items.length - 1]}`;
+}
+
+/**
+ * Which data components the environment has. Each is all or nothing: `database` is GLOBAL_CLUSTER_IDENTIFIER
+ * (non-empty) with `dbClusterIdentifier` in every region, `cache` GLOBAL_DATASTORE_ID with
+ * `cacheReplicationGroupId` in every region, `files` `fileSystemId` in every region. A component given only in
+ * part is a {@link ConfigError} naming what is there and what is missing.
+ */
+export function dataComponents(env: Env, regions: Regions): DataComponents {
+  const keys = (key: RegionKey, regionNames: readonly string[]) => {
+    const list = listOf(regionNames.map((r) => `REGIONS["${r}"].${key}`));
+    return `${list} ${regionNames.length > 1 ? 'are' : 'is'}`;
+  };
+  /** Whether the environment has the component whose regional key is `key` (and global variable `global`). */
+  const has = (component: DataComponent, key: RegionKey, global?: string): boolean => {
+    const given = regions.names.filter((r) => regions.byName[r]![key] !== undefined);
+    const missing = regions.names.filter((r) => !given.includes(r));
+    if (global === undefined) {
+      if (given.length > 0 && missing.length > 0) {
+        throw new ConfigError(
+          `${keys(key, given)} set but ${keys(key, missing)} not: an environment with ${component} needs ${key} in ` +
+            'both regions, one without needs it in neither.',
+        );
+      }
+      return given.length > 0;
+    }
+    const globalSet = env[global] !== undefined && env[global] !== '';
+    if (globalSet && missing.length > 0) {
+      throw new ConfigError(
+        `${global} is set (the environment has a ${component}) but ${keys(key, missing)} missing; set ${key} in ` +
+          `both regions, or unset ${global} if the environment has no ${component}.`,
+      );
+    }
+    if (!globalSet && given.length > 0) {
+      throw new ConfigError(
+        `${keys(key, given)} set but ${global} is not: an environment with a ${component} needs both (set ${global}), ` +
+          `one without needs neither (remove ${key} from REGIONS).`,
+      );
+    }
+    return globalSet;
+  };
+  const database = has('database', 'dbClusterIdentifier', GLOBAL_CLUSTER_IDENTIFIER.name);
+  const cache = has('cache', 'cacheReplicationGroupId', GLOBAL_DATASTORE_ID.name);
+  const files = has('files', 'fileSystemId');
+  return {
+    present: DATA_COMPONENTS.filter((c) => ({ database, cache, files })[c]),
+    globalClusterIdentifier: database ? globalClusterIdentifier(env) : undefined,
+    globalDatastoreId: cache ? globalDatastoreId(env) : undefined,
+  };
+}
+
+/** Most services an environment may have. */
+export const MAX_SERVICES = 20;
+
+/** One service of the environment, from `SERVICES`. */
+export interface ServiceSpec {
+  /** The service's name: lower-case letters and digits in dash-separated words, at most 20 characters. */
+  readonly name: string;
+  /** Path of its deep readiness endpoint under the region's URL, starting with `/`; null: postcheck skips it. */
+  readonly readinessPath: string | null;
+  /**
+   * RFC 6901 JSON pointer into the readiness body whose value must be `true` (for example `/database/writable`);
+   * null: HTTP 200 is enough.
+   */
+  readonly writablePointer: string | null;
+}
+
+const SERVICE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
+const SERVICE_NAME_MAX = 20;
+/** A path: `/` then RFC 3986 path characters (unreserved, sub-delims, `:`, `@`, `/`, percent-encoded octets). */
+const READINESS_PATH = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
+const SERVICE_KEYS = ['name', 'readinessPath', 'writablePointer'] as const;
+
+/**
+ * The reference tokens of an RFC 6901 JSON pointer, unescaped (`~1` is `/`, `~0` is `~`), or undefined when
+ * `pointer` is not one. `""` (the whole document) has no tokens.
+ */
+export function jsonPointerTokens(pointer: string): string[] | undefined {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/') || /~(?![01])/.test(pointer)) return undefined;
+  return pointer
+    .slice(1)
+    .split('/')
+    .map((token) => token.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/**
+ * Parses `SERVICES`: a JSON array of 1 to {@link MAX_SERVICES} services, each
+ * `{"name": ..., "readinessPath": "/..." | null, "writablePointer": "/..." | null}`, names unique.
+ */
+export function parseServices(raw: string | undefined): ServiceSpec[] {
+  const example = '[{"name":"web","readinessPath":"/health/ready","writablePointer":"/database/writable"}]';
+  if (raw === undefined || raw.trim() === '') {
+    throw new ConfigError(`SERVICES is not set; set it to a JSON array of the environment's services, ${example}.`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (err) {
+    throw new ConfigError(`SERVICES is not valid JSON (${(err as Error).message}); expected ${example}.`);
+  }
+  if (!Array.isArray(parsed)) {
+    throw new ConfigError(
+      `SERVICES must be a JSON array of services such as ${example} (got ${JSON.stringify(parsed)}).`,
+    );
+  }
+  if (parsed.length < 1 || parsed.length > MAX_SERVICES) {
+    throw new ConfigError(`SERVICES must list 1 to ${MAX_SERVICES} services (got ${parsed.length}).`);
+  }
+  const services: ServiceSpec[] = [];
+  parsed.forEach((entry: unknown, i) => {
+    const at = `SERVICES[${i}]`;
+    if (!isObject(entry)) {
+      throw new ConfigError(
+        `${at} must be an object {"name", "readinessPath", "writablePointer"} (got ${JSON.stringify(entry)}).`,
+      );
+    }
+    const unknown = Object.keys(entry).filter((k) => !(SERVICE_KEYS as readonly string[]).includes(k));
+    if (unknown.length > 0) {
+      throw new ConfigError(
+        `${at} has unknown key(s) ${unknown.map((k) => JSON.stringify(k)).join(', ')}; its keys are name, ` +
+          'readinessPath and writablePointer.',
+      );
+    }
+    const { name, readinessPath, writablePointer } = entry;
+    if (typeof name !== 'string' || !SERVICE_NAME.test(name) || name.length > SERVICE_NAME_MAX) {
+      throw new ConfigError(
+        `${at}.name must be a service name: lower-case letters and digits in dash-separated words, starting with a ` +
+          `letter, at most ${SERVICE_NAME_MAX} characters, such as web or order-api (got ${JSON.stringify(name)}).`,
+      );
+    }
+    const first = services.findIndex((s) => s.name === name);
+    if (first >= 0) {
+      throw new ConfigError(`${at}.name "${name}" is also SERVICES[${first}]'s; give each service a unique name.`);
+    }
+    if (readinessPath === undefined) {
+      throw new ConfigError(
+        `${at}.readinessPath is missing; set it to the path of ${name}'s readiness endpoint (starting with /), or ` +
+          'null for a service postcheck does not check.',
+      );
+    }
+    if (readinessPath !== null && (typeof readinessPath !== 'string' || !READINESS_PATH.test(readinessPath))) {
+      throw new ConfigError(
+        `${at}.readinessPath must be a URL path starting with / (no query, fragment or spaces), such as ` +
+          `/health/ready, or null (got ${JSON.stringify(readinessPath)}).`,
+      );
+    }
+    if (writablePointer === undefined) {
+      throw new ConfigError(
+        `${at}.writablePointer is missing; set it to the JSON pointer of ${name}'s "writable" flag in its ` +
+          'readiness body, such as /database/writable, or null when HTTP 200 is enough.',
+      );
+    }
+    if (
+      writablePointer !== null &&
+      (typeof writablePointer !== 'string' || writablePointer === '' || !jsonPointerTokens(writablePointer))
+    ) {
+      throw new ConfigError(
+        `${at}.writablePointer must be an RFC 6901 JSON pointer such as /database/writable (each token after a /, ` +
+          `~ written ~0 and / written ~1), or null (got ${JSON.stringify(writablePointer)}).`,
+      );
+    }
+    if (writablePointer !== null && readinessPath === null) {
+      throw new ConfigError(
+        `${at}.writablePointer is ${JSON.stringify(writablePointer)} but readinessPath is null: a pointer needs a ` +
+          'readiness body to read; set readinessPath, or set writablePointer to null.',
+      );
+    }
+    services.push({ name, readinessPath, writablePointer });
+  });
+  return services;
 }
 
 /**

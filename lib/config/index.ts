@@ -4,6 +4,7 @@ import { ConfigError, validateEnvironmentConfig } from './validate';
 
 export * from './types';
 export * from './validate';
+export * from './routing';
 export { DEFAULT_ENVIRONMENT, ENVIRONMENTS } from './environments';
 
 /**
@@ -30,3 +31,4 @@ export function loadEnvironmentConfig(
   validateEnvironmentConfig(config);
   return config;
 }
+export * from './services';

@@ -1,4 +1,16 @@
 import { EnvironmentConfig, RegionConfig } from './types';
+import { serviceProblems } from './validate-services';
+
+export {
+  AMI_ID,
+  globMatches,
+  isGravitonInstanceType,
+  MAX_SERVICE_SECRETS,
+  MAX_SERVICE_SETTINGS,
+  regionalDomainNames,
+  routeOf,
+  SERVICE_RESERVED_VARIABLES,
+} from './validate-services';
 
 /**
  * Thrown when an environment config is invalid. The message lists every
@@ -17,50 +29,8 @@ export class ConfigError extends Error {
 
 const REGION_PATTERN = /^[a-z]{2}(-gov)?-[a-z]+-\d$/;
 
-/**
- * The environment variables the boot script sets itself (lib/constructs/service-bootstrap.ts: from the stacks,
- * the secrets and the instance); `service.settings` may not name them. test/constructs/service-bootstrap.test.ts
- * checks this list against the script.
- */
-export const SERVICE_RESERVED_VARIABLES: readonly string[] = [
-  'SERVICE_VERSION',
-  'SETTINGS_VERSION',
-  'INSTANCE_ID',
-  'PORT',
-  'HOST',
-  'TRUSTED_PROXY_HOPS',
-  'DATABASE_HOST',
-  'DATABASE_PORT',
-  'DATABASE_READER_HOST',
-  'DATABASE_NAME',
-  'DATABASE_USER',
-  'DATABASE_PASSWORD',
-  'DATABASE_SSL',
-  'DATABASE_SSL_CA',
-  'REDIS_HOST',
-  'REDIS_PORT',
-  'REDIS_PASSWORD',
-  'REDIS_TLS',
-  'FILES_DIR',
-  'COOKIE_SECURE',
-  'SHUTDOWN_DRAIN_SECONDS',
-  'SHUTDOWN_TIMEOUT_SECONDS',
-];
-
-/** Most settings `service.settings` may hold: each is a CloudFormation resource and a Parameter Store write per region. */
-export const MAX_SERVICE_SETTINGS = 50;
-
-/** Variables that change how Node.js or the dynamic loader runs code or trusts TLS: never a service setting. */
-const RUNTIME_VARIABLES =
-  /^(PATH|LD_[A-Z0-9_]*|NODE_OPTIONS|NODE_TLS_REJECT_UNAUTHORIZED|NODE_EXTRA_CA_CERTS|NODE_PATH)$/;
-
 /** Enhanced Monitoring intervals RDS accepts, in seconds, without 0 (off). */
 export const ENHANCED_MONITORING_INTERVALS: readonly number[] = [1, 5, 10, 15, 30, 60];
-
-/** Whether an EC2 instance type is a Graviton (arm64) type: its family carries a `g` after the generation digit (m7g, c7gn, t4g, r8gd). */
-export function isGravitonInstanceType(instanceType: string): boolean {
-  return /^[a-z]+\d+g/.test(instanceType);
-}
 
 /** Parses `a.b.c.d/n` into a [first, last] address range, or undefined if malformed. */
 export function parseCidr(cidr: string): { first: number; last: number; prefix: number } | undefined {
@@ -76,7 +46,7 @@ export function parseCidr(cidr: string): { first: number; last: number; prefix: 
   return { first, last: first + size - 1, prefix };
 }
 
-function checkRegion(key: string, r: RegionConfig, minInstances: number, problems: string[]): void {
+function checkRegion(key: string, r: RegionConfig, problems: string[]): void {
   if (!REGION_PATTERN.test(r.region)) {
     problems.push(`${key}.region "${r.region}" is not an AWS region name; use one such as "us-east-1".`);
   }
@@ -105,47 +75,10 @@ function checkRegion(key: string, r: RegionConfig, minInstances: number, problem
   if (!Number.isInteger(r.natGateways) || r.natGateways < 1 || r.natGateways > 3) {
     problems.push(`${key}.natGateways must be 1, 2 or 3 (got ${r.natGateways}); 3 survives the loss of an AZ.`);
   }
-  const types = r.instanceTypes;
-  for (const t of types) {
-    if (!/^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(t)) {
-      problems.push(`${key}.instanceTypes entry "${t}" is not an EC2 instance type; use one such as "t3.small".`);
-    }
-  }
-  if (types.length < 2 || new Set(types).size !== types.length) {
-    problems.push(
-      `${key}.instanceTypes [${types.join(', ')}] must list at least 2 distinct instance types, in order of preference, ` +
-        'so a shortage of one type does not stop a scale-up; add an equivalent type such as "t3a.small" next to "t3.small".',
-    );
-  }
-  const architectures = new Set(types.map(isGravitonInstanceType));
-  if (architectures.size > 1) {
-    problems.push(
-      `${key}.instanceTypes [${types.join(', ')}] mix Graviton (arm64) and x86 types; the launch template has one ` +
-        'AMI, so list types of one architecture only.',
-    );
-  }
   if (r.machineImageId !== undefined && !/^ami-([0-9a-f]{8}|[0-9a-f]{17})$/.test(r.machineImageId)) {
     problems.push(
       `${key}.machineImageId "${r.machineImageId}" is not an AMI ID (ami- and 8 or 17 hexadecimal digits); use the ` +
         `ID of ${r.region}'s image, or remove the key to pin the latest Amazon Linux 2023 image at the next synth.`,
-    );
-  }
-  const { min, max } = r.capacity;
-  if ('desired' in r.capacity) {
-    problems.push(
-      `${key}.capacity.desired is not a setting: the running size is runtime state (scaling and the Region switch ` +
-        "plan's scale-up change it, and a deploy must not undo them); remove it and set min, the size a new group " +
-        'starts with.',
-    );
-  }
-  if (![min, max].every((n) => Number.isInteger(n) && n >= 0)) {
-    problems.push(`${key}.capacity min/max must be whole numbers >= 0 (got ${min}/${max}).`);
-  } else if (min > max) {
-    problems.push(`${key}.capacity must satisfy min <= max (got min ${min}, max ${max}); raise max or lower min.`);
-  }
-  if (min < minInstances) {
-    problems.push(
-      `${key}.capacity.min must be at least ${minInstances} so the region survives the loss of an instance (got ${min}).`,
     );
   }
 }
@@ -171,8 +104,8 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
     problems.push(`account "${c.account}" must be a 12-digit AWS account ID.`);
   }
 
-  checkRegion('primary', c.primary, 2, problems);
-  checkRegion('secondary', c.secondary, 1, problems);
+  checkRegion('primary', c.primary, problems);
+  checkRegion('secondary', c.secondary, problems);
 
   if (c.primary.region === c.secondary.region) {
     problems.push(`primary.region and secondary.region are both "${c.primary.region}"; choose two different regions.`);
@@ -260,23 +193,13 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
           `(one becomes the writer, the others stay readers in other AZs); set it to ${PRODUCTION_DATABASE_INSTANCES} or more.`,
       );
     }
-    for (const [key, other] of [
-      ['primary', 'secondary'],
-      ['secondary', 'primary'],
-    ] as const) {
+    for (const key of ['primary', 'secondary'] as const) {
       const r = c[key];
       if (Number.isInteger(r.natGateways) && r.natGateways < 3) {
         problems.push(
           `${key}.natGateways is ${r.natGateways}: once ${key === 'primary' ? 'active again' : 'promoted'}, a production ` +
             "region's instances must reach the internet through the loss of an AZ (the bootstrap's packages, AWS APIs); " +
             'set it to 3.',
-        );
-      }
-      if (r.capacity.max < c[other].capacity.max) {
-        problems.push(
-          `${key}.capacity.max is ${r.capacity.max}, below ${other}.capacity.max ${c[other].capacity.max}: the Region ` +
-            `switch plan scales the region it activates to the other region's capacity, and the ${key} could not take ` +
-            `the ${other}'s load; set it to ${c[other].capacity.max} or more.`,
         );
       }
     }
@@ -306,60 +229,11 @@ export function validateEnvironmentConfig(c: EnvironmentConfig): void {
     problems.push(`cache.engineVersion "${cache.engineVersion}" must be a Valkey version such as "8.0".`);
   }
 
-  const svc = c.service;
-  const between = (key: string, v: number, lo: number, hi: number): void => {
-    if (!Number.isInteger(v) || v < lo || v > hi) problems.push(`service.${key} must be ${lo} to ${hi} (got ${v}).`);
-  };
-  between('port', svc.port, 1024, 65535);
-  between('healthCheckIntervalSeconds', svc.healthCheckIntervalSeconds, 5, 300);
-  between('unhealthyThresholdCount', svc.unhealthyThresholdCount, 2, 10);
-  between('healthyThresholdCount', svc.healthyThresholdCount, 2, 10);
-  between('deregistrationDelaySeconds', svc.deregistrationDelaySeconds, 0, 3600);
-  between('healthCheckGracePeriodSeconds', svc.healthCheckGracePeriodSeconds, 0, 7200);
-  between('instanceWarmupSeconds', svc.instanceWarmupSeconds, 0, 3600);
-  between('targetCpuUtilizationPercent', svc.targetCpuUtilizationPercent, 10, 90);
-  between('refreshRollback5xxPerMinute', svc.refreshRollback5xxPerMinute, 1, 100000);
-  between('accessLogRetentionDays', svc.accessLogRetentionDays, 1, 3650);
-  if (!svc.healthCheckPath.startsWith('/')) {
-    problems.push(`service.healthCheckPath "${svc.healthCheckPath}" must start with "/".`);
+  const logDays = c.loadBalancer.accessLogRetentionDays;
+  if (!Number.isInteger(logDays) || logDays < 1 || logDays > 3650) {
+    problems.push(`loadBalancer.accessLogRetentionDays must be 1 to 3650 (got ${logDays}).`);
   }
-  const settings = Object.entries(svc.settings ?? {});
-  if (settings.length > MAX_SERVICE_SETTINGS) {
-    problems.push(
-      `service.settings has ${settings.length} settings; at most ${MAX_SERVICE_SETTINGS} (each is a CloudFormation ` +
-        'resource and a Parameter Store write per region): group related values into one setting.',
-    );
-  }
-  for (const [name, value] of settings) {
-    if (!/^[A-Z][A-Z0-9_]{0,127}$/.test(name)) {
-      problems.push(
-        `service.settings has the name "${name}": use capital letters, digits and underscores, starting with a ` +
-          'letter (an environment variable name such as "LOG_LEVEL").',
-      );
-    } else if (SERVICE_RESERVED_VARIABLES.includes(name)) {
-      problems.push(
-        `service.settings.${name} is set by the boot script itself (from the stacks, the secrets or the instance); ` +
-          'remove it, or give the setting another name.',
-      );
-    } else if (RUNTIME_VARIABLES.test(name)) {
-      problems.push(
-        `service.settings.${name} changes how Node.js or the system loads code or trusts certificates, not a ` +
-          'setting of the service; remove it (the boot script and the bundle decide these).',
-      );
-    }
-    if (typeof value !== 'string' || !/^[\x20-\x7e]{1,4096}$/.test(value)) {
-      problems.push(
-        `service.settings.${name} ${JSON.stringify(value)} must be 1 to 4,096 printable ASCII characters without ` +
-          'line breaks (a Parameter Store standard parameter read into a systemd environment file).',
-      );
-    } else if (/\{\{resolve:|\$\{Token\[/.test(value)) {
-      problems.push(
-        `service.settings.${name} ${JSON.stringify(value)} holds a CloudFormation dynamic reference or a CDK token, ` +
-          'which the deploy would replace (a secret would land in a plain parameter); for a secret, read it from ' +
-          'Secrets Manager in the service instead.',
-      );
-    }
-  }
+  problems.push(...serviceProblems(c));
 
   const rto = c.regionSwitch.rtoMinutes;
   if (!Number.isInteger(rto) || rto < 5 || rto > 1440) {

@@ -8,11 +8,15 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { createLogGroup } from '../defaults';
 import { acknowledgeNag } from '../nag';
+import { servicePascalName } from '../stack-outputs';
 
 /** Properties of {@link FaultExperiments}. */
 export interface FaultExperimentsProps {
-  /** Name of the region's web fleet (its instances carry it in the tag `aws:autoscaling:groupName`). */
-  readonly autoScalingGroupName: string;
+  /**
+   * The region's service fleets, each a target of its own instance experiment (its instances carry the group's
+   * name in the tag `aws:autoscaling:groupName`).
+   */
+  readonly fleets: readonly { readonly service: string; readonly autoScalingGroupName: string }[];
   /** The region's CloudWatch Logs key, which encrypts the experiments' log group. */
   readonly logsKey: kms.IKey;
   /** The region's VPC; the AZ experiment cuts the private and isolated subnets of its first AZ. */
@@ -32,10 +36,10 @@ export interface FaultExperimentsProps {
 
 /**
  * AWS FIS experiment templates for game days in one region, each stopped by
- * the region's alarms: terminate a share of the web instances, cut the network
+ * the region's alarms: terminate a share of one service's instances (a template per service), cut the network
  * of one AZ's private and isolated subnets for five minutes, and fail the
  * Aurora cluster over to a reader in another AZ. One role, scoped to what the
- * three actions need.
+ * actions need.
  *
  * The database experiment makes sense only in the region that holds the Global
  * Database writer when it runs: in the other region the cluster is a secondary,
@@ -73,33 +77,39 @@ export class FaultExperiments extends Construct {
     );
     this.stopConditions = props.stopAlarms.map((a) => ({ source: 'aws:cloudwatch:alarm', value: a.alarmArn }));
 
-    // 1. Instances: only those of this fleet, found by the tag Auto Scaling puts on them.
+    // 1. Instances: only those of the services' fleets, found by the tag Auto Scaling puts on them.
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['ec2:TerminateInstances'],
         resources: [stack.formatArn({ service: 'ec2', resource: 'instance', resourceName: '*' })],
         conditions: {
-          StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': props.autoScalingGroupName },
+          StringEquals: {
+            'aws:ResourceTag/aws:autoscaling:groupName': props.fleets.map((f) => f.autoScalingGroupName),
+          },
         },
       }),
     );
     this.role.addToPolicy(new iam.PolicyStatement({ actions: ['ec2:DescribeInstances'], resources: ['*'] }));
-    this.add('TerminateInstances', `Terminate ${props.terminatePercent ?? 33} % of the web instances`, {
-      actions: {
-        terminate: {
-          actionId: 'aws:ec2:terminate-instances',
-          targets: { Instances: 'webInstances' },
+    const percent = props.terminatePercent ?? 33;
+    for (const fleet of props.fleets) {
+      this.add(
+        `TerminateInstances${servicePascalName(fleet.service)}`,
+        `Terminate ${percent} % of the instances of the service ${fleet.service}`,
+        {
+          actions: {
+            terminate: { actionId: 'aws:ec2:terminate-instances', targets: { Instances: 'serviceInstances' } },
+          },
+          targets: {
+            serviceInstances: {
+              resourceType: 'aws:ec2:instance',
+              resourceTags: { 'aws:autoscaling:groupName': fleet.autoScalingGroupName },
+              filters: [{ path: 'State.Name', values: ['running'] }],
+              selectionMode: `PERCENT(${percent})`,
+            },
+          },
         },
-      },
-      targets: {
-        webInstances: {
-          resourceType: 'aws:ec2:instance',
-          resourceTags: { 'aws:autoscaling:groupName': props.autoScalingGroupName },
-          filters: [{ path: 'State.Name', values: ['running'] }],
-          selectionMode: `PERCENT(${props.terminatePercent ?? 33})`,
-        },
-      },
-    });
+      );
+    }
 
     // 2. An AZ: private and isolated subnets of the first zone lose all traffic for 5 minutes.
     const zone = props.vpc.availabilityZones[0];
@@ -197,7 +207,7 @@ export class FaultExperiments extends Construct {
         this.role.node.findChild('DefaultPolicy'),
         `AwsSolutions-IAM5[Resource::arn:${partition}:ec2:${stack.region}:${stack.account}:${resource}/*]`,
         resource === 'instance'
-          ? 'Instances come and go; TerminateInstances is limited by condition to the tag aws:autoscaling:groupName of this fleet.'
+          ? "Instances come and go; TerminateInstances is limited by condition to the tag aws:autoscaling:groupName of the services' fleets."
           : 'FIS creates the network ACL during the experiment, so its ID is unknown beforehand.',
       );
     }

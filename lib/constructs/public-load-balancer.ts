@@ -26,16 +26,20 @@ export interface PublicLoadBalancerProps {
   readonly accessLogRetentionDays: number;
 }
 
+/** The body of the listener's answer to a request no service's rule matches. */
+export const NOT_FOUND_BODY = '{"error":"not_found","message":"No service serves this path."}';
+
 /**
  * The region's entry point: an internet-facing ALB that ends TLS with an ACM
  * certificate (DNS-validated in the hosted zone, covering the service name and
- * the regional name) under a TLS 1.3 policy, redirects HTTP to HTTPS, drops
+ * the regional name) under a TLS 1.3 policy, routes by listener rules to the services (a 404 for what none
+ * serves), redirects HTTP to HTTPS, drops
  * invalid header fields and writes access logs to an encrypted bucket.
  */
 export class PublicLoadBalancer extends Construct {
   /** The load balancer. */
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
-  /** The HTTPS listener that forwards to the fleet. */
+  /** The shared HTTPS listener: each service adds its rule; the default action answers 404. */
   public readonly httpsListener: elbv2.ApplicationListener;
   /** The certificate. */
   public readonly certificate: acm.Certificate;
@@ -78,6 +82,11 @@ export class PublicLoadBalancer extends Construct {
       certificates: [this.certificate],
       sslPolicy: elbv2.SslPolicy.RECOMMENDED_TLS,
       open: true,
+      // The gateway: each service's listener rule forwards its own requests; what no rule matches is a 404.
+      defaultAction: elbv2.ListenerAction.fixedResponse(404, {
+        contentType: 'application/json',
+        messageBody: NOT_FOUND_BODY,
+      }),
     });
     this.loadBalancer.addRedirect({
       sourcePort: 80,

@@ -11,15 +11,21 @@ import { acknowledgeNag } from '../nag';
 export interface PlanRegion {
   /** Region name. */
   readonly region: string;
-  /** Full ARN of the region's web fleet (with the UUID AWS assigns, see `FleetArnLookup`). */
-  readonly autoScalingGroupArn: string;
-  /** ARN of the region's Aurora cluster (from its fixed identifier). */
-  readonly databaseClusterArn: string;
-  /** ARNs of the region's plan-step copies of the functions (from their fixed names). */
+  /**
+   * Full ARN of each service's Auto Scaling group in the region (with the UUID AWS assigns, see `FleetArnLookup`),
+   * in the same service order in both regions.
+   */
+  readonly fleets: readonly { readonly service: string; readonly autoScalingGroupArn: string }[];
+  /**
+   * ARN of the region's Aurora cluster (from its fixed identifier).
+   * @default - no database in the environment: no Aurora step
+   */
+  readonly databaseClusterArn?: string;
+  /** ARNs of the region's plan-step copies of the functions (from their fixed names); a component's only with it. */
   readonly functionArns: {
     readonly preflight: string;
-    readonly cacheFailover: string;
-    readonly efsReplication: string;
+    readonly cacheFailover?: string;
+    readonly efsReplication?: string;
     readonly postcheck: string;
   };
   /** Set identifier of the region's failover record. */
@@ -32,8 +38,11 @@ export interface RegionSwitchPlanProps {
   readonly planName: string;
   /** The primary region, then the secondary. */
   readonly regions: [PlanRegion, PlanRegion];
-  /** Identifier of the Aurora global cluster. */
-  readonly globalClusterIdentifier: string;
+  /**
+   * Identifier of the Aurora global cluster.
+   * @default - no database in the environment
+   */
+  readonly globalClusterIdentifier?: string;
   /** Hosted zone of the failover records. */
   readonly hostedZoneId: string;
   /** The service's name (the failover records). */
@@ -44,7 +53,7 @@ export interface RegionSwitchPlanProps {
   readonly manualApproval: boolean;
   /** ARNs of the application health alarms the plan watches (and reports on), both regions'. */
   readonly alarmArns: string[];
-  /** Tags (as `aws:ResourceTag/<key>` conditions) that only this environment's fleets carry. */
+  /** Tags (as `aws:ResourceTag/<key>` conditions) that only this environment's fleets carry (every service's). */
   readonly fleetTags: Record<string, string>;
 }
 
@@ -54,12 +63,13 @@ const STEP_TIMEOUT_MINUTES = { approval: 60, capacity: 30, database: 30, lambda:
 /**
  * The environment's Route 53 ARC Region switch plan (active/passive, both
  * regions). Its workflow to activate a region: optional approval; pre-flight
- * (Lambda: target healthy, health check healthy, database available); scale
- * the target fleet to the source's capacity; in parallel the Aurora Global
- * Database switchover (graceful) or failover (ungraceful), the Global
- * Datastore failover (Lambda) and the EFS replication flip (Lambda); shift DNS
- * with the plan's Route 53 health checks; post-check (Lambda: deep health
- * reports a writable database). Execution reports go to an encrypted bucket.
+ * (Lambda: every service's targets healthy, health check healthy, database available); scale every service's
+ * group in the target region to the source's capacity (one step per service, in parallel: a Region switch
+ * EC2 Auto Scaling block takes one group per region); in parallel the Aurora Global Database switchover
+ * (graceful) or failover (ungraceful), the Global Datastore failover (Lambda) and the EFS replication flip
+ * (Lambda), each only when the environment has that component; shift DNS with the plan's Route 53 health
+ * checks; post-check (Lambda: every service's readiness, and a writable database where it reports one).
+ * Execution reports go to an encrypted bucket.
  */
 export class RegionSwitchPlan extends Construct {
   /** The plan. */
@@ -82,6 +92,27 @@ export class RegionSwitchPlan extends Construct {
     }
     const stack = Stack.of(this);
     const [primary, secondary] = props.regions;
+    const servicesOf = (r: PlanRegion) => r.fleets.map((f) => f.service).join(', ');
+    if (primary.fleets.length === 0 || servicesOf(primary) !== servicesOf(secondary)) {
+      throw new Error(
+        `${this.node.path}: both regions must list the same services' groups, in the same order (got ` +
+          `[${servicesOf(primary)}] and [${servicesOf(secondary)}]).`,
+      );
+    }
+    for (const [what, has] of [
+      ['databaseClusterArn', (r: PlanRegion) => r.databaseClusterArn !== undefined],
+      ['functionArns.cacheFailover', (r: PlanRegion) => r.functionArns.cacheFailover !== undefined],
+      ['functionArns.efsReplication', (r: PlanRegion) => r.functionArns.efsReplication !== undefined],
+    ] as const) {
+      if (has(primary) !== has(secondary)) {
+        throw new Error(
+          `${this.node.path}: ${what} is given for one region only; a data component is in both or neither.`,
+        );
+      }
+    }
+    if ((props.globalClusterIdentifier !== undefined) !== (primary.databaseClusterArn !== undefined)) {
+      throw new Error(`${this.node.path}: globalClusterIdentifier and the regions' databaseClusterArn go together.`);
+    }
 
     this.reportsKey = createKey(this, 'ReportsKey', {
       description: `Encrypts the execution reports of ${props.planName}`,
@@ -108,7 +139,10 @@ export class RegionSwitchPlan extends Construct {
     // "If you configure a customer managed AWS KMS key for Amazon S3 bucket encryption, you must also add
     // kms:GenerateDataKey and kms:Encrypt" (ARC developer guide, automatic plan execution reports permissions).
     this.reportsKey.grant(role, 'kms:GenerateDataKey', 'kms:Encrypt');
-    const functionArns = props.regions.flatMap((r) => Object.values(r.functionArns));
+    const functionArns = props.regions.flatMap((r) =>
+      Object.values(r.functionArns).filter((a): a is string => a !== undefined),
+    );
+    const database = props.globalClusterIdentifier !== undefined;
     // The exact functions, unqualified (grantInvoke would add every version with `:*`).
     role.addToPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: functionArns }));
     // An Auto Scaling group's ARN holds a UUID CloudFormation does not return: scope by the group's tags instead.
@@ -119,19 +153,21 @@ export class RegionSwitchPlan extends Construct {
         conditions: { StringEquals: props.fleetTags },
       }),
     );
-    const globalClusterArn = stack.formatArn({
-      service: 'rds',
-      region: '',
-      resource: 'global-cluster',
-      resourceName: props.globalClusterIdentifier,
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    role.addToPolicy(
-      new iam.PolicyStatement({
-        actions: ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster'],
-        resources: [globalClusterArn, ...props.regions.map((r) => r.databaseClusterArn)],
-      }),
-    );
+    if (database) {
+      const globalClusterArn = stack.formatArn({
+        service: 'rds',
+        region: '',
+        resource: 'global-cluster',
+        resourceName: props.globalClusterIdentifier,
+        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+      });
+      role.addToPolicy(
+        new iam.PolicyStatement({
+          actions: ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster'],
+          resources: [globalClusterArn, ...props.regions.map((r) => r.databaseClusterArn!)],
+        }),
+      );
+    }
     // What Region switch itself reads while it evaluates and runs the plan (as in AWS's managed execution policy).
     role.addToPolicy(
       new iam.PolicyStatement({
@@ -190,14 +226,14 @@ export class RegionSwitchPlan extends Construct {
     const lambdaStep = (
       name: string,
       description: string,
-      pick: (f: PlanRegion['functionArns']) => string,
+      pick: (f: PlanRegion['functionArns']) => string | undefined,
     ): arc.CfnPlan.StepProperty => ({
       name,
       description,
       executionBlockType: 'CustomActionLambda',
       executionBlockConfiguration: {
         customActionLambdaConfig: {
-          lambdas: props.regions.map((r) => ({ arn: pick(r.functionArns) })),
+          lambdas: props.regions.map((r) => ({ arn: pick(r.functionArns)! })),
           regionToRun: 'activatingRegion',
           retryIntervalMinutes: 1,
           timeoutMinutes: STEP_TIMEOUT_MINUTES.lambda,
@@ -236,58 +272,82 @@ export class RegionSwitchPlan extends Construct {
     steps.push(
       lambdaStep(
         'preflight',
-        "Target region's ALB has healthy targets, its health check is healthy, its database is available",
+        "Target region: every service's targets healthy, its health check healthy, its database available",
         (f) => f.preflight,
       ),
-      {
-        name: 'scale-target-fleet',
-        description: 'Scale the target Auto Scaling group to the capacity the source ran in the last 24 hours',
-        executionBlockType: 'EC2AutoScaling',
-        executionBlockConfiguration: {
-          ec2AsgCapacityIncreaseConfig: {
-            asgs: props.regions.map((r) => ({ arn: r.autoScalingGroupArn })),
-            targetPercent: 100,
-            capacityMonitoringApproach: 'sampledMaxInLast24Hours',
-            timeoutMinutes: STEP_TIMEOUT_MINUTES.capacity,
-            ungraceful: { minimumSuccessPercentage: 50 },
-          },
+    );
+    const services = primary.fleets.map((f) => f.service);
+    const scaleSteps = services.map((service, i): arc.CfnPlan.StepProperty => ({
+      name: `scale-${service}`,
+      description: `Scale the target region's ${service} group to the capacity the source ran in the last 24 hours`,
+      executionBlockType: 'EC2AutoScaling',
+      executionBlockConfiguration: {
+        ec2AsgCapacityIncreaseConfig: {
+          asgs: props.regions.map((r) => ({ arn: r.fleets[i]!.autoScalingGroupArn })),
+          targetPercent: 100,
+          capacityMonitoringApproach: 'sampledMaxInLast24Hours',
+          timeoutMinutes: STEP_TIMEOUT_MINUTES.capacity,
+          ungraceful: { minimumSuccessPercentage: 50 },
         },
       },
-      {
-        name: 'switch-data-tier',
-        description: 'Aurora, the session cache and the shared files change direction together',
-        executionBlockType: 'Parallel',
-        executionBlockConfiguration: {
-          parallelConfig: {
-            steps: [
-              {
-                name: 'aurora-global-database',
-                description: 'Switchover (graceful, no data loss) or failover (ungraceful) of the global cluster',
-                executionBlockType: 'AuroraGlobalDatabase',
-                executionBlockConfiguration: {
-                  globalAuroraConfig: {
-                    behavior: 'switchoverOnly',
-                    globalClusterIdentifier: props.globalClusterIdentifier,
-                    databaseClusterArns: props.regions.map((r) => r.databaseClusterArn),
-                    timeoutMinutes: STEP_TIMEOUT_MINUTES.database,
-                    ungraceful: { ungraceful: 'failover' },
-                  },
+    }));
+    steps.push(
+      scaleSteps.length === 1
+        ? scaleSteps[0]!
+        : {
+            name: 'scale-target-fleets',
+            description: "Every service's group in the target region, together",
+            executionBlockType: 'Parallel',
+            executionBlockConfiguration: { parallelConfig: { steps: scaleSteps } },
+          },
+    );
+    const dataSteps: arc.CfnPlan.StepProperty[] = [
+      ...(database
+        ? [
+            {
+              name: 'aurora-global-database',
+              description: 'Switchover (graceful, no data loss) or failover (ungraceful) of the global cluster',
+              executionBlockType: 'AuroraGlobalDatabase',
+              executionBlockConfiguration: {
+                globalAuroraConfig: {
+                  behavior: 'switchoverOnly',
+                  globalClusterIdentifier: props.globalClusterIdentifier!,
+                  databaseClusterArns: props.regions.map((r) => r.databaseClusterArn!),
+                  timeoutMinutes: STEP_TIMEOUT_MINUTES.database,
+                  ungraceful: { ungraceful: 'failover' },
                 },
               },
-              lambdaStep(
-                'cache-global-datastore',
-                'Fail the Global Datastore over to the target region',
-                (f) => f.cacheFailover,
-              ),
-              lambdaStep(
-                'efs-replication-flip',
-                "Stop replication so the target's file system becomes writable",
-                (f) => f.efsReplication,
-              ),
-            ],
-          },
-        },
-      },
+            },
+          ]
+        : []),
+      ...(primary.functionArns.cacheFailover
+        ? [
+            lambdaStep(
+              'cache-global-datastore',
+              'Fail the Global Datastore over to the target region',
+              (f) => f.cacheFailover,
+            ),
+          ]
+        : []),
+      ...(primary.functionArns.efsReplication
+        ? [
+            lambdaStep(
+              'efs-replication-flip',
+              "Stop replication so the target's file system becomes writable",
+              (f) => f.efsReplication,
+            ),
+          ]
+        : []),
+    ];
+    if (dataSteps.length > 0) {
+      steps.push({
+        name: 'switch-data-tier',
+        description: "The environment's data components change direction together",
+        executionBlockType: 'Parallel',
+        executionBlockConfiguration: { parallelConfig: { steps: dataSteps } },
+      });
+    }
+    steps.push(
       {
         name: 'shift-dns',
         description: "Set the plan's Route 53 health checks so the failover records answer with the target region",
@@ -301,7 +361,11 @@ export class RegionSwitchPlan extends Construct {
           },
         },
       },
-      lambdaStep('postcheck', "The target region's deep health reports a writable database", (f) => f.postcheck),
+      lambdaStep(
+        'postcheck',
+        "Every service's readiness in the target region, with a writable database where it reports one",
+        (f) => f.postcheck,
+      ),
     );
 
     this.plan = new arc.CfnPlan(this, 'Resource', {

@@ -1,39 +1,37 @@
 import * as s3assets from 'aws-cdk-lib/aws-s3-assets';
 import * as path from 'path';
 import { Construct } from 'constructs';
-import { bundleFolder, serviceBundle } from '../bundling';
-
-/** The service's source folder. */
-export const SERVICE_SOURCE_DIR = path.join(__dirname, '..', '..', 'service');
+import { artifactBundle, bundleFolder, REPO_ROOT } from '../bundling';
 
 /** Properties of a {@link ServiceBundle}. */
 export interface ServiceBundleProps {
+  /** The service's folder (absolute, or relative to the repository root). */
+  readonly directory: string;
   /**
-   * Folder holding `src/server.ts`.
-   * @default the repository's service/ folder
+   * Bundle the folder with esbuild first: the entry point (relative to `directory`) and the files outside it that
+   * the entry imports (relative to the repository root).
+   * @default - the folder is packaged as it is
    */
-  readonly sourceDir?: string;
+  readonly build?: { readonly entry: string; readonly extraSources?: readonly string[] };
 }
 
 /**
- * The reference service bundled by esbuild into one `server.js` (with its
- * source map) and uploaded as an S3 asset. Bundling runs locally, never in
- * Docker, and at most once per content (`lib/bundling.ts`). The asset hash
- * covers the bundle's bytes, so a code change gives a new S3 key and a new
- * version string, which changes the launch template and rolls the fleet by
- * instance refresh.
+ * A service's directory artifact, uploaded as an S3 asset: the folder as it is, or (with `build`) its Node.js
+ * entry point bundled by esbuild into one `server.js` with its source map, locally, never in Docker, and at most
+ * once per content (`lib/bundling.ts`). The asset hash covers the uploaded bytes, so a change gives a new S3 key
+ * and a new version string, which changes the launch template and rolls the group by instance refresh.
  */
 export class ServiceBundle extends Construct {
-  /** The zipped bundle in the CDK asset bucket. */
+  /** The zipped artifact in the CDK asset bucket. */
   public readonly asset: s3assets.Asset;
-  /** Version the instances report: the bundle's hash. */
+  /** Version the instances report: the asset's hash. */
   public readonly version: string;
 
-  constructor(scope: Construct, id: string, props: ServiceBundleProps = {}) {
+  constructor(scope: Construct, id: string, props: ServiceBundleProps) {
     super(scope, id);
-    const sourceDir = props.sourceDir ?? SERVICE_SOURCE_DIR;
-    // Built by esbuild once per content (lib/bundling.ts); the asset hash is that of the bundle's bytes.
-    this.asset = new s3assets.Asset(this, 'Asset', { path: bundleFolder(serviceBundle(sourceDir)) });
+    const directory = path.resolve(REPO_ROOT, props.directory);
+    const source = props.build ? bundleFolder(artifactBundle(props.directory, props.build)) : directory;
+    this.asset = new s3assets.Asset(this, 'Asset', { path: source });
     this.version = this.asset.assetHash;
   }
 }

@@ -2,8 +2,8 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
-import { RegionAlarmId } from '../names';
-import { replicationMetrics, ReplicationWatch } from './region-alarms';
+import { RegionAlarmRef, ReplicationAlarmId, ServiceAlarmId } from '../names';
+import { replicationMetrics, ReplicationWatch, WatchedService } from './region-alarms';
 
 /** A dashboard that opens on the last 3 hours and lets CloudWatch pick the period for the range shown. */
 function newDashboard(scope: Construct): cloudwatch.Dashboard {
@@ -17,8 +17,8 @@ function newDashboard(scope: Construct): cloudwatch.Dashboard {
 export interface RegionDashboardProps {
   /** Title line, for example `HA web service (prod): us-east-1`. */
   readonly title: string;
-  /** The region's target group. */
-  readonly targetGroup: elbv2.IApplicationTargetGroup;
+  /** The region's services, a row each. */
+  readonly services: readonly WatchedService[];
   /** The region's Route 53 health check. */
   readonly healthCheckId: string;
   /** The region's ends of the data tier's replication, shown whatever role the region holds now. */
@@ -26,12 +26,13 @@ export interface RegionDashboardProps {
 }
 
 /**
- * The dashboard of one region, in the stack that owns what it shows (so no value on it can go stale):
- * requests, target 5xx, p99 target latency, healthy hosts, the region's Route 53 health check status, and the
- * replication metrics of the region's own ends of the data tier: Aurora Global Database and Global Datastore
- * lag (drawn while the region holds a secondary) and EFS time since last sync of its file system as the source
- * (drawn while it replicates its files). The same widgets in every region, whatever its role in the config
- * (the active region is runtime state); the graphs of the ends the region does not hold now are empty.
+ * The dashboard of one region, in the stack that owns what it shows (so no value on it can go stale): a row per
+ * service (requests, target 5xx, p99 target latency, healthy hosts of its target group), the region's Route 53
+ * health check status, and the replication metrics of the region's own end of each data component the
+ * environment has: Aurora Global Database and Global Datastore lag (drawn while the region holds a secondary)
+ * and EFS time since last sync of its file system as the source (drawn while it replicates its files). The same
+ * widgets in every region, whatever its role in the config (the active region is runtime state); the graphs of
+ * the ends the region does not hold now are empty.
  */
 export class RegionDashboard extends Construct {
   /** The dashboard. */
@@ -41,24 +42,42 @@ export class RegionDashboard extends Construct {
     super(scope, id);
     this.dashboard = newDashboard(this);
     const minute = Duration.minutes(1);
-    const { targetGroup: tg, replication } = props;
-    const graph = (title: string, metrics: cloudwatch.IMetric[]) =>
-      new cloudwatch.GraphWidget({ title, left: metrics, width: 12, height: 6 });
-    const widgets: cloudwatch.IWidget[] = [
-      graph('Requests / min', [tg.metrics.requestCount({ period: minute, statistic: 'Sum' })]),
-      graph('Target 5xx / min', [
-        tg.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: minute, statistic: 'Sum' }),
-      ]),
-      graph('Target latency p99 (s)', [tg.metrics.targetResponseTime({ period: minute, statistic: 'p99' })]),
-      graph('Healthy hosts', [tg.metrics.healthyHostCount({ period: minute, statistic: 'Minimum' })]),
-      graph('Route 53 health check (1 = healthy)', [replicationMetrics.healthCheck(props.healthCheckId)]),
-      graph('Aurora Global Database replication lag (ms)', [
-        replicationMetrics.database(replication.databaseClusterId),
-      ]),
-      graph('Global Datastore replication lag (s)', [replicationMetrics.cache(replication.cacheNodeIds)]),
-      graph('EFS time since last sync (s)', [replicationMetrics.files(replication.fileSystemId)]),
-    ];
+    const { replication } = props;
+    const graph = (title: string, metrics: cloudwatch.IMetric[], width = 12) =>
+      new cloudwatch.GraphWidget({ title, left: metrics, width, height: 6 });
     this.dashboard.addWidgets(new cloudwatch.TextWidget({ markdown: `## ${props.title}`, width: 24, height: 1 }));
+    for (const { name, targetGroup: tg } of props.services) {
+      this.dashboard.addWidgets(
+        graph(`${name}: requests / min`, [tg.metrics.requestCount({ period: minute, statistic: 'Sum' })], 6),
+        graph(
+          `${name}: target 5xx / min`,
+          [tg.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, { period: minute, statistic: 'Sum' })],
+          6,
+        ),
+        graph(
+          `${name}: target latency p99 (s)`,
+          [tg.metrics.targetResponseTime({ period: minute, statistic: 'p99' })],
+          6,
+        ),
+        graph(`${name}: healthy hosts`, [tg.metrics.healthyHostCount({ period: minute, statistic: 'Minimum' })], 6),
+      );
+    }
+    const widgets: cloudwatch.IWidget[] = [
+      graph('Route 53 health check (1 = healthy)', [replicationMetrics.healthCheck(props.healthCheckId)]),
+    ];
+    if (replication.databaseClusterId !== undefined) {
+      widgets.push(
+        graph('Aurora Global Database replication lag (ms)', [
+          replicationMetrics.database(replication.databaseClusterId),
+        ]),
+      );
+    }
+    if (replication.cacheNodeIds !== undefined) {
+      widgets.push(graph('Global Datastore replication lag (s)', [replicationMetrics.cache(replication.cacheNodeIds)]));
+    }
+    if (replication.fileSystemId !== undefined) {
+      widgets.push(graph('EFS time since last sync (s)', [replicationMetrics.files(replication.fileSystemId)]));
+    }
     for (let i = 0; i < widgets.length; i += 2) this.dashboard.addWidgets(...widgets.slice(i, i + 2));
   }
 }
@@ -69,14 +88,19 @@ export interface EnvironmentDashboardRegion {
   readonly label: string;
   /** AWS region. */
   readonly region: string;
-  /** ARN of each of the region's alarms (computed from the fixed names of `names.ts`). */
-  readonly alarmArns: Readonly<Record<RegionAlarmId, string>>;
+  /**
+   * ARN of each of the region's alarms (computed from the fixed names of `names.ts`), in the order of
+   * {@link EnvironmentDashboardProps.alarms}.
+   */
+  readonly alarmArns: readonly string[];
 }
 
 /** Properties of {@link EnvironmentDashboard}. */
 export interface EnvironmentDashboardProps {
   /** The two regions, the config's primary first. */
   readonly regions: [EnvironmentDashboardRegion, EnvironmentDashboardRegion];
+  /** The alarms every region has (`regionAlarms` of `names.ts`), a row each, in this order. */
+  readonly alarms: readonly RegionAlarmRef[];
   /**
    * Health checks that steer the PRIMARY failover record when a Region switch plan gates it: a full-width
    * row shows them (1 = healthy; the gate at 0 means DNS answers with the secondary).
@@ -89,20 +113,26 @@ export interface EnvironmentDashboardProps {
   };
 }
 
-/** The rows of the environment dashboard, in order, each one alarm of each region. */
-const ENVIRONMENT_ROWS: readonly { readonly alarm: RegionAlarmId; readonly title: string }[] = [
-  { alarm: 'Target5xx', title: 'Target 5xx / min' },
-  { alarm: 'LatencyP99', title: 'Target latency p99 (s)' },
-  { alarm: 'HealthyHosts', title: 'Healthy hosts' },
-  { alarm: 'DatabaseReplicationLag', title: 'Aurora Global Database replication lag (ms)' },
-  { alarm: 'CacheReplicationLag', title: 'Global Datastore replication lag (s)' },
-  { alarm: 'FilesSinceLastSync', title: 'EFS time since last sync (s)' },
-];
+/** What each alarm's graph shows. */
+const ALARM_TITLES: Readonly<Record<ServiceAlarmId | ReplicationAlarmId, string>> = {
+  Target5xx: 'target 5xx / min',
+  LatencyP99: 'target latency p99 (s)',
+  HealthyHosts: 'healthy hosts',
+  DatabaseReplicationLag: 'Aurora Global Database replication lag (ms)',
+  CacheReplicationLag: 'Global Datastore replication lag (s)',
+  FilesSinceLastSync: 'EFS time since last sync (s)',
+};
+
+/** Title of an alarm's row: `web: target 5xx / min`, or the replication metric's name. */
+export function alarmTitle(ref: RegionAlarmRef): string {
+  return ref.service === undefined ? ALARM_TITLES[ref.alarm] : `${ref.service}: ${ALARM_TITLES[ref.alarm]}`;
+}
 
 /**
  * The environment's dashboard, both regions side by side: with a Region switch plan, a first row with the
  * health checks that steer the PRIMARY record; then the state of every region alarm, and a row per alarm with
- * its metric and threshold in each region (every region has every alarm, whatever its role). The other region's alarms are named by the ARNs their fixed names
+ * its metric and threshold in each region (every region has every alarm, whatever its role): each service's
+ * alarms, then one per data component the environment has. The other region's alarms are named by the ARNs their fixed names
  * give (`names.ts`), so nothing here reads a value of the other region's stacks. The full metrics of a region
  * (requests, its health check) are on that region's own dashboard, in its app stack.
  */
@@ -135,33 +165,34 @@ export class EnvironmentDashboard extends Construct {
         }),
       );
     }
-    const imported = props.regions.map(
-      (r, i) =>
-        Object.fromEntries(
-          ENVIRONMENT_ROWS.map(({ alarm }) => [
-            alarm,
-            cloudwatch.Alarm.fromAlarmArn(this, `Region${i + 1}${alarm}`, r.alarmArns[alarm]),
-          ]),
-        ) as Record<RegionAlarmId, cloudwatch.IAlarm>,
-    );
+    const imported = props.regions.map((r, i) => {
+      if (r.alarmArns.length !== props.alarms.length) {
+        throw new Error(
+          `${this.node.path}: ${r.region} has ${r.alarmArns.length} alarm ARNs for ${props.alarms.length} alarms`,
+        );
+      }
+      return props.alarms.map((ref, j) =>
+        cloudwatch.Alarm.fromAlarmArn(this, `Region${i + 1}${ref.service ?? ''}${ref.alarm}`, r.alarmArns[j]!),
+      );
+    });
     this.dashboard.addWidgets(
       ...props.regions.map(
         (r, i) =>
           new cloudwatch.AlarmStatusWidget({
             title: `Alarms: ${r.label}`,
-            alarms: ENVIRONMENT_ROWS.map(({ alarm }) => imported[i]![alarm]),
+            alarms: imported[i]!,
             width: 12,
             height: 4,
           }),
       ),
     );
-    for (const row of ENVIRONMENT_ROWS) {
+    for (const [j, ref] of props.alarms.entries()) {
       this.dashboard.addWidgets(
         ...props.regions.map(
           (r, i) =>
             new cloudwatch.AlarmWidget({
-              title: `${row.title}: ${r.label}`,
-              alarm: imported[i]![row.alarm],
+              title: `${alarmTitle(ref)}: ${r.label}`,
+              alarm: imported[i]![j]!,
               region: r.region,
               width: 12,
               height: 6,

@@ -18,26 +18,44 @@ export type { SwitchFunctionName } from '../names';
 export interface SwitchRegionResources {
   /** Name of the region's app stack, whose outputs (lib/stack-outputs.ts) preflight reads at run time. */
   readonly appStackName: string;
-  /** Identifier of the region's Aurora cluster. */
-  readonly dbClusterIdentifier: string;
+  /** Identifier of the region's Aurora cluster (when the environment has a database). */
+  readonly dbClusterIdentifier?: string;
   /** ARN of that cluster. */
-  readonly dbClusterArn: string;
-  /** ID of the region's ElastiCache replication group. */
-  readonly cacheReplicationGroupId: string;
-  /** ID of the region's EFS file system. */
-  readonly fileSystemId: string;
-  /** The region's deep readiness URL. */
-  readonly serviceUrl: string;
+  readonly dbClusterArn?: string;
+  /** ID of the region's ElastiCache replication group (when the environment has a session cache). */
+  readonly cacheReplicationGroupId?: string;
+  /** ID of the region's EFS file system (when the environment has shared files). */
+  readonly fileSystemId?: string;
+  /** The region's own base URL, `https://<region>.<domain>`: pre-flight and post-check request the services there. */
+  readonly regionalUrl: string;
+}
+
+/** A service as the switch functions check it (the `SERVICES` variable). */
+export interface SwitchService {
+  /** The service's name; its target group is the App stack output `APP_OUTPUTS.targetGroupArn(name)`. */
+  readonly name: string;
+  /** Its readiness path on the regional URL, or null: post-check skips it. */
+  readonly readinessPath: string | null;
+  /** RFC 6901 pointer to where the readiness body reports a writable database, or null. */
+  readonly writablePointer: string | null;
 }
 
 /** Properties of {@link SwitchFunctions}. */
 export interface SwitchFunctionsProps {
   /** Both regions' resources, by region name. */
   readonly regions: Record<string, SwitchRegionResources>;
-  /** Identifier of the Aurora global cluster. */
-  readonly globalClusterIdentifier: string;
-  /** Full ID of the ElastiCache Global Datastore. */
-  readonly globalDatastoreId: string;
+  /** The services pre-flight and post-check check. */
+  readonly services: readonly SwitchService[];
+  /**
+   * Identifier of the Aurora global cluster.
+   * @default - no database in the environment
+   */
+  readonly globalClusterIdentifier?: string;
+  /**
+   * Full ID of the ElastiCache Global Datastore.
+   * @default - no session cache in the environment: no cache-failover function
+   */
+  readonly globalDatastoreId?: string;
   /** The name of each function (`names.ts`), the same in both regions, so the plan and the CLI build its ARN. */
   readonly functionName: (fn: SwitchFunctionName, planStep: boolean) => string;
   /** The region's CloudWatch Logs key, which encrypts the functions' logs. */
@@ -69,10 +87,10 @@ export type PlanStepFunctionName = (typeof PLAN_STEP_FUNCTIONS)[number];
  * actions it calls, on this environment's resources where the API allows.
  */
 export class SwitchFunctions extends Construct {
-  /** The functions. */
-  public readonly functions: Record<SwitchFunctionName, lambda.IFunction>;
+  /** The functions the environment has (cache-failover only with a session cache, efs-replication only with shared files, rejoin only with a data component). */
+  public readonly functions: Partial<Record<SwitchFunctionName, lambda.IFunction>>;
   /** The plan's copies (when `planSteps`): same code, role and logs, `INVOKED_BY=region-switch-plan`. */
-  public readonly planStepFunctions?: Record<PlanStepFunctionName, lambda.IFunction>;
+  public readonly planStepFunctions?: Partial<Record<PlanStepFunctionName, lambda.IFunction>>;
 
   constructor(scope: Construct, id: string, props: SwitchFunctionsProps) {
     super(scope, id);
@@ -88,24 +106,61 @@ export class SwitchFunctions extends Construct {
               dbClusterIdentifier: r.dbClusterIdentifier,
               cacheReplicationGroupId: r.cacheReplicationGroupId,
               fileSystemId: r.fileSystemId,
-              serviceUrl: r.serviceUrl,
+              regionalUrl: r.regionalUrl,
             },
           ]),
         ),
       ),
-      GLOBAL_CLUSTER_IDENTIFIER: props.globalClusterIdentifier,
-      GLOBAL_DATASTORE_ID: props.globalDatastoreId,
+      SERVICES: JSON.stringify(props.services),
+      ...(props.globalClusterIdentifier !== undefined
+        ? { GLOBAL_CLUSTER_IDENTIFIER: props.globalClusterIdentifier }
+        : {}),
+      ...(props.globalDatastoreId !== undefined ? { GLOBAL_DATASTORE_ID: props.globalDatastoreId } : {}),
       NODE_OPTIONS: '--enable-source-maps',
     };
+    const database = props.globalClusterIdentifier !== undefined;
+    const cache = props.globalDatastoreId !== undefined;
+    const files = regions.every((r) => r.fileSystemId !== undefined);
+    // A data component is in both regions or neither, with its global ID (the functions refuse anything else).
+    for (const [what, inRegion, global] of [
+      [
+        'database (dbClusterIdentifier, dbClusterArn)',
+        (r: SwitchRegionResources) => r.dbClusterArn !== undefined && r.dbClusterIdentifier !== undefined,
+        database,
+      ],
+      [
+        'session cache (cacheReplicationGroupId)',
+        (r: SwitchRegionResources) => r.cacheReplicationGroupId !== undefined,
+        cache,
+      ],
+      ['shared files (fileSystemId)', (r: SwitchRegionResources) => r.fileSystemId !== undefined, files],
+    ] as const) {
+      if (!regions.every((r) => inRegion(r) === global)) {
+        throw new Error(
+          `${this.node.path}: the ${what} must be given for both regions exactly when the environment has it` +
+            ' (globalClusterIdentifier, globalDatastoreId).',
+        );
+      }
+    }
     const globalClusterArn = stack.formatArn({
       service: 'rds',
       region: '',
       resource: 'global-cluster',
-      resourceName: props.globalClusterIdentifier,
+      resourceName: props.globalClusterIdentifier ?? 'none',
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    const fileSystemArns = Object.entries(props.regions).map(([region, r]) =>
-      stack.formatArn({ service: 'elasticfilesystem', region, resource: 'file-system', resourceName: r.fileSystemId }),
+    const clusterArns = regions.flatMap((r) => (r.dbClusterArn ? [r.dbClusterArn] : []));
+    const fileSystemArns = Object.entries(props.regions).flatMap(([region, r]) =>
+      r.fileSystemId
+        ? [
+            stack.formatArn({
+              service: 'elasticfilesystem',
+              region,
+              resource: 'file-system',
+              resourceName: r.fileSystemId,
+            }),
+          ]
+        : [],
     );
 
     // A stack ARN ends in the ID CloudFormation assigns at creation: `<name>/*`.
@@ -157,23 +212,28 @@ export class SwitchFunctions extends Construct {
     };
 
     const describeAnywhere = (actions: string[]) => new iam.PolicyStatement({ actions, resources: ['*'] });
-    this.functions = {
+    const databaseReads = database
+      ? [
+          new iam.PolicyStatement({ actions: ['rds:DescribeDBClusters'], resources: clusterArns }),
+          new iam.PolicyStatement({ actions: ['rds:DescribeGlobalClusters'], resources: [globalClusterArn] }),
+        ]
+      : [];
+    const cacheReads = cache ? [describeAnywhere(['elasticache:DescribeGlobalReplicationGroups'])] : [];
+    const functions: Partial<Record<SwitchFunctionName, lambda.IFunction>> = {
       preflight: make('preflight', 'Region switch pre-flight: target healthy and ready', Duration.minutes(1), [
         describeAnywhere(['elasticloadbalancing:DescribeTargetHealth', 'cloudwatch:GetMetricData']),
         new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: appStackArns }),
-        new iam.PolicyStatement({
-          actions: ['rds:DescribeDBClusters'],
-          resources: regions.map((r) => r.dbClusterArn),
-        }),
-        new iam.PolicyStatement({ actions: ['rds:DescribeGlobalClusters'], resources: [globalClusterArn] }),
-        describeAnywhere(['elasticache:DescribeGlobalReplicationGroups']),
+        ...databaseReads,
+        ...cacheReads,
       ]),
-      'cache-failover': make(
+    };
+    if (cache) {
+      functions['cache-failover'] = make(
         'cache-failover',
         'Region switch: fail the Global Datastore over to the target region',
         Duration.minutes(12),
         [
-          describeAnywhere(['elasticache:DescribeGlobalReplicationGroups']),
+          ...cacheReads,
           new iam.PolicyStatement({
             actions: ['elasticache:FailoverGlobalReplicationGroup'],
             resources: [
@@ -196,55 +256,52 @@ export class SwitchFunctions extends Construct {
             ],
           }),
         ],
-      ),
-      'efs-replication': make(
+      );
+    }
+    const efsActions = [
+      'elasticfilesystem:DescribeFileSystems',
+      'elasticfilesystem:DescribeReplicationConfigurations',
+      'elasticfilesystem:CreateReplicationConfiguration',
+      'elasticfilesystem:UpdateFileSystemProtection',
+    ];
+    if (files) {
+      functions['efs-replication'] = make(
         'efs-replication',
         'Region switch: stop EFS replication into the target (or reverse it for failback)',
         Duration.minutes(12),
         [
           new iam.PolicyStatement({
             actions: [
-              'elasticfilesystem:DescribeFileSystems',
-              'elasticfilesystem:DescribeReplicationConfigurations',
+              ...efsActions.slice(0, 2),
               'elasticfilesystem:DeleteReplicationConfiguration',
-              'elasticfilesystem:CreateReplicationConfiguration',
-              'elasticfilesystem:UpdateFileSystemProtection',
+              ...efsActions.slice(2),
             ],
             resources: fileSystemArns,
           }),
         ],
-      ),
-      postcheck: make(
-        'postcheck',
-        "Region switch post-check: the target's deep health reports a writable database",
-        Duration.minutes(4),
-        [],
-      ),
-      rejoin: make(
+      );
+    }
+    functions.postcheck = make(
+      'postcheck',
+      "Region switch post-check: every service's readiness in the target region (and a writable database)",
+      Duration.minutes(4),
+      [],
+    );
+    if (database || cache || files) {
+      functions.rejoin = make(
         'rejoin',
         'Failback preparation: the old region rejoins as secondary (Aurora, cache) and EFS replicates to it',
         Duration.minutes(12),
         [
-          new iam.PolicyStatement({ actions: ['rds:DescribeGlobalClusters'], resources: [globalClusterArn] }),
-          new iam.PolicyStatement({
-            actions: ['rds:DescribeDBClusters'],
-            resources: regions.map((r) => r.dbClusterArn),
-          }),
-          describeAnywhere(['elasticache:DescribeGlobalReplicationGroups']),
-          new iam.PolicyStatement({
-            actions: [
-              'elasticfilesystem:DescribeFileSystems',
-              'elasticfilesystem:DescribeReplicationConfigurations',
-              'elasticfilesystem:CreateReplicationConfiguration',
-              'elasticfilesystem:UpdateFileSystemProtection',
-            ],
-            resources: fileSystemArns,
-          }),
+          ...databaseReads,
+          ...cacheReads,
+          ...(files ? [new iam.PolicyStatement({ actions: efsActions, resources: fileSystemArns })] : []),
         ],
-      ),
-    };
-    if (props.planSteps) this.planStepFunctions = planSteps as Record<PlanStepFunctionName, lambda.IFunction>;
-    for (const [name, fn] of Object.entries(this.functions)) {
+      );
+    }
+    this.functions = functions;
+    if (props.planSteps) this.planStepFunctions = planSteps;
+    for (const [name, fn] of Object.entries(this.functions) as [string, lambda.IFunction][]) {
       new CfnOutput(this, `${pascal(name)}FunctionName`, {
         value: fn.functionName,
         description: `Region switch function ${name} (invoke with the event in lambda/README.md)`,
@@ -259,7 +316,11 @@ export class SwitchFunctions extends Construct {
           'named app stack, whose outputs (target group, health check) preflight reads with DescribeStacks.',
       );
     }
-    for (const name of ['preflight', 'cache-failover', 'rejoin'] as const) {
+    // The roles with a `*` resource: preflight's describes, and the cache's describe of cache-failover and rejoin.
+    const anywhere = (['preflight', 'cache-failover', 'rejoin'] as const).filter(
+      (name) => this.functions[name] && (name === 'preflight' || cache),
+    );
+    for (const name of anywhere) {
       acknowledgeNag(
         this.node.findChild(`${pascal(name)}Role`).node.findChild('DefaultPolicy'),
         'AwsSolutions-IAM5[Resource::*]',

@@ -7,7 +7,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { CapacityConfig, isGravitonInstanceType, ServiceConfig } from '../config';
+import { CapacityConfig, isGravitonInstanceType, ServiceHealthCheck, ServiceRollout, ServiceRouting } from '../config';
 import { acknowledgeNag } from '../nag';
 
 /** Properties of a {@link WebFleet}. */
@@ -16,8 +16,14 @@ export interface WebFleetProps {
   readonly vpc: ec2.IVpc;
   /** Security group of the instances (created with the network so data stores can trust it). */
   readonly securityGroup: ec2.ISecurityGroup;
-  /** HTTPS listener that forwards to the fleet. */
+  /** The region's shared HTTPS listener; a rule of it forwards the service's requests to the fleet. */
   readonly listener: elbv2.ApplicationListener;
+  /** Which requests of the listener the rule forwards (priority, path patterns, host headers). */
+  readonly routing: ServiceRouting;
+  /** Port the service listens on. */
+  readonly port: number;
+  /** The load balancer's health check of the instances. */
+  readonly healthCheck: ServiceHealthCheck;
   /**
    * Name of the Auto Scaling group; the same in both regions (`names.ts`), so the Region switch plan, fault
    * injection and the CLI find it by name, and no deploy can replace it by accident.
@@ -32,8 +38,10 @@ export interface WebFleetProps {
   readonly machineImage: ec2.IMachineImage;
   /** Group size. */
   readonly capacity: CapacityConfig;
-  /** Ports, health checks, warm-up, scaling and rollback thresholds. */
-  readonly service: ServiceConfig;
+  /** Warm-up, draining, scaling and rollback thresholds. */
+  readonly rollout: ServiceRollout;
+  /** The service's name, in descriptions. */
+  readonly serviceName: string;
   /** Topic for alarms and scaling notifications. */
   readonly alarmTopic: sns.ITopic;
   /**
@@ -91,6 +99,8 @@ export class WebFleet extends Construct {
   public readonly launchTemplate: ec2.LaunchTemplate;
   /** The target group behind the HTTPS listener. */
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
+  /** The service's rule on the shared HTTPS listener. */
+  public readonly listenerRule: elbv2.ApplicationListenerRule;
   /** The instances' role; grant it what the service needs. */
   public readonly role: iam.Role;
   /** Target 5xx alarm that fails an instance refresh. */
@@ -99,11 +109,12 @@ export class WebFleet extends Construct {
   public readonly unhealthyHostsAlarm: cloudwatch.Alarm;
   constructor(scope: Construct, id: string, props: WebFleetProps) {
     super(scope, id);
-    const svc = props.service;
+    const svc = props.rollout;
+    const hc = props.healthCheck;
 
     this.role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: 'Web service instances',
+      description: `Instances of the service ${props.serviceName}`,
       managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
     });
 
@@ -145,20 +156,30 @@ export class WebFleet extends Construct {
     // policy names the alarms.
     this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
       vpc: props.vpc,
-      port: svc.port,
+      port: props.port,
       protocol: elbv2.ApplicationProtocol.HTTP,
       targetType: elbv2.TargetType.INSTANCE,
       deregistrationDelay: Duration.seconds(svc.deregistrationDelaySeconds),
       healthCheck: {
-        path: svc.healthCheckPath,
-        interval: Duration.seconds(svc.healthCheckIntervalSeconds),
-        timeout: Duration.seconds(Math.min(5, svc.healthCheckIntervalSeconds - 1)),
-        healthyThresholdCount: svc.healthyThresholdCount,
-        unhealthyThresholdCount: svc.unhealthyThresholdCount,
+        path: hc.path,
+        interval: Duration.seconds(hc.intervalSeconds),
+        timeout: Duration.seconds(Math.min(5, hc.intervalSeconds - 1)),
+        healthyThresholdCount: hc.healthyThresholdCount,
+        unhealthyThresholdCount: hc.unhealthyThresholdCount,
         healthyHttpCodes: '200',
       },
     });
-    props.listener.addTargetGroups('Fleet', { targetGroups: [this.targetGroup] });
+    // The service's rule on the shared listener (requests no rule matches get the listener's default 404).
+    const conditions = [
+      ...(props.routing.pathPatterns ? [elbv2.ListenerCondition.pathPatterns([...props.routing.pathPatterns])] : []),
+      ...(props.routing.hostHeaders ? [elbv2.ListenerCondition.hostHeaders([...props.routing.hostHeaders])] : []),
+    ];
+    this.listenerRule = new elbv2.ApplicationListenerRule(this, 'ListenerRule', {
+      listener: props.listener,
+      priority: props.routing.priority,
+      conditions,
+      targetGroups: [this.targetGroup],
+    });
 
     this.target5xxAlarm = new cloudwatch.Alarm(this, 'Target5xxAlarm', {
       alarmDescription: 'Targets answer with 5xx: fails and rolls back an instance refresh',
@@ -166,7 +187,7 @@ export class WebFleet extends Construct {
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.SUM,
       }),
-      threshold: svc.refreshRollback5xxPerMinute,
+      threshold: svc.rollback5xxPerMinute,
       evaluationPeriods: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

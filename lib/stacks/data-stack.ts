@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { EnvironmentConfig } from '../config';
+import { EnvironmentConfig, hasDataComponent } from '../config';
 import { GlobalDatabasePrimary, GlobalDatabaseSecondary } from '../constructs/global-database';
 import { SessionCache } from '../constructs/session-cache';
 import { createKey } from '../defaults';
@@ -11,6 +11,20 @@ import { PhysicalNames } from '../names';
 import { RecordedFacts } from '../recorded';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
 import { DATA_OUTPUTS } from '../stack-outputs';
+
+/** A region's Aurora cluster as the other stacks see it. */
+export interface RegionDatabase {
+  /** Hostname of the cluster endpoint. */
+  readonly endpoint: string;
+  /** Hostname of the reader endpoint. */
+  readonly readEndpoint: string;
+  /** The credentials as seen from this region (the replica in the secondary). */
+  readonly secret: secretsmanager.ISecret;
+  /** The writer side (the primary region's). */
+  readonly primary?: GlobalDatabasePrimary;
+  /** The reader side (the secondary region's). */
+  readonly secondary?: GlobalDatabaseSecondary;
+}
 
 /** Properties of a {@link DataStack}. */
 export interface DataStackProps extends RegionalStackProps {
@@ -40,37 +54,31 @@ export interface DataStackProps extends RegionalStackProps {
 /**
  * Data tier of one region: the region's customer-managed key, its Aurora
  * cluster of the Global Database and its member of the session cache's Global
- * Datastore. The secondary's deploys after the primary's, whose global
+ * Datastore, each only when a service of the environment uses it. The secondary's deploys after the primary's, whose global
  * cluster and Global Datastore it joins.
  */
 export class DataStack extends RegionalStack {
   /** Customer-managed key of the region's data stores. */
   public readonly key: kms.Key;
-  /** Hostname of the region's cluster endpoint. */
-  public readonly databaseEndpoint: string;
-  /** Hostname of the region's reader endpoint. */
-  public readonly databaseReadEndpoint: string;
-  /** The database credentials as seen from this region (the replica in the secondary). */
-  public readonly databaseSecret: secretsmanager.ISecret;
-  /** Hostname of the cache's primary endpoint. */
-  public readonly cacheEndpoint: string;
-  /** The cache AUTH token as seen from this region. */
-  public readonly cacheAuthSecret: secretsmanager.ISecret;
-  /** The session cache. */
-  public readonly cache: SessionCache;
-  /** The writer side of the database (primary only). */
-  public readonly primaryDatabase?: GlobalDatabasePrimary;
-  /** The reader side of the database (secondary only). */
-  public readonly secondaryDatabase?: GlobalDatabaseSecondary;
+  /** The region's Aurora cluster of the Global Database, when a service uses the database. */
+  public readonly database?: RegionDatabase;
+  /** The session cache, when a service uses it. */
+  public readonly cache?: SessionCache;
 
   constructor(scope: Construct, id: string, props: DataStackProps) {
     super(scope, id, props);
-    const { config, names } = props;
-    const regionConfig = props.role === 'primary' ? config.primary : config.secondary;
+    const { config } = props;
 
     this.key = createKey(this, 'DataKey', {
       description: 'Encrypts the Aurora cluster, the session cache and their secrets in this region',
     });
+    this.database = hasDataComponent(config, 'database') ? this.createDatabase(props) : undefined;
+    this.cache = hasDataComponent(config, 'sessionCache') ? this.createCache(props) : undefined;
+  }
+
+  private createDatabase(props: DataStackProps): RegionDatabase {
+    const { config, names } = props;
+    const regionConfig = props.role === 'primary' ? config.primary : config.secondary;
 
     const dbBase = {
       vpc: props.vpc,
@@ -84,29 +92,33 @@ export class DataStack extends RegionalStack {
       monitoringInterval: Duration.seconds(config.database.monitoringIntervalSeconds),
     };
     if (props.role === 'primary') {
-      this.primaryDatabase = new GlobalDatabasePrimary(this, 'Database', {
+      const primary = new GlobalDatabasePrimary(this, 'Database', {
         ...dbBase,
         readers: regionConfig.databaseReaders,
         secretName: names.databaseSecretName,
         secretReplicaRegion: config.secondary.region,
       });
-      this.databaseEndpoint = this.primaryDatabase.cluster.clusterEndpoint.hostname;
-      this.databaseReadEndpoint = this.primaryDatabase.cluster.clusterReadEndpoint.hostname;
-      this.databaseSecret = this.primaryDatabase.secret;
-    } else {
-      this.secondaryDatabase = new GlobalDatabaseSecondary(this, 'Database', {
-        ...dbBase,
-        instances: regionConfig.databaseReaders,
-      });
-      this.databaseEndpoint = this.secondaryDatabase.endpointAddress;
-      this.databaseReadEndpoint = this.secondaryDatabase.readEndpointAddress;
-      this.databaseSecret = secretsmanager.Secret.fromSecretNameV2(
-        this,
-        'DatabaseSecretReplica',
-        names.databaseSecretName,
-      );
+      return {
+        primary,
+        endpoint: primary.cluster.clusterEndpoint.hostname,
+        readEndpoint: primary.cluster.clusterReadEndpoint.hostname,
+        secret: primary.secret,
+      };
     }
+    const secondary = new GlobalDatabaseSecondary(this, 'Database', {
+      ...dbBase,
+      instances: regionConfig.databaseReaders,
+    });
+    return {
+      secondary,
+      endpoint: secondary.endpointAddress,
+      readEndpoint: secondary.readEndpointAddress,
+      secret: secretsmanager.Secret.fromSecretNameV2(this, 'DatabaseSecretReplica', names.databaseSecretName),
+    };
+  }
 
+  private createCache(props: DataStackProps): SessionCache {
+    const { config, names } = props;
     const cacheBase = {
       vpc: props.vpc,
       clients: props.webSecurityGroup,
@@ -115,8 +127,9 @@ export class DataStack extends RegionalStack {
       authSecretName: names.cacheAuthSecretName,
       replicationGroupId: names.cacheReplicationGroupId,
     };
+    let cache: SessionCache;
     if (props.role === 'primary') {
-      this.cache = new SessionCache(this, 'SessionCache', {
+      cache = new SessionCache(this, 'SessionCache', {
         ...cacheBase,
         role: 'primary',
         engineVersion: config.cache.engineVersion,
@@ -131,20 +144,19 @@ export class DataStack extends RegionalStack {
           `${this.node.path}: a secondary DataStack needs globalDatastoreId (the primary's Global Datastore).`,
         );
       }
-      this.cache = new SessionCache(this, 'SessionCache', {
+      cache = new SessionCache(this, 'SessionCache', {
         ...cacheBase,
         role: 'secondary',
         globalDatastoreId: props.globalDatastoreId,
       });
     }
-    if (this.cache.globalDatastore) {
+    if (cache.globalDatastore) {
       // Read by `npm run region -- record-ids` (lib/recorded.ts).
       new CfnOutput(this, DATA_OUTPUTS.globalDatastoreId, {
-        value: this.cache.globalDatastore.attrGlobalReplicationGroupId,
+        value: cache.globalDatastore.attrGlobalReplicationGroupId,
         description: 'The Global Datastore both regions belong to',
       });
     }
-    this.cacheEndpoint = this.cache.primaryEndpointAddress;
-    this.cacheAuthSecret = this.cache.authSecret;
+    return cache;
   }
 }

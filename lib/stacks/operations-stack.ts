@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
-import { EnvironmentConfig } from '../config';
+import { EnvironmentConfig, hasDataComponent } from '../config';
 import { FailoverRecord } from '../constructs/failover-records';
 import { FaultExperiments } from '../constructs/fault-experiments';
 import { FleetArnLookup } from '../constructs/fleet-arn-lookup';
@@ -12,15 +12,16 @@ import { EnvironmentDashboard } from '../constructs/service-dashboard';
 import { SwitchFunctions, SwitchRegionResources } from '../constructs/switch-functions';
 import {
   PhysicalNames,
-  REGION_ALARM_IDS,
-  RegionAlarmId,
+  RegionAlarmRef,
   regionAlarmName,
+  regionAlarms,
+  serviceNames,
   stackName,
   SwitchFunctionName,
   switchFunctionName,
 } from '../names';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
-import { DNS_OUTPUTS, PLAN_OUTPUTS } from '../stack-outputs';
+import { DNS_OUTPUTS, PLAN_OUTPUTS, servicePascalName } from '../stack-outputs';
 import { AppStack } from './app-stack';
 
 /** Properties of an {@link OperationsStack}. */
@@ -35,18 +36,23 @@ export interface OperationsStackProps extends RegionalStackProps {
   readonly vpc: ec2.IVpc;
   /** The region's app stack: its load balancer and endpoint health check make the region's failover record. */
   readonly app: AppStack;
-  /** ID of the region's EFS file system (its storage stack, same region). */
-  readonly fileSystemId: string;
+  /**
+   * ID of the region's EFS file system (its storage stack, same region).
+   * @default - no shared files in the environment
+   */
+  readonly fileSystemId?: string;
   /**
    * ID of the other region's EFS file system: the recorded literal, or a weak reference to that region's storage
    * stack (`crossRegionId`).
+   * @default - no shared files in the environment
    */
-  readonly remoteFileSystemId: string;
+  readonly remoteFileSystemId?: string;
   /**
    * ID of the Global Datastore: the recorded literal, or a reference to the primary's data stack (an export in
    * the primary region, `crossRegionId` in the secondary).
+   * @default - no session cache in the environment
    */
-  readonly globalDatastoreId: string;
+  readonly globalDatastoreId?: string;
 }
 
 /**
@@ -81,42 +87,57 @@ export class OperationsStack extends RegionalStack {
     const regions = [primaryRegion, secondaryRegion];
     const arn = (service: string, region: string, resource: string, resourceName: string) =>
       Stack.of(this).formatArn({ service, region, resource, resourceName, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
-    const alarmArn = (region: string, alarm: RegionAlarmId) =>
-      arn('cloudwatch', region, 'alarm', regionAlarmName(config, alarm));
+    const alarmArn = (region: string, ref: RegionAlarmRef) =>
+      arn('cloudwatch', region, 'alarm', regionAlarmName(config, ref));
     const functionArn = (region: string, fn: SwitchFunctionName) =>
       arn('lambda', region, 'function', switchFunctionName(config, fn, true));
-    const clusterArn = (region: string) => arn('rds', region, 'cluster', names.databaseClusterIdentifier);
+    const database = hasDataComponent(config, 'database');
+    const clusterArn = (region: string) =>
+      database ? arn('rds', region, 'cluster', names.databaseClusterIdentifier) : undefined;
+    const cache = props.globalDatastoreId !== undefined;
+    const files = props.fileSystemId !== undefined && props.remoteFileSystemId !== undefined;
 
-    const fileSystemIds: Record<string, string> = {
+    const fileSystemIds: Record<string, string | undefined> = {
       [here]: props.fileSystemId,
       [regions.find((r) => r !== here)!]: props.remoteFileSystemId,
     };
     const resources = (region: string): SwitchRegionResources => ({
       appStackName: stackName(config, 'App', region),
-      dbClusterIdentifier: names.databaseClusterIdentifier,
+      dbClusterIdentifier: database ? names.databaseClusterIdentifier : undefined,
       dbClusterArn: clusterArn(region),
-      cacheReplicationGroupId: names.cacheReplicationGroupId,
-      fileSystemId: fileSystemIds[region]!,
-      serviceUrl: `https://${region}.${config.dns.domainName}${config.dns.healthCheckPath}`,
+      cacheReplicationGroupId: cache ? names.cacheReplicationGroupId : undefined,
+      fileSystemId: fileSystemIds[region],
+      regionalUrl: `https://${region}.${config.dns.domainName}`,
     });
     this.switchFunctions = new SwitchFunctions(this, 'SwitchFunctions', {
       regions: Object.fromEntries(regions.map((r) => [r, resources(r)])),
-      globalClusterIdentifier: names.globalClusterIdentifier,
+      services: config.services.map((svc) => ({
+        name: svc.name,
+        readinessPath: svc.readiness?.path ?? null,
+        writablePointer: svc.readiness?.writablePointer ?? null,
+      })),
+      globalClusterIdentifier: database ? names.globalClusterIdentifier : undefined,
       globalDatastoreId: props.globalDatastoreId,
       planSteps: config.regionSwitch.enabled,
       functionName: (fn, planStep) => switchFunctionName(config, fn, planStep),
       logsKey,
     });
 
+    // What stops an experiment or reports to the plan: each service's 5xx and healthy hosts.
+    const healthAlarms = (region: string) =>
+      config.services.flatMap((svc) =>
+        (['Target5xx', 'HealthyHosts'] as const).map((alarm) => alarmArn(region, { service: svc.name, alarm })),
+      );
     this.experiments = new FaultExperiments(this, 'Experiments', {
-      autoScalingGroupName: names.autoScalingGroupName,
+      fleets: config.services.map((svc) => ({
+        service: svc.name,
+        autoScalingGroupName: serviceNames(config, svc.name).autoScalingGroupName,
+      })),
       vpc: props.vpc,
       logsKey,
       // In both regions: which one holds the writer (where the experiment applies) is runtime state.
       databaseClusterArn: clusterArn(here),
-      stopAlarms: (['Target5xx', 'HealthyHosts'] as const).map((a) =>
-        cloudwatch.Alarm.fromAlarmArn(this, `StopAlarm${a}`, alarmArn(here, a)),
-      ),
+      stopAlarms: healthAlarms(here).map((alarm, i) => cloudwatch.Alarm.fromAlarmArn(this, `StopAlarm${i + 1}`, alarm)),
     });
 
     const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
@@ -133,38 +154,38 @@ export class OperationsStack extends RegionalStack {
           "Change this value to read the web fleets' ARNs again (after an app stack was deleted and created " +
           'again): see docs/runbooks/first-deploy.md.',
       });
-      const planRegion = (region: string): PlanRegion => {
-        const fleet = new FleetArnLookup(this, `Fleet${region.replace(/-/g, '')}`, {
-          region,
-          autoScalingGroupName: names.autoScalingGroupName,
-          refreshToken: refresh.valueAsString,
-        });
-        new CfnOutput(this, PLAN_OUTPUTS.fleetArn(region), {
-          value: fleet.autoScalingGroupArn,
-          description: `The web fleet of ${region} as the Region switch plan scales it`,
-        });
-        return {
-          region,
-          autoScalingGroupArn: fleet.autoScalingGroupArn,
-          databaseClusterArn: clusterArn(region),
-          recordSetIdentifier: setIdentifier(region),
-          functionArns: {
-            preflight: functionArn(region, 'preflight'),
-            cacheFailover: functionArn(region, 'cache-failover'),
-            efsReplication: functionArn(region, 'efs-replication'),
-            postcheck: functionArn(region, 'postcheck'),
-          },
-        };
-      };
+      const planRegion = (region: string): PlanRegion => ({
+        region,
+        fleets: config.services.map((svc) => {
+          const fleet = new FleetArnLookup(this, `Fleet${region.replace(/-/g, '')}${servicePascalName(svc.name)}`, {
+            region,
+            autoScalingGroupName: serviceNames(config, svc.name).autoScalingGroupName,
+            refreshToken: refresh.valueAsString,
+          });
+          new CfnOutput(this, PLAN_OUTPUTS.fleetArn(region, svc.name), {
+            value: fleet.autoScalingGroupArn,
+            description: `The ${svc.name} group of ${region} as the Region switch plan scales it`,
+          });
+          return { service: svc.name, autoScalingGroupArn: fleet.autoScalingGroupArn };
+        }),
+        databaseClusterArn: clusterArn(region),
+        recordSetIdentifier: setIdentifier(region),
+        functionArns: {
+          preflight: functionArn(region, 'preflight'),
+          cacheFailover: cache ? functionArn(region, 'cache-failover') : undefined,
+          efsReplication: files ? functionArn(region, 'efs-replication') : undefined,
+          postcheck: functionArn(region, 'postcheck'),
+        },
+      });
       this.plan = new RegionSwitchPlan(this, 'RegionSwitch', {
         planName: names.regionSwitchPlanName,
         regions: [planRegion(primaryRegion), planRegion(secondaryRegion)],
-        globalClusterIdentifier: names.globalClusterIdentifier,
+        globalClusterIdentifier: database ? names.globalClusterIdentifier : undefined,
         hostedZoneId: config.dns.hostedZoneId,
         recordName: config.dns.domainName,
         rto: Duration.minutes(config.regionSwitch.rtoMinutes),
         manualApproval: config.regionSwitch.manualApproval,
-        alarmArns: regions.flatMap((r) => [alarmArn(r, 'Target5xx'), alarmArn(r, 'HealthyHosts')]),
+        alarmArns: regions.flatMap(healthAlarms),
         fleetTags: { 'aws:ResourceTag/Project': 'ha-web-service', 'aws:ResourceTag/Environment': config.name },
       });
     }
@@ -193,15 +214,15 @@ export class OperationsStack extends RegionalStack {
 
     if (primary) {
       // Every region has every alarm; the label names the role in the config, which is not the live one after a switch.
-      const alarmArns = (region: string) =>
-        Object.fromEntries(REGION_ALARM_IDS.map((a) => [a, alarmArn(region, a)])) as Record<RegionAlarmId, string>;
+      const alarms = regionAlarms(config);
       const column = (region: string, role: string) => ({
         label: `${region} (created as ${role})`,
         region,
-        alarmArns: alarmArns(region),
+        alarmArns: alarms.map((ref) => alarmArn(region, ref)),
       });
       this.dashboard = new EnvironmentDashboard(this, 'Dashboard', {
         regions: [column(primaryRegion, 'primary'), column(secondaryRegion, 'secondary')],
+        alarms,
         dnsSteering:
           gate && planHealthCheckId
             ? {

@@ -5,7 +5,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
-import { bundleFolder, CATALOG_SHARED_SOURCES, serviceBundle } from '../../lib/bundling';
+import { artifactBundle, bundleFolder } from '../../lib/bundling';
+import { staging } from '../../lib/config/environments';
 import '../support/fastify-inject';
 import type { FastifyInstance } from 'fastify';
 import { DatabaseError, Pool } from 'pg';
@@ -171,6 +172,17 @@ describe('catalog API in the active region', () => {
     expect(answer.json()).toEqual({ ready: true, draining: false, database: { readable: true, writable: true } });
   });
 
+  test('readiness under the routed prefix (/api/catalog/health/ready, the path the region switch requests) answers the same', async () => {
+    const app = active();
+    const plain = await app.inject({ method: 'GET', url: '/health/ready' });
+    const routed = await app.inject({ method: 'GET', url: '/api/catalog/health/ready' });
+    expect(routed.statusCode).toBe(200);
+    expect(routed.json()).toEqual(plain.json());
+    expect(routed.json()).toEqual({ ready: true, draining: false, database: { readable: true, writable: true } });
+    // The config's readiness path of the catalog is this one, reached through its listener rule.
+    expect(staging.services.find((s) => s.name === 'catalog')!.readiness?.path).toBe('/api/catalog/health/ready');
+  });
+
   test("the access log has the client's IP from X-Forwarded-For (one trusted hop), and only an IP address", async () => {
     const { app, log } = open(primary.port, primary.port);
     // The client appended first, then the one trusted proxy hop (the ALB) is the peer: the spoofed left-most
@@ -238,6 +250,8 @@ describe('draining before the process stops', () => {
       ready: false,
       draining: true,
     });
+    expect((await app.inject({ method: 'GET', url: '/api/catalog/health' })).statusCode).toBe(503);
+    expect((await app.inject({ method: 'GET', url: '/api/catalog/health/ready' })).statusCode).toBe(503);
   });
 });
 
@@ -315,10 +329,11 @@ describe('catalog API in the passive region (a hot standby, read-only)', () => {
 });
 
 describe('catalog bundle', () => {
-  test('builds with the same esbuild recipe as the reference service (lib/bundling.ts) into one server.js', () => {
-    const out = bundleFolder(
-      serviceBundle(path.join(__dirname, '..', '..', 'services', 'catalog'), CATALOG_SHARED_SOURCES),
-    );
+  test("builds the config's catalog artifact with the same esbuild recipe as the reference service (lib/bundling.ts) into one server.js", () => {
+    const catalog = staging.services.find((s) => s.name === 'catalog')!;
+    const { directory, build } = catalog.artifact;
+    expect(directory).toBe('services/catalog');
+    const out = bundleFolder(artifactBundle(directory!, build!));
     const check = spawnSync(process.execPath, ['--check', path.join(out, 'server.js')], { encoding: 'utf8' });
     expect(check.stderr).toBe('');
     expect(check.status).toBe(0);

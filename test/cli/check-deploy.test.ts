@@ -3,10 +3,11 @@ import * as path from 'node:path';
 import { ExecutionSummary } from '../../cli/arc-region-switch-client';
 import { crossRegionReads, judge, replacementRisks, resourceChanges, Template } from '../../cli/check-deploy';
 import { main } from '../../cli/main';
+import { EnvironmentConfig } from '../../lib/config';
 import { staging } from '../../lib/config/environments';
 import { tempDir } from '../helpers';
-import { cliDeps, noCredentials } from './fakes';
-import { ACCOUNT, arcWith, FS, GDS, Live, liveClients, P, PAST, S } from './live-fakes';
+import { catalogOnly, cliDeps, noCredentials, stateless } from './fakes';
+import { ACCOUNT, arcWith, FS, GDS, Live, liveCalls, liveClients, P, PAST, S } from './live-fakes';
 
 /** A data stack template: the Aurora cluster, an instance, the cache group and a key. */
 function dataTemplate(engineVersion = '16.6', readers = 1): Template {
@@ -62,18 +63,20 @@ async function run(
   extraArgs: string[] = [],
   arc = arcWith(),
   context: Record<string, unknown> = {},
+  config: EnvironmentConfig = staging,
 ) {
+  const clients = liveClients(live);
   const deps = cliDeps({
-    clients: liveClients(live),
+    clients,
     arc,
-    environments: { staging },
+    environments: { staging: config },
     context,
   });
   const code = await main(
     ['check-deploy', '-c', 'env=staging', '--assembly', assembly(synthesized), ...extraArgs],
     deps,
   );
-  return { code, out: deps.out.join('\n'), err: deps.err.join('\n') };
+  return { code, out: deps.out.join('\n'), err: deps.err.join('\n'), calls: liveCalls(clients) };
 }
 
 const BEFORE = {
@@ -439,6 +442,90 @@ describe('check-deploy', () => {
     expect(doc.stacks.find((s: { stackName: string }) => s.stackName === DATA_P).changes).toEqual([
       { logicalId: 'DatabaseReader2', type: 'AWS::RDS::DBInstance', action: 'add', changed: [] },
     ]);
+  });
+});
+
+describe('check-deploy of an environment without session cache and shared files (staging with its catalog alone)', () => {
+  /** The Data stack of a database-only environment: no cache group. */
+  const databaseOnly = (readers = 1): Template => ({
+    Resources: Object.fromEntries(
+      Object.entries(dataTemplate('16.6', readers).Resources!).filter(([id]) => id !== 'SessionCache'),
+    ),
+  });
+
+  const DEPLOYED = {
+    [DATA_P]: databaseOnly(),
+    [DATA_S]: databaseOnly(),
+    [APP_P]: appTemplate(),
+    [APP_S]: appTemplate(),
+  };
+  const run1 = (synthesized: Record<string, Template>, live: Live, extra: string[] = []) =>
+    run(synthesized, live, extra, arcWith(), {}, catalogOnly);
+
+  test('reads the Aurora writer only: no Storage stack, no Global Datastore, no EFS replication', async () => {
+    const r = await run1({ ...DEPLOYED, [DATA_P]: databaseOnly(2) }, { ...STEADY, deployed: DEPLOYED });
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('SAFE to deploy now.');
+    expect(r.calls.filter((c) => c.includes('-Storage-'))).toEqual([]);
+    expect(r.calls.filter((c) => /^(elasticache|efs) /.test(c))).toEqual([]);
+    expect(r.calls).toContain('rds DescribeGlobalClustersCommand');
+    expect(r.out).toMatch(new RegExp(`Aurora writer: +${P}`));
+    expect(r.out).toMatch(/Global Datastore primary: +not in this environment \(no service uses session cache\)/);
+    expect(r.out).toMatch(/EFS replication source: +not in this environment \(no service uses shared files\)/);
+    expect(r.out).toMatch(
+      new RegExp(`Templates assume: +${P} holds the Aurora writer \\(the region the environment was created in\\)`),
+    );
+  });
+
+  test("--json: the absent components' roles say so, and a switch leaves no split data tier", async () => {
+    const r = await run1(DEPLOYED, { ...SWITCHED, deployed: DEPLOYED }, ['--json']);
+    expect(r.code).toBe(0);
+    const doc = JSON.parse(r.out);
+    expect(doc.roles.databaseWriter).toEqual({ value: S });
+    expect(doc.roles.cachePrimary).toEqual({
+      inEnvironment: false,
+      note: 'not in this environment (no service uses session cache)',
+    });
+    expect(doc.roles.filesSource).toEqual({
+      inEnvironment: false,
+      note: 'not in this environment (no service uses shared files)',
+    });
+  });
+
+  test('a data-tier change while the writer is in the other region is still not safe', async () => {
+    const r = await run1({ ...DEPLOYED, [DATA_P]: databaseOnly(2) }, { ...SWITCHED, deployed: DEPLOYED });
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(`but ${S} holds it now (after a region switch)`);
+  });
+
+  test('with no data component, an unreachable region is still found (its Network stack does not answer)', async () => {
+    const reads: Template = {
+      Resources: {
+        Fleet: {
+          Type: 'AWS::AutoScaling::AutoScalingGroup',
+          Properties: {
+            MaxSize: '8',
+            Tag: { 'Fn::GetStackOutput': { StackName: APP_P, Region: P, OutputName: 'X' } },
+          },
+        },
+      },
+    };
+    const deployed = { [APP_P]: appTemplate(), [APP_S]: appTemplate() };
+    const r = await run(
+      { ...deployed, [APP_S]: reads },
+      { ...SWITCHED, deployed, down: [P] },
+      ['--stack', APP_S],
+      arcWith(),
+      {},
+      stateless,
+    );
+    expect(r.code).toBe(1);
+    expect(r.out).toContain(
+      `${APP_S} reads ${APP_P} in ${P} at deploy (Fn::GetStackOutput), and ${P} cannot be reached`,
+    );
+    expect(r.calls.filter((c) => /^(rds|elasticache|efs) /.test(c))).toEqual([]);
+    expect(r.out).toContain('Templates assume:           no data-tier roles (no data components in this environment)');
   });
 });
 

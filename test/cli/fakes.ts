@@ -9,6 +9,8 @@ import { RDSClient } from '@aws-sdk/client-rds';
 import { AwsCredentials, CredentialProvider, FetchFn } from '../../cli/aws-signing';
 import { CliDeps } from '../../cli/main';
 import { RegionClients } from '../../cli/status';
+import { EnvironmentConfig } from '../../lib/config';
+import { staging } from '../../lib/config/environments';
 
 /** Static test credentials. */
 export const CREDS: AwsCredentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret', sessionToken: 'token' };
@@ -157,3 +159,21 @@ export function describeStacksXml(stackName: string, outputs: Record<string, str
 export function errorXml(code: string, message: string): string {
   return `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r</RequestId></ErrorResponse>`;
 }
+
+/**
+ * `staging` with its `catalog` service alone: two regions, one service that uses only the database, so no session
+ * cache (no Global Datastore, no cache-failover function) and no shared files (no Storage stacks, no
+ * efs-replication function). The Route 53 check requests the catalog's readiness path, since no service serves
+ * `/health/ready` any more.
+ */
+export const catalogOnly: EnvironmentConfig = {
+  ...staging,
+  dns: { ...staging.dns, healthCheckPath: '/api/catalog/health/ready' },
+  services: staging.services.filter((s) => s.name === 'catalog'),
+};
+
+/** {@link catalogOnly} with a catalog that uses no data component: no Data or Storage stacks, no rejoin function. */
+export const stateless: EnvironmentConfig = {
+  ...catalogOnly,
+  services: catalogOnly.services.map((s) => ({ ...s, uses: [], readiness: { path: s.readiness!.path } })),
+};

@@ -62,9 +62,26 @@ const doesNotExist = (name: string) =>
     message: `Stack with id ${name} does not exist`,
   });
 
+/** The mocks behind each {@link liveClients} function, for {@link liveCalls}. */
+const MOCKS = new WeakMap<(region: string) => RegionClients, { client: string; mock: { calls(): unknown[] } }[]>();
+
+/**
+ * Every call the clients of {@link liveClients} answered, client by client: `<client> <Command>` and, for
+ * CloudFormation, the stack name (`cloudformation DescribeStacksCommand HaWeb-staging-App-eu-west-1`).
+ */
+export function liveCalls(clients: (region: string) => RegionClients): string[] {
+  return (MOCKS.get(clients) ?? []).flatMap(({ client, mock }) =>
+    mock.calls().map((call) => {
+      const command = (call as { args: [{ constructor: { name: string }; input: { StackName?: string } }] }).args[0];
+      return [client, command.constructor.name, command.input.StackName].filter(Boolean).join(' ');
+    }),
+  );
+}
+
 /** SDK clients of both regions answering as `live` describes. */
 export function liveClients(live: Live): (region: string) => RegionClients {
   const byRegion = new Map<string, RegionClients>();
+  const mocks: { client: string; mock: { calls(): unknown[] } }[] = [];
   for (const region of [P, S]) {
     const clients = regionClients(region);
     byRegion.set(region, clients);
@@ -72,6 +89,12 @@ export function liveClients(live: Live): (region: string) => RegionClients {
     const rds = mockClient(clients.rds);
     const ec = mockClient(clients.elasticache);
     const efs = mockClient(clients.efs);
+    mocks.push(
+      { client: 'cloudformation', mock: cfn },
+      { client: 'rds', mock: rds },
+      { client: 'elasticache', mock: ec },
+      { client: 'efs', mock: efs },
+    );
     if (live.down?.includes(region)) {
       const down = Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' });
       cfn.onAnyCommand().rejects(down);
@@ -150,7 +173,9 @@ export function liveClients(live: Live): (region: string) => RegionClients {
             ],
     });
   }
-  return (region) => byRegion.get(region)!;
+  const clients = (region: string) => byRegion.get(region)!;
+  MOCKS.set(clients, mocks);
+  return clients;
 }
 
 /** A Region switch API whose plan has `activePlanExecution` when given. */

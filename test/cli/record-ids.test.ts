@@ -12,21 +12,26 @@ import { RegionClients } from '../../cli/status';
 import { EnvironmentConfig } from '../../lib/config';
 import { staging } from '../../lib/config/environments';
 import { tempDir } from '../helpers';
-import { cliDeps, noCredentials, regionClients } from './fakes';
+import { catalogOnly, cliDeps, noCredentials, regionClients, stateless } from './fakes';
 
 const [P, S] = [staging.primary.region, staging.secondary.region];
 const FS = { [P]: 'fs-0123456789abcdef0', [S]: 'fs-0fedcba9876543210' };
 const GDS = 'gxeiz-haweb-staging-sessions';
 const KEY = 'haweb:staging:recorded';
 
+/** Stacks whose outputs or template the last {@link deployed} clients were asked for. */
+let stacksRead: string[] = [];
+
 /** Both regions' clients answering as a deployed staging; `globalVersion` is what the global cluster runs. */
 function deployed(globalVersion = '16.6', deployedNodeType = 'cache.r7g.large'): (region: string) => RegionClients {
   const byRegion = new Map<string, RegionClients>();
+  stacksRead = [];
   for (const region of [P, S]) {
     const clients = regionClients(region);
     byRegion.set(region, clients);
     const cfn = mockClient(clients.cloudformation);
     cfn.on(DescribeStacksCommand).callsFake((input: { StackName: string }) => {
+      stacksRead.push(input.StackName);
       const outputs: Record<string, string> = input.StackName.includes('-Storage-')
         ? { FileSystemId: FS[region] }
         : input.StackName === `HaWeb-staging-Data-${P}`
@@ -43,15 +48,18 @@ function deployed(globalVersion = '16.6', deployedNodeType = 'cache.r7g.large'):
         ],
       };
     });
-    cfn.on(GetTemplateCommand, { StackName: `HaWeb-staging-Data-${P}` }).resolves({
-      TemplateBody: JSON.stringify({
-        Resources: {
-          Cache: {
-            Type: 'AWS::ElastiCache::ReplicationGroup',
-            Properties: { Engine: 'valkey', EngineVersion: '8.0', CacheNodeType: deployedNodeType },
+    cfn.on(GetTemplateCommand, { StackName: `HaWeb-staging-Data-${P}` }).callsFake(() => {
+      stacksRead.push(`HaWeb-staging-Data-${P} (template)`);
+      return {
+        TemplateBody: JSON.stringify({
+          Resources: {
+            Cache: {
+              Type: 'AWS::ElastiCache::ReplicationGroup',
+              Properties: { Engine: 'valkey', EngineVersion: '8.0', CacheNodeType: deployedNodeType },
+            },
           },
-        },
-      }),
+        }),
+      };
     });
     mockClient(clients.rds)
       .on(DescribeGlobalClustersCommand, { GlobalClusterIdentifier: 'haweb-staging-global' })
@@ -169,6 +177,46 @@ describe('record-ids', () => {
     expect(r.err).toContain(`stack HaWeb-staging-Storage-${S} does not exist in ${S}; deploy the environment first.`);
     expect(r.err).toContain('Nothing was written.');
     expect(fs.existsSync(file)).toBe(false);
+  });
+
+  describe('an environment without shared files and session cache (staging with its catalog service alone)', () => {
+    test('records the database engine version only: no file system IDs, no Global Datastore, no cache members', async () => {
+      const file = path.join(tempDir('record-'), 'cdk.context.json');
+      const r = await record(deployed(), file, [], catalogOnly);
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))).toEqual({ [KEY]: { databaseEngineVersion: '16.6' } });
+      // Neither the Storage stacks (there are none) nor the Data stack's Global Datastore output is read.
+      expect(stacksRead).toEqual([]);
+      expect(r.out).toContain(
+        'Not recorded, not in this environment: fileSystemIds (no service uses shared files), globalDatastoreId ' +
+          '(no service uses session cache), cacheMembers (no service uses session cache).',
+      );
+    });
+
+    test('an entry recorded while the environment had them loses the facts of the components it no longer has', async () => {
+      const file = path.join(tempDir('record-'), 'cdk.context.json');
+      await record(deployed(), file);
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))[KEY].fileSystemIds).toEqual(FS);
+      const r = await record(deployed(), file, [], catalogOnly);
+      expect(r.code).toBe(0);
+      expect(JSON.parse(fs.readFileSync(file, 'utf8'))[KEY]).toEqual({ databaseEngineVersion: '16.6' });
+    });
+
+    test('with no data component at all: nothing to record, nothing read, nothing written', async () => {
+      const file = path.join(tempDir('record-'), 'cdk.context.json');
+      const clients = jest.fn(deployed());
+      const r = await record(clients, file, ['--json'], stateless);
+      expect(r.code).toBe(0);
+      expect(clients).not.toHaveBeenCalled();
+      expect(fs.existsSync(file)).toBe(false);
+      expect(JSON.parse(r.out)).toMatchObject({ after: {}, written: false, notInEnvironment: expect.any(Array) });
+      expect(
+        (await record(deployed(), file, [], stateless)).out.startsWith(
+          'Nothing to record: the environment has no data',
+        ),
+      ).toBe(true);
+    });
   });
 
   test('without credentials it says so and exits 2', async () => {

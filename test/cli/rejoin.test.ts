@@ -3,19 +3,32 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../cli/main';
 import { planRejoin } from '../../cli/rejoin';
 import { demo } from '../../lib/config/environments';
-import { cliDeps, describeStacksXml, errorXml, fakeFetch, noCredentials, regionClients } from './fakes';
+import {
+  catalogOnly,
+  cliDeps,
+  describeStacksXml,
+  errorXml,
+  fakeFetch,
+  noCredentials,
+  regionClients,
+  stateless,
+} from './fakes';
 
 const lambda = mockClient(LambdaClient);
 const STACK = 'HaWeb-demo-Operations-us-west-2';
 const FUNCTION = 'HaWeb-demo-Operations-us-w-SwitchFunctionsRejoin-abc123';
 
-/** CloudFormation answering DescribeStacks for the west operations stack. */
-function cloudFormation(outputs: Record<string, string> = { RejoinFunctionName: FUNCTION }) {
+/** CloudFormation answering DescribeStacks for an operations stack (demo's west one unless told). */
+function cloudFormation(
+  outputs: Record<string, string> = { RejoinFunctionName: FUNCTION },
+  stack = STACK,
+  region = 'us-west-2',
+) {
   return fakeFetch((req) => {
     if (req.operation !== 'DescribeStacks') return { status: 400, body: 'unexpected' };
-    return req.body.includes(`StackName=${STACK}`) && req.url.includes('us-west-2')
-      ? { body: describeStacksXml(STACK, outputs) }
-      : { status: 400, body: errorXml('ValidationError', `Stack with id ${STACK} does not exist`) };
+    return req.body.includes(`StackName=${stack}`) && req.url.includes(region)
+      ? { body: describeStacksXml(stack, outputs) }
+      : { status: 400, body: errorXml('ValidationError', `Stack with id ${stack} does not exist`) };
   });
 }
 
@@ -134,6 +147,73 @@ describe('region rejoin', () => {
     const deps = cliDeps();
     expect(await main(argv, deps)).toBe(64);
     expect(deps.err.join('\n')).toMatch(message);
+  });
+
+  describe('an environment without session cache and shared files (staging with its catalog service alone)', () => {
+    const [P, S] = [catalogOnly.primary.region, catalogOnly.secondary.region];
+    const OPS = `HaWeb-staging-Operations-${S}`;
+    const run = async (argv: string[], config = catalogOnly) => {
+      const cf = cloudFormation({ RejoinFunctionName: 'haweb-staging-rejoin' }, OPS, S);
+      const deps = cliDeps({ fetch: cf.fetch, clients: regionClients, environments: { staging: config } });
+      const code = await main(['rejoin', '-c', 'env=staging', '--to', S, ...argv], deps);
+      return { code, out: deps.out.join('\n'), err: deps.err.join('\n'), requests: cf.requests };
+    };
+
+    test('asks the function for the database only, and says the cache and files are not in this environment', async () => {
+      lambda.on(InvokeCommand).resolves({
+        StatusCode: 200,
+        Payload: encode({ ...SUCCESS, actions: [], checks: { database: SUCCESS.checks.database } }),
+      });
+      const r = await run([]);
+      expect(r.code).toBe(0);
+      expect(sentPayload()).toEqual({
+        targetRegion: S,
+        components: ['database'],
+        allowOverwriteDestination: false,
+        dryRun: false,
+      });
+      expect(r.out).toContain(`Rejoin ${P} as secondary of ${S} (database)\n  not in this environment: cache, files`);
+    });
+
+    test.each([
+      [
+        ['--only', 'cache'],
+        '--only names cache (session cache): not in this environment (environment staging has database)',
+      ],
+      [
+        ['--only', 'database,files'],
+        '--only names files (shared files): not in this environment (environment staging has database)',
+      ],
+      [
+        ['--allow-overwrite'],
+        "--allow-overwrite concerns the shared files' replication, which is not in this environment",
+      ],
+    ])('%j names what the environment lacks: usage error, nothing invoked', async (argv, message) => {
+      const r = await run(argv);
+      expect(r.code).toBe(64);
+      expect(r.err).toContain(message);
+      expect(r.requests).toHaveLength(0);
+      expect(lambda.calls()).toHaveLength(0);
+    });
+
+    test('an environment with no data component has no rejoin function: usage error, nothing called', async () => {
+      const r = await run([], stateless);
+      expect(r.code).toBe(64);
+      expect(r.err).toContain(
+        'environment staging has no data component (no service uses a database, session cache or shared files), ' +
+          'so it has no rejoin function and nothing to rejoin.',
+      );
+      expect(r.requests).toHaveLength(0);
+      expect(lambda.calls()).toHaveLength(0);
+    });
+
+    test('--dry-run without credentials shows the event with the database only', async () => {
+      const deps = cliDeps({ credentials: noCredentials, environments: { staging: catalogOnly } });
+      expect(await main(['rejoin', '-c', 'env=staging', '--to', S, '--dry-run'], deps)).toBe(0);
+      const out = deps.out.join('\n');
+      expect(out).toContain('"components": [\n    "database"\n  ]');
+      expect(out).toContain('Not in this environment (nothing to rejoin): cache, files.');
+    });
   });
 
   test('planRejoin names the rejoining region and the stack of the active one', () => {

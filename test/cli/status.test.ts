@@ -1,5 +1,5 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
 import { DescribeReplicationConfigurationsCommand, ReplicationNotFound } from '@aws-sdk/client-efs';
 import {
   DescribeLoadBalancersCommand,
@@ -8,11 +8,12 @@ import {
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeGlobalReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
-import { mockClient } from 'aws-sdk-client-mock';
+import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../cli/main';
-import { demo } from '../../lib/config/environments';
+import { EnvironmentConfig } from '../../lib/config';
+import { demo, staging } from '../../lib/config/environments';
 import { RegionClients, StatusReport, renderStatusTable } from '../../cli/status';
-import { cliDeps, describeStacksXml, errorXml, fakeFetch, noCredentials, regionClients } from './fakes';
+import { catalogOnly, cliDeps, describeStacksXml, errorXml, fakeFetch, noCredentials, regionClients } from './fakes';
 
 const NOW = new Date('2025-06-01T12:00:00Z');
 const EAST = 'us-east-1';
@@ -20,29 +21,35 @@ const WEST = 'us-west-2';
 const ACCOUNT = '111111111111';
 const clusterArn = (region: string, id: string) => `arn:aws:rds:${region}:${ACCOUNT}:cluster:${id}`;
 
-const fleetArn = (region: string, uuid: string) =>
-  `arn:aws:autoscaling:${region}:${ACCOUNT}:autoScalingGroup:${uuid}:autoScalingGroupName/haweb-demo-web`;
+const fleetArn = (region: string, uuid: string, group = 'haweb-demo-web') =>
+  `arn:aws:autoscaling:${region}:${ACCOUNT}:autoScalingGroup:${uuid}:autoScalingGroupName/${group}`;
 const LIVE_UUID = '11111111-2222-3333-4444-555555555555';
+const targetGroupArn = (region: string, service: string) => `arn:tg:${region}:${service}`;
 
-/** Mocks one region's SDK clients as a healthy deployment of demo. */
-function healthyRegion(clients: RegionClients, region: string, role: 'primary' | 'secondary'): void {
-  mockClient(clients.autoscaling)
-    .on(DescribeAutoScalingGroupsCommand, { AutoScalingGroupNames: ['haweb-demo-web'] })
-    .resolves({
-      AutoScalingGroups: [
-        {
-          AutoScalingGroupName: 'haweb-demo-web',
-          AutoScalingGroupARN: fleetArn(region, LIVE_UUID),
-          MinSize: 1,
-          MaxSize: 4,
-          DesiredCapacity: 2,
-          DefaultCooldown: 300,
-          AvailabilityZones: [],
-          HealthCheckType: 'ELB',
-          CreatedTime: NOW,
-        },
-      ],
-    });
+/** Target states of each service's group: the web's as in demo, any other service's all healthy. */
+function targetStates(service: string, role: 'primary' | 'secondary'): string[] {
+  if (service !== 'web') return role === 'primary' ? ['healthy', 'healthy', 'healthy'] : ['healthy'];
+  return role === 'primary' ? ['healthy', 'healthy'] : ['healthy', 'draining'];
+}
+
+/** Mocks one region's SDK clients as a healthy deployment of `config`; returns the mocks. */
+function healthyRegion(config: EnvironmentConfig, clients: RegionClients, role: 'primary' | 'secondary') {
+  const region = config[role].region;
+  const [P, S] = [config.primary.region, config.secondary.region];
+  const autoscaling = mockClient(clients.autoscaling);
+  autoscaling.on(DescribeAutoScalingGroupsCommand).callsFake((input: { AutoScalingGroupNames: string[] }) => ({
+    AutoScalingGroups: input.AutoScalingGroupNames.map((name) => ({
+      AutoScalingGroupName: name,
+      AutoScalingGroupARN: fleetArn(region, LIVE_UUID, name),
+      MinSize: 1,
+      MaxSize: 4,
+      DesiredCapacity: 2,
+      DefaultCooldown: 300,
+      AvailabilityZones: [],
+      HealthCheckType: 'ELB',
+      CreatedTime: NOW,
+    })),
+  }));
   const elb = mockClient(clients.elbv2);
   elb.on(DescribeLoadBalancersCommand).resolves({
     LoadBalancers: [
@@ -51,38 +58,39 @@ function healthyRegion(clients: RegionClients, region: string, role: 'primary' |
     ],
   });
   elb.on(DescribeTargetGroupsCommand, { LoadBalancerArn: `arn:lb:${region}` }).resolves({
-    TargetGroups: [{ TargetGroupArn: `arn:tg:${region}` }],
+    TargetGroups: config.services.map((s) => ({ TargetGroupArn: targetGroupArn(region, s.name) })),
   });
-  elb.on(DescribeTargetHealthCommand, { TargetGroupArn: `arn:tg:${region}` }).resolves({
-    TargetHealthDescriptions:
-      role === 'primary'
-        ? [{ TargetHealth: { State: 'healthy' } }, { TargetHealth: { State: 'healthy' } }]
-        : [{ TargetHealth: { State: 'healthy' } }, { TargetHealth: { State: 'draining' } }],
-  });
+  for (const s of config.services) {
+    elb.on(DescribeTargetHealthCommand, { TargetGroupArn: targetGroupArn(region, s.name) }).resolves({
+      TargetHealthDescriptions: targetStates(s.name, role).map((State) => ({
+        TargetHealth: { State: State as 'healthy' },
+      })),
+    });
+  }
 
   const rds = mockClient(clients.rds);
-  rds.on(DescribeGlobalClustersCommand, { GlobalClusterIdentifier: 'haweb-demo-global' }).resolves({
+  rds.on(DescribeGlobalClustersCommand, { GlobalClusterIdentifier: `haweb-${config.name}-global` }).resolves({
     GlobalClusters: [
       {
         Status: 'available',
         GlobalClusterMembers: [
-          { DBClusterArn: clusterArn(EAST, 'db-east'), IsWriter: true },
-          { DBClusterArn: clusterArn(WEST, 'db-west'), IsWriter: false, SynchronizationStatus: 'connected' },
+          { DBClusterArn: clusterArn(P, 'db-primary'), IsWriter: true },
+          { DBClusterArn: clusterArn(S, 'db-secondary'), IsWriter: false, SynchronizationStatus: 'connected' },
         ],
       },
     ],
   });
   rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ Status: 'available' }] });
 
-  const ec = mockClient(clients.elasticache);
-  ec.on(DescribeGlobalReplicationGroupsCommand).resolves({
+  const elasticache = mockClient(clients.elasticache);
+  elasticache.on(DescribeGlobalReplicationGroupsCommand).resolves({
     GlobalReplicationGroups: [
       {
-        GlobalReplicationGroupId: 'ldgnf-haweb-demo-sessions',
+        GlobalReplicationGroupId: `ldgnf-haweb-${config.name}-sessions`,
         Status: 'primary-and-secondary',
         Members: [
-          { ReplicationGroupId: 'rg-east', ReplicationGroupRegion: EAST, Role: 'PRIMARY', Status: 'associated' },
-          { ReplicationGroupId: 'rg-west', ReplicationGroupRegion: WEST, Role: 'SECONDARY', Status: 'associated' },
+          { ReplicationGroupId: 'rg-primary', ReplicationGroupRegion: P, Role: 'PRIMARY', Status: 'associated' },
+          { ReplicationGroupId: 'rg-secondary', ReplicationGroupRegion: S, Role: 'SECONDARY', Status: 'associated' },
         ],
       },
     ],
@@ -90,19 +98,19 @@ function healthyRegion(clients: RegionClients, region: string, role: 'primary' |
 
   const efs = mockClient(clients.efs);
   if (role === 'primary') {
-    efs.on(DescribeReplicationConfigurationsCommand, { FileSystemId: 'fs-east' }).resolves({
+    efs.on(DescribeReplicationConfigurationsCommand, { FileSystemId: 'fs-primary' }).resolves({
       Replications: [
         {
-          SourceFileSystemId: 'fs-east',
-          SourceFileSystemRegion: EAST,
-          SourceFileSystemArn: 'arn:fs-east',
-          OriginalSourceFileSystemArn: 'arn:fs-east',
+          SourceFileSystemId: 'fs-primary',
+          SourceFileSystemRegion: P,
+          SourceFileSystemArn: 'arn:fs-primary',
+          OriginalSourceFileSystemArn: 'arn:fs-primary',
           CreationTime: new Date('2025-01-01T00:00:00Z'),
           Destinations: [
             {
               Status: 'ENABLED',
-              FileSystemId: 'fs-west',
-              Region: WEST,
+              FileSystemId: 'fs-secondary',
+              Region: S,
               LastReplicatedTimestamp: new Date(NOW.getTime() - 42_000),
             },
           ],
@@ -115,74 +123,100 @@ function healthyRegion(clients: RegionClients, region: string, role: 'primary' |
       .rejects(new ReplicationNotFound({ message: 'no replication', $metadata: {} }));
   }
 
-  const cw = mockClient(clients.cloudwatch);
-  cw.on(GetMetricStatisticsCommand, { Namespace: 'AWS/RDS' }).resolves({
+  const cloudwatch = mockClient(clients.cloudwatch);
+  cloudwatch.on(GetMetricStatisticsCommand, { Namespace: 'AWS/RDS' }).resolves({
     Datapoints: [
       { Timestamp: new Date(NOW.getTime() - 120_000), Average: 900 },
       { Timestamp: new Date(NOW.getTime() - 60_000), Average: 120.4 },
     ],
   });
-  if (region === EAST) {
-    cw.on(GetMetricStatisticsCommand, {
-      Namespace: 'AWS/Route53',
-      Dimensions: [{ Name: 'HealthCheckId', Value: 'hc-east' }],
-    }).resolves({ Datapoints: [{ Timestamp: new Date(NOW.getTime() - 60_000), Minimum: 1 }] });
-    cw.on(GetMetricStatisticsCommand, {
-      Namespace: 'AWS/Route53',
-      Dimensions: [{ Name: 'HealthCheckId', Value: 'hc-west' }],
-    }).resolves({ Datapoints: [{ Timestamp: new Date(NOW.getTime() - 60_000), Minimum: 0 }] });
-    // After a planned switchover to the secondary: the plan's primary check and the gate are unhealthy.
-    for (const id of ['hc-plan-east', 'hc-gate']) {
-      cw.on(GetMetricStatisticsCommand, {
-        Namespace: 'AWS/Route53',
-        Dimensions: [{ Name: 'HealthCheckId', Value: id }],
-      }).resolves({ Datapoints: [{ Timestamp: new Date(NOW.getTime() - 60_000), Minimum: 0 }] });
-    }
+  if (region === EAST) route53Metrics(cloudwatch);
+  return { autoscaling, elb, rds, elasticache, efs, cloudwatch };
+}
+
+/** Route 53's metrics (us-east-1): each region's check, and after a planned switchover the plan's check and gate unhealthy. */
+function route53Metrics(cloudwatch: AwsClientStub<CloudWatchClient>): void {
+  const health = { 'hc-primary': 1, 'hc-secondary': 0, 'hc-plan-primary': 0, 'hc-gate': 0 };
+  for (const [id, value] of Object.entries(health)) {
+    cloudwatch
+      .on(GetMetricStatisticsCommand, { Namespace: 'AWS/Route53', Dimensions: [{ Name: 'HealthCheckId', Value: id }] })
+      .resolves({ Datapoints: [{ Timestamp: new Date(NOW.getTime() - 60_000), Minimum: value }] });
   }
 }
 
-/** CloudFormation answers for both regions' App and Storage stacks. */
-function stacksFetch(failRegion?: string, planUuid = LIVE_UUID) {
+/** CloudFormation answers for both regions' stacks of `config`; `planUuid` is the UUID the plan holds for `staleService` in the secondary. */
+function stacksFetch(
+  config: EnvironmentConfig,
+  options: { failRegion?: string; planUuid?: string; staleService?: string; appOmits?: string } = {},
+) {
   return fakeFetch((req) => {
     const region = /cloudformation\.([a-z0-9-]+)\./.exec(req.url)![1];
-    if (region === failRegion) throw new TypeError('fetch failed: connect ETIMEDOUT');
+    if (region === options.failRegion) throw new TypeError('fetch failed: connect ETIMEDOUT');
     const stackName = new URLSearchParams(req.body).get('StackName')!;
-    const short = region === EAST ? 'east' : 'west';
-    const outputs: Record<string, string> = stackName.includes('-App-')
-      ? { HealthCheckId: `hc-${short}`, LoadBalancerDnsName: `haweb-lb-${region}.elb.amazonaws.com` }
-      : stackName.includes('-Operations-')
-        ? {
-            PlanPrimaryHealthCheckId: 'hc-plan-east',
-            PrimaryGateHealthCheckId: 'hc-gate',
-            PlanFleetArnuseast1: fleetArn(EAST, LIVE_UUID),
-            PlanFleetArnuswest2: fleetArn(WEST, planUuid),
-          }
-        : { FileSystemId: `fs-${short}` };
+    const role = region === config.primary.region ? 'primary' : 'secondary';
+    const services = config.services.map((s) => s.name);
+    const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
+    let outputs: Record<string, string>;
+    if (stackName.includes('-App-')) {
+      outputs = { HealthCheckId: `hc-${role}`, LoadBalancerDnsName: `haweb-lb-${region}.elb.amazonaws.com` };
+      for (const s of services.filter((x) => x !== options.appOmits)) {
+        outputs[`TargetGroupArn${pascal(s)}`] = targetGroupArn(region, s);
+      }
+    } else if (stackName.includes('-Operations-')) {
+      outputs = { PlanPrimaryHealthCheckId: 'hc-plan-primary', PrimaryGateHealthCheckId: 'hc-gate' };
+      for (const r of [config.primary.region, config.secondary.region]) {
+        for (const s of services) {
+          const uuid = r === config.secondary.region && s === options.staleService ? options.planUuid! : LIVE_UUID;
+          outputs[`PlanFleetArn${r.replace(/-/g, '')}${pascal(s)}`] = fleetArn(r, uuid, `haweb-${config.name}-${s}`);
+        }
+      }
+    } else {
+      outputs = { FileSystemId: `fs-${role}` };
+    }
     return { body: describeStacksXml(stackName, outputs) };
   });
 }
 
-function setup(options: { failRegion?: string; plan?: boolean; planUuid?: string } = {}) {
-  const east = regionClients(EAST);
-  const west = regionClients(WEST);
-  healthyRegion(east, EAST, 'primary');
-  if (options.failRegion === WEST) {
-    for (const c of Object.values(west)) {
-      mockClient(c).onAnyCommand().rejects(new Error('getaddrinfo ENOTFOUND us-west-2'));
+function setup(
+  options: {
+    failRegion?: string;
+    plan?: boolean;
+    planUuid?: string;
+    staleService?: string;
+    appOmits?: string;
+    config?: EnvironmentConfig;
+  } = {},
+) {
+  const base = options.config ?? demo;
+  const config = options.plan ? { ...base, regionSwitch: { ...base.regionSwitch, enabled: true } } : base;
+  const [P, S] = [config.primary.region, config.secondary.region];
+  const primary = regionClients(P);
+  const secondary = regionClients(S);
+  const mocks = { primary: healthyRegion(config, primary, 'primary'), secondary: undefined as unknown };
+  if (options.failRegion === S) {
+    for (const c of Object.values(secondary)) {
+      mockClient(c)
+        .onAnyCommand()
+        .rejects(new Error(`getaddrinfo ENOTFOUND ${S}`));
     }
   } else {
-    healthyRegion(west, WEST, 'secondary');
+    mocks.secondary = healthyRegion(config, secondary, 'secondary');
   }
-  const f = stacksFetch(options.failRegion, options.planUuid);
+  // Route 53's metrics are in us-east-1, a region of demo but not of staging.
+  const metrics = regionClients(EAST);
+  if (P !== EAST && S !== EAST) route53Metrics(mockClient(metrics.cloudwatch));
+  const f = stacksFetch(config, options);
   const deps = cliDeps({
     fetch: f.fetch,
-    clients: (region) => (region === EAST ? east : region === WEST ? west : regionClients(region)),
+    clients: (region) => (region === P ? primary : region === S ? secondary : metrics),
     now: () => NOW,
-    environments: options.plan
-      ? { demo: { ...demo, regionSwitch: { ...demo.regionSwitch, enabled: true } } }
-      : undefined,
+    environments: { [config.name]: config },
   });
-  return { deps, requests: f.requests };
+  return {
+    deps,
+    requests: f.requests,
+    mocks: mocks as { primary: ReturnType<typeof healthyRegion>; secondary: ReturnType<typeof healthyRegion> },
+  };
 }
 
 describe('status', () => {
@@ -197,19 +231,31 @@ describe('status', () => {
     expect(east).toMatchObject({
       region: EAST,
       configuredRole: 'primary',
-      healthCheck: { ok: true, value: { healthCheckId: 'hc-east', status: 'healthy' } },
-      targets: { ok: true, value: { healthy: 2, total: 2 } },
-      database: { ok: true, value: { role: 'writer', clusterIdentifier: 'db-east', clusterStatus: 'available' } },
+      healthCheck: { ok: true, value: { healthCheckId: 'hc-primary', status: 'healthy' } },
+      targets: {
+        ok: true,
+        value: {
+          healthy: 2,
+          total: 2,
+          services: [
+            { service: 'web', ok: true, value: { targetGroupArn: targetGroupArn(EAST, 'web'), healthy: 2, total: 2 } },
+          ],
+        },
+      },
+      database: {
+        ok: true,
+        value: { role: 'writer', clusterIdentifier: 'db-primary', clusterStatus: 'available' },
+      },
       cache: { ok: true, value: { role: 'PRIMARY', globalReplicationGroupId: 'ldgnf-haweb-demo-sessions' } },
       files: {
         ok: true,
         value: {
-          fileSystemId: 'fs-east',
+          fileSystemId: 'fs-primary',
           replications: [
             {
               direction: 'outgoing',
               peerRegion: WEST,
-              peerFileSystemId: 'fs-west',
+              peerFileSystemId: 'fs-secondary',
               status: 'ENABLED',
               secondsSinceLastSync: 42,
             },
@@ -221,22 +267,32 @@ describe('status', () => {
     expect(west).toMatchObject({
       region: WEST,
       configuredRole: 'secondary',
-      healthCheck: { ok: true, value: { healthCheckId: 'hc-west', status: 'unhealthy' } },
+      healthCheck: { ok: true, value: { healthCheckId: 'hc-secondary', status: 'unhealthy' } },
       targets: { ok: true, value: { healthy: 1, total: 2, byState: { healthy: 1, draining: 1 } } },
       database: { ok: true, value: { role: 'reader', synchronizationStatus: 'connected', replicationLagMs: 120.4 } },
-      cache: { ok: true, value: { role: 'SECONDARY', replicationGroupId: 'rg-west' } },
-      files: { ok: true, value: { fileSystemId: 'fs-west', replications: [] } },
+      cache: { ok: true, value: { role: 'SECONDARY', replicationGroupId: 'rg-secondary' } },
+      files: { ok: true, value: { fileSystemId: 'fs-secondary', replications: [] } },
     });
   });
 
-  test('--json prints exactly one JSON document with environment, time and two regions', async () => {
+  test('--json prints exactly one JSON document with environment, time, services, data components and two regions', async () => {
     const { deps } = setup();
 
     await main(['status', '--json'], deps);
 
     expect(deps.out).toHaveLength(1);
     const report = JSON.parse(deps.out[0]);
-    expect(Object.keys(report)).toEqual(['environment', 'checkedAt', 'regions', 'dns', 'planFleets']);
+    expect(Object.keys(report)).toEqual([
+      'environment',
+      'checkedAt',
+      'services',
+      'dataComponents',
+      'regions',
+      'dns',
+      'planFleets',
+    ]);
+    expect(report.services).toEqual(['web']);
+    expect(report.dataComponents).toEqual(['database', 'sessionCache', 'sharedFiles']);
     expect(report.dns).toEqual({ ok: true, value: { steeredByPlan: false } });
     expect(report.planFleets).toEqual({ ok: true, value: { hasPlan: false, fleets: [] } });
     expect(report.environment).toBe('demo');
@@ -263,10 +319,13 @@ describe('status', () => {
     expect(code).toBe(0);
     const table = deps.out.join('\n');
     expect(table).toContain('us-east-1 (primary in config)');
+    expect(table).toContain('Services: web\nData components: database, session cache, shared files\n');
     expect(table).toMatch(/Route 53 health check\s+healthy\s+unhealthy/);
-    expect(table).toMatch(/ALB targets\s+2\/2 healthy\s+1\/2 healthy \(1 draining\)/);
+    expect(table).toMatch(/ALB targets \(all\)\s+2\/2 healthy\s+1\/2 healthy \(1 draining\)/);
+    expect(table).toMatch(/ {2}service web\s+2\/2 healthy\s+1\/2 healthy \(1 draining\)/);
     expect(table).toMatch(/Aurora replication lag\s+- \(writer\)\s+120 ms/);
     expect(table).toMatch(/EFS replication\s+to us-west-2: ENABLED, last sync 42 s ago\s+none/);
+    expect(table).toMatch(/Plan's fleets\s+- \(no plan\)\s+- \(no plan\)/);
   });
 
   test('with a plan, it shows how the PRIMARY record is steered: gate and plan check from the operations stack', async () => {
@@ -278,7 +337,7 @@ describe('status', () => {
       ok: true,
       value: {
         steeredByPlan: true,
-        planPrimaryCheck: { healthCheckId: 'hc-plan-east', status: 'unhealthy' },
+        planPrimaryCheck: { healthCheckId: 'hc-plan-primary', status: 'unhealthy' },
         primaryGate: { healthCheckId: 'hc-gate', status: 'unhealthy' },
       },
     });
@@ -292,30 +351,216 @@ describe('status', () => {
   });
 
   test("with a plan, it checks that the plan scales the live fleets (the groups of the fleets' fixed name)", async () => {
-    const { deps } = setup({ plan: true });
+    const { deps, mocks } = setup({ plan: true });
     await main(['status', '--json'], deps);
     expect((JSON.parse(deps.out.join('\n')) as StatusReport).planFleets).toEqual({
       ok: true,
       value: {
         hasPlan: true,
         fleets: [
-          { region: EAST, planned: fleetArn(EAST, LIVE_UUID), live: fleetArn(EAST, LIVE_UUID), matches: true },
-          { region: WEST, planned: fleetArn(WEST, LIVE_UUID), live: fleetArn(WEST, LIVE_UUID), matches: true },
+          {
+            region: EAST,
+            service: 'web',
+            planned: fleetArn(EAST, LIVE_UUID),
+            live: fleetArn(EAST, LIVE_UUID),
+            matches: true,
+          },
+          {
+            region: WEST,
+            service: 'web',
+            planned: fleetArn(WEST, LIVE_UUID),
+            live: fleetArn(WEST, LIVE_UUID),
+            matches: true,
+          },
+        ],
+      },
+    });
+    expect(mocks.primary.autoscaling.commandCalls(DescribeAutoScalingGroupsCommand)[0]!.args[0].input).toMatchObject({
+      AutoScalingGroupNames: ['haweb-demo-web'],
+    });
+    deps.out.length = 0;
+    await main(['status'], deps);
+    expect(deps.out.join('\n')).toMatch(/Plan's fleet: web\s+the live group\s+the live group/);
+  });
+
+  test("two services: the plan's fleet of each service in each region (staging: web and catalog)", async () => {
+    const { deps, mocks } = setup({ config: staging });
+    const [P, S] = [staging.primary.region, staging.secondary.region];
+
+    expect(await main(['status', '--json', '-c', 'env=staging'], deps)).toBe(0);
+
+    const report: StatusReport = JSON.parse(deps.out.join('\n'));
+    expect(report.services).toEqual(['web', 'catalog']);
+    const group = (s: string) => `haweb-staging-${s}`;
+    expect(report.planFleets).toEqual({
+      ok: true,
+      value: {
+        hasPlan: true,
+        fleets: [P, S].flatMap((region) =>
+          ['web', 'catalog'].map((service) => ({
+            region,
+            service,
+            planned: fleetArn(region, LIVE_UUID, group(service)),
+            live: fleetArn(region, LIVE_UUID, group(service)),
+            matches: true,
+          })),
+        ),
+      },
+    });
+    // One DescribeAutoScalingGroups per region, for both groups.
+    for (const m of [mocks.primary, mocks.secondary]) {
+      expect(m.autoscaling.commandCalls(DescribeAutoScalingGroupsCommand).map((c) => c.args[0].input)).toEqual([
+        { AutoScalingGroupNames: [group('web'), group('catalog')] },
+      ]);
+    }
+    deps.out.length = 0;
+    await main(['status', '-c', 'env=staging'], deps);
+    const table = deps.out.join('\n');
+    expect(table).toMatch(/Plan's fleet: web\s+the live group\s+the live group/);
+    expect(table).toMatch(/Plan's fleet: catalog\s+the live group\s+the live group/);
+  });
+
+  test('two services: the targets of each service, from its target group (App output TargetGroupArn<Service>)', async () => {
+    const { deps } = setup({ config: staging });
+    await main(['status', '--json', '-c', 'env=staging'], deps);
+    const [primary, secondary] = (JSON.parse(deps.out.join('\n')) as StatusReport).regions;
+    expect(primary.targets).toMatchObject({
+      ok: true,
+      value: {
+        healthy: 5,
+        total: 5,
+        services: [
+          { service: 'web', ok: true, value: { healthy: 2, total: 2 } },
+          {
+            service: 'catalog',
+            ok: true,
+            value: { targetGroupArn: targetGroupArn(staging.primary.region, 'catalog'), healthy: 3, total: 3 },
+          },
+        ],
+      },
+    });
+    expect(secondary.targets).toMatchObject({
+      ok: true,
+      value: {
+        healthy: 2,
+        total: 3,
+        services: [
+          { service: 'web', ok: true, value: { healthy: 1, total: 2, byState: { healthy: 1, draining: 1 } } },
+          { service: 'catalog', ok: true, value: { healthy: 1, total: 1 } },
         ],
       },
     });
     deps.out.length = 0;
-    await main(['status'], deps);
-    expect(deps.out.join('\n')).toMatch(/Plan's fleet\s+the live group\s+the live group/);
+    await main(['status', '-c', 'env=staging'], deps);
+    const table = deps.out.join('\n');
+    expect(table).toMatch(/ALB targets \(all\)\s+5\/5 healthy\s+2\/3 healthy \(1 draining\)/);
+    expect(table).toMatch(/ {2}service web\s+2\/2 healthy\s+1\/2 healthy \(1 draining\)/);
+    expect(table).toMatch(/ {2}service catalog\s+3\/3 healthy\s+1\/1 healthy/);
+  });
+
+  test("a service the App stack has no target group output for: that service's error, the others still read", async () => {
+    const { deps } = setup({ config: staging, appOmits: 'catalog' });
+    await main(['status', '--json', '-c', 'env=staging'], deps);
+    const [primary] = (JSON.parse(deps.out.join('\n')) as StatusReport).regions;
+    expect(primary.targets.ok && primary.targets.value.services).toEqual([
+      expect.objectContaining({ service: 'web', ok: true }),
+      {
+        service: 'catalog',
+        ok: false,
+        error:
+          `stack HaWeb-staging-App-${staging.primary.region} in ${staging.primary.region} has no output ` +
+          'TargetGroupArnCatalog; run `cdk deploy` for this environment first',
+      },
+    ]);
+  });
+
+  describe('an environment without session cache and shared files (staging with its catalog service alone)', () => {
+    const [P, S] = [catalogOnly.primary.region, catalogOnly.secondary.region];
+
+    test('reads the database, not the Storage stacks, the Global Datastore or EFS, and says "not in this environment"', async () => {
+      const { deps, requests, mocks } = setup({ config: catalogOnly });
+
+      expect(await main(['status', '--json', '-c', 'env=staging'], deps)).toBe(0);
+
+      const report: StatusReport = JSON.parse(deps.out.join('\n'));
+      expect(report.dataComponents).toEqual(['database']);
+      for (const [r, role] of [
+        [report.regions[0]!, 'primary'],
+        [report.regions[1]!, 'secondary'],
+      ] as const) {
+        expect(r.database).toMatchObject({ ok: true, value: { role: role === 'primary' ? 'writer' : 'reader' } });
+        expect(r.cache).toEqual({
+          inEnvironment: false,
+          note: 'not in this environment (no service uses session cache)',
+        });
+        expect(r.files).toEqual({
+          inEnvironment: false,
+          note: 'not in this environment (no service uses shared files)',
+        });
+      }
+      expect(requests.filter((r) => r.body.includes('-Storage-'))).toEqual([]);
+      for (const m of [mocks.primary, mocks.secondary]) {
+        expect(m.elasticache.calls()).toHaveLength(0);
+        expect(m.efs.calls()).toHaveLength(0);
+      }
+      expect(report.planFleets.ok && report.planFleets.value.fleets.map((f) => [f.region, f.service])).toEqual([
+        [P, 'catalog'],
+        [S, 'catalog'],
+      ]);
+    });
+
+    test('the table says which components are not in this environment, not "error"', async () => {
+      const { deps } = setup({ config: catalogOnly });
+
+      expect(await main(['status', '-c', 'env=staging'], deps)).toBe(0);
+
+      const table = deps.out.join('\n');
+      expect(table).toContain(
+        'Services: catalog\nData components: database; not in this environment: session cache, shared files\n',
+      );
+      expect(table).toMatch(/Aurora\s+writer, available\s+reader, available, connected/);
+      expect(table).toMatch(/Cache \(Global Datastore\)\s+not in this environment\s+not in this environment\n/);
+      expect(table).toMatch(/EFS replication\s+not in this environment\s+not in this environment\n/);
+      expect(table).not.toContain('error');
+    });
+
+    test('components not in the environment are no read: with everything else failing, exit 2', async () => {
+      const deps = cliDeps({
+        fetch: async () => {
+          throw new TypeError('fetch failed');
+        },
+        clients: () => {
+          const c = regionClients(P);
+          for (const client of Object.values(c)) mockClient(client).onAnyCommand().rejects(new Error('offline'));
+          return c;
+        },
+        now: () => NOW,
+        environments: { staging: catalogOnly },
+      });
+      expect(await main(['status', '-c', 'env=staging'], deps)).toBe(2);
+    });
   });
 
   test('flags a plan that still scales a fleet deleted and created again, with the way to refresh it', async () => {
     const old = '99999999-8888-7777-6666-555555555555';
-    const { deps } = setup({ plan: true, planUuid: old });
+    const { deps } = setup({ plan: true, planUuid: old, staleService: 'web' });
     await main(['status'], deps);
     expect(deps.out.join('\n')).toContain(
       `STALE: the plan scales ${fleetArn(WEST, old)}, the live group is ${fleetArn(WEST, LIVE_UUID)}; ` +
         'redeploy HaWeb-demo-Operations-<primary> with a new PlanFleetLookup (runbook: first deploy)',
+    );
+  });
+
+  test("a stale fleet of one service is flagged on that service's row only", async () => {
+    const old = '99999999-8888-7777-6666-555555555555';
+    const { deps } = setup({ config: staging, planUuid: old, staleService: 'catalog' });
+    await main(['status', '-c', 'env=staging'], deps);
+    const table = deps.out.join('\n');
+    expect(table).toMatch(/Plan's fleet: web\s+the live group\s+the live group\n/);
+    expect(table).toMatch(
+      new RegExp(
+        `Plan's fleet: catalog\\s+the live group\\s+STALE: the plan scales ${fleetArn(staging.secondary.region, old, 'haweb-staging-catalog')}`,
+      ),
     );
   });
 
@@ -404,6 +649,8 @@ describe('status', () => {
     const table = renderStatusTable({
       environment: 'prod',
       checkedAt: NOW.toISOString(),
+      services: ['web'],
+      dataComponents: ['database', 'sessionCache', 'sharedFiles'],
       regions: [
         {
           region: EAST,

@@ -1,13 +1,18 @@
 import { main } from '../../cli/main';
 import { planSwitch, regionSwitchPlanName } from '../../cli/switch';
-import { demo } from '../../lib/config/environments';
-import { FakeAnswer, SeenRequest, cliDeps, fakeClock, fakeFetch, noCredentials } from './fakes';
+import { EnvironmentConfig } from '../../lib/config';
+import { demo, staging } from '../../lib/config/environments';
+import { FakeAnswer, SeenRequest, catalogOnly, cliDeps, fakeClock, fakeFetch, noCredentials } from './fakes';
 
 const PLAN_ARN = 'arn:aws:arc-region-switch::111111111111:plan/haweb-demo:abc123';
 const MUTATING = ['StartPlanExecution', 'CancelPlanExecution', 'UpdatePlanExecution', 'ApprovePlanExecutionStep'];
 
 /** A Region switch data plane whose execution goes through the given GetPlanExecution answers, then stays on the last. */
-function arcPlane(executions: object[], extra: Partial<Record<string, (req: SeenRequest) => FakeAnswer>> = {}) {
+function arcPlane(
+  executions: object[],
+  extra: Partial<Record<string, (req: SeenRequest) => FakeAnswer>> = {},
+  planName = 'haweb-demo',
+) {
   let polls = 0;
   return fakeFetch((req) => {
     const custom = extra[req.operation];
@@ -15,7 +20,7 @@ function arcPlane(executions: object[], extra: Partial<Record<string, (req: Seen
     switch (req.operation) {
       case 'ListPlansInRegion':
         return JSON.parse(req.body).nextToken
-          ? { body: { plans: [{ arn: PLAN_ARN, name: 'haweb-demo', owner: '111111111111', regions: [] }] } }
+          ? { body: { plans: [{ arn: PLAN_ARN, name: planName, owner: '111111111111', regions: [] }] } }
           : { body: { plans: [{ arn: 'arn:other', name: 'other-plan' }], nextToken: 'page-2' } };
       case 'StartPlanExecution':
         return { body: { executionId: 'exec-1', plan: PLAN_ARN } };
@@ -326,6 +331,60 @@ describe('switchover, failover, failback', () => {
   });
 });
 
+describe('what the plan switches, by the components the environment has', () => {
+  const S = catalogOnly.secondary.region;
+  const run = async (argv: string[], environments?: Record<string, EnvironmentConfig>) => {
+    const arc = arcPlane([DONE], {}, environments ? 'haweb-staging' : 'haweb-demo');
+    // No SDK client and no Lambda: cliDeps' clients throw when asked for one. A switch invokes no function itself.
+    const deps = cliDeps({ fetch: arc.fetch, environments });
+    const code = await main(argv, deps);
+    return { code, out: deps.out.join('\n'), operations: arc.requests.map((r) => r.operation) };
+  };
+
+  test('switchover of demo: every component, through the plan only', async () => {
+    const r = await run(['switchover', '--to', 'us-west-2']);
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      'The plan scales the fleets of web and switches the database, session cache and shared files.',
+    );
+    expect(r.operations.every((o) => /^(ListPlansInRegion|StartPlanExecution|GetPlanExecution)$/.test(o))).toBe(true);
+  });
+
+  test('switchover without session cache and shared files: the database only, the others not in this environment', async () => {
+    const r = await run(['switchover', '--to', S, '-c', 'env=staging'], { staging: catalogOnly });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      'The plan scales the fleets of catalog and switches the database (not in this environment: session cache ' +
+        'and shared files).',
+    );
+    expect(r.out).not.toContain('Ungraceful');
+  });
+
+  test('failover of demo: the functions the plan skips, to invoke afterwards, are cache-failover, efs-replication and postcheck', async () => {
+    const r = await run(['failover', '--to', 'us-west-2']);
+    expect(r.out).toContain(
+      'Ungraceful: the plan skips its Lambda steps; once it completes, invoke in us-west-2, in order ' +
+        '(docs/runbooks/unplanned-failover.md): haweb-demo-cache-failover, haweb-demo-efs-replication, haweb-demo-postcheck.',
+    );
+  });
+
+  test('failover without session cache and shared files: no cache-failover or efs-replication to invoke (they do not exist)', async () => {
+    const r = await run(['failover', '--to', S, '-c', 'env=staging'], { staging: catalogOnly });
+    expect(r.code).toBe(0);
+    expect(r.out).toContain(
+      `Ungraceful: the plan skips its Lambda steps; once it completes, invoke in ${S}, in order ` +
+        '(docs/runbooks/unplanned-failover.md): haweb-staging-postcheck.',
+    );
+    expect(r.out).not.toMatch(/cache-failover|efs-replication/);
+  });
+
+  test('--dry-run says it too', async () => {
+    const r = await run(['failover', '--to', S, '-c', 'env=staging', '--dry-run'], { staging: catalogOnly });
+    expect(r.out).toContain('switches the database (not in this environment: session cache and shared files).');
+    expect(r.out).toContain('haweb-staging-postcheck.\nNothing was changed.');
+  });
+});
+
 describe('planSwitch', () => {
   test('maps each command to its target and mode', () => {
     expect(planSwitch(demo, 'switchover', 'us-west-2')).toEqual({
@@ -333,6 +392,20 @@ describe('planSwitch', () => {
       targetRegion: 'us-west-2',
       mode: 'graceful',
       planName: 'haweb-demo',
+      services: ['web'],
+      dataComponents: ['database', 'sessionCache', 'sharedFiles'],
+      notInEnvironment: [],
+      skippedFunctions: [],
+    });
+    expect(planSwitch(staging, 'switchover', 'eu-central-1')).toMatchObject({
+      services: ['web', 'catalog'],
+      dataComponents: ['database', 'sessionCache', 'sharedFiles'],
+    });
+    expect(planSwitch(catalogOnly, 'failover', 'eu-central-1')).toMatchObject({
+      services: ['catalog'],
+      dataComponents: ['database'],
+      notInEnvironment: ['sessionCache', 'sharedFiles'],
+      skippedFunctions: ['haweb-staging-postcheck'],
     });
     expect(planSwitch(demo, 'failover', 'us-east-1').mode).toBe('ungraceful');
     expect(planSwitch(demo, 'failback', undefined).targetRegion).toBe('us-east-1');

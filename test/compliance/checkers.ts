@@ -287,16 +287,28 @@ export interface FixedName {
  * Every physical name the stack's template fixes: a string property named `...Name`, `...Identifier`, `...Id` or
  * `...Suffix` that contains the app's `haweb` prefix (references to another resource's name are not strings).
  */
-export function fixedNames(stack: Synthesized, env: string): FixedName[] {
+export function fixedNames(stack: Synthesized, env: string, services: readonly string[] = []): FixedName[] {
+  // A service's names, `haweb-<env>-<service>...` and `/haweb/<env>/<service>`, are checked in their generic form
+  // (the runbook covers every service of the config, not the shipped examples by name).
+  const generic = (name: string) =>
+    services.reduce(
+      (n, service) =>
+        n
+          .replace(new RegExp(`^haweb-<env>-${service}(?=-|$)`), 'haweb-<env>-<service>')
+          .replace(new RegExp(`^/haweb/<env>/${service}$`), '/haweb/<env>/<service>'),
+      name,
+    );
   return Object.values<Json>(stack.template.Resources ?? {}).flatMap((r) =>
     Object.entries<unknown>(r.Properties ?? {})
       .filter(([k, v]) => /(Name|Identifier|Id|Suffix)$/.test(k) && typeof v === 'string' && /haweb/i.test(v))
       .map(([, v]) => ({
         // A Parameter Store name is checked by its service's path, `/haweb/<env>/<service>` (the runbook lists
         // the path, not each setting and version).
-        name: (r.Type === 'AWS::SSM::Parameter' ? (v as string).split('/').slice(0, 4).join('/') : (v as string))
-          .split(env)
-          .join('<env>'),
+        name: generic(
+          (r.Type === 'AWS::SSM::Parameter' ? (v as string).split('/').slice(0, 4).join('/') : (v as string))
+            .split(env)
+            .join('<env>'),
+        ),
         type: r.Type as string,
         retained: r.DeletionPolicy && r.DeletionPolicy !== 'Delete' ? (r.DeletionPolicy as string) : undefined,
       })),

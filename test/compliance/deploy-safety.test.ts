@@ -49,7 +49,8 @@ describe.each(ENVIRONMENTS)('deploy safety of %s', (_name, config, stacks) => {
   test('2. every alarm action and scaling notification may publish: topic policy and key policy allow the publisher', () => {
     const publishers = stacks.flatMap((s) => publishersOf(s).map((p) => [s, p] as const));
     expect(publishers.filter(([, p]) => p.principal.Service).length).toBeGreaterThan(10);
-    expect(publishers.filter(([, p]) => p.principal.AWS)).toHaveLength(2);
+    // Auto Scaling's service-linked role: the scaling notifications of each service's group, in both regions.
+    expect(publishers.filter(([, p]) => p.principal.AWS)).toHaveLength(2 * config.services.length);
     expect(publishers.map(([s, p]) => publisherProblem(s, p)).filter((m) => m !== undefined)).toEqual([]);
   });
 
@@ -97,9 +98,10 @@ describe.each(ENVIRONMENTS)('deploy safety of %s', (_name, config, stacks) => {
     const crossRegion = calls.filter((c) => !c.create.includes(`\\"region\\":\\"${c.stack.region}\\"`));
     expect(crossRegion.map((c) => `${c.stack.stackName} ${c.create.match(/describeAutoScalingGroups/)?.[0]}`)).toEqual(
       config.regionSwitch.enabled
-        ? [
-            `${stacks.find((s) => s.stackName.endsWith(`Operations-${config.primary.region}`))!.stackName} describeAutoScalingGroups`,
-          ]
+        ? config.services.map(
+            () =>
+              `${stacks.find((s) => s.stackName.endsWith(`Operations-${config.primary.region}`))!.stackName} describeAutoScalingGroups`,
+          )
         : [],
     );
   });
@@ -135,10 +137,19 @@ describe.each(ENVIRONMENTS)('deploy safety of %s', (_name, config, stacks) => {
 });
 
 describe('the first-deploy runbook (docs/runbooks/first-deploy.md)', () => {
+  // Every fixed name of every environment, a service's in its generic form (haweb-<env>-<service>).
+  const fixed = ENVIRONMENTS.flatMap(([, config, stacks]) =>
+    stacks.flatMap((st) =>
+      fixedNames(
+        st,
+        config.name,
+        config.services.map((s) => s.name),
+      ),
+    ),
+  );
   const runbook = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'runbooks', 'first-deploy.md'), 'utf8');
 
   test('checks every fixed name of every template (step 1) and frees each one a retained resource holds (step 3)', () => {
-    const fixed = ENVIRONMENTS.flatMap(([, config, stacks]) => stacks.flatMap((st) => fixedNames(st, config.name)));
     expect(fixed.filter((f) => f.retained).length).toBeGreaterThanOrEqual(4);
     expect(runbookNameProblems(runbook, fixed)).toEqual([]);
   });
@@ -147,7 +158,6 @@ describe('the first-deploy runbook (docs/runbooks/first-deploy.md)', () => {
     const first = runbook
       .replace(/^.*haweb-<env>-sessions.*$/gm, '')
       .replace(/^.*(remove-regions-from-replication|delete-secret).*$/gm, '');
-    const fixed = ENVIRONMENTS.flatMap(([, config, stacks]) => stacks.flatMap((st) => fixedNames(st, config.name)));
     expect(runbookNameProblems(first, fixed)).toEqual([
       'step 1 does not check haweb-<env>-sessions (AWS::ElastiCache::GlobalReplicationGroup)',
       'step 3 has no command that frees haweb-<env>-sessions (AWS::ElastiCache::GlobalReplicationGroup, RetainExceptOnCreate)',

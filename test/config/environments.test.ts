@@ -29,10 +29,17 @@ describe('environments', () => {
   });
 
   test("the secondary of every environment starts no larger than its primary (warm standby) and may grow to the primary's size", () => {
-    for (const e of Object.values(ENVIRONMENTS)) {
-      expect(e.secondary.capacity.min).toBeLessThanOrEqual(e.primary.capacity.min);
-      expect(e.secondary.capacity.max).toBeGreaterThanOrEqual(e.primary.capacity.min);
+    for (const { capacity } of Object.values(ENVIRONMENTS).flatMap((e) => e.services)) {
+      expect(capacity.secondary.min).toBeLessThanOrEqual(capacity.primary.min);
+      expect(capacity.secondary.max).toBeGreaterThanOrEqual(capacity.primary.min);
     }
+  });
+
+  test('staging and prod run the catalog example next to the reference service; demo runs the reference service', () => {
+    const names = (e: keyof typeof ENVIRONMENTS) => ENVIRONMENTS[e]!.services.map((s) => s.name);
+    expect(names('demo')).toEqual(['web']);
+    expect(names('staging')).toEqual(['web', 'catalog']);
+    expect(names('prod')).toEqual(['web', 'catalog']);
   });
 
   test('an unknown environment names the known ones and where to add one', () => {

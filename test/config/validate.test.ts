@@ -1,5 +1,5 @@
-import { CapacityConfig, ConfigError, EnvironmentConfig, parseCidr, validateEnvironmentConfig } from '../../lib/config';
-import { MAX_SERVICE_SETTINGS, PRODUCTION_DATABASE_INSTANCES } from '../../lib/config/validate';
+import { ConfigError, EnvironmentConfig, parseCidr, validateEnvironmentConfig } from '../../lib/config';
+import { PRODUCTION_DATABASE_INSTANCES } from '../../lib/config/validate';
 import { demo, prod } from '../../lib/config/environments';
 
 /** The problems a config has, or [] when it is valid. */
@@ -56,30 +56,6 @@ describe('validateEnvironmentConfig', () => {
     ]);
   });
 
-  test('rejects min capacity above max', () => {
-    expect(problemsOf(secondary({ capacity: { min: 5, max: 4 } }))).toContain(
-      'secondary.capacity must satisfy min <= max (got min 5, max 4); raise max or lower min.',
-    );
-  });
-
-  test("rejects a desired capacity (runtime state: a deploy must not undo the plan's scale-up)", () => {
-    const withDesired = { min: 2, desired: 2, max: 4 } as unknown as CapacityConfig;
-    expect(problemsOf(primary({ capacity: withDesired }))).toContain(
-      "primary.capacity.desired is not a setting: the running size is runtime state (scaling and the Region switch plan's " +
-        'scale-up change it, and a deploy must not undo them); remove it and set min, the size a new group starts with.',
-    );
-  });
-
-  test('rejects fewer than two instances in the primary', () => {
-    expect(problemsOf(primary({ capacity: { min: 1, max: 4 } }))).toContain(
-      'primary.capacity.min must be at least 2 so the region survives the loss of an instance (got 1).',
-    );
-  });
-
-  test('accepts a single warm-standby instance in the secondary', () => {
-    expect(problemsOf(secondary({ capacity: { min: 1, max: 2 } }))).toEqual([]);
-  });
-
   test('rejects overlapping VPC CIDRs', () => {
     expect(problemsOf(secondary({ vpcCidr: '10.10.128.0/17' }))).toContain(
       'primary.vpcCidr "10.10.0.0/16" overlaps secondary.vpcCidr "10.10.128.0/17"; give the regions disjoint ranges so they can be peered later.',
@@ -128,70 +104,6 @@ describe('validateEnvironmentConfig', () => {
       'primary.machineImageId and secondary.machineImageId are both "ami-0123456789abcdef0"; an AMI ID belongs to one ' +
         "region: copy the image to us-west-2 (aws ec2 copy-image) and use the copy's ID there.",
     ]);
-  });
-
-  describe('service.settings (central configuration)', () => {
-    const withSettings = (settings: Record<string, string>) => ({ ...demo, service: { ...demo.service, settings } });
-
-    test('accepts environment variable names and printable values', () => {
-      expect(problemsOf(withSettings({ LOG_LEVEL: 'debug', FEATURE_X_2: 'a "quoted" \\ value' }))).toEqual([]);
-    });
-
-    test.each(['log_level', '1ST', 'A-B', 'A.B', ''])('rejects the name %j', (name) => {
-      expect(problemsOf(withSettings({ [name]: 'x' }))).toEqual([
-        `service.settings has the name "${name}": use capital letters, digits and underscores, starting with a ` +
-          'letter (an environment variable name such as "LOG_LEVEL").',
-      ]);
-    });
-
-    test.each(['PORT', 'DATABASE_PASSWORD', 'SETTINGS_VERSION'])('rejects %s, which the boot script sets', (name) => {
-      expect(problemsOf(withSettings({ [name]: 'x' }))).toEqual([
-        `service.settings.${name} is set by the boot script itself (from the stacks, the secrets or the instance); ` +
-          'remove it, or give the setting another name.',
-      ]);
-    });
-
-    test.each(['NODE_OPTIONS', 'NODE_TLS_REJECT_UNAUTHORIZED', 'LD_PRELOAD', 'PATH'])(
-      'rejects %s, which changes how Node.js or the system runs code or trusts certificates',
-      (name) => {
-        expect(problemsOf(withSettings({ [name]: 'x' }))).toEqual([
-          `service.settings.${name} changes how Node.js or the system loads code or trusts certificates, not a ` +
-            'setting of the service; remove it (the boot script and the bundle decide these).',
-        ]);
-      },
-    );
-
-    test.each([
-      '{{resolve:secretsmanager:haweb/prod/database:SecretString:password}}',
-      'x{{resolve:ssm:/nope}}',
-      '${Token[TOKEN.123]}',
-    ])('rejects the value %s, which the deploy would replace', (value) => {
-      expect(problemsOf(withSettings({ GREETING: value }))).toEqual([
-        `service.settings.GREETING ${JSON.stringify(value)} holds a CloudFormation dynamic reference or a CDK token, ` +
-          'which the deploy would replace (a secret would land in a plain parameter); for a secret, read it from ' +
-          'Secrets Manager in the service instead.',
-      ]);
-    });
-
-    test(`rejects more than ${MAX_SERVICE_SETTINGS} settings`, () => {
-      const many = Object.fromEntries(Array.from({ length: MAX_SERVICE_SETTINGS + 1 }, (_, i) => [`S${i}`, 'x']));
-      expect(problemsOf(withSettings(many))).toEqual([
-        `service.settings has ${MAX_SERVICE_SETTINGS + 1} settings; at most ${MAX_SERVICE_SETTINGS} (each is a ` +
-          'CloudFormation resource and a Parameter Store write per region): group related values into one setting.',
-      ]);
-    });
-
-    test.each([
-      ['empty', ''],
-      ['a line break', 'a\nb'],
-      ['a non-ASCII character', 'café'],
-      ['4,097 characters', 'x'.repeat(4097)],
-    ])('rejects a value with %s', (_what, value) => {
-      expect(problemsOf(withSettings({ LOG_LEVEL: value }))).toEqual([
-        `service.settings.LOG_LEVEL ${JSON.stringify(value)} must be 1 to 4,096 printable ASCII characters without ` +
-          'line breaks (a Parameter Store standard parameter read into a systemd environment file).',
-      ]);
-    });
   });
 
   test('rejects a domain outside the hosted zone', () => {
@@ -260,12 +172,6 @@ describe('validateEnvironmentConfig', () => {
     );
   });
 
-  test('rejects an ALB health check interval below 5 seconds', () => {
-    expect(problemsOf({ ...demo, service: { ...demo.service, healthCheckIntervalSeconds: 2 } })).toContain(
-      'service.healthCheckIntervalSeconds must be 5 to 300 (got 2).',
-    );
-  });
-
   test('rejects an invalid alarm e-mail', () => {
     expect(problemsOf({ ...demo, alarmEmail: 'ops' })).toContain('alarmEmail "ops" is not an e-mail address.');
   });
@@ -288,30 +194,6 @@ describe('validateEnvironmentConfig', () => {
     expect(problemsOf({ ...demo, cache: { ...demo.cache, nodeType: 'cache.m4.large' } })).toHaveLength(1);
   });
 
-  test('rejects a malformed instance type', () => {
-    expect(problemsOf(primary({ instanceTypes: ['large', 'm7g.large'] }))).toContain(
-      'primary.instanceTypes entry "large" is not an EC2 instance type; use one such as "t3.small".',
-    );
-  });
-
-  test.each([
-    ['one type', ['m7g.large']],
-    ['the same type twice', ['m7g.large', 'm7g.large']],
-  ])('rejects %s: a fleet needs two instance types', (_label, instanceTypes) => {
-    expect(problemsOf(primary({ instanceTypes }))).toContain(
-      `primary.instanceTypes [${instanceTypes.join(', ')}] must list at least 2 distinct instance types, in order of ` +
-        'preference, so a shortage of one type does not stop a scale-up; add an equivalent type such as "t3a.small" ' +
-        'next to "t3.small".',
-    );
-  });
-
-  test('rejects instance types of two CPU architectures (one AMI)', () => {
-    expect(problemsOf(primary({ instanceTypes: ['m7g.large', 'm7i.large'] }))).toContain(
-      'primary.instanceTypes [m7g.large, m7i.large] mix Graviton (arm64) and x86 types; the launch template has ' +
-        'one AMI, so list types of one architecture only.',
-    );
-  });
-
   test.each([0, 2, 120])('rejects Enhanced Monitoring interval %s seconds', (monitoringIntervalSeconds) => {
     expect(problemsOf({ ...demo, database: { ...demo.database, monitoringIntervalSeconds } })).toEqual([
       `database.monitoringIntervalSeconds must be one of 1, 5, 10, 15, 30, 60 (got ${monitoringIntervalSeconds}); ` +
@@ -319,16 +201,16 @@ describe('validateEnvironmentConfig', () => {
     ]);
   });
 
-  test('rejects fractional capacities', () => {
-    expect(problemsOf(primary({ capacity: { min: 2.5, max: 4 } }))).toContain(
-      'primary.capacity min/max must be whole numbers >= 0 (got 2.5/4).',
-    );
-  });
-
   test('rejects a Route 53 health check path without a leading slash', () => {
     expect(problemsOf({ ...demo, dns: { ...demo.dns, healthCheckPath: 'health/ready' } })).toContain(
       'dns.healthCheckPath "health/ready" must start with "/".',
     );
+  });
+
+  test('rejects an access log retention of 0 days', () => {
+    expect(problemsOf({ ...demo, loadBalancer: { accessLogRetentionDays: 0 } })).toEqual([
+      'loadBalancer.accessLogRetentionDays must be 1 to 3650 (got 0).',
+    ]);
   });
 
   test('rejects an Aurora engine version without a minor version', () => {
@@ -341,26 +223,6 @@ describe('validateEnvironmentConfig', () => {
     expect(problemsOf({ ...demo, cache: { ...demo.cache, engineVersion: 'latest' } })).toContain(
       'cache.engineVersion "latest" must be a Valkey version such as "8.0".',
     );
-  });
-
-  test('rejects an ALB health check path without a leading slash', () => {
-    expect(problemsOf({ ...demo, service: { ...demo.service, healthCheckPath: 'health' } })).toContain(
-      'service.healthCheckPath "health" must start with "/".',
-    );
-  });
-
-  test.each([
-    ['port', 80, 'service.port must be 1024 to 65535 (got 80).'],
-    ['unhealthyThresholdCount', 1, 'service.unhealthyThresholdCount must be 2 to 10 (got 1).'],
-    ['healthyThresholdCount', 11, 'service.healthyThresholdCount must be 2 to 10 (got 11).'],
-    ['deregistrationDelaySeconds', 3601, 'service.deregistrationDelaySeconds must be 0 to 3600 (got 3601).'],
-    ['healthCheckGracePeriodSeconds', -1, 'service.healthCheckGracePeriodSeconds must be 0 to 7200 (got -1).'],
-    ['instanceWarmupSeconds', 3601, 'service.instanceWarmupSeconds must be 0 to 3600 (got 3601).'],
-    ['targetCpuUtilizationPercent', 95, 'service.targetCpuUtilizationPercent must be 10 to 90 (got 95).'],
-    ['refreshRollback5xxPerMinute', 0, 'service.refreshRollback5xxPerMinute must be 1 to 100000 (got 0).'],
-    ['accessLogRetentionDays', 0, 'service.accessLogRetentionDays must be 1 to 3650 (got 0).'],
-  ])('rejects service.%s = %p', (key, value, message) => {
-    expect(problemsOf({ ...demo, service: { ...demo.service, [key]: value } })).toEqual([message]);
   });
 
   test('rejects a region switch RTO under 5 minutes', () => {
@@ -416,17 +278,6 @@ describe('a production environment stays highly available in whichever region is
     expect(problemsOf({ ...production, secondary: { ...prod.secondary, natGateways: 1 } })).toEqual([
       "secondary.natGateways is 1: once promoted, a production region's instances must reach the internet through " +
         "the loss of an AZ (the bootstrap's packages, AWS APIs); set it to 3.",
-    ]);
-  });
-
-  test("a region whose maximum capacity is below the other's: the plan's scale-up would stop short", () => {
-    expect(problemsOf({ ...production, secondary: { ...prod.secondary, capacity: { min: 2, max: 6 } } })).toEqual([
-      'secondary.capacity.max is 6, below primary.capacity.max 12: the Region switch plan scales the region it ' +
-        "activates to the other region's capacity, and the secondary could not take the primary's load; set it to 12 " +
-        'or more.',
-    ]);
-    expect(problemsOf({ ...production, primary: { ...prod.primary, capacity: { min: 3, max: 8 } } })).toEqual([
-      expect.stringContaining('primary.capacity.max is 8, below secondary.capacity.max 12'),
     ]);
   });
 

@@ -1,3 +1,4 @@
+import { Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Template } from 'aws-cdk-lib/assertions';
 import { FaultExperiments, FaultExperimentsProps } from '../../lib/constructs/fault-experiments';
@@ -6,24 +7,30 @@ import { bareStack, templateOf, testKey, testVpc, TEST_ACCOUNT } from '../harnes
 
 const alarmArn = (alarm: string) => `arn:aws:cloudwatch:us-east-1:${TEST_ACCOUNT}:alarm:haweb-test-${alarm}`;
 const CLUSTER_ARN = `arn:aws:rds:us-east-1:${TEST_ACCOUNT}:cluster:haweb-test-aurora`;
+const WEB = { service: 'web', autoScalingGroupName: 'haweb-test-web' };
+const ORDER_API = { service: 'order-api', autoScalingGroupName: 'haweb-test-order-api' };
 
-/** A bare stack in us-east-1 with the experiments, on a VPC like the app's. */
-function build(overrides: Partial<Pick<FaultExperimentsProps, 'databaseClusterArn' | 'terminatePercent'>> = {}) {
+/** A bare stack in us-east-1 with the experiments on the fleets of `web` and `order-api`, on a VPC like the app's. */
+function build(
+  overrides: Partial<Pick<FaultExperimentsProps, 'databaseClusterArn' | 'terminatePercent' | 'fleets'>> = {},
+) {
   const stack = bareStack();
-  new FaultExperiments(stack, 'Experiments', {
-    autoScalingGroupName: 'haweb-test-web',
+  const experiments = new FaultExperiments(stack, 'Experiments', {
+    fleets: [WEB, ORDER_API],
     logsKey: testKey(stack),
     vpc: testVpc(stack),
-    stopAlarms: ['target5xx', 'healthy-hosts'].map((a) =>
+    stopAlarms: ['web-target5xx', 'web-healthy-hosts'].map((a) =>
       cloudwatch.Alarm.fromAlarmArn(stack, `Stop${a}`, alarmArn(a)),
     ),
     ...overrides,
   });
-  return templateOf(stack);
+  return Object.assign(templateOf(stack), { experiments });
 }
 
+/** Two services, and a database. */
 const withDatabase = build({ databaseClusterArn: CLUSTER_ARN });
-const withoutDatabase = build();
+/** One service, and no database. */
+const withoutDatabase = build({ fleets: [WEB] });
 
 const templates = (t: Template) =>
   Object.values(t.findResources('AWS::FIS::ExperimentTemplate')).map((r) => r.Properties);
@@ -33,12 +40,18 @@ const actionIds = (t: Template) =>
     .sort();
 const experiment = (t: Template, action: string) =>
   templates(t).find((p) => JSON.stringify(p.Actions).includes(action))!;
+const experimentsWith = (t: Template, action: string) =>
+  templates(t).filter((p) => JSON.stringify(p.Actions).includes(action));
 const statements = (t: Template) =>
   Object.values(t.findResources('AWS::IAM::Policy')).flatMap((p) => p.Properties.PolicyDocument.Statement);
+type InstanceTarget = { ResourceType: string; SelectionMode: string; ResourceTags: Record<string, unknown> };
+/** The instance target of a terminate experiment. */
+const instancesOf = (p: Record<string, any>) => Object.values(p.Targets)[0] as InstanceTarget;
 
 describe('FaultExperiments', () => {
-  test('with a database cluster: terminate instances, cut an AZ and fail the database over', () => {
+  test("with a database cluster: terminate each service's instances, cut an AZ and fail the database over", () => {
     expect(actionIds(withDatabase)).toEqual([
+      'aws:ec2:terminate-instances',
       'aws:ec2:terminate-instances',
       'aws:network:disrupt-connectivity',
       'aws:rds:failover-db-cluster',
@@ -66,23 +79,67 @@ describe('FaultExperiments', () => {
     for (const t of [withDatabase, withoutDatabase]) {
       for (const p of templates(t)) {
         expect(p.StopConditions).toEqual([
-          { Source: 'aws:cloudwatch:alarm', Value: alarmArn('target5xx') },
-          { Source: 'aws:cloudwatch:alarm', Value: alarmArn('healthy-hosts') },
+          { Source: 'aws:cloudwatch:alarm', Value: alarmArn('web-target5xx') },
+          { Source: 'aws:cloudwatch:alarm', Value: alarmArn('web-healthy-hosts') },
         ]);
       }
     }
   });
 
   test('terminates a third of the fleet by default, chosen by the Auto Scaling group tag', () => {
-    const t = experiment(withDatabase, 'terminate-instances');
-    const target = Object.values(t.Targets)[0] as { SelectionMode: string; ResourceTags: Record<string, unknown> };
+    const target = instancesOf(experiment(withoutDatabase, 'terminate-instances'));
     expect(target.SelectionMode).toBe('PERCENT(33)');
     expect(target.ResourceTags).toEqual({ 'aws:autoscaling:groupName': 'haweb-test-web' });
+    expect(experimentsWith(withoutDatabase, 'terminate-instances')).toHaveLength(1);
   });
 
-  test('terminates the share terminatePercent gives', () => {
-    const t = experiment(build({ terminatePercent: 50 }), 'terminate-instances');
-    expect((Object.values(t.Targets)[0] as { SelectionMode: string }).SelectionMode).toBe('PERCENT(50)');
+  test("with two fleets, a terminate template per service, each on its own group's running instances", () => {
+    const terminate = experimentsWith(withDatabase, 'terminate-instances');
+    expect(terminate).toHaveLength(2);
+    expect(
+      terminate
+        .map((p) => [p.Description, instancesOf(p).ResourceTags, instancesOf(p).SelectionMode])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+    ).toEqual([
+      [
+        'Terminate 33 % of the instances of the service order-api',
+        { 'aws:autoscaling:groupName': 'haweb-test-order-api' },
+        'PERCENT(33)',
+      ],
+      [
+        'Terminate 33 % of the instances of the service web',
+        { 'aws:autoscaling:groupName': 'haweb-test-web' },
+        'PERCENT(33)',
+      ],
+    ]);
+    for (const p of terminate) {
+      expect(instancesOf(p).ResourceType).toBe('aws:ec2:instance');
+      expect(Object.values(p.Targets)[0]).toEqual(
+        expect.objectContaining({ Filters: [{ Path: 'State.Name', Values: ['running'] }] }),
+      );
+    }
+  });
+
+  test('names each terminate template by its service in Pascal case', () => {
+    expect(Object.keys(withDatabase.experiments.templates).sort()).toEqual([
+      'DisruptZone',
+      'FailoverDatabase',
+      'TerminateInstancesOrderApi',
+      'TerminateInstancesWeb',
+    ]);
+    for (const [id, service] of [
+      ['TerminateInstancesWeb', 'haweb-test-web'],
+      ['TerminateInstancesOrderApi', 'haweb-test-order-api'],
+    ] as const) {
+      const cfn = withDatabase.experiments.templates[id]!;
+      const { Properties } = withDatabase.toJSON().Resources[Stack.of(cfn).getLogicalId(cfn)];
+      expect(instancesOf(Properties).ResourceTags).toEqual({ 'aws:autoscaling:groupName': service });
+    }
+  });
+
+  test('terminates the share terminatePercent gives, in every service', () => {
+    const terminate = experimentsWith(build({ terminatePercent: 50 }), 'terminate-instances');
+    expect(terminate.map((p) => instancesOf(p).SelectionMode)).toEqual(['PERCENT(50)', 'PERCENT(50)']);
   });
 
   test('cuts the private and isolated subnets of the first zone for five minutes', () => {
@@ -116,8 +173,16 @@ describe('FaultExperiments', () => {
     }
   });
 
-  test('the FIS role may terminate only instances of this fleet', () => {
-    const terminate = statements(withDatabase).find((s) => s.Action === 'ec2:TerminateInstances');
-    expect(terminate.Condition.StringEquals).toEqual({ 'aws:ResourceTag/aws:autoscaling:groupName': 'haweb-test-web' });
+  test("the FIS role may terminate only instances of the services' fleets, in one condition", () => {
+    const terminate = (t: Template) =>
+      statements(t).filter((s: { Action: unknown }) => s.Action === 'ec2:TerminateInstances');
+    expect(terminate(withoutDatabase)).toHaveLength(1);
+    expect(terminate(withoutDatabase)[0].Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': ['haweb-test-web'] },
+    });
+    expect(terminate(withDatabase)).toHaveLength(1);
+    expect(terminate(withDatabase)[0].Condition).toEqual({
+      StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': ['haweb-test-web', 'haweb-test-order-api'] },
+    });
   });
 });

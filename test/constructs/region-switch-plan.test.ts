@@ -4,22 +4,38 @@ import { PlanRegion, RegionSwitchPlan, RegionSwitchPlanProps } from '../../lib/c
 import { bareStack, templateOf, TEST_ACCOUNT } from '../harness';
 
 const REGIONS = ['us-east-1', 'us-west-2'] as const;
+const SERVICES = ['web', 'order-api'] as const;
 const fnArn = (region: string, fn: string) =>
   `arn:aws:lambda:${region}:${TEST_ACCOUNT}:function:haweb-test-${fn}-plan-step`;
-const fleetArn = (region: string) =>
-  `arn:aws:autoscaling:${region}:${TEST_ACCOUNT}:autoScalingGroup:00000000-0000-4000-8000-${region === 'us-east-1' ? '000000000001' : '000000000002'}:autoScalingGroupName/haweb-test-web`;
+/** The full ARN of a service's group in a region, with a UUID of its own (ending in the region's and the service's number). */
+const fleetArn = (region: string, service: string) => {
+  const uuid = `00000000-0000-4000-8000-0000000000${REGIONS.indexOf(region as never) + 1}${SERVICES.indexOf(service as never) + 1}`;
+  return `arn:aws:autoscaling:${region}:${TEST_ACCOUNT}:autoScalingGroup:${uuid}:autoScalingGroupName/haweb-test-${service}`;
+};
 const clusterArn = (region: string) => `arn:aws:rds:${region}:${TEST_ACCOUNT}:cluster:haweb-test-aurora`;
 const alarmArn = (region: string, alarm: string) =>
   `arn:aws:cloudwatch:${region}:${TEST_ACCOUNT}:alarm:haweb-test-${alarm}`;
 
-const planRegion = (region: string): PlanRegion => ({
+/** The data components a region has. */
+interface Components {
+  readonly database: boolean;
+  readonly cache: boolean;
+  readonly files: boolean;
+}
+const ALL: Components = { database: true, cache: true, files: true };
+
+const planRegion = (
+  region: string,
+  services: readonly string[] = SERVICES,
+  components: Components = ALL,
+): PlanRegion => ({
   region,
-  autoScalingGroupArn: fleetArn(region),
-  databaseClusterArn: clusterArn(region),
+  fleets: services.map((service) => ({ service, autoScalingGroupArn: fleetArn(region, service) })),
+  ...(components.database ? { databaseClusterArn: clusterArn(region) } : {}),
   functionArns: {
     preflight: fnArn(region, 'preflight'),
-    cacheFailover: fnArn(region, 'cache-failover'),
-    efsReplication: fnArn(region, 'efs-replication'),
+    ...(components.cache ? { cacheFailover: fnArn(region, 'cache-failover') } : {}),
+    ...(components.files ? { efsReplication: fnArn(region, 'efs-replication') } : {}),
     postcheck: fnArn(region, 'postcheck'),
   },
   recordSetIdentifier: `test-${region}`,
@@ -33,9 +49,15 @@ const PROPS: RegionSwitchPlanProps = {
   recordName: 'app.example.com',
   rto: Duration.minutes(15),
   manualApproval: true,
-  alarmArns: REGIONS.flatMap((r) => [alarmArn(r, 'target5xx'), alarmArn(r, 'healthy-hosts')]),
+  alarmArns: REGIONS.flatMap((r) => [alarmArn(r, 'web-target5xx'), alarmArn(r, 'web-healthy-hosts')]),
   fleetTags: { 'aws:ResourceTag/Project': 'ha-web-service', 'aws:ResourceTag/Environment': 'test' },
 };
+
+/** The props of a plan over `services` with the data components `components` (the global cluster only with a database). */
+const propsWith = (services: readonly string[], components: Components): Partial<RegionSwitchPlanProps> => ({
+  regions: [planRegion(REGIONS[0], services, components), planRegion(REGIONS[1], services, components)],
+  globalClusterIdentifier: components.database ? 'haweb-test-global' : undefined,
+});
 
 /** The template of a bare stack holding one plan made with `overrides` of {@link PROPS}. */
 function planTemplate(overrides: Partial<RegionSwitchPlanProps> = {}): Template {
@@ -47,16 +69,33 @@ function planTemplate(overrides: Partial<RegionSwitchPlanProps> = {}): Template 
 type Step = { Name: string; ExecutionBlockType: string; ExecutionBlockConfiguration: any };
 
 const template = planTemplate();
+/** One service; a session cache and shared files, no database. */
+const noDatabase = planTemplate(propsWith(['web'], { database: false, cache: true, files: true }));
+/** One service, no data component at all. */
+const stateless = planTemplate(propsWith(['web'], { database: false, cache: false, files: false }));
+
 const plan = () => Object.values(template.findResources('AWS::ARCRegionSwitch::Plan'))[0]!.Properties;
 const stepsOf = (t: Template) =>
   Object.values(t.findResources('AWS::ARCRegionSwitch::Plan'))[0]!.Properties.Workflows[0].Steps as Step[];
 const steps = () => stepsOf(template);
-const step = (name: string) => steps().find((s) => s.Name === name)!;
-const parallel = () => step('switch-data-tier').ExecutionBlockConfiguration.ParallelConfig.Steps as Step[];
-const statements = () =>
-  Object.values(template.findResources('AWS::IAM::Policy')).flatMap(
-    (p) => p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: any; Condition?: any }[],
+const stepOf = (t: Template, name: string) => stepsOf(t).find((s) => s.Name === name)!;
+const step = (name: string) => stepOf(template, name);
+const parallelOf = (t: Template, name = 'switch-data-tier') =>
+  stepOf(t, name).ExecutionBlockConfiguration.ParallelConfig.Steps as Step[];
+const parallel = () => parallelOf(template);
+type Statement = { Action: string | string[]; Resource: any; Condition?: any };
+const statementsOf = (t: Template) =>
+  Object.values(t.findResources('AWS::IAM::Policy')).flatMap(
+    (p) => p.Properties.PolicyDocument.Statement as Statement[],
   );
+const statements = () => statementsOf(template);
+const actionsOf = (t: Template) => statementsOf(t).flatMap((s) => ([] as string[]).concat(s.Action));
+const invokable = (t: Template) =>
+  [
+    ...statementsOf(t).find((s) => ([] as string[]).concat(s.Action).includes('lambda:InvokeFunction'))!.Resource,
+  ].sort();
+/** The group ARNs of a scale step, one per region. */
+const asgsOf = (s: Step) => s.ExecutionBlockConfiguration.Ec2AsgCapacityIncreaseConfig.Asgs as { Arn: string }[];
 
 describe('RegionSwitchPlan', () => {
   test('is one plan, named by planName', () => {
@@ -88,7 +127,7 @@ describe('RegionSwitchPlan', () => {
     expect(steps().map((s) => [s.Name, s.ExecutionBlockType])).toEqual([
       ['approve', 'ManualApproval'],
       ['preflight', 'CustomActionLambda'],
-      ['scale-target-fleet', 'EC2AutoScaling'],
+      ['scale-target-fleets', 'Parallel'],
       ['switch-data-tier', 'Parallel'],
       ['shift-dns', 'Route53HealthCheck'],
       ['postcheck', 'CustomActionLambda'],
@@ -108,7 +147,7 @@ describe('RegionSwitchPlan', () => {
     const t = planTemplate({ manualApproval: false });
     expect(stepsOf(t).map((s) => s.Name)).toEqual([
       'preflight',
-      'scale-target-fleet',
+      'scale-target-fleets',
       'switch-data-tier',
       'shift-dns',
       'postcheck',
@@ -151,10 +190,54 @@ describe('RegionSwitchPlan', () => {
     }
   });
 
-  test("scales the target fleet to the source capacity, naming each region's fleet by its full ARN", () => {
-    const scale = step('scale-target-fleet').ExecutionBlockConfiguration.Ec2AsgCapacityIncreaseConfig;
-    expect(scale.TargetPercent).toBe(100);
-    expect(scale.Asgs).toEqual([{ Arn: fleetArn('us-east-1') }, { Arn: fleetArn('us-west-2') }]);
+  test("scales each service's group in the target region in parallel, one step per service", () => {
+    const scale = parallelOf(template, 'scale-target-fleets');
+    expect(scale.map((s) => [s.Name, s.ExecutionBlockType])).toEqual([
+      ['scale-web', 'EC2AutoScaling'],
+      ['scale-order-api', 'EC2AutoScaling'],
+    ]);
+  });
+
+  test("each scale step names exactly its service's group in each region, by its full ARN, to the source capacity", () => {
+    for (const s of parallelOf(template, 'scale-target-fleets')) {
+      const service = s.Name.replace(/^scale-/, '');
+      const config = s.ExecutionBlockConfiguration.Ec2AsgCapacityIncreaseConfig;
+      expect(config.TargetPercent).toBe(100);
+      expect(config.CapacityMonitoringApproach).toBe('sampledMaxInLast24Hours');
+      expect(asgsOf(s)).toEqual([{ Arn: fleetArn('us-east-1', service) }, { Arn: fleetArn('us-west-2', service) }]);
+    }
+  });
+
+  test('with one service, scales its group in a single step, not a parallel one', () => {
+    expect(stepsOf(stateless).filter((s) => s.Name.startsWith('scale-'))).toHaveLength(1);
+    const scale = stepOf(stateless, 'scale-web');
+    expect(scale.ExecutionBlockType).toBe('EC2AutoScaling');
+    expect(asgsOf(scale)).toEqual([{ Arn: fleetArn('us-east-1', 'web') }, { Arn: fleetArn('us-west-2', 'web') }]);
+  });
+
+  test('without a database: no Aurora step and no permission to switch or fail a global cluster over', () => {
+    expect(parallelOf(noDatabase).map((s) => [s.Name, s.ExecutionBlockType])).toEqual([
+      ['cache-global-datastore', 'CustomActionLambda'],
+      ['efs-replication-flip', 'CustomActionLambda'],
+    ]);
+    expect(JSON.stringify(stepsOf(noDatabase))).not.toContain('AuroraGlobalDatabase');
+    for (const t of [noDatabase, stateless]) {
+      expect(actionsOf(t)).not.toContain('rds:SwitchoverGlobalCluster');
+      expect(actionsOf(t)).not.toContain('rds:FailoverGlobalCluster');
+    }
+  });
+
+  test('without any data component: no data tier step, and only pre-flight and post-check to invoke', () => {
+    expect(stepsOf(stateless).map((s) => [s.Name, s.ExecutionBlockType])).toEqual([
+      ['approve', 'ManualApproval'],
+      ['preflight', 'CustomActionLambda'],
+      ['scale-web', 'EC2AutoScaling'],
+      ['shift-dns', 'Route53HealthCheck'],
+      ['postcheck', 'CustomActionLambda'],
+    ]);
+    expect(invokable(stateless)).toEqual(
+      REGIONS.flatMap((r) => ['preflight', 'postcheck'].map((f) => fnArn(r, f))).sort(),
+    );
   });
 
   test('skips every Lambda step in an ungraceful run (the runbook runs them with unplanned options)', () => {
@@ -198,9 +281,8 @@ describe('RegionSwitchPlan', () => {
   });
 
   test('its execution role invokes exactly the eight step functions', () => {
-    const invoke = statements().find((s) => ([] as string[]).concat(s.Action).includes('lambda:InvokeFunction'))!;
-    expect(invoke.Resource).toHaveLength(8);
-    expect([...invoke.Resource].sort()).toEqual(
+    expect(invokable(template)).toHaveLength(8);
+    expect(invokable(template)).toEqual(
       REGIONS.flatMap((r) =>
         ['preflight', 'cache-failover', 'efs-replication', 'postcheck'].map((f) => fnArn(r, f)),
       ).sort(),

@@ -2,7 +2,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { ServiceConfig } from '../../lib/config';
+import { ServiceHealthCheck, ServiceRollout, ServiceRouting } from '../../lib/config';
 import { demo } from '../../lib/config/environments';
 import {
   cpuTypeOf,
@@ -15,18 +15,26 @@ import { RegionalStack } from '../../lib/regional-stack';
 import { bareStack, templateOf, testSecurityGroup, testVpc } from '../harness';
 import { logicalIdOf, onlyResource } from '../helpers';
 
-/** Every service setting different from the others and from the defaults, so each shows where it lands. */
-const TUNED_SERVICE: ServiceConfig = {
-  ...demo.service,
-  healthCheckIntervalSeconds: 7,
-  unhealthyThresholdCount: 4,
-  healthyThresholdCount: 3,
+/** Every rollout setting different from the others and from the config's, so each shows where it lands. */
+const TUNED_ROLLOUT: ServiceRollout = {
+  ...demo.services[0]!.rollout,
   deregistrationDelaySeconds: 41,
   healthCheckGracePeriodSeconds: 97,
   instanceWarmupSeconds: 143,
   targetCpuUtilizationPercent: 61,
-  refreshRollback5xxPerMinute: 17,
+  rollback5xxPerMinute: 17,
 };
+/** A health check unlike the config's. */
+const TUNED_HEALTH_CHECK: ServiceHealthCheck = {
+  path: '/api/orders/healthz',
+  intervalSeconds: 7,
+  unhealthyThresholdCount: 4,
+  healthyThresholdCount: 3,
+};
+/** A port unlike the config's services'. */
+const PORT = 8123;
+/** A rule with two path patterns, at a priority of its own. */
+const ROUTING: ServiceRouting = { priority: 123, pathPatterns: ['/api/orders/*', '/orders'] };
 
 const CAPACITY = { min: 2, max: 5 };
 const INSTANCE_TYPES = ['m7g.medium', 'c7g.medium'];
@@ -42,8 +50,8 @@ interface FleetUnderTest {
   readonly template: Template;
 }
 
-/** A {@link WebFleet} on a bare stack, behind an HTTPS listener of its own load balancer. */
-function fleetOf(props: Partial<WebFleetProps> = {}): FleetUnderTest {
+/** The pieces a fleet needs on a bare stack: a VPC, its security group, the shared HTTPS listener (404 by default), a topic. */
+function regionOf() {
   const stack = bareStack();
   const vpc = testVpc(stack);
   const securityGroup = testSecurityGroup(stack, vpc, 'WebInstances');
@@ -53,21 +61,37 @@ function fleetOf(props: Partial<WebFleetProps> = {}): FleetUnderTest {
     protocol: elbv2.ApplicationProtocol.HTTPS,
     certificates: [elbv2.ListenerCertificate.fromArn('arn:aws:acm:us-east-1:111111111111:certificate/test')],
     open: true,
+    defaultAction: elbv2.ListenerAction.fixedResponse(404),
   });
   const topic = new sns.Topic(stack, 'AlarmTopic');
-  const fleet = new WebFleet(stack, 'Fleet', {
-    vpc,
-    securityGroup,
-    listener,
+  return { stack, vpc, securityGroup, listener, topic };
+}
+
+/** The props of a fleet in the region of {@link regionOf}. */
+function propsIn(region: ReturnType<typeof regionOf>, props: Partial<WebFleetProps> = {}): WebFleetProps {
+  return {
+    vpc: region.vpc,
+    securityGroup: region.securityGroup,
+    listener: region.listener,
+    serviceName: 'orders',
+    routing: ROUTING,
+    port: PORT,
+    healthCheck: TUNED_HEALTH_CHECK,
+    rollout: TUNED_ROLLOUT,
     autoScalingGroupName: 'test-web',
     instanceTypes: INSTANCE_TYPES,
     capacity: CAPACITY,
-    service: TUNED_SERVICE,
-    alarmTopic: topic,
+    alarmTopic: region.topic,
     machineImage: ec2.MachineImage.genericLinux({ 'us-east-1': PINNED_AMI }),
     ...props,
-  });
-  return { stack, vpc, securityGroup, listener, topic, fleet, template: templateOf(stack) };
+  };
+}
+
+/** A {@link WebFleet} on a bare stack, with a rule on the HTTPS listener of its own load balancer. */
+function fleetOf(props: Partial<WebFleetProps> = {}): FleetUnderTest {
+  const region = regionOf();
+  const fleet = new WebFleet(region.stack, 'Fleet', propsIn(region, props));
+  return { ...region, fleet, template: templateOf(region.stack) };
 }
 
 /** The launch template's image ID. */
@@ -207,6 +231,7 @@ describe('WebFleet', () => {
       expect(role.Properties.AssumeRolePolicyDocument.Statement).toContainEqual(
         expect.objectContaining({ Action: 'sts:AssumeRole', Principal: { Service: 'ec2.amazonaws.com' } }),
       );
+      expect(role.Properties.Description).toBe('Instances of the service orders');
       expect(role.Properties.ManagedPolicyArns).toContainEqual({
         'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::aws:policy/AmazonSSMManagedInstanceCore']],
       });
@@ -270,13 +295,13 @@ describe('WebFleet', () => {
     test('replaces instances that fail the ELB health check, after the configured grace period', () => {
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
         HealthCheckType: 'ELB',
-        HealthCheckGracePeriod: TUNED_SERVICE.healthCheckGracePeriodSeconds,
+        HealthCheckGracePeriod: TUNED_ROLLOUT.healthCheckGracePeriodSeconds,
       });
     });
 
     test('uses the configured default instance warm-up', () => {
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
-        DefaultInstanceWarmup: TUNED_SERVICE.instanceWarmupSeconds,
+        DefaultInstanceWarmup: TUNED_ROLLOUT.instanceWarmupSeconds,
       });
     });
 
@@ -307,7 +332,7 @@ describe('WebFleet', () => {
       template.hasResource('AWS::AutoScaling::AutoScalingGroup', {
         UpdatePolicy: {
           AutoScalingInstanceRefresh: Match.objectLike({
-            Preferences: Match.objectLike({ InstanceWarmup: TUNED_SERVICE.instanceWarmupSeconds }),
+            Preferences: Match.objectLike({ InstanceWarmup: TUNED_ROLLOUT.instanceWarmupSeconds }),
           }),
         },
       });
@@ -340,13 +365,13 @@ describe('WebFleet', () => {
         PolicyType: 'TargetTrackingScaling',
         TargetTrackingConfiguration: {
           PredefinedMetricSpecification: { PredefinedMetricType: 'ASGAverageCPUUtilization' },
-          TargetValue: TUNED_SERVICE.targetCpuUtilizationPercent,
+          TargetValue: TUNED_ROLLOUT.targetCpuUtilizationPercent,
         },
       });
     });
 
     test('scales on CPU at the prod target of 45 %', () => {
-      fleetOf({ service: { ...TUNED_SERVICE, targetCpuUtilizationPercent: 45 } }).template.hasResourceProperties(
+      fleetOf({ rollout: { ...TUNED_ROLLOUT, targetCpuUtilizationPercent: 45 } }).template.hasResourceProperties(
         'AWS::AutoScaling::ScalingPolicy',
         { TargetTrackingConfiguration: Match.objectLike({ TargetValue: 45 }) },
       );
@@ -359,13 +384,13 @@ describe('WebFleet', () => {
   });
 
   describe('alarms', () => {
-    test('5xx alarm counts target 5xx responses per minute against service.refreshRollback5xxPerMinute', () => {
+    test('5xx alarm counts target 5xx responses per minute against rollout.rollback5xxPerMinute', () => {
       template.hasResourceProperties('AWS::CloudWatch::Alarm', {
         Namespace: 'AWS/ApplicationELB',
         MetricName: 'HTTPCode_Target_5XX_Count',
         Statistic: 'Sum',
         Period: 60,
-        Threshold: TUNED_SERVICE.refreshRollback5xxPerMinute,
+        Threshold: TUNED_ROLLOUT.rollback5xxPerMinute,
         ComparisonOperator: 'GreaterThanOrEqualToThreshold',
         Dimensions: Match.arrayWith([
           {
@@ -398,41 +423,106 @@ describe('WebFleet', () => {
   });
 
   describe('target group', () => {
-    test('sends HTTP to instances on the service port (8080)', () => {
-      expect(TUNED_SERVICE.port).toBe(8080);
+    test("sends HTTP to instances on the service's port", () => {
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
-        Port: 8080,
+        Port: PORT,
         Protocol: 'HTTP',
         TargetType: 'instance',
       });
     });
 
-    test('checks /health at the configured interval and thresholds', () => {
+    test("checks the service's health path at its interval and thresholds, with a timeout shorter than the interval", () => {
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
-        HealthCheckPath: '/health',
-        HealthCheckIntervalSeconds: TUNED_SERVICE.healthCheckIntervalSeconds,
-        HealthyThresholdCount: TUNED_SERVICE.healthyThresholdCount,
-        UnhealthyThresholdCount: TUNED_SERVICE.unhealthyThresholdCount,
+        HealthCheckPath: TUNED_HEALTH_CHECK.path,
+        HealthCheckIntervalSeconds: TUNED_HEALTH_CHECK.intervalSeconds,
+        HealthCheckTimeoutSeconds: 5,
+        HealthyThresholdCount: TUNED_HEALTH_CHECK.healthyThresholdCount,
+        UnhealthyThresholdCount: TUNED_HEALTH_CHECK.unhealthyThresholdCount,
+        Matcher: { HttpCode: '200' },
       });
     });
 
     test('drains targets for the configured deregistration delay', () => {
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
         TargetGroupAttributes: Match.arrayWith([
-          { Key: 'deregistration_delay.timeout_seconds', Value: String(TUNED_SERVICE.deregistrationDelaySeconds) },
+          { Key: 'deregistration_delay.timeout_seconds', Value: String(TUNED_ROLLOUT.deregistrationDelaySeconds) },
         ]),
       });
     });
 
-    test('is the target of the HTTPS listener', () => {
+    test("is the target of the service's rule on the shared HTTPS listener, whose default stays the 404", () => {
       const https = template.findResources('AWS::ElasticLoadBalancingV2::Listener')[logicalIdOf(listener)];
       expect(https.Properties).toEqual(
         expect.objectContaining({
           Port: 443,
           Protocol: 'HTTPS',
-          DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: logicalIdOf(fleet.targetGroup) } }],
+          DefaultActions: [expect.objectContaining({ Type: 'fixed-response' })],
         }),
       );
+      template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 1);
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+        ListenerArn: { Ref: logicalIdOf(listener) },
+        Actions: [{ Type: 'forward', TargetGroupArn: { Ref: logicalIdOf(fleet.targetGroup) } }],
+      });
+      expect(logicalIdOf(fleet.listenerRule)).toBe(
+        Object.keys(template.findResources('AWS::ElasticLoadBalancingV2::ListenerRule'))[0],
+      );
     });
+  });
+});
+
+describe("WebFleet's listener rule", () => {
+  // Three services on one shared listener, one synthesis: each routing form once.
+  const region = regionOf();
+  const routings: Record<string, ServiceRouting> = {
+    PathsOnly: ROUTING,
+    HostsOnly: { priority: 7, hostHeaders: ['orders.example.com', '*.orders.example.com'] },
+    Both: { priority: 50000, pathPatterns: ['/admin/*'], hostHeaders: ['admin.example.com'] },
+  };
+  const fleets = Object.fromEntries(
+    Object.entries(routings).map(([id, routing], i) => [
+      id,
+      new WebFleet(region.stack, id, propsIn(region, { routing, autoScalingGroupName: `test-${i}` })),
+    ]),
+  );
+  const template = templateOf(region.stack);
+  /** The properties of the rule of fleet `id`. */
+  const ruleOf = (id: string) =>
+    template.findResources('AWS::ElasticLoadBalancingV2::ListenerRule')[logicalIdOf(fleets[id]!.listenerRule)]!
+      .Properties;
+
+  test('each fleet adds one rule to the shared listener, forwarding to its own target group', () => {
+    template.resourceCountIs('AWS::ElasticLoadBalancingV2::ListenerRule', 3);
+    for (const id of Object.keys(routings)) {
+      expect(ruleOf(id).ListenerArn).toEqual({ Ref: logicalIdOf(region.listener) });
+      expect(ruleOf(id).Actions).toEqual([
+        { Type: 'forward', TargetGroupArn: { Ref: logicalIdOf(fleets[id]!.targetGroup) } },
+      ]);
+    }
+  });
+
+  test('path patterns only: the priority and one path-pattern condition', () => {
+    expect(ruleOf('PathsOnly').Priority).toBe(123);
+    expect(ruleOf('PathsOnly').Conditions).toEqual([
+      { Field: 'path-pattern', PathPatternConfig: { Values: ['/api/orders/*', '/orders'] } },
+    ]);
+  });
+
+  test('host headers only: the priority and one host-header condition', () => {
+    expect(ruleOf('HostsOnly').Priority).toBe(7);
+    expect(ruleOf('HostsOnly').Conditions).toEqual([
+      { Field: 'host-header', HostHeaderConfig: { Values: ['orders.example.com', '*.orders.example.com'] } },
+    ]);
+  });
+
+  test('both: the priority and both conditions (a request must match each)', () => {
+    expect(ruleOf('Both').Priority).toBe(50000);
+    expect(ruleOf('Both').Conditions).toEqual(
+      expect.arrayContaining([
+        { Field: 'path-pattern', PathPatternConfig: { Values: ['/admin/*'] } },
+        { Field: 'host-header', HostHeaderConfig: { Values: ['admin.example.com'] } },
+      ]),
+    );
+    expect(ruleOf('Both').Conditions).toHaveLength(2);
   });
 });

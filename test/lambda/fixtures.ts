@@ -14,34 +14,68 @@ export const RESOURCES = {
     dbClusterIdentifier: 'haweb-prod-east',
     cacheReplicationGroupId: 'haweb-prod-east-cache',
     fileSystemId: 'fs-0123456789abcdef0',
-    serviceUrl: 'https://us-east-1.example.com/health/ready',
+    regionalUrl: 'https://us-east-1.example.com',
   },
   [WEST]: {
     appStackName: 'HaWeb-prod-App-us-west-2',
     dbClusterIdentifier: 'haweb-prod-west',
     cacheReplicationGroupId: 'haweb-prod-west-cache',
     fileSystemId: 'fs-0fedcba9876543210',
-    serviceUrl: 'https://us-west-2.example.com/health/ready',
+    regionalUrl: 'https://us-west-2.example.com',
   },
 };
 
-/** What each region's app stack outputs (lib/stack-outputs.ts), as preflight reads them at run time. */
+/**
+ * What each region's app stack outputs (lib/stack-outputs.ts), as preflight reads them at run time: the target
+ * groups of the services `web` (`TargetGroupArnWeb`) and `order-api` (`TargetGroupArnOrderApi`), the health check.
+ */
 export const APP_STACK_OUTPUTS = {
   [EAST]: {
     targetGroupArn: 'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/web-east/0123456789abcdef',
+    orderApiTargetGroupArn:
+      'arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/order-api-east/0123456789abcd01',
     healthCheckId: '11111111-2222-3333-4444-555555555555',
   },
   [WEST]: {
     targetGroupArn: 'arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/web-west/fedcba9876543210',
+    orderApiTargetGroupArn:
+      'arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/order-api-west/fedcba98765432ab',
     healthCheckId: '66666666-7777-8888-9999-000000000000',
   },
 };
 
+/** The one service of the valid environment: the reference web service. */
+export const WEB_SERVICE = { name: 'web', readinessPath: '/health/ready', writablePointer: '/database/writable' };
+
+/** A second service, for environments of two. */
+export const ORDER_API_SERVICE = { name: 'order-api', readinessPath: '/api/orders/ready', writablePointer: null };
+
 export const VALID_ENV: Record<string, string> = {
   REGIONS: JSON.stringify(RESOURCES),
+  SERVICES: JSON.stringify([WEB_SERVICE]),
   GLOBAL_CLUSTER_IDENTIFIER: 'haweb-prod-global',
   GLOBAL_DATASTORE_ID: 'ldgnf-haweb-prod-sessions',
 };
+
+/** The variables of each data component: its global variable (if any) and its key in every region. */
+const COMPONENT_VARIABLES = {
+  database: { global: 'GLOBAL_CLUSTER_IDENTIFIER', key: 'dbClusterIdentifier' },
+  cache: { global: 'GLOBAL_DATASTORE_ID', key: 'cacheReplicationGroupId' },
+  files: { global: undefined, key: 'fileSystemId' },
+} as const;
+
+/** {@link VALID_ENV} of an environment without the data `components` (their variables and REGIONS keys removed). */
+export function envWithout(...components: (keyof typeof COMPONENT_VARIABLES)[]): Record<string, string> {
+  const env = { ...VALID_ENV };
+  const regions = JSON.parse(VALID_ENV.REGIONS!) as Record<string, Record<string, string>>;
+  for (const component of components) {
+    const { global, key } = COMPONENT_VARIABLES[component];
+    if (global) delete env[global];
+    for (const resources of Object.values(regions)) delete resources[key];
+  }
+  env.REGIONS = JSON.stringify(regions);
+  return env;
+}
 
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 Object.assign(process.env, VALID_ENV);

@@ -2,18 +2,25 @@ import {
   APP_STACK_OUTPUTS,
   awsError,
   EAST,
+  envWithout,
   fakeRuntime,
   loadWithEnv,
   OPERATOR_EVENT,
+  ORDER_API_SERVICE,
   REGION_SWITCH_EVENT,
   RESOURCES,
   throttled,
   VALID_ENV,
+  WEB_SERVICE,
   WEST,
 } from './fixtures';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
-import { DescribeTargetHealthCommand, ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeTargetHealthCommand,
+  ElasticLoadBalancingV2Client,
+  type TargetHealthStateEnum,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
 import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -62,7 +69,8 @@ function appStacks(): void {
           CreationTime: new Date(0),
           StackStatus: 'UPDATE_COMPLETE',
           Outputs: [
-            { OutputKey: 'TargetGroupArn', OutputValue: APP_STACK_OUTPUTS[region].targetGroupArn },
+            { OutputKey: 'TargetGroupArnWeb', OutputValue: APP_STACK_OUTPUTS[region].targetGroupArn },
+            { OutputKey: 'TargetGroupArnOrderApi', OutputValue: APP_STACK_OUTPUTS[region].orderApiTargetGroupArn },
             { OutputKey: 'HealthCheckId', OutputValue: APP_STACK_OUTPUTS[region].healthCheckId },
             { OutputKey: 'LoadBalancerDnsName', OutputValue: 'x.elb.amazonaws.com' },
           ],
@@ -102,7 +110,14 @@ describe('preflight', () => {
     const result = await preflight.runPreflight(clients, request(), config, fakeRuntime());
     expect(result).toMatchObject({ function: 'preflight', targetRegion: WEST, mode: 'planned', changed: false });
     expect(Object.values(result.checks!).every((c) => c.ok)).toBe(true);
-    expect(result.checks!.targetHealth!.detail).toBe('1 of 2 targets healthy');
+    expect(Object.keys(result.checks!)).toEqual([
+      'targetHealth:web',
+      'route53HealthCheck',
+      'auroraCluster',
+      'auroraGlobalCluster',
+      'globalDatastore',
+    ]);
+    expect(result.checks!['targetHealth:web']!.detail).toBe('1 of 2 targets healthy');
     expect(cloudformation.commandCalls(DescribeStacksCommand)[0]!.args[0].input).toEqual({
       StackName: 'HaWeb-prod-App-us-west-2',
     });
@@ -156,7 +171,7 @@ describe('preflight', () => {
     cloudwatch.on(GetMetricDataCommand).resolves({ MetricDataResults: [{ Id: 'status', Values: [], Timestamps: [] }] });
     rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ Status: 'modifying' }] });
     await expect(preflight.runPreflight(clients, request(), config, fakeRuntime())).rejects.toThrow(
-      'REFUSED: preflight for us-west-2 failed 3 check(s): targetHealth: 0 of 1 targets healthy; ' +
+      'REFUSED: preflight for us-west-2 failed 3 check(s): targetHealth:web: 0 of 1 targets healthy; ' +
         'route53HealthCheck: health check 66666666-7777-8888-9999-000000000000: no datapoint in the last 3 minutes ' +
         '(unknown); auroraCluster: cluster haweb-prod-west is modifying',
     );
@@ -191,7 +206,7 @@ describe('preflight', () => {
       config,
       fakeRuntime(),
     );
-    expect(Object.keys(result.checks!)).toEqual(['targetHealth', 'route53HealthCheck', 'auroraCluster']);
+    expect(Object.keys(result.checks!)).toEqual(['targetHealth:web', 'route53HealthCheck', 'auroraCluster']);
     expect(rds.commandCalls(DescribeGlobalClustersCommand)).toHaveLength(0);
     expect(result.actions).toContain('Skipped auroraGlobalCluster and globalDatastore: unplanned mode');
   });
@@ -212,7 +227,7 @@ describe('preflight', () => {
     elbv2.on(DescribeTargetHealthCommand).resolves({ TargetHealthDescriptions: [] });
     await expect(
       preflight.runPreflight(clients, request({ targetRegion: WEST, mode: 'unplanned' }), config, fakeRuntime()),
-    ).rejects.toThrow('REFUSED: preflight for us-west-2 failed 1 check(s): targetHealth: 0 of 0 targets healthy');
+    ).rejects.toThrow('REFUSED: preflight for us-west-2 failed 1 check(s): targetHealth:web: 0 of 0 targets healthy');
   });
 
   test('reads the target group and health check from the running app stack, so a replaced one is followed', async () => {
@@ -225,7 +240,7 @@ describe('preflight', () => {
           CreationTime: new Date(0),
           StackStatus: 'UPDATE_COMPLETE',
           Outputs: [
-            { OutputKey: 'TargetGroupArn', OutputValue: replaced },
+            { OutputKey: 'TargetGroupArnWeb', OutputValue: replaced },
             { OutputKey: 'HealthCheckId', OutputValue: APP_STACK_OUTPUTS[WEST].healthCheckId },
           ],
         },
@@ -241,7 +256,7 @@ describe('preflight', () => {
       .on(DescribeStacksCommand, { StackName: RESOURCES[WEST].appStackName })
       .rejects(awsError('ValidationError', 'Stack with id HaWeb-prod-App-us-west-2 does not exist'));
     await expect(preflight.runPreflight(clients, request(), config, fakeRuntime())).rejects.toThrow(
-      'REFUSED: preflight for us-west-2 failed 2 check(s): targetHealth: could not check: ValidationError: Stack ' +
+      'REFUSED: preflight for us-west-2 failed 2 check(s): targetHealth:web: could not check: ValidationError: Stack ' +
         'with id HaWeb-prod-App-us-west-2 does not exist; route53HealthCheck: could not check: ValidationError: ' +
         'Stack with id HaWeb-prod-App-us-west-2 does not exist',
     );
@@ -249,7 +264,7 @@ describe('preflight', () => {
       Stacks: [{ StackName: RESOURCES[WEST].appStackName, CreationTime: new Date(0), StackStatus: 'CREATE_COMPLETE' }],
     });
     await expect(preflight.runPreflight(clients, request(), config, fakeRuntime())).rejects.toThrow(
-      'targetHealth: could not check: Error: stack HaWeb-prod-App-us-west-2 has no output TargetGroupArn; deploy ' +
+      'targetHealth:web: could not check: Error: stack HaWeb-prod-App-us-west-2 has no output TargetGroupArnWeb; deploy ' +
         'this version of the app first',
     );
     expect(elbv2.commandCalls(DescribeTargetHealthCommand)).toHaveLength(0);
@@ -273,7 +288,7 @@ describe('preflight', () => {
       .resolves({ TargetHealthDescriptions: [{ TargetHealth: { State: 'healthy' } }] });
     const rt = fakeRuntime();
     const result = await preflight.runPreflight(clients, request(), config, rt);
-    expect(result.checks!.targetHealth!.ok).toBe(true);
+    expect(result.checks!['targetHealth:web']!.ok).toBe(true);
     expect(elbv2.commandCalls(DescribeTargetHealthCommand)).toHaveLength(2);
     expect(rt.sleeps).toHaveLength(1);
   });
@@ -296,6 +311,125 @@ describe('preflight', () => {
     const second = await preflight.runPreflight(clients, request(), config, fakeRuntime());
     expect(second).toEqual(first);
     expect(second.changed).toBe(false);
+  });
+
+  describe('two services', () => {
+    const twoServices = preflight.loadPreflightConfig({
+      ...VALID_ENV,
+      SERVICES: JSON.stringify([WEB_SERVICE, ORDER_API_SERVICE]),
+    });
+    const orderApiTargets = (states: TargetHealthStateEnum[]) =>
+      elbv2
+        .on(DescribeTargetHealthCommand, { TargetGroupArn: APP_STACK_OUTPUTS[WEST].orderApiTargetGroupArn })
+        .resolves({
+          TargetHealthDescriptions: states.map((State, i) => ({ Target: { Id: `i-${i}` }, TargetHealth: { State } })),
+        });
+
+    test('checks the target group of every service, read from the stack outputs by service name', async () => {
+      allHealthy();
+      orderApiTargets(['healthy', 'healthy', 'initial']);
+      const result = await preflight.runPreflight(clients, request(), twoServices, fakeRuntime());
+      expect(Object.keys(result.checks!)).toEqual([
+        'targetHealth:web',
+        'targetHealth:order-api',
+        'route53HealthCheck',
+        'auroraCluster',
+        'auroraGlobalCluster',
+        'globalDatastore',
+      ]);
+      expect(result.checks!['targetHealth:order-api']).toEqual({ ok: true, detail: '2 of 3 targets healthy' });
+      expect(elbv2.commandCalls(DescribeTargetHealthCommand).map((c) => c.args[0].input.TargetGroupArn)).toEqual([
+        APP_STACK_OUTPUTS[WEST].targetGroupArn,
+        APP_STACK_OUTPUTS[WEST].orderApiTargetGroupArn,
+      ]);
+      expect(cloudformation.commandCalls(DescribeStacksCommand)).toHaveLength(1);
+    });
+
+    test('one service without a healthy target refuses, naming that service only', async () => {
+      allHealthy();
+      orderApiTargets(['unhealthy', 'draining']);
+      await expect(preflight.runPreflight(clients, request(), twoServices, fakeRuntime())).rejects.toThrow(
+        /^REFUSED: preflight for us-west-2 failed 1 check\(s\): targetHealth:order-api: 0 of 2 targets healthy$/,
+      );
+    });
+
+    test("a missing output of the second service fails that service's check, naming the stack and output", async () => {
+      allHealthy();
+      cloudformation.on(DescribeStacksCommand, { StackName: RESOURCES[WEST].appStackName }).resolves({
+        Stacks: [
+          {
+            StackName: RESOURCES[WEST].appStackName,
+            CreationTime: new Date(0),
+            StackStatus: 'UPDATE_COMPLETE',
+            Outputs: [
+              { OutputKey: 'TargetGroupArnWeb', OutputValue: APP_STACK_OUTPUTS[WEST].targetGroupArn },
+              { OutputKey: 'HealthCheckId', OutputValue: APP_STACK_OUTPUTS[WEST].healthCheckId },
+            ],
+          },
+        ],
+      });
+      await expect(preflight.runPreflight(clients, request(), twoServices, fakeRuntime())).rejects.toThrow(
+        /^REFUSED: preflight for us-west-2 failed 1 check\(s\): targetHealth:order-api: could not check: Error: stack HaWeb-prod-App-us-west-2 has no output TargetGroupArnOrderApi; deploy this version of the app first$/,
+      );
+      expect(elbv2.commandCalls(DescribeTargetHealthCommand).map((c) => c.args[0].input.TargetGroupArn)).toEqual([
+        APP_STACK_OUTPUTS[WEST].targetGroupArn,
+      ]);
+    });
+  });
+
+  describe('an environment without some data components', () => {
+    test('without database and cache: no RDS or ElastiCache call, and the actions say what was skipped', async () => {
+      const noData = preflight.loadPreflightConfig(envWithout('database', 'cache'));
+      allHealthy();
+      const result = await preflight.runPreflight(clients, request(), noData, fakeRuntime());
+      expect(Object.keys(result.checks!)).toEqual(['targetHealth:web', 'route53HealthCheck']);
+      expect(rds.calls()).toHaveLength(0);
+      expect(elasticache.calls()).toHaveLength(0);
+      expect(result.actions).toEqual([
+        'Checked targetHealth:web, route53HealthCheck for us-west-2 (read-only)',
+        'Skipped auroraCluster and auroraGlobalCluster: the environment has no database',
+        'Skipped globalDatastore: the environment has no cache',
+      ]);
+    });
+
+    test('without database and cache, an RDS or ElastiCache failure cannot refuse the switch', async () => {
+      const noData = preflight.loadPreflightConfig(envWithout('database', 'cache', 'files'));
+      allHealthy();
+      rds.onAnyCommand().rejects(awsError('AccessDenied'));
+      elasticache.onAnyCommand().rejects(awsError('AccessDenied'));
+      const result = await preflight.runPreflight(clients, request(), noData, fakeRuntime());
+      expect(Object.values(result.checks!).every((c) => c.ok)).toBe(true);
+    });
+
+    test('a database but no cache: the Aurora checks run, the Global Datastore is skipped', async () => {
+      const noCache = preflight.loadPreflightConfig(envWithout('cache'));
+      allHealthy();
+      const result = await preflight.runPreflight(clients, request(), noCache, fakeRuntime());
+      expect(Object.keys(result.checks!)).toEqual([
+        'targetHealth:web',
+        'route53HealthCheck',
+        'auroraCluster',
+        'auroraGlobalCluster',
+      ]);
+      expect(elasticache.calls()).toHaveLength(0);
+      expect(result.actions).toContain('Skipped globalDatastore: the environment has no cache');
+    });
+
+    test('unplanned without a cache: only the Aurora global check is skipped for the mode', async () => {
+      const noCache = preflight.loadPreflightConfig(envWithout('cache'));
+      allHealthy();
+      const result = await preflight.runPreflight(
+        clients,
+        request({ targetRegion: WEST, mode: 'unplanned' }),
+        noCache,
+        fakeRuntime(),
+      );
+      expect(result.actions).toEqual([
+        'Checked targetHealth:web, route53HealthCheck, auroraCluster for us-west-2 (read-only)',
+        'Skipped globalDatastore: the environment has no cache',
+        'Skipped auroraGlobalCluster: unplanned mode',
+      ]);
+    });
   });
 
   test('handler: Region switch event checks the activating region', async () => {
@@ -328,11 +462,15 @@ describe('preflight', () => {
   test('handler: a missing or bad environment fails every invocation with the setting named', async () => {
     const missing = loadWithEnv<typeof preflight>('../../lambda/preflight', {
       REGIONS: VALID_ENV.REGIONS,
+      SERVICES: VALID_ENV.SERVICES,
       GLOBAL_DATASTORE_ID: VALID_ENV.GLOBAL_DATASTORE_ID,
     });
     await expect(missing.handler(OPERATOR_EVENT)).rejects.toThrow(
-      'Invalid configuration: GLOBAL_CLUSTER_IDENTIFIER is not set',
+      'Invalid configuration: REGIONS["us-east-1"].dbClusterIdentifier and REGIONS["us-west-2"].dbClusterIdentifier ' +
+        'are set but GLOBAL_CLUSTER_IDENTIFIER is not',
     );
+    const noServices = loadWithEnv<typeof preflight>('../../lambda/preflight', { ...VALID_ENV, SERVICES: undefined });
+    await expect(noServices.handler(OPERATOR_EVENT)).rejects.toThrow('Invalid configuration: SERVICES is not set');
     const bad = loadWithEnv<typeof preflight>('../../lambda/preflight', { ...VALID_ENV, REGIONS: '{"us-east-1":{}}' });
     await expect(bad.handler(OPERATOR_EVENT)).rejects.toThrow('REGIONS must name exactly two regions');
     expect(elbv2.commandCalls(DescribeTargetHealthCommand)).toHaveLength(0);

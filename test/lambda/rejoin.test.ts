@@ -1,4 +1,14 @@
-import { awsError, EAST, fakeRuntime, RESOURCES, throttled, VALID_ENV, WEST } from './fixtures';
+import {
+  awsError,
+  EAST,
+  envWithout,
+  fakeRuntime,
+  loadWithEnv,
+  RESOURCES,
+  throttled,
+  VALID_ENV,
+  WEST,
+} from './fixtures';
 import {
   CreateReplicationConfigurationCommand,
   DeleteReplicationConfigurationCommand,
@@ -40,6 +50,11 @@ const clients: rejoin.RejoinClients = {
   efs: { target: new EFSClient({ region: WEST }), source: new EFSClient({ region: EAST }) },
 };
 const config = rejoin.loadRejoinConfig(VALID_ENV);
+
+/** Every call made to any fake client. */
+function allCalls(): number {
+  return rds.calls().length + elasticache.calls().length + efs.calls().length;
+}
 
 /** West is active; east rejoins. */
 function request(extra: object = {}, dryRun = false) {
@@ -383,22 +398,133 @@ describe('rejoin', () => {
   });
 
   test.each([[[]], [['database', 'dns']], ['files'], [[1]]])('components %j is an invalid event', (components) => {
-    expect(() => rejoin.rejoinOptions({ components })).toThrow(/^Invalid event: components must be a non-empty list/);
+    expect(() => rejoin.rejoinOptions({ components }, rejoin.COMPONENTS)).toThrow(
+      /^Invalid event: components must be a non-empty list/,
+    );
   });
 
   test('allowOverwriteDestination must be a boolean', () => {
-    expect(() => rejoin.rejoinOptions({ allowOverwriteDestination: 'yes' })).toThrow(
+    expect(() => rejoin.rejoinOptions({ allowOverwriteDestination: 'yes' }, rejoin.COMPONENTS)).toThrow(
       /allowOverwriteDestination must be true or false/,
     );
   });
 
-  test('its configuration needs each region’s cluster, cache group and file system', () => {
+  test('components defaults to those the environment has, and may name only those', () => {
+    expect(rejoin.rejoinOptions({}, ['database', 'files']).components).toEqual(['database', 'files']);
+    expect(rejoin.rejoinOptions({}, []).components).toEqual([]);
+    expect(rejoin.rejoinOptions({ components: ['files', 'database'] }, ['database', 'files']).components).toEqual([
+      'database',
+      'files',
+    ]);
+    expect(() => rejoin.rejoinOptions({ components: ['cache', 'files'] }, ['database', 'files'])).toThrow(
+      'Invalid event: components names cache, which this environment does not have (it has database and files); ' +
+        'leave it out, or omit components to rejoin everything it has.',
+    );
+    expect(() => rejoin.rejoinOptions({ components: ['database', 'cache'] }, ['files'])).toThrow(
+      'Invalid event: components names database and cache, which this environment does not have (it has files); ' +
+        'leave them out',
+    );
+    expect(() => rejoin.rejoinOptions({ components: ['files'] }, [])).toThrow('(it has no database, cache or files)');
+  });
+
+  test('its configuration refuses a component given in part', () => {
     const regions = JSON.parse(VALID_ENV.REGIONS!);
     delete regions[EAST].cacheReplicationGroupId;
     expect(() => rejoin.loadRejoinConfig({ ...VALID_ENV, REGIONS: JSON.stringify(regions) })).toThrow(ConfigError);
     expect(() => rejoin.loadRejoinConfig({ ...VALID_ENV, REGIONS: JSON.stringify(regions) })).toThrow(
-      /REGIONS\["us-east-1"\]\.cacheReplicationGroupId is missing/,
+      'GLOBAL_DATASTORE_ID is set (the environment has a cache) but REGIONS["us-east-1"].cacheReplicationGroupId is ' +
+        'missing',
     );
+    expect(() => rejoin.loadRejoinConfig({ ...VALID_ENV, GLOBAL_CLUSTER_IDENTIFIER: '' })).toThrow(
+      'REGIONS["us-east-1"].dbClusterIdentifier and REGIONS["us-west-2"].dbClusterIdentifier are set but ' +
+        'GLOBAL_CLUSTER_IDENTIFIER is not',
+    );
+    const oneFs = JSON.parse(VALID_ENV.REGIONS!);
+    delete oneFs[WEST].fileSystemId;
+    expect(() => rejoin.loadRejoinConfig({ ...VALID_ENV, REGIONS: JSON.stringify(oneFs) })).toThrow(
+      'REGIONS["us-east-1"].fileSystemId is set but REGIONS["us-west-2"].fileSystemId is not',
+    );
+  });
+
+  describe('an environment without some data components', () => {
+    test('without a cache: the default is database and files, and the cache is never read', async () => {
+      const noCache = rejoin.loadRejoinConfig(envWithout('cache'));
+      rds.on(DescribeGlobalClustersCommand).resolves(globalCluster({}));
+      eastCluster('available');
+      files(true);
+      const result = await rejoin.runRejoin(clients, request(), noCache, fakeRuntime());
+      expect(Object.keys(result.checks!)).toEqual(['database', 'files']);
+      expect(elasticache.calls()).toHaveLength(0);
+      expect(result.actions).toEqual([
+        'database: haweb-prod-east (us-east-1) is a connected secondary of haweb-prod-west; nothing to do',
+        `files: ${WEST_FS} already replicates to ${EAST_FS} (us-east-1); nothing to do`,
+      ]);
+    });
+
+    test('without a cache: asking for it is an invalid event, before any call', async () => {
+      const noCache = rejoin.loadRejoinConfig(envWithout('cache'));
+      await expect(
+        rejoin.runRejoin(clients, request({ components: ['cache', 'files'] }), noCache, fakeRuntime()),
+      ).rejects.toThrow(
+        'Invalid event: components names cache, which this environment does not have (it has database and files)',
+      );
+      expect(allCalls()).toBe(0);
+    });
+
+    test('without a cache, files still refuse a target that does not hold the Aurora writer', async () => {
+      const noCache = rejoin.loadRejoinConfig(envWithout('cache'));
+      rds.on(DescribeGlobalClustersCommand).resolves(globalCluster({ writer: EAST }));
+      files(false, 'DISABLED');
+      await expect(
+        rejoin.runRejoin(clients, request({ components: ['files'] }), noCache, fakeRuntime()),
+      ).rejects.toThrow(
+        /^REFUSED: us-east-1 cannot rejoin yet: files: the Aurora writer is haweb-prod-east \(us-east-1\)/,
+      );
+      expect(mutatingCalls()).toEqual(NO_MUTATION);
+    });
+
+    test('without a database, files confirm the active region by the Global Datastore PRIMARY alone', async () => {
+      const noDatabase = rejoin.loadRejoinConfig(envWithout('database'));
+      elasticache
+        .on(DescribeGlobalReplicationGroupsCommand)
+        .resolves(datastore({ role: 'PRIMARY', status: 'associated' }, 'available', 'SECONDARY'));
+      files(false, 'DISABLED');
+      await expect(
+        rejoin.runRejoin(clients, request({ components: ['files'] }), noDatabase, fakeRuntime()),
+      ).rejects.toThrow(/files: the Global Datastore PRIMARY is haweb-prod-east-cache \(us-east-1\)/);
+      expect(rds.calls()).toHaveLength(0);
+      expect(mutatingCalls()).toEqual(NO_MUTATION);
+    });
+
+    test('files only: nothing to confirm the active region by, so the reversal runs and the actions say so', async () => {
+      const filesOnly = rejoin.loadRejoinConfig(envWithout('database', 'cache'));
+      files(false, 'DISABLED');
+      const result = await rejoin.runRejoin(clients, request(), filesOnly, fakeRuntime());
+      expect(Object.keys(result.checks!)).toEqual(['files']);
+      expect(rds.calls()).toHaveLength(0);
+      expect(elasticache.calls()).toHaveLength(0);
+      expect(result.changed).toBe(true);
+      expect(result.actions).toEqual([
+        'files: The environment has no database or cache to confirm that us-west-2 is the active region by; ' +
+          'reversing as asked',
+        expect.stringMatching(/^files: Called CreateReplicationConfiguration/),
+      ]);
+    });
+
+    test('no data component at all: nothing to rejoin, nothing called', async () => {
+      const none = rejoin.loadRejoinConfig(envWithout('database', 'cache', 'files'));
+      const result = await rejoin.runRejoin(clients, request(), none, fakeRuntime());
+      expect(result).toMatchObject({ changed: false, checks: {} });
+      expect(result.actions).toEqual(['Nothing to rejoin: the environment has no database, cache or files']);
+      expect(allCalls()).toBe(0);
+    });
+
+    test('handler: an environment without a database rejects a request for it', async () => {
+      const loaded = loadWithEnv<typeof rejoin>('../../lambda/rejoin', envWithout('database'));
+      await expect(loaded.handler({ targetRegion: WEST, components: ['database'] })).rejects.toThrow(
+        'Invalid event: components names database, which this environment does not have (it has cache and files)',
+      );
+    });
   });
 
   test('clusterOfArn reads the region and identifier of a cluster ARN', () => {

@@ -1,21 +1,26 @@
 import {
   EAST,
+  envWithout,
   fakeRuntime,
   OPERATOR_EVENT,
   REGION_SWITCH_EVENT,
   RESOURCES,
   throttled,
+  VALID_ENV,
   WEST,
   awsError,
 } from './fixtures';
 import {
   booleanFromEnv,
   ColdStartConfig,
+  dataComponents,
   globalDatastoreId,
+  jsonPointerTokens,
   parseRegions,
+  parseServices,
   secondsFromEnv,
 } from '../../lambda/shared/config';
-import { RefusedError } from '../../lambda/shared/errors';
+import { ConfigError, RefusedError } from '../../lambda/shared/errors';
 import { parsePlanStepEvent, parseSwitchEvent } from '../../lambda/shared/event';
 import {
   invocationOf,
@@ -116,9 +121,39 @@ describe('parseRegions', () => {
   const valid = JSON.stringify(RESOURCES);
 
   test('accepts both regions with the required keys', () => {
-    const regions = parseRegions(valid, ['fileSystemId', 'serviceUrl']);
+    const regions = parseRegions(valid, ['fileSystemId', 'regionalUrl']);
     expect(regions.names).toEqual([EAST, WEST]);
     expect(regions.byName[WEST]!.fileSystemId).toBe('fs-0fedcba9876543210');
+    expect(regions.byName[WEST]!.regionalUrl).toBe('https://us-west-2.example.com');
+  });
+
+  test('accepts a regional URL with a trailing slash', () => {
+    const raw = JSON.stringify({ [EAST]: RESOURCES[EAST], [WEST]: { regionalUrl: 'https://us-west-2.example.com/' } });
+    expect(parseRegions(raw, []).byName[WEST]!.regionalUrl).toBe('https://us-west-2.example.com/');
+  });
+
+  test('serviceUrl is no longer a key: it is neither required nor read', () => {
+    const raw = JSON.stringify({
+      [EAST]: { ...RESOURCES[EAST], serviceUrl: 'https://us-east-1.example.com/health/ready' },
+      [WEST]: RESOURCES[WEST],
+    });
+    expect(parseRegions(raw, ['regionalUrl']).byName[EAST]).not.toHaveProperty('serviceUrl');
+  });
+
+  test.each([
+    ['http', 'http://us-west-2.example.com'],
+    ['with a path', 'https://us-west-2.example.com/health/ready'],
+    ['with a query', 'https://us-west-2.example.com/?x=1'],
+    ['with an empty query', 'https://us-west-2.example.com?'],
+    ['with a fragment', 'https://us-west-2.example.com/#top'],
+    ['of the other region', 'https://us-east-1.example.com'],
+    ['not a URL', 'us-west-2.example.com'],
+  ])('rejects a regional URL %s', (_label, url) => {
+    const raw = JSON.stringify({ [EAST]: RESOURCES[EAST], [WEST]: { ...RESOURCES[WEST], regionalUrl: url } });
+    expect(() => parseRegions(raw, ['regionalUrl'])).toThrow(
+      `Invalid configuration: REGIONS["us-west-2"].regionalUrl must be the region's own base URL, ` +
+        `https://<region>.<domain> (https, no path, query or fragment) (got ${JSON.stringify(url)}).`,
+    );
   });
 
   test.each([
@@ -147,8 +182,8 @@ describe('parseRegions', () => {
     ],
     [
       'an http URL',
-      JSON.stringify({ [EAST]: RESOURCES[EAST], [WEST]: { ...RESOURCES[WEST], serviceUrl: 'http://x/health' } }),
-      'REGIONS["us-west-2"].serviceUrl must be an https:// URL',
+      JSON.stringify({ [EAST]: RESOURCES[EAST], [WEST]: { ...RESOURCES[WEST], regionalUrl: 'http://x/health' } }),
+      'REGIONS["us-west-2"].regionalUrl must be the region\'s own base URL',
     ],
     [
       "the other region's app stack",
@@ -160,6 +195,207 @@ describe('parseRegions', () => {
     ],
   ])('rejects REGIONS that is %s', (_label, raw, message) => {
     expect(() => parseRegions(raw, ['fileSystemId'])).toThrow(message);
+  });
+});
+
+describe('parseServices', () => {
+  const web = { name: 'web', readinessPath: '/health/ready', writablePointer: '/database/writable' };
+
+  test('reads 1 to 20 services, with null paths and pointers', () => {
+    const services = [
+      web,
+      { name: 'order-api', readinessPath: '/api/orders/ready', writablePointer: null },
+      { name: 'worker2', readinessPath: null, writablePointer: null },
+      { name: 'a', readinessPath: '/', writablePointer: '/a~1b/~0c/0' },
+    ];
+    expect(parseServices(JSON.stringify(services))).toEqual(services);
+    const twenty = Array.from({ length: 20 }, (_, i) => ({ ...web, name: `svc-${i}` }));
+    expect(parseServices(JSON.stringify(twenty))).toHaveLength(20);
+    expect(parseServices(JSON.stringify([{ ...web, name: 'a'.repeat(20) }]))[0]!.name).toHaveLength(20);
+  });
+
+  test.each([
+    ['unset', undefined, 'SERVICES is not set; set it to a JSON array of the environment\'s services, [{"name":"web",'],
+    ['empty', '', 'SERVICES is not set'],
+    ['not JSON', '[{"name":', 'SERVICES is not valid JSON ('],
+    ['not an array', JSON.stringify(web), 'SERVICES must be a JSON array of services such as [{"name":"web"'],
+    ['an empty array', '[]', 'SERVICES must list 1 to 20 services (got 0).'],
+    [
+      'more than 20 services',
+      JSON.stringify(Array.from({ length: 21 }, (_, i) => ({ ...web, name: `svc-${i}` }))),
+      'SERVICES must list 1 to 20 services (got 21).',
+    ],
+    [
+      'a non-object entry',
+      '["web"]',
+      'SERVICES[0] must be an object {"name", "readinessPath", "writablePointer"} (got "web").',
+    ],
+    [
+      'duplicate names',
+      JSON.stringify([web, { ...web, name: 'api' }, web]),
+      'SERVICES[2].name "web" is also SERVICES[0]\'s; give each service a unique name.',
+    ],
+    [
+      'a name in capitals',
+      JSON.stringify([{ ...web, name: 'Web' }]),
+      'SERVICES[0].name must be a service name: lower-case letters and digits in dash-separated words, starting with ' +
+        'a letter, at most 20 characters, such as web or order-api (got "Web").',
+    ],
+    [
+      'a name with a double dash',
+      JSON.stringify([{ ...web, name: 'order--api' }]),
+      'SERVICES[0].name must be a service name',
+    ],
+    ['a name ending in a dash', JSON.stringify([{ ...web, name: 'web-' }]), 'SERVICES[0].name must be a service name'],
+    [
+      'a name starting with a digit',
+      JSON.stringify([{ ...web, name: '1web' }]),
+      'SERVICES[0].name must be a service name',
+    ],
+    ['a name of 21 characters', JSON.stringify([{ ...web, name: 'a'.repeat(21) }]), `(got "${'a'.repeat(21)}")`],
+    ['a missing name', JSON.stringify([{ readinessPath: null, writablePointer: null }]), '(got undefined)'],
+    [
+      'a path without a leading slash',
+      JSON.stringify([{ ...web, readinessPath: 'health/ready' }]),
+      'SERVICES[0].readinessPath must be a URL path starting with / (no query, fragment or spaces), such as ' +
+        '/health/ready, or null (got "health/ready").',
+    ],
+    ['a path with a query', JSON.stringify([{ ...web, readinessPath: '/health?deep=1' }]), '(got "/health?deep=1")'],
+    [
+      'a path with a space',
+      JSON.stringify([{ ...web, readinessPath: '/health ready' }]),
+      'readinessPath must be a URL path',
+    ],
+    ['a path that is a URL', JSON.stringify([{ ...web, readinessPath: 'https://x/health' }]), 'readinessPath must be'],
+    ['a path that is not a string', JSON.stringify([{ ...web, readinessPath: 5 }]), '(got 5)'],
+    [
+      'a missing path',
+      JSON.stringify([{ name: 'web', writablePointer: null }]),
+      "SERVICES[0].readinessPath is missing; set it to the path of web's readiness endpoint (starting with /), or null",
+    ],
+    [
+      'a pointer without a leading slash',
+      JSON.stringify([{ ...web, writablePointer: 'database/writable' }]),
+      'SERVICES[0].writablePointer must be an RFC 6901 JSON pointer such as /database/writable (each token after a /, ' +
+        '~ written ~0 and / written ~1), or null (got "database/writable").',
+    ],
+    ['a dotted path for a pointer', JSON.stringify([{ ...web, writablePointer: 'database.writable' }]), 'RFC 6901'],
+    ['a pointer with a bad escape', JSON.stringify([{ ...web, writablePointer: '/a~2b' }]), '(got "/a~2b")'],
+    ['a pointer ending in ~', JSON.stringify([{ ...web, writablePointer: '/a~' }]), '(got "/a~")'],
+    ['an empty pointer', JSON.stringify([{ ...web, writablePointer: '' }]), 'writablePointer must be an RFC 6901'],
+    ['a pointer that is not a string', JSON.stringify([{ ...web, writablePointer: true }]), '(got true)'],
+    [
+      'a missing pointer',
+      JSON.stringify([{ name: 'web', readinessPath: '/health' }]),
+      'SERVICES[0].writablePointer is missing',
+    ],
+    [
+      'a pointer without a path',
+      JSON.stringify([{ name: 'web', readinessPath: null, writablePointer: '/database/writable' }]),
+      'SERVICES[0].writablePointer is "/database/writable" but readinessPath is null',
+    ],
+    [
+      'a misspelt key',
+      JSON.stringify([{ ...web, readinesPath: '/x' }]),
+      'SERVICES[0] has unknown key(s) "readinesPath"; its keys are name, readinessPath and writablePointer.',
+    ],
+  ])('rejects SERVICES that is %s', (_label, raw, message) => {
+    expect(() => parseServices(raw)).toThrow(ConfigError);
+    expect(() => parseServices(raw)).toThrow(message);
+  });
+});
+
+describe('jsonPointerTokens', () => {
+  test.each([
+    ['', []],
+    ['/', ['']],
+    ['/database/writable', ['database', 'writable']],
+    ['/a~1b', ['a/b']],
+    ['/m~0n', ['m~n']],
+    ['/~01', ['~1']],
+    ['/~10', ['/0']],
+    ['/0/-', ['0', '-']],
+  ])('%j has the tokens %j', (pointer, tokens) => {
+    expect(jsonPointerTokens(pointer)).toEqual(tokens);
+  });
+
+  test.each(['database/writable', '/a~', '/a~2', '#/a'])('%j is not a JSON pointer', (pointer) => {
+    expect(jsonPointerTokens(pointer)).toBeUndefined();
+  });
+});
+
+describe('dataComponents', () => {
+  const components = (env: Record<string, string>) => dataComponents(env, parseRegions(env.REGIONS, []));
+
+  test('all three, with their global IDs', () => {
+    expect(components(VALID_ENV)).toEqual({
+      present: ['database', 'cache', 'files'],
+      globalClusterIdentifier: 'haweb-prod-global',
+      globalDatastoreId: 'ldgnf-haweb-prod-sessions',
+    });
+  });
+
+  test('each one is optional, and an empty global variable counts as unset', () => {
+    expect(components(envWithout('database', 'cache'))).toEqual({ present: ['files'] });
+    expect(components(envWithout('files'))).toMatchObject({ present: ['database', 'cache'] });
+    expect(components(envWithout('database', 'cache', 'files'))).toEqual({ present: [] });
+    expect(components({ ...envWithout('database'), GLOBAL_CLUSTER_IDENTIFIER: '' }).present).toEqual([
+      'cache',
+      'files',
+    ]);
+  });
+
+  /** REGIONS of {@link VALID_ENV} with `key` removed from `regions`. */
+  const regionsWithout = (key: string, ...regions: string[]) => {
+    const parsed = JSON.parse(VALID_ENV.REGIONS!) as Record<string, Record<string, string>>;
+    for (const region of regions) delete parsed[region]![key];
+    return JSON.stringify(parsed);
+  };
+
+  test.each([
+    [
+      "GLOBAL_CLUSTER_IDENTIFIER without a region's cluster",
+      { ...VALID_ENV, REGIONS: regionsWithout('dbClusterIdentifier', WEST) },
+      'Invalid configuration: GLOBAL_CLUSTER_IDENTIFIER is set (the environment has a database) but ' +
+        'REGIONS["us-west-2"].dbClusterIdentifier is missing; set dbClusterIdentifier in both regions, or unset ' +
+        'GLOBAL_CLUSTER_IDENTIFIER if the environment has no database.',
+    ],
+    [
+      'GLOBAL_CLUSTER_IDENTIFIER without any cluster',
+      { ...VALID_ENV, REGIONS: regionsWithout('dbClusterIdentifier', EAST, WEST) },
+      'REGIONS["us-east-1"].dbClusterIdentifier and REGIONS["us-west-2"].dbClusterIdentifier are missing',
+    ],
+    [
+      'clusters without GLOBAL_CLUSTER_IDENTIFIER',
+      { ...VALID_ENV, GLOBAL_CLUSTER_IDENTIFIER: '' },
+      'Invalid configuration: REGIONS["us-east-1"].dbClusterIdentifier and REGIONS["us-west-2"].dbClusterIdentifier ' +
+        'are set but GLOBAL_CLUSTER_IDENTIFIER is not: an environment with a database needs both (set ' +
+        'GLOBAL_CLUSTER_IDENTIFIER), one without needs neither (remove dbClusterIdentifier from REGIONS).',
+    ],
+    [
+      'one cache group without GLOBAL_DATASTORE_ID',
+      { ...envWithout('cache'), REGIONS: regionsWithout('cacheReplicationGroupId', WEST) },
+      'REGIONS["us-east-1"].cacheReplicationGroupId is set but GLOBAL_DATASTORE_ID is not',
+    ],
+    [
+      "GLOBAL_DATASTORE_ID without a region's group",
+      { ...VALID_ENV, REGIONS: regionsWithout('cacheReplicationGroupId', EAST) },
+      'GLOBAL_DATASTORE_ID is set (the environment has a cache) but REGIONS["us-east-1"].cacheReplicationGroupId is missing',
+    ],
+    [
+      "one region's file system",
+      { ...VALID_ENV, REGIONS: regionsWithout('fileSystemId', EAST) },
+      'Invalid configuration: REGIONS["us-west-2"].fileSystemId is set but REGIONS["us-east-1"].fileSystemId is not: ' +
+        'an environment with files needs fileSystemId in both regions, one without needs it in neither.',
+    ],
+    [
+      'a malformed GLOBAL_DATASTORE_ID',
+      { ...VALID_ENV, GLOBAL_DATASTORE_ID: 'sessions' },
+      'GLOBAL_DATASTORE_ID must be the full Global Datastore ID including its AWS prefix',
+    ],
+  ])('refuses %s', (_label, env, message) => {
+    expect(() => components(env)).toThrow(ConfigError);
+    expect(() => components(env)).toThrow(message);
   });
 });
 

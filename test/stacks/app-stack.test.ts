@@ -60,7 +60,7 @@ function imageIdOf(app: SynthesizedStack): unknown {
 
 /** Statements of the instance role's policies. */
 function roleStatements(app: SynthesizedStack): { Action: string | string[]; Resource: unknown }[] {
-  const roleId = logicalIdAt(app, 'Fleet/InstanceRole/Resource');
+  const roleId = logicalIdAt(app, 'ServiceWeb/Fleet/InstanceRole/Resource');
   return Object.values(
     app.template.findResources('AWS::IAM::Policy', { Properties: { Roles: Match.arrayWith([{ Ref: roleId }]) } }),
   ).flatMap((p) => p.Properties.PolicyDocument.Statement);
@@ -81,13 +81,14 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
   const config = demo.config;
   const regionConfig = config[role];
   const region = regionConfig.region;
+  const web = config.services[0]!;
   const app = demo.stack('App', role);
   const network = demo.stack('Network', role);
   const storage = demo.stack('Storage', role);
   const data = demo.stack('Data', role);
   const template = app.template;
-  const fleetId = logicalIdAt(app, 'Fleet/Resource/ASG');
-  const targetGroupId = logicalIdAt(app, 'Fleet/TargetGroup/Resource');
+  const fleetId = logicalIdAt(app, 'ServiceWeb/Fleet/Resource/ASG');
+  const targetGroupId = logicalIdAt(app, 'ServiceWeb/Fleet/TargetGroup/Resource');
   const topicId = logicalIdAt(app, 'Alerts/Topic/Resource');
 
   test(`is bound to ${config.account} and ${region}`, () => {
@@ -109,14 +110,14 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
       template.resourceCountIs('AWS::AutoScaling::LaunchConfiguration', 0);
     });
 
-    test(`launches the region's instance types (${regionConfig.instanceTypes.join(', ')}), the first first`, () => {
+    test(`launches the service's instance types (${web.instanceTypes.join(', ')}), the first first`, () => {
       template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-        LaunchTemplateData: { InstanceType: regionConfig.instanceTypes[0] },
+        LaunchTemplateData: { InstanceType: web.instanceTypes[0] },
       });
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
         MixedInstancesPolicy: Match.objectLike({
           LaunchTemplate: Match.objectLike({
-            Overrides: regionConfig.instanceTypes.map((t) => ({ InstanceType: t })),
+            Overrides: web.instanceTypes.map((t) => ({ InstanceType: t })),
           }),
         }),
       });
@@ -136,7 +137,7 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
       });
     });
 
-    const { min, max } = regionConfig.capacity;
+    const { min, max } = web.capacity[role];
     test(`has min/max ${min}/${max} from the ${role} capacity and no desired capacity (runtime state)`, () => {
       template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
         MinSize: String(min),
@@ -159,25 +160,37 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
 
     test('its target group listens on the service port (8080) behind the HTTPS listener of the load balancer', () => {
       template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
-        Port: config.service.port,
+        Port: web.port,
         Protocol: 'HTTP',
       });
-      expect(config.service.port).toBe(8080);
+      expect(web.port).toBe(8080);
       const listener = template.toJSON().Resources[logicalIdAt(app, 'LoadBalancer/Resource/Https/Resource')];
       expect(listener.Properties).toEqual(
         expect.objectContaining({
           Port: 443,
           Protocol: 'HTTPS',
           LoadBalancerArn: { Ref: logicalIdAt(app, 'LoadBalancer/Resource/Resource') },
-          DefaultActions: [{ Type: 'forward', TargetGroupArn: { Ref: targetGroupId } }],
+          DefaultActions: [
+            expect.objectContaining({
+              Type: 'fixed-response',
+              FixedResponseConfig: expect.objectContaining({ StatusCode: '404' }),
+            }),
+          ],
         }),
       );
+      // The service's rule on the shared listener: every path (the reference service is the catch-all).
+      template.hasResourceProperties('AWS::ElasticLoadBalancingV2::ListenerRule', {
+        ListenerArn: { Ref: logicalIdAt(app, 'LoadBalancer/Resource/Https/Resource') },
+        Priority: 1000,
+        Conditions: [{ Field: 'path-pattern', PathPatternConfig: { Values: ['/*'] } }],
+        Actions: [{ Type: 'forward', TargetGroupArn: { Ref: targetGroupId } }],
+      });
     });
 
     test.each(['Target5xxAlarm', 'UnhealthyHostsAlarm'])(
       'the fleet %s notifies the alert topic of the region',
       (id) => {
-        const alarm = template.toJSON().Resources[logicalIdAt(app, `Fleet/${id}/Resource`)];
+        const alarm = template.toJSON().Resources[logicalIdAt(app, `ServiceWeb/Fleet/${id}/Resource`)];
         expect(alarm.Properties.AlarmActions).toEqual([{ Ref: topicId }]);
       },
     );
@@ -238,7 +251,7 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
       expect(envFile).not.toMatch(/^(DATABASE_PASSWORD|REDIS_PASSWORD)=[A-Za-z0-9]{16,}$/m);
     });
 
-    const drain = config.service.healthCheckIntervalSeconds * config.service.unhealthyThresholdCount;
+    const drain = web.healthCheck.intervalSeconds * web.healthCheck.unhealthyThresholdCount;
     test(`drains for as long as the ALB needs to see the failing health check (${drain} s), and stops within drain + 60 s`, () => {
       expect(failoverTiming(config).targetDetectionSeconds).toBe(drain);
       expect(envFile).toMatch(new RegExp(`^SHUTDOWN_DRAIN_SECONDS=${drain}$`, 'm'));
@@ -247,7 +260,7 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
     });
 
     test('ships its logs to the bootstrap log group, kept a year and encrypted with the stack logs key', () => {
-      const logGroupId = logicalIdAt(app, 'Bootstrap/Logs/Resource');
+      const logGroupId = logicalIdAt(app, 'ServiceWeb/Bootstrap/Logs/Resource');
       expect(tokenAfter(parts, '"file_path":"/var/log/ha-web/service.log","log_group_name":"')).toEqual({
         Ref: logGroupId,
       });
@@ -289,7 +302,7 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
 
     test.each(['haweb/demo/database', 'haweb/demo/cache-auth'])('can read the secret named %s', (secretName) => {
       template.hasResourceProperties('AWS::IAM::Policy', {
-        Roles: Match.arrayWith([{ Ref: logicalIdAt(app, 'Fleet/InstanceRole/Resource') }]),
+        Roles: Match.arrayWith([{ Ref: logicalIdAt(app, 'ServiceWeb/Fleet/InstanceRole/Resource') }]),
         PolicyDocument: {
           Statement: Match.arrayWith([
             Match.objectLike({
@@ -335,7 +348,9 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
     test('can write its log streams, only to the service log group', () => {
       const writes = allowing('logs:PutLogEvents');
       expect(writes).toHaveLength(1);
-      expect(writes[0].Resource).toEqual({ 'Fn::GetAtt': [logicalIdAt(app, 'Bootstrap/Logs/Resource'), 'Arn'] });
+      expect(writes[0].Resource).toEqual({
+        'Fn::GetAtt': [logicalIdAt(app, 'ServiceWeb/Bootstrap/Logs/Resource'), 'Arn'],
+      });
       expect(JSON.stringify(writes[0].Resource)).toContain('BootstrapLogs');
     });
   });
@@ -346,32 +361,33 @@ describe('App stack of prod (Graviton)', () => {
   const app = prod.stack('App', 'primary');
 
   test('boots its pinned image on m7g.large instances', () => {
-    expect(prod.config.primary.instanceTypes[0]).toBe('m7g.large');
+    expect(prod.config.services[0]!.instanceTypes[0]).toBe('m7g.large');
     app.template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
-      LaunchTemplateData: { InstanceType: 'm7g.large' },
+      LaunchTemplateData: Match.objectLike({ InstanceType: 'm7g.large', ImageId: prod.config.primary.machineImageId }),
     });
-    expect(imageIdOf(app)).toBe(prod.config.primary.machineImageId);
   });
 
   test('scales on CPU at the prod target of 45 %', () => {
-    expect(prod.config.service.targetCpuUtilizationPercent).toBe(45);
+    expect(prod.config.services[0]!.rollout.targetCpuUtilizationPercent).toBe(45);
     app.template.hasResourceProperties('AWS::AutoScaling::ScalingPolicy', {
-      AutoScalingGroupName: { Ref: logicalIdAt(app, 'Fleet/Resource/ASG') },
+      AutoScalingGroupName: { Ref: logicalIdAt(app, 'ServiceWeb/Fleet/Resource/ASG') },
       TargetTrackingConfiguration: Match.objectLike({ TargetValue: 45 }),
     });
   });
 });
 
-describe("prod's central configuration (service.settings, Parameter Store)", () => {
+describe("prod's central configuration (services[].environment, Parameter Store)", () => {
   const prod = synthesized('prod');
-  const settings = prod.config.service.settings!;
+  const settings = prod.config.services[0]!.environment!;
 
   test.each(['primary', 'secondary'] as const)(
     'the %s App stack writes every setting under /haweb/prod/web/<version>',
     (role) => {
       const app = prod.stack('App', role);
       const version = settingsVersion(settings).slice(0, 16);
-      const parameters = Object.values(app.template.findResources('AWS::SSM::Parameter')).map((r) => r.Properties);
+      const parameters = Object.values(app.template.findResources('AWS::SSM::Parameter'))
+        .map((r) => r.Properties)
+        .filter((p) => p.Name.startsWith('/haweb/prod/web/'));
       expect(Object.fromEntries(parameters.map((p) => [p.Name, p.Value]))).toEqual(
         Object.fromEntries(
           Object.entries(settings).map(([name, value]) => [`/haweb/prod/web/${version}/${name}`, value]),
@@ -386,8 +402,10 @@ describe("prod's central configuration (service.settings, Parameter Store)", () 
         expect.objectContaining({ Effect: 'Deny', Sid: 'NoOtherParameters', NotResource: versions }),
       ]);
       // The fleet waits for the parameters: a refresh's instances find the new set.
-      const fleet = Object.values(app.template.findResources('AWS::AutoScaling::AutoScalingGroup'))[0]!;
-      for (const id of Object.keys(app.template.findResources('AWS::SSM::Parameter'))) {
+      const fleet = app.template.toJSON().Resources[logicalIdAt(app, 'ServiceWeb/Fleet/Resource/ASG')];
+      for (const id of Object.keys(app.template.findResources('AWS::SSM::Parameter')).filter((i) =>
+        i.startsWith('ServiceWeb'),
+      )) {
         expect(fleet.DependsOn).toContain(id);
       }
     },
@@ -396,7 +414,10 @@ describe("prod's central configuration (service.settings, Parameter Store)", () 
   test("staging's too", () => {
     const staging = synthesized('staging');
     const parameters = Object.values(staging.stack('App', 'secondary').template.findResources('AWS::SSM::Parameter'));
-    expect(parameters.map((r) => r.Properties.Value)).toEqual([staging.config.service.settings!.LOG_LEVEL]);
+    expect(parameters.map((r) => [r.Properties.Name.split('/')[3], r.Properties.Value])).toEqual([
+      ['web', staging.config.services[0]!.environment!.LOG_LEVEL],
+      ['catalog', staging.config.services[1]!.environment!.LOG_LEVEL],
+    ]);
   });
 
   test('demo has no settings: no parameter, no read', () => {
@@ -417,7 +438,7 @@ describe('capacity is runtime state in every environment (issue 11)', () => {
           desired: (g as { Properties: Record<string, unknown> }).Properties.DesiredCapacity,
         })),
       );
-      expect(groups.length).toBe(2);
+      expect(groups.length).toBe(2 * env.config.services.length);
       expect(groups.filter((g) => g.desired !== undefined)).toEqual([]);
     },
   );
@@ -491,14 +512,14 @@ describe.each(ROLES)('demo App stack, %s region: public load balancer', (role) =
     expect(loadBalancerAttribute(template, 'access_logs.s3.bucket')).toEqual({ Ref: id });
   });
 
-  test('access logs expire after service.accessLogRetentionDays and are retained', () => {
+  test('access logs expire after loadBalancer.accessLogRetentionDays and are retained', () => {
     template.hasResource('AWS::S3::Bucket', {
       DeletionPolicy: 'RetainExceptOnCreate',
       UpdateReplacePolicy: 'Retain',
       Properties: Match.objectLike({
         LifecycleConfiguration: {
           Rules: Match.arrayWith([
-            Match.objectLike({ Status: 'Enabled', ExpirationInDays: config.service.accessLogRetentionDays }),
+            Match.objectLike({ Status: 'Enabled', ExpirationInDays: config.loadBalancer.accessLogRetentionDays }),
           ]),
         },
       }),
@@ -608,11 +629,12 @@ function appStacksFor(config: EnvironmentConfig): Record<Role, Template> {
   const primary = inputs('primary');
   const secondary = inputs('secondary');
   const data = {
-    databaseEndpoint: 'database.example.com',
-    databaseReadEndpoint: 'database-ro.example.com',
-    databaseSecretName: names.databaseSecretName,
-    cacheEndpoint: 'cache.example.com',
-    cacheAuthSecretName: names.cacheAuthSecretName,
+    database: {
+      endpoint: 'database.example.com',
+      readEndpoint: 'database-ro.example.com',
+      secretName: names.databaseSecretName,
+    },
+    cache: { endpoint: 'cache.example.com', authSecretName: names.cacheAuthSecretName },
   };
   const stack = (role: Role, props: ReturnType<typeof inputs>) =>
     new AppStack(app, `${role}App`, {
@@ -635,7 +657,7 @@ describe('App stack configuration', () => {
   const variant = appStacksFor({
     ...demoConfig,
     dns: { ...demoConfig.dns, healthCheckFailureThreshold: 5 },
-    service: { ...demoConfig.service, accessLogRetentionDays: 33 },
+    loadBalancer: { accessLogRetentionDays: 33 },
   });
 
   test.each(ROLES)('a dns.healthCheckFailureThreshold of 5 reaches the %s health check', (role) => {
@@ -643,7 +665,7 @@ describe('App stack configuration', () => {
     expect(resource.Properties.HealthCheckConfig.FailureThreshold).toBe(5);
   });
 
-  test.each(ROLES)('a service.accessLogRetentionDays of 33 reaches the %s access log expiration', (role) => {
+  test.each(ROLES)('a loadBalancer.accessLogRetentionDays of 33 reaches the %s access log expiration', (role) => {
     variant[role].hasResourceProperties('AWS::S3::Bucket', {
       LifecycleConfiguration: { Rules: Match.arrayWith([Match.objectLike({ ExpirationInDays: 33 })]) },
     });

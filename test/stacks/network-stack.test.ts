@@ -108,14 +108,16 @@ describe.each(['primary', 'secondary'] as const)('network stack of the demo %s r
     ]);
   });
 
-  test(`the load balancer security group sends only to the web security group on the service port (${env.config.service.port})`, () => {
-    const port = env.config.service.port;
+  const ports = [...new Set(env.config.services.map((s) => s.port))];
+  test(`the load balancer security group sends only to the web security group, on the services' ports (${ports.join(', ')})`, () => {
     const rules = rulesOn(env, 'Egress', stack, loadBalancerSecurityGroup());
-    expect(rules).toHaveLength(1);
-    expect(rules[0]).toEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: port, ToPort: port }));
-    expect(rules[0]).not.toHaveProperty('CidrIp');
+    expect(rules.map((r) => r.FromPort).sort()).toEqual([...ports].sort());
     const web = { 'Fn::GetAtt': [webSecurityGroup(), 'GroupId'] };
-    expect(refersTo(rules[0].DestinationSecurityGroupId, stack, stack, web)).toBe(true);
+    for (const rule of rules) {
+      expect(rule).toEqual(expect.objectContaining({ IpProtocol: 'tcp', ToPort: rule.FromPort }));
+      expect(rule).not.toHaveProperty('CidrIp');
+      expect(refersTo(rule.DestinationSecurityGroupId, stack, stack, web)).toBe(true);
+    }
   });
 });
 

@@ -5,6 +5,7 @@
  * app stacks. What each construct makes of its props is tested on a bare stack in test/constructs.
  */
 import { regionAlarmName } from '../../lib/names';
+import { PLAN_OUTPUTS } from '../../lib/stack-outputs';
 import { evaluatePlanHealthChecks, PLAN_ENTRY_EAST, PLAN_ENTRY_WEST } from '../plan-health-checks';
 import { importedValue, Json, synthesized, SynthesizedEnvironment, SynthesizedStack } from '../synthesized';
 
@@ -36,6 +37,7 @@ describe.each([
   const planned = config.regionSwitch.enabled;
   const alarmArn = (region: string, alarm: string) =>
     `arn:aws:cloudwatch:${region}:${config.account}:alarm:haweb-${config.name}-${alarm}`;
+  const services = config.services.map((s) => s.name);
   const lambdaArn = (region: string, fn: string) =>
     `arn:aws:lambda:${region}:${config.account}:function:haweb-${config.name}-${fn}`;
 
@@ -92,7 +94,7 @@ describe.each([
           const regions = JSON.stringify(vars.REGIONS);
           for (const region of [primaryRegion, secondaryRegion]) {
             expect(regions).toContain(`\\"appStackName\\":\\"HaWeb-${config.name}-App-${region}\\"`);
-            expect(regions).toContain(`\\"serviceUrl\\":\\"https://${region}.${config.dns.domainName}`);
+            expect(regions).toContain(`\\"regionalUrl\\":\\"https://${region}.${config.dns.domainName}\\"`);
           }
           const fileSystems = (vars.REGIONS['Fn::Join'][1] as unknown[]).filter((part) => typeof part !== 'string');
           expect(fileSystems).toHaveLength(2);
@@ -127,7 +129,7 @@ describe.each([
       "the %s region can terminate instances, cut an AZ and fail its own region's cluster over (whichever holds the writer)",
       (_role, stack, own) => {
         expect(actionIds(stack)).toEqual([
-          'aws:ec2:terminate-instances',
+          ...services.map(() => 'aws:ec2:terminate-instances'),
           'aws:network:disrupt-connectivity',
           'aws:rds:failover-db-cluster',
         ]);
@@ -150,26 +152,32 @@ describe.each([
         [opsS, secondaryRegion],
       ] as const) {
         for (const p of propertiesOf(stack, 'AWS::FIS::ExperimentTemplate')) {
-          expect(p.StopConditions).toEqual([
-            { Source: 'aws:cloudwatch:alarm', Value: alarmArn(region, 'target5xx') },
-            { Source: 'aws:cloudwatch:alarm', Value: alarmArn(region, 'healthy-hosts') },
-          ]);
+          expect(p.StopConditions).toEqual(
+            services.flatMap((service) => [
+              { Source: 'aws:cloudwatch:alarm', Value: alarmArn(region, `${service}-target5xx`) },
+              { Source: 'aws:cloudwatch:alarm', Value: alarmArn(region, `${service}-healthy-hosts`) },
+            ]),
+          );
         }
       }
     });
 
-    test("terminate only instances of the environment's fleet, by its fixed name", () => {
+    test("terminate only instances of the environment's fleets, by their fixed names, one template per service", () => {
       for (const stack of [opsP, opsS]) {
         const terminate = statementsOf(stack).find((s) => s.Action === 'ec2:TerminateInstances')!;
         expect(terminate.Condition.StringEquals).toEqual({
-          'aws:ResourceTag/aws:autoscaling:groupName': `haweb-${config.name}-web`,
+          'aws:ResourceTag/aws:autoscaling:groupName': services.map((service) => `haweb-${config.name}-${service}`),
         });
+        const targets = propertiesOf(stack, 'AWS::FIS::ExperimentTemplate')
+          .filter((p) => JSON.stringify(p.Actions).includes('terminate-instances'))
+          .map((p) => Object.values(p.Targets as Record<string, Json>)[0].ResourceTags['aws:autoscaling:groupName']);
+        expect(targets).toEqual(services.map((service) => `haweb-${config.name}-${service}`));
       }
     });
   });
 
   describe('region alarms (in each app stack, next to what they watch)', () => {
-    // The region alarms, without the fleet's two instance-refresh alarms (web-fleet.test.ts).
+    // The region alarms, without the fleets' two instance-refresh alarms each (web-fleet.test.ts).
     const alarmsOf = (stack: SynthesizedStack) =>
       resourcesOf(stack, 'AWS::CloudWatch::Alarm')
         .filter(([id]) => id.startsWith('Alarms'))
@@ -194,24 +202,26 @@ describe.each([
       ['primary', appP],
       ['secondary', appS],
     ])(
-      'the %s region alarms on its fleet and on all three replications, whatever its role, by fixed names',
+      "the %s region alarms on each service's target group and on all three replications, whatever its role, by fixed names",
       (_role, stack) => {
-        expect(sorted(stack, 'AlarmName')).toEqual([
-          `haweb-${config.name}-cache-replication-lag`,
-          `haweb-${config.name}-database-replication-lag`,
-          `haweb-${config.name}-files-since-last-sync`,
-          `haweb-${config.name}-healthy-hosts`,
-          `haweb-${config.name}-latency-p99`,
-          `haweb-${config.name}-target5xx`,
-        ]);
-        expect(alarmsOf(stack).map(watched).sort()).toEqual([
-          'AuroraGlobalDBReplicationLag',
-          'GlobalDatastoreReplicationLag',
-          'HTTPCode_Target_5XX_Count',
-          'HealthyHostCount',
-          'SELECT MAX(TimeSinceLastSync)',
-          'TargetResponseTime',
-        ]);
+        expect(sorted(stack, 'AlarmName')).toEqual(
+          [
+            `haweb-${config.name}-cache-replication-lag`,
+            `haweb-${config.name}-database-replication-lag`,
+            `haweb-${config.name}-files-since-last-sync`,
+            ...services.flatMap((service) =>
+              ['healthy-hosts', 'latency-p99', 'target5xx'].map((a) => `haweb-${config.name}-${service}-${a}`),
+            ),
+          ].sort(),
+        );
+        expect(alarmsOf(stack).map(watched).sort()).toEqual(
+          [
+            'AuroraGlobalDBReplicationLag',
+            'GlobalDatastoreReplicationLag',
+            'SELECT MAX(TimeSinceLastSync)',
+            ...services.flatMap(() => ['HTTPCode_Target_5XX_Count', 'HealthyHostCount', 'TargetResponseTime']),
+          ].sort(),
+        );
       },
     );
 
@@ -241,7 +251,12 @@ describe.each([
         expect(account).toBe(config.account);
         expect(sorted(env.stack('App', region!), 'AlarmName')).toContain(name);
       }
-      expect(regionAlarmName(config, 'HealthyHosts')).toBe(`haweb-${config.name}-healthy-hosts`);
+      expect(regionAlarmName(config, { service: 'web', alarm: 'HealthyHosts' })).toBe(
+        `haweb-${config.name}-web-healthy-hosts`,
+      );
+      expect(regionAlarmName(config, { alarm: 'DatabaseReplicationLag' })).toBe(
+        `haweb-${config.name}-database-replication-lag`,
+      );
     });
 
     test('every alarm notifies its region alarm topic on ALARM and on OK', () => {
@@ -341,11 +356,9 @@ describe.each([
       expect(body()).toContain(`\\"region\\":\\"${secondaryRegion}\\"`);
     });
 
-    test('lists all six alarms of each region, whatever its role (state and graph)', () => {
+    test("lists every alarm of each region, each service's and each replication's, whatever its role (state and graph)", () => {
       const alarms = [
-        'target5xx',
-        'latency-p99',
-        'healthy-hosts',
+        ...services.flatMap((service) => ['target5xx', 'latency-p99', 'healthy-hosts'].map((a) => `${service}-${a}`)),
         'database-replication-lag',
         'cache-replication-lag',
         'files-since-last-sync',
@@ -493,7 +506,11 @@ describe.each([
     const steps = () => plan().Workflows[0].Steps as Step[];
     const step = (name: string) => steps().find((s) => s.Name === name)!;
     const parallel = () => step('switch-data-tier').ExecutionBlockConfiguration.ParallelConfig.Steps as Step[];
-    const scale = () => step('scale-target-fleet').ExecutionBlockConfiguration.Ec2AsgCapacityIncreaseConfig;
+    /** The scale steps, one per service, in a parallel block when there are several. */
+    const scaleSteps = (): Step[] => {
+      const block = steps().find((s) => s.Name === 'scale-target-fleets');
+      return block ? block.ExecutionBlockConfiguration.ParallelConfig.Steps : [step(`scale-${services[0]}`)];
+    };
 
     test(`is one plan, in the primary region's operations stack, named haweb-${config.name}`, () => {
       expect(countOf(opsP, 'AWS::ARCRegionSwitch::Plan')).toBe(1);
@@ -569,18 +586,24 @@ describe.each([
       );
     });
 
-    test("names each fleet by its full ARN, read by the fleet's fixed name in its region, never a wildcard UUID", () => {
-      expect(JSON.stringify(scale().Asgs)).not.toContain('autoScalingGroup:*');
+    test("names each service's group by its full ARN, read by its fixed name in its region, never a wildcard UUID", () => {
       const lookups = resourcesOf(opsP, 'Custom::AWS');
-      expect(lookups).toHaveLength(2);
-      expect(scale().Asgs).toEqual(
-        lookups.map(([id]) => ({ Arn: { 'Fn::GetAtt': [id, 'AutoScalingGroups.0.AutoScalingGroupARN'] } })),
-      );
-      for (const [i, region] of [primaryRegion, secondaryRegion].entries()) {
-        const call = JSON.stringify(lookups[i]![1].Properties.Create['Fn::Join'][1]);
-        expect(call).toContain('describeAutoScalingGroups');
-        expect(call).toContain(`\\"region\\":\\"${region}\\"`);
-        expect(call).toContain(`haweb-${config.name}-web`);
+      expect(lookups).toHaveLength(2 * services.length);
+      expect(scaleSteps().map((st) => st.Name)).toEqual(services.map((service) => `scale-${service}`));
+      for (const [n, service] of services.entries()) {
+        const asgs = scaleSteps()[n]!.ExecutionBlockConfiguration.Ec2AsgCapacityIncreaseConfig.Asgs;
+        expect(JSON.stringify(asgs)).not.toContain('autoScalingGroup:*');
+        // One group per region: a Region switch EC2 Auto Scaling block takes one source and one target group.
+        expect(asgs).toHaveLength(2);
+        for (const [i, region] of [primaryRegion, secondaryRegion].entries()) {
+          const id = (asgs[i].Arn as Json)['Fn::GetAtt'][0];
+          const lookup = lookups.find(([lookupId]) => lookupId === id)!;
+          expect(asgs[i]).toEqual({ Arn: { 'Fn::GetAtt': [id, 'AutoScalingGroups.0.AutoScalingGroupARN'] } });
+          const call = JSON.stringify(lookup[1].Properties.Create['Fn::Join'][1]);
+          expect(call).toContain('describeAutoScalingGroups');
+          expect(call).toContain(`\\"region\\":\\"${region}\\"`);
+          expect(call).toContain(`haweb-${config.name}-${service}`);
+        }
       }
       // No reference to the other region: the lookup calls its API once, at create or when refreshed.
       expect(JSON.stringify(opsP.json)).not.toContain(`"StackName":"HaWeb-${config.name}-App-${secondaryRegion}"`);
@@ -589,9 +612,12 @@ describe.each([
     test('reads the fleets again only when the PlanFleetLookup parameter changes, and outputs what it read', () => {
       expect(opsP.json.Parameters.PlanFleetLookup).toMatchObject({ Type: 'String', Default: 'initial' });
       const outputs = opsP.json.Outputs;
-      const arns = (scale().Asgs as { Arn: unknown }[]).map((a) => a.Arn);
-      expect(outputs[`PlanFleetArn${primaryRegion.replace(/-/g, '')}`].Value).toEqual(arns[0]);
-      expect(outputs[`PlanFleetArn${secondaryRegion.replace(/-/g, '')}`].Value).toEqual(arns[1]);
+      for (const [n, service] of services.entries()) {
+        const asgs = scaleSteps()[n]!.ExecutionBlockConfiguration.Ec2AsgCapacityIncreaseConfig.Asgs;
+        const arns = (asgs as { Arn: unknown }[]).map((a) => a.Arn);
+        expect(outputs[PLAN_OUTPUTS.fleetArn(primaryRegion, service)].Value).toEqual(arns[0]);
+        expect(outputs[PLAN_OUTPUTS.fleetArn(secondaryRegion, service)].Value).toEqual(arns[1]);
+      }
       for (const [, lookup] of resourcesOf(opsP, 'Custom::AWS')) {
         expect(JSON.stringify(lookup.Properties.Create)).toContain('{"Ref":"PlanFleetLookup"}');
       }
@@ -600,12 +626,14 @@ describe.each([
     test("watches both regions' 5xx and healthy-host alarms, by the ARNs of their fixed names", () => {
       expect(
         (Object.values(plan().AssociatedAlarms) as { ResourceIdentifier: string }[]).map((a) => a.ResourceIdentifier),
-      ).toEqual([
-        alarmArn(primaryRegion, 'target5xx'),
-        alarmArn(primaryRegion, 'healthy-hosts'),
-        alarmArn(secondaryRegion, 'target5xx'),
-        alarmArn(secondaryRegion, 'healthy-hosts'),
-      ]);
+      ).toEqual(
+        [primaryRegion, secondaryRegion].flatMap((region) =>
+          services.flatMap((service) => [
+            alarmArn(region, `${service}-target5xx`),
+            alarmArn(region, `${service}-healthy-hosts`),
+          ]),
+        ),
+      );
     });
 
     test('its execution role may update only fleets tagged with this environment', () => {

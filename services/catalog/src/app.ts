@@ -17,7 +17,13 @@
  * `X-Forwarded-For`, only when it is an IP address; else the peer's).
  */
 import { isIP } from 'node:net';
-import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyError,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import { CatalogStore, CatalogUnavailableError } from './catalog';
 import type { CatalogConfig } from './config';
 
@@ -84,18 +90,23 @@ export function buildCatalogApp(options: CatalogAppOptions): FastifyInstance {
     reply.code(404).send({ error: `no route ${request.method} ${request.url.split('?')[0]}` }),
   );
 
-  // The load balancer's check: 503 while draining, so it stops sending before the listener closes.
-  app.get('/health', async (_request, reply) =>
+  // The load balancer's check: 503 while draining, so it stops sending before the listener closes. The same
+  // checks under /api/catalog/ too: behind the shared listener only that prefix reaches this service, and the
+  // region switch's pre-flight and post-check request readiness through the load balancer.
+  const health = async (_request: unknown, reply: FastifyReply) =>
     options.draining?.()
       ? reply.code(503).send({ status: 'draining', version: config.version })
-      : { status: 'ok', version: config.version },
-  );
-  app.get('/health/ready', async (_request, reply) => {
+      : { status: 'ok', version: config.version };
+  const ready = async (_request: unknown, reply: FastifyReply) => {
     const [readable, writable] = await Promise.all([store.readable(), store.writable()]);
     const draining = options.draining?.() ?? false;
-    const ready = readable && !draining;
-    return reply.code(ready ? 200 : 503).send({ ready, draining, database: { readable, writable } });
-  });
+    const isReady = readable && !draining;
+    return reply.code(isReady ? 200 : 503).send({ ready: isReady, draining, database: { readable, writable } });
+  };
+  for (const prefix of ['', '/api/catalog']) {
+    app.get(`${prefix}/health`, health);
+    app.get(`${prefix}/health/ready`, ready);
+  }
 
   app.get(
     '/api/catalog/items',
