@@ -1,6 +1,6 @@
 import { Stack, Tags } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { EnvironmentConfig, hasDataComponent, RegionConfig, validateEnvironmentConfig } from './config';
+import { DataComponent, EnvironmentConfig, hasDataComponent, RegionConfig, validateEnvironmentConfig } from './config';
 import { crossRegionId } from './cross-region';
 import { parseRecorded, RecordedFacts } from './recorded';
 import { DATA_OUTPUTS, STORAGE_OUTPUTS } from './stack-outputs';
@@ -77,7 +77,18 @@ export class HaEnvironment {
     const id = (lifecycle: StackLifecycle, r: RegionConfig) => stackName(config, lifecycle, r.region);
 
     const network = (r: RegionConfig) =>
-      new NetworkStack(scope, id('Network', r), { ...stackProps(r, 'Network', true), regionConfig: r });
+      new NetworkStack(scope, id('Network', r), {
+        ...stackProps(r, 'Network', true),
+        regionConfig: r,
+        services: config.services.map((s) => s.name),
+      });
+    // Each data component admits exactly the instances of the services that use it.
+    const clientsOf = (net: NetworkStack, component: DataComponent) =>
+      config.services.filter((s) => s.uses.includes(component)).map((s) => net.securityGroupFor(s.name));
+    const dataClients = (net: NetworkStack) => ({
+      database: clientsOf(net, 'database'),
+      sessionCache: clientsOf(net, 'sessionCache'),
+    });
     const netP = network(config.primary);
     const netS = network(config.secondary);
     const files = hasDataComponent(config, 'sharedFiles');
@@ -89,13 +100,13 @@ export class HaEnvironment {
       storageS = new StorageStack(scope, id('Storage', config.secondary), {
         ...stackProps(config.secondary, 'Storage', true),
         vpc: netS.vpc,
-        webSecurityGroup: netS.webSecurityGroup,
+        clients: clientsOf(netS, 'sharedFiles'),
         replicationDestination: true,
       });
       storageP = new StorageStack(scope, id('Storage', config.primary), {
         ...stackProps(config.primary, 'Storage', true),
         vpc: netP.vpc,
-        webSecurityGroup: netP.webSecurityGroup,
+        clients: clientsOf(netP, 'sharedFiles'),
         replicateTo: {
           region: config.secondary.region,
           fileSystemId: crossRegionId(
@@ -118,7 +129,7 @@ export class HaEnvironment {
         names,
         recorded,
         vpc: netP.vpc,
-        webSecurityGroup: netP.webSecurityGroup,
+        clients: dataClients(netP),
       });
       dataS = new DataStack(scope, id('Data', config.secondary), {
         ...stackProps(config.secondary, 'Data', true),
@@ -126,7 +137,7 @@ export class HaEnvironment {
         config,
         names,
         vpc: netS.vpc,
-        webSecurityGroup: netS.webSecurityGroup,
+        clients: dataClients(netS),
         globalDatastoreId: cache
           ? crossRegionId(
               { stack: dataP, outputName: DATA_OUTPUTS.globalDatastoreId },
@@ -151,7 +162,7 @@ export class HaEnvironment {
         config,
         names,
         vpc: net.vpc,
-        webSecurityGroup: net.webSecurityGroup,
+        securityGroupFor: (service) => net.securityGroupFor(service),
         loadBalancerSecurityGroup: net.loadBalancerSecurityGroup,
         fileSystem: storage?.fileSystem,
         data: {

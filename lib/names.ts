@@ -25,10 +25,20 @@ export const REPLICATION_ALARM_COMPONENT: Readonly<Record<ReplicationAlarmId, Da
   FilesSinceLastSync: 'sharedFiles',
 };
 
-/** A region alarm that other stacks and the other region refer to by name: a service's, or a replication alarm. */
+/**
+ * The composite alarm of each region that is in ALARM while any service's 5xx or healthy-hosts alarm is: the one
+ * alarm the Region switch plan and the fault injection templates of the whole region watch (a template takes at
+ * most 5 stop conditions, AWS FIS quotas), whatever the number of services.
+ */
+export const SERVICE_HEALTH_ALARM = 'ServiceHealth' as const;
+
+/**
+ * A region alarm that other stacks and the other region refer to by name: a service's, a replication alarm, or
+ * the region's service health composite.
+ */
 export type RegionAlarmRef =
   | { readonly service: string; readonly alarm: ServiceAlarmId }
-  | { readonly service?: undefined; readonly alarm: ReplicationAlarmId };
+  | { readonly service?: undefined; readonly alarm: ReplicationAlarmId | typeof SERVICE_HEALTH_ALARM };
 
 /**
  * Every alarm of a region, in dashboard order: each service's (in config order), then the replication alarm of

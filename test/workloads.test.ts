@@ -113,11 +113,16 @@ describe('staging: both services are switched with the rest', () => {
     }
   });
 
-  test("the plan watches every service's health alarms in both regions", () => {
+  test("the plan watches every service's health in both regions, through each region's composite alarm", () => {
     const alarms = JSON.stringify(plan.Properties.AssociatedAlarms);
-    for (const service of ['web', 'catalog']) {
-      expect(alarms).toContain(regionAlarmName(env.config, { service, alarm: 'Target5xx' }));
-      expect(alarms).toContain(regionAlarmName(env.config, { service, alarm: 'HealthyHosts' }));
+    expect(alarms.split(regionAlarmName(env.config, { alarm: 'ServiceHealth' }))).toHaveLength(3);
+    const composite = Object.values(
+      resources(env.stack('App', 'primary').template, 'AWS::CloudWatch::CompositeAlarm'),
+    )[0]!;
+    const rule = JSON.stringify(composite.Properties.AlarmRule);
+    for (const service of ['Web', 'Catalog']) {
+      expect(rule).toMatch(new RegExp(`Alarms${service}Target5xx`));
+      expect(rule).toMatch(new RegExp(`Alarms${service}HealthyHosts`));
     }
   });
 
@@ -154,20 +159,30 @@ function environmentOf(config: EnvironmentConfig): Record<string, Template> {
 }
 
 describe('data components exist only when a service uses them', () => {
+  /** A stateless extra service under `/api/<name>/*` (no data component, no readiness). */
+  const stateless = (name: string, priority: number): ServiceDefinition => ({
+    ...catalog,
+    name,
+    uses: [],
+    readiness: undefined,
+    routing: { priority, pathPatterns: [`/api/${name}/*`] },
+  });
+  // Three services, only one of them with the database: more stop conditions than a FIS template takes if each
+  // named every service's alarms (a review found the Operations stacks would not deploy with three).
   const catalogOnly: EnvironmentConfig = {
     ...staging,
     name: 'dbonly',
-    services: [catalog],
+    services: [catalog, stateless('hello', 200), stateless('status', 300)],
     dns: { ...staging.dns, healthCheckPath: '/api/catalog/health/ready' },
   };
-  const stateless: EnvironmentConfig = {
+  const nothing: EnvironmentConfig = {
     ...catalogOnly,
     name: 'stateless',
     services: [{ ...catalog, uses: [], readiness: { path: '/api/catalog/health' } }],
     dns: { ...staging.dns, healthCheckPath: '/api/catalog/health' },
   };
   const dbOnly = environmentOf(catalogOnly);
-  const none = environmentOf(stateless);
+  const none = environmentOf(nothing);
   const count = (templates: Record<string, Template>, type: string) =>
     Object.values(templates).reduce((n, t) => n + Object.keys(t.findResources(type)).length, 0);
 
@@ -193,6 +208,31 @@ describe('data components exist only when a service uses them', () => {
     ]);
   });
 
+  test('three services: every FIS template within 5 stop conditions, each service a target of its own', () => {
+    for (const region of [staging.primary.region, staging.secondary.region]) {
+      const ops = dbOnly[`HaWeb-dbonly-Operations-${region}`]!;
+      const templates = Object.entries(ops.findResources('AWS::FIS::ExperimentTemplate')) as [string, any][];
+      for (const [, t] of templates) expect(t.Properties.StopConditions.length).toBeLessThanOrEqual(5);
+      expect(
+        templates.filter(([id]) => id.includes('TerminateInstances')).map(([id]) => id.replace(/[0-9A-F]{8}$/, '')),
+      ).toEqual([
+        'ExperimentsTerminateInstancesCatalog',
+        'ExperimentsTerminateInstancesHello',
+        'ExperimentsTerminateInstancesStatus',
+      ]);
+    }
+    const plan = Object.values(
+      dbOnly['HaWeb-dbonly-Operations-eu-west-1']!.findResources('AWS::ARCRegionSwitch::Plan'),
+    )[0] as any;
+    expect(Object.keys(plan.Properties.AssociatedAlarms)).toHaveLength(2);
+    const scale = plan.Properties.Workflows[0].Steps.find((st: any) => st.Name === 'scale-target-fleets');
+    expect(scale.ExecutionBlockConfiguration.ParallelConfig.Steps.map((st: any) => st.Name)).toEqual([
+      'scale-catalog',
+      'scale-hello',
+      'scale-status',
+    ]);
+  });
+
   test('a service that uses nothing: no Data and no Storage stacks, no data-tier step, no rejoin', () => {
     expect(Object.keys(none).filter((n) => /-(Data|Storage)-/.test(n))).toEqual([]);
     expect(count(none, 'AWS::RDS::DBCluster')).toBe(0);
@@ -214,5 +254,33 @@ describe('data components exist only when a service uses them', () => {
     expect(Object.keys(ops.findResources('AWS::FIS::ExperimentTemplate')).some((id) => id.includes('Database'))).toBe(
       false,
     );
+  });
+});
+
+describe.each(ROLES)('staging, %s region: each data store admits exactly the services that use it', (role) => {
+  const network = env.stack('Network', role);
+  const data = env.stack('Data', role);
+  const storage = env.stack('Storage', role);
+  const groupOf = (service: string) =>
+    Object.keys(resources(network.template, 'AWS::EC2::SecurityGroup')).find((id) =>
+      id.startsWith(`Service${service}SecurityGroup`),
+    )!;
+  /** The Network stack security groups an ingress rule of `stack` admits, by logical ID. */
+  const admitted = (stack: typeof data, port: number) =>
+    Object.values(resources(stack.template, 'AWS::EC2::SecurityGroupIngress'))
+      .filter((r) => r.Properties.FromPort === port)
+      .map((r) => JSON.stringify(r.Properties.SourceSecurityGroupId))
+      .map((ref) => ['Web', 'Catalog'].find((s) => ref.includes(groupOf(s)))!)
+      .sort();
+
+  test('one security group per service in the network stack', () => {
+    expect(groupOf('Web')).toBeDefined();
+    expect(groupOf('Catalog')).toBeDefined();
+  });
+
+  test('PostgreSQL admits both services; Valkey and NFS only the reference service', () => {
+    expect(admitted(data, 5432)).toEqual(['Catalog', 'Web']);
+    expect(admitted(data, 6379)).toEqual(['Web']);
+    expect(admitted(storage, 2049)).toEqual(['Web']);
   });
 });

@@ -7,6 +7,9 @@
  *   check ID (`HealthCheckId`), read now rather than fixed at deploy time, so they are those of the running
  *   stack even after it replaced one; a check whose output cannot be read fails, naming the stack and output.
  * - targetHealth:<service>, for each service: its ALB target group has at least one healthy target.
+ * - readiness:<service>, for each service with a readinessPath: one GET of `<REGIONS[target].regionalUrl><path>`
+ *   answers HTTP 200 (through the target region's load balancer; its database is not writable yet, so the
+ *   writable pointer is post-check's).
  * - route53HealthCheck: the target region's Route 53 health check is healthy (CloudWatch
  *   AWS/Route53 HealthCheckStatus in us-east-1, Minimum over 60 s, latest datapoint of the last
  *   3 minutes; no datapoint counts as not healthy). Advisory in unplanned mode.
@@ -17,10 +20,11 @@
  * Any failed check: throws `REFUSED: ...` listing every failed check.
  *
  * Environment (set by the CDK app):
- * - REGIONS: JSON map region -> { appStackName, dbClusterIdentifier?, ... } (both regions; dbClusterIdentifier
+ * - REGIONS: JSON map region -> { appStackName, regionalUrl, dbClusterIdentifier?, ... } (both regions; dbClusterIdentifier
  *   in both iff the environment has a database, cacheReplicationGroupId in both iff it has a cache).
  * - SERVICES: JSON array of the services, [{ "name", "readinessPath", "writablePointer" }] (1 to 20; preflight
- *   uses the names).
+ *   uses the names and readiness paths).
+ * - REQUEST_TIMEOUT_SECONDS (optional, default 5): timeout of one readiness GET.
  * - GLOBAL_CLUSTER_IDENTIFIER (optional): the Aurora global cluster ID; set iff the environment has a database.
  * - GLOBAL_DATASTORE_ID (optional): the full ElastiCache Global Datastore ID; set iff it has a cache.
  * - DRY_RUN (optional, true | false): accepted for uniformity; preflight changes nothing anyway.
@@ -40,11 +44,13 @@ import {
   listOf,
   parseRegions,
   parseServices,
+  secondsFromEnv,
   type DataComponents,
   type Regions,
   type ServiceSpec,
 } from '../shared/config';
 import type { Env } from '../shared/env';
+import { probeReadiness, readinessCheckName, readinessUrl, type Fetch } from '../shared/readiness';
 import { errorMessage, errorName, refuse } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
 import {
@@ -71,16 +77,19 @@ export interface PreflightConfig {
   readonly services: readonly ServiceSpec[];
   /** The data components the environment has, and their global IDs. */
   readonly data: DataComponents;
+  /** Timeout of one readiness GET, in seconds (REQUEST_TIMEOUT_SECONDS). */
+  readonly requestTimeoutSeconds: number;
   /** DRY_RUN. */
   readonly dryRun: boolean;
 }
 
 /** Reads and validates preflight's environment. */
 export function loadPreflightConfig(env: Env): PreflightConfig {
-  const regions = parseRegions(env.REGIONS, ['appStackName']);
+  const regions = parseRegions(env.REGIONS, ['appStackName', 'regionalUrl']);
   return {
     regions,
     services: parseServices(env.SERVICES),
+    requestTimeoutSeconds: Math.max(1, secondsFromEnv(env, 'REQUEST_TIMEOUT_SECONDS', 5, 60)),
     data: dataComponents(env, regions),
     dryRun: booleanFromEnv(env, 'DRY_RUN'),
   };
@@ -101,6 +110,8 @@ export interface PreflightClients {
   readonly rds: RDSClient;
   /** ElastiCache in the target region. */
   readonly elasticache: ElastiCacheClient;
+  /** HTTPS GETs of the services' readiness paths through the target region's load balancer. */
+  readonly fetch: Fetch;
 }
 
 /** What preflight reads from the target region's app stack. */
@@ -281,6 +292,23 @@ export async function runPreflight(
       'route53HealthCheck',
       guarded(async () => checkRoute53HealthCheck(clients.cloudwatch, (await app).healthCheckId(), rt)),
     ],
+    ...config.services.flatMap((service): [string, Promise<CheckOutcome>][] =>
+      service.readinessPath === null
+        ? []
+        : [
+            [
+              readinessCheckName(service.name),
+              guarded(() =>
+                probeReadiness(
+                  clients.fetch,
+                  readinessUrl(target.regionalUrl!, service.readinessPath!),
+                  null,
+                  config.requestTimeoutSeconds * 1000,
+                ),
+              ),
+            ],
+          ],
+    ),
   ];
   const skipped: string[] = [];
   const skippedUnplanned: string[] = [];
@@ -345,6 +373,7 @@ export const handler = defineHandler(FUNCTION_NAME, loadPreflightConfig, (reques
     cloudwatch: new CloudWatchClient({ region: ROUTE53_METRICS_REGION }),
     rds: new RDSClient({ region }),
     elasticache: new ElastiCacheClient({ region }),
+    fetch: (url, init) => fetch(url, init),
   };
   return runPreflight(clients, request, config, rt);
 });

@@ -1,5 +1,7 @@
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { servicePascalName } from '../stack-outputs';
 import { routingProblems } from './routing';
 import { DATA_COMPONENTS, EnvironmentConfig, MAX_SERVICES, ServiceDefinition } from './types';
 
@@ -52,6 +54,23 @@ const SERVICE_NAME = /^[a-z](?:[a-z0-9]|-(?=[a-z0-9])){0,19}$/;
 
 /** An AMI ID: `ami-` and 8 or 17 hexadecimal digits. */
 export const AMI_ID = /^ami-([0-9a-f]{8}|[0-9a-f]{17})$/;
+
+/**
+ * bash's complaint about `command` as a script of its own (`bash -n`: parsed, never run), or undefined when it
+ * parses. bash is on every machine this app synthesizes on (Debian/Ubuntu, Amazon Linux).
+ */
+export function bashSyntaxError(command: string): string | undefined {
+  const result = spawnSync('bash', ['-n'], { input: `${command}\n`, encoding: 'utf8', timeout: 10_000 });
+  if (result.error) throw new Error(`bash -n could not run to check a boot hook command: ${result.error.message}`);
+  if (result.status === 0) return undefined;
+  return (
+    result.stderr
+      .trim()
+      .split('\n')
+      .map((l) => l.replace(/^bash: (line \d+: )?/, ''))
+      .join('; ') || 'bash -n failed'
+  );
+}
 
 /** Whether an EC2 instance type is a Graviton (arm64) type: its family carries a `g` after the generation digit (m7g, c7gn, t4g, r8gd). */
 export function isGravitonInstanceType(instanceType: string): boolean {
@@ -310,6 +329,14 @@ function checkBootAndGrants(key: string, s: ServiceDefinition, problems: string[
         `${key}.bootHook.commands[${i}] ${JSON.stringify(cmd)} must be one line of 1 to 4,096 printable ASCII ` +
           'characters; split a script into several commands, or ship it in the artifact and call it.',
       );
+      return;
+    }
+    const syntax = bashSyntaxError(cmd);
+    if (syntax !== undefined) {
+      problems.push(
+        `${key}.bootHook.commands[${i}] ${JSON.stringify(cmd)} is not a complete bash command (${syntax}); close ` +
+          'its quotes and brackets: it would stop the boot script, and the instance would never start the service.',
+      );
     }
   });
   (s.grants ?? []).forEach((g, i) => {
@@ -370,8 +397,11 @@ function checkHealth(key: string, s: ServiceDefinition, c: EnvironmentConfig, pr
     }
     return;
   }
-  if (!/^\/[\x21-\x7e]{0,1023}$/.test(r.path)) {
-    problems.push(`${key}.readiness.path ${JSON.stringify(r.path)} must be a path starting with "/".`);
+  if (!/^\/[\x21-\x7e]{0,99}$/.test(r.path)) {
+    problems.push(
+      `${key}.readiness.path ${JSON.stringify(r.path)} must be a path starting with "/", at most 100 characters ` +
+        "(the switch functions' environment holds every service's, within Lambda's 4 KB).",
+    );
   } else {
     for (const host of regionalDomainNames(c)) {
       const routed = routeOf(c.services, host, r.path);
@@ -393,12 +423,84 @@ function checkHealth(key: string, s: ServiceDefinition, c: EnvironmentConfig, pr
           'can prove the promoted region writes.',
       );
     }
-  } else if (!/^(\/([^~/]|~[01])*)+$/.test(r.writablePointer)) {
+  } else if (!/^(\/([^~/]|~[01])*)+$/.test(r.writablePointer) || r.writablePointer.length > 64) {
     problems.push(
-      `${key}.readiness.writablePointer ${JSON.stringify(r.writablePointer)} is not an RFC 6901 JSON pointer; use ` +
-        'one such as "/database/writable" (escape ~ as ~0 and / as ~1 inside a key).',
+      `${key}.readiness.writablePointer ${JSON.stringify(r.writablePointer)} is not an RFC 6901 JSON pointer of at ` +
+        'most 64 characters; use one such as "/database/writable" (escape ~ as ~0 and / as ~1 inside a key).',
     );
   }
+}
+
+/**
+ * Most `environment` variables of all services together: each is a resource of both App stacks, and a stack holds
+ * at most 500 (CloudFormation quotas); a service's own resources take about 15 more each.
+ */
+export const MAX_TOTAL_SETTINGS = 200;
+
+/** What only the services together can get wrong. */
+function environmentWideProblems(c: EnvironmentConfig): string[] {
+  const problems: string[] = [];
+  const services = c.services;
+  // Construct IDs and output keys hold the name in Pascal case: `hello-2` and `hello2` would be the same.
+  const byPascal = new Map<string, string>();
+  for (const s of services) {
+    const pascal = servicePascalName(s.name);
+    const other = byPascal.get(pascal);
+    if (other !== undefined && other !== s.name) {
+      problems.push(
+        `services names "${other}" and "${s.name}" differ only by dashes (both ${pascal} in resource and output ` +
+          'names); rename one.',
+      );
+    }
+    byPascal.set(pascal, s.name);
+  }
+  const total = services.reduce((n, s) => n + Object.keys(s.environment ?? {}).length, 0);
+  if (total > MAX_TOTAL_SETTINGS) {
+    problems.push(
+      `services hold ${total} environment variables together; at most ${MAX_TOTAL_SETTINGS} (each is a ` +
+        'CloudFormation resource of both App stacks, 500 at most per stack): group related values into one.',
+    );
+  }
+  // One pinned base image per region serves every directory artifact: one CPU architecture.
+  const onBase = services.filter(
+    (s) =>
+      s.artifact.directory !== undefined &&
+      s.instanceTypes.length > 0 &&
+      s.instanceTypes.every((t) => /^[a-z][a-z0-9-]*\.[a-z0-9]+$/.test(t)),
+  );
+  const arch = (s: ServiceDefinition) => (isGravitonInstanceType(s.instanceTypes[0]!) ? 'arm64' : 'x86_64');
+  const archs = [...new Set(onBase.map(arch))];
+  for (const role of ['primary', 'secondary'] as const) {
+    const image = c[role].machineImageId;
+    if (image === undefined || archs.length < 2) continue;
+    const list = archs.map(
+      (a) =>
+        `${a} (${onBase
+          .filter((s) => arch(s) === a)
+          .map((s) => s.name)
+          .join(', ')})`,
+    );
+    problems.push(
+      `${role}.machineImageId "${image}" is the one image of every service with a directory artifact, and their ` +
+        `instance types mix ${list.join(' and ')}: use one architecture for them, give the others an image ` +
+        'artifact (machineImageIds), or remove machineImageId (the latest Amazon Linux 2023 of each ' +
+        'architecture is then pinned in cdk.context.json).',
+    );
+  }
+  // A host name the listener can be asked for: the certificate and DNS serve the service name and the regional ones.
+  const served = [c.dns.domainName, ...regionalDomainNames(c)];
+  services.forEach((s, i) => {
+    (s.routing.hostHeaders ?? []).forEach((host, j) => {
+      if (!served.some((name) => globMatches(host, name, true))) {
+        problems.push(
+          `services[${i}].routing.hostHeaders[${j}] "${host}" matches none of the names the load balancer's ` +
+            `certificate and DNS serve (${served.join(', ')}): no request for it reaches the listener; use one of ` +
+            'them, or a pattern of them.',
+        );
+      }
+    });
+  });
+  return problems;
 }
 
 /** Every problem of `c.services`, each naming the key, the value and the fix. */
@@ -444,6 +546,7 @@ export function serviceProblems(c: EnvironmentConfig): string[] {
     }
   });
   problems.push(...routingProblems(services, (i) => `services[${i}].routing`));
+  problems.push(...environmentWideProblems(c));
   for (const host of regionalDomainNames(c)) {
     if (!routeOf(services, host, c.dns.healthCheckPath)) {
       problems.push(

@@ -10,6 +10,9 @@ import { createLogGroup } from '../defaults';
 import { acknowledgeNag } from '../nag';
 import { servicePascalName } from '../stack-outputs';
 
+/** Most stop conditions one experiment template may have ("Stop conditions per experiment template", AWS FIS quotas). */
+export const MAX_STOP_CONDITIONS = 5;
+
 /** Properties of {@link FaultExperiments}. */
 export interface FaultExperimentsProps {
   /**
@@ -28,8 +31,13 @@ export interface FaultExperimentsProps {
    * @default - no database experiment
    */
   readonly databaseClusterArn?: string;
-  /** Alarms that stop every experiment as soon as one is in ALARM. */
+  /** Alarms that stop the region-wide experiments (AZ, database) as soon as one is in ALARM: at most 5 (AWS FIS quota). */
   readonly stopAlarms: cloudwatch.IAlarm[];
+  /**
+   * Alarms that stop each service's instance experiment, by service name: at most 5 each (AWS FIS quota).
+   * @default - the `stopAlarms`
+   */
+  readonly serviceStopAlarms?: Readonly<Record<string, readonly cloudwatch.IAlarm[]>>;
   /** Share of the fleet the instance experiment terminates, percent. @default 33 */
   readonly terminatePercent?: number;
 }
@@ -75,6 +83,17 @@ export class FaultExperiments extends Construct {
         resources: ['*'],
       }),
     );
+    for (const [what, alarms] of [
+      ['stopAlarms', props.stopAlarms],
+      ...Object.entries(props.serviceStopAlarms ?? {}).map(([s, a]) => [`serviceStopAlarms.${s}`, a] as const),
+    ] as const) {
+      if (alarms.length > MAX_STOP_CONDITIONS) {
+        throw new Error(
+          `${this.node.path}: ${what} has ${alarms.length} alarms; an experiment template takes at most ` +
+            `${MAX_STOP_CONDITIONS} stop conditions (AWS FIS quotas): combine them in a composite alarm.`,
+        );
+      }
+    }
     this.stopConditions = props.stopAlarms.map((a) => ({ source: 'aws:cloudwatch:alarm', value: a.alarmArn }));
 
     // 1. Instances: only those of the services' fleets, found by the tag Auto Scaling puts on them.
@@ -108,6 +127,7 @@ export class FaultExperiments extends Construct {
             },
           },
         },
+        props.serviceStopAlarms?.[fleet.service],
       );
     }
 
@@ -217,11 +237,14 @@ export class FaultExperiments extends Construct {
     id: string,
     description: string,
     spec: Pick<fis.CfnExperimentTemplateProps, 'actions' | 'targets'>,
+    stopAlarms?: readonly cloudwatch.IAlarm[],
   ): void {
     this.templates[id] = new fis.CfnExperimentTemplate(this, id, {
       description,
       roleArn: this.role.roleArn,
-      stopConditions: this.stopConditions,
+      stopConditions: stopAlarms
+        ? stopAlarms.map((a) => ({ source: 'aws:cloudwatch:alarm', value: a.alarmArn }))
+        : this.stopConditions,
       actions: spec.actions,
       targets: spec.targets,
       logConfiguration: {

@@ -24,8 +24,8 @@ export const DATABASE_ADMIN_USERNAME = 'hawebadmin';
 export interface GlobalDatabaseBaseProps {
   /** VPC whose isolated subnets hold the cluster. */
   readonly vpc: ec2.IVpc;
-  /** Security group of the instances: the only clients allowed to connect. */
-  readonly clients: ec2.ISecurityGroup;
+  /** Security groups of the instances of the services that use the database: the only clients allowed to connect. */
+  readonly clients: readonly ec2.ISecurityGroup[];
   /** Customer-managed key of this region that encrypts storage and Performance Insights. */
   readonly key: kms.IKey;
   /** Full Aurora PostgreSQL version, for example `16.6`. */
@@ -72,13 +72,19 @@ function parameterGroup(scope: Construct, version: string): rds.ParameterGroup {
   });
 }
 
-function securityGroup(scope: Construct, vpc: ec2.IVpc, clients: ec2.ISecurityGroup): ec2.SecurityGroup {
+function securityGroup(scope: Construct, vpc: ec2.IVpc, clients: readonly ec2.ISecurityGroup[]): ec2.SecurityGroup {
   const sg = new ec2.SecurityGroup(scope, 'SecurityGroup', {
     vpc,
     description: 'Aurora PostgreSQL: reachable from the web instances only',
     allowAllOutbound: false,
   });
-  sg.connections.allowFrom(clients, ec2.Port.tcp(DATABASE_PORT), 'PostgreSQL from the web instances');
+  for (const client of clients) {
+    sg.connections.allowFrom(
+      client,
+      ec2.Port.tcp(DATABASE_PORT),
+      'PostgreSQL from the instances of a service that uses it',
+    );
+  }
   return sg;
 }
 

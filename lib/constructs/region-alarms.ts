@@ -5,7 +5,7 @@ import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import { servicePascalName } from '../stack-outputs';
-import { RegionAlarmRef, ReplicationAlarmId, ServiceAlarmId } from '../names';
+import { RegionAlarmRef, ReplicationAlarmId, SERVICE_HEALTH_ALARM, ServiceAlarmId } from '../names';
 
 /** Thresholds of the region alarms. */
 export interface AlarmThresholds {
@@ -181,6 +181,12 @@ export const replicationMetrics = {
 export class RegionAlarms extends Construct {
   /** Every alarm of the region, in dashboard order (each service's, then the replication alarms). */
   public readonly all: readonly cloudwatch.Alarm[];
+  /**
+   * In ALARM while any service's target 5xx or healthy-hosts alarm is (fixed name `haweb-<env>-service-health`):
+   * what the Region switch plan and the region-wide fault injection templates watch, one alarm for any number of
+   * services. Its children notify the topic; it does not.
+   */
+  public readonly serviceHealth: cloudwatch.CompositeAlarm;
   private readonly byService = new Map<string, Readonly<Record<ServiceAlarmId, cloudwatch.Alarm>>>();
   private readonly replicationAlarms: Partial<Record<ReplicationAlarmId, cloudwatch.Alarm>> = {};
   private readonly alarmName?: (ref: RegionAlarmRef) => string;
@@ -197,6 +203,18 @@ export class RegionAlarms extends Construct {
       ...props.services.flatMap((s) => Object.values(this.byService.get(s.name)!)),
       ...Object.values(this.replicationAlarms),
     ];
+    this.serviceHealth = new cloudwatch.CompositeAlarm(this, SERVICE_HEALTH_ALARM, {
+      compositeAlarmName: this.alarmName?.({ alarm: SERVICE_HEALTH_ALARM }),
+      alarmDescription: "A service's targets answer with 5xx, or too few are healthy (any service of the region)",
+      alarmRule: cloudwatch.AlarmRule.anyOf(
+        ...props.services.flatMap((s) => {
+          const alarms = this.byService.get(s.name)!;
+          return [alarms.Target5xx, alarms.HealthyHosts].map((a) =>
+            cloudwatch.AlarmRule.fromAlarm(a, cloudwatch.AlarmState.ALARM),
+          );
+        }),
+      ),
+    });
   }
 
   /** The alarms of `service`'s target group. Throws for a service the region does not run. */

@@ -377,8 +377,9 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     'umask 022',
     'unset DB_SECRET CACHE_TOKEN SECRETS_ENV',
 
-    // The service's boot hook, as root, after its artifact is in place.
-    ...(service.bootHook?.commands ?? []).flatMap((command) => [`( cd ${APP_DIR} && ${command} )`]),
+    // The service's boot hook, as root, after its artifact is in place, each command in a subshell of its own
+    // (its `cd` or `set` does not leak; the parenthesis on its own line, so a trailing comment stays a comment).
+    ...(service.bootHook?.commands ?? []).flatMap((command) => [`(cd ${APP_DIR}`, command, ')']),
 
     // systemd: restart on failure, SIGTERM to stop, no privileges.
     "cat > /etc/systemd/system/ha-web.service <<'UNIT'",

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
-import { RegionAlarmRef, ReplicationAlarmId, ServiceAlarmId } from '../names';
+import { RegionAlarmRef, ReplicationAlarmId, SERVICE_HEALTH_ALARM, ServiceAlarmId } from '../names';
 import { replicationMetrics, ReplicationWatch, WatchedService } from './region-alarms';
 
 /** A dashboard that opens on the last 3 hours and lets CloudWatch pick the period for the range shown. */
@@ -114,13 +114,14 @@ export interface EnvironmentDashboardProps {
 }
 
 /** What each alarm's graph shows. */
-const ALARM_TITLES: Readonly<Record<ServiceAlarmId | ReplicationAlarmId, string>> = {
+const ALARM_TITLES: Readonly<Record<ServiceAlarmId | ReplicationAlarmId | typeof SERVICE_HEALTH_ALARM, string>> = {
   Target5xx: 'target 5xx / min',
   LatencyP99: 'target latency p99 (s)',
   HealthyHosts: 'healthy hosts',
   DatabaseReplicationLag: 'Aurora Global Database replication lag (ms)',
   CacheReplicationLag: 'Global Datastore replication lag (s)',
   FilesSinceLastSync: 'EFS time since last sync (s)',
+  ServiceHealth: "any service's 5xx or healthy hosts",
 };
 
 /** Title of an alarm's row: `web: target 5xx / min`, or the replication metric's name. */

@@ -63,13 +63,13 @@ export class ServiceSettings extends Construct {
           parameterName: `${this.path}/${name}`,
           stringValue: props.settings[name]!,
           tier: ssm.ParameterTier.STANDARD,
-          description: `Setting ${name} of the service (config service.settings)`,
+          description: `Setting ${name} of the service (config services[].environment)`,
         }),
       ]),
     );
   }
 
-  /** Whether there is any setting (without, the boot script reads nothing and the role gets nothing). */
+  /** Whether there is any setting (without, the boot script reads nothing and the role is only denied the rest). */
   public get isEmpty(): boolean {
     return this.names.length === 0;
   }
@@ -79,10 +79,10 @@ export class ServiceSettings extends Construct {
    * the path in the request (Systems Manager user guide, "How Parameter Store authorizes parameter retrieval"),
    * on every version (a rollback's instances read the previous one), and denies it every other parameter read:
    * `AmazonSSMManagedInstanceCore`, which the fleet has for Session Manager, allows `ssm:GetParameter` and
-   * `ssm:GetParameters` on every parameter of the account.
+   * `ssm:GetParameters` on every parameter of the account. With no settings, only the Deny: the service's instances
+   * still read no other service's settings.
    */
   public grantRead(role: iam.IGrantable): void {
-    if (this.isEmpty) return;
     const stack = Stack.of(this);
     const parameterArn = (name: string) =>
       stack.formatArn({
@@ -92,10 +92,14 @@ export class ServiceSettings extends Construct {
         arnFormat: ArnFormat.SLASH_RESOURCE_NAME,
       });
     const versions = [parameterArn(`${this.servicePath.slice(1)}/*`)];
-    iam.Grant.addToPrincipal({ grantee: role, actions: ['ssm:GetParametersByPath'], resourceArns: versions });
+    // Without settings, nothing to allow; the Deny below still keeps every other parameter (another service's
+    // settings among them) from this role.
+    if (!this.isEmpty) {
+      iam.Grant.addToPrincipal({ grantee: role, actions: ['ssm:GetParametersByPath'], resourceArns: versions });
+    }
     const policy =
       role.grantPrincipal instanceof iam.Role ? role.grantPrincipal.node.tryFindChild('DefaultPolicy') : undefined;
-    if (policy) {
+    if (policy && !this.isEmpty) {
       acknowledgeNag(
         policy,
         `AwsSolutions-IAM5[Resource::${stack.resolve(versions[0])}]`,

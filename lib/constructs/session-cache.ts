@@ -14,8 +14,8 @@ export const CACHE_PORT = 6379;
 export interface SessionCacheBaseProps {
   /** VPC whose isolated subnets hold the nodes. */
   readonly vpc: ec2.IVpc;
-  /** Security group of the instances: the only clients allowed to connect. */
-  readonly clients: ec2.ISecurityGroup;
+  /** Security groups of the instances of the services that use the cache: the only clients allowed to connect. */
+  readonly clients: readonly ec2.ISecurityGroup[];
   /** Customer-managed key of this region for encryption at rest. */
   readonly key: kms.IKey;
   /** Replicas besides the primary node (1 or more for Multi-AZ). */
@@ -103,7 +103,13 @@ export class SessionCache extends Construct {
       description: 'Valkey session cache: reachable from the web instances only',
       allowAllOutbound: false,
     });
-    this.securityGroup.connections.allowFrom(props.clients, ec2.Port.tcp(CACHE_PORT), 'Valkey from the web instances');
+    for (const client of props.clients) {
+      this.securityGroup.connections.allowFrom(
+        client,
+        ec2.Port.tcp(CACHE_PORT),
+        'Valkey from the instances of a service that uses it',
+      );
+    }
 
     const subnets = new elasticache.CfnSubnetGroup(this, 'Subnets', {
       description: 'Isolated subnets of the session cache',

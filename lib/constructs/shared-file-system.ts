@@ -17,8 +17,8 @@ export interface ReplicationTarget {
 export interface SharedFileSystemProps {
   /** VPC whose private subnets get a mount target each. */
   readonly vpc: ec2.IVpc;
-  /** Security group of the instances that mount the file system; the only NFS clients allowed. */
-  readonly clients: ec2.ISecurityGroup;
+  /** Security groups of the instances of the services that mount the file system: the only NFS clients allowed. */
+  readonly clients: readonly ec2.ISecurityGroup[];
   /**
    * File system in the other region that this one replicates to.
    * @default - no replication from this file system
@@ -77,7 +77,9 @@ export class SharedFileSystem extends Construct {
         destinations: [{ fileSystemId: props.replicateTo.fileSystemId, region: props.replicateTo.region }],
       };
     }
-    this.fileSystem.connections.allowDefaultPortFrom(props.clients, 'NFS from the web instances');
+    for (const client of props.clients) {
+      this.fileSystem.connections.allowDefaultPortFrom(client, 'NFS from the instances of a service that uses it');
+    }
     this.fileSystem.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'DenyWithoutTls',

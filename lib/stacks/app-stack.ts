@@ -51,8 +51,8 @@ export interface AppStackProps extends RegionalStackProps {
   readonly names: PhysicalNames;
   /** The region's VPC. */
   readonly vpc: ec2.IVpc;
-  /** Security group of the web instances. */
-  readonly webSecurityGroup: ec2.ISecurityGroup;
+  /** Security group of a service's instances (its region's network stack). */
+  readonly securityGroupFor: (service: string) => ec2.ISecurityGroup;
   /** Security group of the load balancer. */
   readonly loadBalancerSecurityGroup: ec2.ISecurityGroup;
   /**
@@ -131,7 +131,7 @@ export class AppStack extends RegionalStack {
         names: serviceNames(config, service.name),
         baseMachineImageId: regionConfig.machineImageId,
         vpc: props.vpc,
-        securityGroup: props.webSecurityGroup,
+        securityGroup: props.securityGroupFor(service.name),
         listener: this.entry.httpsListener,
         alarmTopic: this.alerts.topic,
         logsKey,

@@ -3,7 +3,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { EnvironmentConfig, hasDataComponent } from '../config';
+import { DataComponent, EnvironmentConfig, hasDataComponent } from '../config';
 import { GlobalDatabasePrimary, GlobalDatabaseSecondary } from '../constructs/global-database';
 import { SessionCache } from '../constructs/session-cache';
 import { createKey } from '../defaults';
@@ -36,8 +36,11 @@ export interface DataStackProps extends RegionalStackProps {
   readonly names: PhysicalNames;
   /** The region's VPC. */
   readonly vpc: ec2.IVpc;
-  /** Security group of the web instances, the only clients admitted. */
-  readonly webSecurityGroup: ec2.ISecurityGroup;
+  /**
+   * Security groups of the instances of the services that use each component, the only clients each admits
+   * (`database`, `sessionCache`).
+   */
+  readonly clients: Readonly<Partial<Record<DataComponent, readonly ec2.ISecurityGroup[]>>>;
   /**
    * ID of the primary's Global Datastore: the recorded literal, or a weak reference to the primary's data stack
    * (`crossRegionId`, see `cross-region.ts`). Required when `role` is `secondary`.
@@ -82,7 +85,7 @@ export class DataStack extends RegionalStack {
 
     const dbBase = {
       vpc: props.vpc,
-      clients: props.webSecurityGroup,
+      clients: props.clients.database ?? [],
       key: this.key,
       engineVersion: config.database.engineVersion,
       instanceClass: config.database.instanceClass,
@@ -121,7 +124,7 @@ export class DataStack extends RegionalStack {
     const { config, names } = props;
     const cacheBase = {
       vpc: props.vpc,
-      clients: props.webSecurityGroup,
+      clients: props.clients.sessionCache ?? [],
       key: this.key,
       replicas: config.cache.replicasPerRegion,
       authSecretName: names.cacheAuthSecretName,

@@ -5,25 +5,29 @@ import { RegionConfig } from '../config';
 import { Network } from '../constructs/network';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
 import { acknowledgeNag } from '../nag';
+import { servicePascalName } from '../stack-outputs';
 
 /** Properties of a {@link NetworkStack}. */
 export interface NetworkStackProps extends RegionalStackProps {
   /** This region's settings. */
   readonly regionConfig: RegionConfig;
+  /** The environment's service names (`config.services[].name`): each gets its own security group. */
+  readonly services: readonly string[];
 }
 
 /**
  * Network of one region: the VPC (with its flow logs, encrypted with the
- * stack's logs key) and the security groups of the load balancer and of the web
- * instances. The groups live here, below every other stack, so the data stores
- * can admit the instances, and the load balancer can reach them, without any
- * stack depending on the app stack that creates both.
+ * stack's logs key) and the security groups of the load balancer and of each
+ * service's instances. The groups live here, below every other stack, so each data
+ * store admits exactly the services that use it, and the load balancer can reach
+ * each service on its port, without any stack depending on the app stack that
+ * creates the instances.
  */
 export class NetworkStack extends RegionalStack {
   /** The VPC. */
   public readonly vpc: ec2.IVpc;
-  /** Security group of the web instances. */
-  public readonly webSecurityGroup: ec2.ISecurityGroup;
+  /** Security group of each service's instances, by service name. */
+  private readonly serviceGroups = new Map<string, ec2.ISecurityGroup>();
   /** Security group of the public load balancer. */
   public readonly loadBalancerSecurityGroup: ec2.ISecurityGroup;
   /** The stack's CloudWatch Logs key (flow logs). */
@@ -38,12 +42,17 @@ export class NetworkStack extends RegionalStack {
       logsKey: this.logsKey,
     });
     this.vpc = network.vpc;
-    this.webSecurityGroup = new ec2.SecurityGroup(this, 'WebSecurityGroup', {
-      vpc: this.vpc,
-      description: 'Web service instances',
-      // Egress to AWS APIs (SSM, Secrets Manager, CloudWatch), package mirrors and the data tier.
-      allowAllOutbound: true,
-    });
+    for (const service of props.services) {
+      this.serviceGroups.set(
+        service,
+        new ec2.SecurityGroup(this, `Service${servicePascalName(service)}SecurityGroup`, {
+          vpc: this.vpc,
+          description: `Instances of the service ${service}`,
+          // Egress to AWS APIs (SSM, Secrets Manager, CloudWatch), package mirrors and the data tier.
+          allowAllOutbound: true,
+        }),
+      );
+    }
     this.loadBalancerSecurityGroup = new ec2.SecurityGroup(this, 'LoadBalancerSecurityGroup', {
       vpc: this.vpc,
       description: 'Public load balancer: HTTPS and HTTP (redirected) from the internet',
@@ -55,5 +64,13 @@ export class NetworkStack extends RegionalStack {
       'The internet-facing ALB must accept any client address on 443 (and on 80, which only redirects to 443); ' +
         'the ALB drops invalid headers and terminates TLS, and egress goes only to the instances.',
     );
+  }
+
+  /** Security group of `service`'s instances. Throws for a service the environment does not have. */
+  public securityGroupFor(service: string): ec2.ISecurityGroup {
+    const group = this.serviceGroups.get(service);
+    if (!group)
+      throw new Error(`${this.node.path}: no service "${service}" (have ${[...this.serviceGroups.keys()].join(', ')})`);
+    return group;
   }
 }

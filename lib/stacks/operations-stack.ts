@@ -15,6 +15,7 @@ import {
   RegionAlarmRef,
   regionAlarmName,
   regionAlarms,
+  SERVICE_HEALTH_ALARM,
   serviceNames,
   stackName,
   SwitchFunctionName,
@@ -123,11 +124,12 @@ export class OperationsStack extends RegionalStack {
       logsKey,
     });
 
-    // What stops an experiment or reports to the plan: each service's 5xx and healthy hosts.
-    const healthAlarms = (region: string) =>
-      config.services.flatMap((svc) =>
-        (['Target5xx', 'HealthyHosts'] as const).map((alarm) => alarmArn(region, { service: svc.name, alarm })),
-      );
+    // What stops an experiment or reports to the plan: a service's own 5xx and healthy hosts for its instance
+    // experiment, and the region's composite of every service's for the rest (at most 5 stop conditions each).
+    const serviceAlarms = (region: string, service: string) =>
+      (['Target5xx', 'HealthyHosts'] as const).map((alarm) => alarmArn(region, { service, alarm }));
+    const serviceHealth = (region: string) => alarmArn(region, { alarm: SERVICE_HEALTH_ALARM });
+    const imported = (arnOf: string, id: string) => cloudwatch.Alarm.fromAlarmArn(this, id, arnOf);
     this.experiments = new FaultExperiments(this, 'Experiments', {
       fleets: config.services.map((svc) => ({
         service: svc.name,
@@ -137,7 +139,13 @@ export class OperationsStack extends RegionalStack {
       logsKey,
       // In both regions: which one holds the writer (where the experiment applies) is runtime state.
       databaseClusterArn: clusterArn(here),
-      stopAlarms: healthAlarms(here).map((alarm, i) => cloudwatch.Alarm.fromAlarmArn(this, `StopAlarm${i + 1}`, alarm)),
+      stopAlarms: [imported(serviceHealth(here), 'StopAlarmServiceHealth')],
+      serviceStopAlarms: Object.fromEntries(
+        config.services.map((svc) => [
+          svc.name,
+          serviceAlarms(here, svc.name).map((a, i) => imported(a, `StopAlarm${servicePascalName(svc.name)}${i + 1}`)),
+        ]),
+      ),
     });
 
     const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
@@ -185,7 +193,7 @@ export class OperationsStack extends RegionalStack {
         recordName: config.dns.domainName,
         rto: Duration.minutes(config.regionSwitch.rtoMinutes),
         manualApproval: config.regionSwitch.manualApproval,
-        alarmArns: regions.flatMap(healthAlarms),
+        alarmArns: regions.map(serviceHealth),
         fleetTags: { 'aws:ResourceTag/Project': 'ha-web-service', 'aws:ResourceTag/Environment': config.name },
       });
     }

@@ -9,8 +9,8 @@ import { RegionalStack, RegionalStackProps } from '../regional-stack';
 export interface StorageStackProps extends RegionalStackProps {
   /** The region's VPC. */
   readonly vpc: ec2.IVpc;
-  /** Security group of the web instances. */
-  readonly webSecurityGroup: ec2.ISecurityGroup;
+  /** Security groups of the instances of the services that use shared files. */
+  readonly clients: readonly ec2.ISecurityGroup[];
   /**
    * The other region's file system to replicate to (primary region only).
    * @default - no replication from here
@@ -36,7 +36,7 @@ export class StorageStack extends RegionalStack {
     super(scope, id, props);
     this.fileSystem = new SharedFileSystem(this, 'SharedFiles', {
       vpc: props.vpc,
-      clients: props.webSecurityGroup,
+      clients: props.clients,
       replicateTo: props.replicateTo,
       replicationDestination: props.replicationDestination,
     }).fileSystem;

@@ -381,8 +381,8 @@ describe('services[].readiness', () => {
 
   test.each(['database/writable', '/a~2b'])('rejects the pointer %j', (writablePointer) => {
     expect(problemsOf(withService(1, { readiness: { path: '/api/catalog/health/ready', writablePointer } }))).toEqual([
-      `services[1].readiness.writablePointer ${JSON.stringify(writablePointer)} is not an RFC 6901 JSON pointer; ` +
-        'use one such as "/database/writable" (escape ~ as ~0 and / as ~1 inside a key).',
+      `services[1].readiness.writablePointer ${JSON.stringify(writablePointer)} is not an RFC 6901 JSON pointer of ` +
+        'at most 64 characters; use one such as "/database/writable" (escape ~ as ~0 and / as ~1 inside a key).',
     ]);
   });
 });
@@ -500,5 +500,91 @@ describe('data components follow the services', () => {
     const cap = { primary: { min: 2, max: 2 }, secondary: { min: 1, max: 2 } };
     expect(webService(cap, ['m7g.large', 'c7g.large'], { port: 9000 }).port).toBe(9000);
     expect(catalogService(cap, ['m7g.large', 'c7g.large']).uses).toEqual(['database']);
+  });
+});
+
+describe('what only the services together can get wrong (found by a review of the first version)', () => {
+  test('a boot hook command that does not parse is refused before it breaks the boot script', () => {
+    for (const command of ['echo "unterminated', 'if true; then echo']) {
+      const problems = problemsOf(withService(1, { bootHook: { commands: [command] } }));
+      expect(problems).toEqual([
+        expect.stringContaining(
+          `services[1].bootHook.commands[0] ${JSON.stringify(command)} is not a complete bash command (`,
+        ),
+      ]);
+      expect(problems[0]).toContain('close its quotes and brackets');
+    }
+    // A trailing comment is fine: the subshell's parenthesis is on a line of its own.
+    expect(problemsOf(withService(1, { bootHook: { commands: ['npm ci --omit=dev # dependencies'] } }))).toEqual([]);
+  });
+
+  test('two names that differ only by dashes (the same resource and output names)', () => {
+    const twin = (name: string, priority: number) => ({
+      ...catalog,
+      name,
+      uses: [],
+      readiness: undefined,
+      routing: { priority, pathPatterns: [`/api/${name}/*`] },
+    });
+    expect(problemsOf(withServices(web, twin('hello2', 10), twin('hello-2', 20)))).toEqual([
+      'services names "hello2" and "hello-2" differ only by dashes (both Hello2 in resource and output names); rename one.',
+    ]);
+  });
+
+  test('more environment variables together than the App stacks can hold (web has 1 in staging)', () => {
+    const many = (prefix: string) => Object.fromEntries(Array.from({ length: 45 }, (_, i) => [`${prefix}${i}`, 'x']));
+    const services = ['a', 'b', 'c', 'd', 'e'].map((n, i) => ({
+      ...catalog,
+      name: `svc-${n}`,
+      uses: [],
+      readiness: undefined,
+      environment: many('V'),
+      routing: { priority: 10 + i, pathPatterns: [`/api/${n}/*`] },
+    }));
+    expect(problemsOf(withServices(web, ...services))).toEqual([
+      'services hold 226 environment variables together; at most 200 (each is a CloudFormation resource of both App ' +
+        'stacks, 500 at most per stack): group related values into one.',
+    ]);
+  });
+
+  test('x86 and Graviton services on one pinned base image', () => {
+    const x86 = { ...catalog, instanceTypes: ['m7i.large', 'm6i.large'] };
+    expect(problemsOf(withService(1, x86))).toEqual([
+      'primary.machineImageId "ami-05a90000000000001" is the one image of every service with a directory artifact, ' +
+        'and their instance types mix arm64 (web) and x86_64 (catalog): use one architecture for them, give the ' +
+        'others an image artifact (machineImageIds), or remove machineImageId (the latest Amazon Linux 2023 of each ' +
+        'architecture is then pinned in cdk.context.json).',
+      expect.stringContaining('secondary.machineImageId "ami-05a90000000000002" is the one image'),
+    ]);
+    const unpinned = {
+      ...staging,
+      primary: { ...staging.primary, machineImageId: undefined },
+      secondary: { ...staging.secondary, machineImageId: undefined },
+    };
+    expect(problemsOf(withService(1, x86, unpinned))).toEqual([]);
+  });
+
+  test('a host header that neither the certificate nor DNS serves', () => {
+    const routing = { priority: 100, pathPatterns: ['/api/catalog/*'], hostHeaders: ['catalog.example.org'] };
+    expect(problemsOf(withService(1, { routing }))).toContain(
+      'services[1].routing.hostHeaders[0] "catalog.example.org" matches none of the names the load balancer\'s ' +
+        'certificate and DNS serve (app.staging.example.com, eu-west-1.app.staging.example.com, ' +
+        'eu-central-1.app.staging.example.com): no request for it reaches the listener; use one of them, or a pattern of them.',
+    );
+    // The service name and the regional names, by pattern, are served.
+    const served = {
+      priority: 100,
+      pathPatterns: ['/api/catalog/*'],
+      hostHeaders: ['*.app.staging.example.com', 'app.staging.example.com'],
+    };
+    expect(problemsOf(withService(1, { routing: served }))).toEqual([]);
+  });
+
+  test('a readiness path longer than 100 characters (the switch functions hold every one within 4 KB)', () => {
+    const path = `/api/catalog/${'x'.repeat(100)}`;
+    expect(problemsOf(withService(1, { readiness: { path, writablePointer: '/database/writable' } }))).toEqual([
+      `services[1].readiness.path "${path}" must be a path starting with "/", at most 100 characters (the switch ` +
+        "functions' environment holds every service's, within Lambda's 4 KB).",
+    ]);
   });
 });

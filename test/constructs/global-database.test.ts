@@ -32,7 +32,7 @@ function inputs(region: string): { stack: RegionalStack; vpc: ec2.Vpc; clients: 
 function baseProps(vpc: ec2.IVpc, clients: ec2.ISecurityGroup, key: kms.IKey) {
   return {
     vpc,
-    clients,
+    clients: [clients],
     key,
     engineVersion: ENGINE_VERSION,
     instanceClass: INSTANCE_CLASS,

@@ -347,7 +347,9 @@ describe("the service's boot hook, command and artifact", () => {
 
   test('its commands run in order, as root in the app folder, after the artifact is unpacked and before the service starts', () => {
     const unpacked = lines.findIndex((l) => l.startsWith(`unzip -q -o /tmp/ha-web-service.zip -d ${APP_DIR}`));
-    const [first, second] = HOOK.commands.map((c) => at(`( cd ${APP_DIR} && ${c} )`));
+    // Each in a subshell of its own, the closing parenthesis on a line of its own (a trailing comment stays one).
+    const [first, second] = HOOK.commands.map((c) => at(c));
+    for (const i of [first!, second!]) expect([lines[i - 1], lines[i + 1]]).toEqual([`(cd ${APP_DIR}`, ')']);
     const started = at('systemctl enable --now ha-web.service');
     expect(unpacked).toBeGreaterThan(0);
     expect(unpacked).toBeLessThan(first!);
@@ -359,7 +361,7 @@ describe("the service's boot hook, command and artifact", () => {
 
   test('without a boot hook: no command runs in the app folder before the unit', () => {
     const plain = scriptOf({ service: { bootHook: undefined } });
-    expect(plain).not.toContain(`( cd ${APP_DIR} &&`);
+    expect(plain).not.toContain(`(cd ${APP_DIR}`);
     expect(dnfLines(plain)[0]).not.toContain('nodejs22');
   });
 

@@ -54,11 +54,19 @@ describe('ServiceSettings', () => {
     expect(settingsVersion({ A: '1' })).not.toBe(settingsVersion({ B: '1' }));
   });
 
-  test('without settings: no parameter and no grant', () => {
+  test("without settings: no parameter and no read, but still no other parameter (another service's settings)", () => {
     const empty = settingsOf({});
     expect(empty.construct.isEmpty).toBe(true);
     empty.template.resourceCountIs('AWS::SSM::Parameter', 0);
-    empty.template.resourceCountIs('AWS::IAM::Policy', 0);
+    const policies = Object.values(empty.template.findResources('AWS::IAM::Policy'));
+    expect(policies.flatMap((p) => p.Properties.PolicyDocument.Statement)).toEqual([
+      {
+        Sid: 'NoOtherParameters',
+        Effect: 'Deny',
+        Action: ['ssm:GetParameter', 'ssm:GetParameterHistory', 'ssm:GetParameters', 'ssm:GetParametersByPath'],
+        NotResource: `arn:aws:ssm:us-east-1:${TEST_ACCOUNT}:parameter/haweb/test/web/*`,
+      },
+    ]);
   });
 
   test('refuses a path that is not /<app>/<env>/<service>', () => {

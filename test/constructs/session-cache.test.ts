@@ -40,7 +40,14 @@ function inputs(region: string): { stack: RegionalStack; vpc: ec2.Vpc; clients: 
 }
 
 function baseProps(vpc: ec2.IVpc, clients: ec2.ISecurityGroup, key: kms.IKey) {
-  return { vpc, clients, key, replicas: 1, authSecretName: AUTH_SECRET_NAME, replicationGroupId: 'haweb-test-cache' };
+  return {
+    vpc,
+    clients: [clients],
+    key,
+    replicas: 1,
+    authSecretName: AUTH_SECRET_NAME,
+    replicationGroupId: 'haweb-test-cache',
+  };
 }
 
 /** Properties of a primary {@link SessionCache} on a bare stack in us-east-1. */

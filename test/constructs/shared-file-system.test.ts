@@ -14,7 +14,7 @@ function sharedFileSystem(props: Partial<SharedFileSystemProps> = {}) {
   const stack = bareStack();
   const vpc = testVpc(stack);
   const clients = testSecurityGroup(stack, vpc);
-  const files = new SharedFileSystem(stack, 'Files', { vpc, clients, ...props });
+  const files = new SharedFileSystem(stack, 'Files', { vpc, clients: [clients], ...props });
   return { stack, vpc, clients, files, template: templateOf(stack) };
 }
 

@@ -40,7 +40,13 @@ const clients = {
   cloudwatch: new CloudWatchClient({ region: 'us-east-1' }),
   rds: new RDSClient({ region: WEST }),
   elasticache: new ElastiCacheClient({ region: WEST }),
+  fetch: jest.fn(async (url: string) => ({
+    status: readinessStatus.get(url) ?? 200,
+    text: async () => '{"ready":true}',
+  })),
 };
+/** HTTP status of a readiness URL that is not 200 (the fake fetch answers 200 otherwise). */
+const readinessStatus = new Map<string, number>();
 
 function request(event: object = OPERATOR_EVENT) {
   return parseSwitchEvent(event, config.regions.names, false);
@@ -97,6 +103,8 @@ function allHealthy(): void {
 }
 
 beforeEach(() => {
+  readinessStatus.clear();
+  clients.fetch.mockClear();
   cloudformation.reset();
   elbv2.reset();
   cloudwatch.reset();
@@ -105,6 +113,17 @@ beforeEach(() => {
 });
 
 describe('preflight', () => {
+  test("GETs every service's readiness path on the target region's own name: HTTP 200 (a review found none)", async () => {
+    allHealthy();
+    const result = await preflight.runPreflight(clients, request(), config, fakeRuntime());
+    expect(clients.fetch.mock.calls.map(([url]) => url)).toEqual(['https://us-west-2.example.com/health/ready']);
+    expect(result.checks!['readiness:web']!.ok).toBe(true);
+    readinessStatus.set('https://us-west-2.example.com/health/ready', 503);
+    await expect(preflight.runPreflight(clients, request(), config, fakeRuntime())).rejects.toThrow(
+      'REFUSED: preflight for us-west-2 failed 1 check(s): readiness:web: GET https://us-west-2.example.com/health/ready: HTTP 503',
+    );
+  });
+
   test('passes when every check passes, and queries the target region resources', async () => {
     allHealthy();
     const result = await preflight.runPreflight(clients, request(), config, fakeRuntime());
@@ -113,6 +132,7 @@ describe('preflight', () => {
     expect(Object.keys(result.checks!)).toEqual([
       'targetHealth:web',
       'route53HealthCheck',
+      'readiness:web',
       'auroraCluster',
       'auroraGlobalCluster',
       'globalDatastore',
@@ -206,7 +226,12 @@ describe('preflight', () => {
       config,
       fakeRuntime(),
     );
-    expect(Object.keys(result.checks!)).toEqual(['targetHealth:web', 'route53HealthCheck', 'auroraCluster']);
+    expect(Object.keys(result.checks!)).toEqual([
+      'targetHealth:web',
+      'route53HealthCheck',
+      'readiness:web',
+      'auroraCluster',
+    ]);
     expect(rds.commandCalls(DescribeGlobalClustersCommand)).toHaveLength(0);
     expect(result.actions).toContain('Skipped auroraGlobalCluster and globalDatastore: unplanned mode');
   });
@@ -333,6 +358,8 @@ describe('preflight', () => {
         'targetHealth:web',
         'targetHealth:order-api',
         'route53HealthCheck',
+        'readiness:web',
+        'readiness:order-api',
         'auroraCluster',
         'auroraGlobalCluster',
         'globalDatastore',
@@ -382,11 +409,11 @@ describe('preflight', () => {
       const noData = preflight.loadPreflightConfig(envWithout('database', 'cache'));
       allHealthy();
       const result = await preflight.runPreflight(clients, request(), noData, fakeRuntime());
-      expect(Object.keys(result.checks!)).toEqual(['targetHealth:web', 'route53HealthCheck']);
+      expect(Object.keys(result.checks!)).toEqual(['targetHealth:web', 'route53HealthCheck', 'readiness:web']);
       expect(rds.calls()).toHaveLength(0);
       expect(elasticache.calls()).toHaveLength(0);
       expect(result.actions).toEqual([
-        'Checked targetHealth:web, route53HealthCheck for us-west-2 (read-only)',
+        'Checked targetHealth:web, route53HealthCheck, readiness:web for us-west-2 (read-only)',
         'Skipped auroraCluster and auroraGlobalCluster: the environment has no database',
         'Skipped globalDatastore: the environment has no cache',
       ]);
@@ -408,6 +435,7 @@ describe('preflight', () => {
       expect(Object.keys(result.checks!)).toEqual([
         'targetHealth:web',
         'route53HealthCheck',
+        'readiness:web',
         'auroraCluster',
         'auroraGlobalCluster',
       ]);
@@ -425,24 +453,38 @@ describe('preflight', () => {
         fakeRuntime(),
       );
       expect(result.actions).toEqual([
-        'Checked targetHealth:web, route53HealthCheck, auroraCluster for us-west-2 (read-only)',
+        'Checked targetHealth:web, route53HealthCheck, readiness:web, auroraCluster for us-west-2 (read-only)',
         'Skipped globalDatastore: the environment has no cache',
         'Skipped auroraGlobalCluster: unplanned mode',
       ]);
     });
   });
 
+  /** The handler GETs with the global fetch: each readiness URL answers 200 here, and the URLs are recorded. */
+  function globalFetchReady(): string[] {
+    const urls: string[] = [];
+    jest.spyOn(globalThis, 'fetch').mockImplementation(async (url) => {
+      urls.push(String(url));
+      return new Response('{"ready":true}', { status: 200 });
+    });
+    return urls;
+  }
+  afterEach(() => jest.restoreAllMocks());
+
   test('handler: Region switch event checks the activating region', async () => {
     allHealthy();
+    const urls = globalFetchReady();
     const result = await preflight.handler({ ...REGION_SWITCH_EVENT, activateRegion: EAST, deactivateRegion: WEST });
     expect(result).toMatchObject({ targetRegion: EAST, sourceRegion: WEST, mode: 'planned' });
     expect(elbv2.commandCalls(DescribeTargetHealthCommand)[0]!.args[0].input.TargetGroupArn).toBe(
       APP_STACK_OUTPUTS[EAST].targetGroupArn,
     );
+    expect(urls).toEqual(['https://us-east-1.example.com/health/ready']);
   });
 
   test('handler: operator event, with clients in the target region and CloudWatch in us-east-1', async () => {
     allHealthy();
+    globalFetchReady();
     const result = await preflight.handler(OPERATOR_EVENT);
     expect(result).toMatchObject({ targetRegion: WEST, sourceRegion: EAST, changed: false });
     const elbCall = elbv2.commandCalls(DescribeTargetHealthCommand)[0]!;
@@ -453,6 +495,7 @@ describe('preflight', () => {
 
   test('handler: refuses with a clear reason', async () => {
     allHealthy();
+    globalFetchReady();
     rds.on(DescribeDBClustersCommand).resolves({ DBClusters: [{ Status: 'stopped' }] });
     await expect(preflight.handler(OPERATOR_EVENT)).rejects.toThrow(
       /^REFUSED: preflight for us-west-2 failed 1 check\(s\): auroraCluster: cluster haweb-prod-west is stopped$/,

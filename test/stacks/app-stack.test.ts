@@ -619,9 +619,10 @@ function appStacksFor(config: EnvironmentConfig): Record<Role, Template> {
   const inputs = (role: Role) => {
     const base = bareStack({ app, id: `${role}Inputs`, region: config[role].region });
     const vpc: ec2.IVpc = testVpc(base);
+    const web = testSecurityGroup(base, vpc, 'Web');
     return {
       vpc,
-      webSecurityGroup: testSecurityGroup(base, vpc, 'Web'),
+      securityGroupFor: () => web,
       loadBalancerSecurityGroup: testSecurityGroup(base, vpc, 'LoadBalancer'),
       fileSystem: new efs.FileSystem(base, 'FileSystem', { vpc }),
     };

@@ -39,10 +39,10 @@ function dataKeyArn(stack: SynthesizedStack): Json {
   return { 'Fn::GetAtt': [id, 'Arn'] };
 }
 
-/** The group ID of the Network stack's web instances security group, as its template gives it. */
+/** The group ID of the Network stack's security group of the reference service's instances (demo's only service). */
 function webSecurityGroupId(network: SynthesizedStack): Json {
   const groups = Object.keys(network.template.findResources('AWS::EC2::SecurityGroup')).filter((id) =>
-    id.startsWith('WebSecurityGroup'),
+    id.startsWith('ServiceWebSecurityGroup'),
   );
   expect(groups).toHaveLength(1);
   return { 'Fn::GetAtt': [groups[0], 'GroupId'] };

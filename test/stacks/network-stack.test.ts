@@ -52,7 +52,7 @@ describe.each(['primary', 'secondary'] as const)('network stack of the demo %s r
   const stack = env.stack('Network', role);
   const template = stack.template;
   const vpcId = () => logicalIdAt(stack, 'Network/Vpc/Resource');
-  const webSecurityGroup = () => logicalIdAt(stack, 'WebSecurityGroup/Resource');
+  const webSecurityGroup = () => logicalIdAt(stack, 'ServiceWebSecurityGroup/Resource');
   const loadBalancerSecurityGroup = () => logicalIdAt(stack, 'LoadBalancerSecurityGroup/Resource');
 
   test(`is in the configured region (${config.region})`, () => {
@@ -87,7 +87,7 @@ describe.each(['primary', 'secondary'] as const)('network stack of the demo %s r
     });
   });
 
-  test('the web instance security group exists in the VPC', () => {
+  test("the reference service's instances' security group exists in the VPC", () => {
     const resource = stack.json.Resources[webSecurityGroup()];
     expect(resource.Type).toBe('AWS::EC2::SecurityGroup');
     expect(resource.Properties.VpcId).toEqual({ Ref: vpcId() });

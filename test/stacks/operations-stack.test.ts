@@ -5,7 +5,7 @@
  * app stacks. What each construct makes of its props is tested on a bare stack in test/constructs.
  */
 import { regionAlarmName } from '../../lib/names';
-import { PLAN_OUTPUTS } from '../../lib/stack-outputs';
+import { PLAN_OUTPUTS, servicePascalName } from '../../lib/stack-outputs';
 import { evaluatePlanHealthChecks, PLAN_ENTRY_EAST, PLAN_ENTRY_WEST } from '../plan-health-checks';
 import { importedValue, Json, synthesized, SynthesizedEnvironment, SynthesizedStack } from '../synthesized';
 
@@ -146,18 +146,23 @@ describe.each([
       },
     );
 
-    test("every experiment stops on its region's 5xx and healthy-host alarms, named by ARN", () => {
+    test("a service's instance experiment stops on its 5xx and healthy-host alarms, the others on the region's service health, by ARN", () => {
       for (const [stack, region] of [
         [opsP, primaryRegion],
         [opsS, secondaryRegion],
       ] as const) {
-        for (const p of propertiesOf(stack, 'AWS::FIS::ExperimentTemplate')) {
-          expect(p.StopConditions).toEqual(
-            services.flatMap((service) => [
-              { Source: 'aws:cloudwatch:alarm', Value: alarmArn(region, `${service}-target5xx`) },
-              { Source: 'aws:cloudwatch:alarm', Value: alarmArn(region, `${service}-healthy-hosts`) },
-            ]),
+        for (const [id, r] of resourcesOf(stack, 'AWS::FIS::ExperimentTemplate')) {
+          const service = services.find((s) => id.startsWith(`ExperimentsTerminateInstances${servicePascalName(s)}`));
+          expect(r.Properties.StopConditions).toEqual(
+            service
+              ? [
+                  { Source: 'aws:cloudwatch:alarm', Value: alarmArn(region, `${service}-target5xx`) },
+                  { Source: 'aws:cloudwatch:alarm', Value: alarmArn(region, `${service}-healthy-hosts`) },
+                ]
+              : [{ Source: 'aws:cloudwatch:alarm', Value: alarmArn(region, 'service-health') }],
           );
+          // AWS FIS quotas: at most 5 stop conditions per experiment template, whatever the number of services.
+          expect(r.Properties.StopConditions.length).toBeLessThanOrEqual(5);
         }
       }
     });
@@ -186,6 +191,11 @@ describe.each([
       alarmsOf(stack)
         .map((p) => p[key])
         .sort();
+    /** Every alarm name of a stack, the composite's too. */
+    const allAlarmNames = (stack: SynthesizedStack) => [
+      ...sorted(stack, 'AlarmName'),
+      ...propertiesOf(stack, 'AWS::CloudWatch::CompositeAlarm').map((p) => p.AlarmName),
+    ];
     /** What an alarm watches: its metric, or the start of its query's expression. */
     /** What an alarm watches: its metric, the Metrics Insights query's head, or the metric its math combines. */
     const watched = (p: Json): string =>
@@ -249,7 +259,7 @@ describe.each([
       expect(named.size).toBeGreaterThan(0);
       for (const [, region, account, name] of named) {
         expect(account).toBe(config.account);
-        expect(sorted(env.stack('App', region!), 'AlarmName')).toContain(name);
+        expect(allAlarmNames(env.stack('App', region!))).toContain(name);
       }
       expect(regionAlarmName(config, { service: 'web', alarm: 'HealthyHosts' })).toBe(
         `haweb-${config.name}-web-healthy-hosts`,
@@ -623,17 +633,21 @@ describe.each([
       }
     });
 
-    test("watches both regions' 5xx and healthy-host alarms, by the ARNs of their fixed names", () => {
+    test("watches both regions' service health composite (every service's 5xx and healthy hosts), by ARN", () => {
       expect(
         (Object.values(plan().AssociatedAlarms) as { ResourceIdentifier: string }[]).map((a) => a.ResourceIdentifier),
-      ).toEqual(
-        [primaryRegion, secondaryRegion].flatMap((region) =>
-          services.flatMap((service) => [
-            alarmArn(region, `${service}-target5xx`),
-            alarmArn(region, `${service}-healthy-hosts`),
-          ]),
-        ),
-      );
+      ).toEqual([alarmArn(primaryRegion, 'service-health'), alarmArn(secondaryRegion, 'service-health')]);
+      for (const region of [primaryRegion, secondaryRegion]) {
+        const [composite] = propertiesOf(env.stack('App', region), 'AWS::CloudWatch::CompositeAlarm');
+        expect(composite.AlarmName).toBe(`haweb-${config.name}-service-health`);
+        const rule = JSON.stringify(composite.AlarmRule);
+        for (const service of services) {
+          for (const alarm of ['Target5xx', 'HealthyHosts']) {
+            expect(rule).toMatch(new RegExp(`"Alarms${servicePascalName(service)}${alarm}[0-9A-F]{8}","Arn"`));
+          }
+        }
+        expect(rule.match(/ALARM\(/g)).toHaveLength(2 * services.length);
+      }
     });
 
     test('its execution role may update only fleets tagged with this environment', () => {

@@ -88,7 +88,7 @@ describe.each(['primary', 'secondary'] as const)('storage stack of the demo %s r
     expect(rules[0]).toEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: 2049, ToPort: 2049 }));
     expect(rules[0]).not.toHaveProperty('CidrIp');
     expect(importedValue(rules[0].SourceSecurityGroupId, network, storage)).toEqual({
-      'Fn::GetAtt': [logicalIdAt(network, 'WebSecurityGroup/Resource'), 'GroupId'],
+      'Fn::GetAtt': [logicalIdAt(network, 'ServiceWebSecurityGroup/Resource'), 'GroupId'],
     });
     for (const output of Object.values(storage.json.Outputs ?? {})) {
       expect(JSON.stringify(output)).not.toContain(securityGroupId());
