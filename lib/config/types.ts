@@ -148,6 +148,12 @@ export interface ServiceArtifact {
    * @default - the folder is packaged as it is
    */
   readonly build?: NodeBundleBuild;
+  /**
+   * Files of a directory without a build to leave out of the asset: glob patterns as in `.gitignore`, for example
+   * `[".git", ".env", "tests/"]` (secrets and history must not reach the asset bucket).
+   * @default - none: every file of the folder
+   */
+  readonly exclude?: readonly string[];
   /** The service's image in each region (an AMI belongs to one region): `{ primary: 'ami-…', secondary: 'ami-…' }`. */
   readonly machineImageIds?: { readonly primary: string; readonly secondary: string };
 }

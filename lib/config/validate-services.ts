@@ -145,6 +145,20 @@ function checkArtifact(key: string, s: ServiceDefinition, c: EnvironmentConfig, 
     );
     return;
   }
+  if (a.exclude !== undefined && (hasImages || a.build)) {
+    problems.push(
+      `${key}.artifact.exclude applies to a directory without a build (a build's asset holds only the bundle); ` +
+        'remove it.',
+    );
+  }
+  (a.exclude ?? []).forEach((pattern, i) => {
+    if (!/^[\x21-\x7e][\x20-\x7e]{0,255}$/.test(pattern)) {
+      problems.push(
+        `${key}.artifact.exclude[${i}] ${JSON.stringify(pattern)} must be a glob pattern of 1 to 256 printable ` +
+          'ASCII characters, as in .gitignore (for example ".env").',
+      );
+    }
+  });
   if (hasImages) {
     if (a.build) problems.push(`${key}.artifact.build applies to a directory only; remove it, or use a directory.`);
     const ids = a.machineImageIds!;

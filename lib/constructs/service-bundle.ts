@@ -13,6 +13,11 @@ export interface ServiceBundleProps {
    * @default - the folder is packaged as it is
    */
   readonly build?: { readonly entry: string; readonly extraSources?: readonly string[] };
+  /**
+   * Glob patterns (as in `.gitignore`) of files of a folder without a build to leave out of the asset.
+   * @default - none
+   */
+  readonly exclude?: readonly string[];
 }
 
 /**
@@ -31,7 +36,10 @@ export class ServiceBundle extends Construct {
     super(scope, id);
     const directory = path.resolve(REPO_ROOT, props.directory);
     const source = props.build ? bundleFolder(artifactBundle(props.directory, props.build)) : directory;
-    this.asset = new s3assets.Asset(this, 'Asset', { path: source });
+    this.asset = new s3assets.Asset(this, 'Asset', {
+      path: source,
+      exclude: props.build || !props.exclude ? undefined : [...props.exclude],
+    });
     this.version = this.asset.assetHash;
   }
 }

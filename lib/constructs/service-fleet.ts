@@ -77,9 +77,10 @@ export class ServiceFleet extends Construct {
   constructor(scope: Construct, id: string, props: ServiceFleetProps) {
     super(scope, id);
     const { service } = props;
-    const { directory, build, machineImageIds } = service.artifact;
+    const { directory, build, exclude, machineImageIds } = service.artifact;
     const region = Stack.of(this).region;
-    this.bundle = directory !== undefined ? new ServiceBundle(this, 'Artifact', { directory, build }) : undefined;
+    this.bundle =
+      directory !== undefined ? new ServiceBundle(this, 'Artifact', { directory, build, exclude }) : undefined;
     this.settings = new ServiceSettings(this, 'Settings', {
       path: props.names.settingsPath,
       settings: service.environment ?? {},

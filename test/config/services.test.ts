@@ -588,3 +588,18 @@ describe('what only the services together can get wrong (found by a review of th
     ]);
   });
 });
+
+describe('services[].artifact.exclude', () => {
+  test('files left out of a plain directory; refused with a build or an image', () => {
+    expect(
+      problemsOf(withService(1, { artifact: { directory: 'services/catalog', exclude: ['.env', 'src/*.test.ts'] } })),
+    ).toEqual([]);
+    expect(problemsOf(withService(1, { artifact: { ...catalog.artifact, exclude: ['.env'] } }))).toEqual([
+      "services[1].artifact.exclude applies to a directory without a build (a build's asset holds only the bundle); remove it.",
+    ]);
+    expect(problemsOf(withService(1, { artifact: { directory: 'services/catalog', exclude: [' x', ''] } }))).toEqual([
+      'services[1].artifact.exclude[0] " x" must be a glob pattern of 1 to 256 printable ASCII characters, as in .gitignore (for example ".env").',
+      'services[1].artifact.exclude[1] "" must be a glob pattern of 1 to 256 printable ASCII characters, as in .gitignore (for example ".env").',
+    ]);
+  });
+});

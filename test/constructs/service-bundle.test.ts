@@ -91,6 +91,13 @@ describe('ServiceBundle without a build (the folder as it is)', () => {
     expect(stagedFiles(bundleOf({ directory: folderWith(FILES) }))).toEqual(FILES);
   });
 
+  test('exclude leaves matching files out of the asset (and out of its version)', () => {
+    const folder = folderWith({ ...FILES, '.env': 'TOKEN=not-for-the-bucket\n', '.git/HEAD': 'ref: x\n' });
+    const bundle = bundleOf({ directory: folder, exclude: ['.env', '.git'] });
+    expect(stagedFiles(bundle)).toEqual(FILES);
+    expect(bundle.version).toBe(bundleOf({ directory: folderWith(FILES) }).version);
+  });
+
   test('a change to any file changes the version; the same files give the same version', () => {
     const version = bundleOf({ directory: folderWith(FILES) }).version;
     expect(version).toMatch(/^[0-9a-f]{64}$/);
