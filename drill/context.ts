@@ -1,21 +1,23 @@
 /**
- * What every scenario gets, and the checks they share: errors inside or outside a window, session
+ * What every scenario gets, and the checks they share: errors inside or outside a window, per service, session
  * continuity, and the summary of errors used in verdict reasons.
  */
 import type { Fleet } from './fleet';
-import type { HAProxy, LoadBalancerTimings } from './haproxy';
+import type { HAProxy } from './haproxy';
 import type { LoadGenerator, LoadRun, RequestRecord } from './load';
 import type { ScenarioResult } from './report';
-import { metrics, result, sampleErrors } from './report';
+import { metrics, metricsByService, result, sampleErrors } from './report';
 import type { DataTier } from './servers';
+import { DRILL_SERVICE_NAMES } from './services';
 
 /** The running system and the drill's settings. */
 export interface DrillContext {
   readonly data: DataTier;
+  /** The load balancer: one backend per service. */
   readonly haproxy: HAProxy;
-  readonly fleet: Fleet;
+  /** One fleet per service, in the drill's service order (the reference service first). */
+  readonly fleets: readonly Fleet[];
   readonly load: LoadGenerator;
-  readonly timings: LoadBalancerTimings;
   /** Per-request timeout of the virtual users. */
   readonly requestTimeoutMs: number;
   /** Most requests one scenario's load may send. */
@@ -35,6 +37,23 @@ export interface Scenario {
   run(ctx: DrillContext): Promise<ScenarioResult>;
 }
 
+/** The fleet of `service`. */
+export function fleetOf(ctx: Pick<DrillContext, 'fleets'>, service: string): Fleet {
+  const found = ctx.fleets.find((f) => f.service === service);
+  if (!found) throw new Error(`the drill runs no ${service} fleet`);
+  return found;
+}
+
+/** The records of `records` whose path routes to `service`. */
+export function ofService(records: readonly RequestRecord[], service: string): RequestRecord[] {
+  return records.filter((r) => r.service === service);
+}
+
+/** "3120 web, 610 catalog": requests per service. */
+export function perService(records: readonly RequestRecord[]): string {
+  return DRILL_SERVICE_NAMES.map((s) => `${ofService(records, s).length} ${s}`).join(', ');
+}
+
 /** Starts the load for a scenario, bounded by `maxDurationMs` and the context's request cap. */
 export function startLoad(ctx: DrillContext, label: string, maxDurationMs: number): LoadRun {
   return ctx.load.start(label, { maxDurationMs, maxRequests: ctx.maxRequestsPerScenario });
@@ -50,7 +69,7 @@ export function describeErrors(records: readonly RequestRecord[], max = 4): stri
   const errors = errorsOf(records);
   const kinds = new Map<string, number>();
   for (const e of errors) {
-    const kind = `${e.problem ?? 'error'} on ${e.op}`;
+    const kind = `${e.problem ?? 'error'} on ${e.service ?? 'no service'} ${e.op}`;
     kinds.set(kind, (kinds.get(kind) ?? 0) + 1);
   }
   const top = [...kinds.entries()].sort((a, b) => b[1] - a[1]).slice(0, max);
@@ -87,7 +106,10 @@ export function ms(value: number): number {
   return Math.round(value);
 }
 
-/** The result of a run: metrics over its records, times in samples relative to the run's start. */
+/**
+ * The result of a run: metrics over its records, in all and per service, times in samples relative to the run's
+ * start.
+ */
 export function runResult(
   scenario: Pick<Scenario, 'name' | 'title'>,
   run: LoadRun,
@@ -95,6 +117,9 @@ export function runResult(
   passes: string[],
   details: Record<string, unknown>,
 ): ScenarioResult {
-  const m = metrics(run.records, run.startedAt, run.endedAt ?? run.startedAt);
-  return result(scenario.name, scenario.title, failures, passes, m, details, sampleErrors(run.records, run.startedAt));
+  const end = run.endedAt ?? run.startedAt;
+  const m = metrics(run.records, run.startedAt, end);
+  const services = metricsByService(run.records, run.startedAt, end, DRILL_SERVICE_NAMES);
+  const samples = sampleErrors(run.records, run.startedAt);
+  return result(scenario.name, scenario.title, failures, passes, m, details, samples, services);
 }

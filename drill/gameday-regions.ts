@@ -1,11 +1,14 @@
 /**
- * The game day's two regions on loopback, each with its own stores, load balancer (HAProxy, the ALB stand-in)
- * and instances, and what connects them:
+ * The game day's two regions on loopback, each with its own stores, load balancer (HAProxy, the ALB stand-in,
+ * a backend per service routed by path) and a fleet per service, and what connects them:
  *
  * - database: PostgreSQL; the passive region's is a hot standby of the active one (`pg_basebackup -R`), as the
  *   secondary cluster of an Aurora global database. Each region's instances reach it through the region's
  *   writer endpoint (a TCP forwarder: pointed at nothing while the region is passive, as AWS lists a secondary
- *   cluster's writer endpoint as inactive) and its reader endpoint (the server itself);
+ *   cluster's writer endpoint as inactive) and its reader endpoint (the server itself). As Aurora's endpoints,
+ *   both answer on one port under two names: the server on 127.0.0.1, the writer endpoint on a loopback address
+ *   of the region's own (127.0.0.2, ...) at the server's port, so every service gets the boot script's
+ *   `DATABASE_HOST`, `DATABASE_READER_HOST` and one `DATABASE_PORT`;
  * - session cache: Redis; the passive region's is a replica of the active one (a Global Datastore secondary),
  *   reached through the region's primary endpoint (a TCP forwarder);
  * - shared files: a directory per region; the passive one receives the active one's files by a replication
@@ -23,10 +26,12 @@ import {
   type PostgresStandby,
   type RedisServer,
 } from '../support/local-servers';
+import type { ServiceDefinition } from '../lib/config/types';
 import { onCleanup } from './cleanup';
 import { Fleet } from './fleet';
-import { HAProxy, type LoadBalancerTimings } from './haproxy';
+import { HAProxy, serviceBackends } from './haproxy';
 import { replicationInfo } from './servers';
+import { serviceEnvironment, type ServiceStores } from './services';
 import { TcpProxy } from './tcp-proxy';
 import { sleep } from './util';
 
@@ -147,10 +152,13 @@ export class FileReplication {
   }
 }
 
-/** Starts a TCP forwarder to a port where nothing listens: a writer endpoint that is inactive. */
-export async function inactiveEndpoint(): Promise<TcpProxy> {
-  const endpoint = await TcpProxy.start({ host: '127.0.0.1', port: await freePort() });
-  onCleanup('stop an endpoint forwarder', () => endpoint.close());
+/**
+ * Starts a TCP forwarder on `listen` to a port where nothing listens: a writer endpoint that is inactive. Its
+ * name is `listen.host`, a loopback address of the region's own, and its port the database server's.
+ */
+export async function inactiveEndpoint(listen: { host: string; port: number }): Promise<TcpProxy> {
+  const endpoint = await TcpProxy.start({ host: '127.0.0.1', port: await freePort() }, listen);
+  onCleanup(`stop the writer endpoint ${listen.host}:${listen.port}`, () => endpoint.close());
   return endpoint;
 }
 
@@ -167,39 +175,47 @@ export interface RegionStores {
   readonly cache: RedisServer;
   /** The shared files. */
   readonly files: SharedFiles;
-  /** The region's writer endpoint of the database. */
+  /** The region's writer endpoint of the database (on its own loopback address, at the database's port). */
   readonly writerEndpoint: TcpProxy;
   /** The region's primary endpoint of the cache. */
   readonly cacheEndpoint: TcpProxy;
 }
 
-/** One region: stores, load balancer and instances. */
+/** One region: stores, load balancer and a fleet per service. */
 export interface Region {
   readonly name: RegionName;
   readonly stores: RegionStores;
   readonly haproxy: HAProxy;
-  readonly fleet: Fleet;
+  /** One fleet per service, in the drill's service order. */
+  readonly fleets: readonly Fleet[];
 }
 
-/** The instances' settings for a region's stores. */
-export function regionEnvironment(stores: RegionStores): Record<string, string> {
+/** The fleet of `service` in `region`. */
+export function regionFleet(region: Region, service: string): Fleet {
+  const found = region.fleets.find((f) => f.service === service);
+  if (!found) throw new Error(`region ${region.name} runs no ${service} fleet`);
+  return found;
+}
+
+/** Every instance in service in `region`, of every service. */
+export function regionInstances(region: Region): Fleet['active'] {
+  return region.fleets.flatMap((f) => f.active);
+}
+
+/** A region's stores as the instances reach them (the boot script's endpoints). */
+export function regionServiceStores(stores: RegionStores): ServiceStores {
   const db = stores.database;
   return {
-    DATABASE_HOST: '127.0.0.1',
-    DATABASE_PORT: String(stores.writerEndpoint.port),
-    DATABASE_READER_HOST: db.host,
-    DATABASE_READER_PORT: String(db.port),
-    DATABASE_NAME: db.database,
-    DATABASE_USER: db.user,
-    DATABASE_PASSWORD: db.password,
-    DATABASE_SSL: 'false',
-    REDIS_HOST: '127.0.0.1',
-    REDIS_PORT: String(stores.cacheEndpoint.port),
-    REDIS_PASSWORD: stores.cache.password,
-    REDIS_TLS: 'false',
-    FILES_DIR: stores.files.mountpoint,
-    // Retries of pending migrations and upload sweeps after a promotion, within a second.
-    MAINTENANCE_INTERVAL_SECONDS: '1',
+    database: {
+      writerHost: stores.writerEndpoint.host,
+      readerHost: db.host,
+      port: db.port,
+      name: db.database,
+      user: db.user,
+      password: db.password,
+    },
+    cache: { host: '127.0.0.1', port: stores.cacheEndpoint.port, password: stores.cache.password },
+    filesDir: stores.files.mountpoint,
   };
 }
 
@@ -208,46 +224,60 @@ export interface StartRegionOptions {
   readonly name: RegionName;
   readonly dir: string;
   readonly stores: RegionStores;
-  readonly serviceEntry: string;
+  /** The services the region runs, and each one's built entry. */
+  readonly services: readonly ServiceDefinition[];
+  readonly entries: ReadonlyMap<string, string>;
   readonly pemPath: string;
-  readonly timings: LoadBalancerTimings;
+  /** Instances per service. */
   readonly instances: number;
+  /** Server slots per backend. */
   readonly slots: number;
   readonly shutdownTimeoutSeconds: number;
   /** Version label of the instances. */
   readonly version: string;
 }
 
-/** Starts a region's load balancer and instances over its stores. */
+/** Starts a region's load balancer and a fleet per service over its stores; waits until every instance is ready. */
 export async function startRegion(opts: StartRegionOptions): Promise<Region> {
   const haproxy = await HAProxy.start({
     dir: path.join(opts.dir, 'haproxy'),
     port: await freePort(),
     pemPath: opts.pemPath,
-    slots: opts.slots,
-    timings: opts.timings,
+    backends: serviceBackends(opts.services, () => opts.slots),
   });
-  const fleet = new Fleet({
-    serviceEntry: opts.serviceEntry,
-    logDir: path.join(opts.dir, 'instances'),
-    filesDir: opts.stores.files.mountpoint,
-    environment: regionEnvironment(opts.stores),
-    region: opts.name,
-    haproxy,
-    shutdownDrainSeconds: Math.ceil(opts.timings.drainMs / 1000),
-    shutdownTimeoutSeconds: opts.shutdownTimeoutSeconds,
+  const stores = regionServiceStores(opts.stores);
+  const fleets = opts.services.map((service) => {
+    const backend = haproxy.backend(service.name);
+    return new Fleet({
+      service,
+      entry: opts.entries.get(service.name)!,
+      logDir: path.join(opts.dir, 'instances'),
+      environment: {
+        ...serviceEnvironment(service, stores),
+        // Retries of pending migrations and upload sweeps after a promotion, within a second.
+        MAINTENANCE_INTERVAL_SECONDS: '1',
+      },
+      region: opts.name,
+      backend,
+      shutdownDrainSeconds: Math.ceil(backend.timings.drainMs / 1000),
+      shutdownTimeoutSeconds: opts.shutdownTimeoutSeconds,
+    });
   });
-  await Promise.all(Array.from({ length: opts.instances }, (_, i) => fleet.launch(opts.version, i + 1)));
-  return { name: opts.name, stores: opts.stores, haproxy, fleet };
+  await Promise.all(fleets.map((f) => f.launchMany(opts.version, opts.instances)));
+  // The catalog creates its table in the active region at its first start; the passive one gets it by replication.
+  await Promise.all(fleets.map((f) => f.waitReady(20_000)));
+  return { name: opts.name, stores: opts.stores, haproxy, fleets };
 }
 
 /**
  * Stores of a passive region made from the active one's: a hot standby of its database, a replica of its
- * cache, and files replicated from its directory into `dir/files`, mounted read-only at `dir/files-mount`.
+ * cache, and files replicated from its directory into `dir/files`, mounted read-only at `dir/files-mount`; its
+ * writer endpoint, inactive, on `writerHost` at the standby's port.
  */
 export async function passiveStores(
   dir: string,
   active: { database: PostgresServer; cache: RedisServer; filesSource: string },
+  writerHost: string,
 ): Promise<{ stores: RegionStores; replication: FileReplication }> {
   const database = await startPostgresStandby({ dir: path.join(dir, 'postgres'), primary: active.database });
   onCleanup(`stop ${dir} postgres`, () => database.stop());
@@ -258,7 +288,7 @@ export async function passiveStores(
   const replication = new FileReplication(active.filesSource, files.source, 200);
   await replication.flush();
   replication.start();
-  const writer = await inactiveEndpoint();
+  const writer = await inactiveEndpoint({ host: writerHost, port: database.port });
   const cacheProxy = await TcpProxy.start(cache);
   onCleanup('stop a cache endpoint forwarder', () => cacheProxy.close());
   return { stores: { database, cache, files, writerEndpoint: writer, cacheEndpoint: cacheProxy }, replication };

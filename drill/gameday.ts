@@ -1,40 +1,52 @@
 /**
  * `npm run gameday`: a local two-region game day (issue 10). Region A (active) and region B (passive: a hot
- * standby, a Redis replica, replicated read-only files), each with its own HAProxy and instances, behind a
- * front HAProxy that stands in for Route 53's health-checked failover records. Under load from the drill's
- * virtual users it runs four scenarios (steady, region A lost, promotion of B, failback to a rebuilt A) and
- * writes drill/out/gameday-report.json, a table, and drill/out/gameday-timeline.svg. See drill/README.md.
+ * standby, a Redis replica, replicated read-only files), each with its own HAProxy (a backend per service,
+ * routed by path as the listener rules do) and a fleet of each of staging's services (the reference service and
+ * the catalog), behind a front HAProxy that stands in for Route 53's health-checked failover records. Under load
+ * from the drill's virtual users and catalog users it runs four scenarios (steady, region A lost, promotion of
+ * B, failback to a rebuilt A) and writes drill/out/gameday-report.json, a table, and
+ * drill/out/gameday-timeline.svg. See drill/README.md.
  *
  * It needs root (mounts, in a private mount namespace it enters by re-running itself under `unshare -m`), and
  * PostgreSQL, Redis and HAProxy (scripts/install-debian-deps.sh).
  *
- * Usage: tsx drill/gameday.ts [--report <path>] [--users <n>] [--keep]
+ * Usage: tsx drill/gameday.ts [--report <path>] [--users <n>] [--catalog-users <n>] [--keep]
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Agent, request } from 'undici';
+import type { ServiceDefinition } from '../lib/config/types';
 import { WRITER_RETRY_MS } from '../service/src/db';
 import { freePort, startPostgres, startRedis, type PostgresStandby } from '../support/local-servers';
 import { cleanup, onCleanup, runMain } from './cleanup';
-import { isRunning } from './fleet';
+import { isRunning, type Instance } from './fleet';
 import { FrontDoor } from './front-door';
 import {
   deactivate,
   FileReplication,
   inactiveEndpoint,
   passiveStores,
+  regionInstances,
   waitForCacheCatchUp,
   SharedFiles,
   startRegion,
   type Region,
   type RegionStores,
 } from './gameday-regions';
-import { HAPROXY_BIN, loadBalancerTimings } from './haproxy';
-import { LoadGenerator, type LoadRun, type RequestRecord } from './load';
+import { HAPROXY_BIN, serviceBackends } from './haproxy';
+import {
+  itemVersion,
+  latestItems,
+  LoadGenerator,
+  WRITE_OPERATIONS,
+  type AcknowledgedItem,
+  type LoadRun,
+  type RequestRecord,
+} from './load';
 import { renderTable, writeReport, type ScenarioResult } from './report';
-import { runResult } from './context';
+import { ofService, perService, runResult } from './context';
 import {
   MAX_REQUESTS_PER_SCENARIO,
   REQUEST_TIMEOUT_MS,
@@ -44,27 +56,42 @@ import {
   WALL_LIMIT_MS,
 } from './program';
 import { makeCertificate, replicationInfo } from './servers';
+import { CATALOG_SERVICE, drillServices, readinessProblem, serviceEntry } from './services';
 import { TcpProxy } from './tcp-proxy';
 import { isReadOnlyRefusal, regionOf, renderTimeline, type TimelineMark } from './timeline';
 import { errorMessage, now, sleep, withTimeout } from './util';
 
 const ROOT = path.join(__dirname, '..');
-const SERVICE_ENTRY = path.join(ROOT, 'service', 'dist', 'server.js');
 const DEFAULT_REPORT = path.join(ROOT, 'drill', 'out', 'gameday-report.json');
 const NAMESPACE_MARK = 'HA_WEB_GAMEDAY_NAMESPACE';
+/** Instances of each service in each region. */
 const INSTANCES_PER_REGION = 2;
+/** Server slots of each backend. */
 const SLOTS = 4;
-const WRITES = new Set(['signIn', 'increment', 'createNote', 'putFile']);
+const WRITES = WRITE_OPERATIONS;
+/**
+ * Names of the regions' writer endpoints: a loopback address each (the rebuilt A its own, as its database listens
+ * on a new port that may be the lost one's).
+ */
+const WRITER_HOSTS = { a: '127.0.0.2', b: '127.0.0.3', rebuiltA: '127.0.0.4' } as const;
+/**
+ * How long a catalog read may lag behind a write it follows (reads go to the reader endpoint, which promises no
+ * read-your-write): the bound the game day holds replication to (a write acknowledged more than 1 s before the
+ * loss must be in B).
+ */
+const CATALOG_READ_LAG_MS = 1000;
 
 interface Options {
   readonly report: string;
   readonly users: number;
+  readonly catalogUsers: number;
   readonly keep: boolean;
 }
 
 function parseArgs(argv: readonly string[]): Options {
   let report = DEFAULT_REPORT;
   let users = 8;
+  let catalogUsers = 2;
   let keep = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -75,14 +102,19 @@ function parseArgs(argv: readonly string[]): Options {
     };
     if (arg === '--report') report = path.resolve(value());
     else if (arg === '--users') users = Number(value());
+    else if (arg === '--catalog-users') catalogUsers = Number(value());
     else if (arg === '--keep') keep = true;
     else
       throw new Error(
-        `unknown argument "${arg}"; usage: tsx drill/gameday.ts [--report <path>] [--users <n>] [--keep]`,
+        `unknown argument "${arg}"; usage: tsx drill/gameday.ts [--report <path>] [--users <n>] ` +
+          '[--catalog-users <n>] [--keep]',
       );
   }
   if (!Number.isInteger(users) || users < 1 || users > 64) throw new Error(`--users must be 1 to 64 (got ${users})`);
-  return { report, users, keep };
+  if (!Number.isInteger(catalogUsers) || catalogUsers < 1 || catalogUsers > 16) {
+    throw new Error(`--catalog-users must be 1 to 16 (got ${catalogUsers})`);
+  }
+  return { report, users, catalogUsers, keep };
 }
 
 /** Re-runs this process in a private mount namespace (its mounts vanish with it); returns false when it did. */
@@ -109,6 +141,9 @@ interface Gameday {
   readonly pemPath: string;
   readonly origin: number;
   readonly marks: TimelineMark[];
+  /** The services each region runs, and their built entries. */
+  readonly services: readonly ServiceDefinition[];
+  readonly entries: ReadonlyMap<string, string>;
   a: Region;
   b: Region;
   /** File replication into the passive region. */
@@ -117,14 +152,29 @@ interface Gameday {
   lostAt?: number;
   /** Notes acknowledged in A that B never received (scenario 3). */
   lostNoteIds: Set<string>;
+  /** Catalog items whose latest version acknowledged in A B never received (scenario 2), with when A acknowledged it. */
+  lostItems: Map<string, number>;
   log(message: string): void;
 }
 
-/** GET on one region's load balancer, parsed as JSON. */
-async function getJson(port: number, ca: string, urlPath: string): Promise<{ status: number; body: unknown }> {
+/** A request to one region's load balancer (its own name, not the front), the answer parsed as JSON. */
+async function getJson(
+  port: number,
+  ca: string,
+  urlPath: string,
+  method: 'GET' | 'PUT' = 'GET',
+  json?: unknown,
+): Promise<{ status: number; body: unknown }> {
   const agent = new Agent({ connect: { ca } });
   try {
-    const res = await request(`https://127.0.0.1:${port}${urlPath}`, { dispatcher: agent, headersTimeout: 3000 });
+    const res = await request(`https://127.0.0.1:${port}${urlPath}`, {
+      dispatcher: agent,
+      method,
+      headers: json === undefined ? {} : { 'content-type': 'application/json' },
+      body: json === undefined ? undefined : JSON.stringify(json),
+      headersTimeout: 3000,
+      bodyTimeout: 3000,
+    });
     const text = await res.body.text();
     let body: unknown;
     try {
@@ -138,6 +188,20 @@ async function getJson(port: number, ca: string, urlPath: string): Promise<{ sta
   }
 }
 
+/** The first write of `records` accepted by `region` that started after `after`. */
+function firstWriteOf(records: readonly RequestRecord[], region: 'a' | 'b', after: number): RequestRecord | undefined {
+  return records
+    .filter((r) => WRITES.has(r.op) && r.ok && regionOf(r) === region && r.start >= after)
+    .sort((x, y) => x.end - y.end)[0];
+}
+
+/** Counts of each value. */
+function countBy(values: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const v of values) out[v] = (out[v] ?? 0) + 1;
+  return out;
+}
+
 /** Counts by status ("0" for network errors and timeouts). */
 function byStatus(records: readonly RequestRecord[]): Record<string, number> {
   const out: Record<string, number> = {};
@@ -145,11 +209,69 @@ function byStatus(records: readonly RequestRecord[]): Record<string, number> {
   return out;
 }
 
+/**
+ * The region switch post-check on `region` (through its load balancer, as the post-check asks the region's own
+ * name): every service's readiness answers 200 and, where it has a writable pointer, the value there is
+ * `writable`. Returns the problems and the answers.
+ */
+async function regionReadiness(
+  g: Gameday,
+  region: Region,
+  writable: boolean,
+): Promise<{ problems: string[]; answers: Record<string, unknown> }> {
+  const problems: string[] = [];
+  const answers: Record<string, unknown> = {};
+  for (const service of g.services) {
+    if (!service.readiness) continue;
+    const answer = await getJson(region.haproxy.options.port, g.ca, service.readiness.path).catch((err: unknown) => ({
+      status: 0,
+      body: errorMessage(err),
+    }));
+    answers[service.name] = answer;
+    const problem = readinessProblem(service, answer, writable);
+    if (problem) problems.push(`region ${region.name}: ${problem}`);
+  }
+  return { problems, answers };
+}
+
+/** "web /health/ready /database/writable true, catalog ...": what {@link regionReadiness} checked. */
+function describeReadiness(g: Gameday, writable: boolean): string {
+  return g.services
+    .filter((s) => s.readiness)
+    .map(
+      (s) =>
+        `${s.name} ${s.readiness!.path}${s.readiness!.writablePointer ? ` ${s.readiness!.writablePointer} ${writable}` : ''}`,
+    )
+    .join(', ');
+}
+
+/** Whether a failed read is of a note or catalog item lost with region A (its recovery point), not a failure of B. */
+function lostWithRegion(r: RequestRecord): boolean {
+  return /acknowledged (note|item) .* not found|item .* behind/.test(r.problem ?? '');
+}
+
+/** Catalog items (latest acknowledged version) missing in `database` or there at an older version, by SKU. */
+async function itemsMissingIn(
+  database: PostgresStandby,
+  acks: readonly AcknowledgedItem[],
+): Promise<AcknowledgedItem[]> {
+  const latest = latestItems(acks);
+  if (latest.size === 0) return [];
+  const rows = await database.adminQuery('SELECT sku, name FROM catalog_items WHERE sku = ANY($1::text[])', [
+    [...latest.keys()],
+  ]);
+  const stored = new Map(rows.map((row) => [String(row.sku), itemVersion(row.name) ?? 0]));
+  return [...latest.values()].filter((a) => (stored.get(a.sku) ?? 0) < a.version);
+}
+
 function startLoad(g: Gameday, label: string, maxMs: number): LoadRun {
   return g.load.start(label, { maxDurationMs: maxMs, maxRequests: MAX_REQUESTS_PER_SCENARIO });
 }
 
-/** 1. Steady: both regions ready, every answer from A, B ready and read-only. */
+/**
+ * 1. Steady: both regions ready, every answer (of every service) from A; A's services ready and writable, B's
+ * ready and read-only.
+ */
 async function steady(g: Gameday): Promise<ScenarioResult> {
   const run = startLoad(g, 'steady', 5000);
   await sleep(5000);
@@ -159,6 +281,13 @@ async function steady(g: Gameday): Promise<ScenarioResult> {
   if (errors.length > 0) failures.push(`${errors.length} failed requests (${JSON.stringify(byStatus(errors))})`);
   const fromB = run.records.filter((r) => regionOf(r) === 'b').length;
   if (fromB > 0) failures.push(`${fromB} answers came from region B while A was healthy`);
+  for (const service of g.services) {
+    if (ofService(run.records, service.name).filter((r) => r.ok).length === 0) {
+      failures.push(`no ${service.name} request answered`);
+    }
+  }
+  const [readinessA, readinessB] = await Promise.all([regionReadiness(g, g.a, true), regionReadiness(g, g.b, false)]);
+  failures.push(...readinessA.problems, ...readinessB.problems);
   const ready = await getJson(g.b.haproxy.options.port, g.ca, '/health/ready');
   const body = ready.body as Record<string, { ok?: boolean; writable?: boolean }>;
   const readOnly = ['database', 'cache', 'files'].every((k) => body[k]?.ok === true && body[k]?.writable === false);
@@ -176,18 +305,20 @@ async function steady(g: Gameday): Promise<ScenarioResult> {
   const details = {
     answeredByA: run.records.filter((r) => regionOf(r) === 'a').length,
     answeredByB: fromB,
-    regionBReadiness: ready.body,
+    regionAReadiness: readinessA.answers,
+    regionBReadiness: readinessB.answers,
     databaseCatchUpMs,
     cacheOffsetGapBytes: cacheOffsetGap,
     filesReplicated: g.replication?.copied ?? 0,
   };
   return runResult(
-    { name: 'steady', title: 'both regions ready; all traffic in A; B ready and read-only' },
+    { name: 'steady', title: 'both regions ready; all traffic of every service in A; B ready and read-only' },
     run,
     failures,
     [
-      `${run.records.length} requests, all answered by region A`,
-      'region B /health/ready 200 with writable: false on the database, cache and files',
+      `${run.records.length} requests (${perService(run.records)}), all answered by region A`,
+      `every service's readiness 200 in both regions: ${describeReadiness(g, true)} in A, ` +
+        `${describeReadiness(g, false)} in B; B's /health/ready writable: false on the database, cache and files`,
       `B's database caught up within ${databaseCatchUpMs} ms of the load stopping`,
     ],
     details,
@@ -197,11 +328,14 @@ async function steady(g: Gameday): Promise<ScenarioResult> {
 /** Files uploaded in A before the loss, read back in B after it. */
 const PROBE_FILES = ['gameday-1.txt', 'gameday-2.txt', 'gameday-3.txt'];
 
-/** 2. Region A lost at once: the front fails over to B; reads work, every write a clear 503, no restarts. */
+/**
+ * 2. Region A lost at once: the front fails over to B; reads of every service work, every write a clear 503, no
+ * restarts.
+ */
 async function regionLoss(g: Gameday): Promise<ScenarioResult> {
   for (const name of PROBE_FILES) fs.writeFileSync(path.join(g.a.stores.files.source, name), `${name} from A\n`);
   await g.replication!.flush();
-  const bPids = g.b.fleet.active.map((i) => i.pid);
+  const bPids = regionInstances(g.b).map((i) => i.pid);
   const run = startLoad(g, 'region-loss', g.front.timings.detectionMs + 12_000);
   await sleep(1500);
   const standby = g.b.stores.database as PostgresStandby;
@@ -215,7 +349,7 @@ async function regionLoss(g: Gameday): Promise<ScenarioResult> {
   g.log('region A lost: load balancer, instances, PostgreSQL and Redis killed at once');
   await Promise.all([
     g.a.haproxy.kill(),
-    ...[...g.a.fleet.active].map((i) => g.a.fleet.crash(i)),
+    ...g.a.fleets.flatMap((fleet) => [...fleet.active].map((i) => fleet.crash(i))),
     g.a.stores.database.kill(),
     g.a.stores.cache.kill(),
     g.replication!.stop(),
@@ -231,11 +365,10 @@ async function regionLoss(g: Gameday): Promise<ScenarioResult> {
   if (firstB && detectionMs > bound) failures.push(`failover took ${detectionMs} ms, over the ${bound} ms bound`);
   if (firstB) g.marks.push({ at: firstB.end, label: 'failover to B' });
   const inB = run.records.filter((r) => regionOf(r) === 'b' || (firstB && r.start >= firstB.end));
-  const lostNote = (r: RequestRecord) => /acknowledged note .* not found/.test(r.problem ?? '');
   // A counter lower than one A acknowledged is an increment lost with the region (the cache's recovery point):
   // counted in the figures, as lost notes are, not a failed read.
   const counterLost = (r: RequestRecord) => /counter went back/.test(r.problem ?? '');
-  const badReads = inB.filter((r) => !WRITES.has(r.op) && !r.ok && !lostNote(r) && !counterLost(r));
+  const badReads = inB.filter((r) => !WRITES.has(r.op) && !r.ok && !lostWithRegion(r) && !counterLost(r));
   const badWrites = inB.filter((r) => WRITES.has(r.op) && !r.ok && !isReadOnlyRefusal(r));
   const acceptedWrites = inB.filter((r) => WRITES.has(r.op) && r.ok);
   if (badReads.length > 0) failures.push(`${badReads.length} reads failed in B: ${badReads[0]!.problem}`);
@@ -245,6 +378,11 @@ async function regionLoss(g: Gameday): Promise<ScenarioResult> {
   if (inB.filter(isReadOnlyRefusal).length === 0)
     failures.push('no write reached B: the read-only answer was not exercised');
   if (inB.filter((r) => !WRITES.has(r.op) && r.ok).length === 0) failures.push('no read was answered in B');
+  const catalogInB = ofService(inB, CATALOG_SERVICE);
+  const catalogReads = catalogInB.filter((r) => !WRITES.has(r.op) && r.ok).length;
+  const catalogRefused = catalogInB.filter(isReadOnlyRefusal);
+  if (catalogReads === 0) failures.push('no catalog read was answered in B');
+  if (catalogRefused.length === 0) failures.push('no catalog write reached B: its 503 was not exercised');
   const verify = await g.load.verifySessions(run);
   const sessionsKept = verify.filter((r) => r.status === 200 && !/session of/.test(r.problem ?? '')).length;
   const counterRegressions = verify.filter((r) => /counter went back/.test(r.problem ?? '')).length;
@@ -255,9 +393,17 @@ async function regionLoss(g: Gameday): Promise<ScenarioResult> {
   if (filesRead < PROBE_FILES.length) {
     failures.push(`${PROBE_FILES.length - filesRead} of the files written in A not downloadable in B`);
   }
-  const stillRunning = g.b.fleet.active.filter((i) => isRunning(i) && bPids.includes(i.pid)).length;
+  const stillRunning = regionInstances(g.b).filter((i) => isRunning(i) && bPids.includes(i.pid)).length;
   if (stillRunning !== bPids.length)
     failures.push(`${bPids.length - stillRunning} B instances exited or were replaced`);
+  // The catalog's recovery point: items whose latest version A acknowledged and B's standby does not have. Later
+  // reads no longer expect them (they went with the region); the promotion scenario judges the loss.
+  const itemsLost = await itemsMissingIn(
+    standby,
+    g.load.acknowledgedItems.filter((a) => a.at <= lostAt),
+  );
+  for (const item of itemsLost) g.lostItems.set(item.sku, item.at);
+  g.load.forgetItems(g.lostItems.keys());
   const details = {
     detectionMs,
     detectionBoundMs: bound,
@@ -268,8 +414,12 @@ async function regionLoss(g: Gameday): Promise<ScenarioResult> {
     sessionsKept,
     sessions: verify.length,
     sessionCounterRegressions: counterRegressions + inB.filter(counterLost).length,
-    notesNotFoundInB: inB.filter(lostNote).length,
+    readsOfWritesLostWithA: inB.filter(lostWithRegion).length,
     filesWrittenInAReadInB: filesRead,
+    catalogReadsInB: catalogReads,
+    catalogWritesRefused: catalogRefused.length,
+    catalogRefusalMessages: countBy(catalogRefused.map((r) => r.message ?? '')),
+    catalogItemsLostAtLoss: itemsLost.length,
     errorsByStatus: byStatus(run.records.filter((r) => !r.ok)),
   };
   return runResult(
@@ -278,17 +428,21 @@ async function regionLoss(g: Gameday): Promise<ScenarioResult> {
     failures,
     [
       `front failed over to B ${detectionMs} ms after the loss (bound ${bound} ms: Route 53 interval x threshold + timeout + one interval of check phase, scaled)`,
-      `in B: every read answered, every write a 503 with the read-only message (${details.writesRefusedReadOnly})`,
+      `in B: every read answered, every write a 503 with the read-only message (${details.writesRefusedReadOnly}, ` +
+        `${catalogRefused.length} of them the catalog's); ${catalogReads} catalog reads answered`,
       `${sessionsKept}/${verify.length} sessions made in A read in B; files written in A downloaded in B; no B instance restarted`,
     ],
     details,
   );
 }
 
-/** 3. Unplanned failover: promote B's stores; measure time to the first write and the writes lost. */
+/**
+ * 3. Unplanned failover: promote B's stores; measure time to the first write (of each service) and the writes
+ * lost; then the post-check: every service of B ready and writable.
+ */
 async function promotion(g: Gameday): Promise<ScenarioResult> {
   const run = startLoad(g, 'promotion', 15_000);
-  const bPids = g.b.fleet.active.map((i) => i.pid);
+  const bPids = regionInstances(g.b).map((i) => i.pid);
   await sleep(1000);
   const promoteStarted = now();
   g.marks.push({ at: promoteStarted, label: 'promotion of B' });
@@ -307,6 +461,10 @@ async function promotion(g: Gameday): Promise<ScenarioResult> {
     .filter((r) => WRITES.has(r.op) && r.ok && regionOf(r) === 'b')
     .sort((x, y) => x.end - y.end)[0];
   if (!firstWrite) failures.push('no write was accepted in B after promotion');
+  const firstCatalogWrite = firstWriteOf(ofService(run.records, CATALOG_SERVICE), 'b', promoteStarted);
+  if (!firstCatalogWrite) failures.push('no catalog write was accepted in B after promotion');
+  const postCheck = await regionReadiness(g, g.b, true);
+  failures.push(...postCheck.problems);
   const lostAt = g.lostAt!;
   const timeToFirstWriteMs = firstWrite ? Math.round(firstWrite.end - lostAt) : -1;
   const promotionToFirstWriteMs = firstWrite ? Math.round(firstWrite.end - promoteStarted) : -1;
@@ -344,11 +502,18 @@ async function promotion(g: Gameday): Promise<ScenarioResult> {
   const oldFilesLost = missingFiles.filter((f) => f.at < lostAt - 1000);
   if (oldFilesLost.length > 0)
     failures.push(`${oldFilesLost.length} files acknowledged more than 1 s before the loss are missing in B`);
-  const stillRunning = g.b.fleet.active.filter((i) => isRunning(i) && bPids.includes(i.pid)).length;
+  // The catalog's recovery point (measured at the loss, scenario 2): the same 1 s bound.
+  const itemsAckedInA = latestItems(g.load.acknowledgedItems.filter((a) => a.at <= lostAt)).size;
+  const oldItemsLost = [...g.lostItems.values()].filter((at) => at < lostAt - 1000).length;
+  if (oldItemsLost > 0) {
+    failures.push(`${oldItemsLost} catalog items acknowledged more than 1 s before the loss are missing in B`);
+  }
+  const stillRunning = regionInstances(g.b).filter((i) => isRunning(i) && bPids.includes(i.pid)).length;
   if (stillRunning !== bPids.length)
     failures.push(`${bPids.length - stillRunning} B instances exited or were replaced`);
   const details = {
     timeToFirstWriteMs,
+    catalogPromotionToFirstWriteMs: firstCatalogWrite ? Math.round(firstCatalogWrite.end - promoteStarted) : -1,
     promotionToFirstWriteMs,
     promotionStepsMs: Math.round(promotedAt - promoteStarted),
     // The game day waits before it promotes (standing for the operator's decision): most of timeToFirstWriteMs.
@@ -357,6 +522,9 @@ async function promotion(g: Gameday): Promise<ScenarioResult> {
     notesLost: lost.length,
     filesAcknowledgedInA: g.load.acknowledgedFiles.filter((f) => f.at <= lostAt).length,
     filesLost,
+    catalogItemsAcknowledgedInA: itemsAckedInA,
+    catalogItemsLost: g.lostItems.size,
+    postCheck: postCheck.answers,
     errorsByStatus: byStatus(run.records.filter((r) => !r.ok)),
     unavailableDuringPromotion: run.records
       .filter((r) => r.status === 503 && !isReadOnlyRefusal(r))
@@ -368,30 +536,37 @@ async function promotion(g: Gameday): Promise<ScenarioResult> {
     failures,
     [
       `first write accepted in B ${timeToFirstWriteMs} ms after the loss (${promotionToFirstWriteMs} ms after the promotion began)`,
-      `writes acknowledged in A and missing in B: ${lost.length} notes of ${ackedInA.length}, ${filesLost} files (the replication lag at the loss)`,
+      `writes acknowledged in A and missing in B: ${lost.length} notes of ${ackedInA.length}, ${filesLost} files, ` +
+        `${g.lostItems.size} catalog items of ${itemsAckedInA} (the replication lag at the loss)`,
+      `first catalog write accepted in B ${details.catalogPromotionToFirstWriteMs} ms after the promotion began; ` +
+        `post-check: ${describeReadiness(g, true)} in B`,
       'no B instance restarted; no failure after the writer endpoint retry',
     ],
     details,
   );
 }
 
-/** 4. Failback: rebuild A as a replica of B, let it catch up, switch back with zero acknowledged writes lost. */
+/**
+ * 4. Failback: rebuild A as a replica of B, let it catch up, switch back with zero acknowledged writes lost; then
+ * the post-check (every service of A ready and writable), and B, passive again, serves catalog reads and refuses
+ * its writes.
+ */
 async function failback(g: Gameday): Promise<ScenarioResult> {
   const failures: string[] = [];
   g.log('rebuilding A as a replica of B');
   const dirA2 = path.join(g.dir, 'region-a2');
-  const rebuilt = await passiveStores(dirA2, {
-    database: g.b.stores.database,
-    cache: g.b.stores.cache,
-    filesSource: g.b.stores.files.source,
-  });
+  const rebuilt = await passiveStores(
+    dirA2,
+    { database: g.b.stores.database, cache: g.b.stores.cache, filesSource: g.b.stores.files.source },
+    WRITER_HOSTS.rebuiltA,
+  );
   const a2 = await startRegion({
     name: 'a',
     dir: dirA2,
     stores: rebuilt.stores,
-    serviceEntry: SERVICE_ENTRY,
+    services: g.services,
+    entries: g.entries,
     pemPath: g.pemPath,
-    timings: loadBalancerTimings(),
     instances: INSTANCES_PER_REGION,
     slots: SLOTS,
     shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
@@ -399,8 +574,8 @@ async function failback(g: Gameday): Promise<ScenarioResult> {
   });
   g.a = a2;
   await g.front.repointA(a2.haproxy.options.port);
-  const readyA2 = await getJson(a2.haproxy.options.port, g.ca, '/health/ready');
-  if (readyA2.status !== 200) failures.push(`rebuilt A not ready: ${readyA2.status} ${JSON.stringify(readyA2.body)}`);
+  const readyA2 = await regionReadiness(g, a2, false);
+  failures.push(...readyA2.problems.map((p) => `rebuilt A not ready: ${p}`));
   const run = startLoad(g, 'failback', 20_000);
   await sleep(2000);
   // Planned switchover: freeze writes in B, let A catch up, promote A, steer traffic back, demote B.
@@ -449,6 +624,15 @@ async function failback(g: Gameday): Promise<ScenarioResult> {
     .filter((r) => WRITES.has(r.op) && r.ok && regionOf(r) === 'a' && r.start >= freezeAt)
     .sort((x, y) => x.end - y.end)[0];
   if (!firstWriteA) failures.push('no write accepted in A after the switch back');
+  const catalog = ofService(run.records, CATALOG_SERVICE);
+  const firstCatalogWriteA = firstWriteOf(catalog, 'a', freezeAt);
+  if (!firstCatalogWriteA) failures.push('no catalog write accepted in A after the switch back');
+  const catalogReadsA = catalog.filter((r) => !WRITES.has(r.op) && r.ok && regionOf(r) === 'a').length;
+  if (catalogReadsA === 0) failures.push('no catalog read answered in A after the switch back');
+  const postCheck = await regionReadiness(g, a2, true);
+  failures.push(...postCheck.problems);
+  const passiveB = await passiveCatalogCheck(g, g.b);
+  failures.push(...passiveB.problems);
   const writeUnavailableMs = firstWriteA ? Math.round(firstWriteA.end - freezeAt) : -1;
   // Zero acknowledged writes lost: every note and file acknowledged (and not already lost in the failover).
   const notes = g.load.acknowledgedNotes.filter((n) => !g.lostNoteIds.has(n.id));
@@ -468,6 +652,20 @@ async function failback(g: Gameday): Promise<ScenarioResult> {
     }
   });
   if (missingFiles.length > 0) failures.push(`${missingFiles.length} files acknowledged by B missing in A`);
+  // Every catalog item at its latest acknowledged version (but the versions lost with A at the loss) is in A.
+  const lostAt = g.lostAt ?? -Infinity;
+  const itemAcks = g.load.acknowledgedItems.filter((a) => !(g.lostItems.has(a.sku) && a.at <= lostAt));
+  const itemsMissing = await itemsMissingIn(a2Database, itemAcks);
+  if (itemsMissing.length > 0) {
+    failures.push(
+      `${itemsMissing.length} catalog items acknowledged missing (or older) in A after the switch: ` +
+        itemsMissing
+          .slice(0, 3)
+          .map((i) => `${i.sku} v${i.version} by ${i.instanceId}`)
+          .join(', '),
+    );
+  }
+  const itemsByB = latestItems(itemAcks.filter((a) => a.instanceId?.startsWith('i-b-'))).size;
   const verify = await g.load.verifySessions(run);
   const broken = verify.filter((r) => !r.ok);
   if (broken.length > 0) failures.push(`${broken.length} sessions broken by the switch: ${broken[0]!.problem}`);
@@ -493,6 +691,13 @@ async function failback(g: Gameday): Promise<ScenarioResult> {
     notesMissingInA: missingNotes.length,
     filesAcknowledgedByB: filesByB.length,
     filesMissingInA: missingFiles.length,
+    catalogItemsChecked: latestItems(itemAcks).size,
+    catalogItemsWrittenByB: itemsByB,
+    catalogItemsMissingInA: itemsMissing.length,
+    catalogWriteUnavailableMs: firstCatalogWriteA ? Math.round(firstCatalogWriteA.end - freezeAt) : -1,
+    catalogReadsInAAfterSwitch: catalogReadsA,
+    postCheck: postCheck.answers,
+    passiveB: passiveB.answers,
     sessionsKept: verify.length - broken.length,
     answeredByAAfterSwitch: afterSwitch.filter((r) => regionOf(r) === 'a').length,
     // The front ends the connections to B at the switch (AWS clients move as their DNS answer and keep-alive
@@ -506,11 +711,44 @@ async function failback(g: Gameday): Promise<ScenarioResult> {
     failures,
     [
       `A rebuilt as a replica of B, caught up, promoted; writes unavailable for ${writeUnavailableMs} ms (read-only 503s only)`,
-      `zero acknowledged writes lost: all ${notes.length} acknowledged notes (${details.notesAcknowledgedByB} by B) and all ${filesByB.length} files acknowledged by B are in A`,
+      `zero acknowledged writes lost: all ${notes.length} acknowledged notes (${details.notesAcknowledgedByB} by B), ` +
+        `all ${filesByB.length} files acknowledged by B and all ${details.catalogItemsChecked} catalog items ` +
+        `(${itemsByB} last written in B) are in A`,
+      `catalog: writes accepted in A ${details.catalogWriteUnavailableMs} ms after the freeze, ${catalogReadsA} ` +
+        `reads answered in A; post-check: ${describeReadiness(g, true)} in A; B, passive again: ${passiveB.summary}`,
       `${verify.length - broken.length}/${verify.length} sessions kept across the switch`,
     ],
     details,
   );
+}
+
+/**
+ * The catalog on a passive region's own load balancer (not the front): a write is refused with a 503, a list and
+ * a read of an item the region has answer 200.
+ */
+async function passiveCatalogCheck(
+  g: Gameday,
+  region: Region,
+): Promise<{ problems: string[]; answers: Record<string, unknown>; summary: string }> {
+  const port = region.haproxy.options.port;
+  const sku = `passive-check-${region.name}-${Date.now()}`;
+  const ask = (urlPath: string, method: 'GET' | 'PUT' = 'GET', json?: unknown) =>
+    getJson(port, g.ca, urlPath, method, json).catch((err: unknown) => ({ status: 0, body: errorMessage(err) }));
+  const write = await ask(`/api/catalog/items/${sku}`, 'PUT', { name: 'refused', priceCents: 1 });
+  const list = await ask('/api/catalog/items?limit=5');
+  const known = [...latestItems(g.load.acknowledgedItems).values()].find((a) => !g.lostItems.has(a.sku));
+  const read = known ? await ask(`/api/catalog/items/${known.sku}`) : { status: 0, body: 'no item acknowledged' };
+  const problems: string[] = [];
+  if (write.status !== 503)
+    problems.push(`region ${region.name} (passive): catalog PUT answered ${write.status}, not 503`);
+  if (list.status !== 200) problems.push(`region ${region.name} (passive): catalog list answered ${list.status}`);
+  if (read.status !== 200) problems.push(`region ${region.name} (passive): catalog GET answered ${read.status}`);
+  const message = (write.body as { error?: unknown } | undefined)?.error;
+  return {
+    problems,
+    answers: { write, list: { status: list.status }, read },
+    summary: `catalog PUT ${write.status} (${String(message)}), list ${list.status}, GET ${read.status}`,
+  };
 }
 
 const SCENARIOS: { name: string; run: (g: Gameday) => Promise<ScenarioResult>; timeoutMs: number }[] = [
@@ -523,15 +761,21 @@ const SCENARIOS: { name: string; run: (g: Gameday) => Promise<ScenarioResult>; t
 async function main(): Promise<number> {
   const opts = parseArgs(process.argv.slice(2));
   if (!enterMountNamespace()) return 0;
-  if (!fs.existsSync(SERVICE_ENTRY)) throw new Error(`${SERVICE_ENTRY} is missing: npm run build:service`);
   if (!fs.existsSync(HAPROXY_BIN)) throw new Error(`${HAPROXY_BIN} is missing: bash scripts/install-debian-deps.sh`);
   const program = startProgram('gameday', { wallLimitMs: WALL_LIMIT_MS, keep: opts.keep, tempPrefix: 'ha-gameday-' });
   const { dir, wallStart, log } = program;
   const results: ScenarioResult[] = [];
   let abortedBy: string | undefined;
   let g: Gameday | undefined;
-  const timings = loadBalancerTimings();
+  const services = drillServices();
+  const backends = serviceBackends(services, () => SLOTS);
   try {
+    const built = now();
+    const entries = new Map(services.map((s) => [s.name, serviceEntry(s)]));
+    log(
+      `built ${[...entries.keys()].join(', ')} in ${Math.round(now() - built)} ms (lib/bundling.ts; cached by ` +
+        'content)',
+    );
     const cert = await makeCertificate(dir);
     const dirA = path.join(dir, 'region-a');
     const [database, cache] = await Promise.all([
@@ -541,16 +785,20 @@ async function main(): Promise<number> {
     onCleanup('stop A postgres', () => database.stop());
     onCleanup('stop A redis', () => cache.stop());
     const filesA = SharedFiles.create(path.join(dirA, 'files'), path.join(dirA, 'files-mount'), false);
-    const writerA = await inactiveEndpoint();
+    const writerA = await inactiveEndpoint({ host: WRITER_HOSTS.a, port: database.port });
     writerA.repoint({ host: database.host, port: database.port });
     const cacheA = await TcpProxy.start(cache);
     onCleanup('stop A cache endpoint', () => cacheA.close());
     const storesA: RegionStores = { database, cache, files: filesA, writerEndpoint: writerA, cacheEndpoint: cacheA };
-    const passive = await passiveStores(path.join(dir, 'region-b'), { database, cache, filesSource: filesA.source });
+    const passive = await passiveStores(
+      path.join(dir, 'region-b'),
+      { database, cache, filesSource: filesA.source },
+      WRITER_HOSTS.b,
+    );
     const common = {
-      serviceEntry: SERVICE_ENTRY,
+      services,
+      entries,
       pemPath: cert.haproxyPemPath,
-      timings,
       instances: INSTANCES_PER_REGION,
       slots: SLOTS,
       shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
@@ -565,12 +813,24 @@ async function main(): Promise<number> {
       b: b.haproxy.options.port,
     });
     await front.waitStatus('b', 'UP', 30_000);
-    log(`regions up: A ${a.fleet.active.map((i) => i.id).join(', ')}; B ${b.fleet.active.map((i) => i.id).join(', ')}`);
+    const ids = (r: Region) =>
+      regionInstances(r)
+        .map((i: Instance) => i.id)
+        .join(', ');
+    log(`regions up: A ${ids(a)}; B ${ids(b)}`);
+    log(
+      `regional load balancers: ${backends
+        .map((be) => `${be.name} ${be.criteria.length > 0 ? be.criteria.join(' or ') : 'every other path'}`)
+        .join('; ')}`,
+    );
     log(`front ${front.origin}: ${front.timings.source}`);
     const load = new LoadGenerator({
       origin: front.origin,
       ca: cert.certPem,
       users: opts.users,
+      catalogUsers: opts.catalogUsers,
+      catalogReadLagMs: CATALOG_READ_LAG_MS,
+      services,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       thinkMs: THINK_MS,
     });
@@ -584,17 +844,27 @@ async function main(): Promise<number> {
       pemPath: cert.haproxyPemPath,
       origin: wallStart,
       marks: [],
+      services,
+      entries,
       a,
       b,
       replication: passive.replication,
       lostNoteIds: new Set(),
+      lostItems: new Map(),
       log: (m) => log(`  ${m}`),
     };
     for (const scenario of SCENARIOS) {
       log(`scenario ${scenario.name}`);
+      const staleBefore = g.load.staleReads;
       const outcome = await withTimeout(`scenario ${scenario.name}`, scenario.run(g), scenario.timeoutMs);
+      // Catalog reads after a write that showed an older version and were asked again (within CATALOG_READ_LAG_MS).
+      outcome.details.catalogStaleReadsRetried = g.load.staleReads - staleBefore;
       results.push(outcome);
-      log(`${outcome.verdict} ${scenario.name}: ${outcome.reasons.join('; ')}`);
+      const each = Object.entries(outcome.services ?? {}).map(([s, m]) => `${s} ${m.requests}/${m.errors}`);
+      log(
+        `${outcome.verdict} ${scenario.name} (${(outcome.metrics.durationMs / 1000).toFixed(1)} s; requests/errors ` +
+          `${each.join(', ')}): ${outcome.reasons.join('; ')}`,
+      );
     }
   } catch (err) {
     abortedBy = errorMessage(err);
@@ -605,9 +875,14 @@ async function main(): Promise<number> {
   const wallMs = Math.round(now() - wallStart);
   console.log(`\n${renderTable(results)}\n`);
   const settings = {
-    instancesPerRegion: INSTANCES_PER_REGION,
+    services: services.map((s) => s.name),
+    routing: Object.fromEntries(services.map((s) => [s.name, s.routing])),
+    instancesPerRegion: Object.fromEntries(services.map((s) => [s.name, INSTANCES_PER_REGION])),
     virtualUsers: opts.users,
-    loadBalancer: timings,
+    catalogUsers: opts.catalogUsers,
+    catalogReadLagMs: CATALOG_READ_LAG_MS,
+    writerEndpointHosts: WRITER_HOSTS,
+    loadBalancer: Object.fromEntries(backends.map((b) => [b.name, { ...b.timings, criteria: b.criteria }])),
     front: g?.front.timings,
     writerRetryMs: WRITER_RETRY_MS,
     node: process.version,

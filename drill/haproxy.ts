@@ -1,25 +1,25 @@
 /**
- * HAProxy as the ALB stand-in: TLS termination, X-Forwarded-For, health checks on GET /health, retries
- * only for connections that never reached a server, and server slots driven through the runtime API.
+ * HAProxy as the ALB stand-in: TLS termination, X-Forwarded-For, the listener rules (a backend per service,
+ * chosen by path in priority order, the catch-all last), each backend's health checks and timings from its
+ * service's target group settings, retries only for connections that never reached a server, and server slots
+ * driven through the runtime API.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import { demo } from '../lib/config/environments';
+import type { ServiceDefinition } from '../lib/config/types';
 import { onCleanup, trackChild } from './cleanup';
+import { REFERENCE_SERVICE, serviceNamed, serviceRoutes, SERVICES_ENVIRONMENT } from './services';
 import { sleep, waitFor } from './util';
 
 /** Path of the HAProxy binary (Debian). */
 export const HAPROXY_BIN = '/usr/sbin/haproxy';
 
-/** The backend's name in the configuration. */
-const BACKEND = 'be';
-
 /** How much faster than the real ALB the drill's load balancer checks and drains. */
 export const TIME_SCALE = 10;
 
-/** Health check and drain settings of the drill's load balancer. */
+/** Health check and drain settings of one of the drill's target groups (an HAProxy backend). */
 export interface LoadBalancerTimings {
   /** Health check interval (`inter`). */
   readonly checkIntervalMs: number;
@@ -38,24 +38,63 @@ export interface LoadBalancerTimings {
 }
 
 /**
- * The demo environment's ALB target group settings (lib/config/environments.ts), every duration divided by
- * {@link TIME_SCALE}, thresholds kept: 10 s interval -> 1 s, 5 s timeout -> 0.5 s, 30 s deregistration
- * delay -> 3 s drain.
+ * A service's ALB target group settings (its `healthCheck` and `rollout` in lib/config/environments.ts), every
+ * duration divided by {@link TIME_SCALE}, thresholds kept: 10 s interval -> 1 s, 5 s timeout -> 0.5 s, 30 s
+ * deregistration delay -> 3 s drain.
  */
-export function loadBalancerTimings(): LoadBalancerTimings {
-  const svc = demo.service;
-  const checkIntervalMs = (svc.healthCheckIntervalSeconds * 1000) / TIME_SCALE;
+export function loadBalancerTimings(
+  service: ServiceDefinition = serviceNamed(REFERENCE_SERVICE),
+  environment: string = SERVICES_ENVIRONMENT.name,
+): LoadBalancerTimings {
+  const hc = service.healthCheck;
+  const checkIntervalMs = (hc.intervalSeconds * 1000) / TIME_SCALE;
   // The ALB target group's timeout, as lib/constructs/web-fleet.ts sets it.
-  const checkTimeoutMs = (Math.min(5, svc.healthCheckIntervalSeconds - 1) * 1000) / TIME_SCALE;
+  const checkTimeoutMs = (Math.min(5, hc.intervalSeconds - 1) * 1000) / TIME_SCALE;
   return {
     checkIntervalMs,
     checkTimeoutMs,
-    unhealthyThreshold: svc.unhealthyThresholdCount,
-    healthyThreshold: svc.healthyThresholdCount,
-    drainMs: (svc.deregistrationDelaySeconds * 1000) / TIME_SCALE,
-    detectionMs: checkIntervalMs * svc.unhealthyThresholdCount + checkTimeoutMs,
-    source: `environment "${demo.name}" ALB target group settings, durations divided by ${TIME_SCALE}`,
+    unhealthyThreshold: hc.unhealthyThresholdCount,
+    healthyThreshold: hc.healthyThresholdCount,
+    drainMs: (service.rollout.deregistrationDelaySeconds * 1000) / TIME_SCALE,
+    detectionMs: checkIntervalMs * hc.unhealthyThresholdCount + checkTimeoutMs,
+    source:
+      `environment "${environment}" service "${service.name}" ALB target group settings, durations divided by ` +
+      `${TIME_SCALE}`,
   };
+}
+
+/** One backend of the load balancer: a service's target group and its listener rule. */
+export interface BackendOptions {
+  /** The service's name, also the backend's. */
+  readonly name: string;
+  /** Number of predeclared server slots (srv1..srvN), all disabled at start. */
+  readonly slots: number;
+  /** Health check settings. */
+  readonly timings: LoadBalancerTimings;
+  /** Path of the per-instance health check (the service's `healthCheck.path`). */
+  readonly healthCheckPath: string;
+  /** ACL criteria, any of which routes a request here; empty for the catch-all (the default backend). */
+  readonly criteria: readonly string[];
+}
+
+/**
+ * The backends of `services` in listener-rule order (lowest priority first): each with its service's health check
+ * path and timings, `slots(name)` server slots, and the ACL criteria of its path patterns.
+ */
+export function serviceBackends(
+  services: readonly ServiceDefinition[],
+  slots: (service: string) => number,
+): BackendOptions[] {
+  return serviceRoutes(services).map((route) => {
+    const service = services.find((s) => s.name === route.service)!;
+    return {
+      name: service.name,
+      slots: slots(service.name),
+      timings: loadBalancerTimings(service),
+      healthCheckPath: service.healthCheck.path,
+      criteria: route.criteria,
+    };
+  });
 }
 
 /** Options of {@link HAProxy.start}. */
@@ -66,19 +105,43 @@ export interface HAProxyOptions {
   readonly port: number;
   /** Certificate and key (PEM) for the TLS listener. */
   readonly pemPath: string;
-  /** Number of predeclared server slots (srv1..srvN), all disabled at start. */
-  readonly slots: number;
-  /** Health check settings. */
-  readonly timings: LoadBalancerTimings;
+  /**
+   * The backends in listener-rule order: the first whose criteria match takes the request, the catch-all the
+   * rest; with no catch-all, what no rule matches is a 404, as the ALB listener's default action answers.
+   */
+  readonly backends: readonly BackendOptions[];
+}
+
+/** The lines of one backend. */
+function backendSection(b: BackendOptions): string[] {
+  const t = b.timings;
+  return [
+    `backend ${b.name}`,
+    '  balance roundrobin',
+    `  timeout check ${t.checkTimeoutMs}ms`,
+    '  option httpchk',
+    `  http-check send meth GET uri ${b.healthCheckPath}`,
+    '  http-check expect status 200',
+    `  default-server inter ${t.checkIntervalMs}ms fall ${t.unhealthyThreshold} rise ${t.healthyThreshold}`,
+    // Placeholder addresses, set at launch.
+    ...Array.from({ length: b.slots }, (_, i) => `  server srv${i + 1} 127.0.0.1:1 check disabled`),
+    '',
+  ];
+}
+
+/** What the ALB listener's default action answers when no rule matches: a 404. */
+function notFound(routes: readonly string[]): string[] {
+  const unless = routes.length > 0 ? ` unless ${routes.join(' || ')}` : '';
+  return [`  http-request return status 404 content-type application/json string '{"error":"not found"}'${unless}`];
 }
 
 /** Renders the HAProxy configuration. */
 export function renderConfig(opts: HAProxyOptions, socketPath: string): string {
-  const t = opts.timings;
-  const slots = Array.from(
-    { length: opts.slots },
-    (_, i) => `  server srv${i + 1} 127.0.0.1:1 check disabled`, // placeholder address, set at launch
-  );
+  const catchAll = opts.backends.filter((b) => b.criteria.length === 0);
+  if (catchAll.length > 1) {
+    throw new Error(`more than one catch-all backend: ${catchAll.map((b) => b.name).join(', ')}`);
+  }
+  const rules = opts.backends.filter((b) => b.criteria.length > 0);
   return [
     'global',
     `  stats socket ${socketPath} mode 600 level admin expose-fd listeners`,
@@ -100,7 +163,6 @@ export function renderConfig(opts: HAProxyOptions, socketPath: string): string {
     // Longer than the client's keep-alive (undici: 4 s), so the client always closes idle connections first.
     '  timeout http-keep-alive 30s',
     '  timeout queue 5s',
-    `  timeout check ${t.checkTimeoutMs}ms`,
     // Retry, on another server, only connections that failed to open: a request that reached a server,
     // such as a POST, is never replayed.
     '  retries 2',
@@ -113,16 +175,12 @@ export function renderConfig(opts: HAProxyOptions, socketPath: string): string {
     '  option forwardfor',
     '  http-request set-header X-Forwarded-Proto https',
     `  http-request set-header X-Forwarded-Port ${opts.port}`,
-    `  default_backend ${BACKEND}`,
+    // The listener rules, in priority order; each ACL name lists its criteria, any of which matches.
+    ...rules.flatMap((b) => b.criteria.map((c) => `  acl route_${b.name} ${c}`)),
+    ...rules.map((b) => `  use_backend ${b.name} if route_${b.name}`),
+    ...(catchAll[0] ? [`  default_backend ${catchAll[0].name}`] : notFound(rules.map((b) => `route_${b.name}`))),
     '',
-    `backend ${BACKEND}`,
-    '  balance roundrobin',
-    '  option httpchk',
-    '  http-check send meth GET uri /health',
-    '  http-check expect status 200',
-    `  default-server inter ${t.checkIntervalMs}ms fall ${t.unhealthyThreshold} rise ${t.healthyThreshold}`,
-    ...slots,
-    '',
+    ...opts.backends.flatMap(backendSection),
   ].join('\n');
 }
 
@@ -136,48 +194,34 @@ export interface SlotStatus {
   readonly sessions: number;
 }
 
-/** A running HAProxy. */
-export class HAProxy {
-  /** Validates the configuration, starts HAProxy in the foreground and waits for its listener and socket. */
-  public static async start(opts: HAProxyOptions): Promise<HAProxy> {
-    const socketPath = path.join(opts.dir, 'haproxy.sock');
-    const child = await runHAProxy(opts.dir, renderConfig(opts, socketPath), socketPath);
-    const haproxy = new HAProxy(child, socketPath, opts);
-    onCleanup('stop haproxy', () => haproxy.stop());
-    return haproxy;
-  }
-
-  private constructor(
-    private readonly child: ChildProcess,
+/** One backend of a running HAProxy: its server slots, driven through the runtime API. */
+export class Backend {
+  /** @internal */
+  public constructor(
     private readonly socketPath: string,
-    /** The options it was started with. */
-    public readonly options: HAProxyOptions,
+    /** The options it was configured with. */
+    public readonly options: BackendOptions,
   ) {}
 
-  /** The HTTPS origin clients use. */
-  public get origin(): string {
-    return `https://127.0.0.1:${this.options.port}`;
+  /** The backend's (and its service's) name. */
+  public get name(): string {
+    return this.options.name;
   }
 
-  /** Sends one runtime API command and returns its answer. */
-  public command(cmd: string): Promise<string> {
-    return runtimeCommand(this.socketPath, cmd);
+  /** Its health check settings. */
+  public get timings(): LoadBalancerTimings {
+    return this.options.timings;
   }
 
-  /** Runs a state-changing command and fails unless HAProxy accepted it. */
-  private admin(cmd: string): Promise<void> {
-    return runtimeAdmin(this.socketPath, cmd);
-  }
-
-  /** States of all server slots. */
+  /** States of all its server slots. */
   public slots(): Promise<SlotStatus[]> {
-    return serverStatuses(this.socketPath, BACKEND);
+    return serverStatuses(this.socketPath, this.name);
   }
 
   /** Status of slot `srvN`. */
   public async status(slot: number): Promise<string> {
     const found = (await this.slots()).find((s) => s.name === `srv${slot}`);
-    if (!found) throw new Error(`haproxy has no server srv${slot}`);
+    if (!found) throw new Error(`haproxy backend ${this.name} has no server srv${slot}`);
     return found.status;
   }
 
@@ -185,7 +229,7 @@ export class HAProxy {
   public async waitStatus(slot: number, wanted: string, timeoutMs: number): Promise<number> {
     const started = Date.now();
     await waitFor(
-      `srv${slot} ${wanted}`,
+      `${this.name}/srv${slot} ${wanted}`,
       async () => ((await this.status(slot)) === wanted ? true : undefined),
       timeoutMs,
       25,
@@ -199,19 +243,64 @@ export class HAProxy {
    * straight UP (and ignores a `health down` sent before `state ready`).
    */
   public async enable(slot: number, port: number): Promise<void> {
-    await this.admin(`set server ${BACKEND}/srv${slot} addr 127.0.0.1 port ${port}`);
-    await this.admin(`set server ${BACKEND}/srv${slot} state ready`);
-    await this.admin(`set server ${BACKEND}/srv${slot} health down`);
+    await this.admin(`set server ${this.name}/srv${slot} addr 127.0.0.1 port ${port}`);
+    await this.admin(`set server ${this.name}/srv${slot} state ready`);
+    await this.admin(`set server ${this.name}/srv${slot} health down`);
   }
 
   /** Stops sending new requests to slot `srvN`; requests in flight finish. */
   public drain(slot: number): Promise<void> {
-    return this.admin(`set server ${BACKEND}/srv${slot} state drain`);
+    return this.admin(`set server ${this.name}/srv${slot} state drain`);
   }
 
   /** Takes slot `srvN` out of service (maintenance). */
   public maint(slot: number): Promise<void> {
-    return this.admin(`set server ${BACKEND}/srv${slot} state maint`);
+    return this.admin(`set server ${this.name}/srv${slot} state maint`);
+  }
+
+  private admin(cmd: string): Promise<void> {
+    return runtimeAdmin(this.socketPath, cmd);
+  }
+}
+
+/** A running HAProxy. */
+export class HAProxy {
+  /** Validates the configuration, starts HAProxy in the foreground and waits for its listener and socket. */
+  public static async start(opts: HAProxyOptions): Promise<HAProxy> {
+    const socketPath = path.join(opts.dir, 'haproxy.sock');
+    const child = await runHAProxy(opts.dir, renderConfig(opts, socketPath), socketPath);
+    const haproxy = new HAProxy(child, socketPath, opts);
+    onCleanup('stop haproxy', () => haproxy.stop());
+    return haproxy;
+  }
+
+  /** Its backends, by name. */
+  private readonly backends: ReadonlyMap<string, Backend>;
+
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly socketPath: string,
+    /** The options it was started with. */
+    public readonly options: HAProxyOptions,
+  ) {
+    this.backends = new Map(options.backends.map((b) => [b.name, new Backend(socketPath, b)]));
+  }
+
+  /** The HTTPS origin clients use. */
+  public get origin(): string {
+    return `https://127.0.0.1:${this.options.port}`;
+  }
+
+  /** The backend of service `name`. */
+  public backend(name: string): Backend {
+    const found = this.backends.get(name);
+    if (!found) throw new Error(`haproxy has no backend ${name} (it has ${[...this.backends.keys()].join(', ')})`);
+    return found;
+  }
+
+  /** Sends one runtime API command and returns its answer. */
+  public command(cmd: string): Promise<string> {
+    return runtimeCommand(this.socketPath, cmd);
   }
 
   /** Stops HAProxy (SIGTERM, SIGKILL after 5 s). */

@@ -1,6 +1,7 @@
 /**
  * What users felt, per scenario: request counts, errors and their window, latency percentiles,
- * throughput and the verdict; printed as a table and written as JSON.
+ * throughput and the verdict, in all and per service (the service each request's path routes to); printed as
+ * a table and written as JSON.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -33,6 +34,8 @@ export interface ScenarioResult {
   /** Why: the checks that failed, or what passed. */
   readonly reasons: string[];
   readonly metrics: Metrics;
+  /** The same numbers per service (the service each request's path routes to), in the drill's service order. */
+  readonly services?: Readonly<Record<string, Metrics>>;
   /** Timings and facts specific to the scenario. */
   readonly details: Record<string, unknown>;
   /** Up to 20 failed requests, times relative to the run's start. */
@@ -66,6 +69,26 @@ export function metrics(records: readonly RequestRecord[], startedAt: number, en
   };
 }
 
+/**
+ * {@link metrics} per service, for every name of `services` (zeros when it had no request) and any other service
+ * a record names; records without a service (no listener rule matched) count under `none`.
+ */
+export function metricsByService(
+  records: readonly RequestRecord[],
+  startedAt: number,
+  endedAt: number,
+  services: readonly string[],
+): Record<string, Metrics> {
+  const groups = new Map<string, RequestRecord[]>(services.map((name) => [name, []]));
+  for (const r of records) {
+    const key = r.service ?? 'none';
+    const group = groups.get(key) ?? [];
+    group.push(r);
+    groups.set(key, group);
+  }
+  return Object.fromEntries([...groups].map(([name, group]) => [name, metrics(group, startedAt, endedAt)]));
+}
+
 /** Up to `max` failed requests, with times relative to `origin`. */
 export function sampleErrors(records: readonly RequestRecord[], origin: number, max = 20): unknown[] {
   return records
@@ -78,6 +101,7 @@ export function sampleErrors(records: readonly RequestRecord[], origin: number, 
       atMs: round(r.start - origin),
       tookMs: round(r.end - r.start),
       status: r.status,
+      service: r.service,
       problem: r.problem,
       message: r.message,
       instanceId: r.instanceId,
@@ -93,6 +117,7 @@ export function result(
   m: Metrics,
   details: Record<string, unknown>,
   errors: unknown[],
+  services?: Readonly<Record<string, Metrics>>,
 ): ScenarioResult {
   return {
     name,
@@ -100,27 +125,51 @@ export function result(
     verdict: failures.length === 0 ? 'PASS' : 'FAIL',
     reasons: failures.length === 0 ? passes : failures,
     metrics: m,
+    ...(services ? { services } : {}),
     details,
     sampleErrors: errors,
   };
 }
 
-/** The results as a fixed-width table, with each verdict's reasons under it. */
+/**
+ * The results as a fixed-width table, with each verdict's reasons under it: in all, then requests and errors per
+ * service (`<requests>/<errors>`, one column per service any result has), then latency, throughput, duration.
+ */
 export function renderTable(results: readonly ScenarioResult[]): string {
-  const head = ['scenario', 'requests', 'errors', 'error window ms', 'p50 ms', 'p99 ms', 'RPS', 'verdict'];
+  const services = [...new Set(results.flatMap((r) => Object.keys(r.services ?? {})))];
+  const head = [
+    'scenario',
+    'requests',
+    'errors',
+    ...services.map((s) => `${s} req/err`),
+    'error window ms',
+    'p50 ms',
+    'p99 ms',
+    'RPS',
+    'duration s',
+    'verdict',
+  ];
   const rows = results.map((r) => [
     r.name,
     String(r.metrics.requests),
     String(r.metrics.errors),
+    ...services.map((s) => {
+      const m = r.services?.[s];
+      return m ? `${m.requests}/${m.errors}` : '-';
+    }),
     String(r.metrics.errorWindowMs),
     String(r.metrics.p50Ms),
     String(r.metrics.p99Ms),
     String(r.metrics.rps),
+    (r.metrics.durationMs / 1000).toFixed(1),
     r.verdict,
   ]);
-  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ');
+    cells
+      .map((c, i) => (i === 0 || i === cells.length - 1 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), widths.map((w) => '-'.repeat(w)).join('  ')];
   for (const row of rows) out.push(line(row));
   out.push('');

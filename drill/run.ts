@@ -1,9 +1,11 @@
 /**
- * `npm run drill`: a local game day. Runs the reference service (service/dist/server.js) behind HAProxy
- * (the ALB stand-in) with real PostgreSQL and Redis on loopback, breaks things under load and reports
- * what the users felt. See drill/README.md.
+ * `npm run drill`: a local game day. Runs staging's services, the reference service and the catalog, each
+ * built by lib/bundling.ts, behind HAProxy (the ALB stand-in, routing by path as the listener rules do) with
+ * real PostgreSQL and Redis on loopback, breaks things under load and reports what the users of each service
+ * felt. See drill/README.md.
  *
- * Usage: tsx drill/run.ts [--scenario <name>[,<name>...]]... [--report <path>] [--users <n>] [--keep]
+ * Usage: tsx drill/run.ts [--scenario <name>[,<name>...]]... [--report <path>] [--users <n>]
+ *        [--catalog-users <n>] [--keep]
  */
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -13,7 +15,7 @@ import { freePort } from '../support/local-servers';
 import { cleanup, isShuttingDown, onCleanup, runMain } from './cleanup';
 import type { DrillContext } from './context';
 import { Fleet } from './fleet';
-import { HAPROXY_BIN, HAProxy, loadBalancerTimings } from './haproxy';
+import { HAPROXY_BIN, HAProxy, serviceBackends } from './haproxy';
 import { LoadGenerator } from './load';
 import { renderTable, result, writeReport, type ScenarioResult } from './report';
 import { durability } from './scenarios-data';
@@ -27,29 +29,34 @@ import {
   WALL_LIMIT_MS,
 } from './program';
 import { makeCertificate, startDataTier } from './servers';
+import { CATALOG_SERVICE, drillServices, REFERENCE_SERVICE, serviceEntry, serviceEnvironment } from './services';
 import { errorMessage, now, withTimeout } from './util';
 
 const ROOT = path.join(__dirname, '..');
-const SERVICE_ENTRY = path.join(ROOT, 'service', 'dist', 'server.js');
 const DEFAULT_REPORT = path.join(ROOT, 'drill', 'out', 'report.json');
 
-const INSTANCES = 3;
-const SERVER_SLOTS = 6;
+/** Instances per service (the reference service as before; the catalog as its staging group's minimum). */
+const INSTANCES: Readonly<Record<string, number>> = { [REFERENCE_SERVICE]: 3, [CATALOG_SERVICE]: 2 };
+/** Server slots per backend: twice the instances, room for a rolling deploy's extra instance. */
+const slotsOf = (service: string) => 2 * (INSTANCES[service] ?? 1);
 
 interface Options {
   readonly scenarios: string[];
   readonly report: string;
   readonly users: number;
+  readonly catalogUsers: number;
   readonly keep: boolean;
 }
 
 function usage(): string {
   return [
-    'Usage: tsx drill/run.ts [--scenario <name>[,<name>...]]... [--report <path>] [--users <n>] [--keep]',
-    `  --scenario  run only these scenarios (in the drill's order): ${SCENARIOS.map((s) => s.name).join(', ')}`,
-    `  --report    where to write the JSON report (default ${path.relative(process.cwd(), DEFAULT_REPORT)})`,
-    '  --users     number of virtual users, 1 to 64 (default 10)',
-    '  --keep      keep the temp dir (data, configs, logs) for inspection',
+    'Usage: tsx drill/run.ts [--scenario <name>[,<name>...]]... [--report <path>] [--users <n>]',
+    '                        [--catalog-users <n>] [--keep]',
+    `  --scenario       run only these scenarios (in the drill's order): ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    `  --report         where to write the JSON report (default ${path.relative(process.cwd(), DEFAULT_REPORT)})`,
+    '  --users          virtual users of the reference service, 1 to 64 (default 10)',
+    '  --catalog-users  users of the catalog, 1 to 16 (default 2)',
+    '  --keep           keep the temp dir (data, configs, logs) for inspection',
   ].join('\n');
 }
 
@@ -57,6 +64,7 @@ function parseArgs(argv: readonly string[]): Options {
   const scenarios: string[] = [];
   let report = DEFAULT_REPORT;
   let users = 10;
+  let catalogUsers = 2;
   let keep = false;
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
@@ -68,6 +76,7 @@ function parseArgs(argv: readonly string[]): Options {
     if (arg === '--scenario') scenarios.push(...value().split(',').filter(Boolean));
     else if (arg === '--report') report = path.resolve(value());
     else if (arg === '--users') users = Number(value());
+    else if (arg === '--catalog-users') catalogUsers = Number(value());
     else if (arg === '--keep') keep = true;
     else if (arg === '--help' || arg === '-h') {
       console.log(usage());
@@ -79,13 +88,13 @@ function parseArgs(argv: readonly string[]): Options {
     throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
   }
   if (!Number.isInteger(users) || users < 1 || users > 64) throw new Error(`--users must be 1 to 64 (got ${users})`);
-  return { scenarios, report, users, keep };
+  if (!Number.isInteger(catalogUsers) || catalogUsers < 1 || catalogUsers > 16) {
+    throw new Error(`--catalog-users must be 1 to 16 (got ${catalogUsers})`);
+  }
+  return { scenarios, report, users, catalogUsers, keep };
 }
 
 function preflight(): void {
-  if (!fs.existsSync(SERVICE_ENTRY)) {
-    throw new Error(`${path.relative(ROOT, SERVICE_ENTRY)} is missing: build it first (npm run build:service)`);
-  }
   for (const bin of [HAPROXY_BIN, '/usr/lib/postgresql/15/bin/pg_ctl', '/usr/bin/redis-server']) {
     if (!fs.existsSync(bin)) throw new Error(`${bin} is missing: run scripts/install-debian-deps.sh`);
   }
@@ -132,16 +141,22 @@ async function main(): Promise<number> {
   const program = startProgram('drill', { wallLimitMs: WALL_LIMIT_MS, keep: opts.keep, tempPrefix: 'ha-drill-' });
   const { dir, wallStart, log } = program;
   const startedAt = new Date().toISOString();
-  const timings = loadBalancerTimings();
+  const services = drillServices();
+  const backends = serviceBackends(services, slotsOf);
   const settings: Record<string, unknown> = {
-    loadBalancer: { ...timings, retries: '2, on connection failure only (retry-on conn-failure), with redispatch' },
+    services: services.map((s) => s.name),
+    routing: Object.fromEntries(services.map((s) => [s.name, s.routing])),
+    loadBalancer: {
+      retries: '2, on connection failure only (retry-on conn-failure), with redispatch',
+      backends: Object.fromEntries(backends.map((b) => [b.name, { ...b.timings, criteria: b.criteria }])),
+    },
     instances: INSTANCES,
-    serverSlots: SERVER_SLOTS,
+    serverSlots: Object.fromEntries(backends.map((b) => [b.name, b.slots])),
     virtualUsers: opts.users,
+    catalogUsers: opts.catalogUsers,
     thinkMs: THINK_MS,
     requestTimeoutMs: REQUEST_TIMEOUT_MS,
     maxRequestsPerScenario: MAX_REQUESTS_PER_SCENARIO,
-    shutdownDrainSeconds: timings.drainMs / 1000,
     shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
     node: process.version,
     haproxy: versionOf(HAPROXY_BIN, ['-v']),
@@ -154,11 +169,20 @@ async function main(): Promise<number> {
   let abortedBy: string | undefined;
   try {
     log(`temp dir ${dir}`);
+    const built = now();
+    const entries = new Map(services.map((s) => [s.name, serviceEntry(s)]));
     log(
-      `load balancer: inter ${timings.checkIntervalMs} ms, fall ${timings.unhealthyThreshold}, rise ` +
-        `${timings.healthyThreshold}, check timeout ${timings.checkTimeoutMs} ms, drain ${timings.drainMs} ms ` +
-        `(${timings.source})`,
+      `built ${[...entries].map(([name, entry]) => `${name} (${path.relative(ROOT, entry)})`).join(', ')} in ` +
+        `${Math.round(now() - built)} ms (lib/bundling.ts; cached by content)`,
     );
+    for (const b of backends) {
+      const t = b.timings;
+      log(
+        `load balancer ${b.name}: ${b.criteria.length > 0 ? b.criteria.join(' or ') : 'every other path'}; inter ` +
+          `${t.checkIntervalMs} ms, fall ${t.unhealthyThreshold}, rise ${t.healthyThreshold}, check timeout ` +
+          `${t.checkTimeoutMs} ms, drain ${t.drainMs} ms (${t.source})`,
+      );
+    }
     const [data, cert] = await Promise.all([startDataTier(dir), makeCertificate(dir)]);
     log(
       `PostgreSQL :${data.postgres.port}, Redis primary :${data.redisPrimary.port}, replica ` +
@@ -168,38 +192,66 @@ async function main(): Promise<number> {
       dir: path.join(dir, 'haproxy'),
       port: await freePort(),
       pemPath: cert.haproxyPemPath,
-      slots: SERVER_SLOTS,
-      timings,
+      backends,
     });
-    log(`HAProxy ${haproxy.origin} (TLS), ${SERVER_SLOTS} server slots`);
-    const fleet = new Fleet({
-      serviceEntry: SERVICE_ENTRY,
-      logDir: path.join(dir, 'instances'),
-      filesDir: path.join(dir, 'files'),
-      data,
-      haproxy,
-      shutdownDrainSeconds: Math.ceil(timings.drainMs / 1000),
-      shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
+    log(`HAProxy ${haproxy.origin} (TLS), ${backends.map((b) => `${b.name} ${b.slots} server slots`).join(', ')}`);
+    const filesDir = path.join(dir, 'files');
+    fs.mkdirSync(filesDir, { recursive: true });
+    // One region, one database server: the writer endpoint is the local primary, and so is the reader, both set
+    // as the boot script sets them (DATABASE_HOST and DATABASE_READER_HOST): the reference service runs its
+    // two-endpoint pool here too, through the database restart.
+    const pg = data.postgres;
+    const stores = {
+      database: {
+        writerHost: pg.host,
+        readerHost: pg.host,
+        port: pg.port,
+        name: pg.database,
+        user: pg.user,
+        password: pg.password,
+      },
+      cache: { host: '127.0.0.1', port: data.redisEndpoint.port, password: data.redisPrimary.password },
+      filesDir,
+    };
+    const fleets = services.map((service) => {
+      const backend = haproxy.backend(service.name);
+      return new Fleet({
+        service,
+        entry: entries.get(service.name)!,
+        logDir: path.join(dir, 'instances'),
+        environment: serviceEnvironment(service, stores),
+        backend,
+        shutdownDrainSeconds: Math.ceil(backend.timings.drainMs / 1000),
+        shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
+      });
     });
-    const launched = await Promise.all(Array.from({ length: INSTANCES }, (_, i) => fleet.launch('v1', i + 1)));
-    log(`fleet UP: ${launched.map((i) => `${i.id} :${i.port} srv${i.slot}`).join(', ')}`);
+    // Every fleet at once; then each instance ready (the catalog creates its table at its first start).
+    const launched = await Promise.all(fleets.map((f) => f.launchMany('v1', INSTANCES[f.service] ?? 1)));
+    await Promise.all(fleets.map((f) => f.waitReady(20_000)));
+    log(
+      `fleets UP and ready: ${launched
+        .flat()
+        .map((i) => `${i.id} :${i.port} ${i.service}/srv${i.slot}`)
+        .join(', ')}`,
+    );
     const load = new LoadGenerator({
       origin: haproxy.origin,
       ca: cert.certPem,
       users: opts.users,
+      catalogUsers: opts.catalogUsers,
+      services,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       thinkMs: THINK_MS,
     });
     onCleanup('close the virtual users', () => load.close());
     await load.signIn();
-    log(`${opts.users} virtual users signed in`);
+    log(`${opts.users} virtual users signed in; ${opts.catalogUsers} catalog users`);
 
     const ctx: DrillContext = {
       data,
       haproxy,
-      fleet,
+      fleets,
       load,
-      timings,
       requestTimeoutMs: REQUEST_TIMEOUT_MS,
       maxRequestsPerScenario: MAX_REQUESTS_PER_SCENARIO,
       log: (m) => log(`  ${m}`),
@@ -217,7 +269,11 @@ async function main(): Promise<number> {
       }
       results.push(outcome);
       const m = outcome.metrics;
-      log(`${outcome.verdict} ${scenario.name}: ${m.requests} requests, ${m.errors} errors, p99 ${m.p99Ms} ms`);
+      const each = Object.entries(outcome.services ?? {}).map(([s, sm]) => `${s} ${sm.requests}/${sm.errors}`);
+      log(
+        `${outcome.verdict} ${scenario.name}: ${m.requests} requests, ${m.errors} errors (${each.join(', ')}), ` +
+          `p99 ${m.p99Ms} ms, ${(m.durationMs / 1000).toFixed(1)} s`,
+      );
       if (outcome.reasons[0]?.startsWith('aborted:')) {
         // A scenario that threw may have left the system half-way (e.g. a stuck load run): stop here.
         abortedBy = `${scenario.name}: ${outcome.reasons[0]}`;

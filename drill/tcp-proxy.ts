@@ -6,7 +6,6 @@
  * endpoint's DNS record moves to the new primary and connections to the old one break, so the Redis
  * client reconnects and lands on the new primary without a restart or a configuration change.
  */
-import { once } from 'node:events';
 import * as net from 'node:net';
 
 /** Where the proxy forwards new connections. */
@@ -17,11 +16,24 @@ export interface ProxyTarget {
 
 /** A started TCP proxy. */
 export class TcpProxy {
-  /** Starts a proxy on a free 127.0.0.1 port forwarding to `target`. */
-  public static async start(target: ProxyTarget): Promise<TcpProxy> {
+  /**
+   * Starts a proxy forwarding to `target`, listening on `listen` (a loopback address and port: an endpoint's
+   * name), by default a free port on 127.0.0.1.
+   */
+  public static async start(
+    target: ProxyTarget,
+    listen: ProxyTarget = { host: '127.0.0.1', port: 0 },
+  ): Promise<TcpProxy> {
     const proxy = new TcpProxy(target);
-    proxy.server.listen(0, '127.0.0.1');
-    await once(proxy.server, 'listening');
+    await new Promise<void>((resolve, reject) => {
+      const failed = (err: Error) =>
+        reject(new Error(`TCP proxy cannot listen on ${listen.host}:${listen.port}: ${err.message}`));
+      proxy.server.once('error', failed);
+      proxy.server.listen(listen.port, listen.host, () => {
+        proxy.server.off('error', failed);
+        resolve();
+      });
+    });
     return proxy;
   }
 
@@ -34,9 +46,14 @@ export class TcpProxy {
     this.server = net.createServer((client) => this.forward(client));
   }
 
-  /** Port the proxy listens on (127.0.0.1). */
+  /** Port the proxy listens on. */
   public get port(): number {
     return (this.server.address() as net.AddressInfo).port;
+  }
+
+  /** Address the proxy listens on (a loopback address). */
+  public get host(): string {
+    return (this.server.address() as net.AddressInfo).address;
   }
 
   /** Where new connections go. */

@@ -3,13 +3,22 @@
  * failover, promotion and switchback marked, as an SVG file any browser or image viewer opens.
  */
 import { READ_ONLY_CACHE_MESSAGE, READ_ONLY_DATABASE_MESSAGE, READ_ONLY_FILES_MESSAGE } from '../service/src/errors';
-import type { RequestRecord } from './load';
+import {
+  READ_ONLY_MESSAGE as CATALOG_READ_ONLY_MESSAGE,
+  UNAVAILABLE_MESSAGE as CATALOG_UNAVAILABLE_MESSAGE,
+} from '../services/catalog/src/catalog';
+import { WRITE_OPERATIONS, type RequestRecord } from './load';
+import { CATALOG_SERVICE } from './services';
 
-/** The service's messages of a write refused by a read-only store (service/src/errors.ts). */
+/**
+ * The services' messages of a write refused by a read-only store: the reference service's (service/src/errors.ts)
+ * and the catalog's (services/catalog/src/catalog.ts).
+ */
 const READ_ONLY_MESSAGES: readonly string[] = [
   READ_ONLY_DATABASE_MESSAGE,
   READ_ONLY_CACHE_MESSAGE,
   READ_ONLY_FILES_MESSAGE,
+  CATALOG_READ_ONLY_MESSAGE,
 ];
 
 /** A moment to mark on the timeline (drill clock). */
@@ -24,9 +33,19 @@ export function regionOf(record: RequestRecord): 'a' | 'b' | undefined {
   return match ? (match[1] as 'a' | 'b') : undefined;
 }
 
-/** Whether a request got the read-only 503 of a passive region (expected there, not a failure of the system). */
+/**
+ * Whether a request got the 503 a passive region gives a write (expected there, not a failure of the system): a
+ * read-only message, or the catalog's "unavailable" on a write, which is what it answers while its writer
+ * endpoint is inactive (it has no fallback to the reader that would let the database say read-only).
+ */
 export function isReadOnlyRefusal(record: RequestRecord): boolean {
-  return record.status === 503 && record.message !== undefined && READ_ONLY_MESSAGES.includes(record.message);
+  if (record.status !== 503 || record.message === undefined) return false;
+  if (READ_ONLY_MESSAGES.includes(record.message)) return true;
+  return (
+    record.service === CATALOG_SERVICE &&
+    WRITE_OPERATIONS.has(record.op) &&
+    record.message === CATALOG_UNAVAILABLE_MESSAGE
+  );
 }
 
 /**

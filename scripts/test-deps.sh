@@ -3,7 +3,8 @@
 # PostgreSQL's server programs initdb and postgres, and redis-server, looked up as support/local-servers.ts
 # does ($POSTGRES_BIN_DIR, else /usr/lib/postgresql/<major>/bin, else PATH; $REDIS_SERVER_BIN, else
 # /usr/bin/redis-server, else PATH). Run as root, PostgreSQL also needs the `postgres` user and setpriv.
-# The game day's tests (test/drill) have HAProxy check the front's configuration: /usr/sbin/haproxy. The boot
+# The game day's tests (test/drill) have HAProxy check the front's configuration: /usr/sbin/haproxy, with a
+# certificate made by openssl. The boot
 # script's settings step runs with jq in test/constructs/service-settings.test.ts.
 #
 # When something is missing and this machine can install it without a prompt (Debian or Ubuntu, as root or
@@ -72,6 +73,10 @@ check() {
   if ! on_path jq >/dev/null; then
     MISSING+=("jq, which the boot script's settings step runs in its test (package jq)")
     PACKAGES+=(jq)
+  fi
+  if ! on_path openssl >/dev/null; then
+    MISSING+=("openssl, which makes the certificate HAProxy's configuration check needs in test/drill (package openssl)")
+    PACKAGES+=(openssl)
   fi
   if [ ! -x /usr/sbin/haproxy ]; then
     MISSING+=("HAProxy at /usr/sbin/haproxy, which checks the game day's configuration (package haproxy)")

@@ -118,6 +118,10 @@ export class RegionalPool implements DatabasePool {
   }
 
   async connect(): Promise<PoolClient> {
+    return guardCheckedOut(await this.open(), this.log);
+  }
+
+  private async open(): Promise<PoolClient> {
     if (this.preferred === 'writer') {
       const probe = this.writerRetryAt !== 0;
       this.probing ||= probe;
@@ -178,7 +182,35 @@ export function createPool(config: DatabaseConfig, log: WarnLogger): DatabasePoo
     );
     return pool;
   };
-  return config.readerHost === undefined ? make('writer') : new RegionalPool(make('writer'), make('reader'), log);
+  if (config.readerHost !== undefined) return new RegionalPool(make('writer'), make('reader'), log);
+  const pool = make('writer');
+  return {
+    query: (text, values) => pool.query(text, values),
+    connect: async () => guardCheckedOut(await pool.connect(), log),
+    end: () => pool.end(),
+  };
+}
+
+/**
+ * A checked-out connection with a listener for its `error` event until it is released. pg emits `error` on a
+ * client whose connection fails while no query runs on it (a database restart or failover terminates it:
+ * SQLSTATE 57P01), and pg-pool listens only while the client is idle in the pool or inside `pool.query`: a
+ * checked-out client without a listener crashed the process (found by the drill with a separate reader endpoint).
+ * The error is logged; the client's next query fails, and the caller releases it with the error, which discards it.
+ */
+export function guardCheckedOut(client: PoolClient, log: WarnLogger): PoolClient {
+  const onError = (err: Error) =>
+    log.warn(
+      { err: { message: err.message, code: errorCode(err) } },
+      'database connection lost while checked out; it is discarded',
+    );
+  client.on('error', onError);
+  const release = client.release.bind(client);
+  client.release = (err?: Error | boolean) => {
+    client.off('error', onError);
+    release(err);
+  };
+  return client;
 }
 
 function errorCode(err: unknown): string | undefined {

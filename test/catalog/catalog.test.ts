@@ -202,6 +202,20 @@ describe('catalog API in the active region', () => {
     const access = log.map((l) => JSON.parse(l)).filter((l) => l.msg === 'access');
     expect(access.map((l) => l.clientIp)).toEqual(['203.0.113.7', '10.0.0.6']);
   });
+
+  test('a client that closes before the answer is still logged with its address (read when the request arrived)', async () => {
+    // A load balancer's health check closes its connection as soon as it has its answer: when the access line is
+    // written the socket may no longer know its peer (the drill's client-ip scenario found "unknown" lines). Here
+    // the socket forgets its address while the request is handled, as a closed one does.
+    const { app, log } = open(primary.port, primary.port);
+    app.addHook('preHandler', async (request) => {
+      Object.defineProperty(request.raw.socket, 'remoteAddress', { value: undefined, configurable: true });
+    });
+    // The health check's own request: no X-Forwarded-For, the peer is the client.
+    await app.inject({ method: 'GET', url: '/health', remoteAddress: '10.0.0.5' });
+    const access = log.map((l) => JSON.parse(l)).filter((l) => l.msg === 'access');
+    expect(access.map((l) => l.clientIp)).toEqual(['10.0.0.5']);
+  });
 });
 
 describe('a database without the table yet (before the first migration)', () => {

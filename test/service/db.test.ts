@@ -70,10 +70,44 @@ describe('poolConfig and createPool', () => {
   test('a plain pool without a reader endpoint, a RegionalPool with one', async () => {
     const plain = createPool(writerOnly(), log);
     const regional = createPool(config, log);
-    expect(plain).toBeInstanceOf(Pool);
+    expect(plain).not.toBeInstanceOf(RegionalPool);
     expect(regional).toBeInstanceOf(RegionalPool);
     await Promise.all([plain.end(), regional.end()]);
   });
+
+  test.each([
+    ['without', true],
+    ['with', false],
+  ])(
+    'a checked-out connection the server terminates between queries does not crash the process (%s a reader endpoint)',
+    async (_with, writerOnlyPool) => {
+      // The primary itself as the writer endpoint (the forwarder is left to the RegionalPool tests below).
+      const primary = { ...config, host: backends.pg.host, port: backends.pg.port };
+      const seen: string[] = [];
+      const pool = createPool(writerOnlyPool ? { ...primary, readerHost: undefined, readerPort: undefined } : primary, {
+        warn: (_obj, msg) => seen.push(msg),
+        info: () => undefined,
+      });
+      const admin = testPool(poolConfig({ ...primary, readerHost: undefined, readerPort: undefined }));
+      try {
+        const client = await pool.connect();
+        const pid = (await client.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        const lost = new Promise((resolve) => client.once('error', resolve));
+        // A restart or failover does this to every connection (SQLSTATE 57P01). pg emits `error` on a checked-out
+        // client with no query running: without a listener, an uncaught exception that ends the process.
+        await admin.query(`SELECT pg_terminate_backend(${pid})`);
+        await lost;
+        const failed = await client.query('SELECT 1').catch((err: Error) => err);
+        expect(failed).toBeInstanceOf(Error);
+        client.release(failed as Error);
+        expect(seen).toContain('database connection lost while checked out; it is discarded');
+        // The pool goes on with a fresh connection.
+        expect((await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]!.one).toBe(1);
+      } finally {
+        await Promise.all([pool.end(), admin.end()]);
+      }
+    },
+  );
 });
 
 describe('RegionalPool', () => {

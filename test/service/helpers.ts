@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Redis } from 'ioredis';
 
+import { artifactBundle, bundleFolder } from '../../lib/bundling';
+import { ENVIRONMENTS } from '../../lib/config';
 import { buildApp } from '../../service/src/app';
 import type { ServiceConfig } from '../../service/src/config';
 import { createPool, type DatabasePool } from '../../service/src/db';
@@ -142,21 +144,15 @@ export function testConfig(backends: Backends, overrides: Partial<ServiceConfig>
 }
 
 /**
- * Builds the service's entry point into `outfile` as `npm run build:service` does (esbuild, one file, Node 20),
- * for tests that run the service as a real process.
+ * The service's entry point as the deploy bundles it (lib/bundling.ts, the config's `web` artifact: one file,
+ * Node.js 22, source map), copied to `outfile`, for tests that run the service as a real process.
  */
 export async function buildServiceBundle(outfile: string): Promise<void> {
-  const esbuild = await import('esbuild');
-  await esbuild.build({
-    entryPoints: [path.join(__dirname, '../../service/src/server.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    outfile,
-    external: ['pg-native'],
-    logLevel: 'silent',
-  });
-  await esbuild.stop();
+  const web = ENVIRONMENTS.demo!.services.find((s) => s.name === 'web')!.artifact;
+  const folder = bundleFolder(artifactBundle(web.directory!, web.build!));
+  fs.mkdirSync(path.dirname(outfile), { recursive: true });
+  fs.copyFileSync(path.join(folder, 'server.js'), outfile);
+  fs.copyFileSync(path.join(folder, 'server.js.map'), `${outfile}.map`);
 }
 
 /** The environment variables the server reads, for the same configuration. */

@@ -1,5 +1,5 @@
 /**
- * The entry point as a real process: the esbuild bundle (built here exactly as `npm run build:service`
+ * The entry point as a real process: the bundle the deploy ships (lib/bundling.ts, as `npm run build:service`
  * builds it), started with environment variables, stopped with signals.
  */
 import { spawn, type ChildProcess } from 'node:child_process';

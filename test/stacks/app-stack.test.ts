@@ -420,10 +420,11 @@ describe("prod's central configuration (services[].environment, Parameter Store)
     ]);
   });
 
-  test('demo has no settings: no parameter, no read', () => {
+  test("demo has no settings: no parameter, no read, and still no other parameter (another service's)", () => {
     const app = synthesized('demo').stack('App', 'primary');
     expect(Object.keys(app.template.findResources('AWS::SSM::Parameter'))).toEqual([]);
-    expect(allStatements(app).filter((s) => actionsOf(s).includes('ssm:GetParametersByPath'))).toEqual([]);
+    const reads = allStatements(app).filter((s) => actionsOf(s).includes('ssm:GetParametersByPath'));
+    expect(reads.map((s) => (s as { Effect?: string }).Effect)).toEqual(['Deny']);
   });
 });
 

@@ -58,14 +58,18 @@ export function buildCatalogApp(options: CatalogAppOptions): FastifyInstance {
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: false } },
   });
 
-  app.addHook('onRequest', async (_request, reply) => {
+  // The client's address is read when the request arrives: by the time the answer is logged the peer may have
+  // closed the connection (a load balancer's health check does), and the socket no longer knows its address.
+  const clientIps = new WeakMap<FastifyRequest, string>();
+  app.addHook('onRequest', async (request, reply) => {
+    clientIps.set(request, clientIp(request));
     reply.header('x-service-version', config.version);
     reply.header('x-instance-id', config.instanceId);
   });
   app.addHook('onResponse', async (request, reply) => {
     request.log.info(
       {
-        clientIp: clientIp(request),
+        clientIp: clientIps.get(request) ?? clientIp(request),
         method: request.method,
         url: request.url,
         status: reply.statusCode,

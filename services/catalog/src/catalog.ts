@@ -132,6 +132,13 @@ export class CatalogStore {
       if (classify(err)) return 'skipped';
       throw err;
     }
+    // pg emits `error` on a checked-out client whose connection fails between queries (a restart or failover:
+    // SQLSTATE 57P01); without a listener that ends the process. The next query fails, and the client is discarded.
+    let lost: Error | undefined;
+    const onError = (err: Error) => {
+      lost = err;
+    };
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
@@ -139,11 +146,13 @@ export class CatalogStore {
       await client.query('COMMIT');
       return 'applied';
     } catch (err) {
+      lost ??= err as Error;
       await client.query('ROLLBACK').catch(() => undefined);
       if (classify(err)) return 'skipped';
       throw err;
     } finally {
-      client.release();
+      client.off('error', onError);
+      client.release(lost);
     }
   }
 
