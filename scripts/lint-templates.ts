@@ -52,16 +52,18 @@ export const SKIPS: readonly LintSkip[] = [
   },
   {
     rule: 'E3002',
-    what: 'Tags on ALB listeners, the Global Datastore and CloudWatch dashboards',
+    what: 'Tags on ALB listeners and listener rules, the Global Datastore and CloudWatch dashboards',
     matches: (f, type) =>
       [
         'AWS::ElasticLoadBalancingV2::Listener',
+        'AWS::ElasticLoadBalancingV2::ListenerRule',
         'AWS::ElastiCache::GlobalReplicationGroup',
         'AWS::CloudWatch::Dashboard',
       ].includes(type ?? '') && /'Tags' was unexpected/.test(f.Message),
     reason:
-      "cfn-lint's specification predates the Tags property of these three types, which the CloudFormation template " +
-      'reference now documents (and aws-cdk-lib 2.276 emits); the tags are the Project and Environment tags of every stack.',
+      "cfn-lint's specification predates the Tags property of these four types, which the CloudFormation template " +
+      'reference now documents (aws-cdk-lib 2.276 generates them as taggable from the CloudFormation resource schemas, ' +
+      'and the ELB API CreateRule takes Tags); the tags are the Project and Environment tags of every stack.',
   },
   {
     rule: 'W3005',
