@@ -65,7 +65,6 @@ export class FaultExperiments extends Construct {
 
   constructor(scope: Construct, id: string, props: FaultExperimentsProps) {
     super(scope, id);
-    const stack = Stack.of(this);
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('fis.amazonaws.com'),
       description: 'AWS FIS experiments of the HA web service',
@@ -96,7 +95,16 @@ export class FaultExperiments extends Construct {
     }
     this.stopConditions = props.stopAlarms.map((a) => ({ source: 'aws:cloudwatch:alarm', value: a.alarmArn }));
 
-    // 1. Instances: only those of the services' fleets, found by the tag Auto Scaling puts on them.
+    this.addInstanceExperiments(props);
+    this.addZoneExperiment(props.vpc);
+    if (props.databaseClusterArn) this.addDatabaseExperiment(props.databaseClusterArn);
+    this.acknowledgeRolePolicy();
+  }
+
+  /** 1. Instances: only those of the services' fleets, a template per service. */
+  private addInstanceExperiments(props: FaultExperimentsProps): void {
+    const stack = Stack.of(this);
+    // Found by the tag Auto Scaling puts on them.
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['ec2:TerminateInstances'],
@@ -130,13 +138,15 @@ export class FaultExperiments extends Construct {
         props.serviceStopAlarms?.[fleet.service],
       );
     }
+  }
 
-    // 2. An AZ: private and isolated subnets of the first zone lose all traffic for 5 minutes.
-    const zone = props.vpc.availabilityZones[0];
+  /** 2. An AZ: the private and isolated subnets of the VPC's first zone lose all traffic for 5 minutes. */
+  private addZoneExperiment(vpc: ec2.IVpc): void {
+    const stack = Stack.of(this);
+    const zone = vpc.availabilityZones[0];
     const subnets = [
-      ...props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: [zone] })
-        .subnetIds,
-      ...props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED, availabilityZones: [zone] }).subnetIds,
+      ...vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, availabilityZones: [zone] }).subnetIds,
+      ...vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED, availabilityZones: [zone] }).subnetIds,
     ];
     const subnetArns = subnets.map((s) => stack.formatArn({ service: 'ec2', resource: 'subnet', resourceName: s }));
     // As AWS's AWSFaultInjectionSimulatorNetworkAccess policy: FIS may create and change only the network
@@ -152,7 +162,7 @@ export class FaultExperiments extends Construct {
     this.role.addToPolicy(
       new iam.PolicyStatement({
         actions: ['ec2:CreateNetworkAcl'],
-        resources: [stack.formatArn({ service: 'ec2', resource: 'vpc', resourceName: props.vpc.vpcId })],
+        resources: [stack.formatArn({ service: 'ec2', resource: 'vpc', resourceName: vpc.vpcId })],
       }),
     );
     this.role.addToPolicy(
@@ -198,23 +208,27 @@ export class FaultExperiments extends Construct {
         zoneSubnets: { resourceType: 'aws:ec2:subnet', resourceArns: subnetArns, selectionMode: 'ALL' },
       },
     });
+  }
 
-    // 3. The database: fail the cluster over to a reader in another AZ (only while it holds the writer).
-    if (props.databaseClusterArn) {
-      this.role.addToPolicy(
-        new iam.PolicyStatement({ actions: ['rds:FailoverDBCluster'], resources: [props.databaseClusterArn] }),
-      );
-      this.role.addToPolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBClusters'], resources: ['*'] }));
-      this.add('FailoverDatabase', 'Fail the Aurora cluster over to a reader in another AZ (where the writer is)', {
-        actions: {
-          failover: { actionId: 'aws:rds:failover-db-cluster', targets: { Clusters: 'cluster' } },
-        },
-        targets: {
-          cluster: { resourceType: 'aws:rds:cluster', resourceArns: [props.databaseClusterArn], selectionMode: 'ALL' },
-        },
-      });
-    }
+  /** 3. The database: fail the cluster over to a reader in another AZ (only while it holds the writer). */
+  private addDatabaseExperiment(databaseClusterArn: string): void {
+    this.role.addToPolicy(
+      new iam.PolicyStatement({ actions: ['rds:FailoverDBCluster'], resources: [databaseClusterArn] }),
+    );
+    this.role.addToPolicy(new iam.PolicyStatement({ actions: ['rds:DescribeDBClusters'], resources: ['*'] }));
+    this.add('FailoverDatabase', 'Fail the Aurora cluster over to a reader in another AZ (where the writer is)', {
+      actions: {
+        failover: { actionId: 'aws:rds:failover-db-cluster', targets: { Clusters: 'cluster' } },
+      },
+      targets: {
+        cluster: { resourceType: 'aws:rds:cluster', resourceArns: [databaseClusterArn], selectionMode: 'ALL' },
+      },
+    });
+  }
 
+  /** The reviewers' reasons for the role's wildcards. */
+  private acknowledgeRolePolicy(): void {
+    const stack = Stack.of(this);
     acknowledgeNag(
       this.role.node.findChild('DefaultPolicy'),
       'AwsSolutions-IAM5[Resource::*]',
