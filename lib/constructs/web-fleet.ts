@@ -107,30 +107,44 @@ export class WebFleet extends Construct {
   public readonly target5xxAlarm: cloudwatch.Alarm;
   /** Unhealthy-host alarm that fails an instance refresh. */
   public readonly unhealthyHostsAlarm: cloudwatch.Alarm;
+
   constructor(scope: Construct, id: string, props: WebFleetProps) {
     super(scope, id);
-    const svc = props.rollout;
-    const hc = props.healthCheck;
-
-    this.role = new iam.Role(this, 'InstanceRole', {
-      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
-      description: `Instances of the service ${props.serviceName}`,
-      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
-    });
-
-    acknowledgeNag(
-      this.role,
-      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
-      'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager, which replaces SSH; ' +
-        'AWS keeps its actions in step with the SSM agent. Everything else the role gets comes from grants.',
-    );
-
     if (props.instanceTypes.length < 2) {
       throw new Error(
         `${this.node.path}: instanceTypes must list at least 2 instance types (got ${props.instanceTypes.length}).`,
       );
     }
-    this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
+    this.role = this.createRole(props.serviceName);
+    this.launchTemplate = this.createLaunchTemplate(props);
+    // The target group and its alarms come before the group, whose update policy names the alarms.
+    this.targetGroup = this.createTargetGroup(props);
+    this.listenerRule = this.createListenerRule(props);
+    this.target5xxAlarm = this.createTarget5xxAlarm(props);
+    this.unhealthyHostsAlarm = this.createUnhealthyHostsAlarm(props);
+    this.autoScalingGroup = this.createGroup(props);
+  }
+
+  /** The instances' role: Session Manager's managed policy, and every other permission by grants. */
+  private createRole(serviceName: string): iam.Role {
+    const role = new iam.Role(this, 'InstanceRole', {
+      assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
+      description: `Instances of the service ${serviceName}`,
+      managedPolicies: [iam.ManagedPolicy.fromAwsManagedPolicyName('AmazonSSMManagedInstanceCore')],
+    });
+
+    acknowledgeNag(
+      role,
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      'AmazonSSMManagedInstanceCore is the AWS-maintained minimum for Session Manager, which replaces SSH; ' +
+        'AWS keeps its actions in step with the SSM agent. Everything else the role gets comes from grants.',
+    );
+    return role;
+  }
+
+  /** The launch template: the pinned image, IMDSv2 only, no public IP, an encrypted gp3 root volume. */
+  private createLaunchTemplate(props: WebFleetProps): ec2.LaunchTemplate {
+    return new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       machineImage: props.machineImage,
       instanceType: new ec2.InstanceType(props.instanceTypes[0]),
       role: this.role,
@@ -151,10 +165,13 @@ export class WebFleet extends Construct {
         },
       ],
     });
+  }
 
-    // The target group and its alarms come before the group, whose update
-    // policy names the alarms.
-    this.targetGroup = new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
+  /** The target group, checked on the service's health path. */
+  private createTargetGroup(props: WebFleetProps): elbv2.ApplicationTargetGroup {
+    const svc = props.rollout;
+    const hc = props.healthCheck;
+    return new elbv2.ApplicationTargetGroup(this, 'TargetGroup', {
       vpc: props.vpc,
       port: props.port,
       protocol: elbv2.ApplicationProtocol.HTTP,
@@ -169,19 +186,26 @@ export class WebFleet extends Construct {
         healthyHttpCodes: '200',
       },
     });
-    // The service's rule on the shared listener (requests no rule matches get the listener's default 404).
+  }
+
+  /** The service's rule on the shared listener (requests no rule matches get the listener's default 404). */
+  private createListenerRule(props: WebFleetProps): elbv2.ApplicationListenerRule {
     const conditions = [
       ...(props.routing.pathPatterns ? [elbv2.ListenerCondition.pathPatterns([...props.routing.pathPatterns])] : []),
       ...(props.routing.hostHeaders ? [elbv2.ListenerCondition.hostHeaders([...props.routing.hostHeaders])] : []),
     ];
-    this.listenerRule = new elbv2.ApplicationListenerRule(this, 'ListenerRule', {
+    return new elbv2.ApplicationListenerRule(this, 'ListenerRule', {
       listener: props.listener,
       priority: props.routing.priority,
       conditions,
       targetGroups: [this.targetGroup],
     });
+  }
 
-    this.target5xxAlarm = new cloudwatch.Alarm(this, 'Target5xxAlarm', {
+  /** Target 5xx per minute at the rollback threshold: fails and rolls back an instance refresh. */
+  private createTarget5xxAlarm(props: WebFleetProps): cloudwatch.Alarm {
+    const svc = props.rollout;
+    const alarm = new cloudwatch.Alarm(this, 'Target5xxAlarm', {
       alarmDescription: 'Targets answer with 5xx: fails and rolls back an instance refresh',
       metric: this.targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
         period: Duration.minutes(1),
@@ -192,7 +216,13 @@ export class WebFleet extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    this.unhealthyHostsAlarm = new cloudwatch.Alarm(this, 'UnhealthyHostsAlarm', {
+    alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    return alarm;
+  }
+
+  /** Unhealthy targets for two minutes: fails and rolls back an instance refresh. */
+  private createUnhealthyHostsAlarm(props: WebFleetProps): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, 'UnhealthyHostsAlarm', {
       alarmDescription: 'Targets fail the ALB health check: fails and rolls back an instance refresh',
       metric: this.targetGroup.metrics.unhealthyHostCount({
         period: Duration.minutes(1),
@@ -203,11 +233,14 @@ export class WebFleet extends Construct {
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    for (const alarm of [this.target5xxAlarm, this.unhealthyHostsAlarm]) {
-      alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
-    }
+    alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
+    return alarm;
+  }
 
-    this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Resource', {
+  /** The Auto Scaling group: mixed instance types, ELB health, instance refresh with alarm rollback, CPU tracking. */
+  private createGroup(props: WebFleetProps): autoscaling.AutoScalingGroup {
+    const svc = props.rollout;
+    const group = new autoscaling.AutoScalingGroup(this, 'Resource', {
       autoScalingGroupName: props.autoScalingGroupName,
       vpc: props.vpc,
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
@@ -248,9 +281,9 @@ export class WebFleet extends Construct {
         bakeTime: REFRESH_BAKE_TIME,
       }),
     });
-    this.autoScalingGroup.attachToApplicationTargetGroup(this.targetGroup);
+    group.attachToApplicationTargetGroup(this.targetGroup);
     acknowledgeNag(
-      this.autoScalingGroup,
+      group,
       'AwsSolutions-EC26',
       "cdk-nag 3.0.2's EC26 rule throws on a group with a MixedInstancesPolicy (it reads the group's top-level " +
         'LaunchTemplate, which such a group does not have), so it cannot judge this group. The launch template ' +
@@ -259,17 +292,17 @@ export class WebFleet extends Construct {
 
     // The zones of the subnets above, named too: AWS Control Tower CT.AUTOSCALING.PR.1 reads them here, and the
     // Auto Scaling API requires the subnets to lie in these zones.
-    (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).availabilityZones =
-      Stack.of(this).availabilityZones;
-    Validations.of(this.autoScalingGroup).acknowledge({
+    (group.node.defaultChild as autoscaling.CfnAutoScalingGroup).availabilityZones = Stack.of(this).availabilityZones;
+    Validations.of(group).acknowledge({
       id: 'CloudFormation-Validate::W3010',
       reason:
         'The zones are named in the environment config on purpose (the VPC uses the same ones): synthesis stays ' +
         'offline and deterministic, and config validation checks that each zone belongs to the stack region.',
     });
 
-    this.autoScalingGroup.scaleOnCpuUtilization('CpuTracking', {
+    group.scaleOnCpuUtilization('CpuTracking', {
       targetUtilizationPercent: svc.targetCpuUtilizationPercent,
     });
+    return group;
   }
 }
