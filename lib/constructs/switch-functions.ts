@@ -94,145 +94,259 @@ export class SwitchFunctions extends Construct {
 
   constructor(scope: Construct, id: string, props: SwitchFunctionsProps) {
     super(scope, id);
+    validateComponents(this.node.path, props);
     const stack = Stack.of(this);
-    const regions = Object.values(props.regions);
-    const environment = {
-      REGIONS: stack.toJsonString(
-        Object.fromEntries(
-          Object.entries(props.regions).map(([name, r]) => [
-            name,
-            {
-              appStackName: r.appStackName,
-              dbClusterIdentifier: r.dbClusterIdentifier,
-              cacheReplicationGroupId: r.cacheReplicationGroupId,
-              fileSystemId: r.fileSystemId,
-              regionalUrl: r.regionalUrl,
-            },
-          ]),
-        ),
-      ),
-      SERVICES: JSON.stringify(props.services),
-      ...(props.globalClusterIdentifier !== undefined
-        ? { GLOBAL_CLUSTER_IDENTIFIER: props.globalClusterIdentifier }
-        : {}),
-      ...(props.globalDatastoreId !== undefined ? { GLOBAL_DATASTORE_ID: props.globalDatastoreId } : {}),
-      NODE_OPTIONS: '--enable-source-maps',
-    };
-    const database = props.globalClusterIdentifier !== undefined;
-    const cache = props.globalDatastoreId !== undefined;
-    const files = regions.every((r) => r.fileSystemId !== undefined);
-    // A data component is in both regions or neither, with its global ID (the functions refuse anything else).
-    for (const [what, inRegion, global] of [
-      [
-        'database (dbClusterIdentifier, dbClusterArn)',
-        (r: SwitchRegionResources) => r.dbClusterArn !== undefined && r.dbClusterIdentifier !== undefined,
-        database,
-      ],
-      [
-        'session cache (cacheReplicationGroupId)',
-        (r: SwitchRegionResources) => r.cacheReplicationGroupId !== undefined,
-        cache,
-      ],
-      ['shared files (fileSystemId)', (r: SwitchRegionResources) => r.fileSystemId !== undefined, files],
-    ] as const) {
-      if (!regions.every((r) => inRegion(r) === global)) {
-        throw new Error(
-          `${this.node.path}: the ${what} must be given for both regions exactly when the environment has it` +
-            ' (globalClusterIdentifier, globalDatastoreId).',
-        );
-      }
-    }
-    const globalClusterArn = stack.formatArn({
-      service: 'rds',
-      region: '',
-      resource: 'global-cluster',
-      resourceName: props.globalClusterIdentifier ?? 'none',
-      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-    });
-    const clusterArns = regions.flatMap((r) => (r.dbClusterArn ? [r.dbClusterArn] : []));
-    const fileSystemArns = Object.entries(props.regions).flatMap(([region, r]) =>
-      r.fileSystemId
-        ? [
-            stack.formatArn({
-              service: 'elasticfilesystem',
-              region,
-              resource: 'file-system',
-              resourceName: r.fileSystemId,
-            }),
-          ]
-        : [],
-    );
-
-    // A stack ARN ends in the ID CloudFormation assigns at creation: `<name>/*`.
-    const appStackArns = Object.entries(props.regions).map(([region, r]) =>
-      stack.formatArn({ service: 'cloudformation', region, resource: 'stack', resourceName: `${r.appStackName}/*` }),
-    );
+    const policies = functionPolicies(stack, props);
+    const environment = functionEnvironment(stack, props);
+    const functions: Partial<Record<SwitchFunctionName, lambda.IFunction>> = {};
     const planSteps: Partial<Record<PlanStepFunctionName, lambda.IFunction>> = {};
-    const make = (
-      name: SwitchFunctionName,
-      description: string,
-      timeout: Duration,
-      statements: iam.PolicyStatement[],
-    ) => {
-      const role = new iam.Role(this, `${pascal(name)}Role`, {
-        assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
-        description: `Region switch step: ${name}`,
-      });
-      const logGroup = createLogGroup(this, `${pascal(name)}Logs`, { encryptionKey: props.logsKey });
-      logGroup.grantWrite(role);
-      statements.forEach((s) => role.addToPolicy(s));
-      const code = lambda.Code.fromAsset(lambdaBundleDir(name));
-      const fnProps = (env: Record<string, string>, planStep: boolean): lambda.FunctionProps => ({
-        functionName: props.functionName(name, planStep),
-        code,
-        handler: 'index.handler',
-        description,
-        runtime: lambda.Runtime.NODEJS_22_X,
-        architecture: lambda.Architecture.ARM_64,
-        memorySize: 256,
-        timeout,
-        role,
-        logGroup,
-        loggingFormat: lambda.LoggingFormat.JSON,
-        environment: env,
-      });
-      const nodeVersionReason =
-        'Node.js 22 on purpose: the same major version as the instances (Amazon Linux 2023 nodejs22), an LTS line.';
-      const fn = new lambda.Function(this, pascal(name), fnProps(environment, false));
-      acknowledgeNag(fn, 'AwsSolutions-L1', nodeVersionReason);
-      if (props.planSteps && (PLAN_STEP_FUNCTIONS as readonly string[]).includes(name)) {
-        const copy = new lambda.Function(this, `${pascal(name)}PlanStep`, {
-          ...fnProps({ ...environment, INVOKED_BY: 'region-switch-plan' }, true),
-          description: `${description} (the plan's step: runs for its own region)`,
-        });
-        acknowledgeNag(copy, 'AwsSolutions-L1', nodeVersionReason);
-        planSteps[name as PlanStepFunctionName] = copy;
-      }
-      return fn;
-    };
+    for (const spec of FUNCTION_SPECS) {
+      const statements = policies[spec.name];
+      if (!statements) continue;
+      const [fn, copy] = this.addFunction(spec, statements, environment, props);
+      functions[spec.name] = fn;
+      if (copy) planSteps[spec.name as PlanStepFunctionName] = copy;
+    }
+    this.functions = functions;
+    if (props.planSteps) this.planStepFunctions = planSteps;
+    for (const [name, fn] of Object.entries(this.functions) as [string, lambda.IFunction][]) {
+      new CfnOutput(this, `${pascal(name)}FunctionName`, {
+        value: fn.functionName,
+        description: `Region switch function ${name} (invoke with the event in lambda/README.md)`,
+      }).overrideLogicalId(`${pascal(name)}FunctionName`);
+    }
+    this.acknowledgePolicies(stack, props);
+  }
 
-    const describeAnywhere = (actions: string[]) => new iam.PolicyStatement({ actions, resources: ['*'] });
-    const databaseReads = database
+  /**
+   * One function (its own role with `statements`, its retained log group, its bundle) and, when `planSteps`, its
+   * copy for the plan (`INVOKED_BY=region-switch-plan`), sharing role and logs.
+   */
+  private addFunction(
+    spec: FunctionSpec,
+    statements: iam.PolicyStatement[],
+    environment: Record<string, string>,
+    props: SwitchFunctionsProps,
+  ): [lambda.Function, lambda.Function | undefined] {
+    const { name, description, timeout } = spec;
+    const role = new iam.Role(this, `${pascal(name)}Role`, {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: `Region switch step: ${name}`,
+    });
+    const logGroup = createLogGroup(this, `${pascal(name)}Logs`, { encryptionKey: props.logsKey });
+    logGroup.grantWrite(role);
+    statements.forEach((s) => role.addToPolicy(s));
+    const code = lambda.Code.fromAsset(lambdaBundleDir(name));
+    const fnProps = (env: Record<string, string>, planStep: boolean): lambda.FunctionProps => ({
+      functionName: props.functionName(name, planStep),
+      code,
+      handler: 'index.handler',
+      description,
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: 256,
+      timeout,
+      role,
+      logGroup,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      environment: env,
+    });
+    const nodeVersionReason =
+      'Node.js 22 on purpose: the same major version as the instances (Amazon Linux 2023 nodejs22), an LTS line.';
+    const fn = new lambda.Function(this, pascal(name), fnProps(environment, false));
+    acknowledgeNag(fn, 'AwsSolutions-L1', nodeVersionReason);
+    if (!props.planSteps || !(PLAN_STEP_FUNCTIONS as readonly string[]).includes(name)) return [fn, undefined];
+    const copy = new lambda.Function(this, `${pascal(name)}PlanStep`, {
+      ...fnProps({ ...environment, INVOKED_BY: 'region-switch-plan' }, true),
+      description: `${description} (the plan's step: runs for its own region)`,
+    });
+    acknowledgeNag(copy, 'AwsSolutions-L1', nodeVersionReason);
+    return [fn, copy];
+  }
+
+  /** The reviewers' reasons for the roles' wildcards. */
+  private acknowledgePolicies(stack: Stack, props: SwitchFunctionsProps): void {
+    for (const appStackArn of appStackArns(stack, props)) {
+      acknowledgeNag(
+        this.node.findChild('PreflightRole').node.findChild('DefaultPolicy'),
+        `AwsSolutions-IAM5[Resource::${appStackArn}]`,
+        'A stack ARN ends in the ID CloudFormation assigns when the stack is created; the wildcard covers only the ' +
+          'named app stack, whose outputs (target group, health check) preflight reads with DescribeStacks.',
+      );
+    }
+    // The roles with a `*` resource: preflight's describes, and the cache's describe of cache-failover and rejoin.
+    const cache = props.globalDatastoreId !== undefined;
+    const anywhere = (['preflight', 'cache-failover', 'rejoin'] as const).filter(
+      (name) => this.functions[name] && (name === 'preflight' || cache),
+    );
+    for (const name of anywhere) {
+      acknowledgeNag(
+        this.node.findChild(`${pascal(name)}Role`).node.findChild('DefaultPolicy'),
+        'AwsSolutions-IAM5[Resource::*]',
+        'DescribeTargetHealth, GetMetricData and DescribeGlobalReplicationGroups support no resource-level ' +
+          'permissions; every mutating action is scoped to this environment.',
+      );
+    }
+  }
+}
+
+/** What makes a function, besides its policy. */
+interface FunctionSpec {
+  readonly name: SwitchFunctionName;
+  readonly description: string;
+  readonly timeout: Duration;
+}
+
+/** The functions, in the order they are created. */
+const FUNCTION_SPECS: readonly FunctionSpec[] = [
+  {
+    name: 'preflight',
+    description: 'Region switch pre-flight: target healthy and ready',
+    timeout: Duration.minutes(1),
+  },
+  {
+    name: 'cache-failover',
+    description: 'Region switch: fail the Global Datastore over to the target region',
+    timeout: Duration.minutes(12),
+  },
+  {
+    name: 'efs-replication',
+    description: 'Region switch: stop EFS replication into the target (or reverse it for failback)',
+    timeout: Duration.minutes(12),
+  },
+  {
+    name: 'postcheck',
+    description: "Region switch post-check: every service's readiness in the target region (and a writable database)",
+    timeout: Duration.minutes(4),
+  },
+  {
+    name: 'rejoin',
+    description: 'Failback preparation: the old region rejoins as secondary (Aurora, cache) and EFS replicates to it',
+    timeout: Duration.minutes(12),
+  },
+];
+
+/** Which data components the environment has, by the props. */
+function componentsOf(props: SwitchFunctionsProps): { database: boolean; cache: boolean; files: boolean } {
+  return {
+    database: props.globalClusterIdentifier !== undefined,
+    cache: props.globalDatastoreId !== undefined,
+    files: Object.values(props.regions).every((r) => r.fileSystemId !== undefined),
+  };
+}
+
+/** A data component is in both regions or neither, with its global ID (the functions refuse anything else). */
+function validateComponents(path: string, props: SwitchFunctionsProps): void {
+  const regions = Object.values(props.regions);
+  const { database, cache, files } = componentsOf(props);
+  for (const [what, inRegion, global] of [
+    [
+      'database (dbClusterIdentifier, dbClusterArn)',
+      (r: SwitchRegionResources) => r.dbClusterArn !== undefined && r.dbClusterIdentifier !== undefined,
+      database,
+    ],
+    [
+      'session cache (cacheReplicationGroupId)',
+      (r: SwitchRegionResources) => r.cacheReplicationGroupId !== undefined,
+      cache,
+    ],
+    ['shared files (fileSystemId)', (r: SwitchRegionResources) => r.fileSystemId !== undefined, files],
+  ] as const) {
+    if (!regions.every((r) => inRegion(r) === global)) {
+      throw new Error(
+        `${path}: the ${what} must be given for both regions exactly when the environment has it` +
+          ' (globalClusterIdentifier, globalDatastoreId).',
+      );
+    }
+  }
+}
+
+/** The functions' environment (lambda/README.md): REGIONS, SERVICES and the global IDs the environment has. */
+function functionEnvironment(stack: Stack, props: SwitchFunctionsProps): Record<string, string> {
+  return {
+    REGIONS: stack.toJsonString(
+      Object.fromEntries(
+        Object.entries(props.regions).map(([name, r]) => [
+          name,
+          {
+            appStackName: r.appStackName,
+            dbClusterIdentifier: r.dbClusterIdentifier,
+            cacheReplicationGroupId: r.cacheReplicationGroupId,
+            fileSystemId: r.fileSystemId,
+            regionalUrl: r.regionalUrl,
+          },
+        ]),
+      ),
+    ),
+    SERVICES: JSON.stringify(props.services),
+    ...(props.globalClusterIdentifier !== undefined
+      ? { GLOBAL_CLUSTER_IDENTIFIER: props.globalClusterIdentifier }
+      : {}),
+    ...(props.globalDatastoreId !== undefined ? { GLOBAL_DATASTORE_ID: props.globalDatastoreId } : {}),
+    NODE_OPTIONS: '--enable-source-maps',
+  };
+}
+
+/** The regions' app stacks' ARNs: a stack ARN ends in the ID CloudFormation assigns at creation (`<name>/*`). */
+function appStackArns(stack: Stack, props: SwitchFunctionsProps): string[] {
+  return Object.entries(props.regions).map(([region, r]) =>
+    stack.formatArn({ service: 'cloudformation', region, resource: 'stack', resourceName: `${r.appStackName}/*` }),
+  );
+}
+
+/**
+ * Each function's statements, only what it calls and on this environment's resources where the API allows; a
+ * function the environment does not have (no component to switch or rejoin) is absent.
+ */
+function functionPolicies(
+  stack: Stack,
+  props: SwitchFunctionsProps,
+): Partial<Record<SwitchFunctionName, iam.PolicyStatement[]>> {
+  const { database, cache, files } = componentsOf(props);
+  const regions = Object.values(props.regions);
+  const globalClusterArn = stack.formatArn({
+    service: 'rds',
+    region: '',
+    resource: 'global-cluster',
+    resourceName: props.globalClusterIdentifier ?? 'none',
+    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+  });
+  const clusterArns = regions.flatMap((r) => (r.dbClusterArn ? [r.dbClusterArn] : []));
+  const fileSystemArns = Object.entries(props.regions).flatMap(([region, r]) =>
+    r.fileSystemId
       ? [
-          new iam.PolicyStatement({ actions: ['rds:DescribeDBClusters'], resources: clusterArns }),
-          new iam.PolicyStatement({ actions: ['rds:DescribeGlobalClusters'], resources: [globalClusterArn] }),
+          stack.formatArn({
+            service: 'elasticfilesystem',
+            region,
+            resource: 'file-system',
+            resourceName: r.fileSystemId,
+          }),
         ]
-      : [];
-    const cacheReads = cache ? [describeAnywhere(['elasticache:DescribeGlobalReplicationGroups'])] : [];
-    const functions: Partial<Record<SwitchFunctionName, lambda.IFunction>> = {
-      preflight: make('preflight', 'Region switch pre-flight: target healthy and ready', Duration.minutes(1), [
-        describeAnywhere(['elasticloadbalancing:DescribeTargetHealth', 'cloudwatch:GetMetricData']),
-        new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: appStackArns }),
-        ...databaseReads,
-        ...cacheReads,
-      ]),
-    };
-    if (cache) {
-      functions['cache-failover'] = make(
-        'cache-failover',
-        'Region switch: fail the Global Datastore over to the target region',
-        Duration.minutes(12),
-        [
+      : [],
+  );
+  const describeAnywhere = (actions: string[]) => new iam.PolicyStatement({ actions, resources: ['*'] });
+  const databaseReads = database
+    ? [
+        new iam.PolicyStatement({ actions: ['rds:DescribeDBClusters'], resources: clusterArns }),
+        new iam.PolicyStatement({ actions: ['rds:DescribeGlobalClusters'], resources: [globalClusterArn] }),
+      ]
+    : [];
+  const cacheReads = cache ? [describeAnywhere(['elasticache:DescribeGlobalReplicationGroups'])] : [];
+  const efsActions = [
+    'elasticfilesystem:DescribeFileSystems',
+    'elasticfilesystem:DescribeReplicationConfigurations',
+    'elasticfilesystem:CreateReplicationConfiguration',
+    'elasticfilesystem:UpdateFileSystemProtection',
+  ];
+  return {
+    preflight: [
+      describeAnywhere(['elasticloadbalancing:DescribeTargetHealth', 'cloudwatch:GetMetricData']),
+      new iam.PolicyStatement({ actions: ['cloudformation:DescribeStacks'], resources: appStackArns(stack, props) }),
+      ...databaseReads,
+      ...cacheReads,
+    ],
+    'cache-failover': cache
+      ? [
           ...cacheReads,
           new iam.PolicyStatement({
             actions: ['elasticache:FailoverGlobalReplicationGroup'],
@@ -255,21 +369,10 @@ export class SwitchFunctions extends Construct {
               ),
             ],
           }),
-        ],
-      );
-    }
-    const efsActions = [
-      'elasticfilesystem:DescribeFileSystems',
-      'elasticfilesystem:DescribeReplicationConfigurations',
-      'elasticfilesystem:CreateReplicationConfiguration',
-      'elasticfilesystem:UpdateFileSystemProtection',
-    ];
-    if (files) {
-      functions['efs-replication'] = make(
-        'efs-replication',
-        'Region switch: stop EFS replication into the target (or reverse it for failback)',
-        Duration.minutes(12),
-        [
+        ]
+      : undefined,
+    'efs-replication': files
+      ? [
           new iam.PolicyStatement({
             actions: [
               ...efsActions.slice(0, 2),
@@ -278,57 +381,18 @@ export class SwitchFunctions extends Construct {
             ],
             resources: fileSystemArns,
           }),
-        ],
-      );
-    }
-    functions.postcheck = make(
-      'postcheck',
-      "Region switch post-check: every service's readiness in the target region (and a writable database)",
-      Duration.minutes(4),
-      [],
-    );
-    if (database || cache || files) {
-      functions.rejoin = make(
-        'rejoin',
-        'Failback preparation: the old region rejoins as secondary (Aurora, cache) and EFS replicates to it',
-        Duration.minutes(12),
-        [
-          ...databaseReads,
-          ...cacheReads,
-          ...(files ? [new iam.PolicyStatement({ actions: efsActions, resources: fileSystemArns })] : []),
-        ],
-      );
-    }
-    this.functions = functions;
-    if (props.planSteps) this.planStepFunctions = planSteps;
-    for (const [name, fn] of Object.entries(this.functions) as [string, lambda.IFunction][]) {
-      new CfnOutput(this, `${pascal(name)}FunctionName`, {
-        value: fn.functionName,
-        description: `Region switch function ${name} (invoke with the event in lambda/README.md)`,
-      }).overrideLogicalId(`${pascal(name)}FunctionName`);
-    }
-
-    for (const appStackArn of appStackArns) {
-      acknowledgeNag(
-        this.node.findChild('PreflightRole').node.findChild('DefaultPolicy'),
-        `AwsSolutions-IAM5[Resource::${appStackArn}]`,
-        'A stack ARN ends in the ID CloudFormation assigns when the stack is created; the wildcard covers only the ' +
-          'named app stack, whose outputs (target group, health check) preflight reads with DescribeStacks.',
-      );
-    }
-    // The roles with a `*` resource: preflight's describes, and the cache's describe of cache-failover and rejoin.
-    const anywhere = (['preflight', 'cache-failover', 'rejoin'] as const).filter(
-      (name) => this.functions[name] && (name === 'preflight' || cache),
-    );
-    for (const name of anywhere) {
-      acknowledgeNag(
-        this.node.findChild(`${pascal(name)}Role`).node.findChild('DefaultPolicy'),
-        'AwsSolutions-IAM5[Resource::*]',
-        'DescribeTargetHealth, GetMetricData and DescribeGlobalReplicationGroups support no resource-level ' +
-          'permissions; every mutating action is scoped to this environment.',
-      );
-    }
-  }
+        ]
+      : undefined,
+    postcheck: [],
+    rejoin:
+      database || cache || files
+        ? [
+            ...databaseReads,
+            ...cacheReads,
+            ...(files ? [new iam.PolicyStatement({ actions: efsActions, resources: fileSystemArns })] : []),
+          ]
+        : undefined,
+  };
 }
 
 function pascal(name: string): string {
