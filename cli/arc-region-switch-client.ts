@@ -1,9 +1,12 @@
-import { CredentialProvider, FetchFn, signedPost } from './aws-signing';
+import { FetchFn, signedPost } from './aws-signing';
+import { CredentialProvider } from './credentials';
 
 /**
  * A minimal client for the ARC Region switch API (`arc-region-switch`,
- * version 2022-07-26), written because `@aws-sdk/client-arc-region-switch` is
- * not available to this project.
+ * version 2022-07-26), written by hand because that API has no SDK client on
+ * this project's registry (no `@aws-sdk/client-arc-region-switch`): it is the
+ * one API the CLI signs itself (`aws-signing.ts`). Replace it with the SDK's
+ * client once the registry has one, as CloudFormation was (`cloudformation.ts`).
  *
  * Protocol, from the service's Smithy model (aws-sdk-js-v3
  * `codegen/sdk-codegen/aws-models/arc-region-switch.json`):

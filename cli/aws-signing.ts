@@ -1,70 +1,24 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-
-/** AWS credentials as the SDK's providers resolve them. */
-export interface AwsCredentials {
-  /** Access key ID. */
-  readonly accessKeyId: string;
-  /** Secret access key. */
-  readonly secretAccessKey: string;
-  /**
-   * Session token of temporary credentials.
-   * @default - none (long-term credentials)
-   */
-  readonly sessionToken?: string;
-  /**
-   * When temporary credentials expire.
-   * @default - never
-   */
-  readonly expiration?: Date;
-}
-
-/** A credential provider, such as `defaultProvider()` of `@aws-sdk/credential-provider-node`. */
-export type CredentialProvider = () => Promise<AwsCredentials>;
-
-/** The subset of the global `fetch` the signed calls use; tests hand in a fake. */
-export type FetchFn = (url: string, init: RequestInit) => Promise<Response>;
-
-/** Message shown when the provider chain finds no credentials. */
-export const NO_CREDENTIALS_MESSAGE =
-  'No AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY ' +
-  '(or run `aws sso login`), then retry. Nothing was changed.';
-
-/** Thrown when no credentials could be resolved; the CLI exits with code 2. */
-export class NoCredentialsError extends Error {
-  /** What the provider chain reported. */
-  public readonly detail: string;
-
-  constructor(detail: string) {
-    super(NO_CREDENTIALS_MESSAGE);
-    this.name = 'NoCredentialsError';
-    this.detail = detail;
-  }
-}
+import { CredentialProvider, requireCredentials } from './credentials';
 
 /**
- * Resolves credentials once, turning the provider chain's
- * `CredentialsProviderError` (no source had credentials, or an SSO session
- * expired) into a {@link NoCredentialsError}. Other errors pass through.
+ * SigV4-signed HTTPS calls for the ARC Region switch client (`arc-region-switch-client.ts`), its only user: that API
+ * has no SDK client on this project's registry (no `@aws-sdk/client-arc-region-switch`). Every other AWS API the
+ * CLI calls goes through its `@aws-sdk/client-*` client (`clients.ts`), which signs, retries and parses itself.
  */
-export async function requireCredentials(provider: CredentialProvider): Promise<AwsCredentials> {
-  try {
-    return await provider();
-  } catch (err) {
-    const { name, message } = (err ?? {}) as { name?: unknown; message?: unknown };
-    if (name === 'CredentialsProviderError' || name === 'ProviderError') throw new NoCredentialsError(String(message));
-    throw err;
-  }
-}
+
+/** The subset of the global `fetch` the Region switch calls use; tests hand in a fake. */
+export type FetchFn = (url: string, init: RequestInit) => Promise<Response>;
 
 /** One SigV4-signed HTTPS POST to an AWS endpoint. */
 export interface SignedPostInput {
-  /** Endpoint host name, for example `cloudformation.us-east-1.amazonaws.com`. */
+  /** Endpoint host name, for example `arc-region-switch.us-east-1.api.aws`. */
   readonly hostname: string;
   /** Region the signature is scoped to. */
   readonly signingRegion: string;
-  /** SigV4 service name, for example `cloudformation`. */
+  /** SigV4 service name, for example `arc-region-switch`. */
   readonly signingName: string;
   /** Request headers besides `host` (lower-case names). */
   readonly headers: Readonly<Record<string, string>>;

@@ -23,8 +23,9 @@ import {
   stackStatefulRisks,
   StatefulRisk,
 } from '../lib/template-diff';
+import { DeployedStack, deployedStack } from './cloudformation';
 import { isNotInEnvironment, NotInEnvironment } from './components';
-import { DeployedStack, deployedStack, LiveDeps, LiveRoles, message, Read, readLiveRoles, Role } from './live-state';
+import { LiveDeps, LiveRoles, message, Read, readLiveRoles, Role } from './live-state';
 
 /** A CloudFormation template, as JSON. */
 export type Template = CfnTemplate;

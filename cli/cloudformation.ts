@@ -1,12 +1,16 @@
-import { CredentialProvider, FetchFn, signedPost } from './aws-signing';
-import { XmlElement, childPath, childText, parseXml } from './xml';
-
 /**
- * CloudFormation DescribeStacks over the Query protocol (version 2010-05-15):
- * a SigV4-signed, form-encoded `POST /` to `cloudformation.<region>.amazonaws.com`
- * that answers in XML. Written by hand because `@aws-sdk/client-cloudformation`
- * is not a dependency of this project.
+ * The CLI's CloudFormation reads, through `@aws-sdk/client-cloudformation` (a region's client is
+ * `RegionClients.cloudformation`, made by `clients.ts`, which sets its retries and timeouts): a stack's status and
+ * outputs (`DescribeStacks`) and its deployed template (`GetTemplate`). Neither pages: `DescribeStacks` of a named
+ * stack answers with that stack alone.
  */
+import {
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+  GetTemplateCommand,
+} from '@aws-sdk/client-cloudformation';
+import { CfnTemplate } from '../lib/template-diff';
 
 /** The outputs and status of a deployed stack. */
 export interface StackOutputs {
@@ -18,6 +22,12 @@ export interface StackOutputs {
   readonly outputs: Readonly<Record<string, string>>;
 }
 
+/** A deployed stack: its status, outputs and template. */
+export interface DeployedStack extends StackOutputs {
+  /** Its template as deployed (`GetTemplate`, stage Original). */
+  readonly template: CfnTemplate;
+}
+
 /** Thrown when the stack does not exist in the region. */
 export class StackNotFoundError extends Error {
   constructor(stackName: string, region: string) {
@@ -26,67 +36,87 @@ export class StackNotFoundError extends Error {
   }
 }
 
-/** Thrown when CloudFormation answers with an error. */
+/** Thrown when CloudFormation answers `DescribeStacks` with an error (the SDK's exception is the `cause`). */
 export class CloudFormationError extends Error {
-  /** Error code, for example `ValidationError` or `AccessDenied`. */
+  /** Error code, for example `AccessDenied` or `Throttling`. */
   public readonly code: string;
 
-  constructor(code: string, message: string) {
-    super(`DescribeStacks failed: ${code}: ${message}`);
+  constructor(code: string, message: string, options?: { readonly cause?: unknown }) {
+    super(`DescribeStacks failed: ${code}: ${message}`, options);
     this.name = 'CloudFormationError';
     this.code = code;
   }
 }
 
-/** How to reach CloudFormation. */
-export interface DescribeStackDeps {
-  /** Where the credentials come from. */
-  readonly credentials: CredentialProvider;
-  /** The HTTP client. */
-  readonly fetch: FetchFn;
+/**
+ * Whether CloudFormation said the stack does not exist. The SDK has no exception class for it: it is a
+ * {@link CloudFormationServiceException} named `ValidationError` whose message says so.
+ */
+export function isStackMissing(err: unknown): boolean {
+  return (
+    err instanceof CloudFormationServiceException &&
+    err.name === 'ValidationError' &&
+    /does not exist/.test(err.message)
+  );
 }
 
-/** Reads one stack's status and outputs. */
+/**
+ * The status and outputs of a stack (`DescribeStacks`), or undefined when the stack does not exist.
+ * @throws the SDK's error for anything else (an unreachable region, missing permissions, throttling after the
+ * client's retries).
+ */
+export async function describeStack(cfn: CloudFormationClient, stackName: string): Promise<StackOutputs | undefined> {
+  let stack;
+  try {
+    stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
+  } catch (err) {
+    if (isStackMissing(err)) return undefined;
+    throw err;
+  }
+  if (!stack) return undefined;
+  const outputs: Record<string, string> = {};
+  for (const o of stack.Outputs ?? []) if (o.OutputKey) outputs[o.OutputKey] = o.OutputValue ?? '';
+  return { stackName: stack.StackName ?? stackName, status: stack.StackStatus ?? 'UNKNOWN', outputs };
+}
+
+/**
+ * The status and outputs of a stack that must exist (`status`, `rejoin`).
+ * @throws StackNotFoundError when it does not exist in `region`, naming it and the fix.
+ * @throws CloudFormationError for CloudFormation's other errors; errors that are not CloudFormation's (the network)
+ * pass through.
+ */
 export async function describeStackOutputs(
+  cfn: CloudFormationClient,
   stackName: string,
   region: string,
-  deps: DescribeStackDeps,
 ): Promise<StackOutputs> {
-  const body = new URLSearchParams({ Action: 'DescribeStacks', Version: '2010-05-15', StackName: stackName });
-  const result = await signedPost({
-    hostname: `cloudformation.${region}.amazonaws.com`,
-    signingRegion: region,
-    signingName: 'cloudformation',
-    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
-    body: body.toString(),
-    credentials: deps.credentials,
-    fetch: deps.fetch,
-  });
-  const doc = parseXml(result.body);
-  if (result.status >= 300) {
-    const error = childPath(doc, 'ErrorResponse', 'Error');
-    const code = childText(error, 'Code') ?? `HTTP${result.status}`;
-    const message = childText(error, 'Message') ?? (result.body.slice(0, 200) || `HTTP ${result.status}`);
-    if (code === 'ValidationError' && /does not exist/.test(message)) throw new StackNotFoundError(stackName, region);
-    throw new CloudFormationError(code, message);
+  let stack: StackOutputs | undefined;
+  try {
+    stack = await describeStack(cfn, stackName);
+  } catch (err) {
+    if (err instanceof CloudFormationServiceException) {
+      throw new CloudFormationError(err.name, err.message, { cause: err });
+    }
+    throw err;
   }
-  return parseDescribeStacks(doc, stackName, region);
+  if (!stack) throw new StackNotFoundError(stackName, region);
+  return stack;
 }
 
-/** Extracts the first stack of a DescribeStacks XML answer. */
-export function parseDescribeStacks(doc: XmlElement, stackName: string, region: string): StackOutputs {
-  const stack = childPath(doc, 'DescribeStacksResponse', 'DescribeStacksResult', 'Stacks', 'member');
-  if (!stack) throw new StackNotFoundError(stackName, region);
-  const outputs: Record<string, string> = {};
-  for (const member of childPath(stack, 'Outputs')?.children ?? []) {
-    const key = childText(member, 'OutputKey');
-    if (key) outputs[key] = childText(member, 'OutputValue') ?? '';
+/**
+ * A deployed stack: status, outputs and template, or undefined when the stack does not exist.
+ * @throws the SDK's error for anything else (an unreachable region, missing permissions).
+ */
+export async function deployedStack(cfn: CloudFormationClient, stackName: string): Promise<DeployedStack | undefined> {
+  const described = await describeStack(cfn, stackName);
+  if (!described) return undefined;
+  try {
+    const out = await cfn.send(new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Original' }));
+    return { ...described, template: JSON.parse(out.TemplateBody ?? '{}') as CfnTemplate };
+  } catch (err) {
+    if (isStackMissing(err)) return undefined;
+    throw err;
   }
-  return {
-    stackName: childText(stack, 'StackName') ?? stackName,
-    status: childText(stack, 'StackStatus') ?? '',
-    outputs,
-  };
 }
 
 /** Returns the named output, or throws an error that names the stack, the output and the fix. */

@@ -1,19 +1,12 @@
 /**
- * What `check-deploy` and `record-ids` read of the live environment: deployed stacks (template, status, outputs)
- * and the live roles and state of the data tier, each from whichever region answers.
+ * What `check-deploy` and `record-ids` read of the live data tier: its roles and state, each from whichever region
+ * answers (the deployed stacks they read are in `cloudformation.ts`).
  */
-import {
-  CloudFormationClient,
-  CloudFormationServiceException,
-  DescribeStacksCommand,
-  GetTemplateCommand,
-} from '@aws-sdk/client-cloudformation';
 import { DescribeReplicationConfigurationsCommand, ReplicationNotFound } from '@aws-sdk/client-efs';
 import { DescribeGlobalReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
 import { EnvironmentConfig, hasDataComponent } from '../lib/config';
 import { physicalNames } from '../lib/names';
-import { CfnTemplate } from '../lib/template-diff';
 import { ArcRegionSwitchApi, ExecutionSummary } from './arc-region-switch-client';
 import { NotInEnvironment, notInEnvironment } from './components';
 import { RegionClients } from './status';
@@ -25,52 +18,6 @@ export interface LiveDeps {
   readonly clients: (region: string) => RegionClients;
   /** The Region switch API. */
   readonly arc: ArcRegionSwitchApi;
-}
-
-/** A deployed stack. */
-export interface DeployedStack {
-  /** Its template as deployed (`GetTemplate`, stage Original). */
-  readonly template: CfnTemplate;
-  /** `StackStatus`, for example `UPDATE_COMPLETE`. */
-  readonly status: string;
-  /** Its outputs. */
-  readonly outputs: Readonly<Record<string, string>>;
-}
-
-function doesNotExist(err: unknown): boolean {
-  return err instanceof CloudFormationServiceException && /does not exist/.test(err.message);
-}
-
-/** The outputs and status of a stack (`DescribeStacks`), or undefined when the stack does not exist. */
-export async function describeStack(
-  cfn: CloudFormationClient,
-  stackName: string,
-): Promise<{ status: string; outputs: Record<string, string> } | undefined> {
-  try {
-    const stack = (await cfn.send(new DescribeStacksCommand({ StackName: stackName }))).Stacks?.[0];
-    if (!stack) return undefined;
-    const outputs = Object.fromEntries((stack.Outputs ?? []).map((o) => [o.OutputKey ?? '', o.OutputValue ?? '']));
-    return { status: stack.StackStatus ?? 'UNKNOWN', outputs };
-  } catch (err) {
-    if (doesNotExist(err)) return undefined;
-    throw err;
-  }
-}
-
-/**
- * A deployed stack: template, status and outputs, or undefined when the stack does not exist.
- * @throws the SDK's error for anything else (an unreachable region, missing permissions).
- */
-export async function deployedStack(cfn: CloudFormationClient, stackName: string): Promise<DeployedStack | undefined> {
-  const described = await describeStack(cfn, stackName);
-  if (!described) return undefined;
-  try {
-    const out = await cfn.send(new GetTemplateCommand({ StackName: stackName, TemplateStage: 'Original' }));
-    return { ...described, template: JSON.parse(out.TemplateBody ?? '{}') as CfnTemplate };
-  } catch (err) {
-    if (doesNotExist(err)) return undefined;
-    throw err;
-  }
 }
 
 /** A role read from whichever region answered, or why it could not be read. */

@@ -8,8 +8,9 @@ import {
   ArcRegionSwitchError,
   arcDataPlaneHostname,
 } from './arc-region-switch-client';
-import { CredentialProvider, FetchFn, NoCredentialsError, requireCredentials } from './aws-signing';
-import { StackNotFoundError, describeStackOutputs } from './cloudformation';
+import { FetchFn } from './aws-signing';
+import { StackNotFoundError } from './cloudformation';
+import { CredentialProvider, NoCredentialsError, requireCredentials } from './credentials';
 import { AssemblyError, CheckDeployResult, checkDeploy, renderCheckDeploy } from './check-deploy';
 import { EXIT, UsageError } from './exit';
 import { RecordError, readContextFile, recordIds, renderRecord } from './record-ids';
@@ -21,9 +22,9 @@ import { SwitchError, SwitchPlan, describeSwitch, findPlan, planSwitch, runSwitc
 export interface CliDeps {
   /** AWS credential provider (the default chain in production). */
   readonly credentials: CredentialProvider;
-  /** HTTP client of the hand-signed calls (CloudFormation, Region switch). */
+  /** HTTP client of the Region switch calls, the only ones signed by hand (no SDK client of that API). */
   readonly fetch: FetchFn;
-  /** SDK clients of a region. */
+  /** SDK clients of a region, CloudFormation's included (`sdkClients` of `clients.ts` in production). */
   readonly clients: (region: string) => RegionClients;
   /** Writes to standard output (a line break is added). */
   readonly stdout: (text: string) => void;
@@ -113,12 +114,7 @@ function usageFailure(err: unknown, deps: CliDeps, command?: ParsedArgs['command
 
 async function status(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps): Promise<number> {
   await requireCredentials(deps.credentials);
-  const report = await gatherStatus(config, {
-    clients: deps.clients,
-    stackOutputs: (stackName, region) =>
-      describeStackOutputs(stackName, region, { credentials: deps.credentials, fetch: deps.fetch }),
-    now: deps.now,
-  });
+  const report = await gatherStatus(config, { clients: deps.clients, now: deps.now });
   deps.stdout(args.json ? JSON.stringify(report, null, 2) : renderStatusTable(report));
   if (!anythingRead(report)) {
     deps.stderr('error: nothing could be read in either region; check the credentials, the account and the network.');
@@ -212,11 +208,7 @@ async function rejoin(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps
     return EXIT.OK;
   }
   try {
-    const outcome = await invokeRejoin(plan, {
-      lambda: deps.clients(plan.activeRegion).lambda,
-      stackOutputs: (stackName, region) =>
-        describeStackOutputs(stackName, region, { credentials: deps.credentials, fetch: deps.fetch }),
-    });
+    const outcome = await invokeRejoin(plan, deps.clients(plan.activeRegion));
     deps.stdout(args.json ? JSON.stringify(outcome, null, 2) : renderRejoin(plan, outcome));
     return outcome.ok ? EXIT.OK : EXIT.FAILED;
   } catch (err) {

@@ -11,7 +11,8 @@ import { physicalNames } from '../lib/names';
 import { parseRecorded, recordedContextKey, RecordedFacts } from '../lib/recorded';
 import { DATA_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
 import { COMPONENT_TEXT } from './components';
-import { deployedStack, describeStack, LiveDeps } from './live-state';
+import { deployedStack, describeStack } from './cloudformation';
+import { LiveDeps } from './live-state';
 
 /** Thrown when a fact cannot be read; nothing is written then. */
 export class RecordError extends Error {

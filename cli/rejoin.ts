@@ -1,9 +1,10 @@
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
+import { InvokeCommand } from '@aws-sdk/client-lambda';
 import { DataComponent, EnvironmentConfig, hasDataComponent } from '../lib/config';
 import { physicalNames } from '../lib/names';
-import { StackOutputs } from './cloudformation';
+import { describeStackOutputs } from './cloudformation';
 import { COMPONENT_TEXT, componentList, presentComponents } from './components';
 import { UsageError } from './exit';
+import { RegionClients } from './status';
 
 /** What `rejoin` can bring back, in order (the rejoin function's `components`). */
 export const REJOIN_COMPONENTS = ['database', 'cache', 'files'] as const;
@@ -128,22 +129,23 @@ export class RejoinError extends Error {
   }
 }
 
-/** Invokes the rejoin function of the active region synchronously and reads its answer. */
+/**
+ * Invokes the rejoin function of the active region synchronously and reads its answer.
+ * @param clients the active region's clients: CloudFormation names the function (stack output), Lambda invokes it.
+ * @throws StackNotFoundError when the active region's operations stack does not exist.
+ */
 export async function invokeRejoin(
   plan: RejoinPlan,
-  deps: {
-    readonly lambda: LambdaClient;
-    readonly stackOutputs: (stackName: string, region: string) => Promise<StackOutputs>;
-  },
+  clients: Pick<RegionClients, 'cloudformation' | 'lambda'>,
 ): Promise<RejoinOutcome> {
-  const stack = await deps.stackOutputs(plan.stackName, plan.activeRegion);
+  const stack = await describeStackOutputs(clients.cloudformation, plan.stackName, plan.activeRegion);
   const functionName = stack.outputs[REJOIN_OUTPUT];
   if (!functionName) {
     throw new RejoinError(
       `stack ${plan.stackName} has no output ${REJOIN_OUTPUT}; deploy this version of the app first (cdk deploy).`,
     );
   }
-  const out = await deps.lambda.send(
+  const out = await clients.lambda.send(
     new InvokeCommand({
       FunctionName: functionName,
       InvocationType: 'RequestResponse',

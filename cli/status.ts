@@ -14,7 +14,7 @@ import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } f
 import { DATA_COMPONENTS, DataComponent, EnvironmentConfig, hasDataComponent } from '../lib/config';
 import { physicalNames, serviceNames } from '../lib/names';
 import { APP_OUTPUTS, DNS_OUTPUTS, PLAN_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
-import { StackOutputs, requireOutput } from './cloudformation';
+import { describeStackOutputs, requireOutput } from './cloudformation';
 import {
   COMPONENT_TEXT,
   NotInEnvironment,
@@ -46,16 +46,14 @@ export interface RegionClients {
   readonly cloudwatch: CloudWatchClient;
   /** Lambda (rejoin invokes the region's rejoin function). */
   readonly lambda: LambdaClient;
-  /** CloudFormation (check-deploy and record-ids read the deployed templates and outputs). */
+  /** CloudFormation (the stacks' outputs and status; check-deploy and record-ids also read the deployed templates). */
   readonly cloudformation: CloudFormationClient;
 }
 
 /** What the status command reads through. */
 export interface StatusDeps {
-  /** The clients of a region (called once per region, and for us-east-1's CloudWatch). */
+  /** The clients of a region: its CloudFormation for the stacks' outputs; us-east-1's CloudWatch for Route 53. */
   readonly clients: (region: string) => RegionClients;
-  /** Reads a stack's outputs (CloudFormation DescribeStacks). */
-  readonly stackOutputs: (stackName: string, region: string) => Promise<StackOutputs>;
   /** The current time. */
   readonly now: () => Date;
 }
@@ -262,7 +260,11 @@ export async function gatherStatus(config: EnvironmentConfig, deps: StatusDeps):
 export async function readPlanFleets(config: EnvironmentConfig, deps: StatusDeps): Promise<PlanFleetsStatus> {
   if (!config.regionSwitch.enabled) return { hasPlan: false, fleets: [] };
   const home = config.primary.region;
-  const outputs = await deps.stackOutputs(`${physicalNames(config).stackPrefix}-Operations-${home}`, home);
+  const outputs = await describeStackOutputs(
+    deps.clients(home).cloudformation,
+    `${physicalNames(config).stackPrefix}-Operations-${home}`,
+    home,
+  );
   const services = config.services.map((s) => ({
     service: s.name,
     groupName: serviceNames(config, s.name).autoScalingGroupName,
@@ -303,7 +305,11 @@ async function liveGroupArns(autoscaling: AutoScalingClient, names: readonly str
 export async function readDns(config: EnvironmentConfig, deps: StatusDeps): Promise<DnsStatus> {
   if (!config.regionSwitch.enabled) return { steeredByPlan: false };
   const region = config.primary.region;
-  const outputs = await deps.stackOutputs(`${physicalNames(config).stackPrefix}-Operations-${region}`, region);
+  const outputs = await describeStackOutputs(
+    deps.clients(region).cloudformation,
+    `${physicalNames(config).stackPrefix}-Operations-${region}`,
+    region,
+  );
   const cw = deps.clients(ROUTE53_METRICS_REGION).cloudwatch;
   const now = deps.now();
   const [planPrimaryCheck, primaryGate] = await Promise.all([
@@ -326,9 +332,9 @@ async function regionStatus(
   const region = config[role].region;
   const names = physicalNames(config);
   const stack = (lifecycle: string) => `${names.stackPrefix}-${lifecycle}-${region}`;
-  const app = once(() => deps.stackOutputs(stack('App'), region));
-  const storage = once(() => deps.stackOutputs(stack('Storage'), region));
   const clients = deps.clients(region);
+  const app = once(() => describeStackOutputs(clients.cloudformation, stack('App'), region));
+  const storage = once(() => describeStackOutputs(clients.cloudformation, stack('Storage'), region));
   const now = deps.now();
   const component = <T>(c: DataComponent, read: () => Promise<T>): Promise<ComponentField<T>> =>
     hasDataComponent(config, c) ? settle(read) : Promise.resolve(notInEnvironment(c));

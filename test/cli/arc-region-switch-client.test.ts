@@ -4,7 +4,7 @@ import {
   arcDataPlaneHostname,
   toArcError,
 } from '../../cli/arc-region-switch-client';
-import { NO_CREDENTIALS_MESSAGE, NoCredentialsError } from '../../cli/aws-signing';
+import { NO_CREDENTIALS_MESSAGE, NoCredentialsError } from '../../cli/credentials';
 import { fakeFetch, noCredentials, withCredentials } from './fakes';
 
 const PLAN_ARN = 'arn:aws:arc-region-switch::111111111111:plan/haweb-demo:abc123';

@@ -1,12 +1,13 @@
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
-import { EFSClient } from '@aws-sdk/client-efs';
-import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { RDSClient } from '@aws-sdk/client-rds';
-import { AwsCredentials, CredentialProvider, FetchFn } from '../../cli/aws-signing';
+import {
+  CloudFormationClient,
+  CloudFormationServiceException,
+  DescribeStacksCommand,
+  DescribeStacksCommandOutput,
+} from '@aws-sdk/client-cloudformation';
+import { AwsClientStub, mockClient } from 'aws-sdk-client-mock';
+import { FetchFn } from '../../cli/aws-signing';
+import { sdkClients } from '../../cli/clients';
+import { AwsCredentials, CredentialProvider } from '../../cli/credentials';
 import { CliDeps } from '../../cli/main';
 import { RegionClients } from '../../cli/status';
 import { EnvironmentConfig } from '../../lib/config';
@@ -33,7 +34,7 @@ export interface SeenRequest {
   readonly headers: Record<string, string>;
   /** Body text. */
   readonly body: string;
-  /** The X-Amz-Target operation (ARC) or the Action parameter (Query APIs). */
+  /** The operation of the X-Amz-Target header, for example `GetPlanExecution`. */
   readonly operation: string;
 }
 
@@ -47,7 +48,7 @@ export interface FakeAnswer {
   readonly headers?: Record<string, string>;
 }
 
-/** A fake fetch that records requests and answers through a handler. */
+/** A fake fetch (of the Region switch calls) that records requests and answers through a handler. */
 export interface FakeFetch {
   /** The fetch to hand in. */
   readonly fetch: FetchFn;
@@ -63,7 +64,7 @@ export function fakeFetch(handler: (req: SeenRequest) => FakeAnswer | Promise<Fa
     for (const [k, v] of Object.entries(init.headers as Record<string, string>)) headers[k.toLowerCase()] = v;
     const body = String(init.body ?? '');
     const target = headers['x-amz-target'];
-    const operation = target ? target.split('.').pop()! : (new URLSearchParams(body).get('Action') ?? '');
+    const operation = target ? target.split('.').pop()! : '';
     const req = { url, headers, body, operation };
     requests.push(req);
     const answer = await handler(req);
@@ -73,19 +74,63 @@ export function fakeFetch(handler: (req: SeenRequest) => FakeAnswer | Promise<Fa
   return { fetch, requests };
 }
 
-/** Real SDK clients of a region (to be mocked with aws-sdk-client-mock). */
+/**
+ * New SDK clients of a region, made as the CLI makes them (`sdkClients`), to be mocked with aws-sdk-client-mock.
+ * Each call makes a new set, so that one test's mocks never answer another's.
+ */
 export function regionClients(region: string): RegionClients {
-  const config = { region, credentials: CREDS };
+  return sdkClients({ credentials: withCredentials })(region);
+}
+
+/** CloudFormation's answer for a stack that does not exist: a `ValidationError`, for which the SDK has no class. */
+export function stackDoesNotExist(stackName: string): CloudFormationServiceException {
+  return new CloudFormationServiceException({
+    name: 'ValidationError',
+    $fault: 'client',
+    $metadata: { httpStatusCode: 400 },
+    message: `Stack with id ${stackName} does not exist`,
+  });
+}
+
+/** A DescribeStacks answer: the stack with these outputs. */
+export function describeStacksAnswer(
+  stackName: string,
+  outputs: Record<string, string>,
+  status = 'UPDATE_COMPLETE',
+): DescribeStacksCommandOutput {
   return {
-    autoscaling: new AutoScalingClient(config),
-    elbv2: new ElasticLoadBalancingV2Client(config),
-    rds: new RDSClient(config),
-    elasticache: new ElastiCacheClient(config),
-    efs: new EFSClient(config),
-    cloudwatch: new CloudWatchClient(config),
-    lambda: new LambdaClient(config),
-    cloudformation: new CloudFormationClient(config),
+    $metadata: {},
+    Stacks: [
+      {
+        StackName: stackName,
+        CreationTime: new Date('2025-01-01T00:00:00Z'),
+        StackStatus: status as 'UPDATE_COMPLETE',
+        Outputs: Object.entries(outputs).map(([OutputKey, OutputValue]) => ({ OutputKey, OutputValue })),
+      },
+    ],
   };
+}
+
+/**
+ * Mocks a CloudFormation client's DescribeStacks: a stack has the outputs `outputsOf` gives it, and does not exist
+ * (as CloudFormation answers) when it gives undefined. Mocking the same client again replaces its answers.
+ */
+export function mockStacks(
+  cloudformation: CloudFormationClient,
+  outputsOf: (stackName: string) => Record<string, string> | undefined,
+): AwsClientStub<CloudFormationClient> {
+  const cfn = mockClient(cloudformation);
+  cfn.on(DescribeStacksCommand).callsFake((input: { StackName: string }) => {
+    const outputs = outputsOf(input.StackName);
+    if (!outputs) throw stackDoesNotExist(input.StackName);
+    return describeStacksAnswer(input.StackName, outputs);
+  });
+  return cfn;
+}
+
+/** The stacks DescribeStacks was asked for through these mocks, in call order. */
+export function stacksDescribed(...mocks: readonly AwsClientStub<CloudFormationClient>[]): string[] {
+  return mocks.flatMap((m) => m.commandCalls(DescribeStacksCommand).map((c) => c.args[0].input.StackName!));
 }
 
 /** A fake clock whose sleep advances time instantly. */
@@ -128,36 +173,6 @@ export function cliDeps(overrides: Partial<CliDeps> = {}): CliDeps & { out: stri
     out,
     err,
   };
-}
-
-/** A DescribeStacks answer as CloudFormation sends it. */
-export function describeStacksXml(stackName: string, outputs: Record<string, string>): string {
-  const members = Object.entries(outputs)
-    .map(
-      ([k, v]) =>
-        `<member><Description>d</Description><OutputKey>${k}</OutputKey><OutputValue>${v}</OutputValue></member>`,
-    )
-    .join('');
-  return `<?xml version="1.0" encoding="UTF-8"?>
-<DescribeStacksResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/">
-  <DescribeStacksResult>
-    <Stacks>
-      <member>
-        <StackName>${stackName}</StackName>
-        <Parameters><member><ParameterKey>BootstrapVersion</ParameterKey><ParameterValue>x</ParameterValue></member></Parameters>
-        <Outputs>${members}</Outputs>
-        <Tags><member><Key>Project</Key><Value>ha-web-service</Value></member></Tags>
-        <StackStatus>UPDATE_COMPLETE</StackStatus>
-      </member>
-    </Stacks>
-  </DescribeStacksResult>
-  <ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>
-</DescribeStacksResponse>`;
-}
-
-/** A Query API error answer. */
-export function errorXml(code: string, message: string): string {
-  return `<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r</RequestId></ErrorResponse>`;
 }
 
 /**

@@ -2,11 +2,7 @@
  * Stand-ins for the live environment of `staging` that check-deploy reads: deployed stacks (template, status,
  * outputs), the data tier's roles and the Region switch plan, through aws-sdk-client-mock and a fake ARC client.
  */
-import {
-  CloudFormationServiceException,
-  DescribeStacksCommand,
-  GetTemplateCommand,
-} from '@aws-sdk/client-cloudformation';
+import { DescribeStacksCommand, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeReplicationConfigurationsCommand } from '@aws-sdk/client-efs';
 import { DescribeGlobalReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
@@ -15,7 +11,7 @@ import { ArcRegionSwitchApi, ExecutionSummary, PlanSummary } from '../../cli/arc
 import { Template } from '../../cli/check-deploy';
 import { RegionClients } from '../../cli/status';
 import { staging } from '../../lib/config/environments';
-import { regionClients } from './fakes';
+import { regionClients, stackDoesNotExist } from './fakes';
 
 /** staging's regions: eu-west-1 (created as primary), eu-central-1. */
 export const [P, S] = [staging.primary.region, staging.secondary.region];
@@ -53,14 +49,6 @@ export function outputsOf(stackName: string): Record<string, string> {
   if (stackName === `HaWeb-staging-Data-${P}`) return { GlobalDatastoreId: GDS };
   return {};
 }
-
-const doesNotExist = (name: string) =>
-  new CloudFormationServiceException({
-    name: 'ValidationError',
-    $fault: 'client',
-    $metadata: {},
-    message: `Stack with id ${name} does not exist`,
-  });
 
 /** The mocks behind each {@link liveClients} function, for {@link liveCalls}. */
 const MOCKS = new WeakMap<(region: string) => RegionClients, { client: string; mock: { calls(): unknown[] } }[]>();
@@ -105,7 +93,7 @@ export function liveClients(live: Live): (region: string) => RegionClients {
     }
     const exists = (name: string) => name in live.deployed || Object.keys(outputsOf(name)).length > 0;
     cfn.on(DescribeStacksCommand).callsFake((input: { StackName: string }) => {
-      if (!exists(input.StackName)) throw doesNotExist(input.StackName);
+      if (!exists(input.StackName)) throw stackDoesNotExist(input.StackName);
       return {
         Stacks: [
           {
@@ -121,7 +109,7 @@ export function liveClients(live: Live): (region: string) => RegionClients {
       };
     });
     cfn.on(GetTemplateCommand).callsFake((input: { StackName: string }) => {
-      if (!exists(input.StackName)) throw doesNotExist(input.StackName);
+      if (!exists(input.StackName)) throw stackDoesNotExist(input.StackName);
       return { TemplateBody: JSON.stringify(live.deployed[input.StackName] ?? {}) };
     });
     rds.on(DescribeGlobalClustersCommand).resolves({

@@ -1,8 +1,4 @@
-import {
-  CloudFormationServiceException,
-  DescribeStacksCommand,
-  GetTemplateCommand,
-} from '@aws-sdk/client-cloudformation';
+import { DescribeStacksCommand, GetTemplateCommand } from '@aws-sdk/client-cloudformation';
 import { DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as fs from 'node:fs';
@@ -12,7 +8,7 @@ import { RegionClients } from '../../cli/status';
 import { EnvironmentConfig } from '../../lib/config';
 import { staging } from '../../lib/config/environments';
 import { tempDir } from '../helpers';
-import { catalogOnly, cliDeps, noCredentials, regionClients, stateless } from './fakes';
+import { catalogOnly, cliDeps, noCredentials, regionClients, stackDoesNotExist, stateless } from './fakes';
 
 const [P, S] = [staging.primary.region, staging.secondary.region];
 const FS = { [P]: 'fs-0123456789abcdef0', [S]: 'fs-0fedcba9876543210' };
@@ -164,14 +160,7 @@ describe('record-ids', () => {
     const file = path.join(tempDir('record-'), 'cdk.context.json');
     mockClient(clients(S).cloudformation)
       .on(DescribeStacksCommand)
-      .rejects(
-        new CloudFormationServiceException({
-          name: 'ValidationError',
-          $fault: 'client',
-          $metadata: {},
-          message: `Stack with id HaWeb-staging-Storage-${S} does not exist`,
-        }),
-      );
+      .rejects(stackDoesNotExist(`HaWeb-staging-Storage-${S}`));
     const r = await record(clients, file);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`stack HaWeb-staging-Storage-${S} does not exist in ${S}; deploy the environment first.`);

@@ -3,33 +3,34 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { main } from '../../cli/main';
 import { planRejoin } from '../../cli/rejoin';
 import { demo } from '../../lib/config/environments';
-import {
-  catalogOnly,
-  cliDeps,
-  describeStacksXml,
-  errorXml,
-  fakeFetch,
-  noCredentials,
-  regionClients,
-  stateless,
-} from './fakes';
+import { RegionClients } from '../../cli/status';
+import { catalogOnly, cliDeps, mockStacks, noCredentials, regionClients, stacksDescribed, stateless } from './fakes';
 
 const lambda = mockClient(LambdaClient);
 const STACK = 'HaWeb-demo-Operations-us-west-2';
 const FUNCTION = 'HaWeb-demo-Operations-us-w-SwitchFunctionsRejoin-abc123';
 
-/** CloudFormation answering DescribeStacks for an operations stack (demo's west one unless told). */
+/**
+ * The clients of each region, whose CloudFormation has one operations stack (demo's west one unless told) with these
+ * outputs: any other stack, or that one in another region, does not exist. `stacksRead` lists the stacks asked for.
+ */
 function cloudFormation(
   outputs: Record<string, string> = { RejoinFunctionName: FUNCTION },
   stack = STACK,
   region = 'us-west-2',
 ) {
-  return fakeFetch((req) => {
-    if (req.operation !== 'DescribeStacks') return { status: 400, body: 'unexpected' };
-    return req.body.includes(`StackName=${stack}`) && req.url.includes(region)
-      ? { body: describeStacksXml(stack, outputs) }
-      : { status: 400, body: errorXml('ValidationError', `Stack with id ${stack} does not exist`) };
-  });
+  const made = new Map<string, RegionClients>();
+  const mocks: ReturnType<typeof mockStacks>[] = [];
+  const clients = (r: string): RegionClients => {
+    let c = made.get(r);
+    if (!c) {
+      c = regionClients(r);
+      mocks.push(mockStacks(c.cloudformation, (name) => (name === stack && r === region ? outputs : undefined)));
+      made.set(r, c);
+    }
+    return c;
+  };
+  return { clients, stacksRead: () => stacksDescribed(...mocks) };
 }
 
 /** A function's answer payload (the SDK wraps the bytes in a blob adapter; the bytes are what matter). */
@@ -57,8 +58,7 @@ beforeEach(() => lambda.reset());
 describe('region rejoin', () => {
   test('invokes the active region’s rejoin function (named by its stack output) and reports every component', async () => {
     lambda.on(InvokeCommand).resolves({ StatusCode: 200, Payload: encode(SUCCESS) });
-    const cf = cloudFormation();
-    const deps = cliDeps({ fetch: cf.fetch, clients: regionClients });
+    const deps = cliDeps({ clients: cloudFormation().clients });
     const code = await main(['rejoin', '--to', 'us-west-2', '-c', 'env=demo', '--allow-overwrite'], deps);
     expect(code).toBe(0);
     expect(lambda.commandCalls(InvokeCommand)[0]!.args[0].input).toMatchObject({
@@ -87,7 +87,7 @@ describe('region rejoin', () => {
         errorMessage: 'REFUSED: us-east-1 cannot rejoin yet: database: haweb-demo-east ... (detached) ...',
       }),
     });
-    const deps = cliDeps({ fetch: cloudFormation().fetch, clients: regionClients });
+    const deps = cliDeps({ clients: cloudFormation().clients });
     const code = await main(['rejoin', '--to', 'us-west-2', '-c', 'env=demo', '--json'], deps);
     expect(code).toBe(1);
     expect(JSON.parse(deps.out.join('\n'))).toEqual({
@@ -100,7 +100,7 @@ describe('region rejoin', () => {
     lambda
       .on(InvokeCommand)
       .resolves({ StatusCode: 200, Payload: encode({ ...SUCCESS, dryRun: true, changed: false }) });
-    const deps = cliDeps({ fetch: cloudFormation().fetch, clients: regionClients });
+    const deps = cliDeps({ clients: cloudFormation().clients });
     expect(await main(['rejoin', '--to', 'us-west-2', '--only', 'files,database', '--dry-run'], deps)).toBe(0);
     expect(sentPayload()).toEqual({
       targetRegion: 'us-west-2',
@@ -112,28 +112,39 @@ describe('region rejoin', () => {
   });
 
   test('a stack deployed before rejoin existed: exit 1 and says to deploy', async () => {
-    const deps = cliDeps({ fetch: cloudFormation({ PreflightFunctionName: 'x' }).fetch, clients: regionClients });
+    const deps = cliDeps({ clients: cloudFormation({ PreflightFunctionName: 'x' }).clients });
     expect(await main(['rejoin', '--to', 'us-west-2'], deps)).toBe(1);
     expect(deps.err.join('\n')).toContain(`stack ${STACK} has no output RejoinFunctionName; deploy this version`);
     expect(lambda.calls()).toHaveLength(0);
   });
 
+  test('an operations stack that does not exist (CloudFormation’s ValidationError): exit 1 and says to deploy', async () => {
+    const cf = cloudFormation({ RejoinFunctionName: FUNCTION }, 'HaWeb-demo-Operations-us-east-1', 'us-east-1');
+    const deps = cliDeps({ clients: cf.clients });
+    expect(await main(['rejoin', '--to', 'us-west-2'], deps)).toBe(1);
+    expect(cf.stacksRead()).toEqual([STACK]);
+    expect(deps.err).toEqual([
+      `error: stack ${STACK} does not exist in us-west-2; run \`cdk deploy\` for this environment first`,
+    ]);
+    expect(lambda.calls()).toHaveLength(0);
+  });
+
   test('without credentials: exit 2 and nothing is called', async () => {
     const f = cloudFormation();
-    const deps = cliDeps({ credentials: noCredentials, fetch: f.fetch, clients: regionClients });
+    const deps = cliDeps({ credentials: noCredentials, clients: f.clients });
     expect(await main(['rejoin', '--to', 'us-west-2'], deps)).toBe(2);
     expect(deps.err.join('\n')).toMatch(/credentials/i);
-    expect(f.requests).toHaveLength(0);
+    expect(f.stacksRead()).toHaveLength(0);
     expect(lambda.calls()).toHaveLength(0);
   });
 
   test('--dry-run without credentials prints the event it would send and calls nothing', async () => {
     const f = cloudFormation();
-    const deps = cliDeps({ credentials: noCredentials, fetch: f.fetch, clients: regionClients });
+    const deps = cliDeps({ credentials: noCredentials, clients: f.clients });
     expect(await main(['rejoin', '--to', 'us-west-2', '--dry-run'], deps)).toBe(0);
     expect(deps.out.join('\n')).toContain(`Would read output RejoinFunctionName of ${STACK} (us-west-2)`);
     expect(deps.out.join('\n')).toContain('"dryRun": true');
-    expect(f.requests).toHaveLength(0);
+    expect(f.stacksRead()).toHaveLength(0);
     expect(lambda.calls()).toHaveLength(0);
   });
 
@@ -154,9 +165,9 @@ describe('region rejoin', () => {
     const OPS = `HaWeb-staging-Operations-${S}`;
     const run = async (argv: string[], config = catalogOnly) => {
       const cf = cloudFormation({ RejoinFunctionName: 'haweb-staging-rejoin' }, OPS, S);
-      const deps = cliDeps({ fetch: cf.fetch, clients: regionClients, environments: { staging: config } });
+      const deps = cliDeps({ clients: cf.clients, environments: { staging: config } });
       const code = await main(['rejoin', '-c', 'env=staging', '--to', S, ...argv], deps);
-      return { code, out: deps.out.join('\n'), err: deps.err.join('\n'), requests: cf.requests };
+      return { code, out: deps.out.join('\n'), err: deps.err.join('\n'), stacksRead: cf.stacksRead() };
     };
 
     test('asks the function for the database only, and says the cache and files are not in this environment', async () => {
@@ -192,7 +203,7 @@ describe('region rejoin', () => {
       const r = await run(argv);
       expect(r.code).toBe(64);
       expect(r.err).toContain(message);
-      expect(r.requests).toHaveLength(0);
+      expect(r.stacksRead).toHaveLength(0);
       expect(lambda.calls()).toHaveLength(0);
     });
 
@@ -203,7 +214,7 @@ describe('region rejoin', () => {
         'environment staging has no data component (no service uses a database, session cache or shared files), ' +
           'so it has no rejoin function and nothing to rejoin.',
       );
-      expect(r.requests).toHaveLength(0);
+      expect(r.stacksRead).toHaveLength(0);
       expect(lambda.calls()).toHaveLength(0);
     });
 

@@ -13,7 +13,7 @@ import { main } from '../../cli/main';
 import { EnvironmentConfig } from '../../lib/config';
 import { demo, staging } from '../../lib/config/environments';
 import { RegionClients, StatusReport, renderStatusTable } from '../../cli/status';
-import { catalogOnly, cliDeps, describeStacksXml, errorXml, fakeFetch, noCredentials, regionClients } from './fakes';
+import { catalogOnly, cliDeps, mockStacks, noCredentials, regionClients, stacksDescribed } from './fakes';
 
 const NOW = new Date('2025-06-01T12:00:00Z');
 const EAST = 'us-east-1';
@@ -144,15 +144,16 @@ function route53Metrics(cloudwatch: AwsClientStub<CloudWatchClient>): void {
   }
 }
 
-/** CloudFormation answers for both regions' stacks of `config`; `planUuid` is the UUID the plan holds for `staleService` in the secondary. */
-function stacksFetch(
+/**
+ * The outputs of `region`'s stacks of `config`, for its CloudFormation mock; `planUuid` is the UUID the plan holds for
+ * `staleService` in the secondary.
+ */
+function stackOutputs(
   config: EnvironmentConfig,
-  options: { failRegion?: string; planUuid?: string; staleService?: string; appOmits?: string } = {},
+  region: string,
+  options: { planUuid?: string; staleService?: string; appOmits?: string } = {},
 ) {
-  return fakeFetch((req) => {
-    const region = /cloudformation\.([a-z0-9-]+)\./.exec(req.url)![1];
-    if (region === options.failRegion) throw new TypeError('fetch failed: connect ETIMEDOUT');
-    const stackName = new URLSearchParams(req.body).get('StackName')!;
+  return (stackName: string): Record<string, string> => {
     const role = region === config.primary.region ? 'primary' : 'secondary';
     const services = config.services.map((s) => s.name);
     const pascal = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
@@ -173,8 +174,8 @@ function stacksFetch(
     } else {
       outputs = { FileSystemId: `fs-${role}` };
     }
-    return { body: describeStacksXml(stackName, outputs) };
-  });
+    return outputs;
+  };
 }
 
 function setup(
@@ -193,6 +194,7 @@ function setup(
   const primary = regionClients(P);
   const secondary = regionClients(S);
   const mocks = { primary: healthyRegion(config, primary, 'primary'), secondary: undefined as unknown };
+  const cloudformation = [mockStacks(primary.cloudformation, stackOutputs(config, P, options))];
   if (options.failRegion === S) {
     for (const c of Object.values(secondary)) {
       mockClient(c)
@@ -201,20 +203,20 @@ function setup(
     }
   } else {
     mocks.secondary = healthyRegion(config, secondary, 'secondary');
+    cloudformation.push(mockStacks(secondary.cloudformation, stackOutputs(config, S, options)));
   }
   // Route 53's metrics are in us-east-1, a region of demo but not of staging.
   const metrics = regionClients(EAST);
   if (P !== EAST && S !== EAST) route53Metrics(mockClient(metrics.cloudwatch));
-  const f = stacksFetch(config, options);
   const deps = cliDeps({
-    fetch: f.fetch,
     clients: (region) => (region === P ? primary : region === S ? secondary : metrics),
     now: () => NOW,
     environments: { [config.name]: config },
   });
   return {
     deps,
-    requests: f.requests,
+    /** The stacks whose outputs were read, in call order. */
+    stacksRead: () => stacksDescribed(...cloudformation),
     mocks: mocks as { primary: ReturnType<typeof healthyRegion>; secondary: ReturnType<typeof healthyRegion> },
   };
 }
@@ -329,7 +331,7 @@ describe('status', () => {
   });
 
   test('with a plan, it shows how the PRIMARY record is steered: gate and plan check from the operations stack', async () => {
-    const { deps, requests } = setup({ plan: true });
+    const { deps, stacksRead } = setup({ plan: true });
 
     expect(await main(['status', '--json'], deps)).toBe(0);
     const report: StatusReport = JSON.parse(deps.out.join('\n'));
@@ -341,7 +343,7 @@ describe('status', () => {
         primaryGate: { healthCheckId: 'hc-gate', status: 'unhealthy' },
       },
     });
-    expect(requests.some((r) => r.body.includes('StackName=HaWeb-demo-Operations-us-east-1'))).toBe(true);
+    expect(stacksRead()).toContain('HaWeb-demo-Operations-us-east-1');
 
     deps.out.length = 0;
     await main(['status'], deps);
@@ -478,7 +480,7 @@ describe('status', () => {
     const [P, S] = [catalogOnly.primary.region, catalogOnly.secondary.region];
 
     test('reads the database, not the Storage stacks, the Global Datastore or EFS, and says "not in this environment"', async () => {
-      const { deps, requests, mocks } = setup({ config: catalogOnly });
+      const { deps, stacksRead, mocks } = setup({ config: catalogOnly });
 
       expect(await main(['status', '--json', '-c', 'env=staging'], deps)).toBe(0);
 
@@ -498,7 +500,7 @@ describe('status', () => {
           note: 'not in this environment (no service uses shared files)',
         });
       }
-      expect(requests.filter((r) => r.body.includes('-Storage-'))).toEqual([]);
+      expect(stacksRead().filter((name) => name.includes('-Storage-'))).toEqual([]);
       for (const m of [mocks.primary, mocks.secondary]) {
         expect(m.elasticache.calls()).toHaveLength(0);
         expect(m.efs.calls()).toHaveLength(0);
@@ -526,9 +528,6 @@ describe('status', () => {
 
     test('components not in the environment are no read: with everything else failing, exit 2', async () => {
       const deps = cliDeps({
-        fetch: async () => {
-          throw new TypeError('fetch failed');
-        },
         clients: () => {
           const c = regionClients(P);
           for (const client of Object.values(c)) mockClient(client).onAnyCommand().rejects(new Error('offline'));
@@ -572,8 +571,9 @@ describe('status', () => {
     expect(code).toBe(0);
     const [east, west] = (JSON.parse(deps.out[0]) as StatusReport).regions;
     expect(east.targets.ok && east.database.ok && east.cache.ok && east.files.ok && east.healthCheck.ok).toBe(true);
-    expect(west.targets).toEqual({ ok: false, error: 'fetch failed: connect ETIMEDOUT' });
-    expect(west.files).toEqual({ ok: false, error: 'fetch failed: connect ETIMEDOUT' });
+    // The App and Storage stacks' outputs could not be read either.
+    expect(west.targets).toEqual({ ok: false, error: 'getaddrinfo ENOTFOUND us-west-2' });
+    expect(west.files).toEqual({ ok: false, error: 'getaddrinfo ENOTFOUND us-west-2' });
     expect(west.database).toEqual({ ok: false, error: 'getaddrinfo ENOTFOUND us-west-2' });
     expect(west.cache).toEqual({ ok: false, error: 'getaddrinfo ENOTFOUND us-west-2' });
   });
@@ -588,16 +588,11 @@ describe('status', () => {
     );
   });
 
-  test('a stack without the expected output names it', async () => {
+  test('a stack without the expected output names it, and one that does not exist (ValidationError) says so', async () => {
     const { deps } = setup();
-    const f = fakeFetch((req) => {
-      const stackName = new URLSearchParams(req.body).get('StackName')!;
-      return stackName.includes('-Storage-')
-        ? { body: describeStacksXml(stackName, {}) }
-        : { status: 400, body: errorXml('ValidationError', `Stack with id ${stackName} does not exist`) };
-    });
+    mockStacks(deps.clients(EAST).cloudformation, (stackName) => (stackName.includes('-Storage-') ? {} : undefined));
 
-    await main(['status', '--json'], { ...deps, fetch: f.fetch });
+    await main(['status', '--json'], deps);
 
     const [east] = (JSON.parse(deps.out[0]) as StatusReport).regions;
     expect(east.files).toEqual({
@@ -613,9 +608,6 @@ describe('status', () => {
 
   test('exit code 2 when nothing at all could be read', async () => {
     const deps = cliDeps({
-      fetch: async () => {
-        throw new TypeError('fetch failed');
-      },
       clients: () => {
         const c = regionClients('us-east-1');
         for (const client of Object.values(c)) mockClient(client).onAnyCommand().rejects(new Error('offline'));
@@ -631,7 +623,7 @@ describe('status', () => {
   });
 
   test('without credentials: the message, exit code 2 and no call', async () => {
-    const { deps, requests } = setup();
+    const { deps, stacksRead } = setup();
     const clients = jest.fn(deps.clients);
 
     const code = await main(['status'], { ...deps, credentials: noCredentials, clients });
@@ -640,7 +632,7 @@ describe('status', () => {
     expect(deps.err).toEqual([
       'No AWS credentials found: set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (or run `aws sso login`), then retry. Nothing was changed.',
     ]);
-    expect(requests).toHaveLength(0);
+    expect(stacksRead()).toHaveLength(0);
     expect(clients).not.toHaveBeenCalled();
   });
 
