@@ -20,24 +20,18 @@
  * - DRY_RUN (optional, true | false): report only.
  */
 import {
-  DescribeGlobalReplicationGroupsCommand,
   ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
+  GlobalReplicationGroupNotFoundFault,
+  paginateDescribeGlobalReplicationGroups,
   type GlobalReplicationGroup,
 } from '@aws-sdk/client-elasticache';
 import { booleanFromEnv, globalDatastoreId, parseRegions, secondsFromEnv, type Regions } from '../shared/config';
 import type { Env } from '../shared/env';
 import { IncompleteError, refuse } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
-import {
-  defineHandler,
-  newResult,
-  pollUntil,
-  waitDeadline,
-  withRetry,
-  type Runtime,
-  type SwitchResult,
-} from '../shared/runtime';
+import { defineHandler, newResult, pollUntil, waitDeadline, type Runtime, type SwitchResult } from '../shared/runtime';
+import { allPages, clientConfig } from '../shared/sdk';
 
 /** The function's name in results and logs. */
 export const FUNCTION_NAME = 'cache-failover';
@@ -77,19 +71,21 @@ export interface DatastoreState {
   readonly target?: { readonly id: string; readonly role: string };
 }
 
-/** Reads the datastore with its members. */
+/** Reads the datastore with its members; refuses when it does not exist. */
 export async function describeDatastore(
   elasticache: ElastiCacheClient,
   id: string,
   targetRegion: string,
-  rt: Runtime,
 ): Promise<DatastoreState> {
-  const out = await withRetry(rt, 'DescribeGlobalReplicationGroups', () =>
-    elasticache.send(
-      new DescribeGlobalReplicationGroupsCommand({ GlobalReplicationGroupId: id, ShowMemberInfo: true }),
+  const groups = await allPages(
+    paginateDescribeGlobalReplicationGroups(
+      { client: elasticache },
+      { GlobalReplicationGroupId: id, ShowMemberInfo: true },
     ),
+    (page) => page.GlobalReplicationGroups,
+    GlobalReplicationGroupNotFoundFault,
   );
-  const group: GlobalReplicationGroup | undefined = out.GlobalReplicationGroups?.[0];
+  const group: GlobalReplicationGroup | undefined = groups[0];
   if (!group) refuse(`Global Datastore ${id} was not found from ${targetRegion}; check GLOBAL_DATASTORE_ID.`);
   const members = group.Members ?? [];
   const targetMember = members.find((m) => m.ReplicationGroupRegion === targetRegion);
@@ -125,7 +121,7 @@ export async function runCacheFailover(
   const region = request.targetRegion;
   const expected = config.regions.byName[region]!.cacheReplicationGroupId!;
   const deadline = waitDeadline(rt, config.waitSeconds);
-  const describe = () => describeDatastore(elasticache, id, region, rt);
+  const describe = () => describeDatastore(elasticache, id, region);
 
   let state = await describe();
   if (!state.target) {
@@ -170,14 +166,12 @@ export async function runCacheFailover(
     result.actions.push(`DRY RUN: would then wait up to ${config.waitSeconds} s for ${expected} to be PRIMARY`);
     return result;
   }
-  await withRetry(rt, 'FailoverGlobalReplicationGroup', () =>
-    elasticache.send(
-      new FailoverGlobalReplicationGroupCommand({
-        GlobalReplicationGroupId: id,
-        PrimaryRegion: region,
-        PrimaryReplicationGroupId: expected,
-      }),
-    ),
+  await elasticache.send(
+    new FailoverGlobalReplicationGroupCommand({
+      GlobalReplicationGroupId: id,
+      PrimaryRegion: region,
+      PrimaryReplicationGroupId: expected,
+    }),
   );
   result.actions.push(`Called ${call} from ${region}`);
   const changed: SwitchResult = { ...result, changed: true };
@@ -198,5 +192,5 @@ export async function runCacheFailover(
 
 /** Lambda entry point. */
 export const handler = defineHandler(FUNCTION_NAME, loadCacheFailoverConfig, (request, config, rt) =>
-  runCacheFailover(new ElastiCacheClient({ region: request.targetRegion }), request, config, rt),
+  runCacheFailover(new ElastiCacheClient(clientConfig(request.targetRegion)), request, config, rt),
 );

@@ -4,6 +4,7 @@
  */
 import { EFSClient } from '@aws-sdk/client-efs';
 import { defineHandler } from '../shared/runtime';
+import { clientConfig } from '../shared/sdk';
 import { efsOptions, FUNCTION_NAME, loadEfsReplicationConfig, runEfsReplication, type EfsClients } from './replication';
 
 export * from './replication';
@@ -12,8 +13,8 @@ export * from './replication';
 export const handler = defineHandler(FUNCTION_NAME, loadEfsReplicationConfig, (request, config, rt) => {
   efsOptions(request.input);
   const clients: EfsClients = {
-    target: new EFSClient({ region: request.targetRegion }),
-    source: new EFSClient({ region: request.sourceRegion }),
+    target: new EFSClient(clientConfig(request.targetRegion)),
+    source: new EFSClient(clientConfig(request.sourceRegion)),
   };
   return runEfsReplication(clients, request, config, rt);
 });

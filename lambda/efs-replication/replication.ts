@@ -31,9 +31,11 @@ import {
   CreateReplicationConfigurationCommand,
   DeleteReplicationConfigurationCommand,
   DeletionMode,
-  DescribeFileSystemsCommand,
-  DescribeReplicationConfigurationsCommand,
   EFSClient,
+  FileSystemNotFound,
+  paginateDescribeFileSystems,
+  paginateDescribeReplicationConfigurations,
+  ReplicationNotFound,
   ReplicationOverwriteProtection,
   ReplicationStatus,
   UpdateFileSystemProtectionCommand,
@@ -41,9 +43,10 @@ import {
 } from '@aws-sdk/client-efs';
 import { booleanFromEnv, parseRegions, secondsFromEnv, type Regions } from '../shared/config';
 import type { Env } from '../shared/env';
-import { errorName, IncompleteError, InvalidEventError, refuse } from '../shared/errors';
+import { IncompleteError, InvalidEventError, refuse } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
-import { newResult, pollUntil, waitDeadline, withRetry, type Runtime, type SwitchResult } from '../shared/runtime';
+import { newResult, pollUntil, waitDeadline, type Runtime, type SwitchResult } from '../shared/runtime';
+import { allPages } from '../shared/sdk';
 
 /** The function's name in results and logs. */
 export const FUNCTION_NAME = 'efs-replication';
@@ -111,29 +114,26 @@ export function efsOptions(input: Readonly<Record<string, unknown>>): EfsOptions
   return { operation, allowOverwriteDestination: allow, deletionMode: mode };
 }
 
-/** Replication configurations that involve `fileSystemId` (none: empty). */
+/** Replication configurations that involve `fileSystemId` (none: empty), from every page. */
 export async function describeReplications(
   efs: EFSClient,
   fileSystemId: string,
-  rt: Runtime,
 ): Promise<ReplicationConfigurationDescription[]> {
-  try {
-    const out = await withRetry(rt, 'DescribeReplicationConfigurations', () =>
-      efs.send(new DescribeReplicationConfigurationsCommand({ FileSystemId: fileSystemId })),
-    );
-    return out.Replications ?? [];
-  } catch (err) {
-    if (errorName(err) === 'ReplicationNotFound') return [];
-    throw err;
-  }
+  return allPages(
+    paginateDescribeReplicationConfigurations({ client: efs }, { FileSystemId: fileSystemId }),
+    (page) => page.Replications,
+    ReplicationNotFound,
+  );
 }
 
-/** The file system's ReplicationOverwriteProtection. */
-export async function overwriteProtection(efs: EFSClient, fileSystemId: string, rt: Runtime): Promise<string> {
-  const out = await withRetry(rt, 'DescribeFileSystems', () =>
-    efs.send(new DescribeFileSystemsCommand({ FileSystemId: fileSystemId })),
+/** The file system's ReplicationOverwriteProtection; refuses when the file system does not exist. */
+export async function overwriteProtection(efs: EFSClient, fileSystemId: string): Promise<string> {
+  const fileSystems = await allPages(
+    paginateDescribeFileSystems({ client: efs }, { FileSystemId: fileSystemId }),
+    (page) => page.FileSystems,
+    FileSystemNotFound,
   );
-  const fs = out.FileSystems?.[0];
+  const fs = fileSystems[0];
   if (!fs) refuse(`file system ${fileSystemId} was not found; check REGIONS.`);
   return fs.FileSystemProtection?.ReplicationOverwriteProtection ?? ReplicationOverwriteProtection.ENABLED;
 }
@@ -153,8 +153,8 @@ export async function flip(
   const result = newResult(FUNCTION_NAME, request);
   const targetFs = config.regions.byName[request.targetRegion]!.fileSystemId!;
   const sourceFs = config.regions.byName[request.sourceRegion]!.fileSystemId!;
-  const replications = await describeReplications(clients.target, targetFs, rt);
-  const protection = await overwriteProtection(clients.target, targetFs, rt);
+  const replications = await describeReplications(clients.target, targetFs);
+  const protection = await overwriteProtection(clients.target, targetFs);
 
   const outbound = replications.filter((r) => r.SourceFileSystemId === targetFs);
   const inbound = replications.filter((r) => (r.Destinations ?? []).some((d) => d.FileSystemId === targetFs));
@@ -209,18 +209,16 @@ export async function flip(
   if (inbound.length > 0 && !deleting) {
     const efs = request.mode === 'planned' ? clients.source : clients.target;
     try {
-      await withRetry(rt, 'DeleteReplicationConfiguration', () =>
-        efs.send(
-          new DeleteReplicationConfigurationCommand({
-            SourceFileSystemId: sourceFs,
-            DeletionMode: options.deletionMode,
-          }),
-        ),
+      await efs.send(
+        new DeleteReplicationConfigurationCommand({
+          SourceFileSystemId: sourceFs,
+          DeletionMode: options.deletionMode,
+        }),
       );
       result.actions.push(`Called ${call}`);
       changed = true;
     } catch (err) {
-      if (errorName(err) !== 'ReplicationNotFound') throw err;
+      if (!(err instanceof ReplicationNotFound)) throw err;
       result.actions.push(`${call}: already gone (ReplicationNotFound)`);
     }
   } else {
@@ -233,7 +231,7 @@ export async function flip(
   }
   const polled = await pollUntil(
     rt,
-    () => overwriteProtection(clients.target, targetFs, rt),
+    () => overwriteProtection(clients.target, targetFs),
     (p) => p !== ReplicationOverwriteProtection.REPLICATING,
     config.pollSeconds * 1000,
     waitDeadline(rt, config.waitSeconds),
@@ -254,14 +252,13 @@ export async function reverse(
   request: SwitchRequest,
   config: EfsReplicationConfig,
   options: EfsOptions,
-  rt: Runtime,
 ): Promise<SwitchResult> {
   const result = newResult(FUNCTION_NAME, request);
   const primaryFs = config.regions.byName[request.targetRegion]!.fileSystemId!;
   const destinationFs = config.regions.byName[request.sourceRegion]!.fileSystemId!;
   const destinationRegion = request.sourceRegion;
 
-  const replications = await describeReplications(clients.target, primaryFs, rt);
+  const replications = await describeReplications(clients.target, primaryFs);
   for (const r of replications) {
     if (r.SourceFileSystemId !== primaryFs) {
       refuse(
@@ -280,13 +277,13 @@ export async function reverse(
     result.actions.push(`${primaryFs} already replicates to ${destinationFs} (${destinationRegion}); nothing to do`);
     return result;
   }
-  if ((await overwriteProtection(clients.target, primaryFs, rt)) === ReplicationOverwriteProtection.REPLICATING) {
+  if ((await overwriteProtection(clients.target, primaryFs)) === ReplicationOverwriteProtection.REPLICATING) {
     refuse(`${primaryFs} is still REPLICATING (read-only); run operation flip first.`);
   }
 
   // After an unplanned flip with LOCAL_CONFIGURATION_ONLY, the old side keeps its half of the old replication;
   // EFS allows one replication per file system, so it must go first.
-  const leftover = (await describeReplications(clients.source, destinationFs, rt)).filter(
+  const leftover = (await describeReplications(clients.source, destinationFs)).filter(
     (r) => r.SourceFileSystemId === destinationFs,
   );
   if (leftover.length > 0) {
@@ -296,7 +293,7 @@ export async function reverse(
         `aws efs delete-replication-configuration --source-file-system-id ${destinationFs} --region ${destinationRegion}.`,
     );
   }
-  const protection = await overwriteProtection(clients.source, destinationFs, rt);
+  const protection = await overwriteProtection(clients.source, destinationFs);
   if (protection === ReplicationOverwriteProtection.REPLICATING) {
     refuse(
       `destination ${destinationFs} (${destinationRegion}) is already a replication destination; resolve it by hand.`,
@@ -316,13 +313,11 @@ export async function reverse(
     steps.push({
       describe: `UpdateFileSystemProtection(FileSystemId=${destinationFs}, ReplicationOverwriteProtection=DISABLED) in ${destinationRegion}`,
       run: () =>
-        withRetry(rt, 'UpdateFileSystemProtection', () =>
-          clients.source.send(
-            new UpdateFileSystemProtectionCommand({
-              FileSystemId: destinationFs,
-              ReplicationOverwriteProtection: ReplicationOverwriteProtection.DISABLED,
-            }),
-          ),
+        clients.source.send(
+          new UpdateFileSystemProtectionCommand({
+            FileSystemId: destinationFs,
+            ReplicationOverwriteProtection: ReplicationOverwriteProtection.DISABLED,
+          }),
         ),
     });
   }
@@ -331,13 +326,11 @@ export async function reverse(
       `CreateReplicationConfiguration(SourceFileSystemId=${primaryFs}, ` +
       `Destinations=[{FileSystemId=${destinationFs}, Region=${destinationRegion}}]) in ${request.targetRegion}`,
     run: () =>
-      withRetry(rt, 'CreateReplicationConfiguration', () =>
-        clients.target.send(
-          new CreateReplicationConfigurationCommand({
-            SourceFileSystemId: primaryFs,
-            Destinations: [{ FileSystemId: destinationFs, Region: destinationRegion }],
-          }),
-        ),
+      clients.target.send(
+        new CreateReplicationConfigurationCommand({
+          SourceFileSystemId: primaryFs,
+          Destinations: [{ FileSystemId: destinationFs, Region: destinationRegion }],
+        }),
       ),
   });
   if (request.dryRun) {
@@ -360,6 +353,6 @@ export async function runEfsReplication(
 ): Promise<SwitchResult> {
   const options = efsOptions(request.input);
   return options.operation === 'reverse'
-    ? reverse(clients, request, config, options, rt)
+    ? reverse(clients, request, config, options)
     : flip(clients, request, config, options, rt);
 }

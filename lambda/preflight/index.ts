@@ -29,15 +29,15 @@
  * - GLOBAL_DATASTORE_ID (optional): the full ElastiCache Global Datastore ID; set iff it has a cache.
  * - DRY_RUN (optional, true | false): accepted for uniformity; preflight changes nothing anyway.
  */
-import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, GetMetricDataCommand, ScanBy, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { CloudFormationClient, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
+import { CloudWatchClient, paginateGetMetricData, ScanBy, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   TargetHealthStateEnum,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
-import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
+import { ElastiCacheClient, paginateDescribeGlobalReplicationGroups } from '@aws-sdk/client-elasticache';
+import { paginateDescribeDBClusters, paginateDescribeGlobalClusters, RDSClient } from '@aws-sdk/client-rds';
 import {
   booleanFromEnv,
   dataComponents,
@@ -53,14 +53,8 @@ import type { Env } from '../shared/env';
 import { probeReadiness, readinessCheckName, readinessUrl, type Fetch } from '../shared/readiness';
 import { errorMessage, errorName, refuse } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
-import {
-  defineHandler,
-  newResult,
-  withRetry,
-  type CheckOutcome,
-  type Runtime,
-  type SwitchResult,
-} from '../shared/runtime';
+import { defineHandler, newResult, type CheckOutcome, type Runtime, type SwitchResult } from '../shared/runtime';
+import { allPages, clientConfig } from '../shared/sdk';
 import { APP_OUTPUTS } from '../../lib/stack-outputs';
 
 /** The function's name in results and logs. */
@@ -129,12 +123,12 @@ export interface AppStackOutputs {
 export async function readAppStackOutputs(
   cloudformation: CloudFormationClient,
   stackName: string,
-  rt: Runtime,
 ): Promise<AppStackOutputs> {
-  const out = await withRetry(rt, 'DescribeStacks', () =>
-    cloudformation.send(new DescribeStacksCommand({ StackName: stackName })),
+  const stacks = await allPages(
+    paginateDescribeStacks({ client: cloudformation }, { StackName: stackName }),
+    (page) => page.Stacks,
   );
-  const outputs = new Map((out.Stacks?.[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
+  const outputs = new Map((stacks[0]?.Outputs ?? []).map((o) => [o.OutputKey, o.OutputValue]));
   const value = (key: string): string => {
     const v = outputs.get(key);
     if (!v) throw new Error(`stack ${stackName} has no output ${key}; deploy this version of the app first`);
@@ -150,25 +144,23 @@ export async function readAppStackOutputs(
 export async function checkTargetHealth(
   elbv2: ElasticLoadBalancingV2Client,
   targetGroupArn: string,
-  rt: Runtime,
 ): Promise<CheckOutcome> {
-  const out = await withRetry(rt, 'DescribeTargetHealth', () =>
-    elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn })),
-  );
+  const out = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: targetGroupArn }));
   const targets = out.TargetHealthDescriptions ?? [];
   const healthy = targets.filter((t) => t.TargetHealth?.State === TargetHealthStateEnum.HEALTHY).length;
   return { ok: healthy >= 1, detail: `${healthy} of ${targets.length} targets healthy` };
 }
 
-/** The latest value of a GetMetricData result, by timestamp. */
-function latest(result: MetricDataResult | undefined): { value: number; at: Date } | undefined {
-  const values = result?.Values ?? [];
-  const stamps = result?.Timestamps ?? [];
+/** The latest value of GetMetricData results (one per page), by timestamp. */
+function latest(results: readonly MetricDataResult[]): { value: number; at: Date } | undefined {
   let best: { value: number; at: Date } | undefined;
-  values.forEach((value, i) => {
-    const at = stamps[i];
-    if (at && (!best || at.getTime() > best.at.getTime())) best = { value, at };
-  });
+  for (const result of results) {
+    const stamps = result.Timestamps ?? [];
+    (result.Values ?? []).forEach((value, i) => {
+      const at = stamps[i];
+      if (at && (!best || at.getTime() > best.at.getTime())) best = { value, at };
+    });
+  }
   return best;
 }
 
@@ -179,9 +171,10 @@ export async function checkRoute53HealthCheck(
   rt: Runtime,
 ): Promise<CheckOutcome> {
   const end = rt.now();
-  const out = await withRetry(rt, 'GetMetricData', () =>
-    cloudwatch.send(
-      new GetMetricDataCommand({
+  const results = await allPages(
+    paginateGetMetricData(
+      { client: cloudwatch },
+      {
         StartTime: new Date(end - 3 * 60_000),
         EndTime: new Date(end),
         ScanBy: ScanBy.TIMESTAMP_DESCENDING,
@@ -200,10 +193,11 @@ export async function checkRoute53HealthCheck(
             },
           },
         ],
-      }),
+      },
     ),
+    (page) => page.MetricDataResults,
   );
-  const point = latest(out.MetricDataResults?.find((r) => r.Id === 'status'));
+  const point = latest(results.filter((r) => r.Id === 'status'));
   if (!point) {
     return { ok: false, detail: `health check ${healthCheckId}: no datapoint in the last 3 minutes (unknown)` };
   }
@@ -215,20 +209,22 @@ export async function checkRoute53HealthCheck(
 }
 
 /** Status of the target region's Aurora cluster. */
-export async function checkAuroraCluster(rds: RDSClient, dbClusterIdentifier: string, rt: Runtime) {
-  const out = await withRetry(rt, 'DescribeDBClusters', () =>
-    rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: dbClusterIdentifier })),
+export async function checkAuroraCluster(rds: RDSClient, dbClusterIdentifier: string) {
+  const clusters = await allPages(
+    paginateDescribeDBClusters({ client: rds }, { DBClusterIdentifier: dbClusterIdentifier }),
+    (page) => page.DBClusters,
   );
-  const status = out.DBClusters?.[0]?.Status ?? 'missing';
+  const status = clusters[0]?.Status ?? 'missing';
   return { ok: status === 'available', detail: `cluster ${dbClusterIdentifier} is ${status}` };
 }
 
 /** Whether the Aurora global cluster is idle: available, no failover or switchover in progress. */
-export async function checkAuroraGlobalCluster(rds: RDSClient, identifier: string, rt: Runtime): Promise<CheckOutcome> {
-  const out = await withRetry(rt, 'DescribeGlobalClusters', () =>
-    rds.send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: identifier })),
+export async function checkAuroraGlobalCluster(rds: RDSClient, identifier: string): Promise<CheckOutcome> {
+  const clusters = await allPages(
+    paginateDescribeGlobalClusters({ client: rds }, { GlobalClusterIdentifier: identifier }),
+    (page) => page.GlobalClusters,
   );
-  const cluster = out.GlobalClusters?.[0];
+  const cluster = clusters[0];
   if (!cluster) return { ok: false, detail: `global cluster ${identifier} not found` };
   const failover = cluster.FailoverState?.Status;
   if (failover) {
@@ -244,19 +240,16 @@ export async function checkAuroraGlobalCluster(rds: RDSClient, identifier: strin
 }
 
 /** Whether the Global Datastore is `available`. */
-export async function checkGlobalDatastore(
-  elasticache: ElastiCacheClient,
-  id: string,
-  rt: Runtime,
-): Promise<CheckOutcome> {
-  const out = await withRetry(rt, 'DescribeGlobalReplicationGroups', () =>
-    elasticache.send(new DescribeGlobalReplicationGroupsCommand({ GlobalReplicationGroupId: id })),
+export async function checkGlobalDatastore(elasticache: ElastiCacheClient, id: string): Promise<CheckOutcome> {
+  const groups = await allPages(
+    paginateDescribeGlobalReplicationGroups({ client: elasticache }, { GlobalReplicationGroupId: id }),
+    (page) => page.GlobalReplicationGroups,
   );
-  const status = out.GlobalReplicationGroups?.[0]?.Status ?? 'missing';
+  const status = groups[0]?.Status ?? 'missing';
   return { ok: status === 'available', detail: `Global Datastore ${id} is ${status}` };
 }
 
-/** Runs a check; an API error (after retries) is a failed check that names the error. */
+/** Runs a check; an API error (after the SDK client's retries) is a failed check that names the error. */
 async function guarded(check: () => Promise<CheckOutcome>): Promise<CheckOutcome> {
   try {
     return await check();
@@ -280,13 +273,13 @@ export async function runPreflight(
   const target = config.regions.byName[request.targetRegion]!;
   const planned = request.mode === 'planned';
   const { globalClusterIdentifier, globalDatastoreId } = config.data;
-  const app = readAppStackOutputs(clients.cloudformation, target.appStackName!, rt);
+  const app = readAppStackOutputs(clients.cloudformation, target.appStackName!);
   app.catch(() => undefined); // each check below reports the failure
 
   const pending: [string, Promise<CheckOutcome>][] = [
     ...config.services.map((service): [string, Promise<CheckOutcome>] => [
       targetHealthCheckName(service.name),
-      guarded(async () => checkTargetHealth(clients.elbv2, (await app).targetGroupArn(service.name), rt)),
+      guarded(async () => checkTargetHealth(clients.elbv2, (await app).targetGroupArn(service.name))),
     ]),
     [
       'route53HealthCheck',
@@ -313,11 +306,11 @@ export async function runPreflight(
   const skipped: string[] = [];
   const skippedUnplanned: string[] = [];
   if (globalClusterIdentifier !== undefined) {
-    pending.push(['auroraCluster', guarded(() => checkAuroraCluster(clients.rds, target.dbClusterIdentifier!, rt))]);
+    pending.push(['auroraCluster', guarded(() => checkAuroraCluster(clients.rds, target.dbClusterIdentifier!))]);
     if (planned) {
       pending.push([
         'auroraGlobalCluster',
-        guarded(() => checkAuroraGlobalCluster(clients.rds, globalClusterIdentifier, rt)),
+        guarded(() => checkAuroraGlobalCluster(clients.rds, globalClusterIdentifier)),
       ]);
     } else {
       skippedUnplanned.push('auroraGlobalCluster');
@@ -327,10 +320,7 @@ export async function runPreflight(
   }
   if (globalDatastoreId !== undefined) {
     if (planned) {
-      pending.push([
-        'globalDatastore',
-        guarded(() => checkGlobalDatastore(clients.elasticache, globalDatastoreId, rt)),
-      ]);
+      pending.push(['globalDatastore', guarded(() => checkGlobalDatastore(clients.elasticache, globalDatastoreId))]);
     } else {
       skippedUnplanned.push('globalDatastore');
     }
@@ -368,11 +358,11 @@ export async function runPreflight(
 export const handler = defineHandler(FUNCTION_NAME, loadPreflightConfig, (request, config, rt) => {
   const region = request.targetRegion;
   const clients: PreflightClients = {
-    cloudformation: new CloudFormationClient({ region }),
-    elbv2: new ElasticLoadBalancingV2Client({ region }),
-    cloudwatch: new CloudWatchClient({ region: ROUTE53_METRICS_REGION }),
-    rds: new RDSClient({ region }),
-    elasticache: new ElastiCacheClient({ region }),
+    cloudformation: new CloudFormationClient(clientConfig(region)),
+    elbv2: new ElasticLoadBalancingV2Client(clientConfig(region)),
+    cloudwatch: new CloudWatchClient(clientConfig(ROUTE53_METRICS_REGION)),
+    rds: new RDSClient(clientConfig(region)),
+    elasticache: new ElastiCacheClient(clientConfig(region)),
     fetch: (url, init) => fetch(url, init),
   };
   return runPreflight(clients, request, config, rt);

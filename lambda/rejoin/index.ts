@@ -39,12 +39,18 @@
  * - DRY_RUN (optional, true | false): report only.
  */
 import {
-  DescribeDBClustersCommand,
-  DescribeGlobalClustersCommand,
+  DBClusterNotFoundFault,
+  GlobalClusterNotFoundFault,
+  paginateDescribeDBClusters,
+  paginateDescribeGlobalClusters,
   RDSClient,
   type GlobalCluster,
 } from '@aws-sdk/client-rds';
-import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import {
+  ElastiCacheClient,
+  GlobalReplicationGroupNotFoundFault,
+  paginateDescribeGlobalReplicationGroups,
+} from '@aws-sdk/client-elasticache';
 import { EFSClient } from '@aws-sdk/client-efs';
 import { reverse, type EfsClients } from '../efs-replication/replication';
 import {
@@ -59,25 +65,18 @@ import {
   type Regions,
 } from '../shared/config';
 import type { Env } from '../shared/env';
-import {
-  errorMessage,
-  errorName,
-  IncompleteError,
-  InvalidEventError,
-  RefusedError,
-  REFUSED_PREFIX,
-} from '../shared/errors';
+import { errorMessage, IncompleteError, InvalidEventError, RefusedError, REFUSED_PREFIX } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
 import {
   defineHandler,
   newResult,
   pollUntil,
   waitDeadline,
-  withRetry,
   type CheckOutcome,
   type Runtime,
   type SwitchResult,
 } from '../shared/runtime';
+import { allPages, clientConfig } from '../shared/sdk';
 
 /** The function's name in results and logs. */
 export const FUNCTION_NAME = 'rejoin';
@@ -208,14 +207,15 @@ async function readDatabase(
   clients: RejoinClients,
   request: SwitchRequest,
   config: RejoinConfig,
-  rt: Runtime,
   withClusterStatus = true,
 ): Promise<DatabaseState> {
   const id = config.data.globalClusterIdentifier!;
-  const out = await withRetry(rt, 'DescribeGlobalClusters', () =>
-    clients.rds.send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: id })),
+  const globals = await allPages(
+    paginateDescribeGlobalClusters({ client: clients.rds }, { GlobalClusterIdentifier: id }),
+    (page) => page.GlobalClusters,
+    GlobalClusterNotFoundFault,
   );
-  const global = out.GlobalClusters?.[0];
+  const global = globals[0];
   if (!global) throw new RefusedError(`global cluster ${id} was not found from ${request.targetRegion}.`);
   const members = (global.GlobalClusterMembers ?? []).map((m) => ({
     ...clusterOfArn(m.DBClusterArn ?? ''),
@@ -227,10 +227,11 @@ async function readDatabase(
   const member = members.find((m) => m.region === request.sourceRegion && m.id === rejoiningId && !m.isWriter);
   let clusterStatus: string | undefined;
   if (member && withClusterStatus) {
-    const cluster = await withRetry(rt, 'DescribeDBClusters', () =>
-      clients.rejoiningRds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: rejoiningId })),
+    const clusters = await allPages(
+      paginateDescribeDBClusters({ client: clients.rejoiningRds }, { DBClusterIdentifier: rejoiningId }),
+      (page) => page.DBClusters,
     );
-    clusterStatus = cluster.DBClusters?.[0]?.Status ?? 'missing';
+    clusterStatus = clusters[0]?.Status ?? 'missing';
   }
   return {
     global,
@@ -266,14 +267,14 @@ export async function rejoinDatabase(
 ): Promise<ComponentOutcome> {
   const activeId = config.regions.byName[request.targetRegion]!.dbClusterIdentifier!;
   const rejoiningId = config.regions.byName[request.sourceRegion]!.dbClusterIdentifier!;
-  let state = await readDatabase(clients, request, config, rt);
+  let state = await readDatabase(clients, request, config);
   const actions: string[] = [];
   if (state.global.FailoverState?.Status && !request.dryRun) {
     actions.push(`Waited for the ${state.global.FailoverState.Status} failover/switchover to end`);
     state = (
       await pollUntil(
         rt,
-        () => readDatabase(clients, request, config, rt),
+        () => readDatabase(clients, request, config),
         (s) => !s.global.FailoverState?.Status,
         config.pollSeconds * 1000,
         deadline,
@@ -291,7 +292,7 @@ export async function rejoinDatabase(
     );
   }
   if (!state.member) {
-    const detached = await clusterExists(clients.rejoiningRds, rejoiningId, rt);
+    const detached = await clusterExists(clients.rejoiningRds, rejoiningId);
     return refused(
       detached
         ? `${rejoiningId} (${request.sourceRegion}) exists but is not a member of ${config.data.globalClusterIdentifier} ` +
@@ -305,7 +306,7 @@ export async function rejoinDatabase(
   return awaitReady(request, config, rt, deadline, {
     state,
     ready: databaseReady,
-    read: () => readDatabase(clients, request, config, rt),
+    read: () => readDatabase(clients, request, config),
     describe: (st) => describeDatabase(st, rejoiningId),
     goal: `${rejoiningId} to be connected and available`,
     already: `${rejoiningId} (${request.sourceRegion}) is a connected secondary of ${activeId}; nothing to do`,
@@ -353,16 +354,13 @@ async function awaitReady<S>(
   return done(detail, [...actions, `Waited for ${a.goal} (${polled.probes + 1} reads)`]);
 }
 
-async function clusterExists(rds: RDSClient, id: string, rt: Runtime): Promise<boolean> {
-  try {
-    const out = await withRetry(rt, 'DescribeDBClusters', () =>
-      rds.send(new DescribeDBClustersCommand({ DBClusterIdentifier: id })),
-    );
-    return (out.DBClusters ?? []).length > 0;
-  } catch (err) {
-    if (errorName(err) === 'DBClusterNotFoundFault') return false;
-    throw err;
-  }
+async function clusterExists(rds: RDSClient, id: string): Promise<boolean> {
+  const clusters = await allPages(
+    paginateDescribeDBClusters({ client: rds }, { DBClusterIdentifier: id }),
+    (page) => page.DBClusters,
+    DBClusterNotFoundFault,
+  );
+  return clusters.length > 0;
 }
 
 /** The Global Datastore's members as the active region sees them. */
@@ -372,19 +370,17 @@ interface CacheState {
   readonly member?: { readonly id: string; readonly role: string; readonly status: string };
 }
 
-async function readCache(
-  clients: RejoinClients,
-  request: SwitchRequest,
-  config: RejoinConfig,
-  rt: Runtime,
-): Promise<CacheState> {
+async function readCache(clients: RejoinClients, request: SwitchRequest, config: RejoinConfig): Promise<CacheState> {
   const id = config.data.globalDatastoreId!;
-  const out = await withRetry(rt, 'DescribeGlobalReplicationGroups', () =>
-    clients.elasticache.send(
-      new DescribeGlobalReplicationGroupsCommand({ GlobalReplicationGroupId: id, ShowMemberInfo: true }),
+  const groups = await allPages(
+    paginateDescribeGlobalReplicationGroups(
+      { client: clients.elasticache },
+      { GlobalReplicationGroupId: id, ShowMemberInfo: true },
     ),
+    (page) => page.GlobalReplicationGroups,
+    GlobalReplicationGroupNotFoundFault,
   );
-  const group = out.GlobalReplicationGroups?.[0];
+  const group = groups[0];
   if (!group) throw new RefusedError(`Global Datastore ${id} was not found from ${request.targetRegion}.`);
   const members = group.Members ?? [];
   const member = members.find((m) => m.ReplicationGroupRegion === request.sourceRegion);
@@ -422,7 +418,7 @@ export async function rejoinCache(
   const id = config.data.globalDatastoreId!;
   const activeGroup = config.regions.byName[request.targetRegion]!.cacheReplicationGroupId!;
   const rejoiningGroup = config.regions.byName[request.sourceRegion]!.cacheReplicationGroupId!;
-  const state = await readCache(clients, request, config, rt);
+  const state = await readCache(clients, request, config);
   if (state.primaries.length > 1) {
     return refused(
       `Global Datastore ${id} reports more than one PRIMARY (${describeCache(state)}); resolve it by hand.`,
@@ -457,7 +453,7 @@ export async function rejoinCache(
   return awaitReady(request, config, rt, deadline, {
     state,
     ready: cacheReady,
-    read: () => readCache(clients, request, config, rt),
+    read: () => readCache(clients, request, config),
     describe: describeCache,
     goal: `${rejoiningGroup} to be an associated SECONDARY`,
     already: `${rejoiningGroup} (${request.sourceRegion}) is an associated SECONDARY`,
@@ -474,11 +470,10 @@ export async function notActiveReason(
   clients: RejoinClients,
   request: SwitchRequest,
   config: RejoinConfig,
-  rt: Runtime,
 ): Promise<string | undefined> {
   const region = request.targetRegion;
   if (config.data.globalClusterIdentifier !== undefined) {
-    const database = await readDatabase(clients, request, config, rt, false);
+    const database = await readDatabase(clients, request, config, false);
     const activeId = config.regions.byName[region]!.dbClusterIdentifier!;
     if (!database.writer || database.writer.region !== region || database.writer.id !== activeId) {
       const writer = database.writer ? `${database.writer.id} (${database.writer.region})` : 'none';
@@ -486,7 +481,7 @@ export async function notActiveReason(
     }
   }
   if (config.data.globalDatastoreId !== undefined) {
-    const cache = await readCache(clients, request, config, rt);
+    const cache = await readCache(clients, request, config);
     const activeGroup = config.regions.byName[region]!.cacheReplicationGroupId!;
     if (
       cache.primaries.length !== 1 ||
@@ -505,11 +500,10 @@ export async function rejoinFiles(
   request: SwitchRequest,
   config: RejoinConfig,
   options: RejoinOptions,
-  rt: Runtime,
 ): Promise<ComponentOutcome> {
   // Replication overwrites the destination: never let a mistaken --to make the active region's files the
   // destination, whichever components were asked for.
-  const notActive = await notActiveReason(clients, request, config, rt);
+  const notActive = await notActiveReason(clients, request, config);
   if (notActive) {
     return refused(
       `${notActive}: ${request.targetRegion} is not the active region, and replicating its files would overwrite ` +
@@ -523,13 +517,10 @@ export async function rejoinFiles(
             'reversing as asked',
         ]
       : [];
-  const result = await reverse(
-    clients.efs,
-    request,
-    config,
-    { operation: 'reverse', allowOverwriteDestination: options.allowOverwriteDestination },
-    rt,
-  );
+  const result = await reverse(clients.efs, request, config, {
+    operation: 'reverse',
+    allowOverwriteDestination: options.allowOverwriteDestination,
+  });
   const source = config.regions.byName[request.targetRegion]!.fileSystemId!;
   const destination = config.regions.byName[request.sourceRegion]!.fileSystemId!;
   return done(
@@ -556,7 +547,7 @@ export async function runRejoin(
           ? await rejoinDatabase(clients, request, config, rt, deadline)
           : component === 'cache'
             ? await rejoinCache(clients, request, config, rt, deadline)
-            : await rejoinFiles(clients, request, config, options, rt);
+            : await rejoinFiles(clients, request, config, options);
     } catch (err) {
       if (!(err instanceof RefusedError)) throw err;
       outcomes[component] = refused(errorMessage(err).slice(REFUSED_PREFIX.length));
@@ -598,12 +589,12 @@ export async function runRejoin(
 export const handler = defineHandler(FUNCTION_NAME, loadRejoinConfig, (request, config, rt) => {
   rejoinOptions(request.input, config.data.present);
   const clients: RejoinClients = {
-    rds: new RDSClient({ region: request.targetRegion }),
-    rejoiningRds: new RDSClient({ region: request.sourceRegion }),
-    elasticache: new ElastiCacheClient({ region: request.targetRegion }),
+    rds: new RDSClient(clientConfig(request.targetRegion)),
+    rejoiningRds: new RDSClient(clientConfig(request.sourceRegion)),
+    elasticache: new ElastiCacheClient(clientConfig(request.targetRegion)),
     efs: {
-      target: new EFSClient({ region: request.targetRegion }),
-      source: new EFSClient({ region: request.sourceRegion }),
+      target: new EFSClient(clientConfig(request.targetRegion)),
+      source: new EFSClient(clientConfig(request.sourceRegion)),
     },
   };
   return runRejoin(clients, request, config, rt);

@@ -1,16 +1,19 @@
 /**
- * What the logic of every function shares: the logger, the clock, retries of
- * throttled calls with capped exponential backoff, bounded polling, and the
- * result type. Tests hand in a silent log, a fake clock and a no-op sleep.
+ * What the logic of every function shares: the logger, the clock, bounded polling, and the result type. Tests hand
+ * in a silent log, a fake clock and a no-op sleep. Retries of AWS calls are the SDK clients' (./sdk.ts).
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
 import { ColdStartConfig, type Regions } from './config';
 import { processEnv, type Env } from './env';
-import { ConfigError, errorMessage, errorName, RefusedError } from './errors';
+import { ConfigError, RefusedError } from './errors';
 import { parsePlanStepEvent, parseSwitchEvent, PLAN_STEP_INVOKER, type Mode, type SwitchRequest } from './event';
 
-/** Structured log: a message and JSON fields. Never pass secrets. */
+/**
+ * Structured log: a message and JSON fields. Never pass secrets. Powertools reserves the field names `level`,
+ * `message`, `sampling_rate`, `service` and `timestamp` (it drops them); pass an error as `error`, which it prints
+ * with its name, message, stack and, for an SDK error, `$metadata` (request ID, attempts, total retry delay).
+ */
 export interface Log {
   /** Progress. */
   info(message: string, fields?: Record<string, unknown>): void;
@@ -71,68 +74,6 @@ export function newResult(name: string, request: SwitchRequest): SwitchResult {
     changed: false,
     actions: [],
   };
-}
-
-/** Exception names AWS services use for throttling. */
-export const THROTTLING_ERROR_NAMES: ReadonlySet<string> = new Set([
-  'ThrottlingException',
-  'Throttling',
-  'ThrottledException',
-  'RequestThrottledException',
-  'RequestThrottled',
-  'TooManyRequestsException',
-  'TooManyRequests',
-  'RequestLimitExceeded',
-  'ProvisionedThroughputExceededException',
-  'SlowDown',
-]);
-
-/** Whether `err` is a throttling error (by name, or as the SDK classified it). */
-export function isThrottlingError(err: unknown): boolean {
-  if (THROTTLING_ERROR_NAMES.has(errorName(err))) return true;
-  const retryable = (err as { $retryable?: { throttling?: boolean } } | undefined)?.$retryable;
-  return retryable?.throttling === true;
-}
-
-/** Settings of {@link withRetry}. */
-export interface RetryOptions {
-  /** Calls in all, the first included. @default 6 */
-  readonly maxAttempts?: number;
-  /** Delay before the first retry, in milliseconds; doubles each retry. @default 250 */
-  readonly baseDelayMs?: number;
-  /** Cap of one delay, in milliseconds. @default 8000 */
-  readonly maxDelayMs?: number;
-  /** Number in [0, 1) for jitter. @default Math.random */
-  readonly random?: () => number;
-}
-
-/**
- * Calls `fn`, retrying throttling errors with capped exponential backoff and
- * jitter (half fixed, half random). Other errors propagate at once. The SDK
- * clients also retry (3 attempts each); this outer loop rides out longer
- * throttling during a regional event, when every team calls the same APIs.
- */
-export async function withRetry<T>(
-  rt: Runtime,
-  what: string,
-  fn: () => Promise<T>,
-  options: RetryOptions = {},
-): Promise<T> {
-  const maxAttempts = options.maxAttempts ?? 6;
-  const base = options.baseDelayMs ?? 250;
-  const cap = options.maxDelayMs ?? 8000;
-  const random = options.random ?? Math.random;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isThrottlingError(err) || attempt >= maxAttempts) throw err;
-      const ceiling = Math.min(cap, base * 2 ** (attempt - 1));
-      const delayMs = Math.round(ceiling / 2 + (random() * ceiling) / 2);
-      rt.log.warn('Throttled; retrying', { call: what, attempt, delayMs, error: errorName(err) });
-      await rt.sleep(delayMs);
-    }
-  }
 }
 
 /** Result of {@link pollUntil}. */
@@ -238,7 +179,7 @@ export function parseRequest(
     const keys = (value: unknown) =>
       typeof value === 'object' && value !== null ? Object.keys(value as object) : typeof value;
     log.error('Invalid event', {
-      message: errorMessage(err),
+      error: err,
       eventKeys: keys(event),
       detailKeys: keys((event as { detail?: unknown } | null)?.detail),
     });
@@ -272,7 +213,7 @@ export async function runLogged(
     return result;
   } catch (err) {
     if (err instanceof RefusedError) log.warn('Refused', { reason: err.message });
-    else log.error('Failed', { error: errorName(err), message: errorMessage(err) });
+    else log.error('Failed', { error: err });
     throw err;
   }
 }
@@ -284,25 +225,48 @@ export type SwitchRun<C> = (request: SwitchRequest, config: C, rt: Runtime) => P
 export type SwitchHandler = (event: unknown, context?: Context) => Promise<SwitchResult>;
 
 /**
+ * The keys every log line of an invocation carries once its event is read: the region being activated and, when a
+ * Region switch plan invoked it, the execution's ID and the plan's ARN.
+ */
+export function invocationKeys(request: SwitchRequest): Record<string, string> {
+  return {
+    targetRegion: request.targetRegion,
+    ...(request.executionId !== undefined ? { executionId: request.executionId } : {}),
+    ...(request.planArn !== undefined ? { planArn: request.planArn } : {}),
+  };
+}
+
+/**
  * Loads (and checks) a function's configuration once, at cold start, and returns a maker of entry points
  * that parse the event into a request and call their `run` with it, logged as one run.
+ *
+ * Every log line of an invocation carries the Lambda context (Powertools `addContext`: `function_request_id`,
+ * `function_name`, `cold_start`, ...) and, once the event is read, {@link invocationKeys} (Powertools `appendKeys`,
+ * temporary keys that `resetKeys` clears when the invocation ends, so none leaks into the next one).
  */
 export function lambdaEntry<C extends { readonly regions: Regions; readonly dryRun: boolean }>(
   name: string,
   load: (env: Env) => C,
 ): (run: SwitchRun<C>) => SwitchHandler {
-  const log = logOf(createLogger(name));
+  const logger = createLogger(name);
+  const log = logOf(logger);
   const coldStart = new ColdStartConfig(
     () => {
       const env = processEnv();
       return { config: load(env), invocation: invocationOf(env) };
     },
-    (err) => log.error('Invalid configuration at cold start', { message: err.message }),
+    (err) => log.error('Invalid configuration at cold start', { error: err }),
   );
   return (run) => async (event, context) => {
-    const { config, invocation } = coldStart.get();
-    const request = parseRequest(log, event, config.regions.names, config.dryRun, invocation);
-    return runLogged(log, request, () => run(request, config, lambdaRuntime(log, context)));
+    if (context) logger.addContext(context);
+    try {
+      const { config, invocation } = coldStart.get();
+      const request = parseRequest(log, event, config.regions.names, config.dryRun, invocation);
+      logger.appendKeys(invocationKeys(request));
+      return await runLogged(log, request, () => run(request, config, lambdaRuntime(log, context)));
+    } finally {
+      logger.resetKeys();
+    }
   };
 }
 

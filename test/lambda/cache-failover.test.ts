@@ -4,6 +4,7 @@ import {
   loadWithEnv,
   OPERATOR_EVENT,
   REGION_SWITCH_EVENT,
+  retrySettings,
   throttled,
   VALID_ENV,
   WEST,
@@ -12,11 +13,14 @@ import {
   DescribeGlobalReplicationGroupsCommand,
   ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
+  GlobalReplicationGroupNotFoundFault,
+  type DescribeGlobalReplicationGroupsMessage,
   type DescribeGlobalReplicationGroupsResult,
 } from '@aws-sdk/client-elasticache';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as cacheFailover from '../../lambda/cache-failover';
 import { parseSwitchEvent } from '../../lambda/shared/event';
+import { SDK_RETRY } from '../../lambda/shared/sdk';
 
 const elasticache = mockClient(ElastiCacheClient);
 const client = new ElastiCacheClient({ region: WEST });
@@ -140,6 +144,38 @@ describe('cache-failover', () => {
     );
   });
 
+  test("ElastiCache's GlobalReplicationGroupNotFoundFault (what the API answers for an unknown ID) is that refusal", async () => {
+    elasticache
+      .on(DescribeGlobalReplicationGroupsCommand)
+      .rejects(new GlobalReplicationGroupNotFoundFault({ message: 'GlobalReplicationGroup not found', $metadata: {} }));
+    await expect(cacheFailover.runCacheFailover(client, request(), config, fakeRuntime())).rejects.toThrow(
+      'REFUSED: Global Datastore ldgnf-haweb-prod-sessions was not found from us-west-2; check GLOBAL_DATASTORE_ID.',
+    );
+    expect(elasticache.commandCalls(FailoverGlobalReplicationGroupCommand)).toHaveLength(0);
+  });
+
+  test('other errors of the read reach the step as they are', async () => {
+    const denied = Object.assign(new Error('not authorized'), { name: 'AccessDenied' });
+    elasticache.on(DescribeGlobalReplicationGroupsCommand).rejects(denied);
+    await expect(cacheFailover.runCacheFailover(client, request(), config, fakeRuntime())).rejects.toBe(denied);
+  });
+
+  test('reads the datastore through the paginator: a result on a second page is found', async () => {
+    const inputs: DescribeGlobalReplicationGroupsMessage[] = [];
+    elasticache
+      .on(DescribeGlobalReplicationGroupsCommand)
+      .callsFake((input: DescribeGlobalReplicationGroupsMessage) => {
+        inputs.push({ ...input });
+        return input.Marker === 'page-2' ? datastore(WEST) : { GlobalReplicationGroups: [], Marker: 'page-2' };
+      });
+    const result = await cacheFailover.runCacheFailover(client, request(), config, fakeRuntime());
+    expect(result.actions).toEqual([
+      'haweb-prod-west-cache in us-west-2 is already PRIMARY of ldgnf-haweb-prod-sessions; nothing to do',
+    ]);
+    expect(inputs.map((i) => i.Marker)).toEqual([undefined, 'page-2']);
+    expect(inputs[1]).toMatchObject({ GlobalReplicationGroupId: 'ldgnf-haweb-prod-sessions', ShowMemberInfo: true });
+  });
+
   test('a failover not complete within the wait is reported incomplete, for the step to retry', async () => {
     elasticache
       .on(DescribeGlobalReplicationGroupsCommand)
@@ -164,14 +200,15 @@ describe('cache-failover', () => {
     expect(rt.now()).toBeLessThanOrEqual(rt.deadline);
   });
 
-  test('retries a throttled failover call, then succeeds', async () => {
+  test('throttling is retried by the SDK client, not by the function: a failover still throttled after it fails the step', async () => {
+    // The mock replaces send(), below which the SDK retries (test/lambda/sdk.test.ts shows a real retry); what reaches
+    // the function is what the SDK raises once its attempts are spent. The step's retry interval reruns the function.
     elasticache.on(DescribeGlobalReplicationGroupsCommand).resolvesOnce(datastore(EAST)).resolves(datastore(WEST));
     elasticache.on(FailoverGlobalReplicationGroupCommand).rejectsOnce(throttled()).resolves({});
     const rt = fakeRuntime();
-    const result = await cacheFailover.runCacheFailover(client, request(), config, rt);
-    expect(result.changed).toBe(true);
-    expect(elasticache.commandCalls(FailoverGlobalReplicationGroupCommand)).toHaveLength(2);
-    expect(rt.log.entries.some((e) => e.message === 'Throttled; retrying')).toBe(true);
+    await expect(cacheFailover.runCacheFailover(client, request(), config, rt)).rejects.toThrow('Rate exceeded');
+    expect(elasticache.commandCalls(FailoverGlobalReplicationGroupCommand)).toHaveLength(1);
+    expect(rt.sleeps).toEqual([]);
   });
 
   test('dry run: reports the failover it would make and calls nothing that changes state', async () => {
@@ -198,6 +235,13 @@ describe('cache-failover', () => {
     expect(result).toMatchObject({ targetRegion: WEST, mode: 'unplanned', changed: true });
     const call = elasticache.commandCalls(FailoverGlobalReplicationGroupCommand)[0]!;
     expect(await (call.thisValue as ElastiCacheClient).config.region()).toBe(WEST);
+  });
+
+  test("handler: its ElastiCache client has the functions' SDK retry settings", async () => {
+    elasticache.on(DescribeGlobalReplicationGroupsCommand).resolves(datastore(WEST));
+    await cacheFailover.handler(OPERATOR_EVENT);
+    const call = elasticache.commandCalls(DescribeGlobalReplicationGroupsCommand)[0]!;
+    expect(await retrySettings(call.thisValue)).toEqual(SDK_RETRY);
   });
 
   test('handler: operator event, a second run after success changes nothing', async () => {

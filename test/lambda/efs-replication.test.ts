@@ -5,6 +5,7 @@ import {
   loadWithEnv,
   OPERATOR_EVENT,
   REGION_SWITCH_EVENT,
+  retrySettings,
   throttled,
   VALID_ENV,
   WEST,
@@ -15,12 +16,16 @@ import {
   DescribeFileSystemsCommand,
   DescribeReplicationConfigurationsCommand,
   EFSClient,
+  FileSystemNotFound,
+  ReplicationNotFound,
   UpdateFileSystemProtectionCommand,
+  type DescribeReplicationConfigurationsRequest,
   type ReplicationConfigurationDescription,
 } from '@aws-sdk/client-efs';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as efsReplication from '../../lambda/efs-replication';
 import { parseSwitchEvent } from '../../lambda/shared/event';
+import { SDK_RETRY } from '../../lambda/shared/sdk';
 
 const EAST_FS = 'fs-0123456789abcdef0';
 const WEST_FS = 'fs-0fedcba9876543210';
@@ -54,11 +59,14 @@ function replication(
 const EAST_TO_WEST = replication(EAST_FS, EAST, WEST_FS, WEST);
 const WEST_TO_EAST = replication(WEST_FS, WEST, EAST_FS, EAST);
 
+/** EFS's answer to a request about a file system without replications, or a delete of one that is gone. */
+function replicationNotFound(): ReplicationNotFound {
+  return new ReplicationNotFound({ message: 'Replication does not exist', $metadata: { httpStatusCode: 404 } });
+}
+
 function replications(fileSystemId: string, found: ReplicationConfigurationDescription[]): void {
   if (found.length === 0) {
-    efs
-      .on(DescribeReplicationConfigurationsCommand, { FileSystemId: fileSystemId })
-      .rejects(awsError('ReplicationNotFound', 'Replication does not exist'));
+    efs.on(DescribeReplicationConfigurationsCommand, { FileSystemId: fileSystemId }).rejects(replicationNotFound());
   } else {
     efs.on(DescribeReplicationConfigurationsCommand, { FileSystemId: fileSystemId }).resolves({ Replications: found });
   }
@@ -167,10 +175,52 @@ describe('efs-replication flip', () => {
   test('a replication deleted meanwhile (ReplicationNotFound) counts as done', async () => {
     replications(WEST_FS, [EAST_TO_WEST]);
     protection(WEST_FS, 'REPLICATING', 'ENABLED');
-    efs.on(DeleteReplicationConfigurationCommand).rejects(awsError('ReplicationNotFound'));
+    efs.on(DeleteReplicationConfigurationCommand).rejects(replicationNotFound());
     const result = await efsReplication.runEfsReplication(clients, request(), config, fakeRuntime());
     expect(result.changed).toBe(false);
     expect(result.actions[0]).toContain('already gone (ReplicationNotFound)');
+  });
+
+  test("the SDK's ReplicationNotFound class decides, not an error's name: another error so named fails the step", async () => {
+    replications(WEST_FS, [EAST_TO_WEST]);
+    protection(WEST_FS, 'REPLICATING', 'ENABLED');
+    const lookalike = awsError('ReplicationNotFound', 'thrown by something other than the EFS client');
+    efs.on(DeleteReplicationConfigurationCommand).rejects(lookalike);
+    await expect(efsReplication.runEfsReplication(clients, request(), config, fakeRuntime())).rejects.toBe(lookalike);
+  });
+
+  test('reads replications through the paginator: one on a second page is found and deleted', async () => {
+    const inputs: DescribeReplicationConfigurationsRequest[] = [];
+    efs
+      .on(DescribeReplicationConfigurationsCommand, { FileSystemId: WEST_FS })
+      .callsFake((input: DescribeReplicationConfigurationsRequest) => {
+        inputs.push({ ...input });
+        return input.NextToken === 'page-2'
+          ? { Replications: [EAST_TO_WEST] }
+          : { Replications: [], NextToken: 'page-2' };
+      });
+    protection(WEST_FS, 'REPLICATING', 'ENABLED');
+    efs.on(DeleteReplicationConfigurationCommand).resolves({});
+    const result = await efsReplication.runEfsReplication(clients, request(), config, fakeRuntime());
+    expect(result.changed).toBe(true);
+    expect(inputs).toEqual([
+      { FileSystemId: WEST_FS, NextToken: undefined, MaxResults: undefined },
+      { FileSystemId: WEST_FS, NextToken: 'page-2', MaxResults: undefined },
+    ]);
+    expect(efs.commandCalls(DeleteReplicationConfigurationCommand)).toHaveLength(1);
+  });
+
+  test("refuses when EFS answers FileSystemNotFound for the target's file system", async () => {
+    replications(WEST_FS, []);
+    efs
+      .on(DescribeFileSystemsCommand, { FileSystemId: WEST_FS })
+      .rejects(
+        new FileSystemNotFound({ message: 'File system not found', ErrorCode: 'FileSystemNotFound', $metadata: {} }),
+      );
+    await expect(efsReplication.runEfsReplication(clients, request(), config, fakeRuntime())).rejects.toThrow(
+      `REFUSED: file system ${WEST_FS} was not found; check REGIONS.`,
+    );
+    expect(mutatingCalls()).toBe(0);
   });
 
   test('refuses when the target replicates to a file system other than the source region one', async () => {
@@ -200,13 +250,14 @@ describe('efs-replication flip', () => {
     );
   });
 
-  test('retries a throttled delete, then succeeds', async () => {
+  test('a delete still throttled after the SDK client retried it fails the step; the function does not call again', async () => {
     replications(WEST_FS, [EAST_TO_WEST]);
     protection(WEST_FS, 'REPLICATING', 'ENABLED');
     efs.on(DeleteReplicationConfigurationCommand).rejectsOnce(throttled()).resolves({});
-    const result = await efsReplication.runEfsReplication(clients, request(), config, fakeRuntime());
-    expect(result.changed).toBe(true);
-    expect(efs.commandCalls(DeleteReplicationConfigurationCommand)).toHaveLength(2);
+    const rt = fakeRuntime();
+    await expect(efsReplication.runEfsReplication(clients, request(), config, rt)).rejects.toThrow('Rate exceeded');
+    expect(efs.commandCalls(DeleteReplicationConfigurationCommand)).toHaveLength(1);
+    expect(rt.sleeps).toEqual([]);
   });
 
   test('dry run: describes the delete and the wait, calls nothing that changes state', async () => {
@@ -322,14 +373,15 @@ describe('efs-replication reverse', () => {
     );
   });
 
-  test('retries a throttled create, then succeeds', async () => {
+  test('a create still throttled after the SDK client retried it fails the step; the function does not call again', async () => {
     replications(WEST_FS, []);
     protection(WEST_FS, 'ENABLED');
     protection(EAST_FS, 'DISABLED');
     efs.on(CreateReplicationConfigurationCommand).rejectsOnce(throttled()).resolves({});
-    const result = await efsReplication.runEfsReplication(clients, request(reverseEvent), config, fakeRuntime());
-    expect(result.changed).toBe(true);
-    expect(efs.commandCalls(CreateReplicationConfigurationCommand)).toHaveLength(2);
+    await expect(
+      efsReplication.runEfsReplication(clients, request(reverseEvent), config, fakeRuntime()),
+    ).rejects.toThrow('Rate exceeded');
+    expect(efs.commandCalls(CreateReplicationConfigurationCommand)).toHaveLength(1);
   });
 
   test('dry run: lists both calls it would make', async () => {
@@ -357,6 +409,18 @@ describe('efs-replication handler', () => {
     efs.on(DeleteReplicationConfigurationCommand).resolves({});
     const result = await efsReplication.handler(REGION_SWITCH_EVENT);
     expect(result).toMatchObject({ targetRegion: WEST, sourceRegion: EAST, mode: 'planned', changed: true });
+  });
+
+  test("its clients of both regions have the functions' SDK retry settings", async () => {
+    replications(WEST_FS, [EAST_TO_WEST]);
+    protection(WEST_FS, 'ENABLED');
+    efs.on(DeleteReplicationConfigurationCommand).resolves({});
+    await efsReplication.handler(REGION_SWITCH_EVENT);
+    const target = efs.commandCalls(DescribeReplicationConfigurationsCommand)[0]!.thisValue;
+    const source = efs.commandCalls(DeleteReplicationConfigurationCommand)[0]!.thisValue;
+    expect([await regionOf({ thisValue: target }), await regionOf({ thisValue: source })]).toEqual([WEST, EAST]);
+    expect(await retrySettings(target)).toEqual(SDK_RETRY);
+    expect(await retrySettings(source)).toEqual(SDK_RETRY);
   });
 
   test('operator event with operation reverse', async () => {

@@ -130,9 +130,24 @@ export function awsError(name: string, message = name): Error {
   return err;
 }
 
-/** A throttling error. */
+/** A throttling error, as the SDK raises it once its own retries are spent. */
 export function throttled(): Error {
   return awsError('ThrottlingException', 'Rate exceeded');
+}
+
+/** An SDK client's resolved retry configuration (the parts lambda/shared/sdk.ts sets). */
+interface RetryConfigured {
+  readonly config: {
+    maxAttempts(): Promise<number>;
+    retryStrategy(): Promise<object>;
+  };
+}
+
+/** The retry settings `client` resolved: its attempts and its retry strategy's mode. */
+export async function retrySettings(client: unknown): Promise<{ maxAttempts: number; retryMode: unknown }> {
+  const { config } = client as RetryConfigured;
+  const strategy = (await config.retryStrategy()) as { readonly mode?: string };
+  return { maxAttempts: await config.maxAttempts(), retryMode: strategy.mode };
 }
 
 /**

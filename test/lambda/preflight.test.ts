@@ -9,13 +9,14 @@ import {
   ORDER_API_SERVICE,
   REGION_SWITCH_EVENT,
   RESOURCES,
+  retrySettings,
   throttled,
   VALID_ENV,
   WEB_SERVICE,
   WEST,
 } from './fixtures';
 import { CloudFormationClient, DescribeStacksCommand } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataInput } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
@@ -26,6 +27,7 @@ import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } f
 import { mockClient } from 'aws-sdk-client-mock';
 import * as preflight from '../../lambda/preflight';
 import { parseSwitchEvent } from '../../lambda/shared/event';
+import { SDK_RETRY } from '../../lambda/shared/sdk';
 
 const cloudformation = mockClient(CloudFormationClient);
 const elbv2 = mockClient(ElasticLoadBalancingV2Client);
@@ -183,6 +185,25 @@ describe('preflight', () => {
     );
   });
 
+  test('reads the metric through the paginator: the latest datapoint of every page decides', async () => {
+    allHealthy();
+    const rt = fakeRuntime();
+    const tokens: (string | undefined)[] = [];
+    cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataInput) => {
+      tokens.push(input.NextToken);
+      return input.NextToken === 'page-2'
+        ? { MetricDataResults: [{ Id: 'status', Values: [0], Timestamps: [new Date(rt.now() - 60_000)] }] }
+        : {
+            MetricDataResults: [{ Id: 'status', Values: [1], Timestamps: [new Date(rt.now() - 120_000)] }],
+            NextToken: 'page-2',
+          };
+    });
+    await expect(preflight.runPreflight(clients, request(), config, rt)).rejects.toThrow(
+      /^REFUSED: preflight for us-west-2 failed 1 check\(s\): route53HealthCheck: health check 66666666-7777-8888-9999-000000000000 unhealthy/,
+    );
+    expect(tokens).toEqual([undefined, 'page-2']);
+  });
+
   test('refuses and lists every failed check', async () => {
     allHealthy();
     elbv2.on(DescribeTargetHealthCommand).resolves({
@@ -305,17 +326,18 @@ describe('preflight', () => {
     );
   });
 
-  test('retries a throttled call, then passes', async () => {
+  test('a call still throttled after the SDK client retried it fails its check, naming the error, and is not repeated', async () => {
     allHealthy();
     elbv2
       .on(DescribeTargetHealthCommand)
       .rejectsOnce(throttled())
       .resolves({ TargetHealthDescriptions: [{ TargetHealth: { State: 'healthy' } }] });
     const rt = fakeRuntime();
-    const result = await preflight.runPreflight(clients, request(), config, rt);
-    expect(result.checks!['targetHealth:web']!.ok).toBe(true);
-    expect(elbv2.commandCalls(DescribeTargetHealthCommand)).toHaveLength(2);
-    expect(rt.sleeps).toHaveLength(1);
+    await expect(preflight.runPreflight(clients, request(), config, rt)).rejects.toThrow(
+      /^REFUSED: preflight for us-west-2 failed 1 check\(s\): targetHealth:web: could not check: ThrottlingException: Rate exceeded$/,
+    );
+    expect(elbv2.commandCalls(DescribeTargetHealthCommand)).toHaveLength(1);
+    expect(rt.sleeps).toEqual([]);
   });
 
   test('a dry run runs the same read-only checks and says so', async () => {
@@ -491,6 +513,21 @@ describe('preflight', () => {
     const cwCall = cloudwatch.commandCalls(GetMetricDataCommand)[0]!;
     expect(await (elbCall.thisValue as ElasticLoadBalancingV2Client).config.region()).toBe(WEST);
     expect(await (cwCall.thisValue as CloudWatchClient).config.region()).toBe('us-east-1');
+  });
+
+  test("handler: every client has the functions' SDK retry settings", async () => {
+    allHealthy();
+    globalFetchReady();
+    await preflight.handler(OPERATOR_EVENT);
+    const used = [
+      cloudformation.commandCalls(DescribeStacksCommand)[0]!,
+      elbv2.commandCalls(DescribeTargetHealthCommand)[0]!,
+      cloudwatch.commandCalls(GetMetricDataCommand)[0]!,
+      rds.commandCalls(DescribeDBClustersCommand)[0]!,
+      rds.commandCalls(DescribeGlobalClustersCommand)[0]!,
+      elasticache.commandCalls(DescribeGlobalReplicationGroupsCommand)[0]!,
+    ];
+    for (const call of used) expect(await retrySettings(call.thisValue)).toEqual(SDK_RETRY);
   });
 
   test('handler: refuses with a clear reason', async () => {

@@ -1,10 +1,10 @@
 import {
-  awsError,
   EAST,
   envWithout,
   fakeRuntime,
   loadWithEnv,
   RESOURCES,
+  retrySettings,
   throttled,
   VALID_ENV,
   WEST,
@@ -15,25 +15,31 @@ import {
   DescribeFileSystemsCommand,
   DescribeReplicationConfigurationsCommand,
   EFSClient,
+  ReplicationNotFound,
   UpdateFileSystemProtectionCommand,
 } from '@aws-sdk/client-efs';
 import {
   DescribeGlobalReplicationGroupsCommand,
   ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
+  GlobalReplicationGroupNotFoundFault,
   type DescribeGlobalReplicationGroupsResult,
 } from '@aws-sdk/client-elasticache';
 import {
+  DBClusterNotFoundFault,
   DescribeDBClustersCommand,
   DescribeGlobalClustersCommand,
   FailoverGlobalClusterCommand,
+  GlobalClusterNotFoundFault,
   RDSClient,
+  type DescribeGlobalClustersMessage,
   type GlobalClustersMessage,
 } from '@aws-sdk/client-rds';
 import { mockClient } from 'aws-sdk-client-mock';
 import * as rejoin from '../../lambda/rejoin';
 import { ConfigError } from '../../lambda/shared/errors';
 import { parseSwitchEvent } from '../../lambda/shared/event';
+import { SDK_RETRY } from '../../lambda/shared/sdk';
 
 const EAST_FS = RESOURCES[EAST].fileSystemId;
 const WEST_FS = RESOURCES[WEST].fileSystemId;
@@ -120,6 +126,11 @@ function datastore(
 
 const READY_CACHE = datastore({ role: 'SECONDARY', status: 'associated' });
 
+/** EFS's answer for a file system without replications. */
+function replicationNotFound(): ReplicationNotFound {
+  return new ReplicationNotFound({ message: 'Replication does not exist', $metadata: { httpStatusCode: 404 } });
+}
+
 /** EFS: `westToEast` replication present or not; east's overwrite protection. */
 function files(westToEast: boolean, eastProtection = 'DISABLED'): void {
   const description = {
@@ -135,11 +146,9 @@ function files(westToEast: boolean, eastProtection = 'DISABLED'): void {
       .on(DescribeReplicationConfigurationsCommand, { FileSystemId: WEST_FS })
       .resolves({ Replications: [description] });
   } else {
-    efs
-      .on(DescribeReplicationConfigurationsCommand, { FileSystemId: WEST_FS })
-      .rejects(awsError('ReplicationNotFound'));
+    efs.on(DescribeReplicationConfigurationsCommand, { FileSystemId: WEST_FS }).rejects(replicationNotFound());
   }
-  efs.on(DescribeReplicationConfigurationsCommand, { FileSystemId: EAST_FS }).rejects(awsError('ReplicationNotFound'));
+  efs.on(DescribeReplicationConfigurationsCommand, { FileSystemId: EAST_FS }).rejects(replicationNotFound());
   efs.on(DescribeFileSystemsCommand, { FileSystemId: WEST_FS }).resolves({
     FileSystems: [
       { FileSystemId: WEST_FS, FileSystemProtection: { ReplicationOverwriteProtection: 'ENABLED' } },
@@ -291,7 +300,9 @@ describe('rejoin', () => {
 
   test('a deleted old cluster: refused with "does not exist yet"', async () => {
     rds.on(DescribeGlobalClustersCommand).resolves(globalCluster({ east: 'absent' }));
-    rds.on(DescribeDBClustersCommand).rejects(awsError('DBClusterNotFoundFault'));
+    rds
+      .on(DescribeDBClustersCommand)
+      .rejects(new DBClusterNotFoundFault({ message: 'DBCluster haweb-prod-east not found', $metadata: {} }));
     await expect(
       rejoin.runRejoin(clients, request({ components: ['database'] }), config, fakeRuntime()),
     ).rejects.toThrow(/haweb-prod-east \(us-east-1\) does not exist yet/);
@@ -316,15 +327,66 @@ describe('rejoin', () => {
     expect(mutatingCalls()).toEqual(NO_MUTATION);
   });
 
-  test('retries throttled reads with backoff', async () => {
+  test('a read still throttled after the SDK client retried it fails the run; the function does not read again', async () => {
     rds.on(DescribeGlobalClustersCommand).rejectsOnce(throttled()).rejectsOnce(throttled()).resolves(globalCluster({}));
     eastCluster('available');
     const rt = fakeRuntime();
-    const result = await rejoin.runRejoin(clients, request({ components: ['database'] }), config, rt);
-    expect(result.checks!.database!.ok).toBe(true);
-    expect(rds.commandCalls(DescribeGlobalClustersCommand)).toHaveLength(3);
-    expect(rt.sleeps).toHaveLength(2);
-    expect(rt.log.entries.filter((e) => e.message === 'Throttled; retrying')).toHaveLength(2);
+    await expect(rejoin.runRejoin(clients, request({ components: ['database'] }), config, rt)).rejects.toThrow(
+      'Rate exceeded',
+    );
+    expect(rds.commandCalls(DescribeGlobalClustersCommand)).toHaveLength(1);
+    expect(rt.sleeps).toEqual([]);
+  });
+
+  test("RDS's GlobalClusterNotFoundFault and ElastiCache's GlobalReplicationGroupNotFoundFault are refusals", async () => {
+    rds
+      .on(DescribeGlobalClustersCommand)
+      .rejects(new GlobalClusterNotFoundFault({ message: 'GlobalCluster not found', $metadata: {} }));
+    elasticache
+      .on(DescribeGlobalReplicationGroupsCommand)
+      .rejects(new GlobalReplicationGroupNotFoundFault({ message: 'GlobalReplicationGroup not found', $metadata: {} }));
+    await expect(
+      rejoin.runRejoin(clients, request({ components: ['database', 'cache'] }), config, fakeRuntime()),
+    ).rejects.toThrow(
+      'REFUSED: us-east-1 cannot rejoin yet: database: global cluster haweb-prod-global was not found from us-west-2.; ' +
+        'cache: Global Datastore ldgnf-haweb-prod-sessions was not found from us-west-2.',
+    );
+  });
+
+  test('reads the global cluster through the paginator: a result on a second page is found', async () => {
+    const markers: (string | undefined)[] = [];
+    rds.on(DescribeGlobalClustersCommand).callsFake((input: DescribeGlobalClustersMessage) => {
+      markers.push(input.Marker);
+      return input.Marker === 'page-2' ? globalCluster({}) : { GlobalClusters: [], Marker: 'page-2' };
+    });
+    eastCluster('available');
+    const result = await rejoin.runRejoin(clients, request({ components: ['database'] }), config, fakeRuntime());
+    expect(result.actions).toEqual([
+      'database: haweb-prod-east (us-east-1) is a connected secondary of haweb-prod-west; nothing to do',
+    ]);
+    expect(markers).toEqual([undefined, 'page-2']);
+  });
+
+  test("handler: clients in the active and the rejoining region, each with the functions' SDK retry settings", async () => {
+    rds.on(DescribeGlobalClustersCommand).resolves(globalCluster({}));
+    eastCluster('available');
+    elasticache.on(DescribeGlobalReplicationGroupsCommand).resolves(READY_CACHE);
+    files(false, 'DISABLED');
+    const result = await rejoin.handler({ targetRegion: WEST });
+    expect(result).toMatchObject({ targetRegion: WEST, sourceRegion: EAST, changed: true });
+    const efsCall = (fileSystemId: string) =>
+      efs.commandCalls(DescribeFileSystemsCommand).find((c) => c.args[0].input.FileSystemId === fileSystemId)!;
+    const used: [unknown, string][] = [
+      [rds.commandCalls(DescribeGlobalClustersCommand)[0]!.thisValue, WEST],
+      [rds.commandCalls(DescribeDBClustersCommand)[0]!.thisValue, EAST],
+      [elasticache.commandCalls(DescribeGlobalReplicationGroupsCommand)[0]!.thisValue, WEST],
+      [efsCall(WEST_FS).thisValue, WEST],
+      [efsCall(EAST_FS).thisValue, EAST],
+    ];
+    for (const [client, region] of used) {
+      expect(await (client as RDSClient).config.region()).toBe(region);
+      expect(await retrySettings(client)).toEqual(SDK_RETRY);
+    }
   });
 
   test('dry run: reads only, waits for nothing, reports what it would do', async () => {

@@ -5,11 +5,10 @@ import {
   OPERATOR_EVENT,
   REGION_SWITCH_EVENT,
   RESOURCES,
-  throttled,
   VALID_ENV,
   WEST,
-  awsError,
 } from './fixtures';
+import type { Context } from 'aws-lambda';
 import {
   booleanFromEnv,
   ColdStartConfig,
@@ -20,15 +19,17 @@ import {
   parseServices,
   secondsFromEnv,
 } from '../../lambda/shared/config';
-import { ConfigError, RefusedError } from '../../lambda/shared/errors';
+import { ConfigError } from '../../lambda/shared/errors';
 import { parsePlanStepEvent, parseSwitchEvent } from '../../lambda/shared/event';
 import {
+  invocationKeys,
   invocationOf,
-  isThrottlingError,
+  lambdaEntry,
+  newResult,
   parseRequest,
   pollUntil,
   waitDeadline,
-  withRetry,
+  type SwitchRun,
 } from '../../lambda/shared/runtime';
 
 const REGIONS = [EAST, WEST];
@@ -436,47 +437,6 @@ describe('environment values', () => {
   });
 });
 
-describe('withRetry', () => {
-  test('retries throttling with capped exponential backoff, then succeeds', async () => {
-    const rt = fakeRuntime();
-    let calls = 0;
-    const value = await withRetry(
-      rt,
-      'Op',
-      async () => {
-        calls++;
-        if (calls < 6) throw throttled();
-        return 'ok';
-      },
-      { random: () => 1, baseDelayMs: 1000, maxDelayMs: 4000 },
-    );
-    expect(value).toBe('ok');
-    expect(rt.sleeps).toEqual([1000, 2000, 4000, 4000, 4000]);
-    expect(rt.log.entries.filter((e) => e.message === 'Throttled; retrying')).toHaveLength(5);
-  });
-
-  test('gives up after maxAttempts and rethrows the throttling error', async () => {
-    const rt = fakeRuntime();
-    const fn = jest.fn().mockRejectedValue(throttled());
-    await expect(withRetry(rt, 'Op', fn, { maxAttempts: 3 })).rejects.toThrow('Rate exceeded');
-    expect(fn).toHaveBeenCalledTimes(3);
-  });
-
-  test('does not retry other errors', async () => {
-    const rt = fakeRuntime();
-    const fn = jest.fn().mockRejectedValue(awsError('AccessDenied'));
-    await expect(withRetry(rt, 'Op', fn)).rejects.toThrow('AccessDenied');
-    expect(fn).toHaveBeenCalledTimes(1);
-    expect(rt.sleeps).toEqual([]);
-  });
-
-  test('classifies throttling by name or by the SDK flag', () => {
-    expect(isThrottlingError(awsError('Throttling'))).toBe(true);
-    expect(isThrottlingError(Object.assign(new Error('x'), { $retryable: { throttling: true } }))).toBe(true);
-    expect(isThrottlingError(new RefusedError('x'))).toBe(false);
-  });
-});
-
 describe('pollUntil', () => {
   test('stops when the condition holds', async () => {
     const rt = fakeRuntime();
@@ -570,5 +530,132 @@ describe('plan step invocation (INVOKED_BY=region-switch-plan)', () => {
 
   test('the operator copy still requires a region: an empty event is invalid there', () => {
     expect(() => parseSwitchEvent({}, REGIONS, false)).toThrow(/Invalid event/);
+  });
+});
+
+describe('handler logging (Powertools logger)', () => {
+  type Line = Record<string, unknown>;
+
+  /** The Lambda context of invocation `requestId`. */
+  function lambdaContext(requestId: string): Context {
+    return {
+      awsRequestId: requestId,
+      functionName: 'HaWeb-prod-Ops-Preflight',
+      functionVersion: '$LATEST',
+      invokedFunctionArn: 'arn:aws:lambda:us-west-2:123456789012:function:HaWeb-prod-Ops-Preflight',
+      memoryLimitInMB: '256',
+      logGroupName: '/aws/lambda/HaWeb-prod-Ops-Preflight',
+      logStreamName: '2025/06/01/[$LATEST]0123456789abcdef',
+      callbackWaitsForEmptyEventLoop: true,
+      getRemainingTimeInMillis: () => 60_000,
+      done: () => undefined,
+      fail: () => undefined,
+      succeed: () => undefined,
+    };
+  }
+
+  /** An entry point over `run`, logging at INFO (the other tests silence the logger). */
+  function entry(run: SwitchRun<{ regions: ReturnType<typeof parseRegions>; dryRun: boolean }>) {
+    const saved = process.env.POWERTOOLS_LOG_LEVEL;
+    process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
+    try {
+      return lambdaEntry('test', (env) => ({ regions: parseRegions(env.REGIONS, []), dryRun: false }))(run);
+    } finally {
+      process.env.POWERTOOLS_LOG_LEVEL = saved;
+    }
+  }
+
+  /** The JSON lines the logger printed (to stdout or stderr) while `invoke` ran, and its outcome. */
+  async function printed(invoke: () => Promise<unknown>): Promise<Line[]> {
+    const chunks: string[] = [];
+    const capture = (chunk: unknown) => {
+      chunks.push(String(chunk));
+      return true;
+    };
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation(capture);
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(capture);
+    try {
+      await invoke().catch(() => undefined);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    return chunks
+      .join('')
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Line);
+  }
+
+  const step: SwitchRun<unknown> = async (request, _config, rt) => {
+    rt.log.info('Step');
+    return newResult('test', request);
+  };
+
+  test("every line of an invocation carries the Lambda request ID and the plan execution's identifiers", async () => {
+    const handler = entry(step);
+    const lines = await printed(() => handler(REGION_SWITCH_EVENT, lambdaContext('req-1')));
+    expect(lines.map((l) => l.message)).toEqual(['Request', 'Step', 'Result']);
+    for (const line of lines) {
+      expect(line).toMatchObject({
+        service: 'region-switch-test',
+        function_request_id: 'req-1',
+        function_name: 'HaWeb-prod-Ops-Preflight',
+        function_arn: 'arn:aws:lambda:us-west-2:123456789012:function:HaWeb-prod-Ops-Preflight',
+        executionId: 'a1b2c3d4',
+        planArn: REGION_SWITCH_EVENT.planArn,
+        targetRegion: WEST,
+      });
+    }
+  });
+
+  test('the keys end with the invocation, failed or not: the next one carries only its own', async () => {
+    const handler = entry(async (request, config, rt) => {
+      if (request.executionId) throw new Error('boom');
+      return step(request, config, rt);
+    });
+    const failed = await printed(() => handler(REGION_SWITCH_EVENT, lambdaContext('req-1')));
+    expect(failed.map((l) => l.message)).toEqual(['Request', 'Failed']);
+    expect(failed[1]).toMatchObject({
+      level: 'ERROR',
+      function_request_id: 'req-1',
+      executionId: 'a1b2c3d4',
+      targetRegion: WEST,
+      error: { name: 'Error', message: 'boom' },
+    });
+    const next = await printed(() => handler({ targetRegion: EAST }, lambdaContext('req-2')));
+    expect(next.map((l) => l.message)).toEqual(['Request', 'Step', 'Result']);
+    for (const line of next) {
+      expect(line).toMatchObject({ function_request_id: 'req-2', targetRegion: EAST });
+      expect(line).not.toHaveProperty('executionId');
+      expect(line).not.toHaveProperty('planArn');
+    }
+  });
+
+  test('an event it cannot read is logged with the Lambda request ID, and no execution keys', async () => {
+    const handler = entry(step);
+    const lines = await printed(() => handler({ nothing: true }, lambdaContext('req-3')));
+    expect(lines).toEqual([
+      expect.objectContaining({
+        level: 'ERROR',
+        message: 'Invalid event',
+        function_request_id: 'req-3',
+        eventKeys: ['nothing'],
+        error: expect.objectContaining({
+          name: 'InvalidEventError',
+          message: expect.stringMatching(/^Invalid event: expected Region switch fields/),
+        }),
+      }),
+    ]);
+    expect(lines[0]).not.toHaveProperty('targetRegion');
+  });
+
+  test('invocationKeys: the target region, and the execution ID and plan ARN only when the event has them', () => {
+    expect(invocationKeys(parseSwitchEvent(REGION_SWITCH_EVENT, REGIONS, false))).toEqual({
+      targetRegion: WEST,
+      executionId: 'a1b2c3d4',
+      planArn: REGION_SWITCH_EVENT.planArn,
+    });
+    expect(invocationKeys(parseSwitchEvent(OPERATOR_EVENT, REGIONS, false))).toEqual({ targetRegion: WEST });
   });
 });
