@@ -2,7 +2,7 @@ import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/cl
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
-import { DescribeReplicationConfigurationsCommand, EFSClient } from '@aws-sdk/client-efs';
+import { DescribeReplicationConfigurationsCommand, EFSClient, ReplicationNotFound } from '@aws-sdk/client-efs';
 import {
   DescribeLoadBalancersCommand,
   DescribeTargetGroupsCommand,
@@ -517,7 +517,7 @@ export async function readFiles(efs: EFSClient, fileSystemId: string, now: Date)
     replications = (await efs.send(new DescribeReplicationConfigurationsCommand({ FileSystemId: fileSystemId })))
       .Replications;
   } catch (err) {
-    if (err instanceof Error && err.name === 'ReplicationNotFound') return { fileSystemId, replications: [] };
+    if (err instanceof ReplicationNotFound) return { fileSystemId, replications: [] };
     throw err;
   }
   const result: FileReplication[] = [];
