@@ -57,8 +57,7 @@ export interface FaultExperimentsProps {
  * where `npm run region -- status` shows the writer.
  */
 export class FaultExperiments extends Construct {
-  /** The templates, by name. */
-  public readonly templates: Record<string, fis.CfnExperimentTemplate> = {};
+  private readonly byId = new Map<string, fis.CfnExperimentTemplate>();
   private readonly role: iam.Role;
   private readonly stopConditions: fis.CfnExperimentTemplate.ExperimentTemplateStopConditionProperty[];
   private readonly logGroup: logs.LogGroup;
@@ -247,13 +246,26 @@ export class FaultExperiments extends Construct {
     }
   }
 
+  /** The templates' IDs (`TerminateInstances<Service>`, `DisruptZone`, `FailoverDatabase`), in creation order. */
+  public get templateIds(): readonly string[] {
+    return [...this.byId.keys()];
+  }
+
+  /** The template `id`. Throws for an ID this region does not have. */
+  public template(id: string): fis.CfnExperimentTemplate {
+    const found = this.byId.get(id);
+    if (!found)
+      throw new Error(`${this.node.path}: no experiment template "${id}" (have ${this.templateIds.join(', ')})`);
+    return found;
+  }
+
   private add(
     id: string,
     description: string,
     spec: Pick<fis.CfnExperimentTemplateProps, 'actions' | 'targets'>,
     stopAlarms?: readonly cloudwatch.IAlarm[],
   ): void {
-    this.templates[id] = new fis.CfnExperimentTemplate(this, id, {
+    const template = new fis.CfnExperimentTemplate(this, id, {
       description,
       roleArn: this.role.roleArn,
       stopConditions: stopAlarms
@@ -267,5 +279,6 @@ export class FaultExperiments extends Construct {
       },
       tags: { Name: `${Stack.of(this).stackName}-${id}` },
     });
+    this.byId.set(id, template);
   }
 }

@@ -121,7 +121,7 @@ describe('FaultExperiments', () => {
   });
 
   test('names each terminate template by its service in Pascal case', () => {
-    expect(Object.keys(withDatabase.experiments.templates).sort()).toEqual([
+    expect([...withDatabase.experiments.templateIds].sort()).toEqual([
       'DisruptZone',
       'FailoverDatabase',
       'TerminateInstancesOrderApi',
@@ -131,7 +131,7 @@ describe('FaultExperiments', () => {
       ['TerminateInstancesWeb', 'haweb-test-web'],
       ['TerminateInstancesOrderApi', 'haweb-test-order-api'],
     ] as const) {
-      const cfn = withDatabase.experiments.templates[id]!;
+      const cfn = withDatabase.experiments.template(id);
       const { Properties } = withDatabase.toJSON().Resources[Stack.of(cfn).getLogicalId(cfn)];
       expect(instancesOf(Properties).ResourceTags).toEqual({ 'aws:autoscaling:groupName': service });
     }
@@ -184,5 +184,30 @@ describe('FaultExperiments', () => {
     expect(terminate(withDatabase)[0].Condition).toEqual({
       StringEquals: { 'aws:ResourceTag/aws:autoscaling:groupName': ['haweb-test-web', 'haweb-test-order-api'] },
     });
+  });
+});
+
+describe('FaultExperiments.template', () => {
+  test('names the templates it has when asked for one it has not', () => {
+    expect(withoutDatabase.experiments.templateIds).toEqual(['TerminateInstancesWeb', 'DisruptZone']);
+    expect(() => withoutDatabase.experiments.template('Nope')).toThrow(
+      /no experiment template "Nope" \(have TerminateInstances/,
+    );
+  });
+
+  test('more stop conditions than an experiment template takes are refused (AWS FIS quotas: 5)', () => {
+    const stack = bareStack();
+    const alarms = Array.from({ length: 6 }, (_, i) =>
+      cloudwatch.Alarm.fromAlarmArn(stack, `A${i}`, alarmArn(`a${i}`)),
+    );
+    expect(
+      () =>
+        new FaultExperiments(stack, 'Experiments', {
+          fleets: [WEB],
+          logsKey: testKey(stack),
+          vpc: testVpc(stack),
+          stopAlarms: alarms,
+        }),
+    ).toThrow('stopAlarms has 6 alarms; an experiment template takes at most 5 stop conditions (AWS FIS quotas)');
   });
 });
