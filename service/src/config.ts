@@ -75,6 +75,24 @@ export interface ServiceConfig {
   readonly cookieSecure: boolean;
   /** Largest accepted upload, in bytes. */
   readonly maxUploadBytes: number;
+  /** Largest JSON body of a route that needs a session (POST /notes), in bytes. */
+  readonly maxJsonBodyBytes: number;
+  /** Largest body of a route open to anyone (POST /session), in bytes; the default of every route. */
+  readonly maxPublicBodyBytes: number;
+  /** Time limit to receive a request head (request line and headers), in milliseconds: 408 after it. */
+  readonly headersTimeoutMs: number;
+  /** Time limit to receive a whole request, head and body (an upload included), in milliseconds: 408 after it. */
+  readonly requestTimeoutMs: number;
+  /**
+   * Time without a byte received after which a request whose body is incomplete is answered 408, and a connection
+   * without a request in progress is closed, in milliseconds.
+   */
+  readonly idleTimeoutMs: number;
+  /**
+   * Time an idle kept-alive connection stays open between requests, in milliseconds; above the load balancer's
+   * idle timeout (60 s), so that the load balancer, not the instance, closes idle connections.
+   */
+  readonly keepAliveTimeoutMs: number;
   /** Time limit of each deep health check, in milliseconds. */
   readonly healthTimeoutMs: number;
   /** Time between the start of shutdown (health turns 503) and closing the listener, in seconds. */
@@ -174,6 +192,10 @@ class EnvReader {
 
 const MAX_PORT = 65535;
 const ONE_GIB = 1024 * 1024 * 1024;
+const ONE_MIB = 1024 * 1024;
+
+/** What may appear in a response header value written by the service (SERVICE_VERSION, INSTANCE_ID). */
+const HEADER_SAFE = /^[\x21-\x7e]+$/;
 
 /**
  * Reads the configuration from environment variables (see service/README.md for the table).
@@ -211,6 +233,12 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     sessionTtlSeconds: read.integer('SESSION_TTL_SECONDS', 86400, 60, 30 * 86400),
     cookieSecure: read.boolean('COOKIE_SECURE', true),
     maxUploadBytes: read.integer('MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, ONE_GIB),
+    maxJsonBodyBytes: read.integer('MAX_JSON_BODY_BYTES', 128 * 1024, 1024, ONE_MIB),
+    maxPublicBodyBytes: read.integer('MAX_PUBLIC_BODY_BYTES', 16 * 1024, 256, ONE_MIB),
+    headersTimeoutMs: read.integer('HEADERS_TIMEOUT_SECONDS', 10, 1, 300) * 1000,
+    requestTimeoutMs: read.integer('REQUEST_TIMEOUT_SECONDS', 120, 1, 3600) * 1000,
+    idleTimeoutMs: read.integer('IDLE_TIMEOUT_SECONDS', 30, 1, 3600) * 1000,
+    keepAliveTimeoutMs: read.integer('KEEP_ALIVE_TIMEOUT_SECONDS', 65, 1, 3600) * 1000,
     healthTimeoutMs: read.integer('HEALTH_TIMEOUT_MS', 2000, 100, 60_000),
     shutdownDrainSeconds: read.integer('SHUTDOWN_DRAIN_SECONDS', 0, 0, 3600),
     shutdownTimeoutSeconds: read.integer('SHUTDOWN_TIMEOUT_SECONDS', 30, 1, 3600),
@@ -229,6 +257,27 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
   }
   if (config.filesDir && !config.filesDir.startsWith('/')) {
     read.problems.push(`FILES_DIR must be an absolute path (got "${config.filesDir}")`);
+  }
+  for (const [name, value] of [
+    ['SERVICE_VERSION', config.version],
+    ['INSTANCE_ID', config.instanceId],
+  ] as const) {
+    if (value && !HEADER_SAFE.test(value)) {
+      read.problems.push(
+        `${name} must be printable ASCII without spaces, as it is sent in a header (got ${JSON.stringify(value)})`,
+      );
+    }
+  }
+  if (config.maxPublicBodyBytes > config.maxJsonBodyBytes) {
+    read.problems.push(
+      `MAX_PUBLIC_BODY_BYTES must not exceed MAX_JSON_BODY_BYTES (got ${config.maxPublicBodyBytes} > ${config.maxJsonBodyBytes})`,
+    );
+  }
+  if (config.headersTimeoutMs > config.requestTimeoutMs || config.headersTimeoutMs > config.idleTimeoutMs) {
+    read.problems.push(
+      'HEADERS_TIMEOUT_SECONDS must not exceed REQUEST_TIMEOUT_SECONDS or IDLE_TIMEOUT_SECONDS ' +
+        `(got ${config.headersTimeoutMs / 1000}, ${config.requestTimeoutMs / 1000} and ${config.idleTimeoutMs / 1000})`,
+    );
   }
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return config;

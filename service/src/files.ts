@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
-import { HttpError, isReadOnlyFilesError, mapFilesError } from './errors';
+import { HttpError, isReadOnlyFilesError, mapFilesError, quoteName } from './errors';
 
 /** Names the API accepts: no slash, no leading dot, at most 128 characters. */
 export const FILE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$';
@@ -18,13 +18,16 @@ const FILE_NAME_REGEX = new RegExp(FILE_NAME_PATTERN);
 /** Prefix of temporary upload files; a leading dot keeps them out of the API's name space. */
 const TEMP_PREFIX = '.upload-';
 
+/** The answer to an upload without a byte. */
+export const EMPTY_UPLOAD_MESSAGE = 'request body is empty: an upload needs at least 1 byte';
+
 /** Why a file name is refused, or undefined when it is acceptable. */
 export function fileNameProblem(name: string): string | undefined {
   if (name.includes('..') || name.includes('/') || name.includes('\\')) {
-    return `file name "${name}" refused: path traversal ("..", "/") is not allowed`;
+    return `file name ${quoteName(name)} refused: path traversal ("..", "/") is not allowed`;
   }
   if (!FILE_NAME_REGEX.test(name)) {
-    return `file name "${name}" refused: use 1-128 characters A-Z a-z 0-9 . _ -, starting with a letter or digit`;
+    return `file name ${quoteName(name)} refused: use 1-128 characters A-Z a-z 0-9 . _ -, starting with a letter or digit`;
   }
   return undefined;
 }
@@ -70,12 +73,17 @@ export class FileStore {
   /**
    * Writes `source` as `name`, atomically. Fails with 413 as soon as more than `maxBytes` arrive; the
    * source is then left unread (the caller answers and closes the connection) rather than destroyed,
-   * so that the client receives the 413.
+   * so that the client receives the 413. An empty body is refused (400) and stores nothing.
+   *
+   * When `signal` fires (the client left, or the upload timed out) before the whole body is read, whatever the
+   * stage (before the temporary file is opened, while it opens, while the body is copied), the upload stops with
+   * the signal's reason and its temporary file is removed: nothing is stored, and nothing is left behind.
    *
    * @returns the size written
    */
-  async save(name: string, source: Readable | undefined, maxBytes: number): Promise<number> {
+  async save(name: string, source: Readable | undefined, maxBytes: number, signal?: AbortSignal): Promise<number> {
     const target = this.pathOf(name);
+    if (signal?.aborted) throw signal.reason;
     const temp = path.join(this.dir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
     let handle: fsp.FileHandle;
     try {
@@ -87,7 +95,10 @@ export class FileStore {
     let closed = false;
     let renamed = false;
     try {
-      const size = source ? await copyLimited(source, handle, maxBytes) : 0;
+      // The client may have left while the file was being opened.
+      if (signal?.aborted) throw signal.reason;
+      const size = source ? await copyLimited(source, handle, maxBytes, signal) : 0;
+      if (size === 0) throw new HttpError(400, EMPTY_UPLOAD_MESSAGE);
       await handle.sync();
       await handle.close();
       closed = true;
@@ -192,9 +203,24 @@ export class FileStore {
   }
 }
 
-/** Copies a stream into a file handle, pausing the stream while each chunk is written. */
-function copyLimited(source: Readable, handle: fsp.FileHandle, maxBytes: number): Promise<number> {
+/**
+ * Copies a stream into a file handle, pausing the stream while each chunk is written. Fails with the signal's
+ * reason when it fires before the end, and at once when the stream was already closed before its end (the client
+ * left before the copy began: no event would ever come).
+ */
+function copyLimited(
+  source: Readable,
+  handle: fsp.FileHandle,
+  maxBytes: number,
+  signal?: AbortSignal,
+): Promise<number> {
   return new Promise<number>((resolve, reject) => {
+    const aborted = (): unknown =>
+      signal?.aborted ? signal.reason : new HttpError(400, 'upload aborted by the client');
+    if (signal?.aborted || (source.destroyed && !source.readableEnded)) {
+      reject(aborted());
+      return;
+    }
     let size = 0;
     let settled = false;
     let writing = Promise.resolve();
@@ -205,6 +231,7 @@ function copyLimited(source: Readable, handle: fsp.FileHandle, maxBytes: number)
       source.off('end', onEnd);
       source.off('error', onError);
       source.off('close', onClose);
+      signal?.removeEventListener('abort', onAbort);
       if (err === undefined) resolve(size);
       else reject(err);
     };
@@ -228,15 +255,21 @@ function copyLimited(source: Readable, handle: fsp.FileHandle, maxBytes: number)
     const onEnd = (): void => {
       writing.then(() => finish(), finish);
     };
-    const onError = (err: Error): void => finish(new HttpError(400, `upload failed: ${err.message}`));
+    const onError = (err: Error): void =>
+      finish(signal?.aborted ? signal.reason : new HttpError(400, `upload failed: ${err.message}`));
     const onClose = (): void => {
       // 'close' before 'end': the client went away mid-upload.
-      if (!source.readableEnded) finish(new HttpError(400, 'upload aborted by the client'));
+      if (!source.readableEnded) finish(aborted());
+    };
+    const onAbort = (): void => {
+      source.pause();
+      finish(signal!.reason);
     };
     source.on('data', onData);
     source.on('end', onEnd);
     source.on('error', onError);
     source.on('close', onClose);
+    signal?.addEventListener('abort', onAbort, { once: true });
     source.resume();
   });
 }

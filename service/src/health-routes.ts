@@ -7,6 +7,7 @@ import type { ServiceConfig } from './config';
 import type { FileStore } from './files';
 import { checkReadiness, type Lifecycle } from './health';
 import type { SessionStore } from './sessions';
+import { schemas } from './validation';
 
 /** What the health routes need. */
 export interface HealthRouteDependencies {
@@ -28,12 +29,14 @@ export interface HealthRouteDependencies {
 export function registerHealthRoutes(app: FastifyInstance, deps: HealthRouteDependencies): void {
   const identity = { version: deps.config.version, instanceId: deps.config.instanceId };
 
-  app.get('/health', async (_request, reply) => {
+  const options = { schema: { querystring: schemas.noQuery } };
+
+  app.get('/health', options, async (_request, reply) => {
     if (deps.lifecycle.draining) return reply.code(503).send({ status: 'draining', ...identity });
     return { status: 'ok', ...identity };
   });
 
-  app.get('/health/ready', async (_request, reply) => {
+  app.get('/health/ready', options, async (_request, reply) => {
     if (deps.lifecycle.draining) return reply.code(503).send({ status: 'draining', ...identity });
     const report = await checkReadiness({
       pool: deps.pool,

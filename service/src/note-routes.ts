@@ -2,41 +2,60 @@
  * Notes in PostgreSQL: write one (signed in), list the newest, read one.
  */
 import type { FastifyInstance } from 'fastify';
+import type { ServiceConfig } from './config';
 import type { NotesRepository } from './db';
 import { HttpError } from './errors';
-import { requireSession } from './session-routes';
+import { sessionOf, sessionRequired } from './session-routes';
 import type { SessionStore } from './sessions';
 import { schemas } from './validation';
 
 /** What the note routes need. */
 export interface NoteRouteDependencies {
+  /** The configuration. */
+  readonly config: ServiceConfig;
   /** Session store. */
   readonly sessions: SessionStore;
   /** The notes table. */
   readonly notes: NotesRepository;
 }
 
+/** Default of `GET /notes?limit=`. */
+export const DEFAULT_NOTE_LIMIT = 50;
+
 /** Registers the note routes. */
 export function registerNoteRoutes(app: FastifyInstance, deps: NoteRouteDependencies): void {
-  const { sessions, notes } = deps;
+  const { config, sessions, notes } = deps;
 
-  app.post<{ Body: { text: string } }>('/notes', { schema: { body: schemas.createNote } }, async (request, reply) => {
-    const session = await requireSession(request, sessions);
-    const note = await notes.create(session.user, request.body.text);
-    return reply.code(201).send(note);
-  });
-
-  app.get<{ Querystring: { limit: number } }>(
+  app.post<{ Body: { text: string } }>(
     '/notes',
-    { schema: { querystring: schemas.listNotes } },
-    async (request) => {
-      return { notes: await notes.list(request.query.limit) };
+    {
+      schema: { querystring: schemas.noQuery, body: schemas.createNote },
+      // The session is checked before the body is read, so only a signed-in client gets the larger body limit.
+      onRequest: sessionRequired(sessions),
+      bodyLimit: config.maxJsonBodyBytes,
+    },
+    async (request, reply) => {
+      const note = await notes.create(sessionOf(request).user, request.body.text);
+      return reply.code(201).send(note);
     },
   );
 
-  app.get<{ Params: { id: string } }>('/notes/:id', { schema: { params: schemas.noteId } }, async (request) => {
-    const note = await notes.get(Number(request.params.id));
-    if (!note) throw new HttpError(404, `note ${request.params.id} not found`);
-    return note;
-  });
+  app.get<{ Querystring: { limit?: string } }>(
+    '/notes',
+    { schema: { querystring: schemas.listNotes } },
+    async (request) => {
+      const limit = request.query.limit === undefined ? DEFAULT_NOTE_LIMIT : Number(request.query.limit);
+      return { notes: await notes.list(limit) };
+    },
+  );
+
+  app.get<{ Params: { id: string } }>(
+    '/notes/:id',
+    { schema: { querystring: schemas.noQuery, params: schemas.noteId } },
+    async (request) => {
+      const note = await notes.get(Number(request.params.id));
+      if (!note) throw new HttpError(404, `note ${request.params.id} not found`);
+      return note;
+    },
+  );
 }

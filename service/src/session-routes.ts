@@ -6,7 +6,7 @@ import type { ServiceConfig } from './config';
 import { clearCookie, readCookie, writeCookie } from './cookies';
 import { HttpError } from './errors';
 import { SESSION_COOKIE, SessionStore, type Session } from './sessions';
-import { schemas } from './validation';
+import { absentBodyIsEmpty, schemas } from './validation';
 
 /** What the session routes need. */
 export interface SessionRouteDependencies {
@@ -30,35 +30,65 @@ export async function requireSession(request: FastifyRequest, sessions: SessionS
   return session;
 }
 
+const signedIn = new WeakMap<FastifyRequest, Session>();
+
+/**
+ * The onRequest hook of the routes that need a session: 401 before anything of the body is read, so a client
+ * without a session can neither upload nor make the service buffer a JSON body. The handler reads the session
+ * with {@link sessionOf}.
+ */
+export function sessionRequired(sessions: SessionStore): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
+    signedIn.set(request, await requireSession(request, sessions));
+  };
+}
+
+/** The session {@link sessionRequired} found for the request. */
+export function sessionOf(request: FastifyRequest): Session {
+  const session = signedIn.get(request);
+  if (session === undefined) throw new Error(`route ${request.url} reads a session without sessionRequired`);
+  return session;
+}
+
 /** Registers the session routes. */
 export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDependencies): void {
   const { config, sessions } = deps;
+  const noBody = { schema: { querystring: schemas.noQuery, body: schemas.noBody }, preValidation: absentBodyIsEmpty };
 
-  app.post<{ Body: { user: string } }>('/session', { schema: { body: schemas.signIn } }, async (request, reply) => {
-    // Session ID rotation: a sign-in never keeps an ID that existed before it (session fixation).
-    const previous = readCookie(request, SESSION_COOKIE);
-    if (SessionStore.isWellFormedId(previous)) await sessions.delete(previous);
-    const session = await sessions.create(request.body.user);
-    writeCookie(reply, SESSION_COOKIE, session.id, {
-      maxAgeSeconds: config.sessionTtlSeconds,
-      secure: config.cookieSecure,
-    });
-    return reply.code(201).send({ user: session.user, counter: session.counter });
-  });
+  app.post<{ Body: { user: string } }>(
+    '/session',
+    // Open to anyone: the small body limit (also the app's default), stated here as it matters most here.
+    { schema: { querystring: schemas.noQuery, body: schemas.signIn }, bodyLimit: config.maxPublicBodyBytes },
+    async (request, reply) => {
+      // Session ID rotation: a sign-in never keeps an ID that existed before it (session fixation).
+      const previous = readCookie(request, SESSION_COOKIE);
+      if (SessionStore.isWellFormedId(previous)) await sessions.delete(previous);
+      const session = await sessions.create(request.body.user);
+      writeCookie(reply, SESSION_COOKIE, session.id, {
+        maxAgeSeconds: config.sessionTtlSeconds,
+        secure: config.cookieSecure,
+      });
+      return reply.code(201).send({ user: session.user, counter: session.counter });
+    },
+  );
 
-  app.get('/session', async (request) => {
-    const session = await requireSession(request, sessions);
-    return { user: session.user, counter: session.counter };
-  });
+  app.get(
+    '/session',
+    { schema: { querystring: schemas.noQuery }, onRequest: sessionRequired(sessions) },
+    async (request) => {
+      const session = sessionOf(request);
+      return { user: session.user, counter: session.counter };
+    },
+  );
 
-  app.delete('/session', async (request, reply) => {
+  app.delete('/session', noBody, async (request, reply) => {
     const id = readCookie(request, SESSION_COOKIE);
     if (SessionStore.isWellFormedId(id)) await sessions.delete(id);
     clearCookie(reply, SESSION_COOKIE, config.cookieSecure);
     return reply.code(204).send();
   });
 
-  app.post('/session/counter', async (request) => {
+  app.post('/session/counter', noBody, async (request) => {
     const id = readCookie(request, SESSION_COOKIE);
     const counter = SessionStore.isWellFormedId(id) ? await sessions.increment(id) : undefined;
     if (counter === undefined) throw new HttpError(401, 'not signed in');

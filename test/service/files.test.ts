@@ -10,8 +10,11 @@ import {
 } from '../../service/src/errors';
 import { FileStore } from '../../service/src/files';
 import {
+  accessLines,
   closeAll,
   createTestApp,
+  exchangeRaw,
+  parseResponses,
   rawRequest,
   signIn,
   startBackends,
@@ -75,10 +78,49 @@ describe('PUT and GET /files/:name', () => {
     expect((await service.app.inject({ url: '/files/notes.txt', headers: { cookie } })).body).toBe('version 2');
   });
 
-  test('stores an empty file', async () => {
-    const put = await upload('empty.bin', Buffer.alloc(0));
-    expect(put.statusCode).toBe(201);
-    expect(put.json()).toEqual({ name: 'empty.bin', size: 0 });
+  test('refuses an empty body with 400 and stores nothing', async () => {
+    const before = listDir();
+    const response = await upload('empty.bin', Buffer.alloc(0));
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'request body is empty: an upload needs at least 1 byte' });
+    expect(listDir()).toEqual(before);
+  });
+
+  test('refuses a streamed body that turns out empty with 400, and leaves no temporary file', async () => {
+    const before = listDir();
+    const response = await upload('empty-stream.bin', Readable.from([]));
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'request body is empty: an upload needs at least 1 byte' });
+    expect(listDir()).toEqual(before);
+  });
+
+  test.each([
+    ['an empty body', undefined],
+    ['a body', 'data'],
+  ])('refuses a request without Content-Type and with %s with 415, and stores nothing', async (_case, payload) => {
+    const before = listDir();
+    const response = await service.app.inject({
+      method: 'PUT',
+      url: '/files/no-type.bin',
+      payload,
+      headers: { cookie },
+    });
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toEqual({
+      error: 'unsupported content type "none": this endpoint takes application/octet-stream',
+    });
+    expect(listDir()).toEqual(before);
+  });
+
+  test('refuses an unknown query parameter with 400', async () => {
+    const withQuery = await service.app.inject({
+      method: 'PUT',
+      url: '/files/query.bin?overwrite=1',
+      payload: 'data',
+      headers: { cookie, 'content-type': 'application/octet-stream' },
+    });
+    expect(withQuery.statusCode).toBe(400);
+    expect(withQuery.json()).toEqual({ error: 'unknown query parameter "overwrite"' });
   });
 
   test('answers 404 for a missing file', async () => {
@@ -143,6 +185,22 @@ describe('file names', () => {
   test('accepts 128 characters', async () => {
     expect((await upload('y'.repeat(128), 'data')).statusCode).toBe(201);
   });
+
+  test.each([129, 256, 257, 300, 1000, 5000])(
+    'refuses a name of %d characters with 400 (never 414)',
+    async (length) => {
+      for (const method of ['PUT', 'GET'] as const) {
+        const response =
+          method === 'PUT'
+            ? await upload('z'.repeat(length), 'data')
+            : await service.app.inject({ url: `/files/${'z'.repeat(length)}`, headers: { cookie } });
+        expect(response.statusCode).toBe(400);
+        expect(response.json()).toEqual({
+          error: `file name "${'z'.repeat(64)}..." refused: use 1-128 characters A-Z a-z 0-9 . _ -, starting with a letter or digit`,
+        });
+      }
+    },
+  );
 });
 
 describe('upload limit', () => {
@@ -197,6 +255,50 @@ describe('over a real connection', () => {
     expect(fs.existsSync(path.join(backends.filesDir, 'chunked.bin'))).toBe(false);
   });
 
+  test('a name too long for a request head is a 431 with the service headers', async () => {
+    const response = await exchangeRaw(
+      port,
+      `GET /files/${'n'.repeat(20_000)} HTTP/1.1\r\nHost: test\r\nCookie: ${cookie}\r\n\r\n`,
+    );
+    const [answer] = parseResponses(response);
+    expect(answer).toMatchObject({
+      status: 431,
+      headers: { 'x-instance-id': 'i-test-a', 'x-service-version': '1.2.3-test' },
+    });
+  });
+
+  test('a Content-Length shorter than the body: the declared bytes are the upload (201), the rest a 400', async () => {
+    const before = accessLines(service).length;
+    const response = await exchangeRaw(
+      port,
+      'PUT /files/short.bin HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\n' +
+        `Cookie: ${cookie}\r\nContent-Length: 5\r\n\r\nhello, and more than was declared`,
+    );
+    const answers = parseResponses(response);
+    expect(answers.map((a) => a.status)).toEqual([201, 400]);
+    expect(JSON.parse(answers[0]!.body)).toEqual({ name: 'short.bin', size: 5 });
+    expect(answers[1]!.headers).toMatchObject({ 'x-instance-id': 'i-test-a', connection: 'close' });
+    expect(fs.readFileSync(path.join(backends.filesDir, 'short.bin'), 'utf8')).toBe('hello');
+    expect(tempUploads(backends.filesDir)).toEqual([]);
+    await waitFor(() => accessLines(service).length >= before + 2, 2000, 'both lines');
+    expect(accessLines(service).slice(before)).toEqual([
+      expect.objectContaining({ method: 'PUT', path: '/files/short.bin', status: 201 }),
+      expect.objectContaining({ status: 400, clientError: 'HPE_INVALID_METHOD' }),
+    ]);
+  });
+
+  test('a client without a session gets its 401 at once, without the body being read, and the connection closes', async () => {
+    const request = rawRequest(
+      port,
+      'PUT /files/anonymous.bin HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\n' +
+        `Content-Length: ${MAX_UPLOAD_BYTES}\r\n\r\n`,
+    );
+    const response = await request.response;
+    expect(response).toMatch(/^HTTP\/1\.1 401 /);
+    expect(response.toLowerCase()).toContain('connection: close');
+    expect(tempUploads(backends.filesDir)).toEqual([]);
+  });
+
   test('an aborted upload leaves no partial file and keeps the previous version', async () => {
     await upload('report.pdf', 'complete version 1');
 
@@ -243,7 +345,18 @@ describe('a store that refuses writes or is gone (each system error a 503, never
     ['EROFS', 'read-only file system (the EFS replication destination)', READ_ONLY_FILES_MESSAGE, HttpError],
     ['EACCES', 'permission refused', READ_ONLY_FILES_MESSAGE, DependencyUnavailableError],
     ['EPERM', 'operation refused', READ_ONLY_FILES_MESSAGE, DependencyUnavailableError],
-    ['ENOSPC', 'file system full', 'shared files unavailable; try again shortly', DependencyUnavailableError],
+    [
+      'ENOSPC',
+      'file system full',
+      'shared files are full; uploads resume once space is freed',
+      DependencyUnavailableError,
+    ],
+    [
+      'EDQUOT',
+      'quota reached',
+      'shared files are full; uploads resume once space is freed',
+      DependencyUnavailableError,
+    ],
     ['EIO', 'I/O error', 'shared files unavailable; try again shortly', DependencyUnavailableError],
     ['ESTALE', 'stale NFS handle', 'shared files unavailable; try again shortly', DependencyUnavailableError],
     ['ENOENT', 'directory gone', 'shared files unavailable; try again shortly', DependencyUnavailableError],

@@ -134,6 +134,12 @@ export function testConfig(backends: Backends, overrides: Partial<ServiceConfig>
     sessionTtlSeconds: 3600,
     cookieSecure: true,
     maxUploadBytes: 10 * 1024 * 1024,
+    maxJsonBodyBytes: 128 * 1024,
+    maxPublicBodyBytes: 16 * 1024,
+    headersTimeoutMs: 10_000,
+    requestTimeoutMs: 120_000,
+    idleTimeoutMs: 30_000,
+    keepAliveTimeoutMs: 65_000,
     healthTimeoutMs: 2000,
     maintenanceIntervalSeconds: 60,
     shutdownDrainSeconds: 0,
@@ -340,4 +346,71 @@ export function httpRequest(
     request.on('error', reject);
     request.end(options.body);
   });
+}
+
+/** Starts listening on a free loopback port; returns the port. */
+export async function listenOnLoopback(app: FastifyInstance): Promise<number> {
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  return (app.server.address() as net.AddressInfo).port;
+}
+
+/**
+ * Sends `data` on a new connection and resolves with everything the server sent once it closes the connection;
+ * fails after `timeoutMs` (with what came so far) when it does not.
+ */
+export function exchangeRaw(port: number, data: string | Buffer, timeoutMs = 3000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let received = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`connection still open after ${timeoutMs} ms; received: ${JSON.stringify(received)}`));
+    }, timeoutMs);
+    socket.on('data', (chunk) => (received += chunk.toString('latin1')));
+    socket.on('close', () => {
+      clearTimeout(timer);
+      resolve(received);
+    });
+    socket.on('error', () => undefined);
+    socket.write(data);
+  });
+}
+
+/** One HTTP/1.1 response parsed from raw text. */
+export interface RawResponse {
+  /** Status code. */
+  readonly status: number;
+  /** Headers, lower-case names. */
+  readonly headers: Record<string, string>;
+  /** Body (Content-Length framed). */
+  readonly body: string;
+}
+
+/** Splits the raw text of one or more Content-Length-framed responses. */
+export function parseResponses(text: string): RawResponse[] {
+  const responses: RawResponse[] = [];
+  let rest = text;
+  while (rest.startsWith('HTTP/1.1 ')) {
+    const headEnd = rest.indexOf('\r\n\r\n');
+    if (headEnd < 0) break;
+    const [statusLine, ...lines] = rest.slice(0, headEnd).split('\r\n');
+    const headers: Record<string, string> = {};
+    for (const line of lines) {
+      const colon = line.indexOf(':');
+      headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+    }
+    const length = Number(headers['content-length'] ?? 0);
+    responses.push({
+      status: Number(statusLine!.split(' ')[1]),
+      headers,
+      body: rest.slice(headEnd + 4, headEnd + 4 + length),
+    });
+    rest = rest.slice(headEnd + 4 + length);
+  }
+  return responses;
+}
+
+/** The access-log lines of an app (`msg: "request"`). */
+export function accessLines(service: TestApp): Record<string, unknown>[] {
+  return service.logs.filter((line) => line.msg === 'request');
 }

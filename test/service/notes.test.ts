@@ -1,3 +1,4 @@
+import { NotesRepository } from '../../service/src/db';
 import { closeAll, createTestApp, signIn, startBackends, testConfig, type Backends, type TestApp } from './helpers';
 
 let backends: Backends;
@@ -119,9 +120,155 @@ describe('GET /notes/:id', () => {
     expect(response.json()).toEqual({ error: 'note 424242 not found' });
   });
 
-  test.each(['abc', '-1', '1e3', '9'.repeat(16)])('answers 400 for id %s', async (id) => {
+  test.each(['0', '00', '007', 'abc', '-1', '1e3', '+1', '9'.repeat(16)])('answers 400 for id %s', async (id) => {
     const response = await service.app.inject({ url: `/notes/${id}` });
     expect(response.statusCode).toBe(400);
-    expect(response.json()).toEqual({ error: 'note id must be a positive integer' });
+    expect(response.json()).toEqual({ error: 'note id must be a positive integer (1 to 15 digits, no leading zero)' });
+  });
+});
+
+describe('input that must not slip through (400, nothing stored)', () => {
+  async function noteCount(): Promise<number> {
+    return Number((await backends.pg.adminQuery('SELECT count(*) AS n FROM notes'))[0]!.n);
+  }
+
+  function postRaw(body: Buffer | string, contentType = 'application/json') {
+    return service.app.inject({
+      method: 'POST',
+      url: '/notes',
+      payload: body,
+      headers: { cookie, 'content-type': contentType },
+    });
+  }
+
+  test('a NUL character (which PostgreSQL text cannot hold) is a 400 naming the field, not a 500', async () => {
+    const before = await noteCount();
+    const response = await postRaw('{"text":"a\\u0000b"}');
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'text contains the NUL character (U+0000), which is not accepted' });
+    expect(await noteCount()).toBe(before);
+  });
+
+  test.each([
+    ['a lone high surrogate', '{"text":"a\\ud800b"}', 'U+D800'],
+    ['a lone low surrogate', '{"text":"\\udc00"}', 'U+DC00'],
+    ['a reversed pair', '{"text":"\\udc00\\ud800"}', 'U+DC00'],
+  ])('%s is a 400, never stored as U+FFFD', async (_case, body, unit) => {
+    const before = await noteCount();
+    const response = await postRaw(body);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: `text is not valid Unicode: it contains a lone surrogate (${unit})` });
+    expect(await noteCount()).toBe(before);
+  });
+
+  test('a surrogate pair (an emoji, escaped or not) is valid and stored as sent', async () => {
+    const response = await postRaw('{"text":"\\ud83d\\ude00 \u{1F600}"}');
+    expect(response.statusCode).toBe(201);
+    expect(response.json().text).toBe('\u{1F600} \u{1F600}');
+  });
+
+  test.each([
+    [
+      'a byte that is never UTF-8',
+      Buffer.from([0x7b, 0x22, 0x74, 0x65, 0x78, 0x74, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]),
+    ],
+    ['a truncated sequence', Buffer.concat([Buffer.from('{"text":"'), Buffer.from([0xe2, 0x82]), Buffer.from('"}')])],
+    [
+      'an encoded surrogate (CESU-8)',
+      Buffer.concat([Buffer.from('{"text":"'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('"}')]),
+    ],
+    ['an overlong encoding', Buffer.concat([Buffer.from('{"text":"'), Buffer.from([0xc0, 0xaf]), Buffer.from('"}')])],
+  ])('%s in the raw body is a 400, never stored as U+FFFD', async (_case, body) => {
+    const before = await noteCount();
+    const response = await postRaw(body);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'request body is not valid UTF-8' });
+    expect(await noteCount()).toBe(before);
+  });
+
+  test('a charset other than UTF-8 is a 415', async () => {
+    const response = await postRaw('{"text":"x"}', 'application/json; charset=latin1');
+    expect(response.statusCode).toBe(415);
+    expect(response.json()).toEqual({ error: 'unsupported charset "latin1": JSON bodies are UTF-8' });
+  });
+
+  test('an unknown field is a 400 naming it, never dropped', async () => {
+    const before = await noteCount();
+    const response = await service.app.inject({
+      method: 'POST',
+      url: '/notes',
+      payload: { text: 'x', author: 'mallory' },
+      headers: { cookie },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'unknown field "author"' });
+    expect(await noteCount()).toBe(before);
+  });
+
+  test.each([
+    ['a number', 123],
+    ['a boolean', true],
+    ['an array', ['x']],
+    ['null', null],
+  ])('text as %s is a 400, never coerced', async (_case, text) => {
+    const response = await postNote(text);
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'text must be a string of 1 to 10000 characters' });
+  });
+
+  test('a __proto__ field is a 400', async () => {
+    const response = await postRaw('{"text":"x","__proto__":{"admin":true}}');
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'request body has the forbidden field "__proto__"' });
+  });
+
+  test.each([
+    ['an unknown parameter', '/notes?limit=5&debug=1', 'unknown query parameter "debug"'],
+    ['a repeated limit', '/notes?limit=5&limit=6', 'limit must be an integer from 1 to 100'],
+    ['a limit with a sign', '/notes?limit=+5', 'limit must be an integer from 1 to 100'],
+    ['a parameter on a note', '/notes/1?x=1', 'unknown query parameter "x"'],
+  ])('%s in the query string is a 400 naming it', async (_case, url, error) => {
+    const response = await service.app.inject({ url });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error });
+  });
+
+  test('a client without a session gets its 401 before the body is read, even an invalid one', async () => {
+    expect((await postRaw('{"not json')).statusCode).toBe(400);
+    const anonymous = await service.app.inject({
+      method: 'POST',
+      url: '/notes',
+      payload: '{"not json',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(anonymous.statusCode).toBe(401);
+    expect(anonymous.json()).toEqual({ error: 'not signed in' });
+  });
+
+  test('a signed-in body up to MAX_JSON_BODY_BYTES is read; a larger one is a 413', async () => {
+    // 10000 escaped characters: 60 KB of JSON, above the 16 KiB of the routes open to anyone.
+    const escaped = `{"text":"${'\\u00e9'.repeat(10_000)}"}`;
+    expect((await postRaw(escaped)).statusCode).toBe(201);
+    const tooLarge = await postRaw(`{"text":"${'x'.repeat(128 * 1024)}"}`);
+    expect(tooLarge.statusCode).toBe(413);
+    expect(tooLarge.json()).toEqual({ error: 'request body is larger than 131072 bytes' });
+  });
+});
+
+describe('database data errors (SQLSTATE classes 22 and 23) are 4xx, not 500', () => {
+  test('a value PostgreSQL cannot store (22021: NUL) is a 400 with its reason', async () => {
+    const notes = new NotesRepository(service.pool);
+    await expect(notes.create('writer', 'a\u0000b')).rejects.toMatchObject({
+      statusCode: 400,
+      message: expect.stringMatching(/^value refused by the database: invalid byte sequence for encoding "UTF8": 0x00/),
+    });
+  });
+
+  test('a constraint violation (23514: the note length check) is a 400 with its reason', async () => {
+    const notes = new NotesRepository(service.pool);
+    await expect(notes.create('writer', 'x'.repeat(10_001))).rejects.toMatchObject({
+      statusCode: 400,
+      message: expect.stringMatching(/^value refused by the database: .*notes_text_length/),
+    });
   });
 });

@@ -116,6 +116,20 @@ describe('Redis restart', () => {
   });
 });
 
+describe('session store out of memory (maxmemory reached)', () => {
+  test('a sign-in is a 503 "full", not a 500; reads still work', async () => {
+    await service.redis.config('SET', 'maxmemory', '1');
+    try {
+      const signInAttempt = await service.app.inject({ method: 'POST', url: '/session', payload: { user: 'x' } });
+      expect(signInAttempt.statusCode).toBe(503);
+      expect(signInAttempt.json()).toEqual({ error: 'session store is full; sign-in resumes once it has room' });
+      expect((await service.app.inject({ url: '/session', headers: { cookie } })).statusCode).toBe(200);
+    } finally {
+      await service.redis.config('SET', 'maxmemory', '0');
+    }
+  });
+});
+
 describe('read-only session store (secondary region replica)', () => {
   let replica: RedisServer;
   let secondary: TestApp;

@@ -129,6 +129,65 @@ describe('POST /session', () => {
   });
 });
 
+describe('strict input (400 naming the field: never dropped, never coerced)', () => {
+  test.each([
+    [{ user: 'alice', admin: true }, 'unknown field "admin"'],
+    [{ user: 123 }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ user: true }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ user: ['alice'] }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ user: 'alice', [`x${'y'.repeat(100)}`]: 1 }, `unknown field "x${'y'.repeat(63)}..."`],
+  ])('POST /session refuses %j with 400 and creates no session', async (payload, error) => {
+    const keys = await a.redis.keys('session:*');
+    const response = await a.app.inject({ method: 'POST', url: '/session', payload });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error });
+    expect(response.headers['set-cookie']).toBeUndefined();
+    expect((await a.redis.keys('session:*')).length).toBe(keys.length);
+  });
+
+  test.each([
+    ['POST', '/session/counter', { admin: true }, 'unknown field "admin"'],
+    ['DELETE', '/session', { all: true }, 'unknown field "all"'],
+    ['POST', '/session/counter', [], 'request body must be a JSON object'],
+  ])('%s %s refuses body %j with 400: it takes none', async (method, url, payload, error) => {
+    const cookie = await signIn(a.app, 'strict');
+    const response = await a.app.inject({ method: method as 'POST', url, payload, headers: { cookie } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error });
+    expect((await a.app.inject({ url: '/session', headers: { cookie } })).json()).toEqual({
+      user: 'strict',
+      counter: 0,
+    });
+  });
+
+  test.each([
+    ['GET', '/session'],
+    ['POST', '/session'],
+    ['GET', '/health'],
+    ['GET', '/health/ready'],
+  ])('%s %s refuses an unknown query parameter with 400', async (method, url) => {
+    const cookie = await signIn(a.app, 'strict');
+    const response = await a.app.inject({
+      method: method as 'GET',
+      url: `${url}?debug=1`,
+      payload: method === 'POST' ? { user: 'alice' } : undefined,
+      headers: { cookie },
+    });
+    expect(response.statusCode).toBe(400);
+    expect(response.json()).toEqual({ error: 'unknown query parameter "debug"' });
+  });
+
+  test('the body of POST /session (open to anyone) is limited to MAX_PUBLIC_BODY_BYTES: 413 above', async () => {
+    const response = await a.app.inject({
+      method: 'POST',
+      url: '/session',
+      payload: { user: 'x'.repeat(16 * 1024) },
+    });
+    expect(response.statusCode).toBe(413);
+    expect(response.json()).toEqual({ error: 'request body is larger than 16384 bytes' });
+  });
+});
+
 describe('GET /session', () => {
   test('answers the user and counter of the session', async () => {
     const cookie = await signIn(a.app, 'dave');
