@@ -4,7 +4,7 @@ import { IConstruct } from 'constructs';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { EnvironmentConfig } from '../lib/config';
+import { ConfigError, EnvironmentConfig, validateEnvironmentConfig } from '../lib/config';
 import { demo } from '../lib/config/environments';
 
 /** The feature flags of cdk.json, so tests synthesize exactly as `cdk synth` does. */
@@ -62,4 +62,15 @@ export function subnetIdsOf(network: Template, tier: string): string[] {
       Properties: { Tags: Match.arrayWith([{ Key: 'aws-cdk:subnet-type', Value: tier }]) },
     }),
   );
+}
+
+/** The problems `validateEnvironmentConfig` reports for a config, or [] when it is valid. */
+export function configProblems(config: EnvironmentConfig): readonly string[] {
+  try {
+    validateEnvironmentConfig(config);
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
 }

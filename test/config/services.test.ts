@@ -4,26 +4,16 @@
  */
 import {
   CapacityConfig,
-  ConfigError,
   dataComponents,
   EnvironmentConfig,
   MAX_SERVICE_SETTINGS,
   routeOf,
   ServiceDefinition,
-  validateEnvironmentConfig,
 } from '../../lib/config';
 import { catalogService, demo, prod, staging, webService } from '../../lib/config/environments';
+import { configProblems } from '../helpers';
 
-/** The problems a config has, or [] when it is valid. */
-function problemsOf(config: EnvironmentConfig): readonly string[] {
-  try {
-    validateEnvironmentConfig(config);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-}
+const problemsOf = configProblems;
 
 const [web, catalog] = staging.services as [ServiceDefinition, ServiceDefinition];
 /** staging with service `index` (0 web, 1 catalog) changed. */

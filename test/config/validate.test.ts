@@ -1,17 +1,9 @@
-import { ConfigError, EnvironmentConfig, parseCidr, validateEnvironmentConfig } from '../../lib/config';
+import { EnvironmentConfig, parseCidr, validateEnvironmentConfig } from '../../lib/config';
 import { PRODUCTION_DATABASE_INSTANCES } from '../../lib/config/validate';
 import { demo, prod } from '../../lib/config/environments';
+import { configProblems } from '../helpers';
 
-/** The problems a config has, or [] when it is valid. */
-function problemsOf(config: EnvironmentConfig): readonly string[] {
-  try {
-    validateEnvironmentConfig(config);
-    return [];
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-}
+const problemsOf = configProblems;
 
 const primary = (p: Partial<EnvironmentConfig['primary']>) => ({ ...demo, primary: { ...demo.primary, ...p } });
 const secondary = (s: Partial<EnvironmentConfig['secondary']>) => ({

@@ -23,6 +23,7 @@ import { ServiceSettings, settingsVersion } from '../../lib/constructs/service-s
 import { ServiceBundle } from '../../lib/constructs/service-bundle';
 import { bareStack, TEST_ACCOUNT, templateOf, testKey } from '../harness';
 import { logicalIdOf, tempDir } from '../helpers';
+import { systemdValue } from '../support/systemd';
 
 /** The reference service of the config (`webService`): Node.js 22 by its boot hook, every data component. */
 const WEB = demo.services.find((s) => s.name === 'web')!;
@@ -445,23 +446,6 @@ describe('ServiceBootstrap.grantTo', () => {
     expect(JSON.stringify(statements.map((s) => s.Resource))).not.toMatch(/"\*"/);
   });
 });
-
-/**
- * A value of a systemd `EnvironmentFile=` line `NAME="..."`, read as systemd reads double-quoted values
- * (src/basic/env-file.c): inside the quotes, a backslash before `"`, `\`, `` ` `` or `$` escapes it; any other
- * backslash is kept; nothing is expanded.
- */
-function systemdValue(line: string): [string, string] {
-  const eq = line.indexOf('=');
-  const raw = line.slice(eq + 1);
-  expect(raw.startsWith('"') && raw.endsWith('"')).toBe(true);
-  let value = '';
-  for (let i = 1; i < raw.length - 1; i++) {
-    if (raw[i] === '\\' && '"\\`$'.includes(raw[i + 1]!)) value += raw[++i];
-    else value += raw[i];
-  }
-  return [line.slice(0, eq), value];
-}
 
 describe("secretsCommands: the service's secrets, read for real with bash and jq from a stand-in AWS CLI", () => {
   /** The stand-in's secrets: name → SecretString. */

@@ -5,6 +5,7 @@ import * as path from 'path';
 import { ServiceSettings, settingsCommands, settingsVersion } from '../../lib/constructs/service-settings';
 import { bareStack, TEST_ACCOUNT, templateOf } from '../harness';
 import { tempDir } from '../helpers';
+import { systemdValue } from '../support/systemd';
 
 const PATH = '/haweb/test/web';
 
@@ -75,23 +76,6 @@ describe('ServiceSettings', () => {
     );
   });
 });
-
-/**
- * A value of a systemd `EnvironmentFile=` line `NAME="..."`, read as systemd reads double-quoted values
- * (src/basic/env-file.c): inside the quotes, a backslash before `"`, `\`, `` ` `` or `$` escapes it; any other
- * backslash is kept; nothing is expanded.
- */
-function systemdValue(line: string): [string, string] {
-  const eq = line.indexOf('=');
-  const raw = line.slice(eq + 1);
-  expect(raw.startsWith('"') && raw.endsWith('"')).toBe(true);
-  let value = '';
-  for (let i = 1; i < raw.length - 1; i++) {
-    if (raw[i] === '\\' && '"\\`$'.includes(raw[i + 1]!)) value += raw[++i];
-    else value += raw[i];
-  }
-  return [line.slice(0, eq), value];
-}
 
 describe("the boot script's settings step, run with a stand-in for the AWS CLI", () => {
   const TRICKY: Record<string, string> = {
