@@ -23,7 +23,8 @@ export type Fetch = (
 
 /** What an RFC 6901 pointer finds in a document. */
 export type PointerResolution =
-  { readonly found: true; readonly value: unknown } | { readonly found: false; readonly reason: string };
+  | { readonly found: true; readonly value: unknown }
+  | { readonly found: false; readonly reason: string };
 
 /** A JSON pointer built from the first `count` tokens, escaped again, for messages. */
 function pointerPrefix(tokens: readonly string[], count: number): string {
