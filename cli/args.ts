@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { COMPONENTS } from '../contract';
 import { UsageError } from './exit';
 import { SwitchCommand } from './switch';
 
@@ -191,6 +192,18 @@ Options:
 
 Exit codes: 0 done, 1 switch failed or deploy not safe, 2 no credentials or nothing readable, 3 timeout, 64 usage error.`;
 
+/** The options of the three switch commands but `--to`, and their exit codes. */
+const SWITCH_OPTIONS = `  --timeout <min>     Minutes to follow the execution (default 60); it goes on in AWS after that
+  --dry-run           Print the call that would be made; change nothing
+  --comment <text>    Execution comment
+  --json              Progress on stderr; one JSON summary (outcome, steps, errors) on stdout
+
+Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`;
+
+/** The `--to` option of switchover and failover. */
+const TO_REGION = `  --to <region>       Region to activate: one of the environment's two regions
+`;
+
 /** Usage of each command. */
 export const COMMAND_USAGE: Readonly<Record<Command, string>> = {
   status: `Usage: npm run region -- status [-c env=<name>] [--json]
@@ -212,13 +225,7 @@ Planned switch with no data loss: starts the environment's ARC Region switch pla
 with action activate, mode graceful, target <region>, and follows it until it ends.
 
 Options:
-  --to <region>       Region to activate: one of the environment's two regions
-  --timeout <min>     Minutes to follow the execution (default 60); it goes on in AWS after that
-  --dry-run           Print the call that would be made; change nothing
-  --comment <text>    Execution comment
-  --json              Progress on stderr; one JSON summary (outcome, steps, errors) on stdout
-
-Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`,
+${TO_REGION}${SWITCH_OPTIONS}`,
   failover: `Usage: npm run region -- failover --to <region> [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>] [--json]
 
 Unplanned switch when a region is impaired: starts the environment's ARC Region switch plan
@@ -226,25 +233,14 @@ Unplanned switch when a region is impaired: starts the environment's ARC Region 
 Writes acknowledged by the lost region but not yet replicated may be lost (Aurora RPO ~1 s).
 
 Options:
-  --to <region>       Region to activate: one of the environment's two regions
-  --timeout <min>     Minutes to follow the execution (default 60); it goes on in AWS after that
-  --dry-run           Print the call that would be made; change nothing
-  --comment <text>    Execution comment
-  --json              Progress on stderr; one JSON summary (outcome, steps, errors) on stdout
-
-Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`,
+${TO_REGION}${SWITCH_OPTIONS}`,
   failback: `Usage: npm run region -- failback [-c env=<name>] [--timeout <min>] [--dry-run] [--comment <text>] [--json]
 
 Switches back to the primary region of the config (graceful), once the data tier has
 resynchronised there: check with "status" first.
 
 Options:
-  --timeout <min>     Minutes to follow the execution (default 60); it goes on in AWS after that
-  --dry-run           Print the call that would be made; change nothing
-  --comment <text>    Execution comment
-  --json              Progress on stderr; one JSON summary (outcome, steps, errors) on stdout
-
-Exit codes: 0 completed, 1 failed or could not start, 2 no credentials, 3 timeout, 64 usage error.`,
+${SWITCH_OPTIONS}`,
   rejoin: `Usage: npm run region -- rejoin --to <active region> [-c env=<name>] [--only <list>] [--allow-overwrite] [--dry-run] [--json]
 
 Failback preparation, after a switchover or failover to <active region>: invokes the environment's
@@ -257,7 +253,7 @@ run it again until it reports every component ok.
 
 Options:
   --to <region>        The active region: one of the environment's two regions
-  --only <list>        Comma-separated subset of database,cache,files (default: every one the
+  --only <list>        Comma-separated subset of ${COMPONENTS.join(',')} (default: every one the
                        environment has; naming one it does not have is a usage error)
   --allow-overwrite    Let EFS replication overwrite the other region's file system (needed once:
                        files written there after its last replication are lost; shared files only)

@@ -11,10 +11,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DATA_OUTPUTS, stackName, stackPrefix, STORAGE_OUTPUTS, type StackLifecycle } from '../contract';
 import { EnvironmentConfig, hasDataComponent } from '../lib/config';
-import { physicalNames } from '../lib/names';
 import { compareVersions, majorVersion, RecordedFacts } from '../lib/recorded';
-import { DATA_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
 import {
   CfnResource,
   CfnTemplate,
@@ -107,7 +106,7 @@ export function readAssembly(dir: string, config: EnvironmentConfig): Synthesize
   const manifest = JSON.parse(fs.readFileSync(manifestPath, 'utf8')) as {
     artifacts?: Record<string, { type?: string; environment?: string; properties?: Record<string, unknown> }>;
   };
-  const prefix = `${physicalNames(config).stackPrefix}-`;
+  const prefix = `${stackPrefix(config.name)}-`;
   const stacks: SynthesizedStack[] = [];
   for (const [id, artifact] of Object.entries(manifest.artifacts ?? {})) {
     if (artifact.type !== 'aws:cloudformation:stack') continue;
@@ -448,7 +447,7 @@ function versionOrderProblems(
       problems.push(
         `${stack.stackName} upgrades the Aurora writer's cluster to ${target} while the cluster in ${region} runs ` +
           `${version ?? 'a version that could not be read'}: AWS upgrades a Global Database's secondary clusters ` +
-          `first. Deploy \`npx cdk deploy --exclusively ${physicalNames(config).stackPrefix}-Data-${region} ` +
+          `first. Deploy \`npx cdk deploy --exclusively ${stackName(config.name, 'Data', region)} ` +
           `-c env=${config.name}\` first (${RUNBOOK.aurora}).`,
       );
     }
@@ -582,7 +581,7 @@ export async function checkDeploy(
     synthesized = all.filter((s) => options.stackNames!.includes(s.stackName));
   }
   const reasons: string[] = [];
-  const prefix = physicalNames(config).stackPrefix;
+  const stack = (lifecycle: StackLifecycle, region: string) => stackName(config.name, lifecycle, region);
   const regions = [config.primary.region, config.secondary.region];
 
   // Every stack the check needs to have read: the ones checked, the producers of what they read, the Storage
@@ -590,12 +589,12 @@ export async function checkDeploy(
   // shared files, or a session cache: otherwise those stacks or outputs do not exist), and each region's Network
   // stack, which every environment has: whether a region answers at all.
   const wanted = new Map<string, string>(synthesized.map((s) => [s.stackName, s.region]));
-  for (const region of regions) wanted.set(`${prefix}-Network-${region}`, region);
+  for (const region of regions) wanted.set(stack('Network', region), region);
   for (const s of synthesized) for (const r of stackOutputReads(s.template)) wanted.set(r.stackName, r.region);
   const files = hasDataComponent(config, 'sharedFiles');
-  if (files) for (const region of regions) wanted.set(`${prefix}-Storage-${region}`, region);
+  if (files) for (const region of regions) wanted.set(stack('Storage', region), region);
   if (hasDataComponent(config, 'sessionCache')) {
-    wanted.set(`${prefix}-Data-${config.primary.region}`, config.primary.region);
+    wanted.set(stack('Data', config.primary.region), config.primary.region);
   }
   const deployed = new Map<string, DeployedStack | undefined | { error: string }>();
   await Promise.all(
@@ -615,7 +614,7 @@ export async function checkDeploy(
 
   const liveFileSystemIds: Record<string, string> = {};
   for (const region of files ? regions : []) {
-    const id = outputOf(`${prefix}-Storage-${region}`, region, STORAGE_OUTPUTS.fileSystemId);
+    const id = outputOf(stack('Storage', region), region, STORAGE_OUTPUTS.fileSystemId);
     if (id) liveFileSystemIds[region] = id;
   }
   reasons.push(...recordedIdProblems(config, options.recorded, liveFileSystemIds, outputOf));
@@ -669,7 +668,7 @@ function recordedIdProblems(
       ([region, id]) =>
         `the recorded file system of ${region} is ${id}, but the Storage stack's is ${liveFileSystemIds[region]}: ${fix}.`,
     );
-  const dataStack = `${physicalNames(config).stackPrefix}-Data-${config.primary.region}`;
+  const dataStack = stackName(config.name, 'Data', config.primary.region);
   const gds = outputOf(dataStack, config.primary.region, DATA_OUTPUTS.globalDatastoreId);
   if (recorded.globalDatastoreId && gds && gds !== recorded.globalDatastoreId) {
     problems.push(

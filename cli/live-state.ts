@@ -2,9 +2,11 @@
  * What `check-deploy` and `record-ids` read of the live data tier: its roles and state, each from whichever region
  * answers (the deployed stacks they read are in `cloudformation.ts`).
  */
-import { DescribeReplicationConfigurationsCommand, ReplicationNotFound } from '@aws-sdk/client-efs';
-import { DescribeGlobalReplicationGroupsCommand } from '@aws-sdk/client-elasticache';
+import { paginateDescribeReplicationConfigurations, ReplicationNotFound } from '@aws-sdk/client-efs';
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
+import { regionSwitchPlanName } from '../contract';
+import { primaries, readGlobalDatastore } from '../lambda/shared/global-state';
+import { firstItem } from '../lambda/shared/sdk';
 import { EnvironmentConfig, hasDataComponent } from '../lib/config';
 import { physicalNames } from '../lib/names';
 import { ArcRegionSwitchApi, ExecutionSummary } from './arc-region-switch-client';
@@ -128,42 +130,26 @@ export async function readLiveRoles(
   };
   const readCache = () =>
     fromEither(regions, async (region) => {
-      const ec = deps.clients(region).elasticache;
-      let marker: string | undefined;
-      do {
-        const page = await ec.send(
-          new DescribeGlobalReplicationGroupsCommand({ ShowMemberInfo: true, Marker: marker }),
-        );
-        const group = page.GlobalReplicationGroups?.find((g) =>
-          g.GlobalReplicationGroupId?.endsWith(`-${names.globalDatastoreSuffix}`),
-        );
-        if (group) {
-          const primary = group.Members?.find((m) => m.Role === 'PRIMARY')?.ReplicationGroupRegion;
-          if (!primary) throw new Error(`Global Datastore ${group.GlobalReplicationGroupId} has no primary member`);
-          return { primary, status: group.Status };
-        }
-        marker = page.Marker;
-      } while (marker);
-      throw new Error(`no Global Datastore whose ID ends with ${names.globalDatastoreSuffix}`);
+      const datastore = await readGlobalDatastore(deps.clients(region).elasticache, {
+        suffix: names.globalDatastoreSuffix,
+      });
+      if (!datastore) throw new Error(`no Global Datastore whose ID ends with ${names.globalDatastoreSuffix}`);
+      const primary = primaries(datastore)[0]?.region;
+      if (!primary) throw new Error(`Global Datastore ${datastore.id} has no primary member`);
+      return { primary, status: datastore.status };
     });
   const readFiles = () =>
     fromEither(regions, async (region) => {
       const id = fileSystemIds[region];
       if (!id) throw new Error(`the file system ID of ${region} is unknown`);
-      try {
-        const out = await deps
-          .clients(region)
-          .efs.send(new DescribeReplicationConfigurationsCommand({ FileSystemId: id }));
-        const replication = out.Replications?.[0];
-        if (!replication) return { source: 'none' };
-        return {
-          source: replication.SourceFileSystemRegion ?? 'unknown',
-          status: replication.Destinations?.[0]?.Status,
-        };
-      } catch (err) {
-        if (err instanceof ReplicationNotFound) return { source: 'none' };
-        throw err;
-      }
+      const replication = await firstItem(
+        paginateDescribeReplicationConfigurations({ client: deps.clients(region).efs }, { FileSystemId: id }),
+        (page) => page.Replications,
+        () => true,
+        ReplicationNotFound,
+      );
+      if (!replication) return { source: 'none' };
+      return { source: replication.SourceFileSystemRegion ?? 'unknown', status: replication.Destinations?.[0]?.Status };
     });
 
   const [global, databaseVersions, cache, files] = await Promise.all([
@@ -177,7 +163,7 @@ export async function readLiveRoles(
   let lastExecution: LiveRoles['lastExecution'];
   if (config.regionSwitch.enabled) {
     const plan = await fromEither(regions, async (region) => {
-      const found = await findPlan(deps.arc, region, names.regionSwitchPlanName);
+      const found = await findPlan(deps.arc, region, regionSwitchPlanName(config.name));
       return { found, last: await latestExecution(deps.arc, region, found.arn).catch(() => undefined) };
     });
     switchInProgress = 'error' in plan ? plan : { value: plan.value.found.activePlanExecution ?? null };

@@ -15,7 +15,7 @@ import { AssemblyError, CheckDeployResult, checkDeploy, renderCheckDeploy } from
 import { EXIT, UsageError } from './exit';
 import { RecordError, readContextFile, recordIds, renderRecord } from './record-ids';
 import { RegionClients, anythingRead, gatherStatus, renderStatusTable } from './status';
-import { RejoinError, invokeRejoin, planRejoin, renderRejoin } from './rejoin';
+import { REJOIN_OUTPUT, RejoinError, invokeRejoin, planRejoin, renderRejoin } from './rejoin';
 import { SwitchError, SwitchPlan, describeSwitch, findPlan, planSwitch, runSwitch, startInput } from './switch';
 
 /** Everything the CLI touches outside itself; `region.ts` hands in the real ones, tests fakes. */
@@ -198,7 +198,7 @@ async function rejoin(config: EnvironmentConfig, args: ParsedArgs, deps: CliDeps
     deps.stdout(
       [
         'Dry run without AWS credentials: nothing is called.',
-        `Would read output RejoinFunctionName of ${plan.stackName} (${plan.activeRegion}) and invoke that function with:`,
+        `Would read output ${REJOIN_OUTPUT} of ${plan.stackName} (${plan.activeRegion}) and invoke that function with:`,
         JSON.stringify(plan.payload, null, 2),
         ...(plan.notInEnvironment.length > 0
           ? [`Not in this environment (nothing to rejoin): ${plan.notInEnvironment.join(', ')}.`]

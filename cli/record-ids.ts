@@ -6,10 +6,10 @@
  */
 import * as fs from 'node:fs';
 import { DescribeGlobalClustersCommand } from '@aws-sdk/client-rds';
+import { DATA_OUTPUTS, stackName, STORAGE_OUTPUTS, type StackLifecycle } from '../contract';
 import { DataComponent, EnvironmentConfig, hasDataComponent } from '../lib/config';
 import { physicalNames } from '../lib/names';
 import { parseRecorded, recordedContextKey, RecordedFacts } from '../lib/recorded';
-import { DATA_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
 import { COMPONENT_TEXT } from './components';
 import { deployedStack, describeStack } from './cloudformation';
 import { LiveDeps } from './live-state';
@@ -62,9 +62,8 @@ export async function readFacts(
   existing: RecordedFacts | undefined,
 ): Promise<RecordedJson> {
   const names = physicalNames(config);
-  const stack = (lifecycle: string, region: string) => `${names.stackPrefix}-${lifecycle}-${region}`;
-  const output = async (lifecycle: string, region: string, key: string): Promise<string> => {
-    const name = stack(lifecycle, region);
+  const output = async (lifecycle: StackLifecycle, region: string, key: string): Promise<string> => {
+    const name = stackName(config.name, lifecycle, region);
     let outputs: Record<string, string> | undefined;
     try {
       outputs = (await describeStack(deps.clients(region).cloudformation, name))?.outputs;
@@ -118,7 +117,7 @@ async function cacheMembersCreatedWith(
   deps: LiveDeps,
 ): Promise<RecordedJson['cacheMembers']> {
   const region = config.primary.region;
-  const name = `${physicalNames(config).stackPrefix}-Data-${region}`;
+  const name = stackName(config.name, 'Data', region);
   const template = (await deployedStack(deps.clients(region).cloudformation, name))?.template;
   const group = Object.values(template?.Resources ?? {}).find(
     (r) => r.Type === 'AWS::ElastiCache::ReplicationGroup' && r.Properties?.Engine !== undefined,

@@ -1,27 +1,25 @@
 import { InvokeCommand } from '@aws-sdk/client-lambda';
-import { DataComponent, EnvironmentConfig, hasDataComponent } from '../lib/config';
-import { physicalNames } from '../lib/names';
+import {
+  COMPONENTS,
+  CONFIG_COMPONENT,
+  OPERATIONS_OUTPUTS,
+  stackName,
+  type Component,
+  type RejoinEvent,
+  type SwitchResult,
+} from '../contract';
+import { EnvironmentConfig, hasDataComponent } from '../lib/config';
 import { describeStackOutputs } from './cloudformation';
 import { COMPONENT_TEXT, componentList, presentComponents } from './components';
 import { UsageError } from './exit';
 import { RegionClients } from './status';
 
-/** What `rejoin` can bring back, in order (the rejoin function's `components`). */
-export const REJOIN_COMPONENTS = ['database', 'cache', 'files'] as const;
-
-/** One of {@link REJOIN_COMPONENTS}. */
-export type RejoinComponent = (typeof REJOIN_COMPONENTS)[number];
-
-/** The data component of the config behind each rejoin component. */
-export const REJOIN_DATA_COMPONENT: Readonly<Record<RejoinComponent, DataComponent>> = {
-  database: 'database',
-  cache: 'sessionCache',
-  files: 'sharedFiles',
-};
+/** What `rejoin` can bring back, in order: the data components as the rejoin function names them (the contract's). */
+export type RejoinComponent = Component;
 
 /** The rejoin components `config` has (its rejoin function accepts only these), in order. */
 export function rejoinComponents(config: EnvironmentConfig): RejoinComponent[] {
-  return REJOIN_COMPONENTS.filter((c) => hasDataComponent(config, REJOIN_DATA_COMPONENT[c]));
+  return COMPONENTS.filter((c) => hasDataComponent(config, CONFIG_COMPONENT[c]));
 }
 
 /** A checked `rejoin` request. */
@@ -35,16 +33,11 @@ export interface RejoinPlan {
   /** The components the environment does not have (never sent, nothing to rejoin). */
   readonly notInEnvironment: readonly RejoinComponent[];
   /** Event for the function. */
-  readonly payload: {
-    readonly targetRegion: string;
-    readonly components: readonly RejoinComponent[];
-    readonly allowOverwriteDestination: boolean;
-    readonly dryRun: boolean;
-  };
+  readonly payload: Required<Pick<RejoinEvent, 'targetRegion' | 'components' | 'allowOverwriteDestination' | 'dryRun'>>;
 }
 
 /** Output key of the rejoin function's name in the operations stacks. */
-export const REJOIN_OUTPUT = 'RejoinFunctionName';
+export const REJOIN_OUTPUT = OPERATIONS_OUTPUTS.functionName('rejoin');
 
 /**
  * Checks `--to`, `--only` and `--allow-overwrite` against the environment. Only the components the environment
@@ -74,18 +67,18 @@ export function planRejoin(
   let components: RejoinComponent[] = present;
   if (options.only !== undefined) {
     const named = options.only.split(',').map((c) => c.trim());
-    const unknown = named.filter((c) => !(REJOIN_COMPONENTS as readonly string[]).includes(c));
+    const unknown = named.filter((c) => !(COMPONENTS as readonly string[]).includes(c));
     if (named.length === 0 || unknown.length > 0 || named.some((c) => c === '')) {
       throw new UsageError(`--only takes a comma-separated list of ${present.join(', ')} (got "${options.only}").`);
     }
-    const absent = REJOIN_COMPONENTS.filter((c) => named.includes(c) && !present.includes(c));
+    const absent = COMPONENTS.filter((c) => named.includes(c) && !present.includes(c));
     if (absent.length > 0) {
       throw new UsageError(
-        `--only names ${absent.map((c) => `${c} (${COMPONENT_TEXT[REJOIN_DATA_COMPONENT[c]]})`).join(', ')}: not in ` +
+        `--only names ${absent.map((c) => `${c} (${COMPONENT_TEXT[CONFIG_COMPONENT[c]]})`).join(', ')}: not in ` +
           `this environment (${has}); use a subset of ${present.join(', ')}.`,
       );
     }
-    components = REJOIN_COMPONENTS.filter((c) => named.includes(c));
+    components = COMPONENTS.filter((c) => named.includes(c));
   }
   if (options.allowOverwrite && !present.includes('files')) {
     throw new UsageError(
@@ -95,8 +88,8 @@ export function planRejoin(
   return {
     activeRegion: options.to,
     rejoiningRegion: regions.find((r) => r !== options.to)!,
-    stackName: `${physicalNames(config).stackPrefix}-Operations-${options.to}`,
-    notInEnvironment: REJOIN_COMPONENTS.filter((c) => !present.includes(c)),
+    stackName: stackName(config.name, 'Operations', options.to),
+    notInEnvironment: COMPONENTS.filter((c) => !present.includes(c)),
     payload: {
       targetRegion: options.to,
       components,
@@ -110,13 +103,8 @@ export function planRejoin(
 export interface RejoinOutcome {
   /** Whether the function succeeded. */
   readonly ok: boolean;
-  /** The function's result (success) or error message (failure). */
-  readonly result?: {
-    readonly changed?: boolean;
-    readonly dryRun?: boolean;
-    readonly actions?: string[];
-    readonly checks?: Record<string, { ok: boolean; detail: string }>;
-  };
+  /** The function's result (success), as far as it has one. */
+  readonly result?: Partial<SwitchResult>;
   /** The error message (REFUSED: ..., INCOMPLETE: ..., or another failure). */
   readonly error?: string;
 }

@@ -1,19 +1,35 @@
-import { AutoScalingClient, DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
+import { AutoScalingClient, paginateDescribeAutoScalingGroups } from '@aws-sdk/client-auto-scaling';
 import { CloudFormationClient } from '@aws-sdk/client-cloudformation';
 import { LambdaClient } from '@aws-sdk/client-lambda';
-import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
-import { DescribeReplicationConfigurationsCommand, EFSClient, ReplicationNotFound } from '@aws-sdk/client-efs';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { EFSClient, paginateDescribeReplicationConfigurations, ReplicationNotFound } from '@aws-sdk/client-efs';
 import {
-  DescribeLoadBalancersCommand,
-  DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
+  paginateDescribeLoadBalancers,
+  paginateDescribeTargetGroups,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { DescribeGlobalReplicationGroupsCommand, ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { DescribeDBClustersCommand, DescribeGlobalClustersCommand, RDSClient } from '@aws-sdk/client-rds';
+import {
+  APP_OUTPUTS,
+  AURORA_GLOBAL_REPLICATION_LAG,
+  DNS_OUTPUTS,
+  PLAN_OUTPUTS,
+  ROUTE53_METRICS_REGION,
+  STORAGE_OUTPUTS,
+  stackName,
+  type StackLifecycle,
+} from '../contract';
+import {
+  memberIn,
+  readGlobalDatastore,
+  readHealthCheck as readHealthCheckState,
+  latestDatapoint,
+} from '../lambda/shared/global-state';
+import { allPages, firstItem } from '../lambda/shared/sdk';
 import { DATA_COMPONENTS, DataComponent, EnvironmentConfig, hasDataComponent } from '../lib/config';
 import { physicalNames, serviceNames } from '../lib/names';
-import { APP_OUTPUTS, DNS_OUTPUTS, PLAN_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
 import { describeStackOutputs, requireOutput } from './cloudformation';
 import {
   COMPONENT_TEXT,
@@ -23,12 +39,8 @@ import {
   presentComponents,
 } from './components';
 
-/** Route 53 publishes health-check metrics in us-east-1 only. */
-export const ROUTE53_METRICS_REGION = 'us-east-1';
 /** How far back the CLI looks for the latest metric datapoint. */
 const METRIC_LOOKBACK_MS = 10 * 60_000;
-
-export { APP_OUTPUTS, DNS_OUTPUTS, STORAGE_OUTPUTS } from '../lib/stack-outputs';
 
 /** The SDK clients of one region. */
 export interface RegionClients {
@@ -262,7 +274,7 @@ export async function readPlanFleets(config: EnvironmentConfig, deps: StatusDeps
   const home = config.primary.region;
   const outputs = await describeStackOutputs(
     deps.clients(home).cloudformation,
-    `${physicalNames(config).stackPrefix}-Operations-${home}`,
+    stackName(config.name, 'Operations', home),
     home,
   );
   const services = config.services.map((s) => ({
@@ -285,19 +297,19 @@ export async function readPlanFleets(config: EnvironmentConfig, deps: StatusDeps
   return { hasPlan: true, fleets: perRegion.flat() };
 }
 
-/** The ARN of each named Auto Scaling group that exists, by name (one paginated DescribeAutoScalingGroups). */
-async function liveGroupArns(autoscaling: AutoScalingClient, names: readonly string[]): Promise<Map<string, string>> {
+/** The ARN of each named Auto Scaling group that exists, by name (DescribeAutoScalingGroups, every page). */
+export async function liveGroupArns(
+  autoscaling: AutoScalingClient,
+  names: readonly string[],
+): Promise<Map<string, string>> {
+  const groups = await allPages(
+    paginateDescribeAutoScalingGroups({ client: autoscaling }, { AutoScalingGroupNames: [...names] }),
+    (page) => page.AutoScalingGroups,
+  );
   const arns = new Map<string, string>();
-  let token: string | undefined;
-  do {
-    const page = await autoscaling.send(
-      new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [...names], NextToken: token }),
-    );
-    for (const g of page.AutoScalingGroups ?? []) {
-      if (g.AutoScalingGroupName && g.AutoScalingGroupARN) arns.set(g.AutoScalingGroupName, g.AutoScalingGroupARN);
-    }
-    token = page.NextToken;
-  } while (token);
+  for (const g of groups) {
+    if (g.AutoScalingGroupName && g.AutoScalingGroupARN) arns.set(g.AutoScalingGroupName, g.AutoScalingGroupARN);
+  }
   return arns;
 }
 
@@ -307,7 +319,7 @@ export async function readDns(config: EnvironmentConfig, deps: StatusDeps): Prom
   const region = config.primary.region;
   const outputs = await describeStackOutputs(
     deps.clients(region).cloudformation,
-    `${physicalNames(config).stackPrefix}-Operations-${region}`,
+    stackName(config.name, 'Operations', region),
     region,
   );
   const cw = deps.clients(ROUTE53_METRICS_REGION).cloudwatch;
@@ -331,7 +343,7 @@ async function regionStatus(
 ): Promise<RegionStatus> {
   const region = config[role].region;
   const names = physicalNames(config);
-  const stack = (lifecycle: string) => `${names.stackPrefix}-${lifecycle}-${region}`;
+  const stack = (lifecycle: StackLifecycle) => stackName(config.name, lifecycle, region);
   const clients = deps.clients(region);
   const app = once(() => describeStackOutputs(clients.cloudformation, stack('App'), region));
   const storage = once(() => describeStackOutputs(clients.cloudformation, stack('Storage'), region));
@@ -366,20 +378,14 @@ async function regionStatus(
   return { region, configuredRole: role, healthCheck, targets, database, cache, files };
 }
 
-/** Latest Route 53 HealthCheckStatus datapoint (1 healthy, 0 unhealthy). */
+/** Latest Route 53 HealthCheckStatus datapoint (1 healthy, 0 unhealthy), read as the switch functions read it. */
 export async function readHealthCheck(
   cw: CloudWatchClient,
   healthCheckId: string,
   now: Date,
 ): Promise<HealthCheckStatus> {
-  const latest = await latestDatapoint(cw, now, {
-    Namespace: 'AWS/Route53',
-    MetricName: 'HealthCheckStatus',
-    Dimensions: [{ Name: 'HealthCheckId', Value: healthCheckId }],
-    statistic: 'Minimum',
-  });
-  if (!latest) return { healthCheckId, status: 'unknown' };
-  return { healthCheckId, status: latest.value >= 1 ? 'healthy' : 'unhealthy', at: latest.at };
+  const { status, at } = await readHealthCheckState(cw, healthCheckId, now, METRIC_LOOKBACK_MS);
+  return { healthCheckId, status, ...(at ? { at: at.toISOString() } : {}) };
 }
 
 /** A service whose targets {@link readTargets} counts, with its target group's ARN (throws when unknown). */
@@ -399,15 +405,18 @@ export async function readTargets(
   dnsName: string,
   services: readonly ServiceTargetGroup[] = [],
 ): Promise<TargetStatus> {
-  let marker: string | undefined;
-  let arn: string | undefined;
-  do {
-    const page = await elb.send(new DescribeLoadBalancersCommand({ Marker: marker, PageSize: 400 }));
-    arn = page.LoadBalancers?.find((lb) => lb.DNSName?.toLowerCase() === dnsName.toLowerCase())?.LoadBalancerArn;
-    marker = page.NextMarker;
-  } while (!arn && marker);
+  const arn = (
+    await firstItem(
+      paginateDescribeLoadBalancers({ client: elb }, { PageSize: 400 }),
+      (page) => page.LoadBalancers,
+      (lb) => lb.DNSName?.toLowerCase() === dnsName.toLowerCase(),
+    )
+  )?.LoadBalancerArn;
   if (!arn) throw new Error(`no load balancer with DNS name ${dnsName}`);
-  const groups = await elb.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: arn }));
+  const groups = await allPages(
+    paginateDescribeTargetGroups({ client: elb }, { LoadBalancerArn: arn }),
+    (page) => page.TargetGroups,
+  );
   const health = new Map<string, Promise<TargetCounts>>();
   const countsOf = (groupArn: string): Promise<TargetCounts> => {
     let counts = health.get(groupArn);
@@ -419,9 +428,7 @@ export async function readTargets(
     }
     return counts;
   };
-  const all = await Promise.all(
-    (groups.TargetGroups ?? []).flatMap((g) => (g.TargetGroupArn ? [countsOf(g.TargetGroupArn)] : [])),
-  );
+  const all = await Promise.all(groups.flatMap((g) => (g.TargetGroupArn ? [countsOf(g.TargetGroupArn)] : [])));
   const byService = await Promise.all(
     services.map(async (s): Promise<ServiceTargets> => {
       const field = await settle(async () => {
@@ -467,10 +474,9 @@ export async function readDatabase(
   const role = member.IsWriter ? 'writer' : 'reader';
   let replicationLagMs: number | null | undefined;
   if (role === 'reader') {
-    const lag = await latestDatapoint(clients.cloudwatch, now, {
-      Namespace: 'AWS/RDS',
-      MetricName: 'AuroraGlobalDBReplicationLag',
-      Dimensions: [{ Name: 'DBClusterIdentifier', Value: clusterIdentifier }],
+    const lag = await latestDatapoint(clients.cloudwatch, AURORA_GLOBAL_REPLICATION_LAG, clusterIdentifier, {
+      end: now,
+      lookbackMs: METRIC_LOOKBACK_MS,
       statistic: 'Average',
     });
     replicationLagMs = lag ? lag.value : null;
@@ -486,42 +492,33 @@ export async function readDatabase(
   };
 }
 
-/** The region's member of the Global Datastore whose ID ends with the environment's suffix. */
+/**
+ * The region's member of the Global Datastore whose ID ends with the environment's suffix (every page of
+ * DescribeGlobalReplicationGroups until it is found, read as the switch functions read it).
+ */
 export async function readCache(ec: ElastiCacheClient, region: string, suffix: string): Promise<CacheStatus> {
-  let marker: string | undefined;
-  do {
-    const page = await ec.send(new DescribeGlobalReplicationGroupsCommand({ ShowMemberInfo: true, Marker: marker }));
-    const group = page.GlobalReplicationGroups?.find(
-      (g) => g.GlobalReplicationGroupId === suffix || g.GlobalReplicationGroupId?.endsWith(`-${suffix}`),
-    );
-    if (group) {
-      const member = group.Members?.find((m) => m.ReplicationGroupRegion === region);
-      if (!member) throw new Error(`no member of Global Datastore ${group.GlobalReplicationGroupId} in ${region}`);
-      return {
-        globalReplicationGroupId: group.GlobalReplicationGroupId!,
-        globalStatus: group.Status ?? 'unknown',
-        replicationGroupId: member.ReplicationGroupId ?? 'unknown',
-        role: member.Role ?? 'unknown',
-        status: member.Status ?? 'unknown',
-      };
-    }
-    marker = page.Marker;
-  } while (marker);
-  throw new Error(`no Global Datastore whose ID ends with ${suffix}`);
+  const datastore = await readGlobalDatastore(ec, { suffix });
+  if (!datastore) throw new Error(`no Global Datastore whose ID ends with ${suffix}`);
+  const member = memberIn(datastore, region);
+  if (!member) throw new Error(`no member of Global Datastore ${datastore.id} in ${region}`);
+  return {
+    globalReplicationGroupId: datastore.id,
+    globalStatus: datastore.status,
+    replicationGroupId: member.replicationGroupId,
+    role: member.role,
+    status: member.status,
+  };
 }
 
 /** Replications in which the file system is the source or the destination. */
 export async function readFiles(efs: EFSClient, fileSystemId: string, now: Date): Promise<FilesStatus> {
-  let replications;
-  try {
-    replications = (await efs.send(new DescribeReplicationConfigurationsCommand({ FileSystemId: fileSystemId })))
-      .Replications;
-  } catch (err) {
-    if (err instanceof ReplicationNotFound) return { fileSystemId, replications: [] };
-    throw err;
-  }
+  const replications = await allPages(
+    paginateDescribeReplicationConfigurations({ client: efs }, { FileSystemId: fileSystemId }),
+    (page) => page.Replications,
+    ReplicationNotFound,
+  );
   const result: FileReplication[] = [];
-  for (const r of replications ?? []) {
+  for (const r of replications) {
     for (const d of r.Destinations ?? []) {
       const outgoing = r.SourceFileSystemId === fileSystemId;
       const last = d.LastReplicatedTimestamp;
@@ -536,36 +533,6 @@ export async function readFiles(efs: EFSClient, fileSystemId: string, now: Date)
     }
   }
   return { fileSystemId, replications: result };
-}
-
-interface MetricQuery {
-  readonly Namespace: string;
-  readonly MetricName: string;
-  readonly Dimensions: { Name: string; Value: string }[];
-  readonly statistic: 'Minimum' | 'Average';
-}
-
-async function latestDatapoint(
-  cw: CloudWatchClient,
-  now: Date,
-  q: MetricQuery,
-): Promise<{ value: number; at: string } | undefined> {
-  const out = await cw.send(
-    new GetMetricStatisticsCommand({
-      Namespace: q.Namespace,
-      MetricName: q.MetricName,
-      Dimensions: q.Dimensions,
-      StartTime: new Date(now.getTime() - METRIC_LOOKBACK_MS),
-      EndTime: now,
-      Period: 60,
-      Statistics: [q.statistic],
-    }),
-  );
-  const points = (out.Datapoints ?? [])
-    .filter((p) => p.Timestamp && typeof p[q.statistic] === 'number')
-    .sort((a, b) => b.Timestamp!.getTime() - a.Timestamp!.getTime());
-  const latest = points[0];
-  return latest ? { value: latest[q.statistic]!, at: latest.Timestamp!.toISOString() } : undefined;
 }
 
 function arnRegion(arn: string | undefined): string | undefined {
@@ -665,7 +632,7 @@ function fmtPlanFleet(p: PlanFleetsStatus, region: string, service: string, envi
   if (fleet.matches) return 'the live group';
   return (
     `STALE: the plan scales ${fleet.planned}, the live group is ${fleet.live ?? 'missing'}; ` +
-    `redeploy HaWeb-${environment}-Operations-<primary> with a new PlanFleetLookup (runbook: first deploy)`
+    `redeploy ${stackName(environment, 'Operations', '<primary>')} with a new PlanFleetLookup (runbook: first deploy)`
   );
 }
 

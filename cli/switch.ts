@@ -1,5 +1,11 @@
-import { DataComponent, EnvironmentConfig, hasDataComponent } from '../lib/config';
-import { SwitchFunctionName, switchFunctionName } from '../lib/names';
+import {
+  componentOfConfig,
+  isPlanStep,
+  regionSwitchPlanName,
+  switchFunctionName,
+  switchFunctionsOf,
+} from '../contract';
+import { DataComponent, EnvironmentConfig } from '../lib/config';
 import {
   ArcRegionSwitchApi,
   ArcRegionSwitchError,
@@ -60,11 +66,6 @@ export function describeSwitch(plan: SwitchPlan): string {
   return lines.join('\n');
 }
 
-/** Name of an environment's Region switch plan (created by the CDK app). */
-export function regionSwitchPlanName(config: EnvironmentConfig): string {
-  return `haweb-${config.name}`;
-}
-
 /**
  * Validates the command against the config: `switchover` and `failover` need
  * `--to` naming one of the environment's two regions; `failback` activates
@@ -94,7 +95,7 @@ export function planSwitch(config: EnvironmentConfig, command: SwitchCommand, to
     command,
     targetRegion,
     mode: command === 'failover' ? 'ungraceful' : 'graceful',
-    planName: regionSwitchPlanName(config),
+    planName: regionSwitchPlanName(config.name),
     services: config.services.map((s) => s.name),
     dataComponents: presentComponents(config),
     notInEnvironment: absentComponents(config),
@@ -102,14 +103,14 @@ export function planSwitch(config: EnvironmentConfig, command: SwitchCommand, to
   };
 }
 
-/** The functions an ungraceful execution skips, in the order to invoke them: those the environment has. */
+/**
+ * The functions an ungraceful execution skips that the operator invokes afterwards, in order: the plan's Lambda steps
+ * the environment has but preflight (whose checks are of a planned switch).
+ */
 function skippedFunctions(config: EnvironmentConfig): string[] {
-  const fns: SwitchFunctionName[] = [
-    ...(hasDataComponent(config, 'sessionCache') ? (['cache-failover'] as const) : []),
-    ...(hasDataComponent(config, 'sharedFiles') ? (['efs-replication'] as const) : []),
-    'postcheck',
-  ];
-  return fns.map((fn) => switchFunctionName(config, fn));
+  return switchFunctionsOf(presentComponents(config).map(componentOfConfig))
+    .filter((fn) => isPlanStep(fn) && fn !== 'preflight')
+    .map((fn) => switchFunctionName(config.name, fn));
 }
 
 /** The StartPlanExecution input of a switch. */

@@ -173,8 +173,8 @@ export function lambdaBundles(): BundleKind {
     name: 'lambda',
     entryPoints: Object.fromEntries(names.map((n) => [n, path.join(LAMBDA_DIR, n, 'index.ts')])),
     workingDir: REPO_ROOT,
-    // lib/stack-outputs.ts: the output names preflight reads (it has no aws-cdk-lib import).
-    sourceDirs: [LAMBDA_DIR, path.join(REPO_ROOT, 'lib', 'stack-outputs.ts')],
+    // contract/: the names shared with the CDK app and the CLI (it has no aws-cdk-lib import).
+    sourceDirs: [LAMBDA_DIR, path.join(REPO_ROOT, 'contract')],
     outputFile: 'index.js',
     options: {
       platform: 'node',
@@ -183,6 +183,8 @@ export function lambdaBundles(): BundleKind {
       minify: true,
       sourcemap: 'linked',
       mainFields: ['module', 'main'],
+      // database-roles uses pg, whose optional native binding is never installed.
+      external: ['pg-native'],
     },
   };
 }

@@ -1,7 +1,5 @@
+import { namePrefix, regionSwitchPlanName, stackPrefix } from '../contract';
 import { dataComponents, DataComponent, EnvironmentConfig } from './config';
-
-/** The region switch functions, by folder name under lambda/. */
-export type SwitchFunctionName = 'preflight' | 'cache-failover' | 'efs-replication' | 'postcheck' | 'rejoin';
 
 /** The alarms of each service in each region (its target group's), `ServiceAlarms`. */
 export const SERVICE_ALARM_IDS = ['Target5xx', 'LatencyP99', 'HealthyHosts'] as const;
@@ -90,34 +88,17 @@ export interface PhysicalNames {
 
 /** The physical names of an environment. */
 export function physicalNames(config: EnvironmentConfig): PhysicalNames {
-  const base = `haweb-${config.name}`;
+  const base = namePrefix(config.name);
   return {
-    stackPrefix: `HaWeb-${config.name}`,
+    stackPrefix: stackPrefix(config.name),
     globalClusterIdentifier: `${base}-global`,
     databaseClusterIdentifier: `${base}-aurora`,
     databaseSecretName: `haweb/${config.name}/database`,
     cacheAuthSecretName: `haweb/${config.name}/cache-auth`,
     cacheReplicationGroupId: `${base}-cache`,
     globalDatastoreSuffix: `${base}-sessions`,
-    regionSwitchPlanName: base,
+    regionSwitchPlanName: regionSwitchPlanName(config.name),
   };
-}
-
-/** The stack lifecycles of one region, in deploy order. */
-export type StackLifecycle = 'Network' | 'Storage' | 'Data' | 'App' | 'Operations';
-
-/** Name of a stack: `HaWeb-<env>-<lifecycle>-<region>`. */
-export function stackName(config: EnvironmentConfig, lifecycle: StackLifecycle, region: string): string {
-  return `${physicalNames(config).stackPrefix}-${lifecycle}-${region}`;
-}
-
-/**
- * Name of a region switch function: `haweb-<env>-<function>`, and `haweb-<env>-<function>-plan-step` for the
- * copy only the Region switch plan invokes. The same in both regions, so the plan and the CLI build each
- * region's function ARN from its region alone.
- */
-export function switchFunctionName(config: EnvironmentConfig, fn: SwitchFunctionName, planStep = false): string {
-  return `haweb-${config.name}-${fn}${planStep ? '-plan-step' : ''}`;
 }
 
 /** The fixed names of one service, the same in both regions. */

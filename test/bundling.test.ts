@@ -338,7 +338,10 @@ describe('the real kinds list every repository file their entry points import', 
     const outside = imported(Object.values(kind.entryPoints)).filter(
       (f) => !f.startsWith(path.join(bundling.REPO_ROOT, 'services', 'catalog') + path.sep),
     );
-    expect(outside).toEqual([path.join(bundling.REPO_ROOT, 'service', 'src', 'errors.ts')]);
+    expect(outside).toEqual([
+      path.join(bundling.REPO_ROOT, 'service', 'src', 'db-auth.ts'),
+      path.join(bundling.REPO_ROOT, 'service', 'src', 'errors.ts'),
+    ]);
     // Without its extra sources, the kind would not cover it.
     const bare = bundling.artifactBundle(catalog.directory!, { entry: catalog.build!.entry });
     expect(bare.sourceDirs.some((d) => outside[0]!.startsWith(d + path.sep))).toBe(false);
@@ -366,13 +369,13 @@ describe('lambdaBundles', () => {
     expect(kind).toMatchObject({
       name: 'lambda',
       workingDir: root,
-      sourceDirs: [path.join(root, 'lambda'), path.join(root, 'lib', 'stack-outputs.ts')],
+      sourceDirs: [path.join(root, 'lambda'), path.join(root, 'contract')],
     });
   });
 
   test("the repository's functions, without lambda/shared", () => {
     const names = Object.keys(bundling.lambdaBundles().entryPoints);
-    expect(names).toEqual(['cache-failover', 'efs-replication', 'postcheck', 'preflight', 'rejoin']);
+    expect(names).toEqual(['cache-failover', 'database-roles', 'efs-replication', 'postcheck', 'preflight', 'rejoin']);
   });
 
   test('lambdaBundleDir is the folder of one function: a minified index.js and its map', () => {

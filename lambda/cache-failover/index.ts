@@ -19,56 +19,42 @@
  * - POLL_SECONDS (optional, default 10): interval between status reads while waiting.
  * - DRY_RUN (optional, true | false): report only.
  */
-import {
-  ElastiCacheClient,
-  FailoverGlobalReplicationGroupCommand,
-  GlobalReplicationGroupNotFoundFault,
-  paginateDescribeGlobalReplicationGroups,
-  type GlobalReplicationGroup,
-} from '@aws-sdk/client-elasticache';
-import { booleanFromEnv, globalDatastoreId, parseRegions, secondsFromEnv, type Regions } from '../shared/config';
-import type { Env } from '../shared/env';
+import { ElastiCacheClient, FailoverGlobalReplicationGroupCommand } from '@aws-sdk/client-elasticache';
+import type { FunctionEnv, SwitchFunctionName } from '../../contract';
+import { globalDatastoreId, switchConfig, waitConfig, type SwitchConfig, type WaitConfig } from '../shared/config';
 import { IncompleteError, refuse } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
+import {
+  describeMembers,
+  memberIn,
+  primaries,
+  readGlobalDatastore,
+  type DatastoreMember,
+  type GlobalDatastoreState,
+} from '../shared/global-state';
 import { defineHandler, newResult, pollUntil, waitDeadline, type Runtime, type SwitchResult } from '../shared/runtime';
-import { allPages, clientConfig } from '../shared/sdk';
+import { clientConfig } from '../shared/sdk';
 
 /** The function's name in results and logs. */
-export const FUNCTION_NAME = 'cache-failover';
+export const FUNCTION_NAME = 'cache-failover' satisfies SwitchFunctionName;
 
-/** Configuration of cache-failover. */
-export interface CacheFailoverConfig {
-  /** The two regions and their resources. */
-  readonly regions: Regions;
+/** Configuration of cache-failover: the wait is for the failover to complete (status reads every 10 s by default). */
+export interface CacheFailoverConfig extends SwitchConfig, WaitConfig {
   /** Global Datastore ID. */
   readonly globalDatastoreId: string;
-  /** Longest wait for the failover to complete, in seconds. */
-  readonly waitSeconds: number;
-  /** Interval between status reads, in seconds. */
-  readonly pollSeconds: number;
-  /** DRY_RUN. */
-  readonly dryRun: boolean;
 }
 
 /** Reads and validates cache-failover's environment. */
-export function loadCacheFailoverConfig(env: Env): CacheFailoverConfig {
-  return {
-    regions: parseRegions(env.REGIONS, ['cacheReplicationGroupId']),
-    globalDatastoreId: globalDatastoreId(env),
-    waitSeconds: secondsFromEnv(env, 'WAIT_SECONDS', 600, 900),
-    pollSeconds: Math.max(1, secondsFromEnv(env, 'POLL_SECONDS', 10, 300)),
-    dryRun: booleanFromEnv(env, 'DRY_RUN'),
-  };
+export function loadCacheFailoverConfig(env: FunctionEnv<typeof FUNCTION_NAME>): CacheFailoverConfig {
+  return { ...switchConfig(FUNCTION_NAME, env), globalDatastoreId: globalDatastoreId(env), ...waitConfig(env, 10) };
 }
 
-/** Roles of the datastore's members as seen from the target region. */
-export interface DatastoreState {
-  /** Datastore status, for example `available`, `modifying`, `primary-only`. */
-  readonly status: string;
-  /** Replication group ID -> region, of every PRIMARY member. */
-  readonly primaries: readonly { readonly id: string; readonly region: string }[];
+/** The datastore as seen from the target region: its members, its PRIMARY ones and the target region's. */
+export interface DatastoreState extends GlobalDatastoreState {
+  /** Every PRIMARY member (one, unless the datastore is split or none is). */
+  readonly primaries: readonly DatastoreMember[];
   /** The target region's member, if any. */
-  readonly target?: { readonly id: string; readonly role: string };
+  readonly target?: DatastoreMember;
 }
 
 /** Reads the datastore with its members; refuses when it does not exist. */
@@ -77,32 +63,13 @@ export async function describeDatastore(
   id: string,
   targetRegion: string,
 ): Promise<DatastoreState> {
-  const groups = await allPages(
-    paginateDescribeGlobalReplicationGroups(
-      { client: elasticache },
-      { GlobalReplicationGroupId: id, ShowMemberInfo: true },
-    ),
-    (page) => page.GlobalReplicationGroups,
-    GlobalReplicationGroupNotFoundFault,
-  );
-  const group: GlobalReplicationGroup | undefined = groups[0];
-  if (!group) refuse(`Global Datastore ${id} was not found from ${targetRegion}; check GLOBAL_DATASTORE_ID.`);
-  const members = group.Members ?? [];
-  const targetMember = members.find((m) => m.ReplicationGroupRegion === targetRegion);
-  return {
-    status: group.Status ?? 'unknown',
-    primaries: members
-      .filter((m) => m.Role?.toUpperCase() === 'PRIMARY')
-      .map((m) => ({ id: m.ReplicationGroupId ?? '?', region: m.ReplicationGroupRegion ?? '?' })),
-    target: targetMember
-      ? { id: targetMember.ReplicationGroupId ?? '?', role: (targetMember.Role ?? 'unknown').toUpperCase() }
-      : undefined,
-  };
+  const state = await readGlobalDatastore(elasticache, { id });
+  if (!state) refuse(`Global Datastore ${id} was not found from ${targetRegion}; check GLOBAL_DATASTORE_ID.`);
+  return { ...state, primaries: primaries(state), target: memberIn(state, targetRegion) };
 }
 
 function describeState(state: DatastoreState): string {
-  const primaries = state.primaries.map((p) => `${p.id} (${p.region})`).join(', ') || 'none';
-  return `status ${state.status}, PRIMARY: ${primaries}`;
+  return `status ${state.status}, PRIMARY: ${describeMembers(state.primaries)}`;
 }
 
 function isDone(state: DatastoreState): boolean {
@@ -127,9 +94,9 @@ export async function runCacheFailover(
   if (!state.target) {
     refuse(`Global Datastore ${id} has no member in ${region}; expected replication group ${expected}.`);
   }
-  if (state.target.id !== expected) {
+  if (state.target.replicationGroupId !== expected) {
     refuse(
-      `Global Datastore ${id}'s member in ${region} is ${state.target.id}, but REGIONS names ${expected}; ` +
+      `Global Datastore ${id}'s member in ${region} is ${state.target.replicationGroupId}, but REGIONS names ${expected}; ` +
         'fix the configuration or the datastore before switching.',
     );
   }

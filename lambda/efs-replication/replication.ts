@@ -41,36 +41,22 @@ import {
   UpdateFileSystemProtectionCommand,
   type ReplicationConfigurationDescription,
 } from '@aws-sdk/client-efs';
-import { booleanFromEnv, parseRegions, secondsFromEnv, type Regions } from '../shared/config';
-import type { Env } from '../shared/env';
+import type { FunctionEnv, SwitchFunctionName } from '../../contract';
+import { ofBothRegions, switchConfig, waitConfig, type SwitchConfig, type WaitConfig } from '../shared/config';
 import { IncompleteError, InvalidEventError, refuse } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
 import { newResult, pollUntil, waitDeadline, type Runtime, type SwitchResult } from '../shared/runtime';
 import { allPages } from '../shared/sdk';
 
 /** The function's name in results and logs. */
-export const FUNCTION_NAME = 'efs-replication';
+export const FUNCTION_NAME = 'efs-replication' satisfies SwitchFunctionName;
 
-/** Configuration of efs-replication. */
-export interface EfsReplicationConfig {
-  /** The two regions and their resources. */
-  readonly regions: Regions;
-  /** Longest wait for the target to become writable, in seconds. */
-  readonly waitSeconds: number;
-  /** Interval between reads, in seconds. */
-  readonly pollSeconds: number;
-  /** DRY_RUN. */
-  readonly dryRun: boolean;
-}
+/** Configuration of efs-replication: the wait is for the target to become writable (reads every 10 s by default). */
+export type EfsReplicationConfig = SwitchConfig & WaitConfig;
 
 /** Reads and validates efs-replication's environment. */
-export function loadEfsReplicationConfig(env: Env): EfsReplicationConfig {
-  return {
-    regions: parseRegions(env.REGIONS, ['fileSystemId']),
-    waitSeconds: secondsFromEnv(env, 'WAIT_SECONDS', 600, 900),
-    pollSeconds: Math.max(1, secondsFromEnv(env, 'POLL_SECONDS', 10, 300)),
-    dryRun: booleanFromEnv(env, 'DRY_RUN'),
-  };
+export function loadEfsReplicationConfig(env: FunctionEnv<typeof FUNCTION_NAME>): EfsReplicationConfig {
+  return { ...switchConfig(FUNCTION_NAME, env), ...waitConfig(env, 10) };
 }
 
 /** EFS clients of both regions. */
@@ -151,8 +137,7 @@ export async function flip(
   rt: Runtime,
 ): Promise<SwitchResult> {
   const result = newResult(FUNCTION_NAME, request);
-  const targetFs = config.regions.byName[request.targetRegion]!.fileSystemId!;
-  const sourceFs = config.regions.byName[request.sourceRegion]!.fileSystemId!;
+  const { target: targetFs, source: sourceFs } = ofBothRegions(config.regions, request, 'fileSystemId');
   const replications = await describeReplications(clients.target, targetFs);
   const protection = await overwriteProtection(clients.target, targetFs);
 
@@ -253,10 +238,9 @@ export async function reverse(
   config: EfsReplicationConfig,
   options: EfsOptions,
 ): Promise<SwitchResult> {
-  const result = newResult(FUNCTION_NAME, request);
-  const primaryFs = config.regions.byName[request.targetRegion]!.fileSystemId!;
-  const destinationFs = config.regions.byName[request.sourceRegion]!.fileSystemId!;
+  const { target: primaryFs, source: destinationFs } = ofBothRegions(config.regions, request, 'fileSystemId');
   const destinationRegion = request.sourceRegion;
+  const result = newResult(FUNCTION_NAME, request);
 
   const replications = await describeReplications(clients.target, primaryFs);
   for (const r of replications) {

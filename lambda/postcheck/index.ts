@@ -19,17 +19,17 @@
  * - REQUEST_TIMEOUT_SECONDS (optional, default 5): timeout of one GET.
  * - DRY_RUN (optional, true | false): accepted for uniformity; postcheck changes nothing.
  */
+import type { FunctionEnv, SwitchFunctionName } from '../../contract';
 import { probeReadiness, readinessCheckName, readinessUrl, type Fetch } from '../shared/readiness';
 import {
-  booleanFromEnv,
   listOf,
-  parseRegions,
-  parseServices,
+  pollSecondsFromEnv,
+  readinessConfig,
   secondsFromEnv,
-  type Regions,
-  type ServiceSpec,
+  switchConfig,
+  type ReadinessConfig,
+  type SwitchConfig,
 } from '../shared/config';
-import type { Env } from '../shared/env';
 import type { SwitchRequest } from '../shared/event';
 import {
   lambdaEntry,
@@ -43,35 +43,25 @@ import {
 } from '../shared/runtime';
 
 /** The function's name in results and logs. */
-export const FUNCTION_NAME = 'postcheck';
+export const FUNCTION_NAME = 'postcheck' satisfies SwitchFunctionName;
 
 export { BODY_LIMIT, VALUE_LIMIT } from '../shared/readiness';
 
 /** Configuration of postcheck. */
-export interface PostcheckConfig {
-  /** The two regions and their resources. */
-  readonly regions: Regions;
-  /** The environment's services (SERVICES). */
-  readonly services: readonly ServiceSpec[];
-  /** How long to keep trying, in seconds. */
+export interface PostcheckConfig extends SwitchConfig, ReadinessConfig {
+  /** How long to keep trying, in seconds (POSTCHECK_SECONDS). */
   readonly postcheckSeconds: number;
-  /** Interval between attempts, in seconds. */
+  /** Interval between attempts, in seconds (POLL_SECONDS). */
   readonly pollSeconds: number;
-  /** Timeout of one GET, in seconds. */
-  readonly requestTimeoutSeconds: number;
-  /** DRY_RUN. */
-  readonly dryRun: boolean;
 }
 
 /** Reads and validates postcheck's environment. */
-export function loadPostcheckConfig(env: Env): PostcheckConfig {
+export function loadPostcheckConfig(env: FunctionEnv<typeof FUNCTION_NAME>): PostcheckConfig {
   return {
-    regions: parseRegions(env.REGIONS, ['regionalUrl']),
-    services: parseServices(env.SERVICES),
+    ...switchConfig(FUNCTION_NAME, env),
+    ...readinessConfig(env),
     postcheckSeconds: secondsFromEnv(env, 'POSTCHECK_SECONDS', 120, 900),
-    pollSeconds: Math.max(1, secondsFromEnv(env, 'POLL_SECONDS', 5, 300)),
-    requestTimeoutSeconds: Math.max(1, secondsFromEnv(env, 'REQUEST_TIMEOUT_SECONDS', 5, 60)),
-    dryRun: booleanFromEnv(env, 'DRY_RUN'),
+    pollSeconds: pollSecondsFromEnv(env, 5),
   };
 }
 

@@ -30,63 +30,49 @@
  * - DRY_RUN (optional, true | false): accepted for uniformity; preflight changes nothing anyway.
  */
 import { CloudFormationClient, paginateDescribeStacks } from '@aws-sdk/client-cloudformation';
-import { CloudWatchClient, paginateGetMetricData, ScanBy, type MetricDataResult } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import {
   DescribeTargetHealthCommand,
   ElasticLoadBalancingV2Client,
   TargetHealthStateEnum,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { ElastiCacheClient, paginateDescribeGlobalReplicationGroups } from '@aws-sdk/client-elasticache';
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { paginateDescribeDBClusters, paginateDescribeGlobalClusters, RDSClient } from '@aws-sdk/client-rds';
+import { APP_OUTPUTS, ROUTE53_METRICS_REGION, type FunctionEnv, type SwitchFunctionName } from '../../contract';
 import {
-  booleanFromEnv,
   dataComponents,
   listOf,
-  parseRegions,
-  parseServices,
-  secondsFromEnv,
+  readinessConfig,
+  switchConfig,
   type DataComponents,
-  type Regions,
-  type ServiceSpec,
+  type ReadinessConfig,
+  type SwitchConfig,
 } from '../shared/config';
-import type { Env } from '../shared/env';
+import { readGlobalDatastore, readHealthCheck } from '../shared/global-state';
 import { probeReadiness, readinessCheckName, readinessUrl, type Fetch } from '../shared/readiness';
 import { errorMessage, errorName, refuse } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
 import { defineHandler, newResult, type CheckOutcome, type Runtime, type SwitchResult } from '../shared/runtime';
 import { allPages, clientConfig } from '../shared/sdk';
-import { APP_OUTPUTS } from '../../lib/stack-outputs';
+
+export { ROUTE53_METRICS_REGION } from '../../contract';
 
 /** The function's name in results and logs. */
-export const FUNCTION_NAME = 'preflight';
+export const FUNCTION_NAME = 'preflight' satisfies SwitchFunctionName;
 
-/** Region of Route 53 health check metrics. */
-export const ROUTE53_METRICS_REGION = 'us-east-1';
+/** How far back preflight looks for the health check's latest datapoint. */
+const HEALTH_CHECK_LOOKBACK_MS = 3 * 60_000;
 
 /** Configuration of preflight. */
-export interface PreflightConfig {
-  /** The two regions and their resources. */
-  readonly regions: Regions;
-  /** The environment's services (SERVICES). */
-  readonly services: readonly ServiceSpec[];
+export interface PreflightConfig extends SwitchConfig, ReadinessConfig {
   /** The data components the environment has, and their global IDs. */
   readonly data: DataComponents;
-  /** Timeout of one readiness GET, in seconds (REQUEST_TIMEOUT_SECONDS). */
-  readonly requestTimeoutSeconds: number;
-  /** DRY_RUN. */
-  readonly dryRun: boolean;
 }
 
 /** Reads and validates preflight's environment. */
-export function loadPreflightConfig(env: Env): PreflightConfig {
-  const regions = parseRegions(env.REGIONS, ['appStackName', 'regionalUrl']);
-  return {
-    regions,
-    services: parseServices(env.SERVICES),
-    requestTimeoutSeconds: Math.max(1, secondsFromEnv(env, 'REQUEST_TIMEOUT_SECONDS', 5, 60)),
-    data: dataComponents(env, regions),
-    dryRun: booleanFromEnv(env, 'DRY_RUN'),
-  };
+export function loadPreflightConfig(env: FunctionEnv<typeof FUNCTION_NAME>): PreflightConfig {
+  const base = switchConfig(FUNCTION_NAME, env);
+  return { ...base, ...readinessConfig(env), data: dataComponents(env, base.regions) };
 }
 
 /**
@@ -151,60 +137,19 @@ export async function checkTargetHealth(
   return { ok: healthy >= 1, detail: `${healthy} of ${targets.length} targets healthy` };
 }
 
-/** The latest value of GetMetricData results (one per page), by timestamp. */
-function latest(results: readonly MetricDataResult[]): { value: number; at: Date } | undefined {
-  let best: { value: number; at: Date } | undefined;
-  for (const result of results) {
-    const stamps = result.Timestamps ?? [];
-    (result.Values ?? []).forEach((value, i) => {
-      const at = stamps[i];
-      if (at && (!best || at.getTime() > best.at.getTime())) best = { value, at };
-    });
-  }
-  return best;
-}
-
 /** Status of a Route 53 health check from CloudWatch: 1 healthy, 0 unhealthy, no datapoint unknown. */
 export async function checkRoute53HealthCheck(
   cloudwatch: CloudWatchClient,
   healthCheckId: string,
   rt: Runtime,
 ): Promise<CheckOutcome> {
-  const end = rt.now();
-  const results = await allPages(
-    paginateGetMetricData(
-      { client: cloudwatch },
-      {
-        StartTime: new Date(end - 3 * 60_000),
-        EndTime: new Date(end),
-        ScanBy: ScanBy.TIMESTAMP_DESCENDING,
-        MetricDataQueries: [
-          {
-            Id: 'status',
-            ReturnData: true,
-            MetricStat: {
-              Metric: {
-                Namespace: 'AWS/Route53',
-                MetricName: 'HealthCheckStatus',
-                Dimensions: [{ Name: 'HealthCheckId', Value: healthCheckId }],
-              },
-              Period: 60,
-              Stat: 'Minimum',
-            },
-          },
-        ],
-      },
-    ),
-    (page) => page.MetricDataResults,
-  );
-  const point = latest(results.filter((r) => r.Id === 'status'));
-  if (!point) {
+  const state = await readHealthCheck(cloudwatch, healthCheckId, new Date(rt.now()), HEALTH_CHECK_LOOKBACK_MS);
+  if (!state.at) {
     return { ok: false, detail: `health check ${healthCheckId}: no datapoint in the last 3 minutes (unknown)` };
   }
-  const healthy = point.value >= 1;
   return {
-    ok: healthy,
-    detail: `health check ${healthCheckId} ${healthy ? 'healthy' : 'unhealthy'} at ${point.at.toISOString()}`,
+    ok: state.status === 'healthy',
+    detail: `health check ${healthCheckId} ${state.status} at ${state.at.toISOString()}`,
   };
 }
 
@@ -241,11 +186,7 @@ export async function checkAuroraGlobalCluster(rds: RDSClient, identifier: strin
 
 /** Whether the Global Datastore is `available`. */
 export async function checkGlobalDatastore(elasticache: ElastiCacheClient, id: string): Promise<CheckOutcome> {
-  const groups = await allPages(
-    paginateDescribeGlobalReplicationGroups({ client: elasticache }, { GlobalReplicationGroupId: id }),
-    (page) => page.GlobalReplicationGroups,
-  );
-  const status = groups[0]?.Status ?? 'missing';
+  const status = (await readGlobalDatastore(elasticache, { id }))?.status ?? 'missing';
   return { ok: status === 'available', detail: `Global Datastore ${id} is ${status}` };
 }
 

@@ -46,71 +46,63 @@ import {
   RDSClient,
   type GlobalCluster,
 } from '@aws-sdk/client-rds';
-import {
-  ElastiCacheClient,
-  GlobalReplicationGroupNotFoundFault,
-  paginateDescribeGlobalReplicationGroups,
-} from '@aws-sdk/client-elasticache';
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { EFSClient } from '@aws-sdk/client-efs';
+import {
+  COMPONENTS,
+  type CheckOutcome,
+  type Component,
+  type FunctionEnv,
+  type OperatorEvent,
+  type RejoinEvent,
+  type SwitchFunctionName,
+  type SwitchResult,
+} from '../../contract';
 import { reverse, type EfsClients } from '../efs-replication/replication';
 import {
-  booleanFromEnv,
-  DATA_COMPONENTS,
   dataComponents,
   listOf,
-  parseRegions,
-  secondsFromEnv,
-  type DataComponent,
+  ofBothRegions,
+  switchConfig,
+  waitConfig,
   type DataComponents,
-  type Regions,
+  type SwitchConfig,
+  type WaitConfig,
 } from '../shared/config';
-import type { Env } from '../shared/env';
 import { errorMessage, IncompleteError, InvalidEventError, RefusedError, REFUSED_PREFIX } from '../shared/errors';
 import type { SwitchRequest } from '../shared/event';
 import {
-  defineHandler,
-  newResult,
-  pollUntil,
-  waitDeadline,
-  type CheckOutcome,
-  type Runtime,
-  type SwitchResult,
-} from '../shared/runtime';
+  describeMembers,
+  memberIn,
+  primaries,
+  readGlobalDatastore,
+  type DatastoreMember,
+} from '../shared/global-state';
+import { defineHandler, newResult, pollUntil, waitDeadline, type Runtime } from '../shared/runtime';
 import { allPages, clientConfig } from '../shared/sdk';
 
 /** The function's name in results and logs. */
-export const FUNCTION_NAME = 'rejoin';
+export const FUNCTION_NAME = 'rejoin' satisfies SwitchFunctionName;
 
-/** What can rejoin, in the order they are handled (the data components an environment may have). */
-export const COMPONENTS = DATA_COMPONENTS;
+/** What can rejoin, in the order they are handled: the data components an environment may have (the contract's). */
+export { COMPONENTS, type Component } from '../../contract';
 
-/** One of {@link COMPONENTS}. */
-export type Component = DataComponent;
+/** The fields of the event `rejoin` reads besides the operator's (`RejoinEvent` of the contract, which the CLI sends). */
+const EVENT: { readonly [K in Exclude<keyof RejoinEvent, keyof OperatorEvent>]-?: K } = {
+  components: 'components',
+  allowOverwriteDestination: 'allowOverwriteDestination',
+};
 
-/** Configuration of rejoin. */
-export interface RejoinConfig {
-  /** The two regions and their resources. */
-  readonly regions: Regions;
+/** Configuration of rejoin: one wait, shared by the components (reads every 15 s by default). */
+export interface RejoinConfig extends SwitchConfig, WaitConfig {
   /** The data components the environment has, and their global IDs. */
   readonly data: DataComponents;
-  /** Longest wait, shared by the components, in seconds. */
-  readonly waitSeconds: number;
-  /** Interval between reads, in seconds. */
-  readonly pollSeconds: number;
-  /** DRY_RUN. */
-  readonly dryRun: boolean;
 }
 
 /** Reads and validates rejoin's environment. */
-export function loadRejoinConfig(env: Env): RejoinConfig {
-  const regions = parseRegions(env.REGIONS, []);
-  return {
-    regions,
-    data: dataComponents(env, regions),
-    waitSeconds: secondsFromEnv(env, 'WAIT_SECONDS', 600, 900),
-    pollSeconds: Math.max(1, secondsFromEnv(env, 'POLL_SECONDS', 15, 300)),
-    dryRun: booleanFromEnv(env, 'DRY_RUN'),
-  };
+export function loadRejoinConfig(env: FunctionEnv<typeof FUNCTION_NAME>): RejoinConfig {
+  const base = switchConfig(FUNCTION_NAME, env);
+  return { ...base, data: dataComponents(env, base.regions), ...waitConfig(env, 15) };
 }
 
 /** Options of the event for this function. */
@@ -126,10 +118,10 @@ export interface RejoinOptions {
  * components the environment has; one it does not have is an {@link InvalidEventError}.
  */
 export function rejoinOptions(input: Readonly<Record<string, unknown>>, present: readonly Component[]): RejoinOptions {
-  const raw = input.components ?? [...present];
+  const raw = input[EVENT.components] ?? [...present];
   if (
     !Array.isArray(raw) ||
-    (raw.length === 0 && input.components !== undefined) ||
+    (raw.length === 0 && input[EVENT.components] !== undefined) ||
     raw.some((c) => typeof c !== 'string' || !(COMPONENTS as readonly string[]).includes(c))
   ) {
     throw new InvalidEventError(
@@ -144,7 +136,7 @@ export function rejoinOptions(input: Readonly<Record<string, unknown>>, present:
         'components to rejoin everything it has.',
     );
   }
-  const allow = input.allowOverwriteDestination ?? false;
+  const allow = input[EVENT.allowOverwriteDestination] ?? false;
   if (typeof allow !== 'boolean') {
     throw new InvalidEventError(`allowOverwriteDestination must be true or false (got ${JSON.stringify(allow)}).`);
   }
@@ -257,16 +249,18 @@ function describeDatabase(s: DatabaseState, rejoiningId: string): string {
   );
 }
 
-/** The rejoining Aurora cluster as a secondary of the active region's. */
-export async function rejoinDatabase(
+/** How the database or the cache rejoins: waits, until `deadline`, for it to be a secondary of the active region's. */
+type RejoinStep = (
   clients: RejoinClients,
   request: SwitchRequest,
   config: RejoinConfig,
   rt: Runtime,
   deadline: number,
-): Promise<ComponentOutcome> {
-  const activeId = config.regions.byName[request.targetRegion]!.dbClusterIdentifier!;
-  const rejoiningId = config.regions.byName[request.sourceRegion]!.dbClusterIdentifier!;
+) => Promise<ComponentOutcome>;
+
+/** The rejoining Aurora cluster as a secondary of the active region's. */
+export const rejoinDatabase: RejoinStep = async (clients, request, config, rt, deadline) => {
+  const { target: activeId, source: rejoiningId } = ofBothRegions(config.regions, request, 'dbClusterIdentifier');
   let state = await readDatabase(clients, request, config);
   const actions: string[] = [];
   if (state.global.FailoverState?.Status && !request.dryRun) {
@@ -313,7 +307,7 @@ export async function rejoinDatabase(
     notYet: `${rejoiningId} is still resynchronising`,
     actions,
   });
-}
+};
 
 /** What {@link awaitReady} waits for. */
 interface Awaited<S> {
@@ -366,35 +360,16 @@ async function clusterExists(rds: RDSClient, id: string): Promise<boolean> {
 /** The Global Datastore's members as the active region sees them. */
 interface CacheState {
   readonly status: string;
-  readonly primaries: readonly { readonly id: string; readonly region: string }[];
-  readonly member?: { readonly id: string; readonly role: string; readonly status: string };
+  readonly primaries: readonly DatastoreMember[];
+  /** The rejoining region's member. */
+  readonly member?: DatastoreMember;
 }
 
 async function readCache(clients: RejoinClients, request: SwitchRequest, config: RejoinConfig): Promise<CacheState> {
   const id = config.data.globalDatastoreId!;
-  const groups = await allPages(
-    paginateDescribeGlobalReplicationGroups(
-      { client: clients.elasticache },
-      { GlobalReplicationGroupId: id, ShowMemberInfo: true },
-    ),
-    (page) => page.GlobalReplicationGroups,
-    GlobalReplicationGroupNotFoundFault,
-  );
-  const group = groups[0];
-  if (!group) throw new RefusedError(`Global Datastore ${id} was not found from ${request.targetRegion}.`);
-  const members = group.Members ?? [];
-  const member = members.find((m) => m.ReplicationGroupRegion === request.sourceRegion);
-  return {
-    status: group.Status ?? 'unknown',
-    primaries: members
-      .filter((m) => m.Role?.toUpperCase() === 'PRIMARY')
-      .map((m) => ({ id: m.ReplicationGroupId ?? '?', region: m.ReplicationGroupRegion ?? '?' })),
-    member: member && {
-      id: member.ReplicationGroupId ?? '?',
-      role: (member.Role ?? 'unknown').toUpperCase(),
-      status: member.Status ?? 'unknown',
-    },
-  };
+  const state = await readGlobalDatastore(clients.elasticache, { id });
+  if (!state) throw new RefusedError(`Global Datastore ${id} was not found from ${request.targetRegion}.`);
+  return { status: state.status, primaries: primaries(state), member: memberIn(state, request.sourceRegion) };
 }
 
 function cacheReady(s: CacheState): boolean {
@@ -402,22 +377,15 @@ function cacheReady(s: CacheState): boolean {
 }
 
 function describeCache(s: CacheState): string {
-  const primaries = s.primaries.map((p) => `${p.id} (${p.region})`).join(', ') || 'none';
-  const member = s.member ? `${s.member.id} ${s.member.role} ${s.member.status}` : 'none';
-  return `status ${s.status}, PRIMARY: ${primaries}, rejoining member: ${member}`;
+  const member = s.member ? `${s.member.replicationGroupId} ${s.member.role} ${s.member.status}` : 'none';
+  return `status ${s.status}, PRIMARY: ${describeMembers(s.primaries)}, rejoining member: ${member}`;
 }
 
 /** The rejoining replication group as a SECONDARY member of the Global Datastore. */
-export async function rejoinCache(
-  clients: RejoinClients,
-  request: SwitchRequest,
-  config: RejoinConfig,
-  rt: Runtime,
-  deadline: number,
-): Promise<ComponentOutcome> {
+export const rejoinCache: RejoinStep = async (clients, request, config, rt, deadline) => {
   const id = config.data.globalDatastoreId!;
-  const activeGroup = config.regions.byName[request.targetRegion]!.cacheReplicationGroupId!;
-  const rejoiningGroup = config.regions.byName[request.sourceRegion]!.cacheReplicationGroupId!;
+  const groups = ofBothRegions(config.regions, request, 'cacheReplicationGroupId');
+  const [activeGroup, rejoiningGroup] = [groups.target, groups.source];
   const state = await readCache(clients, request, config);
   if (state.primaries.length > 1) {
     return refused(
@@ -428,9 +396,9 @@ export async function rejoinCache(
   if (!primary) {
     return refused(`Global Datastore ${id} reports no PRIMARY (${describeCache(state)}); resolve it by hand.`);
   }
-  if (primary.region !== request.targetRegion || primary.id !== activeGroup) {
+  if (primary.region !== request.targetRegion || primary.replicationGroupId !== activeGroup) {
     return refused(
-      `the PRIMARY of ${id} is ${primary.id} (${primary.region}), not ${activeGroup} (${request.targetRegion}): ` +
+      `the PRIMARY of ${id} is ${primary.replicationGroupId} (${primary.region}), not ${activeGroup} (${request.targetRegion}): ` +
         `${request.targetRegion} is not the active region. Switch first, or name the active region as the target.`,
     );
   }
@@ -441,9 +409,9 @@ export async function rejoinCache(
         `${request.sourceRegion} data stack so CloudFormation creates it again as a member (runbook: failback).`,
     );
   }
-  if (state.member.id !== rejoiningGroup) {
+  if (state.member.replicationGroupId !== rejoiningGroup) {
     return refused(
-      `${id}'s member in ${request.sourceRegion} is ${state.member.id}, but REGIONS names ${rejoiningGroup}; ` +
+      `${id}'s member in ${request.sourceRegion} is ${state.member.replicationGroupId}, but REGIONS names ${rejoiningGroup}; ` +
         'fix the configuration or the datastore.',
     );
   }
@@ -459,7 +427,7 @@ export async function rejoinCache(
     already: `${rejoiningGroup} (${request.sourceRegion}) is an associated SECONDARY`,
     notYet: `${rejoiningGroup} is not associated yet`,
   });
-}
+};
 
 /**
  * Why `targetRegion` is not the active region, or undefined when it is: the Aurora writer and the Global
@@ -486,9 +454,9 @@ export async function notActiveReason(
     if (
       cache.primaries.length !== 1 ||
       cache.primaries[0]!.region !== region ||
-      cache.primaries[0]!.id !== activeGroup
+      cache.primaries[0]!.replicationGroupId !== activeGroup
     ) {
-      return `the Global Datastore PRIMARY is ${cache.primaries.map((p) => `${p.id} (${p.region})`).join(', ') || 'none'}, not ${activeGroup} (${region})`;
+      return `the Global Datastore PRIMARY is ${describeMembers(cache.primaries)}, not ${activeGroup} (${region})`;
     }
   }
   return undefined;
@@ -521,8 +489,7 @@ export async function rejoinFiles(
     operation: 'reverse',
     allowOverwriteDestination: options.allowOverwriteDestination,
   });
-  const source = config.regions.byName[request.targetRegion]!.fileSystemId!;
-  const destination = config.regions.byName[request.sourceRegion]!.fileSystemId!;
+  const { target: source, source: destination } = ofBothRegions(config.regions, request, 'fileSystemId');
   return done(
     `${source} (${request.targetRegion}) replicates to ${destination} (${request.sourceRegion})`,
     [...unconfirmed, ...result.actions],

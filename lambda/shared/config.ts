@@ -1,6 +1,7 @@
 /**
- * Parsing and validation of the environment the CDK app gives each function.
- * Every error names the variable, the value received and the fix.
+ * Parsing and validation of the environment the CDK app gives each function (its names and which function reads
+ * which are the contract's, `contract/switch-functions.ts`). Every error names the variable, the value received and
+ * the fix.
  *
  * - REGIONS: the two regions' fixed names and immutable IDs ({@link parseRegions}).
  * - SERVICES: the environment's services, each with its readiness path and writable pointer
@@ -9,35 +10,25 @@
  *   region's `dbClusterIdentifier`, GLOBAL_DATASTORE_ID with every region's `cacheReplicationGroupId`, every
  *   region's `fileSystemId`: all or none of each ({@link dataComponents}).
  */
-import type { Env } from './env';
+import {
+  COMPONENT_REGION_KEY,
+  COMPONENTS,
+  componentVariable,
+  SWITCH_FUNCTION_CONTRACT,
+  type Component,
+  type ComponentVariable,
+  type FunctionVariable,
+  type RegionKey,
+  type RegionResources,
+  type ServiceSpec,
+  type SwitchFunctionName,
+} from '../../contract';
 import { ConfigError } from './errors';
 
-/**
- * Resources of one region, from the `REGIONS` variable: fixed names and immutable IDs only. Each function
- * requires the keys it uses. Values that change with a deploy of the region's app stack (its services' target
- * groups, its health check) are not here: preflight reads them from that stack's outputs when it runs.
- */
-export interface RegionResources {
-  /**
-   * Name of the region's app stack (`HaWeb-<env>-App-<region>`), whose outputs hold its services' target groups
-   * and its health check.
-   */
-  readonly appStackName?: string;
-  /** Identifier of the region's Aurora cluster (member of the global cluster); present iff the environment has a database. */
-  readonly dbClusterIdentifier?: string;
-  /** ID of the region's ElastiCache replication group (member of the Global Datastore); present iff it has a cache. */
-  readonly cacheReplicationGroupId?: string;
-  /** ID of the region's EFS file system; present iff the environment has files. */
-  readonly fileSystemId?: string;
-  /**
-   * The region's own base URL, `https://<region>.<domain>` (https, the host starting with the region, no path
-   * other than `/`, no query or fragment). A service's readiness URL is this plus its readiness path.
-   */
-  readonly regionalUrl?: string;
-}
+export type { RegionKey, RegionResources, ServiceSpec } from '../../contract';
 
-/** A key of {@link RegionResources}. */
-export type RegionKey = keyof RegionResources;
+/** The variables `K` of a function's environment, as it reads them (`FunctionEnv` of the contract). */
+export type VariablesEnv<K extends FunctionVariable> = { readonly [V in K]?: string };
 
 /** The two regions of the service and their resources. */
 export interface Regions {
@@ -149,7 +140,12 @@ export function parseRegions(raw: string | undefined, required: readonly RegionK
 }
 
 /** The value of a required variable that must match `pattern`. */
-export function requiredString(env: Env, name: string, pattern: RegExp, hint: string): string {
+export function requiredString<K extends FunctionVariable>(
+  env: VariablesEnv<K>,
+  name: K,
+  pattern: RegExp,
+  hint: string,
+): string {
   const value = env[name];
   if (value === undefined || value === '') {
     throw new ConfigError(`${name} is not set; set it to ${hint}.`);
@@ -161,7 +157,12 @@ export function requiredString(env: Env, name: string, pattern: RegExp, hint: st
 }
 
 /** A whole number of seconds from `name`, `fallback` when unset. */
-export function secondsFromEnv(env: Env, name: string, fallback: number, max: number): number {
+export function secondsFromEnv<K extends FunctionVariable>(
+  env: VariablesEnv<K>,
+  name: K,
+  fallback: number,
+  max: number,
+): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) > max) {
@@ -171,7 +172,7 @@ export function secondsFromEnv(env: Env, name: string, fallback: number, max: nu
 }
 
 /** `true` or `false` from `name`, `false` when unset. */
-export function booleanFromEnv(env: Env, name: string): boolean {
+export function booleanFromEnv<K extends FunctionVariable>(env: VariablesEnv<K>, name: K): boolean {
   const raw = env[name];
   if (raw === undefined || raw === '') return false;
   const lower = raw.toLowerCase();
@@ -180,38 +181,102 @@ export function booleanFromEnv(env: Env, name: string): boolean {
   throw new ConfigError(`${name} must be true or false (got ${JSON.stringify(raw)}).`);
 }
 
-const GLOBAL_CLUSTER_IDENTIFIER = {
-  name: 'GLOBAL_CLUSTER_IDENTIFIER',
-  pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,254}$/,
-  hint: 'the Aurora global cluster ID',
-} as const;
+/** What every function's configuration holds. */
+export interface SwitchConfig {
+  /** The two regions and their resources (REGIONS). */
+  readonly regions: Regions;
+  /** Report only (DRY_RUN). */
+  readonly dryRun: boolean;
+}
 
-const GLOBAL_DATASTORE_ID = {
-  name: 'GLOBAL_DATASTORE_ID',
-  pattern: /^[a-z]{3,8}-[a-zA-Z0-9-]{1,60}$/,
-  hint: 'the full Global Datastore ID including its AWS prefix, for example ldgnf-haweb-prod-sessions',
-} as const;
+/** How a function that waits for a change waits. */
+export interface WaitConfig {
+  /** Longest wait, in seconds (WAIT_SECONDS, default 600, at most 900). */
+  readonly waitSeconds: number;
+  /** Interval between reads while waiting, in seconds (POLL_SECONDS, at least 1, at most 300). */
+  readonly pollSeconds: number;
+}
+
+/** REGIONS, with every key function `fn` requires (its contract's `regionKeys`), and DRY_RUN. */
+export function switchConfig(fn: SwitchFunctionName, env: VariablesEnv<'REGIONS' | 'DRY_RUN'>): SwitchConfig {
+  return {
+    regions: parseRegions(env.REGIONS, SWITCH_FUNCTION_CONTRACT[fn].regionKeys),
+    dryRun: booleanFromEnv(env, 'DRY_RUN'),
+  };
+}
+
+/** POLL_SECONDS, `fallback` when unset. */
+export function pollSecondsFromEnv(env: VariablesEnv<'POLL_SECONDS'>, fallback: number): number {
+  return Math.max(1, secondsFromEnv(env, 'POLL_SECONDS', fallback, 300));
+}
+
+/** WAIT_SECONDS and POLL_SECONDS (`pollFallback` when unset). */
+export function waitConfig(env: VariablesEnv<'WAIT_SECONDS' | 'POLL_SECONDS'>, pollFallback: number): WaitConfig {
+  return {
+    waitSeconds: secondsFromEnv(env, 'WAIT_SECONDS', 600, 900),
+    pollSeconds: pollSecondsFromEnv(env, pollFallback),
+  };
+}
+
+/** The resource `key` of the request's target and source regions (a function that reads it requires it in both). */
+export function ofBothRegions(
+  regions: Regions,
+  request: { readonly targetRegion: string; readonly sourceRegion: string },
+  key: RegionKey,
+): { readonly target: string; readonly source: string } {
+  return { target: regions.byName[request.targetRegion]![key]!, source: regions.byName[request.sourceRegion]![key]! };
+}
+
+/** What the functions that GET the services' readiness endpoints (preflight, postcheck) read of them. */
+export interface ReadinessConfig {
+  /** The environment's services (SERVICES). */
+  readonly services: readonly ServiceSpec[];
+  /** Timeout of one readiness GET, in seconds (REQUEST_TIMEOUT_SECONDS, default 5, at most 60). */
+  readonly requestTimeoutSeconds: number;
+}
+
+/** SERVICES and REQUEST_TIMEOUT_SECONDS. */
+export function readinessConfig(env: VariablesEnv<'SERVICES' | 'REQUEST_TIMEOUT_SECONDS'>): ReadinessConfig {
+  return {
+    services: parseServices(env.SERVICES),
+    requestTimeoutSeconds: Math.max(1, secondsFromEnv(env, 'REQUEST_TIMEOUT_SECONDS', 5, 60)),
+  };
+}
+
+/** The variables of the components' global IDs. */
+type GlobalIdVariable = ComponentVariable;
+
+/** The environment of the components' global IDs. */
+export type GlobalIdsEnv = VariablesEnv<GlobalIdVariable>;
+
+/** How each global ID is checked. */
+const GLOBAL_IDS: Readonly<Record<GlobalIdVariable, { readonly pattern: RegExp; readonly hint: string }>> = {
+  GLOBAL_CLUSTER_IDENTIFIER: { pattern: /^[a-zA-Z][a-zA-Z0-9-]{0,254}$/, hint: 'the Aurora global cluster ID' },
+  GLOBAL_DATASTORE_ID: {
+    pattern: /^[a-z]{3,8}-[a-zA-Z0-9-]{1,60}$/,
+    hint: 'the full Global Datastore ID including its AWS prefix, for example ldgnf-haweb-prod-sessions',
+  },
+};
+
+function globalId(env: GlobalIdsEnv, name: GlobalIdVariable): string {
+  return requiredString(env, name, GLOBAL_IDS[name].pattern, GLOBAL_IDS[name].hint);
+}
 
 /** Identifier of the Aurora global cluster, from `GLOBAL_CLUSTER_IDENTIFIER` (required). */
-export function globalClusterIdentifier(env: Env): string {
-  return requiredString(
-    env,
-    GLOBAL_CLUSTER_IDENTIFIER.name,
-    GLOBAL_CLUSTER_IDENTIFIER.pattern,
-    GLOBAL_CLUSTER_IDENTIFIER.hint,
-  );
+export function globalClusterIdentifier(env: VariablesEnv<'GLOBAL_CLUSTER_IDENTIFIER'>): string {
+  return globalId(env, 'GLOBAL_CLUSTER_IDENTIFIER');
 }
 
 /** Full ID of the ElastiCache Global Datastore (with the AWS prefix), from `GLOBAL_DATASTORE_ID` (required). */
-export function globalDatastoreId(env: Env): string {
-  return requiredString(env, GLOBAL_DATASTORE_ID.name, GLOBAL_DATASTORE_ID.pattern, GLOBAL_DATASTORE_ID.hint);
+export function globalDatastoreId(env: VariablesEnv<'GLOBAL_DATASTORE_ID'>): string {
+  return globalId(env, 'GLOBAL_DATASTORE_ID');
 }
 
-/** The data components an environment may have, in the order the functions handle them. */
-export const DATA_COMPONENTS = ['database', 'cache', 'files'] as const;
+/** The data components an environment may have, in the order the functions handle them (the contract's). */
+export const DATA_COMPONENTS = COMPONENTS;
 
 /** One of {@link DATA_COMPONENTS}: database (Aurora global database), cache (Global Datastore), files (EFS replication). */
-export type DataComponent = (typeof DATA_COMPONENTS)[number];
+export type DataComponent = Component;
 
 /** Which data components the environment has, and their global IDs. */
 export interface DataComponents {
@@ -236,13 +301,15 @@ export function listOf(items: readonly string[], none = 'none'): string {
  * `cacheReplicationGroupId` in every region, `files` `fileSystemId` in every region. A component given only in
  * part is a {@link ConfigError} naming what is there and what is missing.
  */
-export function dataComponents(env: Env, regions: Regions): DataComponents {
+export function dataComponents(env: GlobalIdsEnv, regions: Regions): DataComponents {
   const keys = (key: RegionKey, regionNames: readonly string[]) => {
     const list = listOf(regionNames.map((r) => `REGIONS["${r}"].${key}`));
     return `${list} ${regionNames.length > 1 ? 'are' : 'is'}`;
   };
-  /** Whether the environment has the component whose regional key is `key` (and global variable `global`). */
-  const has = (component: DataComponent, key: RegionKey, global?: string): boolean => {
+  /** Whether the environment has `component`: its regional key in every region (and its global variable). */
+  const has = (component: DataComponent): boolean => {
+    const key = COMPONENT_REGION_KEY[component];
+    const global = componentVariable(component);
     const given = regions.names.filter((r) => regions.byName[r]![key] !== undefined);
     const missing = regions.names.filter((r) => !given.includes(r));
     if (global === undefined) {
@@ -269,37 +336,22 @@ export function dataComponents(env: Env, regions: Regions): DataComponents {
     }
     return globalSet;
   };
-  const database = has('database', 'dbClusterIdentifier', GLOBAL_CLUSTER_IDENTIFIER.name);
-  const cache = has('cache', 'cacheReplicationGroupId', GLOBAL_DATASTORE_ID.name);
-  const files = has('files', 'fileSystemId');
+  const present = DATA_COMPONENTS.filter(has);
   return {
-    present: DATA_COMPONENTS.filter((c) => ({ database, cache, files })[c]),
-    globalClusterIdentifier: database ? globalClusterIdentifier(env) : undefined,
-    globalDatastoreId: cache ? globalDatastoreId(env) : undefined,
+    present,
+    globalClusterIdentifier: present.includes('database') ? globalClusterIdentifier(env) : undefined,
+    globalDatastoreId: present.includes('cache') ? globalDatastoreId(env) : undefined,
   };
 }
 
 /** Most services an environment may have. */
 export const MAX_SERVICES = 20;
 
-/** One service of the environment, from `SERVICES`. */
-export interface ServiceSpec {
-  /** The service's name: lower-case letters and digits in dash-separated words, at most 20 characters. */
-  readonly name: string;
-  /** Path of its deep readiness endpoint under the region's URL, starting with `/`; null: postcheck skips it. */
-  readonly readinessPath: string | null;
-  /**
-   * RFC 6901 JSON pointer into the readiness body whose value must be `true` (for example `/database/writable`);
-   * null: HTTP 200 is enough.
-   */
-  readonly writablePointer: string | null;
-}
-
 const SERVICE_NAME = /^[a-z][a-z0-9]*(-[a-z0-9]+)*$/;
 const SERVICE_NAME_MAX = 20;
 /** A path: `/` then RFC 3986 path characters (unreserved, sub-delims, `:`, `@`, `/`, percent-encoded octets). */
 const READINESS_PATH = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/]|%[0-9A-Fa-f]{2})*$/;
-const SERVICE_KEYS = ['name', 'readinessPath', 'writablePointer'] as const;
+const SERVICE_KEYS = ['name', 'readinessPath', 'writablePointer'] as const satisfies readonly (keyof ServiceSpec)[];
 
 /**
  * The reference tokens of an RFC 6901 JSON pointer, unescaped (`~1` is `/`, `~0` is `~`), or undefined when

@@ -19,16 +19,13 @@
  * activatingRegion`), and the mode to be planned unless the event says ungraceful (the plan's Lambda
  * steps are set to be skipped in ungraceful executions). Fields of shape 1, when present, must agree.
  */
+import { PLAN_STEP_REGION_TO_RUN, type Mode, type OperatorEvent } from '../../contract';
 import { InvalidEventError } from './errors';
 
-/** planned: both regions are up, no data loss accepted; unplanned: the source region may be gone. */
-export type Mode = 'planned' | 'unplanned';
+export { PLAN_STEP_INVOKER, type Mode } from '../../contract';
 
 /** Which shape the event had. */
 export type EventOrigin = 'region-switch' | 'operator';
-
-/** Value of INVOKED_BY on the copies of the functions that only the Region switch plan invokes. */
-export const PLAN_STEP_INVOKER = 'region-switch-plan';
 
 /** What a function is asked to do. */
 export interface SwitchRequest {
@@ -62,6 +59,14 @@ const REGION_SWITCH_KEYS = [
   'action',
 ] as const;
 
+/** The fields of the operator's event (`OperatorEvent` of the contract, which the CLI sends). */
+const OPERATOR: { readonly [K in keyof OperatorEvent]-?: K } = {
+  targetRegion: 'targetRegion',
+  sourceRegion: 'sourceRegion',
+  mode: 'mode',
+  dryRun: 'dryRun',
+};
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
@@ -79,7 +84,7 @@ function optionalString(source: Record<string, unknown>, ...keys: string[]): str
 }
 
 function dryRunOf(source: Record<string, unknown>): boolean {
-  const value = source.dryRun;
+  const value = source[OPERATOR.dryRun];
   if (value === undefined || value === null) return false;
   if (typeof value !== 'boolean') {
     throw new InvalidEventError(`dryRun must be true or false (got ${JSON.stringify(value)}).`);
@@ -151,17 +156,17 @@ function fromRegionSwitch(source: Record<string, unknown>, regions: readonly str
 }
 
 function fromOperator(source: Record<string, unknown>, regions: readonly string[]) {
-  const targetRegion = optionalString(source, 'targetRegion');
+  const targetRegion = optionalString(source, OPERATOR.targetRegion);
   if (targetRegion === undefined) {
     throw new InvalidEventError(
       'expected Region switch fields (activateRegion, deactivateRegion, ...) or the operator shape ' +
         '{ "targetRegion": "<region>", "sourceRegion"?: "<region>", "mode"?: "planned" | "unplanned", "dryRun"?: true }.',
     );
   }
-  checkRegion(regions, 'targetRegion', targetRegion);
-  const sourceRegion = optionalString(source, 'sourceRegion') ?? otherRegion(regions, targetRegion);
-  checkRegion(regions, 'sourceRegion', sourceRegion);
-  return { targetRegion, sourceRegion, mode: modeOf(optionalString(source, 'mode')) };
+  checkRegion(regions, OPERATOR.targetRegion, targetRegion);
+  const sourceRegion = optionalString(source, OPERATOR.sourceRegion) ?? otherRegion(regions, targetRegion);
+  checkRegion(regions, OPERATOR.sourceRegion, sourceRegion);
+  return { targetRegion, sourceRegion, mode: modeOf(optionalString(source, OPERATOR.mode)) };
 }
 
 /**
@@ -219,7 +224,7 @@ export function parsePlanStepEvent(
   if (named && named.targetRegion !== functionRegion) {
     throw new InvalidEventError(
       `the event activates ${named.targetRegion}, but this plan step's copy runs in ${functionRegion}; ` +
-        "the plan's Lambda steps must run in the activating region (regionToRun activatingRegion).",
+        `the plan's Lambda steps must run in the activating region (regionToRun ${PLAN_STEP_REGION_TO_RUN}).`,
     );
   }
   return {

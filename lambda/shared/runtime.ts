@@ -4,10 +4,13 @@
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context } from 'aws-lambda';
-import { ColdStartConfig, type Regions } from './config';
-import { processEnv, type Env } from './env';
+import { PLAN_STEP_INVOKER, type FunctionEnv, type SwitchFunctionName, type SwitchResult } from '../../contract';
+import { ColdStartConfig, type Regions, type VariablesEnv } from './config';
+import { processEnv } from './env';
 import { ConfigError, RefusedError } from './errors';
-import { parsePlanStepEvent, parseSwitchEvent, PLAN_STEP_INVOKER, type Mode, type SwitchRequest } from './event';
+import { parsePlanStepEvent, parseSwitchEvent, type SwitchRequest } from './event';
+
+export type { CheckOutcome, SwitchResult } from '../../contract';
 
 /**
  * Structured log: a message and JSON fields. Never pass secrets. Powertools reserves the field names `level`,
@@ -33,34 +36,6 @@ export interface Runtime {
   readonly now: () => number;
   /** Epoch milliseconds by which the function must have returned (its timeout less a margin). */
   readonly deadline: number;
-}
-
-/** Outcome of one check. */
-export interface CheckOutcome {
-  /** Whether the check passed. */
-  readonly ok: boolean;
-  /** What was seen. */
-  readonly detail: string;
-}
-
-/** What every function returns (and logs). */
-export interface SwitchResult {
-  /** The function's name. */
-  readonly function: string;
-  /** The region being activated. */
-  readonly targetRegion: string;
-  /** The region being deactivated. */
-  readonly sourceRegion: string;
-  /** Planned or unplanned. */
-  readonly mode: Mode;
-  /** Whether this was a dry run. */
-  readonly dryRun: boolean;
-  /** Whether this run changed anything (always false for a dry run or a repeat run). */
-  readonly changed: boolean;
-  /** What was done, or in a dry run what would be done, in order. */
-  readonly actions: string[];
-  /** Checks and what they saw, by name. */
-  readonly checks?: Record<string, CheckOutcome>;
 }
 
 /** A result for `request` with no actions yet. */
@@ -148,7 +123,7 @@ export interface Invocation {
 }
 
 /** Reads INVOKED_BY and AWS_REGION. */
-export function invocationOf(env: Env): Invocation {
+export function invocationOf(env: VariablesEnv<'INVOKED_BY' | 'AWS_REGION'>): Invocation {
   const invokedBy = env.INVOKED_BY;
   if (invokedBy !== undefined && invokedBy !== '' && invokedBy !== PLAN_STEP_INVOKER) {
     throw new ConfigError(`INVOKED_BY must be ${PLAN_STEP_INVOKER} or unset (got ${JSON.stringify(invokedBy)}).`);
@@ -244,16 +219,17 @@ export function invocationKeys(request: SwitchRequest): Record<string, string> {
  * `function_name`, `cold_start`, ...) and, once the event is read, {@link invocationKeys} (Powertools `appendKeys`,
  * temporary keys that `resetKeys` clears when the invocation ends, so none leaks into the next one).
  */
-export function lambdaEntry<C extends { readonly regions: Regions; readonly dryRun: boolean }>(
-  name: string,
-  load: (env: Env) => C,
-): (run: SwitchRun<C>) => SwitchHandler {
+export function lambdaEntry<
+  F extends SwitchFunctionName,
+  C extends { readonly regions: Regions; readonly dryRun: boolean },
+>(name: F, load: (env: FunctionEnv<F>) => C): (run: SwitchRun<C>) => SwitchHandler {
   const logger = createLogger(name);
   const log = logOf(logger);
   const coldStart = new ColdStartConfig(
     () => {
-      const env = processEnv();
-      return { config: load(env), invocation: invocationOf(env) };
+      // The process environment holds every variable; the function reads only those its contract names.
+      const env = processEnv() as FunctionEnv<F>;
+      return { config: load(env), invocation: invocationOf(processEnv()) };
     },
     (err) => log.error('Invalid configuration at cold start', { error: err }),
   );
@@ -271,10 +247,9 @@ export function lambdaEntry<C extends { readonly regions: Regions; readonly dryR
 }
 
 /** A Lambda entry point: {@link lambdaEntry} with one `run`. */
-export function defineHandler<C extends { readonly regions: Regions; readonly dryRun: boolean }>(
-  name: string,
-  load: (env: Env) => C,
-  run: SwitchRun<C>,
-): SwitchHandler {
+export function defineHandler<
+  F extends SwitchFunctionName,
+  C extends { readonly regions: Regions; readonly dryRun: boolean },
+>(name: F, load: (env: FunctionEnv<F>) => C, run: SwitchRun<C>): SwitchHandler {
   return lambdaEntry(name, load)(run);
 }

@@ -1,6 +1,7 @@
 /**
  * How the functions use the AWS SDK: every client with one retry configuration (the SDK retries; the functions
- * never repeat a call themselves), and every paginated call read through its SDK paginator.
+ * never repeat a call themselves), and every paginated call read through its SDK paginator ({@link allPages},
+ * {@link firstItem}, which the operator CLI uses too).
  */
 
 /**
@@ -46,4 +47,26 @@ export async function allPages<P, T>(
     throw err;
   }
   return all;
+}
+
+/**
+ * The first item of the pages of a call that `matches`, read through the SDK's paginator page by page until one does
+ * (the later pages are not asked for), or undefined when none does. With `notFound`, that exception means none.
+ */
+export async function firstItem<P, T>(
+  pages: AsyncIterable<P>,
+  items: (page: P) => readonly T[] | undefined,
+  matches: (item: T) => boolean,
+  notFound?: ExceptionClass,
+): Promise<T | undefined> {
+  try {
+    for await (const page of pages) {
+      const found = (items(page) ?? []).find(matches);
+      if (found !== undefined) return found;
+    }
+  } catch (err) {
+    if (notFound && err instanceof notFound) return undefined;
+    throw err;
+  }
+  return undefined;
 }

@@ -5,6 +5,7 @@
  * only the part they need. `validateEnvironmentConfig` checks a config before
  * any construct is created.
  */
+import { COMPONENTS, CONFIG_COMPONENT, type ConfigComponent } from '../../contract/components';
 
 import type { ServiceRouting } from './routing';
 
@@ -106,11 +107,14 @@ export interface LoadBalancerConfig {
   readonly accessLogRetentionDays: number;
 }
 
-/** A data component of an environment, created only when at least one service uses it. */
-export type DataComponent = 'database' | 'sessionCache' | 'sharedFiles';
+/**
+ * A data component of an environment, created only when at least one service uses it: the config's names of the
+ * contract's components (`contract/components.ts`, where the switch functions' and the CLI's names are mapped).
+ */
+export type DataComponent = ConfigComponent;
 
-/** Every {@link DataComponent}, in the order they are created and switched. */
-export const DATA_COMPONENTS: readonly DataComponent[] = ['database', 'sessionCache', 'sharedFiles'];
+/** Every {@link DataComponent}, in the order they are created and switched (the contract's order). */
+export const DATA_COMPONENTS: readonly DataComponent[] = COMPONENTS.map((c) => CONFIG_COMPONENT[c]);
 
 /** Most services one environment may hold (listener rules, fleets and alarms per region grow with each). */
 export const MAX_SERVICES = 10;

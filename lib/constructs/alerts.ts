@@ -51,8 +51,42 @@ export class Alerts extends Construct {
 
   constructor(scope: Construct, id: string, props: AlertsProps) {
     super(scope, id);
-    const stack = Stack.of(this);
-    const alarmsOfThisRegion = {
+    const publishers = publisherConditions(Stack.of(this));
+    this.key = createKey(this, 'Key', { description: 'Encrypts the alarm topic' });
+    const keyActions = ['kms:Decrypt', 'kms:GenerateDataKey*'];
+    this.key.addToResourcePolicy(alarmsMayUse(keyActions, ['*'], publishers.alarmsOfThisRegion));
+    this.key.addToResourcePolicy(
+      autoScalingMayUse(keyActions, ['*'], { ...publishers.autoScalingRole, ...publishers.topicsOfThisRegion }),
+    );
+    this.topic = new sns.Topic(this, 'Topic', {
+      displayName: 'HA web service alarms',
+      masterKey: this.key,
+      enforceSSL: true,
+    });
+    this.topic.addToResourcePolicy(alarmsMayUse(['sns:Publish'], [this.topic.topicArn], publishers.alarmsOfThisRegion));
+    this.topic.addToResourcePolicy(
+      autoScalingMayUse(['sns:Publish'], [this.topic.topicArn], publishers.autoScalingRole),
+    );
+    this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
+  }
+}
+
+type Conditions = Record<string, Record<string, unknown>>;
+
+/**
+ * Who may publish, as policy conditions: CloudWatch alarms of this account and region; the Auto Scaling
+ * service-linked role of this account; and, for the key, topics of this region (SNS passes the topic's ARN as
+ * encryption context when it calls KMS for a publisher: the key policy in "Set up an SNS topic with server-side
+ * encryption", Amazon GameLift Servers guide, conditions on kms:EncryptionContext:aws:sns:topicArn; a pattern, not
+ * this topic's ARN, because the topic refers to the key).
+ */
+function publisherConditions(stack: Stack): {
+  alarmsOfThisRegion: Conditions;
+  autoScalingRole: Conditions;
+  topicsOfThisRegion: Conditions;
+} {
+  return {
+    alarmsOfThisRegion: {
       StringEquals: { 'aws:SourceAccount': stack.account },
       ArnLike: {
         'aws:SourceArn': stack.formatArn({
@@ -62,15 +96,12 @@ export class Alerts extends Construct {
           arnFormat: ArnFormat.COLON_RESOURCE_NAME,
         }),
       },
-    };
-    const autoScalingRole = {
+    },
+    autoScalingRole: {
       ArnEquals: { 'aws:PrincipalArn': autoScalingServiceLinkedRoleArn(stack) },
       StringEquals: { 'aws:PrincipalAccount': stack.account },
-    };
-    // SNS passes the topic's ARN as encryption context when it calls KMS for a publisher (the key policy in
-    // "Set up an SNS topic with server-side encryption", Amazon GameLift Servers guide, conditions on
-    // kms:EncryptionContext:aws:sns:topicArn). A pattern, not this topic's ARN, because the topic refers to the key.
-    const topicsOfThisRegion = {
+    },
+    topicsOfThisRegion: {
       StringLike: {
         'kms:EncryptionContext:aws:sns:topicArn': stack.formatArn({
           service: 'sns',
@@ -78,51 +109,28 @@ export class Alerts extends Construct {
           arnFormat: ArnFormat.NO_RESOURCE_NAME,
         }),
       },
-    };
+    },
+  };
+}
 
-    this.key = createKey(this, 'Key', { description: 'Encrypts the alarm topic' });
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToPublish',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: alarmsOfThisRegion,
-      }),
-    );
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowAutoScalingNotificationsToPublish',
-        principals: [new iam.AnyPrincipal()],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { ...autoScalingRole, ...topicsOfThisRegion },
-      }),
-    );
+/** CloudWatch alarms may take `actions` on `resources` under `conditions`. */
+function alarmsMayUse(actions: string[], resources: string[], conditions: Conditions): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'AllowCloudWatchAlarmsToPublish',
+    principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
+    actions,
+    resources,
+    conditions,
+  });
+}
 
-    this.topic = new sns.Topic(this, 'Topic', {
-      displayName: 'HA web service alarms',
-      masterKey: this.key,
-      enforceSSL: true,
-    });
-    this.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToPublish',
-        principals: [new iam.ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        conditions: alarmsOfThisRegion,
-      }),
-    );
-    this.topic.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowAutoScalingNotificationsToPublish',
-        principals: [new iam.AnyPrincipal()],
-        actions: ['sns:Publish'],
-        resources: [this.topic.topicArn],
-        conditions: autoScalingRole,
-      }),
-    );
-    this.topic.addSubscription(new subscriptions.EmailSubscription(props.email));
-  }
+/** The Auto Scaling service-linked role (any principal, narrowed by `conditions`) may take `actions`. */
+function autoScalingMayUse(actions: string[], resources: string[], conditions: Conditions): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'AllowAutoScalingNotificationsToPublish',
+    principals: [new iam.AnyPrincipal()],
+    actions,
+    resources,
+    conditions,
+  });
 }

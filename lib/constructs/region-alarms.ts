@@ -4,6 +4,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
+import { AURORA_GLOBAL_REPLICATION_LAG, HEALTH_CHECK_STATUS, ROUTE53_METRICS_REGION } from '../../contract';
 import { servicePascalName } from '../stack-outputs';
 import { RegionAlarmRef, ReplicationAlarmId, SERVICE_HEALTH_ALARM, ServiceAlarmId } from '../names';
 
@@ -91,9 +92,9 @@ export const replicationMetrics = {
   /** Aurora Global Database lag of a secondary cluster, ms (published only while the cluster is a secondary). */
   database: (clusterId: string, region?: string) =>
     new cloudwatch.Metric({
-      namespace: 'AWS/RDS',
-      metricName: 'AuroraGlobalDBReplicationLag',
-      dimensionsMap: { DBClusterIdentifier: clusterId },
+      namespace: AURORA_GLOBAL_REPLICATION_LAG.namespace,
+      metricName: AURORA_GLOBAL_REPLICATION_LAG.metricName,
+      dimensionsMap: { [AURORA_GLOBAL_REPLICATION_LAG.dimension]: clusterId },
       statistic: cloudwatch.Stats.MAXIMUM,
       period: Duration.minutes(1),
       region,
@@ -141,12 +142,12 @@ export const replicationMetrics = {
   /** Route 53 health check status (1 healthy, 0 not), published in us-east-1 only. */
   healthCheck: (healthCheckId: string) =>
     new cloudwatch.Metric({
-      namespace: 'AWS/Route53',
-      metricName: 'HealthCheckStatus',
-      dimensionsMap: { HealthCheckId: healthCheckId },
+      namespace: HEALTH_CHECK_STATUS.namespace,
+      metricName: HEALTH_CHECK_STATUS.metricName,
+      dimensionsMap: { [HEALTH_CHECK_STATUS.dimension]: healthCheckId },
       statistic: cloudwatch.Stats.MINIMUM,
       period: Duration.minutes(1),
-      region: 'us-east-1',
+      region: ROUTE53_METRICS_REGION,
     }),
 };
 

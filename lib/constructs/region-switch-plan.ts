@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { Construct } from 'constructs';
+import { PLAN_STEP_REGION_TO_RUN } from '../../contract';
 import { createKey, createPrivateBucket } from '../defaults';
 import { acknowledgeNag } from '../nag';
 
@@ -307,7 +308,7 @@ function lambdaStep(
     executionBlockConfiguration: {
       customActionLambdaConfig: {
         lambdas: props.regions.map((r) => ({ arn: pick(r.functionArns)! })),
-        regionToRun: 'activatingRegion',
+        regionToRun: PLAN_STEP_REGION_TO_RUN,
         retryIntervalMinutes: 1,
         timeoutMinutes: STEP_TIMEOUT_MINUTES.lambda,
         ungraceful: { behavior: 'skip' },

@@ -144,47 +144,12 @@ export class EnvironmentDashboard extends Construct {
   constructor(scope: Construct, id: string, props: EnvironmentDashboardProps) {
     super(scope, id);
     this.dashboard = newDashboard(this);
-    if (props.dnsSteering) {
-      const steering = props.dnsSteering;
-      this.dashboard.addWidgets(
-        new cloudwatch.GraphWidget({
-          title: 'DNS steering of the PRIMARY record (1 = healthy; gate 0 = DNS answers with the secondary)',
-          left: [
-            replicationMetrics
-              .healthCheck(steering.primaryGateHealthCheckId)
-              .with({ label: 'PRIMARY record gate (endpoint AND plan)' }),
-            replicationMetrics
-              .healthCheck(steering.planPrimaryHealthCheckId)
-              .with({ label: "Region switch plan's primary check" }),
-            replicationMetrics
-              .healthCheck(steering.primaryEndpointHealthCheckId)
-              .with({ label: "Primary region's endpoint check" }),
-          ],
-          leftYAxis: { min: 0, max: 1 },
-          width: 24,
-          height: 5,
-        }),
-      );
-    }
-    const imported = props.regions.map((r, i) => {
-      if (r.alarmArns.length !== props.alarms.length) {
-        throw new Error(
-          `${this.node.path}: ${r.region} has ${r.alarmArns.length} alarm ARNs for ${props.alarms.length} alarms`,
-        );
-      }
-      return props.alarms.map((ref, j) =>
-        cloudwatch.Alarm.fromAlarmArn(this, `Region${i + 1}${ref.service ?? ''}${ref.alarm}`, r.alarmArns[j]!),
-      );
-    });
+    if (props.dnsSteering) this.dashboard.addWidgets(dnsSteeringWidget(props.dnsSteering));
+    const imported = this.importAlarms(props);
     this.dashboard.addWidgets(
       ...props.regions.map(
         (r, i) =>
-          new cloudwatch.AlarmStatusWidget({
-            title: `Alarms: ${r.label}`,
-            alarms: imported[i]!,
-            width: 12,
-            height: 4,
-          }),
+          new cloudwatch.AlarmStatusWidget({ title: `Alarms: ${r.label}`, alarms: imported[i]!, width: 12, height: 4 }),
       ),
     );
     for (const [j, ref] of props.alarms.entries()) {
@@ -202,4 +167,39 @@ export class EnvironmentDashboard extends Construct {
       );
     }
   }
+
+  /** Each region's alarms, by ARN, in the order of `props.alarms`. */
+  private importAlarms(props: EnvironmentDashboardProps): cloudwatch.IAlarm[][] {
+    return props.regions.map((r, i) => {
+      if (r.alarmArns.length !== props.alarms.length) {
+        throw new Error(
+          `${this.node.path}: ${r.region} has ${r.alarmArns.length} alarm ARNs for ${props.alarms.length} alarms`,
+        );
+      }
+      return props.alarms.map((ref, j) =>
+        cloudwatch.Alarm.fromAlarmArn(this, `Region${i + 1}${ref.service ?? ''}${ref.alarm}`, r.alarmArns[j]!),
+      );
+    });
+  }
+}
+
+/** The three health checks that steer the PRIMARY record, on one graph. */
+function dnsSteeringWidget(steering: NonNullable<EnvironmentDashboardProps['dnsSteering']>): cloudwatch.GraphWidget {
+  return new cloudwatch.GraphWidget({
+    title: 'DNS steering of the PRIMARY record (1 = healthy; gate 0 = DNS answers with the secondary)',
+    left: [
+      replicationMetrics
+        .healthCheck(steering.primaryGateHealthCheckId)
+        .with({ label: 'PRIMARY record gate (endpoint AND plan)' }),
+      replicationMetrics
+        .healthCheck(steering.planPrimaryHealthCheckId)
+        .with({ label: "Region switch plan's primary check" }),
+      replicationMetrics
+        .healthCheck(steering.primaryEndpointHealthCheckId)
+        .with({ label: "Primary region's endpoint check" }),
+    ],
+    leftYAxis: { min: 0, max: 1 },
+    width: 24,
+    height: 5,
+  });
 }

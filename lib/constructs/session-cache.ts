@@ -84,8 +84,20 @@ export class SessionCache extends Construct {
 
   constructor(scope: Construct, id: string, props: SessionCacheProps) {
     super(scope, id);
-    const primary = props.role === 'primary';
-    // The types require these; the check serves callers from JavaScript.
+    this.checkProps(props);
+    this.securityGroup = this.createSecurityGroup(props);
+    const subnets = new elasticache.CfnSubnetGroup(this, 'Subnets', {
+      description: 'Isolated subnets of the session cache',
+      subnetIds: props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
+    });
+    const auth = this.createAuthToken(props);
+    this.authSecret = auth.secret;
+    this.replicationGroup = this.createReplicationGroup(props, subnets, auth.token);
+    if (props.role === 'primary') this.globalDatastore = this.createGlobalDatastore(props);
+  }
+
+  /** The props the types require, checked for callers from JavaScript; at least one replica (Multi-AZ). */
+  private checkProps(props: SessionCacheProps): void {
     const missing = (
       props.role === 'primary'
         ? (['engineVersion', 'nodeType', 'secondaryRegion', 'globalDatastoreSuffix'] as const).filter((k) => !props[k])
@@ -97,50 +109,62 @@ export class SessionCache extends Construct {
     if (props.replicas < 1) {
       throw new Error(`${this.node.path}: replicas must be at least 1 for Multi-AZ (got ${props.replicas}).`);
     }
+  }
 
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+  /** The nodes' security group: the clients on the Valkey port, no egress. */
+  private createSecurityGroup(props: SessionCacheProps): ec2.SecurityGroup {
+    const group = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
       description: 'Valkey session cache: reachable from the web instances only',
       allowAllOutbound: false,
     });
     for (const client of props.clients) {
-      this.securityGroup.connections.allowFrom(
+      group.connections.allowFrom(
         client,
         ec2.Port.tcp(CACHE_PORT),
         'Valkey from the instances of a service that uses it',
       );
     }
+    return group;
+  }
 
-    const subnets = new elasticache.CfnSubnetGroup(this, 'Subnets', {
-      description: 'Isolated subnets of the session cache',
-      subnetIds: props.vpc.selectSubnets({ subnetType: ec2.SubnetType.PRIVATE_ISOLATED }).subnetIds,
-    });
-
-    let authToken: SecretValue;
-    if (props.role === 'primary') {
-      const secret = new secretsmanager.Secret(this, 'AuthToken', {
-        secretName: props.authSecretName,
-        description: 'AUTH token of the Valkey session cache',
-        encryptionKey: props.key,
-        replicaRegions: [{ region: props.secondaryRegion }],
-        // Valkey AUTH tokens: 16 to 128 printable characters without @, " or /.
-        generateSecretString: { passwordLength: 64, excludePunctuation: true },
-        removalPolicy: RETAINED,
-      });
-      this.authSecret = secret;
-      acknowledgeNag(
-        secret,
-        'AwsSolutions-SMG4',
-        'ElastiCache has no managed rotation for AUTH tokens: rotation is a ModifyReplicationGroup ROTATE then SET ' +
-          'on the Global Datastore, run as an operation while both tokens are accepted, not on a schedule.',
-      );
-      authToken = secret.secretValue;
-    } else {
-      this.authSecret = secretsmanager.Secret.fromSecretNameV2(this, 'AuthToken', props.authSecretName);
-      authToken = SecretValue.secretsManager(props.authSecretName);
+  /**
+   * The AUTH token: generated into a secret replicated to the secondary (primary), or that replica read by name
+   * (secondary); the token as a dynamic reference, never its value.
+   */
+  private createAuthToken(props: SessionCacheProps): { secret: secretsmanager.ISecret; token: SecretValue } {
+    if (props.role !== 'primary') {
+      return {
+        secret: secretsmanager.Secret.fromSecretNameV2(this, 'AuthToken', props.authSecretName),
+        token: SecretValue.secretsManager(props.authSecretName),
+      };
     }
+    const secret = new secretsmanager.Secret(this, 'AuthToken', {
+      secretName: props.authSecretName,
+      description: 'AUTH token of the Valkey session cache',
+      encryptionKey: props.key,
+      replicaRegions: [{ region: props.secondaryRegion }],
+      // Valkey AUTH tokens: 16 to 128 printable characters without @, " or /.
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RETAINED,
+    });
+    acknowledgeNag(
+      secret,
+      'AwsSolutions-SMG4',
+      'ElastiCache has no managed rotation for AUTH tokens: rotation is a ModifyReplicationGroup ROTATE then SET ' +
+        'on the Global Datastore, run as an operation while both tokens are accepted, not on a schedule.',
+    );
+    return { secret, token: secret.secretValue };
+  }
 
-    this.replicationGroup = new elasticache.CfnReplicationGroup(this, 'Resource', {
+  /** The region's replication group: Multi-AZ with automatic failover, TLS and KMS at rest (inherited on a secondary). */
+  private createReplicationGroup(
+    props: SessionCacheProps,
+    subnets: elasticache.CfnSubnetGroup,
+    authToken: SecretValue,
+  ): elasticache.CfnReplicationGroup {
+    const primary = props.role === 'primary';
+    const group = new elasticache.CfnReplicationGroup(this, 'Resource', {
       replicationGroupId: props.replicationGroupId,
       replicationGroupDescription: `Session cache (${props.role})`,
       globalReplicationGroupId: props.role === 'secondary' ? props.globalDatastoreId : undefined,
@@ -165,43 +189,46 @@ export class SessionCache extends Construct {
       preferredMaintenanceWindow: 'sun:06:00-sun:07:00',
       autoMinorVersionUpgrade: true,
     });
-    this.replicationGroup.applyRemovalPolicy(RemovalPolicy.SNAPSHOT);
+    group.applyRemovalPolicy(RemovalPolicy.SNAPSHOT);
     if (!primary) {
       acknowledgeNag(
-        this.replicationGroup,
+        group,
         'AwsSolutions-AEC3',
         'A Global Datastore member inherits TLS in transit and encryption at rest from the primary, which sets both ' +
           '(and this member encrypts with its own region key); ElastiCache rejects the two settings on a secondary.',
       );
       acknowledgeNag(
-        this.replicationGroup,
+        group,
         'AwsSolutions-AEC5',
         'The default port is kept on purpose in both regions: only the web instances security group reaches it, ' +
           'and a non-default port adds no control. (The primary passes only because the rule skips the valkey engine.)',
       );
     }
+    return group;
+  }
 
-    if (props.role === 'primary') {
-      const created = props.createdWith ?? { engineVersion: props.engineVersion, nodeType: props.nodeType };
-      this.globalDatastore = new elasticache.CfnGlobalReplicationGroup(this, 'GlobalDatastore', {
-        globalReplicationGroupIdSuffix: props.globalDatastoreSuffix,
-        globalReplicationGroupDescription: 'Sessions shared by both regions',
-        automaticFailoverEnabled: true,
-        // Only a change: CloudFormation's create of a Global Datastore takes the member's values (its create
-        // calls CreateGlobalReplicationGroup only), and an update calls ModifyGlobalReplicationGroup, which scales
-        // or upgrades every member at once (ElastiCache user guide, "Modifying a global datastore").
-        engineVersion: props.engineVersion !== created.engineVersion ? props.engineVersion : undefined,
-        cacheNodeType: props.nodeType !== created.nodeType ? props.nodeType : undefined,
-        members: [
-          {
-            replicationGroupId: this.replicationGroup.ref,
-            replicationGroupRegion: this.replicationGroup.stack.region,
-            role: 'PRIMARY',
-          },
-        ],
-      });
-      this.globalDatastore.applyRemovalPolicy(RETAINED);
-    }
+  /** The Global Datastore the secondary joins (primary only), retained. */
+  private createGlobalDatastore(props: SessionCachePrimaryProps): elasticache.CfnGlobalReplicationGroup {
+    const created = props.createdWith ?? { engineVersion: props.engineVersion, nodeType: props.nodeType };
+    const datastore = new elasticache.CfnGlobalReplicationGroup(this, 'GlobalDatastore', {
+      globalReplicationGroupIdSuffix: props.globalDatastoreSuffix,
+      globalReplicationGroupDescription: 'Sessions shared by both regions',
+      automaticFailoverEnabled: true,
+      // Only a change: CloudFormation's create of a Global Datastore takes the member's values (its create
+      // calls CreateGlobalReplicationGroup only), and an update calls ModifyGlobalReplicationGroup, which scales
+      // or upgrades every member at once (ElastiCache user guide, "Modifying a global datastore").
+      engineVersion: props.engineVersion !== created.engineVersion ? props.engineVersion : undefined,
+      cacheNodeType: props.nodeType !== created.nodeType ? props.nodeType : undefined,
+      members: [
+        {
+          replicationGroupId: this.replicationGroup.ref,
+          replicationGroupRegion: this.replicationGroup.stack.region,
+          role: 'PRIMARY',
+        },
+      ],
+    });
+    datastore.applyRemovalPolicy(RETAINED);
+    return datastore;
   }
 
   /** Hostname that takes writes (the primary endpoint). */

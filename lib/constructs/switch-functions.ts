@@ -3,12 +3,26 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { Construct } from 'constructs';
+import {
+  COMPONENTS,
+  isPlanStep,
+  OPERATIONS_OUTPUTS,
+  pascalCase,
+  PLAN_STEP_INVOKER,
+  switchFunctionsOf,
+  type Component,
+  type FunctionEnvironment,
+  type PlanStepFunctionName,
+  type RegionResources,
+  type ServiceSpec,
+  type SwitchFunctionName,
+} from '../../contract';
 import { lambdaBundleDir } from '../bundling';
 import { createLogGroup } from '../defaults';
-import { SwitchFunctionName } from '../names';
 import { acknowledgeNag } from '../nag';
 
-export type { SwitchFunctionName } from '../names';
+export { PLAN_STEP_FUNCTIONS } from '../../contract';
+export type { PlanStepFunctionName, SwitchFunctionName } from '../../contract';
 
 /**
  * Resources of one region, as the functions' `REGIONS` variable names them: fixed names (`names.ts`) and
@@ -30,15 +44,8 @@ export interface SwitchRegionResources {
   readonly regionalUrl: string;
 }
 
-/** A service as the switch functions check it (the `SERVICES` variable). */
-export interface SwitchService {
-  /** The service's name; its target group is the App stack output `APP_OUTPUTS.targetGroupArn(name)`. */
-  readonly name: string;
-  /** Its readiness path on the regional URL, or null: post-check skips it. */
-  readonly readinessPath: string | null;
-  /** RFC 6901 pointer to where the readiness body reports a writable database, or null. */
-  readonly writablePointer: string | null;
-}
+/** A service as the switch functions check it (an entry of the `SERVICES` variable, `contract/`). */
+export type SwitchService = ServiceSpec;
 
 /** Properties of {@link SwitchFunctions}. */
 export interface SwitchFunctionsProps {
@@ -69,19 +76,13 @@ export interface SwitchFunctionsProps {
   readonly planSteps?: boolean;
 }
 
-/** The functions the Region switch plan runs as steps. */
-export const PLAN_STEP_FUNCTIONS = ['preflight', 'cache-failover', 'efs-replication', 'postcheck'] as const;
-
-/** One of {@link PLAN_STEP_FUNCTIONS}. */
-export type PlanStepFunctionName = (typeof PLAN_STEP_FUNCTIONS)[number];
-
 /**
  * The Lambda functions of the region switch steps that ARC Region switch has
  * no block for: pre-flight checks, Global Datastore failover, EFS replication
  * flip (and reverse, for failback), the post-check of the service's deep
  * health, and rejoin (failback preparation: the old region's Aurora cluster and
- * cache group back as secondaries, EFS replicating toward it). Each function's
- * name is a stack output (`<Function>FunctionName`) for the operator CLI. Bundled by esbuild once per content
+ * cache group back as secondaries, EFS replicating toward it): those `contract/` gives an environment with
+ * its data components. Each function's name is a stack output (`<Function>FunctionName`) for the operator CLI. Bundled by esbuild once per content
  * for every function and copy (`lib/bundling.ts`: minified, source maps), Node.js 22 on arm64,
  * JSON logs to a retained log group, and a role per function with only the
  * actions it calls, on this environment's resources where the API allows.
@@ -100,20 +101,19 @@ export class SwitchFunctions extends Construct {
     const environment = functionEnvironment(stack, props);
     const functions: Partial<Record<SwitchFunctionName, lambda.IFunction>> = {};
     const planSteps: Partial<Record<PlanStepFunctionName, lambda.IFunction>> = {};
-    for (const spec of FUNCTION_SPECS) {
-      const statements = policies[spec.name];
-      if (!statements) continue;
-      const [fn, copy] = this.addFunction(spec, statements, environment, props);
-      functions[spec.name] = fn;
-      if (copy) planSteps[spec.name as PlanStepFunctionName] = copy;
+    for (const name of switchFunctionsOf(componentsOf(props))) {
+      const [fn, copy] = this.addFunction(name, policies[name], environment, props);
+      functions[name] = fn;
+      if (copy && isPlanStep(name)) planSteps[name] = copy;
     }
     this.functions = functions;
     if (props.planSteps) this.planStepFunctions = planSteps;
-    for (const [name, fn] of Object.entries(this.functions) as [string, lambda.IFunction][]) {
-      new CfnOutput(this, `${pascal(name)}FunctionName`, {
+    for (const [name, fn] of Object.entries(this.functions) as [SwitchFunctionName, lambda.IFunction][]) {
+      const outputKey = OPERATIONS_OUTPUTS.functionName(name);
+      new CfnOutput(this, outputKey, {
         value: fn.functionName,
         description: `Region switch function ${name} (invoke with the event in lambda/README.md)`,
-      }).overrideLogicalId(`${pascal(name)}FunctionName`);
+      }).overrideLogicalId(outputKey);
     }
     this.acknowledgePolicies(stack, props);
   }
@@ -123,21 +123,21 @@ export class SwitchFunctions extends Construct {
    * copy for the plan (`INVOKED_BY=region-switch-plan`), sharing role and logs.
    */
   private addFunction(
-    spec: FunctionSpec,
+    name: SwitchFunctionName,
     statements: iam.PolicyStatement[],
-    environment: Record<string, string>,
+    environment: FunctionEnvironment,
     props: SwitchFunctionsProps,
   ): [lambda.Function, lambda.Function | undefined] {
-    const { name, description, timeout } = spec;
-    const role = new iam.Role(this, `${pascal(name)}Role`, {
+    const { description, timeout } = FUNCTION_SPECS[name];
+    const role = new iam.Role(this, `${pascalCase(name)}Role`, {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
       description: `Region switch step: ${name}`,
     });
-    const logGroup = createLogGroup(this, `${pascal(name)}Logs`, { encryptionKey: props.logsKey });
+    const logGroup = createLogGroup(this, `${pascalCase(name)}Logs`, { encryptionKey: props.logsKey });
     logGroup.grantWrite(role);
     statements.forEach((s) => role.addToPolicy(s));
     const code = lambda.Code.fromAsset(lambdaBundleDir(name));
-    const fnProps = (env: Record<string, string>, planStep: boolean): lambda.FunctionProps => ({
+    const fnProps = (env: FunctionEnvironment, planStep: boolean): lambda.FunctionProps => ({
       functionName: props.functionName(name, planStep),
       code,
       handler: 'index.handler',
@@ -149,15 +149,15 @@ export class SwitchFunctions extends Construct {
       role,
       logGroup,
       loggingFormat: lambda.LoggingFormat.JSON,
-      environment: env,
+      environment: definedOnly(env),
     });
     const nodeVersionReason =
       'Node.js 22 on purpose: the same major version as the instances (Amazon Linux 2023 nodejs22), an LTS line.';
-    const fn = new lambda.Function(this, pascal(name), fnProps(environment, false));
+    const fn = new lambda.Function(this, pascalCase(name), fnProps(environment, false));
     acknowledgeNag(fn, 'AwsSolutions-L1', nodeVersionReason);
-    if (!props.planSteps || !(PLAN_STEP_FUNCTIONS as readonly string[]).includes(name)) return [fn, undefined];
-    const copy = new lambda.Function(this, `${pascal(name)}PlanStep`, {
-      ...fnProps({ ...environment, INVOKED_BY: 'region-switch-plan' }, true),
+    if (!props.planSteps || !isPlanStep(name)) return [fn, undefined];
+    const copy = new lambda.Function(this, `${pascalCase(name)}PlanStep`, {
+      ...fnProps({ ...environment, INVOKED_BY: PLAN_STEP_INVOKER }, true),
       description: `${description} (the plan's step: runs for its own region)`,
     });
     acknowledgeNag(copy, 'AwsSolutions-L1', nodeVersionReason);
@@ -181,7 +181,7 @@ export class SwitchFunctions extends Construct {
     );
     for (const name of anywhere) {
       acknowledgeNag(
-        this.node.findChild(`${pascal(name)}Role`).node.findChild('DefaultPolicy'),
+        this.node.findChild(`${pascalCase(name)}Role`).node.findChild('DefaultPolicy'),
         'AwsSolutions-IAM5[Resource::*]',
         'DescribeTargetHealth, GetMetricData and DescribeGlobalReplicationGroups support no resource-level ' +
           'permissions; every mutating action is scoped to this environment.',
@@ -192,42 +192,36 @@ export class SwitchFunctions extends Construct {
 
 /** What makes a function, besides its policy. */
 interface FunctionSpec {
-  readonly name: SwitchFunctionName;
   readonly description: string;
   readonly timeout: Duration;
 }
 
-/** The functions, in the order they are created. */
-const FUNCTION_SPECS: readonly FunctionSpec[] = [
-  {
-    name: 'preflight',
+/** Each function's description and timeout. */
+const FUNCTION_SPECS: Readonly<Record<SwitchFunctionName, FunctionSpec>> = {
+  preflight: {
     description: 'Region switch pre-flight: target healthy and ready',
     timeout: Duration.minutes(1),
   },
-  {
-    name: 'cache-failover',
+  'cache-failover': {
     description: 'Region switch: fail the Global Datastore over to the target region',
     timeout: Duration.minutes(12),
   },
-  {
-    name: 'efs-replication',
+  'efs-replication': {
     description: 'Region switch: stop EFS replication into the target (or reverse it for failback)',
     timeout: Duration.minutes(12),
   },
-  {
-    name: 'postcheck',
+  postcheck: {
     description: "Region switch post-check: every service's readiness in the target region (and a writable database)",
     timeout: Duration.minutes(4),
   },
-  {
-    name: 'rejoin',
+  rejoin: {
     description: 'Failback preparation: the old region rejoins as secondary (Aurora, cache) and EFS replicates to it',
     timeout: Duration.minutes(12),
   },
-];
+};
 
 /** Which data components the environment has, by the props. */
-function componentsOf(props: SwitchFunctionsProps): { database: boolean; cache: boolean; files: boolean } {
+function hasComponent(props: SwitchFunctionsProps): Record<Component, boolean> {
   return {
     database: props.globalClusterIdentifier !== undefined,
     cache: props.globalDatastoreId !== undefined,
@@ -235,10 +229,16 @@ function componentsOf(props: SwitchFunctionsProps): { database: boolean; cache: 
   };
 }
 
+/** The data components the environment has, by the props. */
+function componentsOf(props: SwitchFunctionsProps): Component[] {
+  const has = hasComponent(props);
+  return COMPONENTS.filter((c) => has[c]);
+}
+
 /** A data component is in both regions or neither, with its global ID (the functions refuse anything else). */
 function validateComponents(path: string, props: SwitchFunctionsProps): void {
   const regions = Object.values(props.regions);
-  const { database, cache, files } = componentsOf(props);
+  const { database, cache, files } = hasComponent(props);
   for (const [what, inRegion, global] of [
     [
       'database (dbClusterIdentifier, dbClusterArn)',
@@ -261,30 +261,32 @@ function validateComponents(path: string, props: SwitchFunctionsProps): void {
   }
 }
 
-/** The functions' environment (lambda/README.md): REGIONS, SERVICES and the global IDs the environment has. */
-function functionEnvironment(stack: Stack, props: SwitchFunctionsProps): Record<string, string> {
+/**
+ * The functions' environment (`contract/switch-functions.ts`, lambda/README.md): REGIONS, SERVICES and the global IDs
+ * the environment has.
+ */
+function functionEnvironment(stack: Stack, props: SwitchFunctionsProps): FunctionEnvironment {
+  const regionResources = (r: SwitchRegionResources): RegionResources => ({
+    appStackName: r.appStackName,
+    dbClusterIdentifier: r.dbClusterIdentifier,
+    cacheReplicationGroupId: r.cacheReplicationGroupId,
+    fileSystemId: r.fileSystemId,
+    regionalUrl: r.regionalUrl,
+  });
   return {
     REGIONS: stack.toJsonString(
-      Object.fromEntries(
-        Object.entries(props.regions).map(([name, r]) => [
-          name,
-          {
-            appStackName: r.appStackName,
-            dbClusterIdentifier: r.dbClusterIdentifier,
-            cacheReplicationGroupId: r.cacheReplicationGroupId,
-            fileSystemId: r.fileSystemId,
-            regionalUrl: r.regionalUrl,
-          },
-        ]),
-      ),
+      Object.fromEntries(Object.entries(props.regions).map(([name, r]) => [name, regionResources(r)])),
     ),
     SERVICES: JSON.stringify(props.services),
-    ...(props.globalClusterIdentifier !== undefined
-      ? { GLOBAL_CLUSTER_IDENTIFIER: props.globalClusterIdentifier }
-      : {}),
-    ...(props.globalDatastoreId !== undefined ? { GLOBAL_DATASTORE_ID: props.globalDatastoreId } : {}),
+    GLOBAL_CLUSTER_IDENTIFIER: props.globalClusterIdentifier,
+    GLOBAL_DATASTORE_ID: props.globalDatastoreId,
     NODE_OPTIONS: '--enable-source-maps',
   };
+}
+
+/** The variables of `env` that have a value (a component the environment lacks has none). */
+function definedOnly(env: FunctionEnvironment): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
 }
 
 /** The regions' app stacks' ARNs: a stack ARN ends in the ID CloudFormation assigns at creation (`<name>/*`). */
@@ -295,14 +297,14 @@ function appStackArns(stack: Stack, props: SwitchFunctionsProps): string[] {
 }
 
 /**
- * Each function's statements, only what it calls and on this environment's resources where the API allows; a
- * function the environment does not have (no component to switch or rejoin) is absent.
+ * Each function's statements, only what it calls and on this environment's resources where the API allows (those
+ * of a function the environment does not have are never used).
  */
 function functionPolicies(
   stack: Stack,
   props: SwitchFunctionsProps,
-): Partial<Record<SwitchFunctionName, iam.PolicyStatement[]>> {
-  const { database, cache, files } = componentsOf(props);
+): Record<SwitchFunctionName, iam.PolicyStatement[]> {
+  const { database, cache, files } = hasComponent(props);
   const regions = Object.values(props.regions);
   const globalClusterArn = stack.formatArn({
     service: 'rds',
@@ -345,56 +347,45 @@ function functionPolicies(
       ...databaseReads,
       ...cacheReads,
     ],
-    'cache-failover': cache
-      ? [
-          ...cacheReads,
-          new iam.PolicyStatement({
-            actions: ['elasticache:FailoverGlobalReplicationGroup'],
-            resources: [
-              stack.formatArn({
-                service: 'elasticache',
-                region: '',
-                resource: 'globalreplicationgroup',
-                resourceName: props.globalDatastoreId,
-                arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-              }),
-              ...Object.entries(props.regions).map(([region, r]) =>
-                stack.formatArn({
-                  service: 'elasticache',
-                  region,
-                  resource: 'replicationgroup',
-                  resourceName: r.cacheReplicationGroupId,
-                  arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-                }),
-              ),
-            ],
+    'cache-failover': [
+      ...cacheReads,
+      new iam.PolicyStatement({
+        actions: ['elasticache:FailoverGlobalReplicationGroup'],
+        resources: [
+          stack.formatArn({
+            service: 'elasticache',
+            region: '',
+            resource: 'globalreplicationgroup',
+            resourceName: props.globalDatastoreId,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
           }),
-        ]
-      : undefined,
-    'efs-replication': files
-      ? [
-          new iam.PolicyStatement({
-            actions: [
-              ...efsActions.slice(0, 2),
-              'elasticfilesystem:DeleteReplicationConfiguration',
-              ...efsActions.slice(2),
-            ],
-            resources: fileSystemArns,
-          }),
-        ]
-      : undefined,
+          ...Object.entries(props.regions).map(([region, r]) =>
+            stack.formatArn({
+              service: 'elasticache',
+              region,
+              resource: 'replicationgroup',
+              resourceName: r.cacheReplicationGroupId,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ),
+        ],
+      }),
+    ],
+    'efs-replication': [
+      new iam.PolicyStatement({
+        actions: [
+          ...efsActions.slice(0, 2),
+          'elasticfilesystem:DeleteReplicationConfiguration',
+          ...efsActions.slice(2),
+        ],
+        resources: fileSystemArns,
+      }),
+    ],
     postcheck: [],
-    rejoin:
-      database || cache || files
-        ? [
-            ...databaseReads,
-            ...cacheReads,
-            ...(files ? [new iam.PolicyStatement({ actions: efsActions, resources: fileSystemArns })] : []),
-          ]
-        : undefined,
+    rejoin: [
+      ...databaseReads,
+      ...cacheReads,
+      ...(files ? [new iam.PolicyStatement({ actions: efsActions, resources: fileSystemArns })] : []),
+    ],
   };
-}
-
-function pascal(name: string): string {
-  return name.replace(/(^|-)([a-z])/g, (_m, _d, c: string) => c.toUpperCase());
 }

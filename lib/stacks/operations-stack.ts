@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import { Construct } from 'constructs';
+import { regionSwitchPlanName, stackName, switchFunctionName, type SwitchFunctionName } from '../../contract';
 import { EnvironmentConfig, hasDataComponent } from '../config';
 import { FailoverRecord } from '../constructs/failover-records';
 import { FaultExperiments } from '../constructs/fault-experiments';
@@ -18,9 +19,6 @@ import {
   regionAlarms,
   SERVICE_HEALTH_ALARM,
   serviceNames,
-  stackName,
-  SwitchFunctionName,
-  switchFunctionName,
 } from '../names';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
 import { DNS_OUTPUTS, PLAN_OUTPUTS, servicePascalName } from '../stack-outputs';
@@ -128,7 +126,7 @@ export class OperationsStack extends RegionalStack {
       [regions.find((r) => r !== this.region)!]: props.remoteFileSystemId,
     };
     const resources = (region: string): SwitchRegionResources => ({
-      appStackName: stackName(config, 'App', region),
+      appStackName: stackName(config.name, 'App', region),
       dbClusterIdentifier: database ? names.databaseClusterIdentifier : undefined,
       dbClusterArn: this.clusterArn(props, region),
       cacheReplicationGroupId: props.globalDatastoreId !== undefined ? names.cacheReplicationGroupId : undefined,
@@ -145,7 +143,7 @@ export class OperationsStack extends RegionalStack {
       globalClusterIdentifier: database ? names.globalClusterIdentifier : undefined,
       globalDatastoreId: props.globalDatastoreId,
       planSteps: config.regionSwitch.enabled,
-      functionName: (fn, planStep) => switchFunctionName(config, fn, planStep),
+      functionName: (fn, planStep) => switchFunctionName(config.name, fn, planStep),
       logsKey,
     });
   }
@@ -192,7 +190,7 @@ export class OperationsStack extends RegionalStack {
     const cache = props.globalDatastoreId !== undefined;
     const files = props.fileSystemId !== undefined && props.remoteFileSystemId !== undefined;
     const functionArn = (region: string, fn: SwitchFunctionName) =>
-      this.arn('lambda', region, 'function', switchFunctionName(config, fn, true));
+      this.arn('lambda', region, 'function', switchFunctionName(config.name, fn, true));
     const refresh = new CfnParameter(this, 'PlanFleetLookup', {
       type: 'String',
       default: 'initial',
@@ -224,7 +222,7 @@ export class OperationsStack extends RegionalStack {
       },
     });
     return new RegionSwitchPlan(this, 'RegionSwitch', {
-      planName: names.regionSwitchPlanName,
+      planName: regionSwitchPlanName(config.name),
       regions: [planRegion(regions[0]!), planRegion(regions[1]!)],
       globalClusterIdentifier: hasDataComponent(config, 'database') ? names.globalClusterIdentifier : undefined,
       hostedZoneId: config.dns.hostedZoneId,

@@ -4,6 +4,7 @@ import * as efs from 'aws-cdk-lib/aws-efs';
 import { Construct } from 'constructs';
 import { ReplicationTarget, SharedFileSystem } from '../constructs/shared-file-system';
 import { RegionalStack, RegionalStackProps } from '../regional-stack';
+import { STORAGE_OUTPUTS } from '../stack-outputs';
 
 /** Properties of a {@link StorageStack}. */
 export interface StorageStackProps extends RegionalStackProps {
@@ -41,6 +42,6 @@ export class StorageStack extends RegionalStack {
       replicationDestination: props.replicationDestination,
     }).fileSystem;
     // Read by the operator CLI's `status`.
-    new CfnOutput(this, 'FileSystemId', { value: this.fileSystem.fileSystemId });
+    new CfnOutput(this, STORAGE_OUTPUTS.fileSystemId, { value: this.fileSystem.fileSystemId });
   }
 }

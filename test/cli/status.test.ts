@@ -1,5 +1,5 @@
 import { DescribeAutoScalingGroupsCommand } from '@aws-sdk/client-auto-scaling';
-import { CloudWatchClient, GetMetricStatisticsCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchClient, GetMetricDataCommand, type GetMetricDataInput } from '@aws-sdk/client-cloudwatch';
 import { DescribeReplicationConfigurationsCommand, ReplicationNotFound } from '@aws-sdk/client-efs';
 import {
   DescribeLoadBalancersCommand,
@@ -124,24 +124,40 @@ function healthyRegion(config: EnvironmentConfig, clients: RegionClients, role: 
   }
 
   const cloudwatch = mockClient(clients.cloudwatch);
-  cloudwatch.on(GetMetricStatisticsCommand, { Namespace: 'AWS/RDS' }).resolves({
-    Datapoints: [
-      { Timestamp: new Date(NOW.getTime() - 120_000), Average: 900 },
-      { Timestamp: new Date(NOW.getTime() - 60_000), Average: 120.4 },
-    ],
-  });
-  if (region === EAST) route53Metrics(cloudwatch);
+  answerMetrics(cloudwatch, region === EAST);
   return { autoscaling, elb, rds, elasticache, efs, cloudwatch };
 }
 
-/** Route 53's metrics (us-east-1): each region's check, and after a planned switchover the plan's check and gate unhealthy. */
-function route53Metrics(cloudwatch: AwsClientStub<CloudWatchClient>): void {
-  const health = { 'hc-primary': 1, 'hc-secondary': 0, 'hc-plan-primary': 0, 'hc-gate': 0 };
-  for (const [id, value] of Object.entries(health)) {
-    cloudwatch
-      .on(GetMetricStatisticsCommand, { Namespace: 'AWS/Route53', Dimensions: [{ Name: 'HealthCheckId', Value: id }] })
-      .resolves({ Datapoints: [{ Timestamp: new Date(NOW.getTime() - 60_000), Minimum: value }] });
-  }
+/**
+ * The datapoints of each metric (`<namespace> <dimension value>`) as [age in ms, value]: the secondary cluster's
+ * replication lag, and Route 53's health checks: each region's, and after a planned switchover the plan's check and
+ * gate unhealthy.
+ */
+const DATAPOINTS: Record<string, [number, number][]> = {
+  'AWS/RDS db-secondary': [
+    [120_000, 900],
+    [60_000, 120.4],
+  ],
+  'AWS/Route53 hc-primary': [[60_000, 1]],
+  'AWS/Route53 hc-secondary': [[60_000, 0]],
+  'AWS/Route53 hc-plan-primary': [[60_000, 0]],
+  'AWS/Route53 hc-gate': [[60_000, 0]],
+};
+
+/** Answers GetMetricData from {@link DATAPOINTS}: the region's Aurora metrics, and Route 53's in us-east-1. */
+function answerMetrics(cloudwatch: AwsClientStub<CloudWatchClient>, route53: boolean): void {
+  cloudwatch.on(GetMetricDataCommand).callsFake((input: GetMetricDataInput) => ({
+    MetricDataResults: input.MetricDataQueries!.map((q) => {
+      const metric = q.MetricStat!.Metric!;
+      const key = `${metric.Namespace} ${metric.Dimensions![0]!.Value}`;
+      const points = metric.Namespace === 'AWS/Route53' && !route53 ? [] : (DATAPOINTS[key] ?? []);
+      return {
+        Id: q.Id,
+        Timestamps: points.map(([age]) => new Date(NOW.getTime() - age)),
+        Values: points.map(([, value]) => value),
+      };
+    }),
+  }));
 }
 
 /**
@@ -207,7 +223,7 @@ function setup(
   }
   // Route 53's metrics are in us-east-1, a region of demo but not of staging.
   const metrics = regionClients(EAST);
-  if (P !== EAST && S !== EAST) route53Metrics(mockClient(metrics.cloudwatch));
+  if (P !== EAST && S !== EAST) answerMetrics(mockClient(metrics.cloudwatch), true);
   const deps = cliDeps({
     clients: (region) => (region === P ? primary : region === S ? secondary : metrics),
     now: () => NOW,

@@ -1,5 +1,5 @@
 import { main } from '../../cli/main';
-import { planSwitch, regionSwitchPlanName } from '../../cli/switch';
+import { planSwitch } from '../../cli/switch';
 import { EnvironmentConfig } from '../../lib/config';
 import { demo, staging } from '../../lib/config/environments';
 import { FakeAnswer, SeenRequest, catalogOnly, cliDeps, fakeClock, fakeFetch, noCredentials } from './fakes';
@@ -419,6 +419,6 @@ describe('planSwitch', () => {
   });
 
   test('the plan is named haweb-<env>', () => {
-    expect(regionSwitchPlanName(demo)).toBe('haweb-demo');
+    expect(planSwitch(demo, 'switchover', 'us-west-2').planName).toBe('haweb-demo');
   });
 });

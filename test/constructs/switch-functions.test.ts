@@ -8,7 +8,7 @@ import {
   SwitchRegionResources,
   SwitchService,
 } from '../../lib/constructs/switch-functions';
-import { SwitchFunctionName } from '../../lib/names';
+import { type SwitchFunctionName } from '../../contract';
 import { dataComponents, parseRegions, parseServices } from '../../lambda/shared/config';
 import { bareStack, templateOf, testKey, TEST_ACCOUNT } from '../harness';
 import { logicalIdOf, tempDir } from '../helpers';

@@ -89,7 +89,10 @@ describe('SDK clients of the functions', () => {
     jest.spyOn(Math, 'random').mockReturnValue(0); // no backoff wait in the test
     const { client, state } = clientAnswering(THROTTLED, DESCRIBED);
     const datastore = await describeDatastore(client, DATASTORE, WEST);
-    expect(datastore).toMatchObject({ status: 'available', target: { id: 'haweb-prod-west-cache', role: 'PRIMARY' } });
+    expect(datastore).toMatchObject({
+      status: 'available',
+      target: { replicationGroupId: 'haweb-prod-west-cache', role: 'PRIMARY' },
+    });
     expect(state.requests).toBe(2);
   });
 

@@ -559,7 +559,7 @@ describe('handler logging (Powertools logger)', () => {
     const saved = process.env.POWERTOOLS_LOG_LEVEL;
     process.env.POWERTOOLS_LOG_LEVEL = 'INFO';
     try {
-      return lambdaEntry('test', (env) => ({ regions: parseRegions(env.REGIONS, []), dryRun: false }))(run);
+      return lambdaEntry('rejoin', (env) => ({ regions: parseRegions(env.REGIONS, []), dryRun: false }))(run);
     } finally {
       process.env.POWERTOOLS_LOG_LEVEL = saved;
     }
@@ -598,7 +598,7 @@ describe('handler logging (Powertools logger)', () => {
     expect(lines.map((l) => l.message)).toEqual(['Request', 'Step', 'Result']);
     for (const line of lines) {
       expect(line).toMatchObject({
-        service: 'region-switch-test',
+        service: 'region-switch-rejoin',
         function_request_id: 'req-1',
         function_name: 'HaWeb-prod-Ops-Preflight',
         function_arn: 'arn:aws:lambda:us-west-2:123456789012:function:HaWeb-prod-Ops-Preflight',
