@@ -31,7 +31,7 @@ import { onCleanup } from './cleanup';
 import { Fleet } from './fleet';
 import { HAProxy, serviceBackends } from './haproxy';
 import { replicationInfo } from './servers';
-import { serviceEnvironment, type ServiceStores } from './services';
+import { loadEnvironment, serviceEnvironment, type ServiceStores } from './services';
 import { TcpProxy } from './tcp-proxy';
 import { sleep } from './util';
 
@@ -84,9 +84,10 @@ export class SharedFiles {
 }
 
 /**
- * EFS replication stand-in: copies every file of `from` that is new or changed into `to` (a temporary file
- * renamed into place), every `intervalMs`, until stopped. Hidden files (temporary uploads, health probes) are
- * not copied. Lag is the interval plus one pass.
+ * EFS replication stand-in: copies every file of `from`, in every directory below it (the accounts' `users/<id>/`),
+ * that is new or changed into `to` (a temporary file renamed into place), every `intervalMs`, until stopped.
+ * Hidden files and directories (temporary uploads, health probes) are not copied. Lag is the interval plus one
+ * pass.
  */
 export class FileReplication {
   private timer: NodeJS.Timeout | undefined;
@@ -131,15 +132,29 @@ export class FileReplication {
   }
 
   private async pass(): Promise<number> {
+    const copied = await this.copyDirectory('');
+    this.copied += copied;
+    return copied;
+  }
+
+  /** Copies the new and changed files of `from/dir` into `to/dir`, and its directories' recursively. */
+  private async copyDirectory(dir: string): Promise<number> {
     let copied = 0;
-    for (const name of await fs.promises.readdir(this.from).catch(() => [] as string[])) {
-      if (name.startsWith('.')) continue;
-      const source = path.join(this.from, name);
-      const target = path.join(this.to, name);
+    const entries = await fs.promises.readdir(path.join(this.from, dir), { withFileTypes: true }).catch(() => []);
+    for (const entry of entries) {
+      if (entry.name.startsWith('.')) continue;
+      const relative = path.join(dir, entry.name);
+      if (entry.isDirectory()) {
+        await fs.promises.mkdir(path.join(this.to, relative), { recursive: true }).catch(() => undefined);
+        copied += await this.copyDirectory(relative);
+        continue;
+      }
+      const source = path.join(this.from, relative);
+      const target = path.join(this.to, relative);
       try {
         const [s, t] = await Promise.all([fs.promises.stat(source), fs.promises.stat(target).catch(() => undefined)]);
         if (!s.isFile() || (t && t.size === s.size && t.mtimeMs >= s.mtimeMs)) continue;
-        const temp = path.join(this.to, `.replicating-${name}`);
+        const temp = path.join(this.to, dir, `.replicating-${entry.name}`);
         await fs.promises.copyFile(source, temp);
         await fs.promises.rename(temp, target);
         copied++;
@@ -147,7 +162,6 @@ export class FileReplication {
         // Renamed or removed meanwhile: the next pass sees it.
       }
     }
-    this.copied += copied;
     return copied;
   }
 }
@@ -235,6 +249,8 @@ export interface StartRegionOptions {
   readonly shutdownTimeoutSeconds: number;
   /** Version label of the instances. */
   readonly version: string;
+  /** Virtual users of the reference service the load generator runs (its sign-ups come from one address). */
+  readonly users: number;
 }
 
 /** Starts a region's load balancer and a fleet per service over its stores; waits until every instance is ready. */
@@ -254,6 +270,7 @@ export async function startRegion(opts: StartRegionOptions): Promise<Region> {
       logDir: path.join(opts.dir, 'instances'),
       environment: {
         ...serviceEnvironment(service, stores),
+        ...loadEnvironment(service, opts.users),
         // Retries of pending migrations and upload sweeps after a promotion, within a second.
         MAINTENANCE_INTERVAL_SECONDS: '1',
       },

@@ -19,7 +19,13 @@ import * as path from 'node:path';
 import { Agent, request } from 'undici';
 import type { ServiceDefinition } from '../lib/config/types';
 import { WRITER_RETRY_MS } from '../service/src/db';
-import { freePort, startPostgres, startRedis, type PostgresStandby } from '../support/local-servers';
+import {
+  freePort,
+  startPostgres,
+  startRedis,
+  type PostgresServer,
+  type PostgresStandby,
+} from '../support/local-servers';
 import { cleanup, onCleanup, runMain } from './cleanup';
 import { isRunning, type Instance } from './fleet';
 import { FrontDoor } from './front-door';
@@ -41,6 +47,7 @@ import {
   latestItems,
   LoadGenerator,
   WRITE_OPERATIONS,
+  type AcknowledgedFile,
   type AcknowledgedItem,
   type LoadRun,
   type RequestRecord,
@@ -264,6 +271,19 @@ async function itemsMissingIn(
   return [...latest.values()].filter((a) => (stored.get(a.sku) ?? 0) < a.version);
 }
 
+/**
+ * Where the acknowledged files are in a region's files directory: `users/<account id>/<name>`, each file under its
+ * owner's account (the ids read from the region's database, which has every account the region has).
+ */
+async function fileLocator(
+  database: PostgresServer | PostgresStandby,
+  filesSource: string,
+): Promise<(file: Pick<AcknowledgedFile, 'owner' | 'name'>) => string> {
+  const rows = await database.adminQuery('SELECT id::text AS id, name FROM users');
+  const ids = new Map(rows.map((row) => [String(row.name), String(row.id)]));
+  return (file) => path.join(filesSource, 'users', ids.get(file.owner) ?? 'no-such-account', file.name);
+}
+
 function startLoad(g: Gameday, label: string, maxMs: number): LoadRun {
   return g.load.start(label, { maxDurationMs: maxMs, maxRequests: MAX_REQUESTS_PER_SCENARIO });
 }
@@ -333,7 +353,13 @@ const PROBE_FILES = ['gameday-1.txt', 'gameday-2.txt', 'gameday-3.txt'];
  * restarts.
  */
 async function regionLoss(g: Gameday): Promise<ScenarioResult> {
-  for (const name of PROBE_FILES) fs.writeFileSync(path.join(g.a.stores.files.source, name), `${name} from A\n`);
+  // Files of the user whose requests the probes send, in its account's directory.
+  const fileInA = await fileLocator(g.a.stores.database, g.a.stores.files.source);
+  for (const name of PROBE_FILES) {
+    const file = fileInA({ owner: g.load.probeUser, name });
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    fs.writeFileSync(file, `${name} from A\n`);
+  }
   await g.replication!.flush();
   const bPids = regionInstances(g.b).map((i) => i.pid);
   const run = startLoad(g, 'region-loss', g.front.timings.detectionMs + 12_000);
@@ -494,9 +520,8 @@ async function promotion(g: Gameday): Promise<ScenarioResult> {
   const oldLost = lost.filter((n) => n.at < lostAt - 1000);
   if (oldLost.length > 0)
     failures.push(`${oldLost.length} notes acknowledged more than 1 s before the loss are missing in B`);
-  const missingFiles = g.load.acknowledgedFiles
-    .filter((f) => f.at <= lostAt)
-    .filter((f) => !fs.existsSync(path.join(g.b.stores.files.source, f.name)));
+  const fileInB = await fileLocator(standby, g.b.stores.files.source);
+  const missingFiles = g.load.acknowledgedFiles.filter((f) => f.at <= lostAt).filter((f) => !fs.existsSync(fileInB(f)));
   const filesLost = missingFiles.length;
   // The file replication runs every 200 ms: a file acknowledged well before the loss must have arrived.
   const oldFilesLost = missingFiles.filter((f) => f.at < lostAt - 1000);
@@ -571,6 +596,7 @@ async function failback(g: Gameday): Promise<ScenarioResult> {
     slots: SLOTS,
     shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
     version: 'v1',
+    users: g.load.userCount,
   });
   g.a = a2;
   await g.front.repointA(a2.haproxy.options.port);
@@ -644,9 +670,10 @@ async function failback(g: Gameday): Promise<ScenarioResult> {
   if (missingNotes.length > 0)
     failures.push(`${missingNotes.length} notes acknowledged by B missing in A after the switch`);
   const filesByB = g.load.acknowledgedFiles.filter((f) => f.instanceId?.startsWith('i-b-'));
+  const fileInA = await fileLocator(a2Database, rebuilt.stores.files.source);
   const missingFiles = filesByB.filter((f) => {
     try {
-      return fs.readFileSync(path.join(rebuilt.stores.files.source, f.name), 'utf8') !== f.content;
+      return fs.readFileSync(fileInA(f), 'utf8') !== f.content;
     } catch {
       return true;
     }
@@ -803,6 +830,7 @@ async function main(): Promise<number> {
       slots: SLOTS,
       shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,
       version: 'v1',
+      users: opts.users,
     };
     const [a, b] = await Promise.all([
       startRegion({ ...common, name: 'a', dir: dirA, stores: storesA }),

@@ -1,8 +1,9 @@
 /**
  * The load generator, through the load balancer over HTTPS:
  *
- * - virtual users of the reference service sign in once (a real session cookie each) and then loop a mix of
- *   session, note and file requests;
+ * - virtual users of the reference service sign up once (an account with a password of their own), sign in (a real
+ *   session cookie each, and again whenever a session is lost) and then loop a mix of session, note and file
+ *   requests, each on their own notes and files;
  * - catalog users loop the catalog API: PUT an item (their own SKUs) and GET it back, GET one of their items,
  *   list items.
  *
@@ -18,6 +19,7 @@ import { errorMessage, now, sleep } from './util';
 
 /** The kinds of request a user makes. */
 export type Operation =
+  | 'signUp'
   | 'signIn'
   | 'getSession'
   | 'increment'
@@ -33,6 +35,7 @@ export type Operation =
 
 /** The operations that write: in a passive region each is refused with a 503. */
 export const WRITE_OPERATIONS: ReadonlySet<Operation> = new Set<Operation>([
+  'signUp',
   'signIn',
   'increment',
   'createNote',
@@ -82,6 +85,8 @@ export interface AcknowledgedNote {
 /** A file the service acknowledged with 201. */
 export interface AcknowledgedFile {
   readonly name: string;
+  /** The user name of its owner: the file is `users/<owner's account id>/<name>` in the files directory. */
+  readonly owner: string;
   readonly content: string;
   readonly vu: number;
   /** Drill clock when the acknowledgement arrived. */
@@ -171,6 +176,10 @@ interface Client {
 
 /** A user of the reference service. */
 interface VirtualUser extends Client {
+  /** The account's password. */
+  readonly password: string;
+  /** Whether its account exists (signed up, or a sign-up answered 409: made by an earlier attempt). */
+  signedUp: boolean;
   /** Highest counter the service acknowledged to this user's current session. */
   lastCounter: number;
   readonly notes: AcknowledgedNote[];
@@ -269,6 +278,8 @@ export class LoadGenerator {
     this.users = Array.from({ length: opts.users }, (_, i) => ({
       n: i + 1,
       name: `vu${i + 1}-${tag}`,
+      password: randomBytes(18).toString('base64url'),
+      signedUp: false,
       agent: agent(),
       lastCounter: 0,
       notes: [],
@@ -282,6 +293,11 @@ export class LoadGenerator {
       skuSequence: 0,
     }));
     this.services = opts.services ?? drillServices();
+  }
+
+  /** Number of virtual users of the reference service. */
+  public get userCount(): number {
+    return this.users.length;
   }
 
   /** Number of catalog users. */
@@ -305,9 +321,14 @@ export class LoadGenerator {
     return new Map(this.users.map((u) => [u.n, u.lastCounter]));
   }
 
-  /** Signs every user in (POST /session); throws if any sign-in fails. */
+  /** The user name {@link probe} sends the reference service's requests as (its files are under its account). */
+  public get probeUser(): string {
+    return this.users[0]!.name;
+  }
+
+  /** Signs every user up (POST /users) and in (POST /session); throws if any fails. */
   public async signIn(): Promise<void> {
-    const run = new LoadRun('sign-in', { maxDurationMs: 30_000, maxRequests: this.users.length });
+    const run = new LoadRun('sign-in', { maxDurationMs: 30_000, maxRequests: 2 * this.users.length });
     await Promise.all(this.users.map((u) => this.signInUser(u, run)));
     const failed = run.records.filter((r) => !r.ok);
     if (failed.length > 0) throw new Error(`sign-in failed: ${failed.map((r) => r.problem).join('; ')}`);
@@ -368,15 +389,25 @@ export class LoadGenerator {
     }
   }
 
+  /**
+   * Signs the user in, first signing it up if its account does not exist yet (once: a 409 means an earlier
+   * sign-up made it, one whose answer was lost). In a read-only region either step answers 503, as every write.
+   */
   private async signInUser(user: VirtualUser, run: LoadRun): Promise<void> {
+    const credentials = { user: user.name, password: user.password };
+    const json = { 'content-type': 'application/json' };
+    if (!user.signedUp) {
+      const started = now();
+      const signUp = await this.send(user, 'POST', '/users', json, credentials);
+      const made = this.record(run, user, 'signUp', 'POST', '/users', started, signUp, () => {
+        if (signUp.status !== 201 && signUp.status !== 409) return 'expected 201 (or 409: the account exists)';
+        user.signedUp = true;
+        return undefined;
+      });
+      if (!made.ok || !run.running) return;
+    }
     const start = now();
-    const reply = await this.send(
-      user,
-      'POST',
-      '/session',
-      { 'content-type': 'application/json' },
-      { user: user.name },
-    );
+    const reply = await this.send(user, 'POST', '/session', json, credentials);
     this.record(run, user, 'signIn', 'POST', '/session', start, reply, () => {
       if (reply.status !== 201) return 'expected 201';
       const setCookie = ([] as string[]).concat(reply.headers['set-cookie'] ?? []);
@@ -469,7 +500,14 @@ export class LoadGenerator {
     const stored = this.record(run, user, 'putFile', 'PUT', path, start, put, () => {
       if (put.status !== 201) return 'expected 201';
       const id = put.headers['x-instance-id'];
-      this.acknowledgedFiles.push({ name, content, vu: user.n, at: now(), instanceId: Array.isArray(id) ? id[0] : id });
+      this.acknowledgedFiles.push({
+        name,
+        owner: user.name,
+        content,
+        vu: user.n,
+        at: now(),
+        instanceId: Array.isArray(id) ? id[0] : id,
+      });
       return undefined;
     });
     if (!stored.ok || !run.running) return;

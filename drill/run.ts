@@ -29,7 +29,14 @@ import {
   WALL_LIMIT_MS,
 } from './program';
 import { makeCertificate, startDataTier } from './servers';
-import { CATALOG_SERVICE, drillServices, REFERENCE_SERVICE, serviceEntry, serviceEnvironment } from './services';
+import {
+  CATALOG_SERVICE,
+  drillServices,
+  loadEnvironment,
+  REFERENCE_SERVICE,
+  serviceEntry,
+  serviceEnvironment,
+} from './services';
 import { errorMessage, now, withTimeout } from './util';
 
 const ROOT = path.join(__dirname, '..');
@@ -219,7 +226,7 @@ async function main(): Promise<number> {
         service,
         entry: entries.get(service.name)!,
         logDir: path.join(dir, 'instances'),
-        environment: serviceEnvironment(service, stores),
+        environment: { ...serviceEnvironment(service, stores), ...loadEnvironment(service, opts.users) },
         backend,
         shutdownDrainSeconds: Math.ceil(backend.timings.drainMs / 1000),
         shutdownTimeoutSeconds: SHUTDOWN_TIMEOUT_SECONDS,

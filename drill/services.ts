@@ -16,6 +16,7 @@ import * as path from 'node:path';
 import { artifactBundle, bundleFolder } from '../lib/bundling';
 import { staging } from '../lib/config/environments';
 import type { EnvironmentConfig, ServiceDefinition } from '../lib/config/types';
+import { DEFAULT_SIGN_UPS_PER_IP_PER_HOUR } from '../service/src/config';
 
 /** The environment whose services the drill runs: staging deploys both examples next to each other. */
 export const SERVICES_ENVIRONMENT: EnvironmentConfig = staging;
@@ -205,6 +206,17 @@ export function serviceEnvironment(service: ServiceDefinition, stores: ServiceSt
     env.FILES_DIR = stores.filesDir;
   }
   return env;
+}
+
+/**
+ * What the reference service needs beyond the boot script's variables to take the drill's load: every virtual user
+ * signs up from the load generator's one address, so the sign-up limit per client IP (SIGN_UPS_PER_IP_PER_HOUR) is
+ * raised to the number of users when the default is below it. Nothing for the other services, or when the default
+ * is enough (the drill then runs the service's defaults).
+ */
+export function loadEnvironment(service: ServiceDefinition, users: number): Record<string, string> {
+  if (service.name !== REFERENCE_SERVICE || users <= DEFAULT_SIGN_UPS_PER_IP_PER_HOUR) return {};
+  return { SIGN_UPS_PER_IP_PER_HOUR: String(users) };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -26,6 +26,8 @@ const EXPECTED: Record<string, string[]> = {
     'AWS::ElastiCache::GlobalReplicationGroup SessionCacheGlobalDatastoreFB8F4932',
     'AWS::ElastiCache::ReplicationGroup SessionCache9EEA23A0',
     'AWS::KMS::Key DataKey17AFBB84',
+    // The database-roles function's log groups (added with it).
+    'AWS::KMS::Key LogsKeyA6AB43B2',
     'AWS::RDS::DBCluster DatabaseCluster5B53A178',
     'AWS::RDS::GlobalCluster DatabaseGlobalCluster4A226354',
     'AWS::SecretsManager::Secret HaWebdemoDatauseast1DatabaseClusterSecret1EC2D6473fdaad7efa858a3daf9490cf0a702aeb',
@@ -34,6 +36,7 @@ const EXPECTED: Record<string, string[]> = {
   'HaWeb-demo-Data-us-west-2': [
     'AWS::ElastiCache::ReplicationGroup SessionCache9EEA23A0',
     'AWS::KMS::Key DataKey17AFBB84',
+    'AWS::KMS::Key LogsKeyA6AB43B2',
     'AWS::RDS::DBCluster DatabaseClusterC6094C50',
   ],
   'HaWeb-demo-App-us-east-1': [

@@ -88,7 +88,9 @@ describe.each(ROLES)('staging, %s region: two services behind one load balancer'
     expect(text('ServiceWeb')).toMatch(/REDIS_HOST=.*FILES_DIR=\/mnt\/shared\/web/);
     const policies = Object.entries(resources(app.template, 'AWS::IAM::Policy'));
     const catalogPolicy = JSON.stringify(policies.filter(([k]) => k.startsWith('ServiceCatalog')));
-    expect(catalogPolicy).toContain('secret:haweb/staging/database-??????');
+    expect(catalogPolicy).toContain('"rds-db:connect"');
+    expect(catalogPolicy).toContain('/svc_catalog');
+    expect(catalogPolicy).not.toContain('secret:haweb/staging/database');
     expect(catalogPolicy).not.toMatch(/cache-auth|elasticfilesystem/);
   });
 });

@@ -18,7 +18,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { cacheDir } from '../bundling';
-import type { EnvironmentConfig } from '../config';
+import { hasDataComponent, type EnvironmentConfig } from '../config';
 
 /** Folder of the `@cdklabs/cdk-validator-cfnguard` package. */
 const PACKAGE_DIR = path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json'));
@@ -273,6 +273,17 @@ export const CONTROL_TOWER_ACKNOWLEDGEMENTS: readonly ControlTowerAcknowledgemen
     paths: [/^AWS679f53fac002430cb0da5b7982bd2287\/Resource$/],
     appliesTo: (c) => c.regionSwitch.enabled,
     reason: LAMBDA_OUTSIDE_VPC,
+  },
+  {
+    control: 'CT.LAMBDA.PR.3',
+    rule: 'lambda_inside_vpc_check',
+    resourceType: 'AWS::Lambda::Function',
+    paths: [/^DatabaseRoles\/Function\/Resource$/, /^DatabaseRoles\/Provider\/framework-onEvent\/Resource$/],
+    appliesTo: (c) => hasDataComponent(c, 'database'),
+    reason:
+      'These functions are inside the VPC: VpcConfig names the private subnets of the region and a security group ' +
+      "of this stack. The subnets are the Network stack's, imported with Fn::ImportValue, and the rule accepts " +
+      'only literal strings, Ref and Fn::GetAtt as subnet IDs (its scenarios 3 to 5), so it reports them as outside.',
   },
   {
     control: 'CT.ELASTICLOADBALANCING.PR.5',

@@ -61,7 +61,7 @@ export function catalogService(
     name: 'catalog',
     artifact: {
       directory: 'services/catalog',
-      build: { entry: 'src/server.ts', extraSources: ['service/src/errors.ts'] },
+      build: { entry: 'src/server.ts', extraSources: ['service/src/errors.ts', 'service/src/db-auth.ts'] },
     },
     ...NODE_22,
     port: 8081,

@@ -18,3 +18,27 @@ export function hasDataComponent(config: Pick<EnvironmentConfig, 'services'>, co
 export function serviceUses(service: ServiceDefinition, component: DataComponent): boolean {
   return service.uses.includes(component);
 }
+
+/** A service's own PostgreSQL login role and schema (lambda/database-roles/roles.ts makes them). */
+export interface ServiceDatabaseRole {
+  /** The login role: `DATABASE_USER` of the service, the user of its IAM database authentication tokens. */
+  readonly role: string;
+  /** The schema it creates its tables in (its `search_path`). */
+  readonly schema: string;
+}
+
+/**
+ * The database role and schema of a service that uses the database: `svc_` and its name with dashes as underscores,
+ * for both (the prefix keeps them clear of PostgreSQL's and RDS's reserved names, `pg_*` and `rds*`, and of `public`).
+ * Service names are lower-case letters, digits and dashes, and no two differ only in dashes (validate-services.ts),
+ * so each service has its own.
+ */
+export function databaseRoleOf(serviceName: string): ServiceDatabaseRole {
+  const name = `svc_${serviceName.replace(/-/g, '_')}`;
+  return { role: name, schema: name };
+}
+
+/** The database roles of every service of the environment that uses the database, in config order. */
+export function databaseRoles(config: Pick<EnvironmentConfig, 'services'>): ServiceDatabaseRole[] {
+  return config.services.filter((s) => serviceUses(s, 'database')).map((s) => databaseRoleOf(s.name));
+}

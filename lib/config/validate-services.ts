@@ -26,7 +26,11 @@ export const SERVICE_RESERVED_VARIABLES: readonly string[] = [
   'DATABASE_READER_HOST',
   'DATABASE_NAME',
   'DATABASE_USER',
+  'DATABASE_AUTH',
+  'DATABASE_REGION',
+  // Not set by the deploy (it signs in with IAM tokens), but reserved: how a service signs in is the platform's.
   'DATABASE_PASSWORD',
+  'DATABASE_PASSWORD_FILE',
   'DATABASE_SSL',
   'DATABASE_SSL_CA',
   'REDIS_HOST',

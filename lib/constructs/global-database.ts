@@ -11,6 +11,9 @@ import { acknowledgeNag } from '../nag';
 /** PostgreSQL port of both clusters. */
 export const DATABASE_PORT = 5432;
 
+/** The application database both clusters hold, where each service has its own role and schema. */
+export const APP_DATABASE_NAME = 'app';
+
 /**
  * Master user of the global database. Not `postgres` or `admin`, the defaults that AWS Control Tower
  * CT.RDS.PR.21 rejects (a guessable admin name halves the work of a password attack), and only letters and
@@ -75,14 +78,14 @@ function parameterGroup(scope: Construct, version: string): rds.ParameterGroup {
 function securityGroup(scope: Construct, vpc: ec2.IVpc, clients: readonly ec2.ISecurityGroup[]): ec2.SecurityGroup {
   const sg = new ec2.SecurityGroup(scope, 'SecurityGroup', {
     vpc,
-    description: 'Aurora PostgreSQL: reachable from the web instances only',
+    description: 'Aurora PostgreSQL: reachable from the services that use it and the database-roles function only',
     allowAllOutbound: false,
   });
   for (const client of clients) {
     sg.connections.allowFrom(
       client,
       ec2.Port.tcp(DATABASE_PORT),
-      'PostgreSQL from the instances of a service that uses it',
+      'PostgreSQL from a service that uses it, or the function that makes their roles',
     );
   }
   return sg;
@@ -151,7 +154,7 @@ export class GlobalDatabasePrimary extends Construct {
       vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_ISOLATED },
       securityGroups: [securityGroup(this, props.vpc, props.clients)],
       port: DATABASE_PORT,
-      defaultDatabaseName: 'app',
+      defaultDatabaseName: APP_DATABASE_NAME,
       storageEncrypted: true,
       storageEncryptionKey: props.key,
       iamAuthentication: true,
@@ -169,9 +172,10 @@ export class GlobalDatabasePrimary extends Construct {
     acknowledgeNag(
       generatedSecret,
       'AwsSolutions-SMG4',
-      'Rotation needs a rotation function with network access to the database, whose security group admits ' +
-        'only the web instances, and a new password must reach every instance of both regions at once. ' +
-        'Instances read the secret at boot; IAM database authentication is on for a rotation-free path.',
+      'The administrator secret is read only by the database-roles custom resource, at deploy; the services sign ' +
+        'in as their own roles with IAM database authentication (15-minute tokens, nothing to rotate). Rotating ' +
+        'this one would need a rotation function with network access to the writer, which after a region switch ' +
+        'is in the other region.',
     );
 
     this.globalCluster = new rds.CfnGlobalCluster(this, 'GlobalCluster', {

@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { createLogGroup } from '../defaults';
 import { ServiceBundle } from './service-bundle';
 import { ServiceSettings, settingsCommands } from './service-settings';
-import type { BootHook, ServiceSecret } from '../config';
+import { databaseRoleOf, type BootHook, type ServiceSecret } from '../config';
 
 /** Where a service finds the region's Aurora cluster (when it uses the database). */
 export interface DatabaseEndpoints {
@@ -16,8 +16,13 @@ export interface DatabaseEndpoints {
   readonly readHost: string;
   /** PostgreSQL port. */
   readonly port: number;
-  /** Secrets Manager name of the database credentials (a replica in the secondary region). */
-  readonly secretName: string;
+  /** The application database. */
+  readonly name: string;
+  /**
+   * The cluster's resource ID (`cluster-...`): the instance role may sign IAM database authentication tokens for
+   * the service's role on it (`rds-db:connect`).
+   */
+  readonly clusterResourceId: string;
 }
 
 /** Where a service finds the region's session cache (when it uses it). */
@@ -328,11 +333,6 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
       : []),
 
     // Secrets: from Secrets Manager into a root-only file, never echoed.
-    ...(e.database
-      ? [
-          `DB_SECRET=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id '${e.database.secretName}' --query SecretString --output text)`,
-        ]
-      : []),
     ...(e.cache
       ? [
           `CACHE_TOKEN=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id '${e.cache.authSecretName}' --query SecretString --output text)`,
@@ -358,9 +358,11 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
           `DATABASE_PORT=${e.database.port}`,
           // Reads go here while the writer endpoint is inactive (the passive region's secondary cluster).
           `DATABASE_READER_HOST=${e.database.readHost}`,
-          'DATABASE_NAME=$(jq -r .dbname <<<"$DB_SECRET")',
-          'DATABASE_USER=$(jq -r .username <<<"$DB_SECRET")',
-          'DATABASE_PASSWORD=$(jq -r .password <<<"$DB_SECRET")',
+          `DATABASE_NAME=${e.database.name}`,
+          // The service's own role, signed in with IAM database authentication tokens (no password anywhere).
+          `DATABASE_USER=${databaseRoleOf(service.name).role}`,
+          'DATABASE_AUTH=iam',
+          'DATABASE_REGION=$REGION',
           'DATABASE_SSL=true',
           'DATABASE_SSL_CA=/etc/ha-web/rds-ca.pem',
         ]
@@ -375,7 +377,7 @@ export function bootstrapCommands(props: ServiceBootstrapProps, logGroupName: st
     ...(settings ? [`SETTINGS_VERSION=${settings.version}`] : []),
     'ENV',
     'umask 022',
-    'unset DB_SECRET CACHE_TOKEN SECRETS_ENV',
+    'unset CACHE_TOKEN SECRETS_ENV',
 
     // The service's boot hook, as root, after its artifact is in place, each command in a subshell of its own
     // (its `cd` or `set` does not leak; the parenthesis on its own line, so a trailing comment stays a comment).

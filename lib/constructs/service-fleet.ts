@@ -1,4 +1,4 @@
-import { Stack } from 'aws-cdk-lib';
+import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
@@ -7,7 +7,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { ServiceDefinition } from '../config';
+import { databaseRoleOf, ServiceDefinition } from '../config';
 import { ServiceNames } from '../names';
 import { acknowledgeNag } from '../nag';
 import { servicePascalName } from '../stack-outputs';
@@ -133,10 +133,25 @@ export class ServiceFleet extends Construct {
     this.bootstrap.grantTo(role);
     // Imported by name, so the grants land in the instance role's policy, not in the data stack's resource
     // policies (which would make the data stack depend on this one).
-    const secretNames = [
-      ...(service.uses.includes('database') && e.database ? [e.database.secretName] : []),
-      ...(service.uses.includes('sessionCache') && e.cache ? [e.cache.authSecretName] : []),
-    ];
+    const secretNames = service.uses.includes('sessionCache') && e.cache ? [e.cache.authSecretName] : [];
+    if (service.uses.includes('database') && e.database) {
+      // Its own role only, on this region's cluster: IAM database authentication tokens, no password.
+      const stack = Stack.of(this);
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ConnectAsServiceDatabaseRole',
+          actions: ['rds-db:connect'],
+          resources: [
+            stack.formatArn({
+              service: 'rds-db',
+              resource: 'dbuser',
+              resourceName: `${e.database.clusterResourceId}/${databaseRoleOf(service.name).role}`,
+              arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+            }),
+          ],
+        }),
+      );
+    }
     secretNames.forEach((name, i) =>
       secretsmanager.Secret.fromSecretNameV2(this, `DataSecret${i + 1}`, name).grantRead(role),
     );

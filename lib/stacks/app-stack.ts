@@ -1,6 +1,7 @@
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as efs from 'aws-cdk-lib/aws-efs';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import { CfnOutput } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { EnvironmentConfig } from '../config';
@@ -24,8 +25,10 @@ export interface DataEndpoints {
     readonly endpoint: string;
     /** Hostname of the reader endpoint. */
     readonly readEndpoint: string;
-    /** Name of the database credentials secret (read at boot). */
-    readonly secretName: string;
+    /** The cluster's resource ID, which IAM database authentication policies name. */
+    readonly clusterResourceId: string;
+    /** The application database. */
+    readonly name: string;
   };
   /** The session cache, when a service uses it. */
   readonly cache?: {
@@ -35,7 +38,7 @@ export interface DataEndpoints {
     readonly authSecretName: string;
   };
   /**
-   * ARN of the key that encrypts both secrets in this region.
+   * ARN of the key that encrypts the session cache's AUTH token secret in this region.
    * @default - secrets use the AWS managed key (the secondary's replicas)
    */
   readonly secretsKeyArn?: string;
@@ -89,17 +92,13 @@ export class AppStack extends RegionalStack {
   constructor(scope: Construct, id: string, props: AppStackProps) {
     super(scope, id, props);
     const logsKey = this.encryptLogGroups();
-    const { config, data, names } = props;
-    const regionConfig = props.role === 'primary' ? config.primary : config.secondary;
+    const { config } = props;
     const regionalDomainName = `${this.region}.${config.dns.domainName}`;
-
     const hostedZone = route53.HostedZone.fromHostedZoneAttributes(this, 'HostedZone', {
       hostedZoneId: config.dns.hostedZoneId,
       zoneName: config.dns.hostedZoneName,
     });
-
     this.alerts = new Alerts(this, 'Alerts', { email: config.alarmEmail });
-
     this.entry = new PublicLoadBalancer(this, 'LoadBalancer', {
       vpc: props.vpc,
       securityGroup: props.loadBalancerSecurityGroup,
@@ -109,21 +108,26 @@ export class AppStack extends RegionalStack {
       deletionProtection: config.production,
       accessLogRetentionDays: config.loadBalancer.accessLogRetentionDays,
     });
+    this.createFleets(props, logsKey);
+    this.dns = new FailoverDns(this, 'Dns', {
+      hostedZone,
+      loadBalancer: this.entry.loadBalancer,
+      regionalDomainName,
+      healthCheckPath: config.dns.healthCheckPath,
+      failureThreshold: config.dns.healthCheckFailureThreshold,
+    });
+    [this.alarms, this.dashboard] = this.createMonitoring(props);
+    // Read at run time by the operator CLI and the switch functions (lib/stack-outputs.ts).
+    new CfnOutput(this, APP_OUTPUTS.regionalUrl, { value: `https://${regionalDomainName}/` });
+    new CfnOutput(this, APP_OUTPUTS.loadBalancerDnsName, { value: this.entry.loadBalancer.loadBalancerDnsName });
+    new CfnOutput(this, APP_OUTPUTS.healthCheckId, { value: this.dns.healthCheck.healthCheckId });
+  }
 
-    const regionData: RegionData = {
-      endpoints: {
-        database: data.database && {
-          host: data.database.endpoint,
-          readHost: data.database.readEndpoint,
-          port: DATABASE_PORT,
-          secretName: data.database.secretName,
-        },
-        cache: data.cache && { host: data.cache.endpoint, port: CACHE_PORT, authSecretName: data.cache.authSecretName },
-        fileSystemId: props.fileSystem?.fileSystemId,
-      },
-      fileSystem: props.fileSystem,
-      secretsKeyArn: data.secretsKeyArn,
-    };
+  /** One {@link ServiceFleet} per service of the config, each with its target group output. */
+  private createFleets(props: AppStackProps, logsKey: kms.IKey): void {
+    const { config } = props;
+    const regionConfig = props.role === 'primary' ? config.primary : config.secondary;
+    const data = regionData(props);
     for (const service of config.services) {
       const fleet = new ServiceFleet(this, serviceFleetId(service.name), {
         service,
@@ -135,7 +139,7 @@ export class AppStack extends RegionalStack {
         listener: this.entry.httpsListener,
         alarmTopic: this.alerts.topic,
         logsKey,
-        data: regionData,
+        data,
       });
       this.fleets.set(service.name, fleet);
       // Read at run time by pre-flight (lib/stack-outputs.ts).
@@ -144,49 +148,26 @@ export class AppStack extends RegionalStack {
         description: `Target group of the service ${service.name}`,
       });
     }
+  }
 
-    this.dns = new FailoverDns(this, 'Dns', {
-      hostedZone,
-      loadBalancer: this.entry.loadBalancer,
-      regionalDomainName,
-      healthCheckPath: config.dns.healthCheckPath,
-      failureThreshold: config.dns.healthCheckFailureThreshold,
-    });
-
-    // The region's own ends of every replication the environment has, whatever its role (which region is active
-    // is runtime state): the cluster and cache group have the same fixed names in both regions (names.ts), the
-    // file system is this region's. Nothing of the other region.
-    const replication: ReplicationWatch = {
-      databaseClusterId: data.database ? names.databaseClusterIdentifier : undefined,
-      // ElastiCache names the nodes of a group without cluster mode <group>-001, -002, ... (numbers stay continuous
-      // while the replica count only grows; after a decrease and a later increase a new node may be numbered past
-      // them, and its lag is not watched until the next deploy lists it).
-      cacheNodeIds: data.cache
-        ? Array.from(
-            { length: config.cache.replicasPerRegion + 1 },
-            (_, i) => `${names.cacheReplicationGroupId}-${String(i + 1).padStart(3, '0')}`,
-          )
-        : undefined,
-      fileSystemId: props.fileSystem?.fileSystemId,
-    };
+  /** The region's alarms and dashboard, over every service and the region's own ends of the replications. */
+  private createMonitoring(props: AppStackProps): [RegionAlarms, RegionDashboard] {
+    const { config } = props;
+    const replication = replicationWatch(props);
     const watched = config.services.map((s) => ({ name: s.name, targetGroup: this.service(s.name).fleet.targetGroup }));
-    this.alarms = new RegionAlarms(this, 'Alarms', {
+    const alarms = new RegionAlarms(this, 'Alarms', {
       services: watched,
       topic: this.alerts.topic,
       alarmName: (ref) => regionAlarmName(config, ref),
       replication,
     });
-    this.dashboard = new RegionDashboard(this, 'Dashboard', {
+    const dashboard = new RegionDashboard(this, 'Dashboard', {
       title: `HA web service (${config.name}): ${this.region}`,
       services: watched,
       healthCheckId: this.dns.healthCheck.healthCheckId,
       replication,
     });
-
-    // Read at run time by the operator CLI and the switch functions (lib/stack-outputs.ts).
-    new CfnOutput(this, APP_OUTPUTS.regionalUrl, { value: `https://${regionalDomainName}/` });
-    new CfnOutput(this, APP_OUTPUTS.loadBalancerDnsName, { value: this.entry.loadBalancer.loadBalancerDnsName });
-    new CfnOutput(this, APP_OUTPUTS.healthCheckId, { value: this.dns.healthCheck.healthCheckId });
+    return [alarms, dashboard];
   }
 
   /** The fleet of `service` in this region. Throws for a service the config does not have. */
@@ -201,4 +182,46 @@ export class AppStack extends RegionalStack {
   public get services(): readonly ServiceFleet[] {
     return [...this.fleets.values()];
   }
+}
+
+/** The region's data components as the services reach them. */
+function regionData(props: AppStackProps): RegionData {
+  const { data } = props;
+  return {
+    endpoints: {
+      database: data.database && {
+        host: data.database.endpoint,
+        readHost: data.database.readEndpoint,
+        port: DATABASE_PORT,
+        name: data.database.name,
+        clusterResourceId: data.database.clusterResourceId,
+      },
+      cache: data.cache && { host: data.cache.endpoint, port: CACHE_PORT, authSecretName: data.cache.authSecretName },
+      fileSystemId: props.fileSystem?.fileSystemId,
+    },
+    fileSystem: props.fileSystem,
+    secretsKeyArn: data.secretsKeyArn,
+  };
+}
+
+/**
+ * The region's own ends of every replication the environment has, whatever its role (which region is active is
+ * runtime state): the cluster and cache group have the same fixed names in both regions (names.ts), the file system
+ * is this region's. Nothing of the other region.
+ */
+function replicationWatch(props: AppStackProps): ReplicationWatch {
+  const { config, data, names } = props;
+  return {
+    databaseClusterId: data.database ? names.databaseClusterIdentifier : undefined,
+    // ElastiCache names the nodes of a group without cluster mode <group>-001, -002, ... (numbers stay continuous
+    // while the replica count only grows; after a decrease and a later increase a new node may be numbered past
+    // them, and its lag is not watched until the next deploy lists it).
+    cacheNodeIds: data.cache
+      ? Array.from(
+          { length: config.cache.replicasPerRegion + 1 },
+          (_, i) => `${names.cacheReplicationGroupId}-${String(i + 1).padStart(3, '0')}`,
+        )
+      : undefined,
+    fileSystemId: props.fileSystem?.fileSystemId,
+  };
 }

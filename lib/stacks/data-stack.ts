@@ -2,9 +2,15 @@ import { CfnOutput, Duration } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { Construct } from 'constructs';
-import { DataComponent, EnvironmentConfig, hasDataComponent } from '../config';
-import { GlobalDatabasePrimary, GlobalDatabaseSecondary } from '../constructs/global-database';
+import { Construct, IConstruct } from 'constructs';
+import { DataComponent, databaseRoles, EnvironmentConfig, hasDataComponent } from '../config';
+import { DatabaseRoles } from '../constructs/database-roles';
+import {
+  APP_DATABASE_NAME,
+  DATABASE_PORT,
+  GlobalDatabasePrimary,
+  GlobalDatabaseSecondary,
+} from '../constructs/global-database';
 import { SessionCache } from '../constructs/session-cache';
 import { createKey } from '../defaults';
 import { PhysicalNames } from '../names';
@@ -18,8 +24,17 @@ export interface RegionDatabase {
   readonly endpoint: string;
   /** Hostname of the reader endpoint. */
   readonly readEndpoint: string;
-  /** The credentials as seen from this region (the replica in the secondary). */
+  /**
+   * The cluster's resource ID (`cluster-...`), which IAM database authentication policies name
+   * (`arn:aws:rds-db:<region>:<account>:dbuser:<resource ID>/<user>`).
+   */
+  readonly clusterResourceId: string;
+  /** The application database. */
+  readonly name: string;
+  /** The administrator's credentials as seen from this region (the replica in the secondary); the roles function's. */
   readonly secret: secretsmanager.ISecret;
+  /** The services' database roles, made (or, on the read-only cluster, verified) at deploy. */
+  readonly roles: DatabaseRoles;
   /** The writer side (the primary region's). */
   readonly primary?: GlobalDatabasePrimary;
   /** The reader side (the secondary region's). */
@@ -83,9 +98,15 @@ export class DataStack extends RegionalStack {
     const { config, names } = props;
     const regionConfig = props.role === 'primary' ? config.primary : config.secondary;
 
+    // The roles function's, made first so that the cluster admits it.
+    const rolesSecurityGroup = new ec2.SecurityGroup(this, 'DatabaseRolesSecurityGroup', {
+      vpc: props.vpc,
+      description: 'The function that makes the database roles of the services at deploy',
+      allowAllOutbound: false,
+    });
     const dbBase = {
       vpc: props.vpc,
-      clients: props.clients.database ?? [],
+      clients: [...(props.clients.database ?? []), rolesSecurityGroup],
       key: this.key,
       engineVersion: config.database.engineVersion,
       instanceClass: config.database.instanceClass,
@@ -101,23 +122,50 @@ export class DataStack extends RegionalStack {
         secretName: names.databaseSecretName,
         secretReplicaRegion: config.secondary.region,
       });
-      return {
+      const writer = primary.cluster.node.findChild('Writer');
+      return this.withRoles(props, rolesSecurityGroup, [primary.cluster.node.defaultChild!, writer], {
         primary,
         endpoint: primary.cluster.clusterEndpoint.hostname,
         readEndpoint: primary.cluster.clusterReadEndpoint.hostname,
+        clusterResourceId: primary.cluster.clusterResourceIdentifier,
+        name: APP_DATABASE_NAME,
         secret: primary.secret,
-      };
+      });
     }
     const secondary = new GlobalDatabaseSecondary(this, 'Database', {
       ...dbBase,
       instances: regionConfig.databaseReaders,
     });
-    return {
+    return this.withRoles(props, rolesSecurityGroup, [secondary.cluster, secondary.instances[0]!], {
       secondary,
       endpoint: secondary.endpointAddress,
       readEndpoint: secondary.readEndpointAddress,
+      clusterResourceId: secondary.cluster.attrDbClusterResourceId,
+      name: APP_DATABASE_NAME,
       secret: secretsmanager.Secret.fromSecretNameV2(this, 'DatabaseSecretReplica', names.databaseSecretName),
-    };
+    });
+  }
+
+  /** The region's database with its {@link DatabaseRoles}, in both regions (either may be the writer). */
+  private withRoles(
+    props: DataStackProps,
+    securityGroup: ec2.SecurityGroup,
+    dependsOn: readonly IConstruct[],
+    database: Omit<RegionDatabase, 'roles'>,
+  ): RegionDatabase {
+    const roles = new DatabaseRoles(this, 'DatabaseRoles', {
+      vpc: props.vpc,
+      securityGroup,
+      adminSecret: database.secret,
+      writerHost: database.endpoint,
+      readerHost: database.readEndpoint,
+      port: DATABASE_PORT,
+      databaseName: database.name,
+      roles: databaseRoles(props.config),
+      logsKey: this.encryptLogGroups(),
+      dependsOn,
+    });
+    return { ...database, roles };
   }
 
   private createCache(props: DataStackProps): SessionCache {

@@ -178,6 +178,14 @@ export class RequestTracker {
     return this.exchanges.get(request);
   }
 
+  /**
+   * The client IP of a request, as its access-log line records it (client-ip.ts: the trusted `X-Forwarded-For`
+   * entry, else the peer); `unknown` for a request that is not tracked.
+   */
+  clientIp(request: FastifyRequest): string {
+    return this.exchanges.get(request)?.client.clientIp ?? 'unknown';
+  }
+
   /** The signal of a request: aborted when its client leaves or it times out. */
   signal(request: FastifyRequest): AbortSignal | undefined {
     return this.exchanges.get(request)?.signal;

@@ -12,17 +12,21 @@ import Fastify, {
 import type { Redis } from 'ioredis';
 import type { DatabasePool } from './db';
 import { RequestTracker } from './access-log';
+import { Accounts } from './accounts';
 import type { ServiceConfig } from './config';
 import { ConnectionGuard } from './connections';
 import { NotesRepository } from './db';
-import { DatabaseInputError, DependencyUnavailableError, HttpError } from './errors';
+import { DatabaseInputError, DependencyUnavailableError, HttpError, RetryLaterError } from './errors';
 import { registerFileRoutes } from './file-routes';
 import { FileStore } from './files';
 import { Lifecycle } from './health';
 import { registerHealthRoutes } from './health-routes';
 import { registerNoteRoutes } from './note-routes';
+import type { PasswordHasher } from './password-hasher';
 import { registerSessionRoutes } from './session-routes';
 import { SessionStore } from './sessions';
+import { SignInLimits } from './sign-in-limits';
+import { UsersRepository } from './users';
 import { parseJsonBody } from './json-body';
 import { validationMessage } from './validation';
 
@@ -40,6 +44,8 @@ export interface AppDependencies {
   readonly pool: DatabasePool;
   /** Redis client (the caller creates and closes it). */
   readonly redis: Redis;
+  /** The password worker pool (the caller creates and closes it). */
+  readonly passwords: PasswordHasher;
   /** Shutdown state shared with the entry point. @default - a new Lifecycle, never draining */
   readonly lifecycle?: Lifecycle;
   /** Log destination. @default - standard output */
@@ -124,6 +130,11 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
   const sessions = new SessionStore(deps.redis, config.sessionTtlSeconds);
   const files = new FileStore(config.filesDir);
   const notes = new NotesRepository(deps.pool);
+  const accounts = new Accounts({
+    users: new UsersRepository(deps.pool),
+    hasher: deps.passwords,
+    limits: new SignInLimits(deps.redis, config.signInLimits),
+  });
 
   let closing = false;
   app.addHook('preClose', (done) => {
@@ -159,6 +170,10 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     const { statusCode, message } = clientError(error, request);
     if (error instanceof DependencyUnavailableError) {
       request.log.warn({ dependency: error.dependency, err: describeCause(error.cause) }, message);
+    } else if (error instanceof RetryLaterError) {
+      // A limit reached (429) or every password worker busy (503): load shed as designed, not a fault.
+      const level = statusCode >= 500 ? 'warn' : 'info';
+      request.log[level]({ retryAfterSeconds: error.retryAfterSeconds }, message);
     } else if (error instanceof DatabaseInputError) {
       request.log.info({ sqlState: error.sqlState }, 'database refused the request data');
     } else if (statusCode >= 500) {
@@ -167,6 +182,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     // The rest of a body that was not read (an oversized upload, a request refused before its body, a late body)
     // is not read: close the connection after answering.
     if (statusCode === 413 || request.raw.complete === false) reply.header('connection', 'close');
+    if (error instanceof RetryLaterError) reply.header('retry-after', String(error.retryAfterSeconds));
     return reply.code(statusCode).send({ error: message });
   });
   app.setNotFoundHandler((request, reply) => {
@@ -182,7 +198,7 @@ export function buildApp(deps: AppDependencies): FastifyInstance {
     files,
     onDatabaseWritable: deps.onDatabaseWritable,
   });
-  registerSessionRoutes(app, { config, sessions });
+  registerSessionRoutes(app, { config, sessions, accounts, tracker });
   registerNoteRoutes(app, { config, sessions, notes });
   registerFileRoutes(app, { config, sessions, files, tracker });
   return app;

@@ -4,6 +4,7 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import type { DatabaseCredentials } from './db-auth';
 
 /** Log levels the service accepts in LOG_LEVEL. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -29,10 +30,14 @@ export interface DatabaseConfig {
   readonly readerPort?: number;
   /** Database name. */
   readonly name: string;
-  /** User name. */
+  /** User name: the service's own role (`svc_<service>` when deployed), never the administrator. */
   readonly user: string;
-  /** Password; never logged. */
-  readonly password: string;
+  /**
+   * How the service signs in, for each new connection (./db-auth.ts): an IAM database authentication token
+   * (`DATABASE_AUTH=iam`, what the deploy sets), a password file read again for each connection
+   * (`DATABASE_PASSWORD_FILE`), or a fixed password (`DATABASE_PASSWORD`). Never logged.
+   */
+  readonly credentials: DatabaseCredentials;
   /** Whether to connect with TLS (certificate verified). */
   readonly ssl: boolean;
   /** Path of a PEM CA bundle (the RDS CA bundle) that signs the server's certificate. @default - system CAs */
@@ -50,6 +55,21 @@ export interface RedisConfig {
   /** Whether to connect with TLS. */
   readonly tls: boolean;
 }
+
+/** Limits of sign-in attempts and sign-ups (./sign-in-limits.ts), shared by every instance through Redis. */
+export interface SignInLimitsConfig {
+  /** Failed sign-ins from one client IP in a day before the IP is blocked for a day. */
+  readonly failuresPerIpPerDay: number;
+  /** Consecutive failed sign-ins of one user name from one client IP before the pair is blocked for an hour. */
+  readonly consecutiveFailuresPerUserAndIp: number;
+  /** Failed sign-ins of one account in a day, from any IP, before the account's sign-in is blocked for an hour. */
+  readonly failuresPerAccountPerDay: number;
+  /** Sign-ups from one client IP in an hour. */
+  readonly signUpsPerIpPerHour: number;
+}
+
+/** Default of SIGN_UPS_PER_IP_PER_HOUR. */
+export const DEFAULT_SIGN_UPS_PER_IP_PER_HOUR = 20;
 
 /** The whole configuration of the service. */
 export interface ServiceConfig {
@@ -73,6 +93,12 @@ export interface ServiceConfig {
   readonly sessionTtlSeconds: number;
   /** Whether the session cookie carries the Secure attribute. */
   readonly cookieSecure: boolean;
+  /** Worker threads that hash and verify passwords (argon2id, about 80 ms of CPU each). */
+  readonly passwordHashWorkers: number;
+  /** Most password hashes waiting for a worker; a sign-in or sign-up beyond is refused with 503 and Retry-After. */
+  readonly passwordHashQueue: number;
+  /** Limits of sign-in attempts and sign-ups. */
+  readonly signInLimits: SignInLimitsConfig;
   /** Largest accepted upload, in bytes. */
   readonly maxUploadBytes: number;
   /** Largest JSON body of a route that needs a session (POST /notes), in bytes. */
@@ -219,7 +245,7 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
       readerPort: optionalPort(read, 'DATABASE_READER_PORT'),
       name: read.string('DATABASE_NAME'),
       user: read.string('DATABASE_USER'),
-      password: read.secret('DATABASE_PASSWORD', true) ?? '',
+      credentials: databaseCredentials(read),
       ssl: read.boolean('DATABASE_SSL', false),
       sslCaPath,
     },
@@ -232,6 +258,14 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
     filesDir: read.string('FILES_DIR'),
     sessionTtlSeconds: read.integer('SESSION_TTL_SECONDS', 86400, 60, 30 * 86400),
     cookieSecure: read.boolean('COOKIE_SECURE', true),
+    passwordHashWorkers: read.integer('PASSWORD_HASH_WORKERS', 1, 1, 64),
+    passwordHashQueue: read.integer('PASSWORD_HASH_QUEUE', 32, 0, 10_000),
+    signInLimits: {
+      failuresPerIpPerDay: read.integer('SIGN_IN_FAILURES_PER_IP_PER_DAY', 100, 1, 1_000_000),
+      consecutiveFailuresPerUserAndIp: read.integer('SIGN_IN_CONSECUTIVE_FAILURES_PER_USER_AND_IP', 10, 1, 1000),
+      failuresPerAccountPerDay: read.integer('SIGN_IN_FAILURES_PER_ACCOUNT_PER_DAY', 100, 1, 100_000),
+      signUpsPerIpPerHour: read.integer('SIGN_UPS_PER_IP_PER_HOUR', DEFAULT_SIGN_UPS_PER_IP_PER_HOUR, 1, 1_000_000),
+    },
     maxUploadBytes: read.integer('MAX_UPLOAD_BYTES', 10 * 1024 * 1024, 1, ONE_GIB),
     maxJsonBodyBytes: read.integer('MAX_JSON_BODY_BYTES', 128 * 1024, 1024, ONE_MIB),
     maxPublicBodyBytes: read.integer('MAX_PUBLIC_BODY_BYTES', 16 * 1024, 256, ONE_MIB),
@@ -283,6 +317,39 @@ export function loadConfig(env: Env = process.env): ServiceConfig {
   return config;
 }
 
+/**
+ * DATABASE_AUTH (`password`, the default, or `iam`) and what it needs: with `iam`, DATABASE_REGION (the region whose
+ * cluster the endpoints belong to, which signs the token) and TLS; with `password`, exactly one of DATABASE_PASSWORD
+ * and DATABASE_PASSWORD_FILE (a readable file).
+ */
+function databaseCredentials(read: EnvReader): DatabaseCredentials {
+  const auth = read.oneOf('DATABASE_AUTH', ['password', 'iam'] as const, 'password');
+  const password = read.secret('DATABASE_PASSWORD', false);
+  const passwordFile = read.optionalString('DATABASE_PASSWORD_FILE');
+  if (auth === 'iam') {
+    if (password !== undefined || passwordFile !== undefined) {
+      read.problems.push('DATABASE_PASSWORD and DATABASE_PASSWORD_FILE must be unset when DATABASE_AUTH is "iam"');
+    }
+    if (!read.boolean('DATABASE_SSL', false)) {
+      read.problems.push('DATABASE_AUTH "iam" needs DATABASE_SSL "true" (IAM database authentication requires TLS)');
+    }
+    return { kind: 'iam', region: read.string('DATABASE_REGION') };
+  }
+  if (password !== undefined && passwordFile !== undefined) {
+    read.problems.push('set one of DATABASE_PASSWORD and DATABASE_PASSWORD_FILE, not both');
+  }
+  if (passwordFile !== undefined) {
+    if (!isReadableFile(passwordFile)) {
+      read.problems.push(`DATABASE_PASSWORD_FILE must be a readable file (got "${passwordFile}")`);
+    }
+    return { kind: 'passwordFile', path: passwordFile };
+  }
+  if (password === undefined) {
+    read.problems.push('DATABASE_PASSWORD or DATABASE_PASSWORD_FILE is required (or DATABASE_AUTH=iam)');
+  }
+  return { kind: 'password', password: password ?? '' };
+}
+
 /** An optional port variable: undefined when unset. */
 function optionalPort(read: EnvReader, name: string): number | undefined {
   return read.optionalString(name) === undefined ? undefined : read.integer(name, undefined, 1, MAX_PORT);
@@ -301,7 +368,13 @@ function isReadableFile(file: string): boolean {
 export function redactedConfig(config: ServiceConfig): Record<string, unknown> {
   return {
     ...config,
-    database: { ...config.database, password: '[redacted]' },
+    database: {
+      ...config.database,
+      credentials:
+        config.database.credentials.kind === 'password'
+          ? { kind: 'password', password: '[redacted]' }
+          : config.database.credentials,
+    },
     redis: { ...config.redis, password: config.redis.password === undefined ? undefined : '[redacted]' },
   };
 }

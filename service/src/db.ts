@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import { Pool, type PoolClient, type PoolConfig, type QueryResult, type QueryResultRow } from 'pg';
 import type { DatabaseConfig } from './config';
+import { passwordOption, rdsTokenSigner, type TokenSigner } from './db-auth';
 import { isDatabaseConnectionError, isReadOnlyDatabaseError, mapDatabaseError } from './errors';
 
 /** The subset of a logger this module uses. */
@@ -34,14 +35,21 @@ export interface DatabasePool {
   end(): Promise<void>;
 }
 
-/** The `pg` pool options for a configuration (the writer endpoint; `reader`: the reader endpoint). */
-export function poolConfig(config: DatabaseConfig, endpoint: 'writer' | 'reader' = 'writer'): PoolConfig {
+/**
+ * The `pg` pool options for a configuration (the writer endpoint; `reader`: the reader endpoint). The password is
+ * asked for each new connection (./db-auth.ts); `signer` makes IAM tokens (@default - `@aws-sdk/rds-signer`).
+ */
+export function poolConfig(
+  config: DatabaseConfig,
+  endpoint: 'writer' | 'reader' = 'writer',
+  signer?: TokenSigner,
+): PoolConfig {
   return {
     host: endpoint === 'writer' ? config.host : (config.readerHost ?? config.host),
     port: endpoint === 'writer' ? config.port : (config.readerPort ?? config.port),
     database: config.name,
     user: config.user,
-    password: config.password,
+    password: passwordOption(config.credentials, signer) as PoolConfig['password'],
     ssl: config.ssl
       ? {
           rejectUnauthorized: true,
@@ -172,11 +180,13 @@ export class RegionalPool implements DatabasePool {
 /**
  * Creates the connection pool: over the writer endpoint only, or a {@link RegionalPool} when a reader endpoint
  * is configured. An idle connection that breaks (database restart, failover) emits an error on its pool; it
- * is logged and dropped, so the next query opens a fresh one.
+ * is logged and dropped, so the next query opens a fresh one. `signer` makes the IAM tokens of `DATABASE_AUTH=iam`
+ * (@default - `@aws-sdk/rds-signer`, one per endpoint, shared by both pools).
  */
-export function createPool(config: DatabaseConfig, log: WarnLogger): DatabasePool {
+export function createPool(config: DatabaseConfig, log: WarnLogger, signer?: TokenSigner): DatabasePool {
+  const tokens = config.credentials.kind === 'iam' ? (signer ?? rdsTokenSigner()) : undefined;
   const make = (endpoint: 'writer' | 'reader'): Pool => {
-    const pool = new Pool(poolConfig(config, endpoint));
+    const pool = new Pool(poolConfig(config, endpoint, tokens));
     pool.on('error', (err) =>
       log.warn({ err: { message: err.message, code: errorCode(err) }, endpoint }, 'idle database connection lost'),
     );
@@ -238,7 +248,11 @@ function toNote(row: NoteRow): Note {
   return { id: Number(row.id), text: row.text, createdAt: row.created_at.toISOString() };
 }
 
-/** The notes table. Every method maps database errors: read-only → 503, unreachable → 503. */
+/**
+ * The notes table. Every note belongs to the account that wrote it (`owner_id`, migration 4), and every query
+ * reads only the caller's notes: another account's note is not found, as a missing one is. Every method maps
+ * database errors: read-only → 503, unreachable → 503.
+ */
 export class NotesRepository {
   constructor(private readonly pool: DatabasePool) {}
 
@@ -250,24 +264,30 @@ export class NotesRepository {
     }
   }
 
-  /** Stores a note written by `author`. */
-  async create(author: string, text: string): Promise<Note> {
+  /** Stores a note of account `ownerId` (user name `author`). */
+  async create(ownerId: string, author: string, text: string): Promise<Note> {
     const rows = await this.query<NoteRow>(
-      'INSERT INTO notes (author, text) VALUES ($1, $2) RETURNING id, text, created_at',
-      [author, text],
+      'INSERT INTO notes (owner_id, author, text) VALUES ($1, $2, $3) RETURNING id, text, created_at',
+      [ownerId, author, text],
     );
     return toNote(rows[0]!);
   }
 
-  /** The newest notes first. */
-  async list(limit: number): Promise<Note[]> {
-    const rows = await this.query<NoteRow>('SELECT id, text, created_at FROM notes ORDER BY id DESC LIMIT $1', [limit]);
+  /** The newest notes of account `ownerId` first. */
+  async list(ownerId: string, limit: number): Promise<Note[]> {
+    const rows = await this.query<NoteRow>(
+      'SELECT id, text, created_at FROM notes WHERE owner_id = $1 ORDER BY id DESC LIMIT $2',
+      [ownerId, limit],
+    );
     return rows.map(toNote);
   }
 
-  /** One note, or undefined. */
-  async get(id: number): Promise<Note | undefined> {
-    const rows = await this.query<NoteRow>('SELECT id, text, created_at FROM notes WHERE id = $1', [id]);
+  /** One note of account `ownerId`, or undefined (missing, or another account's). */
+  async get(ownerId: string, id: number): Promise<Note | undefined> {
+    const rows = await this.query<NoteRow>('SELECT id, text, created_at FROM notes WHERE id = $1 AND owner_id = $2', [
+      id,
+      ownerId,
+    ]);
     return rows[0] === undefined ? undefined : toNote(rows[0]);
   }
 }

@@ -78,11 +78,27 @@ export class DatabaseInputError extends HttpError {
   }
 }
 
-/** A dependency (database, session store, shared files) cannot serve the request now: 503. */
+/**
+ * A request to try again later: 429 (a sign-in or sign-up limit reached) or 503 (every password worker busy),
+ * answered with `Retry-After` in seconds.
+ */
+export class RetryLaterError extends HttpError {
+  constructor(
+    statusCode: 429 | 503,
+    message: string,
+    /** Seconds after which the client may try again (the `Retry-After` header), at least 1. */
+    public readonly retryAfterSeconds: number,
+  ) {
+    super(statusCode, message);
+    this.name = 'RetryLaterError';
+  }
+}
+
+/** A dependency (database, session store, shared files, password workers) cannot serve the request now: 503. */
 export class DependencyUnavailableError extends HttpError {
   constructor(
     /** Which dependency failed. */
-    public readonly dependency: 'database' | 'cache' | 'files',
+    public readonly dependency: 'database' | 'cache' | 'files' | 'passwords',
     message: string,
     /** The underlying error, for the log only. */
     public readonly cause?: unknown,

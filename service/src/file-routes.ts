@@ -1,5 +1,6 @@
 /**
- * Upload and download of files in the shared directory (signed in).
+ * Upload and download of files in the shared directory, each the signed-in account's own (files.ts): another
+ * account's file is a 404, and an upload of a name another account has creates the uploader's own file.
  */
 import type { FastifyInstance } from 'fastify';
 import type { Readable } from 'node:stream';
@@ -7,7 +8,7 @@ import type { RequestTracker } from './access-log';
 import type { ServiceConfig } from './config';
 import { HttpError } from './errors';
 import { EMPTY_UPLOAD_MESSAGE, type FileStore } from './files';
-import { sessionRequired } from './session-routes';
+import { sessionOf, sessionRequired } from './session-routes';
 import type { SessionStore } from './sessions';
 import { schemas } from './validation';
 
@@ -50,7 +51,8 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRouteDependen
           throw new HttpError(413, `file is larger than the upload limit of ${config.maxUploadBytes} bytes`);
         }
         const body = request.body as Readable | undefined;
-        const size = await files.save(request.params.name, body, config.maxUploadBytes, tracker.signal(request));
+        const owner = sessionOf(request).userId;
+        const size = await files.save(owner, request.params.name, body, config.maxUploadBytes, tracker.signal(request));
         return reply.code(201).send({ name: request.params.name, size });
       },
     );
@@ -59,7 +61,7 @@ export function registerFileRoutes(app: FastifyInstance, deps: FileRouteDependen
       '/files/:name',
       { schema: { querystring: schemas.noQuery, params: schemas.fileName }, onRequest: sessionRequired(sessions) },
       async (request, reply) => {
-        const file = await files.open(request.params.name);
+        const file = await files.open(sessionOf(request).userId, request.params.name);
         if (!file) throw new HttpError(404, `file ${request.params.name} not found`);
         reply.header('content-type', UPLOAD_CONTENT_TYPE);
         reply.header('content-length', file.size);

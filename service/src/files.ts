@@ -1,7 +1,11 @@
 /**
- * Files in the shared directory (EFS on EC2). An upload goes to a hidden temporary file in the same
- * directory, is fsynced, then renamed over the final name: readers on any instance see either the old
- * file or the whole new one, never a partial one.
+ * Files in the shared directory (EFS on EC2), each account's in its own directory, `<FILES_DIR>/users/<account
+ * id>/<name>` (mode 0750, as FILES_DIR itself; created at the account's first upload): an account reads and writes
+ * only there, so another account's file of the same name is neither seen nor touched. An upload goes to a hidden
+ * temporary file at the top of FILES_DIR, is fsynced, then renamed over the final name (a rename within one file
+ * system is atomic, across directories too): readers on any instance see either the old file or the whole new
+ * one, never a partial one. The temporary files stay in one directory, so the sweep of those abandoned reads one
+ * directory whatever the number of accounts.
  */
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -17,6 +21,15 @@ const FILE_NAME_REGEX = new RegExp(FILE_NAME_PATTERN);
 
 /** Prefix of temporary upload files; a leading dot keeps them out of the API's name space. */
 const TEMP_PREFIX = '.upload-';
+
+/** The folder of FILES_DIR that holds one directory per account. */
+export const USERS_DIR = 'users';
+
+/** Mode of the directories the service creates: that of FILES_DIR (lib/constructs/service-bootstrap.ts). */
+const DIRECTORY_MODE = 0o750;
+
+/** An account identity as a directory name: a positive integer (a bigint identity column). */
+const OWNER_PATTERN = /^[1-9][0-9]{0,18}$/;
 
 /** The answer to an upload without a byte. */
 export const EMPTY_UPLOAD_MESSAGE = 'request body is empty: an upload needs at least 1 byte';
@@ -62,18 +75,27 @@ export class FileStore {
     this.dir = path.resolve(dir);
   }
 
-  private pathOf(name: string): string {
+  /** The directory of an account's files. */
+  ownerDir(owner: string): string {
+    // Account identities come from the session, never from the client; checked anyway, as they make a path.
+    if (!OWNER_PATTERN.test(owner)) throw new Error(`invalid file owner ${JSON.stringify(owner)}`);
+    return path.join(this.dir, USERS_DIR, owner);
+  }
+
+  private pathOf(owner: string, name: string): string {
     const problem = fileNameProblem(name);
     if (problem) throw new HttpError(400, problem);
-    const full = path.join(this.dir, name);
-    if (path.dirname(full) !== this.dir) throw new HttpError(400, `file name "${name}" refused: path traversal`);
+    const dir = this.ownerDir(owner);
+    const full = path.join(dir, name);
+    if (path.dirname(full) !== dir) throw new HttpError(400, `file name "${name}" refused: path traversal`);
     return full;
   }
 
   /**
-   * Writes `source` as `name`, atomically. Fails with 413 as soon as more than `maxBytes` arrive; the
-   * source is then left unread (the caller answers and closes the connection) rather than destroyed,
-   * so that the client receives the 413. An empty body is refused (400) and stores nothing.
+   * Writes `source` as `name` of account `owner`, atomically, creating the account's directory at its first
+   * upload. Fails with 413 as soon as more than `maxBytes` arrive; the source is then left unread (the caller
+   * answers and closes the connection) rather than destroyed, so that the client receives the 413. An empty body
+   * is refused (400) and stores nothing.
    *
    * When `signal` fires (the client left, or the upload timed out) before the whole body is read, whatever the
    * stage (before the temporary file is opened, while it opens, while the body is copied), the upload stops with
@@ -81,12 +103,20 @@ export class FileStore {
    *
    * @returns the size written
    */
-  async save(name: string, source: Readable | undefined, maxBytes: number, signal?: AbortSignal): Promise<number> {
-    const target = this.pathOf(name);
+  async save(
+    owner: string,
+    name: string,
+    source: Readable | undefined,
+    maxBytes: number,
+    signal?: AbortSignal,
+  ): Promise<number> {
+    const target = this.pathOf(owner, name);
+    const dir = path.dirname(target);
     if (signal?.aborted) throw signal.reason;
     const temp = path.join(this.dir, `${TEMP_PREFIX}${randomBytes(12).toString('hex')}`);
     let handle: fsp.FileHandle;
     try {
+      await this.makeOwnerDir(dir);
       handle = await fsp.open(temp, 'wx', 0o640);
     } catch (err) {
       // Read-only (the secondary region) or unavailable: 503, never a 500.
@@ -104,7 +134,7 @@ export class FileStore {
       closed = true;
       await fsp.rename(temp, target);
       renamed = true;
-      await this.syncDirectory();
+      await syncDirectory(dir);
       return size;
     } catch (err) {
       throw mapFilesError(err);
@@ -114,9 +144,9 @@ export class FileStore {
     }
   }
 
-  /** Opens a file for reading; undefined when it does not exist. */
-  async open(name: string): Promise<StoredFile | undefined> {
-    const full = this.pathOf(name);
+  /** Opens a file of account `owner` for reading; undefined when it does not exist (there). */
+  async open(owner: string, name: string): Promise<StoredFile | undefined> {
+    const full = this.pathOf(owner, name);
     let handle: fsp.FileHandle;
     try {
       handle = await fsp.open(full, 'r');
@@ -138,11 +168,11 @@ export class FileStore {
   }
 
   /**
-   * Deletes temporary upload files older than `maxAgeMs`: those of instances that died mid-upload. Younger
-   * ones may belong to uploads in progress on other instances sharing the directory, so they stay. On a
-   * read-only file system (the secondary region) nothing can be removed: the sweep stops at the first refusal
-   * and returns what it removed so far; the service sweeps again periodically, so it cleans up by itself once
-   * the region is promoted.
+   * Deletes temporary upload files (at the top of the directory, every account's alike) older than `maxAgeMs`:
+   * those of instances that died mid-upload. Younger ones may belong to uploads in progress on other instances
+   * sharing the directory, so they stay. On a read-only file system (the secondary region) nothing can be removed:
+   * the sweep stops at the first refusal and returns what it removed so far; the service sweeps again
+   * periodically, so it cleans up by itself once the region is promoted.
    *
    * @returns the names removed
    */
@@ -189,17 +219,33 @@ export class FileStore {
     return { writable: true };
   }
 
-  /** Makes the rename durable; some network file systems refuse fsync on a directory, which is harmless. */
-  private async syncDirectory(): Promise<void> {
-    let handle: fsp.FileHandle | undefined;
-    try {
-      handle = await fsp.open(this.dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
-      await handle.sync();
-    } catch {
-      // Not supported here; the file itself is already fsynced.
-    } finally {
-      await handle?.close().catch(() => undefined);
+  /**
+   * Creates an account's directory (and `users/`) when missing, with {@link DIRECTORY_MODE}, and makes the new
+   * entries durable as the files are. Never creates FILES_DIR itself: a missing one (not mounted) is an error.
+   */
+  private async makeOwnerDir(dir: string): Promise<void> {
+    for (const d of [path.dirname(dir), dir]) {
+      try {
+        await fsp.mkdir(d, { mode: DIRECTORY_MODE });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') continue;
+        throw err;
+      }
+      await syncDirectory(path.dirname(d));
     }
+  }
+}
+
+/** Makes a rename (a new entry) in `dir` durable; some network file systems refuse fsync on a directory, harmlessly. */
+async function syncDirectory(dir: string): Promise<void> {
+  let handle: fsp.FileHandle | undefined;
+  try {
+    handle = await fsp.open(dir, fs.constants.O_RDONLY | fs.constants.O_DIRECTORY);
+    await handle.sync();
+  } catch {
+    // Not supported here; the file itself is already fsynced.
+  } finally {
+    await handle?.close().catch(() => undefined);
   }
 }
 

@@ -33,6 +33,26 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'limit note length',
     sql: 'ALTER TABLE notes ADD CONSTRAINT notes_text_length CHECK (char_length(text) BETWEEN 1 AND 10000)',
   },
+  {
+    // User names are unique whatever their case (`Alice` cannot sign up beside `alice`); the stored spelling is
+    // the one given at sign-up. password_hash is a PHC-encoded argon2id string (passwords.ts).
+    version: 3,
+    name: 'create users',
+    sql: `CREATE TABLE users (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      name text NOT NULL CONSTRAINT users_name_format CHECK (name ~ '^[A-Za-z0-9._@-]{1,64}$'),
+      password_hash text NOT NULL,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE UNIQUE INDEX users_name_key ON users (lower(name))`,
+  },
+  {
+    // Notes written before accounts existed have no owner: no account reads them.
+    version: 4,
+    name: 'notes owned by accounts',
+    sql: `ALTER TABLE notes ADD COLUMN owner_id bigint REFERENCES users (id);
+    CREATE INDEX notes_owner_id_id ON notes (owner_id, id)`,
+  },
 ];
 
 /** Key of the advisory lock that serialises migrations (any constant unique to this service). */

@@ -1,5 +1,6 @@
 /**
- * Notes in PostgreSQL: write one (signed in), list the newest, read one.
+ * Notes in PostgreSQL, each the signed-in account's own: write one, list the newest, read one. Every route needs a
+ * session; another account's note is a 404 with the same body as a missing one.
  */
 import type { FastifyInstance } from 'fastify';
 import type { ServiceConfig } from './config';
@@ -35,25 +36,26 @@ export function registerNoteRoutes(app: FastifyInstance, deps: NoteRouteDependen
       bodyLimit: config.maxJsonBodyBytes,
     },
     async (request, reply) => {
-      const note = await notes.create(sessionOf(request).user, request.body.text);
+      const session = sessionOf(request);
+      const note = await notes.create(session.userId, session.user, request.body.text);
       return reply.code(201).send(note);
     },
   );
 
   app.get<{ Querystring: { limit?: string } }>(
     '/notes',
-    { schema: { querystring: schemas.listNotes } },
+    { schema: { querystring: schemas.listNotes }, onRequest: sessionRequired(sessions) },
     async (request) => {
       const limit = request.query.limit === undefined ? DEFAULT_NOTE_LIMIT : Number(request.query.limit);
-      return { notes: await notes.list(limit) };
+      return { notes: await notes.list(sessionOf(request).userId, limit) };
     },
   );
 
   app.get<{ Params: { id: string } }>(
     '/notes/:id',
-    { schema: { querystring: schemas.noQuery, params: schemas.noteId } },
+    { schema: { querystring: schemas.noQuery, params: schemas.noteId }, onRequest: sessionRequired(sessions) },
     async (request) => {
-      const note = await notes.get(Number(request.params.id));
+      const note = await notes.get(sessionOf(request).userId, Number(request.params.id));
       if (!note) throw new HttpError(404, `note ${request.params.id} not found`);
       return note;
     },

@@ -1,8 +1,10 @@
 /**
  * Entry point: reads the configuration, connects, applies migrations, listens, and shuts down
- * gracefully on SIGTERM or SIGINT.
+ * gracefully on SIGTERM or SIGINT. The same file (the one bundle the deploy ships) is the entry of the password
+ * worker threads: in a thread started with the password worker's `workerData` it runs the hashing loop instead.
  */
 import * as fs from 'node:fs';
+import { isMainThread, workerData } from 'node:worker_threads';
 import { buildApp } from './app';
 import { ConfigError, loadConfig, redactedConfig, type ServiceConfig } from './config';
 import { createPool } from './db';
@@ -11,6 +13,8 @@ import { FileStore } from './files';
 import { Lifecycle } from './health';
 import { Maintenance, STALE_UPLOAD_AGE_MS } from './maintenance';
 import { runMigrations, type MigrationResult } from './migrations';
+import { PasswordHasher } from './password-hasher';
+import { isPasswordWorker, runPasswordWorker } from './passwords';
 import { createRedis } from './sessions';
 import { gracefulShutdown } from './shutdown';
 
@@ -39,12 +43,21 @@ async function main(): Promise<void> {
   const logProxy = { warn: (obj: object, msg: string) => log.warn(obj, msg) };
   const pool = createPool(config.database, logProxy);
   const redis = createRedis(config.redis, logProxy);
+  // The workers run this file (the bundle in production, server.ts under tsx in development), each started at the
+  // first sign-up or sign-in that needs it.
+  const passwords = new PasswordHasher({
+    entry: __filename,
+    workers: config.passwordHashWorkers,
+    maxQueue: config.passwordHashQueue,
+    log: logProxy,
+  });
   let maintenance: Maintenance | undefined = undefined;
   // Migrations left pending by a read-only database run as soon as readiness finds it writable (promotion).
   const app = buildApp({
     config,
     pool,
     redis,
+    passwords,
     lifecycle,
     onDatabaseWritable: () => maintenance?.notifyDatabaseWritable(),
   });
@@ -61,7 +74,10 @@ async function main(): Promise<void> {
     const stopped = maintenance?.stop() ?? Promise.resolve();
     stopped
       .then(() =>
-        gracefulShutdown({ app, pool, redis, lifecycle, drainMs: config.shutdownDrainSeconds * 1000 }, signal),
+        gracefulShutdown(
+          { app, pool, redis, passwords, lifecycle, drainMs: config.shutdownDrainSeconds * 1000 },
+          signal,
+        ),
       )
       .then(
         () => {
@@ -126,9 +142,15 @@ async function migrateWithRetry(
   }
 }
 
-main().catch((err: unknown) => {
-  // During a shutdown, start-up steps fail because their clients were closed: the shutdown exits.
-  if (stopping) return;
-  process.stderr.write(`start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
-});
+if (isMainThread) {
+  main().catch((err: unknown) => {
+    // During a shutdown, start-up steps fail because their clients were closed: the shutdown exits.
+    if (stopping) return;
+    process.stderr.write(`start-up failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+} else if (isPasswordWorker(workerData)) {
+  runPasswordWorker();
+} else {
+  throw new Error('server.ts started in a worker thread that is not a password worker');
+}

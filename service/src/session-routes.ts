@@ -1,7 +1,9 @@
 /**
- * Sign-in, the current session, sign-out and the session counter.
+ * Sign-up, sign-in, the current session, sign-out and the session counter.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { RequestTracker } from './access-log';
+import type { Accounts } from './accounts';
 import type { ServiceConfig } from './config';
 import { clearCookie, readCookie, writeCookie } from './cookies';
 import { HttpError } from './errors';
@@ -14,6 +16,10 @@ export interface SessionRouteDependencies {
   readonly config: ServiceConfig;
   /** Session store. */
   readonly sessions: SessionStore;
+  /** Sign-up and sign-in. */
+  readonly accounts: Accounts;
+  /** The requests' client IPs (the attempt limits are per client IP). */
+  readonly tracker: RequestTracker;
 }
 
 /** The session of the request, or undefined when it has no valid session cookie. */
@@ -52,25 +58,33 @@ export function sessionOf(request: FastifyRequest): Session {
 
 /** Registers the session routes. */
 export function registerSessionRoutes(app: FastifyInstance, deps: SessionRouteDependencies): void {
-  const { config, sessions } = deps;
+  const { config, sessions, accounts, tracker } = deps;
   const noBody = { schema: { querystring: schemas.noQuery, body: schemas.noBody }, preValidation: absentBodyIsEmpty };
+  // Open to anyone: the small body limit (also the app's default), stated here as it matters most here.
+  const credentials = {
+    schema: { querystring: schemas.noQuery, body: schemas.credentials },
+    bodyLimit: config.maxPublicBodyBytes,
+  };
 
-  app.post<{ Body: { user: string } }>(
-    '/session',
-    // Open to anyone: the small body limit (also the app's default), stated here as it matters most here.
-    { schema: { querystring: schemas.noQuery, body: schemas.signIn }, bodyLimit: config.maxPublicBodyBytes },
-    async (request, reply) => {
-      // Session ID rotation: a sign-in never keeps an ID that existed before it (session fixation).
-      const previous = readCookie(request, SESSION_COOKIE);
-      if (SessionStore.isWellFormedId(previous)) await sessions.delete(previous);
-      const session = await sessions.create(request.body.user);
-      writeCookie(reply, SESSION_COOKIE, session.id, {
-        maxAgeSeconds: config.sessionTtlSeconds,
-        secure: config.cookieSecure,
-      });
-      return reply.code(201).send({ user: session.user, counter: session.counter });
-    },
-  );
+  app.post<{ Body: { user: string; password: string } }>('/users', credentials, async (request, reply) => {
+    const { user, password } = request.body;
+    const account = await accounts.signUp(user, password, tracker.clientIp(request));
+    return reply.code(201).send({ user: account.name });
+  });
+
+  app.post<{ Body: { user: string; password: string } }>('/session', credentials, async (request, reply) => {
+    const { user, password } = request.body;
+    const account = await accounts.signIn(user, password, tracker.clientIp(request), request.log);
+    // Session ID rotation: a sign-in never keeps an ID that existed before it (session fixation).
+    const previous = readCookie(request, SESSION_COOKIE);
+    if (SessionStore.isWellFormedId(previous)) await sessions.delete(previous);
+    const session = await sessions.create(account);
+    writeCookie(reply, SESSION_COOKIE, session.id, {
+      maxAgeSeconds: config.sessionTtlSeconds,
+      secure: config.cookieSecure,
+    });
+    return reply.code(201).send({ user: session.user, counter: session.counter });
+  });
 
   app.get(
     '/session',

@@ -1,6 +1,7 @@
 /**
- * Sessions in Redis or Valkey: hash `session:<id>` with fields `user`, `counter` and `createdAt`, and a
- * sliding TTL refreshed on every use. No session state lives in the process, so any instance (in any
+ * Sessions in Redis or Valkey: hash `session:<id>` with fields `userId` (the account's identity), `user` (its
+ * name), `counter` and `createdAt`, and a sliding TTL refreshed on every use. A session without `userId` (made
+ * before accounts existed, by naming any user) is no session. No session state lives in the process, so any instance (in any
  * region, once the Global Datastore has replicated) serves any session.
  */
 import { randomBytes } from 'node:crypto';
@@ -18,7 +19,9 @@ const SESSION_ID_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 export interface Session {
   /** Its ID (the cookie's value). */
   readonly id: string;
-  /** The signed-in user. */
+  /** The signed-in account's identity: what owns notes and files. */
+  readonly userId: string;
+  /** The signed-in account's user name. */
   readonly user: string;
   /** The session's counter. */
   readonly counter: number;
@@ -65,13 +68,13 @@ export function createRedis(config: RedisConfig, log: CacheLogger): Redis {
 
 /** Creates the hash and its TTL in one atomic step (one command: no MULTI to abort half-way). */
 const CREATE_SCRIPT = `
-redis.call('HSET', KEYS[1], 'user', ARGV[2], 'counter', 0, 'createdAt', ARGV[3])
+redis.call('HSET', KEYS[1], 'userId', ARGV[2], 'user', ARGV[3], 'counter', 0, 'createdAt', ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return 1`;
 
-/** Increments the counter of an existing session only, and slides its TTL. */
+/** Increments the counter of an existing session (of an account) only, and slides its TTL. */
 const INCREMENT_SCRIPT = `
-if redis.call('EXISTS', KEYS[1]) == 0 then return false end
+if redis.call('HEXISTS', KEYS[1], 'userId') == 0 then return false end
 local n = redis.call('HINCRBY', KEYS[1], 'counter', 1)
 redis.call('EXPIRE', KEYS[1], ARGV[1])
 return n`;
@@ -92,16 +95,16 @@ export class SessionStore {
     return `session:${id}`;
   }
 
-  /** Creates a session for `user` with a fresh random ID. */
-  async create(user: string): Promise<Session> {
+  /** Creates a session for an account with a fresh random ID. */
+  async create(account: { readonly id: string; readonly name: string }): Promise<Session> {
     const id = randomBytes(32).toString('base64url');
     const key = SessionStore.key(id);
     try {
-      await this.redis.eval(CREATE_SCRIPT, 1, key, this.ttlSeconds, user, new Date().toISOString());
+      await this.redis.eval(CREATE_SCRIPT, 1, key, this.ttlSeconds, account.id, account.name, new Date().toISOString());
     } catch (err) {
       throw mapCacheError(err);
     }
-    return { id, user, counter: 0 };
+    return { id, userId: account.id, user: account.name, counter: 0 };
   }
 
   /** The session with this ID, its TTL refreshed; undefined when absent or expired. */
@@ -118,8 +121,8 @@ export class SessionStore {
     } catch (err) {
       throw mapCacheError(err);
     }
-    if (fields.user === undefined) return undefined;
-    return { id, user: fields.user, counter: Number(fields.counter ?? 0) };
+    if (fields.user === undefined || fields.userId === undefined) return undefined;
+    return { id, userId: fields.userId, user: fields.user, counter: Number(fields.counter ?? 0) };
   }
 
   /** Adds one to the session's counter atomically; undefined when the session does not exist. */

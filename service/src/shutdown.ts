@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type { DatabasePool } from './db';
 import type { Lifecycle } from './health';
+import type { PasswordHasher } from './password-hasher';
 
 /** What {@link gracefulShutdown} stops. */
 export interface ShutdownTargets {
@@ -15,6 +16,8 @@ export interface ShutdownTargets {
   readonly pool: DatabasePool;
   /** Redis client. */
   readonly redis: Redis;
+  /** The password worker pool. */
+  readonly passwords: PasswordHasher;
   /** Shutdown state read by the health routes. */
   readonly lifecycle: Lifecycle;
   /** Wait between "health is 503" and closing the listener, in milliseconds. */
@@ -23,12 +26,13 @@ export interface ShutdownTargets {
 
 /** Closes everything in order; resolves when done. The caller enforces the overall time limit. */
 export async function gracefulShutdown(targets: ShutdownTargets, reason: string): Promise<void> {
-  const { app, pool, redis, lifecycle, drainMs } = targets;
+  const { app, pool, redis, passwords, lifecycle, drainMs } = targets;
   lifecycle.beginDrain();
   app.log.info({ reason, drainMs }, 'shutdown: draining');
   if (drainMs > 0) await new Promise((resolve) => setTimeout(resolve, drainMs));
   app.log.info('shutdown: closing the listener; in-flight requests finish');
   await app.close();
+  await passwords.close();
   await pool.end();
   try {
     await redis.quit();

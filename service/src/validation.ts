@@ -27,11 +27,12 @@ const NO_FIELDS = { type: 'object', additionalProperties: false, properties: {} 
  * strings with patterns, as they arrive.
  */
 export const schemas = {
-  signIn: {
+  /** POST /session and POST /users: a user name and a password (the policy of a new one is checked after NFC). */
+  credentials: {
     type: 'object',
-    required: ['user'],
+    required: ['user', 'password'],
     additionalProperties: false,
-    properties: { user: { type: 'string', pattern: USER_PATTERN } },
+    properties: { user: { type: 'string', pattern: USER_PATTERN }, password: { type: 'string', minLength: 1 } },
   },
   createNote: {
     type: 'object',
@@ -74,6 +75,7 @@ export function absentBodyIsEmpty(request: FastifyRequest, _reply: FastifyReply,
 /** Messages by `<context>.<field>`: what the field must be, in the client's terms, given its value. */
 const FIELD_MESSAGES: Record<string, (value: unknown) => string> = {
   'body.user': () => 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -',
+  'body.password': () => 'password must be a non-empty string',
   'body.text': () => `text must be a string of 1 to ${MAX_NOTE_LENGTH} characters`,
   'querystring.limit': () => 'limit must be an integer from 1 to 100',
   'params.id': () => 'note id must be a positive integer (1 to 15 digits, no leading zero)',

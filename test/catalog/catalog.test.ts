@@ -65,7 +65,7 @@ function poolFor(db: CatalogConfig['database']): Pool {
     port: db.port,
     database: db.database,
     user: db.user,
-    password: db.password,
+    password: db.credentials.kind === 'password' ? db.credentials.password : undefined,
     connectionTimeoutMillis: 2_000,
   });
   pool.on('error', () => undefined);
@@ -370,7 +370,7 @@ describe('catalog configuration', () => {
         'DATABASE_READER_HOST is not set.',
         'DATABASE_NAME is not set.',
         'DATABASE_USER is not set.',
-        'DATABASE_PASSWORD is not set.',
+        'DATABASE_PASSWORD is not set (or DATABASE_PASSWORD_FILE, or DATABASE_AUTH iam).',
       ]);
     }
   });

@@ -56,8 +56,12 @@ describe('the acknowledged findings are exactly the reviewed ones', () => {
       'AwsSolutions-EC23',
       'AwsSolutions-EC26',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/AmazonSSMManagedInstanceCore]',
+      // The database-roles custom resource's functions (in the VPC).
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
       'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole]',
       'AwsSolutions-IAM5[Resource::*]',
+      'AwsSolutions-IAM5[Resource::<DatabaseRolesFunctionB120C4B0.Arn>:*]',
       'AwsSolutions-IAM5[Resource::arn:aws:cloudformation:us-east-1:111111111111:stack/HaWeb-demo-App-us-east-1/*]',
       'AwsSolutions-IAM5[Resource::arn:aws:cloudformation:us-west-2:111111111111:stack/HaWeb-demo-App-us-west-2/*]',
       'AwsSolutions-IAM5[Resource::arn:aws:ec2:us-east-1:111111111111:instance/*]',

@@ -29,11 +29,19 @@ import { systemdValue } from '../support/systemd';
 const WEB = demo.services.find((s) => s.name === 'web')!;
 /** Distinct literal endpoints, so each shows where it lands in the script. */
 const ENDPOINTS: ServiceEndpoints = {
-  database: { host: 'writer.cluster.test', readHost: 'reader.cluster.test', port: 5432, secretName: 'test/database' },
+  database: {
+    host: 'writer.cluster.test',
+    readHost: 'reader.cluster.test',
+    port: 5432,
+    name: 'app',
+    clusterResourceId: 'cluster-ABCDEFGHIJKLMNOPQRSTUVWXY0',
+  },
   cache: { host: 'primary.cache.test', port: 6379, authSecretName: 'test/cache-auth' },
   fileSystemId: 'fs-0123456789abcdef0',
 };
 const DATABASE = ENDPOINTS.database!;
+/** Reserved, but never written: the deploy signs in to the database with IAM tokens. */
+const RESERVED_NOT_SET = ['DATABASE_PASSWORD', 'DATABASE_PASSWORD_FILE'];
 const CACHE = ENDPOINTS.cache!;
 /** The web service's files directory on the shared mount. */
 const FILES_DIR = filesDirOf(WEB.name);
@@ -164,19 +172,22 @@ describe('instance bootstrap (user data)', () => {
     expect(userData).toContain('\nmountpoint -q /mnt/shared\n');
   });
 
-  test('reads both secrets from Secrets Manager by name in its own region', () => {
-    expect(userData).toContain(
-      `DB_SECRET=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id '${DATABASE.secretName}'`,
-    );
+  test('reads the cache token from Secrets Manager by name in its own region, and no database secret', () => {
     expect(userData).toContain(
       `CACHE_TOKEN=$(aws secretsmanager get-secret-value --region "$REGION" --secret-id '${CACHE.authSecretName}'`,
     );
+    expect(userData.match(/secretsmanager get-secret-value/g)).toHaveLength(1);
+  });
+
+  test('signs in to the database as the service’s own role with IAM database authentication, no password', () => {
+    expect(userData).toContain(`\nDATABASE_NAME=${DATABASE.name}\n`);
+    expect(userData).toContain('\nDATABASE_USER=svc_web\nDATABASE_AUTH=iam\nDATABASE_REGION=$REGION\n');
+    expect(userData).not.toContain('DATABASE_PASSWORD');
   });
 
   test('writes the secrets into a root-only environment file and never traces the shell', () => {
     expect(userData).toMatch(/^install -d -m 0755 \/etc\/ha-web$/m);
     expect(userData).toMatch(/umask 077\ncat > \/etc\/ha-web\/service.env <<ENV\n/);
-    expect(userData).toContain('DATABASE_PASSWORD=$(jq -r .password <<<"$DB_SECRET")');
     expect(userData).toContain('REDIS_PASSWORD=$CACHE_TOKEN');
     expect(userData).not.toMatch(/set -x|set -o xtrace/);
   });
@@ -290,7 +301,7 @@ describe('only the data components the service uses', () => {
 
   test('all three (the web service): the database, cache and files variables', () => {
     expect(dataVariables(userData)).toEqual([
-      ...SERVICE_RESERVED_VARIABLES.filter((n) => /^(DATABASE|REDIS)_/.test(n)),
+      ...SERVICE_RESERVED_VARIABLES.filter((n) => /^(DATABASE|REDIS)_/.test(n) && !RESERVED_NOT_SET.includes(n)),
       'FILES_DIR',
     ]);
   });
@@ -310,10 +321,12 @@ describe('only the data components the service uses', () => {
     expect(none).toContain('systemctl enable --now ha-web.service');
   });
 
-  test('the database only: exactly the DATABASE_* variables, its secret and CA bundle, nothing of the cache or files', () => {
-    expect(dataVariables(databaseOnly)).toEqual(SERVICE_RESERVED_VARIABLES.filter((n) => n.startsWith('DATABASE_')));
+  test('the database only: its DATABASE_* variables and CA bundle, no secret, nothing of the cache or files', () => {
+    expect(dataVariables(databaseOnly)).toEqual(
+      SERVICE_RESERVED_VARIABLES.filter((n) => n.startsWith('DATABASE_') && !RESERVED_NOT_SET.includes(n)),
+    );
     expect(databaseOnly).toContain(`\nDATABASE_HOST=${DATABASE.host}\n`);
-    expect(databaseOnly).toContain(`--secret-id '${DATABASE.secretName}'`);
+    expect(databaseOnly).not.toContain('secretsmanager');
     expect(databaseOnly).toContain(
       '\ncurl -fsSL -o /etc/ha-web/rds-ca.pem https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem\n',
     );
@@ -396,9 +409,11 @@ describe("the service's boot hook, command and artifact", () => {
 });
 
 describe('the environment file', () => {
-  test('sets exactly the variables validation reserves (service.environment may not name them)', () => {
+  test('sets exactly the variables validation reserves (service.environment may not name them), but the passwords', () => {
     const withSettings = settingsScript({ LOG_LEVEL: 'debug' });
-    expect([...writtenNames(withSettings)].sort()).toEqual([...SERVICE_RESERVED_VARIABLES].sort());
+    expect([...writtenNames(withSettings)].sort()).toEqual(
+      SERVICE_RESERVED_VARIABLES.filter((n) => !RESERVED_NOT_SET.includes(n)).sort(),
+    );
   });
 
   test('without settings: no Parameter Store read, no settings version', () => {
@@ -464,7 +479,8 @@ describe("secretsCommands: the service's secrets, read for real with bash and jq
    * `aws` on PATH: answers `secretsmanager get-secret-value --secret-id <name> --query SecretString --output json`
    * with the secret's SecretString as JSON (what the AWS CLI prints), and an unknown name as the CLI does.
    */
-  const bin = (() => {
+  let bin = '';
+  beforeAll(() => {
     const dir = tempDir('secrets-aws-');
     // One file per secret, at its name under secrets/, holding what the CLI prints: the SecretString as JSON.
     for (const [name, value] of Object.entries(SECRETS)) {
@@ -487,17 +503,21 @@ describe("secretsCommands: the service's secrets, read for real with bash and jq
       ].join('\n') + '\n',
       { mode: 0o755 },
     );
-    return dir;
-  })();
+    bin = dir;
+  });
 
   /**
    * Runs the step and the environment file's here-document as the boot script has them, and returns the file's
    * lines (none when the step stopped the script) and everything printed.
    */
   function boot(secrets: Record<string, ServiceSecret>): { status: number | null; lines: string[]; output: string } {
+    // The stand-in is called through a shell function by its absolute path, never found on PATH, so a real AWS CLI
+    // installed on the machine can never answer instead of it.
+    if (!fs.existsSync(path.join(bin, 'aws'))) throw new Error(`the stand-in AWS CLI ${bin}/aws is gone`);
     const out = path.join(tempDir('secrets-boot-'), 'service.env');
     const script = [
       'set -euo pipefail',
+      `aws() { '${bin}/aws' "$@"; }`,
       'REGION=us-east-1',
       ...secretsCommands(secrets),
       'umask 077',
@@ -508,7 +528,6 @@ describe("secretsCommands: the service's secrets, read for real with bash and jq
     ].join('\n');
     const result = spawnSync('bash', ['-c', script], {
       encoding: 'utf8',
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
     });
     const lines = fs.existsSync(out) ? fs.readFileSync(out, 'utf8').split('\n').filter(Boolean) : [];
     return { status: result.status, lines, output: result.stdout + result.stderr };

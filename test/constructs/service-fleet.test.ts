@@ -15,7 +15,8 @@ const DATABASE: DatabaseEndpoints = {
   host: 'writer.cluster.test',
   readHost: 'reader.cluster.test',
   port: 5432,
-  secretName: 'haweb/test/database',
+  name: 'app',
+  clusterResourceId: 'cluster-ABCDEFGHIJKLMNOPQRSTUVWXY0',
 };
 const CACHE: CacheEndpoints = { host: 'primary.cache.test', port: 6379, authSecretName: 'haweb/test/cache-auth' };
 const FILE_SYSTEM_ID = 'fs-0123456789abcdef0';
@@ -155,9 +156,12 @@ describe('ServiceFleet: what the instance role may reach', () => {
   const catalog = statementsOf(primary, 'catalog');
   const files = statementsOf(primary, 'files');
 
-  test('a service using only the database reads the database secret (and its key), not the cache secret nor the file system', () => {
-    expect(resourcesAllowing(catalog, 'secretsmanager:GetSecretValue')).toContain(secretArn(DATABASE.secretName));
-    expect(resourcesAllowing(catalog, 'kms:Decrypt')).toEqual([SECRETS_KEY_ARN]);
+  test('a service using only the database connects as its own role on this cluster, reads no data secret nor the file system', () => {
+    expect(resourcesAllowing(catalog, 'rds-db:connect')).toEqual([
+      `arn:aws:rds-db:us-east-1:${TEST_ACCOUNT}:dbuser:${DATABASE.clusterResourceId}/svc_catalog`,
+    ]);
+    expect(resourcesAllowing(catalog, 'kms:Decrypt')).toEqual([]);
+    expect(resourcesOf(catalog).join('\n')).not.toMatch(/secret:haweb/);
     const everything = resourcesOf(catalog).join('\n');
     expect(everything).not.toContain(CACHE.authSecretName);
     expect(everything).not.toContain(FILE_SYSTEM_ID);
@@ -169,13 +173,11 @@ describe('ServiceFleet: what the instance role may reach', () => {
     expect(resourcesAllowing(files, 'elasticfilesystem:ClientMount')).toEqual([
       `arn:aws:elasticfilesystem:us-east-1:${TEST_ACCOUNT}:file-system/${FILE_SYSTEM_ID}`,
     ]);
-    expect(resourcesOf(files).join('\n')).not.toContain(DATABASE.secretName);
+    expect(actionsOf(files)).not.toContain('rds-db:connect');
   });
 
   test("its own secret: exactly that secret's name (the ARN's random suffix as -??????), no other secret", () => {
-    expect(resourcesAllowing(catalog, 'secretsmanager:GetSecretValue')).toEqual(
-      [secretArn('catalog/partner-api'), secretArn(DATABASE.secretName)].sort(),
-    );
+    expect(resourcesAllowing(catalog, 'secretsmanager:GetSecretValue')).toEqual([secretArn('catalog/partner-api')]);
   });
 
   test('its grants, as given: one statement each', () => {

@@ -25,6 +25,7 @@ import {
   startBackends,
   tempUploads,
   testConfig,
+  userFilesDir,
   waitFor,
   type Backends,
   type TestApp,
@@ -157,7 +158,8 @@ describe('an upload abandoned by its client', () => {
     for (const line of junk)
       expect(line).toMatchObject({ status: 499, clientError: 'HPE_INVALID_METHOD', aborted: true });
     // Nothing was stored under any of the names.
-    expect((await fsp.readdir(backends.filesDir)).filter((name) => /^(lookup|short|opening)-/.test(name))).toEqual([]);
+    const userDir = await userFilesDir(backends, 'uploader');
+    expect((await fsp.readdir(userDir)).filter((name) => /^(lookup|short|opening)-/.test(name))).toEqual([]);
   });
 });
 

@@ -36,6 +36,14 @@ describe('loadConfig', () => {
       filesDir: '/mnt/efs',
       sessionTtlSeconds: 86400,
       cookieSecure: true,
+      passwordHashWorkers: 1,
+      passwordHashQueue: 32,
+      signInLimits: {
+        failuresPerIpPerDay: 100,
+        consecutiveFailuresPerUserAndIp: 10,
+        failuresPerAccountPerDay: 100,
+        signUpsPerIpPerHour: 20,
+      },
       maxUploadBytes: 10 * 1024 * 1024,
       maxJsonBodyBytes: 128 * 1024,
       maxPublicBodyBytes: 16 * 1024,
@@ -89,6 +97,12 @@ describe('loadConfig', () => {
         SHUTDOWN_TIMEOUT_SECONDS: '60',
         MAINTENANCE_INTERVAL_SECONDS: '5',
         LOG_LEVEL: 'debug',
+        PASSWORD_HASH_WORKERS: '2',
+        PASSWORD_HASH_QUEUE: '0',
+        SIGN_IN_FAILURES_PER_IP_PER_DAY: '500',
+        SIGN_IN_CONSECUTIVE_FAILURES_PER_USER_AND_IP: '5',
+        SIGN_IN_FAILURES_PER_ACCOUNT_PER_DAY: '50',
+        SIGN_UPS_PER_IP_PER_HOUR: '3',
       });
       expect(config).toEqual({
         port: 9000,
@@ -103,7 +117,7 @@ describe('loadConfig', () => {
           readerPort: 6544,
           name: 'app',
           user: 'app',
-          password: 's3cret-db-password',
+          credentials: { kind: 'password', password: 's3cret-db-password' },
           ssl: true,
           sslCaPath: ca,
         },
@@ -111,6 +125,14 @@ describe('loadConfig', () => {
         filesDir: '/mnt/efs',
         sessionTtlSeconds: 600,
         cookieSecure: false,
+        passwordHashWorkers: 2,
+        passwordHashQueue: 0,
+        signInLimits: {
+          failuresPerIpPerDay: 500,
+          consecutiveFailuresPerUserAndIp: 5,
+          failuresPerAccountPerDay: 50,
+          signUpsPerIpPerHour: 3,
+        },
         maxUploadBytes: 2048,
         maxJsonBodyBytes: 65536,
         maxPublicBodyBytes: 4096,
@@ -132,7 +154,11 @@ describe('loadConfig', () => {
   test.each(Object.keys(required))('names %s when it is missing', (name) => {
     const env: Record<string, string> = { ...required };
     delete env[name];
-    expect(configError(env).message).toBe(`Invalid configuration: ${name} is required`);
+    const problem =
+      name === 'DATABASE_PASSWORD'
+        ? 'DATABASE_PASSWORD or DATABASE_PASSWORD_FILE is required (or DATABASE_AUTH=iam)'
+        : `${name} is required`;
+    expect(configError(env).message).toBe(`Invalid configuration: ${problem}`);
   });
 
   test('lists every problem in one message', () => {
@@ -140,7 +166,7 @@ describe('loadConfig', () => {
       'DATABASE_HOST is required',
       'DATABASE_NAME is required',
       'DATABASE_USER is required',
-      'DATABASE_PASSWORD is required',
+      'DATABASE_PASSWORD or DATABASE_PASSWORD_FILE is required (or DATABASE_AUTH=iam)',
       'REDIS_HOST is required',
       'FILES_DIR is required',
     ]);
@@ -180,6 +206,24 @@ describe('loadConfig', () => {
       '5',
       'HEADERS_TIMEOUT_SECONDS must not exceed REQUEST_TIMEOUT_SECONDS or IDLE_TIMEOUT_SECONDS (got 10, 120 and 5)',
     ],
+    ['PASSWORD_HASH_WORKERS', '0', 'PASSWORD_HASH_WORKERS must be an integer from 1 to 64 (got "0")'],
+    ['PASSWORD_HASH_QUEUE', '-1', 'PASSWORD_HASH_QUEUE must be an integer from 0 to 10000 (got "-1")'],
+    [
+      'SIGN_IN_FAILURES_PER_IP_PER_DAY',
+      '0',
+      'SIGN_IN_FAILURES_PER_IP_PER_DAY must be an integer from 1 to 1000000 (got "0")',
+    ],
+    [
+      'SIGN_IN_CONSECUTIVE_FAILURES_PER_USER_AND_IP',
+      '1001',
+      'SIGN_IN_CONSECUTIVE_FAILURES_PER_USER_AND_IP must be an integer from 1 to 1000 (got "1001")',
+    ],
+    [
+      'SIGN_IN_FAILURES_PER_ACCOUNT_PER_DAY',
+      'many',
+      'SIGN_IN_FAILURES_PER_ACCOUNT_PER_DAY must be an integer from 1 to 100000 (got "many")',
+    ],
+    ['SIGN_UPS_PER_IP_PER_HOUR', '0', 'SIGN_UPS_PER_IP_PER_HOUR must be an integer from 1 to 1000000 (got "0")'],
     [
       'INSTANCE_ID',
       'i-0abc\u0007x',
@@ -206,6 +250,48 @@ describe('loadConfig', () => {
     expect(configError({ ...required, DATABASE_SSL_CA: '/etc/hosts' }).message).toBe(
       'Invalid configuration: DATABASE_SSL_CA is set but DATABASE_SSL is not "true"',
     );
+  });
+
+  describe('database credentials', () => {
+    const withoutPassword: Record<string, string> = { ...required };
+    delete withoutPassword.DATABASE_PASSWORD;
+
+    test('DATABASE_AUTH=iam signs tokens for DATABASE_REGION, and needs TLS', () => {
+      const iam = { ...withoutPassword, DATABASE_AUTH: 'iam', DATABASE_REGION: 'eu-west-1', DATABASE_SSL: 'true' };
+      expect(loadConfig(iam).database.credentials).toEqual({ kind: 'iam', region: 'eu-west-1' });
+      expect(configError({ ...iam, DATABASE_SSL: 'false', DATABASE_REGION: '' }).problems).toEqual([
+        'DATABASE_AUTH "iam" needs DATABASE_SSL "true" (IAM database authentication requires TLS)',
+        'DATABASE_REGION is required',
+      ]);
+      expect(configError({ ...iam, DATABASE_PASSWORD: 'x' }).problems).toEqual([
+        'DATABASE_PASSWORD and DATABASE_PASSWORD_FILE must be unset when DATABASE_AUTH is "iam"',
+      ]);
+    });
+
+    test('DATABASE_PASSWORD_FILE: a readable file, not together with DATABASE_PASSWORD', () => {
+      expect(loadConfig({ ...withoutPassword, DATABASE_PASSWORD_FILE: '/etc/hosts' }).database.credentials).toEqual({
+        kind: 'passwordFile',
+        path: '/etc/hosts',
+      });
+      expect(configError({ ...withoutPassword, DATABASE_PASSWORD_FILE: '/nonexistent/pw' }).problems).toEqual([
+        'DATABASE_PASSWORD_FILE must be a readable file (got "/nonexistent/pw")',
+      ]);
+      expect(configError({ ...required, DATABASE_PASSWORD_FILE: '/etc/hosts' }).problems).toEqual([
+        'set one of DATABASE_PASSWORD and DATABASE_PASSWORD_FILE, not both',
+      ]);
+    });
+
+    test('DATABASE_AUTH takes password or iam only', () => {
+      expect(configError({ ...required, DATABASE_AUTH: 'kerberos' }).problems).toEqual([
+        'DATABASE_AUTH must be one of password, iam (got "kerberos")',
+      ]);
+    });
+
+    test('the pool asks for the password of each new connection unless it is fixed', () => {
+      expect(poolConfig(loadConfig(required).database).password).toBe('s3cret-db-password');
+      const fromFile = loadConfig({ ...withoutPassword, DATABASE_PASSWORD_FILE: '/etc/hosts' }).database;
+      expect(typeof poolConfig(fromFile).password).toBe('function');
+    });
   });
 
   test('never puts a password in an error message', () => {

@@ -30,7 +30,7 @@ beforeAll(async () => {
     readerPort: standby.port,
     name: backends.pg.database,
     user: backends.pg.user,
-    password: backends.pg.password,
+    credentials: { kind: 'password', password: backends.pg.password },
     ssl: false,
   };
 }, 60_000);
@@ -152,7 +152,12 @@ describe('RegionalPool', () => {
   });
 
   test('a writer that is there but refuses (a wrong password) is an error, not a fallback to the reader', async () => {
-    const primaryConfig = { ...config, host: backends.pg.host, port: backends.pg.port, password: 'wrong' };
+    const primaryConfig = {
+      ...config,
+      host: backends.pg.host,
+      port: backends.pg.port,
+      credentials: { kind: 'password', password: 'wrong' } as const,
+    };
     const reader = testPool(poolConfig(config, 'reader'));
     const pool = new RegionalPool(testPool(poolConfig(primaryConfig)), reader, log);
     try {

@@ -20,6 +20,7 @@ import {
   startBackends,
   tempUploads,
   testConfig,
+  userFilesDir,
   waitFor,
   type Backends,
   type TestApp,
@@ -30,11 +31,14 @@ const MAX_UPLOAD_BYTES = 64 * 1024;
 let backends: Backends;
 let service: TestApp;
 let cookie: string;
+/** The directory of uploader's files (`<FILES_DIR>/users/<id>`). */
+let userDir: string;
 
 beforeAll(async () => {
   backends = await startBackends();
   service = await createTestApp(testConfig(backends, { maxUploadBytes: MAX_UPLOAD_BYTES }));
   cookie = await signIn(service.app, 'uploader');
+  userDir = await userFilesDir(backends, 'uploader');
 });
 
 afterAll(() =>
@@ -54,7 +58,7 @@ function upload(name: string, payload: Buffer | Readable | string, headers: Reco
 }
 
 function listDir(): string[] {
-  return fs.readdirSync(backends.filesDir).sort();
+  return fs.existsSync(userDir) ? fs.readdirSync(userDir).sort() : [];
 }
 
 describe('PUT and GET /files/:name', () => {
@@ -63,7 +67,7 @@ describe('PUT and GET /files/:name', () => {
     const put = await upload('photo-1.jpg', content);
     expect(put.statusCode).toBe(201);
     expect(put.json()).toEqual({ name: 'photo-1.jpg', size: 50_000 });
-    expect(fs.readFileSync(path.join(backends.filesDir, 'photo-1.jpg')).equals(content)).toBe(true);
+    expect(fs.readFileSync(path.join(userDir, 'photo-1.jpg')).equals(content)).toBe(true);
 
     const get = await service.app.inject({ url: '/files/photo-1.jpg', headers: { cookie } });
     expect(get.statusCode).toBe(200);
@@ -252,7 +256,7 @@ describe('over a real connection', () => {
     expect(response).toMatch(/^HTTP\/1\.1 413 /);
     expect(response).toContain(`file is larger than the upload limit of ${MAX_UPLOAD_BYTES} bytes`);
     await waitFor(() => tempUploads(backends.filesDir).length === 0, 2000, 'temp files removed');
-    expect(fs.existsSync(path.join(backends.filesDir, 'chunked.bin'))).toBe(false);
+    expect(fs.existsSync(path.join(userDir, 'chunked.bin'))).toBe(false);
   });
 
   test('a name too long for a request head is a 431 with the service headers', async () => {
@@ -278,7 +282,7 @@ describe('over a real connection', () => {
     expect(answers.map((a) => a.status)).toEqual([201, 400]);
     expect(JSON.parse(answers[0]!.body)).toEqual({ name: 'short.bin', size: 5 });
     expect(answers[1]!.headers).toMatchObject({ 'x-instance-id': 'i-test-a', connection: 'close' });
-    expect(fs.readFileSync(path.join(backends.filesDir, 'short.bin'), 'utf8')).toBe('hello');
+    expect(fs.readFileSync(path.join(userDir, 'short.bin'), 'utf8')).toBe('hello');
     expect(tempUploads(backends.filesDir)).toEqual([]);
     await waitFor(() => accessLines(service).length >= before + 2, 2000, 'both lines');
     expect(accessLines(service).slice(before)).toEqual([
@@ -316,7 +320,7 @@ describe('over a real connection', () => {
     request.socket.destroy();
 
     await waitFor(() => tempUploads(backends.filesDir).length === 0, 5000, 'the temp file to be removed');
-    expect(fs.readFileSync(path.join(backends.filesDir, 'report.pdf'), 'utf8')).toBe('complete version 1');
+    expect(fs.readFileSync(path.join(userDir, 'report.pdf'), 'utf8')).toBe('complete version 1');
     const get = await service.app.inject({ url: '/files/report.pdf', headers: { cookie } });
     expect(get.body).toBe('complete version 1');
   });
@@ -394,5 +398,49 @@ describe('a store that refuses writes or is gone (each system error a 503, never
     await expect(new FileStore(path.join(backends.root, 'unmounted')).probe()).rejects.toThrow(/ENOENT/);
     await expect(new FileStore(backends.filesDir).probe()).resolves.toEqual({ writable: true });
     expect(fs.readdirSync(backends.filesDir).filter((n) => n.startsWith('.health-'))).toEqual([]);
+  });
+});
+
+describe('ownership (issue 13): a file belongs to the account that uploaded it', () => {
+  let other: string;
+  let otherDir: string;
+
+  beforeAll(async () => {
+    other = await signIn(service.app, 'other-uploader');
+    otherDir = await userFilesDir(backends, 'other-uploader');
+    expect((await upload('shared-name.txt', "uploader's report")).statusCode).toBe(201);
+  });
+
+  test("another account's file is a 404 with the body of a missing one", async () => {
+    const stolen = await service.app.inject({ url: '/files/shared-name.txt', headers: { cookie: other } });
+    expect(stolen.statusCode).toBe(404);
+    expect(stolen.json()).toEqual({ error: 'file shared-name.txt not found' });
+  });
+
+  test("an upload of a name another account has creates the uploader's own file and never touches the other", async () => {
+    expect((await upload('shared-name.txt', "other's report", { cookie: other })).statusCode).toBe(201);
+    const read = async (c: string) =>
+      (await service.app.inject({ url: '/files/shared-name.txt', headers: { cookie: c } })).body;
+    expect(await read(cookie)).toBe("uploader's report");
+    expect(await read(other)).toBe("other's report");
+    expect(fs.readFileSync(path.join(userDir, 'shared-name.txt'), 'utf8')).toBe("uploader's report");
+    expect(fs.readFileSync(path.join(otherDir, 'shared-name.txt'), 'utf8')).toBe("other's report");
+  });
+
+  test('files live in <FILES_DIR>/users/<account id>/, its directories made at the first upload, mode 0750', () => {
+    expect(fs.readdirSync(path.join(backends.filesDir, 'users')).sort()).toEqual(
+      [path.basename(userDir), path.basename(otherDir)].sort(),
+    );
+    for (const dir of [path.join(backends.filesDir, 'users'), userDir, otherDir]) {
+      // The process umask may remove bits of 0750; none beyond it are set (mkdir's default would give 0755).
+      expect(fs.statSync(dir).mode & 0o777 & ~0o750).toBe(0);
+    }
+    expect(fs.existsSync(path.join(backends.filesDir, 'shared-name.txt'))).toBe(false);
+  });
+
+  test('a file at the top of FILES_DIR (from before accounts existed) belongs to no account', async () => {
+    fs.writeFileSync(path.join(backends.filesDir, 'legacy.txt'), 'old and shared');
+    const response = await service.app.inject({ url: '/files/legacy.txt', headers: { cookie } });
+    expect(response.statusCode).toBe(404);
   });
 });

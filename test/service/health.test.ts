@@ -7,6 +7,7 @@ import {
   closeAll,
   createTestApp,
   signIn,
+  signUp,
   silentLog,
   startBackends,
   testConfig,
@@ -163,6 +164,8 @@ describe('read-only database (secondary region)', () => {
   let cookie: string;
 
   beforeAll(async () => {
+    // The account is made in the active region (a sign-up writes); the sign-in below only reads the database.
+    await signUp(service.app, 'reader');
     await backends.pg.adminQuery(`ALTER ROLE ${backends.pg.user} SET default_transaction_read_only = on`);
     // A new pool: the setting applies to connections opened from now on.
     readOnly = await createTestApp(testConfig(backends));
@@ -195,7 +198,7 @@ describe('read-only database (secondary region)', () => {
   });
 
   test('still serves reads', async () => {
-    expect((await readOnly.app.inject({ url: '/notes' })).statusCode).toBe(200);
+    expect((await readOnly.app.inject({ url: '/notes', headers: { cookie } })).statusCode).toBe(200);
   });
 
   test('does not report the database writable (no migration round is started)', async () => {

@@ -16,6 +16,7 @@ import type { ServiceConfig } from '../../service/src/config';
 import { createPool, type DatabasePool } from '../../service/src/db';
 import type { Lifecycle } from '../../service/src/health';
 import { runMigrations } from '../../service/src/migrations';
+import { PasswordHasher } from '../../service/src/password-hasher';
 import { createRedis } from '../../service/src/sessions';
 import {
   scratchDir,
@@ -113,6 +114,9 @@ export async function closeAll(...steps: Array<() => Promise<unknown> | unknown>
   if (failure) throw failure.error;
 }
 
+/** The password pool settings of {@link testConfig}: one worker, a queue of 32 (the service's defaults). */
+const SHARED_POOL = { passwordHashWorkers: 1, passwordHashQueue: 32 } as const;
+
 /** A configuration pointing at the backends, with test-friendly values. */
 export function testConfig(backends: Backends, overrides: Partial<ServiceConfig> = {}): ServiceConfig {
   return {
@@ -126,13 +130,21 @@ export function testConfig(backends: Backends, overrides: Partial<ServiceConfig>
       port: backends.pg.port,
       name: backends.pg.database,
       user: backends.pg.user,
-      password: backends.pg.password,
+      credentials: { kind: 'password', password: backends.pg.password },
       ssl: false,
     },
     redis: { host: backends.redis.host, port: backends.redis.port, password: backends.redis.password, tls: false },
     filesDir: backends.filesDir,
     sessionTtlSeconds: 3600,
     cookieSecure: true,
+    ...SHARED_POOL,
+    // The defaults, but sign-ups: every test file signs up its users from one address.
+    signInLimits: {
+      failuresPerIpPerDay: 100,
+      consecutiveFailuresPerUserAndIp: 10,
+      failuresPerAccountPerDay: 100,
+      signUpsPerIpPerHour: 10_000,
+    },
     maxUploadBytes: 10 * 1024 * 1024,
     maxJsonBodyBytes: 128 * 1024,
     maxPublicBodyBytes: 16 * 1024,
@@ -195,10 +207,46 @@ export interface TestApp {
   readonly pool: DatabasePool;
   /** Its Redis client. */
   readonly redis: Redis;
+  /** Its password worker pool (shared by the apps of a test file that keep the tests' pool settings). */
+  readonly passwords: PasswordHasher;
   /** Log lines written, parsed. */
   readonly logs: Record<string, unknown>[];
   /** Closes the app and its clients. */
   close(): Promise<void>;
+}
+
+/** The password workers' entry in tests (TypeScript, loaded with tsx: see password-worker.ts). */
+export const PASSWORD_WORKER_ENTRY = path.join(__dirname, 'password-worker.ts');
+
+/** A password worker pool as the configuration asks, on the tests' worker entry. */
+export function testPasswordHasher(config: Pick<ServiceConfig, 'passwordHashWorkers' | 'passwordHashQueue'>) {
+  return new PasswordHasher({
+    entry: PASSWORD_WORKER_ENTRY,
+    workers: config.passwordHashWorkers,
+    maxQueue: config.passwordHashQueue,
+  });
+}
+
+/**
+ * The pool of the apps of a test file that keep the tests' pool settings: one worker thread for all of them (each
+ * new one costs a few hundred milliseconds of CPU to start), closed after the file's tests.
+ */
+let sharedPasswords: PasswordHasher | undefined;
+if (typeof afterAll === 'function') {
+  afterAll(async () => {
+    await sharedPasswords?.close();
+    sharedPasswords = undefined;
+  });
+}
+
+/** The pool an app of `config` uses, and whether the app owns it (closes it with itself). */
+function passwordsFor(config: ServiceConfig): { passwords: PasswordHasher; owned: boolean } {
+  const shared =
+    config.passwordHashWorkers === SHARED_POOL.passwordHashWorkers &&
+    config.passwordHashQueue === SHARED_POOL.passwordHashQueue;
+  if (!shared) return { passwords: testPasswordHasher(config), owned: true };
+  sharedPasswords ??= testPasswordHasher(SHARED_POOL);
+  return { passwords: sharedPasswords, owned: false };
 }
 
 /** Builds an app on its own clients. */
@@ -208,11 +256,13 @@ export async function createTestApp(
 ): Promise<TestApp> {
   const pool = createPool(config.database, silentLog);
   const redis = createRedis(config.redis, silentLog);
+  const { passwords, owned } = passwordsFor(config);
   const logs: Record<string, unknown>[] = [];
   const app = buildApp({
     config,
     pool,
     redis,
+    passwords,
     lifecycle: options.lifecycle,
     onDatabaseWritable: options.onDatabaseWritable,
     logDestination: { write: (line: string) => logs.push(JSON.parse(line) as Record<string, unknown>) },
@@ -222,6 +272,7 @@ export async function createTestApp(
     await waitForRedis(redis);
   } catch (err) {
     await app.close().catch(() => undefined);
+    if (owned) await passwords.close();
     await pool.end();
     redis.disconnect();
     throw err;
@@ -230,9 +281,11 @@ export async function createTestApp(
     app,
     pool,
     redis,
+    passwords,
     logs,
     close: async () => {
       await app.close();
+      if (owned) await passwords.close();
       await pool.end();
       redis.disconnect();
     },
@@ -255,9 +308,24 @@ export function sessionCookie(response: LightMyRequestResponse): string {
   return `sid=${cookie.value}`;
 }
 
-/** Signs in and returns the Cookie header value. */
-export async function signIn(app: FastifyInstance, user = 'alice'): Promise<string> {
-  const response = await app.inject({ method: 'POST', url: '/session', payload: { user } });
+/** The password {@link signUp} gives every account unless told otherwise (within the policy: 12 to 128). */
+export const TEST_PASSWORD = 'correct horse battery staple';
+
+/**
+ * Creates the account `user` (POST /users) unless it exists: a 409 means it does (signed up earlier in the test
+ * file, maybe by another app on the same backends). Costs one hash the first time only.
+ */
+export async function signUp(app: FastifyInstance, user = 'alice', password = TEST_PASSWORD): Promise<void> {
+  const response = await app.inject({ method: 'POST', url: '/users', payload: { user, password } });
+  if (response.statusCode !== 201 && response.statusCode !== 409) {
+    throw new Error(`sign-up failed: ${response.statusCode} ${response.body}`);
+  }
+}
+
+/** Signs up (unless the account exists) and signs in; returns the Cookie header value. */
+export async function signIn(app: FastifyInstance, user = 'alice', password = TEST_PASSWORD): Promise<string> {
+  await signUp(app, user, password);
+  const response = await app.inject({ method: 'POST', url: '/session', payload: { user, password } });
   if (response.statusCode !== 201) throw new Error(`sign-in failed: ${response.statusCode} ${response.body}`);
   return sessionCookie(response);
 }
@@ -302,9 +370,21 @@ export function rawRequest(port: number, head: string): RawRequest {
   return { socket, response };
 }
 
-/** Names of the temporary upload files in a directory. */
+/** Names of the temporary upload files in a files directory (at its top, whichever account uploads). */
 export function tempUploads(dir: string): string[] {
   return fs.readdirSync(dir).filter((name) => name.startsWith('.upload-'));
+}
+
+/** The account id of `user`, read from the database. */
+export async function accountId(backends: Backends, user: string): Promise<string> {
+  const rows = await backends.pg.adminQuery('SELECT id::text AS id FROM users WHERE name = $1', [user]);
+  if (rows.length === 0) throw new Error(`no account ${user}`);
+  return String(rows[0]!.id);
+}
+
+/** The directory of `user`'s files (`<FILES_DIR>/users/<account id>`). */
+export async function userFilesDir(backends: Backends, user: string, filesDir = backends.filesDir): Promise<string> {
+  return path.join(filesDir, 'users', await accountId(backends, user));
 }
 
 /** A response read with node:http. */

@@ -65,16 +65,21 @@ test('three instances starting at once all succeed and the schema is applied exa
   const appliedByRun = results.map((r) => r.applied);
   expect(appliedByRun.flat().sort()).toEqual(MIGRATIONS.map((m) => m.version));
   expect(appliedByRun.filter((a) => a.length > 0)).toHaveLength(1);
-  expect(await appliedRows(runs[0]!)).toEqual([1, 2]);
-  const columns = await runs[0]!.query(
-    "SELECT column_name FROM information_schema.columns WHERE table_name = 'notes' ORDER BY ordinal_position",
-  );
-  expect(columns.rows.map((r) => r.column_name)).toEqual(['id', 'author', 'text', 'created_at']);
+  expect(await appliedRows(runs[0]!)).toEqual([1, 2, 3, 4]);
+  const columns = async (table: string) =>
+    (
+      await runs[0]!.query(
+        'SELECT column_name FROM information_schema.columns WHERE table_name = $1 ORDER BY ordinal_position',
+        [table],
+      )
+    ).rows.map((r) => r.column_name);
+  expect(await columns('notes')).toEqual(['id', 'author', 'text', 'created_at', 'owner_id']);
+  expect(await columns('users')).toEqual(['id', 'name', 'password_hash', 'created_at']);
 });
 
 test('a second run applies nothing', async () => {
   const pool = poolFor(await freshDatabase());
-  expect((await runMigrations(pool, recordingLog())).applied).toEqual([1, 2]);
+  expect((await runMigrations(pool, recordingLog())).applied).toEqual([1, 2, 3, 4]);
   expect(await runMigrations(pool, recordingLog())).toEqual({ applied: [], pendingReadOnly: [] });
 });
 
@@ -113,8 +118,8 @@ test('on a read-only database, reports the pending versions instead of failing',
   const database = await freshDatabase();
   await pg.adminQuery(`ALTER DATABASE ${database} SET default_transaction_read_only = on`);
   const log = recordingLog();
-  expect(await runMigrations(poolFor(database), log)).toEqual({ applied: [], pendingReadOnly: [1, 2] });
+  expect(await runMigrations(poolFor(database), log)).toEqual({ applied: [], pendingReadOnly: [1, 2, 3, 4] });
   expect(log.lines).toEqual([
-    { msg: 'database is read-only: migrations left to the primary region', obj: { pending: [1, 2] } },
+    { msg: 'database is read-only: migrations left to the primary region', obj: { pending: [1, 2, 3, 4] } },
   ]);
 });

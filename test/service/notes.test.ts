@@ -4,11 +4,14 @@ import { closeAll, createTestApp, signIn, startBackends, testConfig, type Backen
 let backends: Backends;
 let service: TestApp;
 let cookie: string;
+/** The account id of `writer`. */
+let writerId: string;
 
 beforeAll(async () => {
   backends = await startBackends();
   service = await createTestApp(testConfig(backends));
   cookie = await signIn(service.app, 'writer');
+  writerId = String((await backends.pg.adminQuery("SELECT id FROM users WHERE name = 'writer'"))[0]!.id);
 });
 
 afterAll(() =>
@@ -31,8 +34,10 @@ describe('POST /notes', () => {
     expect(Object.keys(note).sort()).toEqual(['createdAt', 'id', 'text']);
     expect(note).toMatchObject({ id: expect.any(Number), text: 'first note' });
     expect(Date.parse(note.createdAt)).toBeGreaterThanOrEqual(before - 1000);
-    const rows = await backends.pg.adminQuery('SELECT author, text FROM notes WHERE id = $1', [note.id]);
-    expect(rows).toEqual([{ author: 'writer', text: 'first note' }]);
+    const rows = await backends.pg.adminQuery('SELECT owner_id::text, author, text FROM notes WHERE id = $1', [
+      note.id,
+    ]);
+    expect(rows).toEqual([{ owner_id: writerId, author: 'writer', text: 'first note' }]);
   });
 
   test('needs a session: 401 otherwise', async () => {
@@ -76,12 +81,13 @@ describe('POST /notes', () => {
 describe('GET /notes', () => {
   beforeAll(async () => {
     await backends.pg.adminQuery(
-      "INSERT INTO notes (author, text) SELECT 'bulk', 'bulk ' || n FROM generate_series(1, 60) AS n",
+      "INSERT INTO notes (owner_id, author, text) SELECT $1, 'writer', 'bulk ' || n FROM generate_series(1, 60) AS n",
+      [writerId],
     );
   });
 
   test('lists 50 notes by default, newest first', async () => {
-    const response = await service.app.inject({ url: '/notes' });
+    const response = await service.app.inject({ headers: { cookie }, url: '/notes' });
     expect(response.statusCode).toBe(200);
     const { notes } = response.json();
     expect(notes).toHaveLength(50);
@@ -91,16 +97,18 @@ describe('GET /notes', () => {
   });
 
   test('honours limit', async () => {
-    const response = await service.app.inject({ url: '/notes?limit=2' });
+    const response = await service.app.inject({ headers: { cookie }, url: '/notes?limit=2' });
     expect(response.json().notes.map((n: { text: string }) => n.text)).toEqual(['bulk 60', 'bulk 59']);
   });
 
   test('accepts limit=100', async () => {
-    expect((await service.app.inject({ url: '/notes?limit=100' })).json().notes.length).toBeGreaterThan(60);
+    expect(
+      (await service.app.inject({ headers: { cookie }, url: '/notes?limit=100' })).json().notes.length,
+    ).toBeGreaterThan(60);
   });
 
   test.each(['0', '101', 'ten', '1.5'])('refuses limit=%s with 400', async (limit) => {
-    const response = await service.app.inject({ url: `/notes?limit=${limit}` });
+    const response = await service.app.inject({ headers: { cookie }, url: `/notes?limit=${limit}` });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: 'limit must be an integer from 1 to 100' });
   });
@@ -109,19 +117,19 @@ describe('GET /notes', () => {
 describe('GET /notes/:id', () => {
   test('answers the note', async () => {
     const created = (await postNote('read me')).json();
-    const response = await service.app.inject({ url: `/notes/${created.id}` });
+    const response = await service.app.inject({ headers: { cookie }, url: `/notes/${created.id}` });
     expect(response.statusCode).toBe(200);
     expect(response.json()).toEqual(created);
   });
 
   test('answers 404 for a missing note', async () => {
-    const response = await service.app.inject({ url: '/notes/424242' });
+    const response = await service.app.inject({ headers: { cookie }, url: '/notes/424242' });
     expect(response.statusCode).toBe(404);
     expect(response.json()).toEqual({ error: 'note 424242 not found' });
   });
 
   test.each(['0', '00', '007', 'abc', '-1', '1e3', '+1', '9'.repeat(16)])('answers 400 for id %s', async (id) => {
-    const response = await service.app.inject({ url: `/notes/${id}` });
+    const response = await service.app.inject({ headers: { cookie }, url: `/notes/${id}` });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error: 'note id must be a positive integer (1 to 15 digits, no leading zero)' });
   });
@@ -228,7 +236,7 @@ describe('input that must not slip through (400, nothing stored)', () => {
     ['a limit with a sign', '/notes?limit=+5', 'limit must be an integer from 1 to 100'],
     ['a parameter on a note', '/notes/1?x=1', 'unknown query parameter "x"'],
   ])('%s in the query string is a 400 naming it', async (_case, url, error) => {
-    const response = await service.app.inject({ url });
+    const response = await service.app.inject({ headers: { cookie }, url });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error });
   });
@@ -258,7 +266,7 @@ describe('input that must not slip through (400, nothing stored)', () => {
 describe('database data errors (SQLSTATE classes 22 and 23) are 4xx, not 500', () => {
   test('a value PostgreSQL cannot store (22021: NUL) is a 400 with its reason', async () => {
     const notes = new NotesRepository(service.pool);
-    await expect(notes.create('writer', 'a\u0000b')).rejects.toMatchObject({
+    await expect(notes.create(writerId, 'writer', 'a\u0000b')).rejects.toMatchObject({
       statusCode: 400,
       message: expect.stringMatching(/^value refused by the database: invalid byte sequence for encoding "UTF8": 0x00/),
     });
@@ -266,9 +274,54 @@ describe('database data errors (SQLSTATE classes 22 and 23) are 4xx, not 500', (
 
   test('a constraint violation (23514: the note length check) is a 400 with its reason', async () => {
     const notes = new NotesRepository(service.pool);
-    await expect(notes.create('writer', 'x'.repeat(10_001))).rejects.toMatchObject({
+    await expect(notes.create(writerId, 'writer', 'x'.repeat(10_001))).rejects.toMatchObject({
       statusCode: 400,
       message: expect.stringMatching(/^value refused by the database: .*notes_text_length/),
     });
+  });
+});
+
+describe('ownership (issue 13): a note belongs to the account that wrote it', () => {
+  let other: string;
+  let writerNote: { id: number; text: string };
+
+  beforeAll(async () => {
+    other = await signIn(service.app, 'other-writer');
+    writerNote = (await postNote("writer's secret")).json();
+    expect((await postNote("other's note", { cookie: other })).statusCode).toBe(201);
+  });
+
+  test.each(['/notes', '/notes?limit=5', '/notes/1'])('GET %s needs a session: 401 without one', async (url) => {
+    const response = await service.app.inject({ url });
+    expect(response.statusCode).toBe(401);
+    expect(response.json()).toEqual({ error: 'not signed in' });
+  });
+
+  test("the list holds the caller's notes only", async () => {
+    const texts = async (c: string) =>
+      (await service.app.inject({ url: '/notes?limit=100', headers: { cookie: c } }))
+        .json()
+        .notes.map((n: { text: string }) => n.text);
+    expect(await texts(other)).toEqual(["other's note"]);
+    expect(await texts(cookie)).toContain("writer's secret");
+    expect(await texts(cookie)).not.toContain("other's note");
+  });
+
+  test("another account's note is a 404 with the body of a missing one: its ID says nothing", async () => {
+    const stolen = await service.app.inject({ url: `/notes/${writerNote.id}`, headers: { cookie: other } });
+    expect(stolen.statusCode).toBe(404);
+    expect(stolen.json()).toEqual({ error: `note ${writerNote.id} not found` });
+    const own = await service.app.inject({ url: `/notes/${writerNote.id}`, headers: { cookie } });
+    expect(own.json()).toEqual(writerNote);
+  });
+
+  test('a note written before accounts existed (no owner) belongs to no account', async () => {
+    const [row] = await backends.pg.adminQuery(
+      "INSERT INTO notes (author, text) VALUES ('writer', 'from the old service') RETURNING id",
+    );
+    const response = await service.app.inject({ url: `/notes/${String(row!.id)}`, headers: { cookie } });
+    expect(response.statusCode).toBe(404);
+    const list = await service.app.inject({ url: '/notes?limit=100', headers: { cookie } });
+    expect(list.body).not.toContain('from the old service');
   });
 });

@@ -34,7 +34,9 @@ import {
   signIn,
   startBackends,
   tempUploads,
+  TEST_PASSWORD,
   testConfig,
+  userFilesDir,
   waitFor,
   type Backends,
   type HttpResponse,
@@ -50,6 +52,8 @@ let filesMount: string;
 let service: { proc: ChildProcess; port: number; output: () => string };
 /** A session made in the primary region (replicated to the passive one). */
 let primaryCookie: string;
+/** alice's files directory in the replicated files (`users/<id>`). */
+let aliceFiles: string;
 
 beforeAll(async () => {
   primary = await startBackends();
@@ -72,7 +76,9 @@ beforeAll(async () => {
   replica = await startRedis({ dir: path.join(primary.root, 'replica'), replicaOf: primary.redis });
   await waitForReplicaLink(replica);
   replicated = primary.filesDir;
-  fs.writeFileSync(path.join(replicated, 'report.txt'), 'replicated from the primary region\n');
+  aliceFiles = await userFilesDir(primary, 'alice', replicated);
+  fs.mkdirSync(aliceFiles, { recursive: true });
+  fs.writeFileSync(path.join(aliceFiles, 'report.txt'), 'replicated from the primary region\n');
   filesMount = path.join(primary.root, 'files-mount');
   fs.mkdirSync(filesMount);
   // Nothing listens behind it yet: the inactive writer endpoint of a secondary cluster.
@@ -138,6 +144,10 @@ function request(method: string, url: string, body?: string | Buffer, contentTyp
 
 const json = (r: HttpResponse) => JSON.parse(r.body) as Record<string, any>;
 
+/** Sign-in bodies: alice signed up in the primary region; bob has no account until the promotion. */
+const alice = JSON.stringify({ user: 'alice', password: TEST_PASSWORD });
+const bob = JSON.stringify({ user: 'bob', password: TEST_PASSWORD });
+
 describe('the passive region: every store a read-only replica', () => {
   test('the service never wrote through the read-only mount (EROFS in its namespace)', () => {
     const inside = spawnSync('nsenter', [`--target=${service.proc.pid}`, '--mount', 'touch', `${filesMount}/x`], {
@@ -171,7 +181,16 @@ describe('the passive region: every store a read-only replica', () => {
   });
 
   test.each([
-    ['sign-in', 'POST', '/session', JSON.stringify({ user: 'bob' }), 'application/json', READ_ONLY_CACHE_MESSAGE],
+    ['sign-in', 'POST', '/session', alice, 'application/json', READ_ONLY_CACHE_MESSAGE],
+    [
+      'sign-in with a wrong password',
+      'POST',
+      '/session',
+      alice.replace('staple', 'stapler'),
+      'application/json',
+      READ_ONLY_CACHE_MESSAGE,
+    ],
+    ['sign-up', 'POST', '/users', bob, 'application/json', READ_ONLY_CACHE_MESSAGE],
     ['note', 'POST', '/notes', JSON.stringify({ text: 'in B' }), 'application/json', READ_ONLY_DATABASE_MESSAGE],
     ['upload', 'PUT', '/files/new.txt', 'new file', 'application/octet-stream', READ_ONLY_FILES_MESSAGE],
     ['session counter', 'POST', '/session/counter', undefined, 'application/json', READ_ONLY_CACHE_MESSAGE],
@@ -184,7 +203,7 @@ describe('the passive region: every store a read-only replica', () => {
 
   test('leaves no temporary upload file and keeps running', () => {
     expect(tempUploads(replicated)).toEqual([]);
-    expect(fs.existsSync(path.join(replicated, 'new.txt'))).toBe(false);
+    expect(fs.existsSync(path.join(aliceFiles, 'new.txt'))).toBe(false);
     expect(service.proc.exitCode).toBeNull();
   });
 });
@@ -213,13 +232,14 @@ describe('after promotion, the same process takes writes with no restart', () =>
     );
   });
 
-  test('a note, a sign-in and an upload are accepted', async () => {
+  test('a note, a sign-up, a sign-in and an upload are accepted', async () => {
     expect((await request('POST', '/notes', JSON.stringify({ text: 'written after promotion' }))).status).toBe(201);
     const upload = await request('PUT', '/files/after.txt', 'after promotion', 'application/octet-stream');
     expect(upload.status).toBe(201);
-    expect(fs.readFileSync(path.join(replicated, 'after.txt'), 'utf8')).toBe('after promotion');
+    expect(fs.readFileSync(path.join(aliceFiles, 'after.txt'), 'utf8')).toBe('after promotion');
+    expect((await request('POST', '/users', bob)).status).toBe(201);
     // Last: signing in again replaces the session the other requests use.
-    expect((await request('POST', '/session', JSON.stringify({ user: 'bob' }))).status).toBe(201);
+    expect((await request('POST', '/session', bob)).status).toBe(201);
   });
 
   test('it is the process started read-only (no restart) and it logged no 500', () => {

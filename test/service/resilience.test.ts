@@ -6,6 +6,7 @@ import {
   createTestApp,
   signIn,
   startBackends,
+  TEST_PASSWORD,
   testConfig,
   waitFor,
   type Backends,
@@ -42,7 +43,7 @@ describe('PostgreSQL restart', () => {
       const write = await postNote('during');
       expect(write.statusCode).toBe(503);
       expect(write.json()).toEqual({ error: 'database unavailable; try again shortly' });
-      const read = await service.app.inject({ url: '/notes' });
+      const read = await service.app.inject({ url: '/notes', headers: { cookie } });
       expect(read.statusCode).toBe(503);
       expect(Date.now() - started).toBeLessThan(5000);
 
@@ -70,7 +71,10 @@ describe('PostgreSQL restart', () => {
 describe('database credentials refused (for example during a secret rotation)', () => {
   test('answers 503, not 500', async () => {
     const config = testConfig(backends);
-    const wrong = await createTestApp({ ...config, database: { ...config.database, password: 'rotated-away' } });
+    const wrong = await createTestApp({
+      ...config,
+      database: { ...config.database, credentials: { kind: 'password', password: 'rotated-away' } },
+    });
     try {
       const response = await wrong.app.inject({
         method: 'POST',
@@ -94,7 +98,11 @@ describe('Redis restart', () => {
       const response = await service.app.inject({ url: '/session', headers: { cookie } });
       expect(response.statusCode).toBe(503);
       expect(response.json()).toEqual({ error: 'session store unavailable; try again shortly' });
-      const signInAttempt = await service.app.inject({ method: 'POST', url: '/session', payload: { user: 'x' } });
+      const signInAttempt = await service.app.inject({
+        method: 'POST',
+        url: '/session',
+        payload: { user: 'survivor', password: TEST_PASSWORD },
+      });
       expect(signInAttempt.statusCode).toBe(503);
       expect(Date.now() - started).toBeLessThan(3000);
       const ready = await service.app.inject({ url: '/health/ready' });
@@ -120,7 +128,11 @@ describe('session store out of memory (maxmemory reached)', () => {
   test('a sign-in is a 503 "full", not a 500; reads still work', async () => {
     await service.redis.config('SET', 'maxmemory', '1');
     try {
-      const signInAttempt = await service.app.inject({ method: 'POST', url: '/session', payload: { user: 'x' } });
+      const signInAttempt = await service.app.inject({
+        method: 'POST',
+        url: '/session',
+        payload: { user: 'survivor', password: TEST_PASSWORD },
+      });
       expect(signInAttempt.statusCode).toBe(503);
       expect(signInAttempt.json()).toEqual({ error: 'session store is full; sign-in resumes once it has room' });
       expect((await service.app.inject({ url: '/session', headers: { cookie } })).statusCode).toBe(200);
@@ -154,7 +166,11 @@ describe('read-only session store (secondary region replica)', () => {
       10_000,
       'the replica to have the session',
     );
-    const signInAttempt = await secondary.app.inject({ method: 'POST', url: '/session', payload: { user: 'x' } });
+    const signInAttempt = await secondary.app.inject({
+      method: 'POST',
+      url: '/session',
+      payload: { user: 'survivor', password: TEST_PASSWORD },
+    });
     expect(signInAttempt.statusCode).toBe(503);
     expect(signInAttempt.json()).toEqual({ error: READ_ONLY_CACHE_MESSAGE });
     const counter = await secondary.app.inject({ method: 'POST', url: '/session/counter', headers: { cookie } });

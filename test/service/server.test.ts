@@ -15,6 +15,8 @@ import {
   serverEnv,
   startBackends,
   tempUploads,
+  TEST_PASSWORD,
+  userFilesDir,
   waitFor,
   type Backends,
 } from './helpers';
@@ -102,13 +104,20 @@ function refusesConnections(port: number): Promise<boolean> {
   });
 }
 
-async function signIn(port: number): Promise<string> {
-  const response = await httpRequest(port, {
+function postJson(port: number, urlPath: string, body: unknown) {
+  return httpRequest(port, {
     method: 'POST',
-    path: '/session',
+    path: urlPath,
     headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ user: 'shutdown-test' }),
+    body: JSON.stringify(body),
   });
+}
+
+/** Signs up (a 409 means the account exists) and signs in `user`; the Cookie header value. */
+async function signIn(port: number, user = 'shutdown-test'): Promise<string> {
+  const credentials = { user, password: TEST_PASSWORD };
+  expect([201, 409]).toContain((await postJson(port, '/users', credentials)).status);
+  const response = await postJson(port, '/session', credentials);
   expect(response.status).toBe(201);
   return String(response.headers['set-cookie']).split(';')[0]!;
 }
@@ -137,17 +146,22 @@ describe('configuration errors', () => {
 });
 
 describe('start-up', () => {
-  test('applies migrations, serves, and never logs a password', async () => {
+  test('applies migrations, serves, signs up and in with its own bundle as password worker, never logs a password', async () => {
     const server = await startServer();
     try {
       const ready = await httpRequest(server.port, { path: '/health/ready' });
       expect(ready.status).toBe(200);
       expect(ready.headers['x-service-version']).toBe('9.9.9-spawned');
       expect(ready.headers['x-instance-id']).toBe('i-spawned');
+      // server.ts gives the password pool its own file: the worker threads run the bundle.
+      await signIn(server.port, 'logged-user');
+      const [row] = await backends.pg.adminQuery("SELECT password_hash FROM users WHERE name = 'logged-user'");
+      expect(row!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
       expect(server.output()).toContain('"msg":"migrations done"');
       expect(server.output()).toContain('"msg":"request"');
       expect(server.output()).not.toContain(backends.pg.password);
       expect(server.output()).not.toContain(backends.redis.password);
+      expect(server.output()).not.toContain(TEST_PASSWORD);
     } finally {
       server.proc.kill('SIGTERM');
       await exitWithin(server, 10_000);
@@ -185,7 +199,8 @@ describe('graceful shutdown', () => {
     expect(response).toContain('{"name":"in-flight.bin","size":20000}');
 
     expect(await exitWithin(server, 10_000)).toBe(0);
-    expect(fs.statSync(path.join(backends.filesDir, 'in-flight.bin')).size).toBe(20_000);
+    const userDir = await userFilesDir(backends, 'shutdown-test');
+    expect(fs.statSync(path.join(userDir, 'in-flight.bin')).size).toBe(20_000);
     expect(server.output()).toContain('"msg":"shutdown: done"');
   });
 
@@ -204,6 +219,7 @@ describe('graceful shutdown', () => {
     expect(Date.now() - signalled).toBeGreaterThanOrEqual(900);
     expect(server.output()).toContain('shutdown: time limit reached, exiting');
     upload.socket.destroy();
-    expect(fs.existsSync(path.join(backends.filesDir, 'never-finished.bin'))).toBe(false);
+    const userDir = await userFilesDir(backends, 'shutdown-test');
+    expect(fs.existsSync(path.join(userDir, 'never-finished.bin'))).toBe(false);
   });
 });

@@ -3,7 +3,9 @@ import {
   createTestApp,
   sessionCookie,
   signIn,
+  signUp,
   startBackends,
+  TEST_PASSWORD,
   testConfig,
   type Backends,
   type TestApp,
@@ -31,15 +33,25 @@ function sid(cookie: string): string {
   return cookie.slice('sid='.length);
 }
 
+/** The credentials of `user` with the tests' password. */
+function credentials(user: string) {
+  return { user, password: TEST_PASSWORD };
+}
+
 describe('POST /session', () => {
+  beforeAll(async () => {
+    await signUp(a.app, 'alice@example.com');
+    await signUp(a.app, 'alice');
+  });
+
   test('creates a session and answers 201 with the user and a zero counter', async () => {
-    const response = await a.app.inject({ method: 'POST', url: '/session', payload: { user: 'alice@example.com' } });
+    const response = await a.app.inject({ method: 'POST', url: '/session', payload: credentials('alice@example.com') });
     expect(response.statusCode).toBe(201);
     expect(response.json()).toEqual({ user: 'alice@example.com', counter: 0 });
   });
 
   test('sets the sid cookie: 256-bit base64url, HttpOnly, SameSite=Lax, Path=/, Max-Age, Secure', async () => {
-    const response = await a.app.inject({ method: 'POST', url: '/session', payload: { user: 'alice' } });
+    const response = await a.app.inject({ method: 'POST', url: '/session', payload: credentials('alice') });
     const header = String(response.headers['set-cookie']);
     expect(header).toMatch(/^sid=[A-Za-z0-9_-]{43}; /);
     expect(Buffer.from(header.slice(4, 47), 'base64url')).toHaveLength(32);
@@ -55,7 +67,7 @@ describe('POST /session', () => {
   test('omits Secure when COOKIE_SECURE=false', async () => {
     const plain = await createTestApp(testConfig(backends, { cookieSecure: false }));
     try {
-      const response = await plain.app.inject({ method: 'POST', url: '/session', payload: { user: 'alice' } });
+      const response = await plain.app.inject({ method: 'POST', url: '/session', payload: credentials('alice') });
       expect(String(response.headers['set-cookie'])).not.toMatch(/Secure/);
       expect(response.cookies[0]).toMatchObject({ name: 'sid', httpOnly: true, sameSite: 'Lax', path: '/' });
     } finally {
@@ -63,10 +75,11 @@ describe('POST /session', () => {
     }
   });
 
-  test('stores the session as hash session:<id> with a TTL of SESSION_TTL_SECONDS', async () => {
+  test('stores the session as hash session:<id> (account id and name) with a TTL of SESSION_TTL_SECONDS', async () => {
     const cookie = await signIn(a.app, 'bob');
     const key = `session:${sid(cookie)}`;
-    expect(await a.redis.hgetall(key)).toMatchObject({ user: 'bob', counter: '0' });
+    const [account] = await backends.pg.adminQuery("SELECT id::text AS id FROM users WHERE name = 'bob'");
+    expect(await a.redis.hgetall(key)).toMatchObject({ userId: account!.id, user: 'bob', counter: '0' });
     const ttl = await a.redis.ttl(key);
     expect(ttl).toBeGreaterThan(3590);
     expect(ttl).toBeLessThanOrEqual(3600);
@@ -77,7 +90,7 @@ describe('POST /session', () => {
     const response = await a.app.inject({
       method: 'POST',
       url: '/session',
-      payload: { user: 'carol' },
+      payload: credentials('carol'),
       headers: { cookie: first },
     });
     expect(response.statusCode).toBe(201);
@@ -92,11 +105,14 @@ describe('POST /session', () => {
   });
 
   test.each([
-    [{ user: '' }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
-    [{ user: 'x'.repeat(65) }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
-    [{ user: 'bad user!' }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
-    [{ user: { name: 'alice' } }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ user: '', password: TEST_PASSWORD }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ user: 'x'.repeat(65), password: TEST_PASSWORD }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ user: 'bad user!', password: TEST_PASSWORD }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ user: { name: 'alice' }, password: TEST_PASSWORD }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
     [{}, 'user is required; user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ user: 'alice' }, 'password is required; password must be a non-empty string'],
+    [{ user: 'alice', password: '' }, 'password must be a non-empty string'],
+    [{ user: 'alice', password: 123456789012 }, 'password must be a non-empty string'],
     [[], 'request body must be a JSON object'],
   ])('refuses body %j with 400', async (payload, message) => {
     const response = await a.app.inject({ method: 'POST', url: '/session', payload });
@@ -130,12 +146,20 @@ describe('POST /session', () => {
 });
 
 describe('strict input (400 naming the field: never dropped, never coerced)', () => {
+  /** One session for the cases below: none of them may change it. */
+  let cookie: string;
+
+  beforeAll(async () => {
+    cookie = await signIn(a.app, 'strict');
+  });
+
   test.each([
-    [{ user: 'alice', admin: true }, 'unknown field "admin"'],
-    [{ user: 123 }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
-    [{ user: true }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
-    [{ user: ['alice'] }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
-    [{ user: 'alice', [`x${'y'.repeat(100)}`]: 1 }, `unknown field "x${'y'.repeat(63)}..."`],
+    [{ ...credentials('alice'), admin: true }, 'unknown field "admin"'],
+    [{ ...credentials('alice'), user: 123 }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ ...credentials('alice'), user: true }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ ...credentials('alice'), user: ['alice'] }, 'user must be 1-64 characters of A-Z a-z 0-9 . _ @ -'],
+    [{ ...credentials('alice'), password: ['x'.repeat(12)] }, 'password must be a non-empty string'],
+    [{ ...credentials('alice'), [`x${'y'.repeat(100)}`]: 1 }, `unknown field "x${'y'.repeat(63)}..."`],
   ])('POST /session refuses %j with 400 and creates no session', async (payload, error) => {
     const keys = await a.redis.keys('session:*');
     const response = await a.app.inject({ method: 'POST', url: '/session', payload });
@@ -150,7 +174,6 @@ describe('strict input (400 naming the field: never dropped, never coerced)', ()
     ['DELETE', '/session', { all: true }, 'unknown field "all"'],
     ['POST', '/session/counter', [], 'request body must be a JSON object'],
   ])('%s %s refuses body %j with 400: it takes none', async (method, url, payload, error) => {
-    const cookie = await signIn(a.app, 'strict');
     const response = await a.app.inject({ method: method as 'POST', url, payload, headers: { cookie } });
     expect(response.statusCode).toBe(400);
     expect(response.json()).toEqual({ error });
@@ -166,11 +189,10 @@ describe('strict input (400 naming the field: never dropped, never coerced)', ()
     ['GET', '/health'],
     ['GET', '/health/ready'],
   ])('%s %s refuses an unknown query parameter with 400', async (method, url) => {
-    const cookie = await signIn(a.app, 'strict');
     const response = await a.app.inject({
       method: method as 'GET',
       url: `${url}?debug=1`,
-      payload: method === 'POST' ? { user: 'alice' } : undefined,
+      payload: method === 'POST' ? credentials('alice') : undefined,
       headers: { cookie },
     });
     expect(response.statusCode).toBe(400);

@@ -240,10 +240,11 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
       expect(importedFrom(storage, tokenAfter(parts, "|| echo '"))).toEqual({ Ref: fileSystem });
     });
 
-    test('reads the database and cache credentials by secret name at boot', () => {
-      expect(userData).toMatch(/--secret-id 'haweb\/demo\/database'/);
+    test('reads the cache token by secret name at boot; signs in to the database with IAM, as svc_web', () => {
+      expect(userData).not.toMatch(/--secret-id 'haweb\/demo\/database'/);
       expect(userData).toMatch(/--secret-id 'haweb\/demo\/cache-auth'/);
-      expect(envFile).toMatch(/^DATABASE_PASSWORD=\$\(jq -r \.password <<<"\$DB_SECRET"\)$/m);
+      expect(envFile).toMatch(/^DATABASE_USER=svc_web\nDATABASE_AUTH=iam\nDATABASE_REGION=\$REGION$/m);
+      expect(envFile).not.toMatch(/DATABASE_PASSWORD/);
     });
 
     test('holds no secret value and no dynamic reference to one', () => {
@@ -300,29 +301,26 @@ describe.each(['primary', 'secondary'] as const)('App stack of demo (%s region)'
     const everyStatement = allStatements(app);
     const allowing = (action: string) => everyStatement.filter((s) => actionsOf(s).includes(action));
 
-    test.each(['haweb/demo/database', 'haweb/demo/cache-auth'])('can read the secret named %s', (secretName) => {
-      template.hasResourceProperties('AWS::IAM::Policy', {
-        Roles: Match.arrayWith([{ Ref: logicalIdAt(app, 'ServiceWeb/Fleet/InstanceRole/Resource') }]),
-        PolicyDocument: {
-          Statement: Match.arrayWith([
-            Match.objectLike({
-              Effect: 'Allow',
-              Action: Match.arrayWith(['secretsmanager:GetSecretValue']),
-              Resource: Match.arrayWith([
-                Match.stringLikeRegexp(`^arn:aws:secretsmanager:${region}:${config.account}:secret:${secretName}-`),
-              ]),
-            }),
-          ]),
-        },
-      });
+    test('reads the cache AUTH token secret by its name only, and no database secret', () => {
+      const reads = allowing('secretsmanager:GetSecretValue');
+      expect(reads.map((s) => s.Resource)).toEqual([
+        `arn:aws:secretsmanager:${region}:${config.account}:secret:haweb/demo/cache-auth-??????`,
+      ]);
     });
 
-    test('reads secrets only by their names', () => {
-      const reads = allowing('secretsmanager:GetSecretValue');
-      const resources = JSON.stringify(reads.map((s) => s.Resource));
-      expect(resources).toContain('secret:haweb/demo/database-??????');
-      expect(resources).toContain('secret:haweb/demo/cache-auth-??????');
-      expect(resources).not.toMatch(/"\*"/);
+    test("connects to this region's cluster as svc_web only, with IAM database authentication", () => {
+      const connects = allowing('rds-db:connect');
+      expect(connects).toHaveLength(1);
+      expect(connects[0]!.Resource).toEqual({
+        'Fn::Join': [
+          '',
+          [
+            `arn:aws:rds-db:${region}:${config.account}:dbuser:`,
+            expect.objectContaining({ 'Fn::ImportValue': expect.stringContaining(`HaWeb-demo-Data-${region}:`) }),
+            '/svc_web',
+          ],
+        ],
+      });
     });
 
     test("can mount and write the region's EFS file system", () => {
@@ -634,7 +632,8 @@ function appStacksFor(config: EnvironmentConfig): Record<Role, Template> {
     database: {
       endpoint: 'database.example.com',
       readEndpoint: 'database-ro.example.com',
-      secretName: names.databaseSecretName,
+      clusterResourceId: 'cluster-ABCDEFGHIJKLMNOPQRSTUVWXY0',
+      name: 'app',
     },
     cache: { endpoint: 'cache.example.com', authSecretName: names.cacheAuthSecretName },
   };

@@ -32,11 +32,14 @@ function referenced(stack: SynthesizedStack, ref: unknown): { id: string; resour
   return { id, resource };
 }
 
-/** `{ 'Fn::GetAtt': [<the stack's one KMS key>, 'Arn'] }`: the region's data key. */
+/**
+ * `{ 'Fn::GetAtt': [<the data key>, 'Arn'] }`: the region's data key (the stack's other key, `LogsKey`, encrypts the
+ * database-roles function's log groups).
+ */
 function dataKeyArn(stack: SynthesizedStack): Json {
-  const { id } = onlyResource(stack.template, 'AWS::KMS::Key');
-  expect(id).toMatch(/^DataKey/);
-  return { 'Fn::GetAtt': [id, 'Arn'] };
+  const ids = Object.keys(stack.template.findResources('AWS::KMS::Key'));
+  expect(ids.map((id) => id.replace(/[0-9A-F]{8}$/, '')).sort()).toEqual(['DataKey', 'LogsKey']);
+  return { 'Fn::GetAtt': [ids.find((id) => id.startsWith('DataKey'))!, 'Arn'] };
 }
 
 /** The group ID of the Network stack's security group of the reference service's instances (demo's only service). */
@@ -174,7 +177,10 @@ describe('secrets of the demo Data stacks', () => {
       // The CLI's version report (AWS::CDK::Metadata, a compressed list of construct types) is left out.
       const resources = Object.values(data.json.Resources as Json).filter((r) => r.Type !== 'AWS::CDK::Metadata');
       expect(resources.length).toBe(Object.keys(data.json.Resources).length - 1);
-      const values = stringValues({ ...data.json, Resources: resources });
+      // Asset hashes (SHA-256 in hex, the functions' code) and logical IDs are not secrets.
+      const values = stringValues({ ...data.json, Resources: resources }).filter(
+        (v) => !/^(asset\.)?[0-9a-f]{64}(\.zip)?$/.test(v) && !(v in data.json.Resources),
+      );
       expect(values.filter((v) => /[A-Za-z0-9]{64}/.test(v))).toEqual([]);
     }
   });
@@ -194,13 +200,19 @@ describe.each(ROLES)('wiring of the demo %s Data stack to its Network stack', (r
    * `port`, from the Network stack's web instances security group, no CIDR), and is not exported, so no other
    * stack can add ingress to it.
    */
-  function expectOnlyWebIngress(securityGroupId: string, port: number): void {
+  function expectOnlyWebIngress(securityGroupId: string, port: number, alsoFrom: string[] = []): void {
     const sg = data.json.Resources[securityGroupId];
     expect(sg.Type).toBe('AWS::EC2::SecurityGroup');
     expect(sg.Properties.SecurityGroupIngress).toBeUndefined();
-    const rules = propertiesOf(data.template, 'AWS::EC2::SecurityGroupIngress').filter(
+    const all = propertiesOf(data.template, 'AWS::EC2::SecurityGroupIngress').filter(
       (r) => JSON.stringify(r.GroupId) === JSON.stringify({ 'Fn::GetAtt': [securityGroupId, 'GroupId'] }),
     );
+    const local = (r: Json) => r.SourceSecurityGroupId?.['Fn::GetAtt']?.[0] as string | undefined;
+    expect(all.map(local).filter((id) => id !== undefined)).toEqual(alsoFrom);
+    for (const rule of all.filter((r) => local(r) !== undefined)) {
+      expect(rule).toEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: port, ToPort: port }));
+    }
+    const rules = all.filter((r) => local(r) === undefined);
     expect(rules).toHaveLength(1);
     expect(rules[0]).toEqual(expect.objectContaining({ IpProtocol: 'tcp', FromPort: port, ToPort: port }));
     expect(rules[0]).not.toHaveProperty('CidrIp');
@@ -210,10 +222,14 @@ describe.each(ROLES)('wiring of the demo %s Data stack to its Network stack', (r
     }
   }
 
-  test(`the database admits only the web instances security group, on TCP ${DATABASE_PORT}; its group is not exported`, () => {
+  test(`the database admits only the web instances and the database-roles function, on TCP ${DATABASE_PORT}; its group is not exported`, () => {
     const groups = cluster(data).resource.Properties.VpcSecurityGroupIds as unknown[];
     expect(groups).toHaveLength(1);
-    expectOnlyWebIngress(referenced(data, groups[0]).id, DATABASE_PORT);
+    const rolesGroup = Object.keys(data.template.findResources('AWS::EC2::SecurityGroup')).filter((id) =>
+      id.startsWith('DatabaseRolesSecurityGroup'),
+    );
+    expect(rolesGroup).toHaveLength(1);
+    expectOnlyWebIngress(referenced(data, groups[0]).id, DATABASE_PORT, rolesGroup);
   });
 
   test(`the cache admits only the web instances security group, on TCP ${CACHE_PORT}; its group is not exported`, () => {

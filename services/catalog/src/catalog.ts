@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import { DatabaseError, Pool, type PoolClient, type PoolConfig } from 'pg';
+import { passwordOption, rdsTokenSigner, type TokenSigner } from '../../../service/src/db-auth';
 import { isDatabaseConnectionError, isReadOnlyDatabaseError } from '../../../service/src/errors';
 import type { CatalogDatabaseConfig } from './config';
 
@@ -77,13 +78,13 @@ export function classify(err: unknown): CatalogUnavailableError | undefined {
   return undefined;
 }
 
-function poolOf(config: CatalogDatabaseConfig, host: string): Pool {
+function poolOf(config: CatalogDatabaseConfig, host: string, signer: TokenSigner | undefined): Pool {
   const options: PoolConfig = {
     host,
     port: config.port,
     database: config.database,
     user: config.user,
-    password: config.password,
+    password: passwordOption(config.credentials, signer) as PoolConfig['password'],
     ssl: config.sslCaFile ? { ca: fs.readFileSync(config.sslCaFile, 'utf8'), rejectUnauthorized: true } : undefined,
     max: 10,
     connectionTimeoutMillis: 3_000,
@@ -98,9 +99,13 @@ function poolOf(config: CatalogDatabaseConfig, host: string): Pool {
 
 /** The catalog's queries. */
 export class CatalogStore {
-  /** Pools on the writer and reader endpoints of `config`. */
-  public static connect(config: CatalogDatabaseConfig): CatalogStore {
-    return new CatalogStore(poolOf(config, config.host), poolOf(config, config.readerHost));
+  /**
+   * Pools on the writer and reader endpoints of `config`; `signer` makes the IAM tokens of `DATABASE_AUTH=iam`
+   * (@default - `@aws-sdk/rds-signer`).
+   */
+  public static connect(config: CatalogDatabaseConfig, signer?: TokenSigner): CatalogStore {
+    const tokens = config.credentials.kind === 'iam' ? (signer ?? rdsTokenSigner()) : undefined;
+    return new CatalogStore(poolOf(config, config.host, tokens), poolOf(config, config.readerHost, tokens));
   }
 
   constructor(

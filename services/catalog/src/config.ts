@@ -4,6 +4,8 @@
  * central configuration). Every problem is reported at once, naming the variable, the value and the fix.
  */
 
+import type { DatabaseCredentials } from '../../../service/src/db-auth';
+
 /** Thrown when the environment is invalid; the message lists every problem, one per line. */
 export class CatalogConfigError extends Error {
   constructor(public readonly problems: readonly string[]) {
@@ -22,10 +24,14 @@ export interface CatalogDatabaseConfig {
   readonly port: number;
   /** Database name. */
   readonly database: string;
-  /** User. */
+  /** User: the service's own role (`svc_catalog` when deployed). */
   readonly user: string;
-  /** Password. */
-  readonly password: string;
+  /**
+   * How it signs in, for each new connection (the reference service's db-auth.ts): an IAM database authentication
+   * token (`DATABASE_AUTH=iam` and `DATABASE_REGION`, what the deploy sets), a password file read for each
+   * connection (`DATABASE_PASSWORD_FILE`), or a fixed password (`DATABASE_PASSWORD`).
+   */
+  readonly credentials: DatabaseCredentials;
   /** TLS with the given CA bundle (PEM file), or none (`DATABASE_SSL=false`, local runs). */
   readonly sslCaFile?: string;
 }
@@ -91,7 +97,7 @@ export function loadCatalogConfig(env: Readonly<Record<string, string | undefine
       port: integer('DATABASE_PORT', 5432, 1, 65535),
       database: text('DATABASE_NAME'),
       user: text('DATABASE_USER'),
-      password: text('DATABASE_PASSWORD'),
+      credentials: credentials(env, ssl === 'true', problems),
       sslCaFile: ssl === 'true' ? text('DATABASE_SSL_CA') : undefined,
     },
     version: env.SERVICE_VERSION || 'dev',
@@ -101,4 +107,31 @@ export function loadCatalogConfig(env: Readonly<Record<string, string | undefine
   };
   if (problems.length > 0) throw new CatalogConfigError(problems);
   return config;
+}
+
+/** DATABASE_AUTH (`password`, the default, or `iam`) and the variables each needs. */
+function credentials(
+  env: Readonly<Record<string, string | undefined>>,
+  tls: boolean,
+  problems: string[],
+): DatabaseCredentials {
+  const auth = env.DATABASE_AUTH || 'password';
+  const password = env.DATABASE_PASSWORD || undefined;
+  const passwordFile = env.DATABASE_PASSWORD_FILE || undefined;
+  if (auth === 'iam') {
+    if (password !== undefined || passwordFile !== undefined) {
+      problems.push('DATABASE_PASSWORD and DATABASE_PASSWORD_FILE must be unset when DATABASE_AUTH is iam.');
+    }
+    if (!tls) problems.push('DATABASE_AUTH iam needs DATABASE_SSL true (IAM database authentication requires TLS).');
+    if (!env.DATABASE_REGION) problems.push('DATABASE_REGION is not set; DATABASE_AUTH iam signs tokens for it.');
+    return { kind: 'iam', region: env.DATABASE_REGION ?? '' };
+  }
+  if (auth !== 'password') problems.push(`DATABASE_AUTH "${auth}" must be password or iam.`);
+  if (password !== undefined && passwordFile !== undefined) {
+    problems.push('Set one of DATABASE_PASSWORD and DATABASE_PASSWORD_FILE, not both.');
+  }
+  if (passwordFile !== undefined) return { kind: 'passwordFile', path: passwordFile };
+  if (password === undefined)
+    problems.push('DATABASE_PASSWORD is not set (or DATABASE_PASSWORD_FILE, or DATABASE_AUTH iam).');
+  return { kind: 'password', password: password ?? '' };
 }
