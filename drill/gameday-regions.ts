@@ -34,6 +34,7 @@ import { replicationInfo } from './servers';
 import { loadEnvironment, serviceEnvironment, type ServiceStores } from './services';
 import { TcpProxy } from './tcp-proxy';
 import { sleep } from './util';
+import type { ServiceDatabaseLogins } from './database-roles';
 
 /** A region's name in the game day: `a` is where the environment was created, `b` the other. */
 export type RegionName = 'a' | 'b';
@@ -193,6 +194,8 @@ export interface RegionStores {
   readonly writerEndpoint: TcpProxy;
   /** The region's primary endpoint of the cache. */
   readonly cacheEndpoint: TcpProxy;
+  /** Each service's database role and password file: the same in every region (the roles replicate). */
+  readonly logins: ServiceDatabaseLogins;
 }
 
 /** One region: stores, load balancer and a fleet per service. */
@@ -225,8 +228,7 @@ export function regionServiceStores(stores: RegionStores): ServiceStores {
       readerHost: db.host,
       port: db.port,
       name: db.database,
-      user: db.user,
-      password: db.password,
+      logins: stores.logins,
     },
     cache: { host: '127.0.0.1', port: stores.cacheEndpoint.port, password: stores.cache.password },
     filesDir: stores.files.mountpoint,
@@ -293,7 +295,7 @@ export async function startRegion(opts: StartRegionOptions): Promise<Region> {
  */
 export async function passiveStores(
   dir: string,
-  active: { database: PostgresServer; cache: RedisServer; filesSource: string },
+  active: { database: PostgresServer; cache: RedisServer; filesSource: string; logins: ServiceDatabaseLogins },
   writerHost: string,
 ): Promise<{ stores: RegionStores; replication: FileReplication }> {
   const database = await startPostgresStandby({ dir: path.join(dir, 'postgres'), primary: active.database });
@@ -308,7 +310,10 @@ export async function passiveStores(
   const writer = await inactiveEndpoint({ host: writerHost, port: database.port });
   const cacheProxy = await TcpProxy.start(cache);
   onCleanup('stop a cache endpoint forwarder', () => cacheProxy.close());
-  return { stores: { database, cache, files, writerEndpoint: writer, cacheEndpoint: cacheProxy }, replication };
+  return {
+    stores: { database, cache, files, writerEndpoint: writer, cacheEndpoint: cacheProxy, logins: active.logins },
+    replication,
+  };
 }
 
 /** Waits (up to 20 s) for a Redis replica's link to its primary to be up. */

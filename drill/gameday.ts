@@ -63,10 +63,11 @@ import {
   WALL_LIMIT_MS,
 } from './program';
 import { makeCertificate, replicationInfo } from './servers';
-import { CATALOG_SERVICE, drillServices, readinessProblem, serviceEntry } from './services';
+import { CATALOG_SERVICE, drillServices, readinessProblem, REFERENCE_SERVICE, serviceEntry } from './services';
 import { TcpProxy } from './tcp-proxy';
 import { isReadOnlyRefusal, regionOf, renderTimeline, type TimelineMark } from './timeline';
 import { errorMessage, now, sleep, withTimeout } from './util';
+import { provisionServiceRoles, serviceTable } from './database-roles';
 
 const ROOT = path.join(__dirname, '..');
 const DEFAULT_REPORT = path.join(ROOT, 'drill', 'out', 'gameday-report.json');
@@ -257,6 +258,9 @@ function lostWithRegion(r: RequestRecord): boolean {
   return /acknowledged (note|item) .* not found|item .* behind/.test(r.problem ?? '');
 }
 
+/** The reference service's notes with the given ids, read as the superuser from its schema. */
+const NOTES_BY_ID = `SELECT id::text FROM ${serviceTable(REFERENCE_SERVICE, 'notes')} WHERE id = ANY($1::bigint[])`;
+
 /** Catalog items (latest acknowledged version) missing in `database` or there at an older version, by SKU. */
 async function itemsMissingIn(
   database: PostgresStandby,
@@ -264,9 +268,10 @@ async function itemsMissingIn(
 ): Promise<AcknowledgedItem[]> {
   const latest = latestItems(acks);
   if (latest.size === 0) return [];
-  const rows = await database.adminQuery('SELECT sku, name FROM catalog_items WHERE sku = ANY($1::text[])', [
-    [...latest.keys()],
-  ]);
+  const rows = await database.adminQuery(
+    `SELECT sku, name FROM ${serviceTable(CATALOG_SERVICE, 'catalog_items')} WHERE sku = ANY($1::text[])`,
+    [[...latest.keys()]],
+  );
   const stored = new Map(rows.map((row) => [String(row.sku), itemVersion(row.name) ?? 0]));
   return [...latest.values()].filter((a) => (stored.get(a.sku) ?? 0) < a.version);
 }
@@ -279,7 +284,9 @@ async function fileLocator(
   database: PostgresServer | PostgresStandby,
   filesSource: string,
 ): Promise<(file: Pick<AcknowledgedFile, 'owner' | 'name'>) => string> {
-  const rows = await database.adminQuery('SELECT id::text AS id, name FROM users');
+  const rows = await database.adminQuery(
+    `SELECT id::text AS id, name FROM ${serviceTable(REFERENCE_SERVICE, 'users')}`,
+  );
   const ids = new Map(rows.map((row) => [String(row.name), String(row.id)]));
   return (file) => path.join(filesSource, 'users', ids.get(file.owner) ?? 'no-such-account', file.name);
 }
@@ -511,9 +518,7 @@ async function promotion(g: Gameday): Promise<ScenarioResult> {
   }
   // Writes acknowledged in A that B does not have: the recovery point.
   const ackedInA = g.load.acknowledgedNotes.filter((n) => n.at <= lostAt);
-  const found = await standby.adminQuery('SELECT id::text FROM notes WHERE id = ANY($1::bigint[])', [
-    ackedInA.map((n) => n.id),
-  ]);
+  const found = await standby.adminQuery(NOTES_BY_ID, [ackedInA.map((n) => n.id)]);
   const present = new Set(found.map((row) => String(row.id)));
   const lost = ackedInA.filter((n) => !present.has(n.id));
   lost.forEach((n) => g.lostNoteIds.add(n.id));
@@ -582,7 +587,12 @@ async function failback(g: Gameday): Promise<ScenarioResult> {
   const dirA2 = path.join(g.dir, 'region-a2');
   const rebuilt = await passiveStores(
     dirA2,
-    { database: g.b.stores.database, cache: g.b.stores.cache, filesSource: g.b.stores.files.source },
+    {
+      database: g.b.stores.database,
+      cache: g.b.stores.cache,
+      filesSource: g.b.stores.files.source,
+      logins: g.b.stores.logins,
+    },
     WRITER_HOSTS.rebuiltA,
   );
   const a2 = await startRegion({
@@ -662,9 +672,7 @@ async function failback(g: Gameday): Promise<ScenarioResult> {
   const writeUnavailableMs = firstWriteA ? Math.round(firstWriteA.end - freezeAt) : -1;
   // Zero acknowledged writes lost: every note and file acknowledged (and not already lost in the failover).
   const notes = g.load.acknowledgedNotes.filter((n) => !g.lostNoteIds.has(n.id));
-  const found = await a2Database.adminQuery('SELECT id::text FROM notes WHERE id = ANY($1::bigint[])', [
-    notes.map((n) => n.id),
-  ]);
+  const found = await a2Database.adminQuery(NOTES_BY_ID, [notes.map((n) => n.id)]);
   const present = new Set(found.map((row) => String(row.id)));
   const missingNotes = notes.filter((n) => !present.has(n.id) && (g.lostAt === undefined || n.at > g.lostAt));
   if (missingNotes.length > 0)
@@ -816,10 +824,23 @@ async function main(): Promise<number> {
     writerA.repoint({ host: database.host, port: database.port });
     const cacheA = await TcpProxy.start(cache);
     onCleanup('stop A cache endpoint', () => cacheA.close());
-    const storesA: RegionStores = { database, cache, files: filesA, writerEndpoint: writerA, cacheEndpoint: cacheA };
+    const logins = await provisionServiceRoles(database, services, path.join(dir, 'database-logins'));
+    log(
+      `database roles (the deploy's statements): ${Object.values(logins)
+        .map((l) => l.user)
+        .join(', ')}`,
+    );
+    const storesA: RegionStores = {
+      database,
+      cache,
+      files: filesA,
+      writerEndpoint: writerA,
+      cacheEndpoint: cacheA,
+      logins,
+    };
     const passive = await passiveStores(
       path.join(dir, 'region-b'),
-      { database, cache, filesSource: filesA.source },
+      { database, cache, filesSource: filesA.source, logins },
       WRITER_HOSTS.b,
     );
     const common = {

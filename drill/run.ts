@@ -38,6 +38,7 @@ import {
   serviceEnvironment,
 } from './services';
 import { errorMessage, now, withTimeout } from './util';
+import { provisionServiceRoles } from './database-roles';
 
 const ROOT = path.join(__dirname, '..');
 const DEFAULT_REPORT = path.join(ROOT, 'drill', 'out', 'report.json');
@@ -208,14 +209,20 @@ async function main(): Promise<number> {
     // as the boot script sets them (DATABASE_HOST and DATABASE_READER_HOST): the reference service runs its
     // two-endpoint pool here too, through the database restart.
     const pg = data.postgres;
+    // Each service as its own least-privilege role, made with the deploy's statements (drill/database-roles.ts).
+    const logins = await provisionServiceRoles(pg, services, path.join(dir, 'database-logins'));
+    log(
+      `database roles (the deploy's statements): ${Object.values(logins)
+        .map((l) => l.user)
+        .join(', ')}`,
+    );
     const stores = {
       database: {
         writerHost: pg.host,
         readerHost: pg.host,
         port: pg.port,
         name: pg.database,
-        user: pg.user,
-        password: pg.password,
+        logins,
       },
       cache: { host: '127.0.0.1', port: data.redisEndpoint.port, password: data.redisPrimary.password },
       filesDir,

@@ -21,6 +21,7 @@ import { metrics, metricsByService, result, type Metrics, type ScenarioResult } 
 import { replicationInfo } from './servers';
 import { CATALOG_SERVICE, DRILL_SERVICE_NAMES, REFERENCE_SERVICE } from './services';
 import { now, sleep, waitFor } from './util';
+import { serviceTable } from './database-roles';
 
 /** Every service must serve again within this long after PostgreSQL is back. */
 export const DB_RECOVERY_BOUND_MS = 10_000;
@@ -61,9 +62,11 @@ async function superuserQuery<R extends Record<string, unknown>>(
 async function missingNotes(ctx: DrillContext): Promise<{ checked: number; missing: string[] }> {
   const ids = ctx.load.acknowledgedNotes.map((n) => n.id);
   if (ids.length === 0) return { checked: 0, missing: [] };
-  const found = await superuserQuery<{ id: string }>(ctx, 'SELECT id::text AS id FROM notes WHERE id::text = ANY($1)', [
-    ids,
-  ]);
+  const found = await superuserQuery<{ id: string }>(
+    ctx,
+    `SELECT id::text AS id FROM ${serviceTable(REFERENCE_SERVICE, 'notes')} WHERE id::text = ANY($1)`,
+    [ids],
+  );
   const present = new Set(found.map((r) => r.id));
   return { checked: ids.length, missing: ids.filter((id) => !present.has(id)) };
 }
@@ -77,7 +80,7 @@ async function missingItems(ctx: DrillContext): Promise<{ checked: number; missi
   if (latest.size === 0) return { checked: 0, missing: [] };
   const rows = await superuserQuery<{ sku: string; name: string }>(
     ctx,
-    'SELECT sku, name FROM catalog_items WHERE sku = ANY($1)',
+    `SELECT sku, name FROM ${serviceTable(CATALOG_SERVICE, 'catalog_items')} WHERE sku = ANY($1)`,
     [[...latest.keys()]],
   );
   const stored = new Map(rows.map((r) => [r.sku, itemVersion(r.name) ?? 0]));

@@ -17,6 +17,7 @@ import { artifactBundle, bundleFolder } from '../lib/bundling';
 import { staging } from '../lib/config/environments';
 import type { EnvironmentConfig, ServiceDefinition } from '../lib/config/types';
 import { DEFAULT_SIGN_UPS_PER_IP_PER_HOUR } from '../service/src/config';
+import type { ServiceDatabaseLogins } from './database-roles';
 
 /** The environment whose services the drill runs: staging deploys both examples next to each other. */
 export const SERVICES_ENVIRONMENT: EnvironmentConfig = staging;
@@ -156,8 +157,8 @@ export interface ServiceStores {
     readonly readerHost?: string;
     readonly port: number;
     readonly name: string;
-    readonly user: string;
-    readonly password: string;
+    /** Each service's own role and its password file (drill/database-roles.ts), as the deploy's roles. */
+    readonly logins: ServiceDatabaseLogins;
   };
   /** The session cache's primary endpoint. */
   readonly cache?: { readonly host: string; readonly port: number; readonly password: string };
@@ -181,13 +182,15 @@ export function serviceEnvironment(service: ServiceDefinition, stores: ServiceSt
   if (service.uses.includes('database')) {
     const db = stores.database;
     if (!db) throw missing('the database');
+    const login = db.logins[service.name];
+    if (!login) throw missing('a database role');
     Object.assign(env, {
       DATABASE_HOST: db.writerHost,
       DATABASE_PORT: String(db.port),
       ...(db.readerHost ? { DATABASE_READER_HOST: db.readerHost } : {}),
       DATABASE_NAME: db.name,
-      DATABASE_USER: db.user,
-      DATABASE_PASSWORD: db.password,
+      DATABASE_USER: login.user,
+      DATABASE_PASSWORD_FILE: login.passwordFile,
       DATABASE_SSL: 'false',
     });
   }

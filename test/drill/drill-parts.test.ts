@@ -167,7 +167,16 @@ describe('the load balancer (ALB stand-in) with two backends', () => {
 describe("the services' instances", () => {
   test('environment: what the boot script writes for the components each service uses', () => {
     const stores = {
-      database: { writerHost: '127.0.0.2', readerHost: '127.0.0.1', port: 5500, name: 'app', user: 'u', password: 'p' },
+      database: {
+        writerHost: '127.0.0.2',
+        readerHost: '127.0.0.1',
+        port: 5500,
+        name: 'app',
+        logins: {
+          catalog: { user: 'svc_catalog', passwordFile: '/run/catalog.password' },
+          web: { user: 'svc_web', passwordFile: '/run/web.password' },
+        },
+      },
       cache: { host: '127.0.0.1', port: 6400, password: 'r' },
       filesDir: '/tmp/files',
     };
@@ -178,8 +187,11 @@ describe("the services' instances", () => {
       DATABASE_HOST: '127.0.0.2',
       DATABASE_READER_HOST: '127.0.0.1',
       DATABASE_PORT: '5500',
+      DATABASE_USER: 'svc_catalog',
+      DATABASE_PASSWORD_FILE: '/run/catalog.password',
       DATABASE_SSL: 'false',
     });
+    expect(catalogEnv).not.toHaveProperty('DATABASE_PASSWORD');
     expect(Object.keys(catalogEnv).filter((k) => k.startsWith('REDIS_') || k === 'FILES_DIR')).toEqual([]);
     expect(serviceEnvironment(web, stores)).toMatchObject({
       DATABASE_HOST: '127.0.0.2',
@@ -191,6 +203,9 @@ describe("the services' instances", () => {
     expect(oneEndpoint).not.toHaveProperty('DATABASE_READER_HOST');
     expect(() => serviceEnvironment(web, { database: stores.database })).toThrow(
       'service "web" uses the session cache, which the drill did not give',
+    );
+    expect(() => serviceEnvironment(web, { ...stores, database: { ...stores.database, logins: {} } })).toThrow(
+      'service "web" uses a database role, which the drill did not give',
     );
   });
 
