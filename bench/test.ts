@@ -1,5 +1,5 @@
 // Wall time of `npm test` (the README's test command): one cold run, every cache this project's tests fill
-// removed first (the bundle and validation caches, tsc's build info, ESLint's cache, jest's
+// removed first (the bundle and validation caches, tsc's build info, jest's
 // transform cache, tsx's compile cache), then warm runs; each with the time of each part (concurrently's --timings). Usage:
 //   npm run bench:test [-- <warm runs>]        (default 3)
 import { spawnSync } from 'child_process';

@@ -6,7 +6,7 @@
  */
 import { HttpError, isReadOnlyDatabaseError, RetryLaterError } from './errors';
 import type { PasswordHasher } from './password-hasher';
-import { DUMMY_PASSWORD_HASH, needsRehash, normalizePassword, passwordProblem } from './passwords';
+import { normalizePassword, passwordProblem } from './passwords';
 import type { SignInLimits } from './sign-in-limits';
 import { NAME_TAKEN_MESSAGE, type Account, type AccountWithHash, type UsersRepository } from './users';
 
@@ -59,7 +59,7 @@ export class Accounts {
     const normalized = normalizePassword(password);
     const check = await limits.check(name, clientIp);
     const account = await users.findByName(name);
-    const matches = await hasher.verify(normalized, account?.passwordHash ?? DUMMY_PASSWORD_HASH);
+    const matches = await hasher.verify(normalized, account?.passwordHash ?? (await hasher.dummyHash()));
     if (account === undefined || !matches) {
       await limits.recordFailure(name, clientIp);
       throw new HttpError(401, SIGN_IN_FAILED_MESSAGE);
@@ -75,7 +75,7 @@ export class Accounts {
    * active region does it) or when every worker is busy; any other failure is logged, and the sign-in goes on.
    */
   private async rehashIfOld(account: AccountWithHash, normalized: string, log: AccountLogger): Promise<void> {
-    if (!needsRehash(account.passwordHash)) return;
+    if (!this.deps.hasher.needsRehash(account.passwordHash)) return;
     try {
       const hash = await this.deps.hasher.hash(normalized);
       await this.deps.users.updatePasswordHash(account.id, account.passwordHash, hash);

@@ -11,7 +11,15 @@
  */
 import { Worker } from 'node:worker_threads';
 import { DependencyUnavailableError, RetryLaterError } from './errors';
-import { PASSWORD_WORKER_DATA, type PasswordTask, type PasswordTaskResult } from './passwords';
+import {
+  ARGON2_PARAMETERS,
+  DUMMY_PASSWORD_HASH,
+  needsRehash,
+  passwordWorkerData,
+  type Argon2Parameters,
+  type PasswordTask,
+  type PasswordTaskResult,
+} from './passwords';
 
 /** The message of a request refused because every worker is busy and the queue is full. */
 export const PASSWORD_HASHING_BUSY_MESSAGE = 'too many sign-ins at once; try again shortly';
@@ -42,6 +50,12 @@ export interface PasswordHasherOptions {
   readonly execArgv?: readonly string[];
   /** Where worker failures are reported. @default - nowhere */
   readonly log?: HasherLogger;
+  /**
+   * The argon2id parameters of new hashes. The service always uses the default (server.ts sets none, and no
+   * variable does); tests that are not about hashing pass cheaper ones, as Rails' `has_secure_password` uses
+   * bcrypt's minimum cost in tests. @default {@link ARGON2_PARAMETERS}
+   */
+  readonly parameters?: Argon2Parameters;
 }
 
 /**
@@ -79,6 +93,29 @@ export class PasswordHasher {
     if (!Number.isInteger(options.maxQueue) || options.maxQueue < 0) {
       throw new Error(`PasswordHasher maxQueue must be a non-negative integer (got ${options.maxQueue})`);
     }
+  }
+
+  private dummy?: Promise<string>;
+
+  /** The argon2id parameters of new hashes. */
+  get parameters(): Argon2Parameters {
+    return this.options.parameters ?? ARGON2_PARAMETERS;
+  }
+
+  /** Whether a stored hash was made with other parameters than this pool's: replaced at the next sign-in. */
+  needsRehash(encoded: string): boolean {
+    return needsRehash(encoded, this.parameters);
+  }
+
+  /**
+   * A hash of a password nobody knows with this pool's parameters, to verify a sign-in of a name without an
+   * account against (the same work as a wrong password): the constant of ./passwords.ts for the default
+   * parameters, else one made once.
+   */
+  dummyHash(): Promise<string> {
+    if (!this.needsRehash(DUMMY_PASSWORD_HASH)) return Promise.resolve(DUMMY_PASSWORD_HASH);
+    this.dummy ??= this.hash(`no account ${Math.random()}`);
+    return this.dummy;
   }
 
   /** Tasks running or waiting. */
@@ -129,7 +166,7 @@ export class PasswordHasher {
 
   private spawn(): Slot {
     const worker = new Worker(this.options.entry, {
-      workerData: PASSWORD_WORKER_DATA,
+      workerData: passwordWorkerData(this.parameters),
       execArgv: (this.options.execArgv ?? workerExecArgv(this.options.entry)) as string[] | undefined,
     });
     // An idle worker does not keep the process alive; a busy one does (see run).

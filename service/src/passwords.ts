@@ -4,7 +4,7 @@
  * ./password-hasher.ts), never on the event loop: one hash takes about 80 ms of CPU, computed synchronously.
  */
 import { randomBytes } from 'node:crypto';
-import { parentPort } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { argon2id, argon2Verify } from 'hash-wasm';
 
 /**
@@ -29,13 +29,22 @@ export const PASSWORD_MAX_LENGTH = 128;
  * implementation's command-line default). Stored PHC-encoded, parameters included, so a change of these values
  * rehashes each password at its next sign-in ({@link needsRehash}).
  */
-export const ARGON2_PARAMETERS = {
+export const ARGON2_PARAMETERS: Argon2Parameters = {
   memorySize: 19_456,
   iterations: 2,
   parallelism: 1,
   hashLength: 32,
   saltLength: 16,
-} as const;
+};
+
+/** Parameters of argon2id hashing: memory in KiB, iterations, parallelism, tag and salt lengths in bytes. */
+export interface Argon2Parameters {
+  readonly memorySize: number;
+  readonly iterations: number;
+  readonly parallelism: number;
+  readonly hashLength: number;
+  readonly saltLength: number;
+}
 
 /**
  * A hash of a random password nobody knows, with the current {@link ARGON2_PARAMETERS}: a sign-in for a user name
@@ -101,28 +110,31 @@ export function hashParameters(encoded: string): HashParameters | undefined {
  * Whether a stored hash was made with other parameters than the current ones (older, weaker, or another
  * algorithm): it is replaced at the next successful sign-in.
  */
-export function needsRehash(encoded: string): boolean {
+export function needsRehash(encoded: string, parameters: Argon2Parameters = ARGON2_PARAMETERS): boolean {
   const p = hashParameters(encoded);
   return (
     p === undefined ||
     p.algorithm !== 'argon2id' ||
     p.version !== 19 ||
-    p.memorySize !== ARGON2_PARAMETERS.memorySize ||
-    p.iterations !== ARGON2_PARAMETERS.iterations ||
-    p.parallelism !== ARGON2_PARAMETERS.parallelism ||
-    p.hashLength !== ARGON2_PARAMETERS.hashLength
+    p.memorySize !== parameters.memorySize ||
+    p.iterations !== parameters.iterations ||
+    p.parallelism !== parameters.parallelism ||
+    p.hashLength !== parameters.hashLength
   );
 }
 
-/** Hashes a normalised password with the current parameters and a new random salt; the PHC-encoded string. */
-export function hashPasswordNow(password: string): Promise<string> {
+/**
+ * Hashes a normalised password with `parameters` (@default {@link ARGON2_PARAMETERS}) and a new random salt; the
+ * PHC-encoded string.
+ */
+export function hashPasswordNow(password: string, parameters: Argon2Parameters = ARGON2_PARAMETERS): Promise<string> {
   return argon2id({
     password,
-    salt: randomBytes(ARGON2_PARAMETERS.saltLength),
-    memorySize: ARGON2_PARAMETERS.memorySize,
-    iterations: ARGON2_PARAMETERS.iterations,
-    parallelism: ARGON2_PARAMETERS.parallelism,
-    hashLength: ARGON2_PARAMETERS.hashLength,
+    salt: randomBytes(parameters.saltLength),
+    memorySize: parameters.memorySize,
+    iterations: parameters.iterations,
+    parallelism: parameters.parallelism,
+    hashLength: parameters.hashLength,
     outputType: 'encoded',
   });
 }
@@ -132,8 +144,15 @@ export function verifyPasswordNow(password: string, encoded: string): Promise<bo
   return argon2Verify({ password, hash: encoded });
 }
 
-/** The `workerData` that makes a thread a password worker. */
+/** The `workerData` that makes a thread a password worker (with the parameters of its new hashes). */
 export const PASSWORD_WORKER_DATA = { role: 'password-hasher' } as const;
+
+/** The `workerData` of a password worker whose new hashes use `parameters`. */
+export function passwordWorkerData(parameters: Argon2Parameters): typeof PASSWORD_WORKER_DATA & {
+  readonly parameters: Argon2Parameters;
+} {
+  return { ...PASSWORD_WORKER_DATA, parameters };
+}
 
 /** Whether a thread's `workerData` asks for a password worker. */
 export function isPasswordWorker(workerData: unknown): boolean {
@@ -157,8 +176,10 @@ export type PasswordTaskResult =
 export function runPasswordWorker(): void {
   const port = parentPort;
   if (port === null) throw new Error('runPasswordWorker must run in a worker thread');
+  const parameters = (workerData as { parameters?: Argon2Parameters } | null)?.parameters ?? ARGON2_PARAMETERS;
   port.on('message', (task: PasswordTask) => {
-    const work = task.op === 'hash' ? hashPasswordNow(task.password) : verifyPasswordNow(task.password, task.hash);
+    const work =
+      task.op === 'hash' ? hashPasswordNow(task.password, parameters) : verifyPasswordNow(task.password, task.hash);
     work.then(
       (value) => port.postMessage({ id: task.id, ok: true, value } satisfies PasswordTaskResult),
       (err: unknown) =>

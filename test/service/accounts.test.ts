@@ -36,7 +36,8 @@ let service: TestApp;
 
 beforeAll(async () => {
   backends = await startBackends();
-  service = await createTestApp(testConfig(backends));
+  // The service's own parameters: this file is about hashing.
+  service = await createTestApp(testConfig(backends), { passwordParameters: ARGON2_PARAMETERS });
 });
 
 afterAll(() =>
@@ -292,7 +293,9 @@ describe('hashing off the event loop, on the app (one worker, a queue of one)', 
   let service: TestApp;
 
   beforeAll(async () => {
-    service = await createTestApp(testConfig(backends, { passwordHashWorkers: 1, passwordHashQueue: 1 }));
+    service = await createTestApp(testConfig(backends, { passwordHashWorkers: 1, passwordHashQueue: 1 }), {
+      passwordParameters: ARGON2_PARAMETERS,
+    });
     await signUp(service.app, 'busy');
   });
 

@@ -17,6 +17,7 @@ import { createPool, type DatabasePool } from '../../service/src/db';
 import type { Lifecycle } from '../../service/src/health';
 import { runMigrations } from '../../service/src/migrations';
 import { PasswordHasher } from '../../service/src/password-hasher';
+import type { Argon2Parameters } from '../../service/src/passwords';
 import { createRedis } from '../../service/src/sessions';
 import {
   scratchDir,
@@ -218,12 +219,30 @@ export interface TestApp {
 /** The password workers' entry in tests (TypeScript, loaded with tsx: see password-worker.ts). */
 export const PASSWORD_WORKER_ENTRY = path.join(__dirname, 'password-worker.ts');
 
-/** A password worker pool as the configuration asks, on the tests' worker entry. */
-export function testPasswordHasher(config: Pick<ServiceConfig, 'passwordHashWorkers' | 'passwordHashQueue'>) {
+/**
+ * The argon2id parameters of the apps of the tests that are not about hashing (the minimum memory argon2 allows for
+ * one lane is 8 KiB): a sign-in there costs a fraction of a millisecond instead of about 70 ms, as Rails'
+ * `has_secure_password` uses bcrypt's minimum cost in tests. The service itself always hashes with
+ * `ARGON2_PARAMETERS`; accounts.test.ts, server.test.ts (the built bundle), the drill and the game day run those.
+ */
+export const TEST_ARGON2_PARAMETERS: Argon2Parameters = {
+  memorySize: 64,
+  iterations: 1,
+  parallelism: 1,
+  hashLength: 32,
+  saltLength: 16,
+};
+
+/** A password worker pool as the configuration asks, on the tests' worker entry, hashing with `parameters`. */
+export function testPasswordHasher(
+  config: Pick<ServiceConfig, 'passwordHashWorkers' | 'passwordHashQueue'>,
+  parameters: Argon2Parameters = TEST_ARGON2_PARAMETERS,
+) {
   return new PasswordHasher({
     entry: PASSWORD_WORKER_ENTRY,
     workers: config.passwordHashWorkers,
     maxQueue: config.passwordHashQueue,
+    parameters,
   });
 }
 
@@ -240,11 +259,15 @@ if (typeof afterAll === 'function') {
 }
 
 /** The pool an app of `config` uses, and whether the app owns it (closes it with itself). */
-function passwordsFor(config: ServiceConfig): { passwords: PasswordHasher; owned: boolean } {
+function passwordsFor(
+  config: ServiceConfig,
+  parameters: Argon2Parameters,
+): { passwords: PasswordHasher; owned: boolean } {
   const shared =
+    parameters === TEST_ARGON2_PARAMETERS &&
     config.passwordHashWorkers === SHARED_POOL.passwordHashWorkers &&
     config.passwordHashQueue === SHARED_POOL.passwordHashQueue;
-  if (!shared) return { passwords: testPasswordHasher(config), owned: true };
+  if (!shared) return { passwords: testPasswordHasher(config, parameters), owned: true };
   sharedPasswords ??= testPasswordHasher(SHARED_POOL);
   return { passwords: sharedPasswords, owned: false };
 }
@@ -252,11 +275,16 @@ function passwordsFor(config: ServiceConfig): { passwords: PasswordHasher; owned
 /** Builds an app on its own clients. */
 export async function createTestApp(
   config: ServiceConfig,
-  options: { lifecycle?: Lifecycle; onDatabaseWritable?: () => void } = {},
+  options: {
+    lifecycle?: Lifecycle;
+    onDatabaseWritable?: () => void;
+    /** The argon2id parameters of its new hashes. @default TEST_ARGON2_PARAMETERS */
+    passwordParameters?: Argon2Parameters;
+  } = {},
 ): Promise<TestApp> {
   const pool = createPool(config.database, silentLog);
   const redis = createRedis(config.redis, silentLog);
-  const { passwords, owned } = passwordsFor(config);
+  const { passwords, owned } = passwordsFor(config, options.passwordParameters ?? TEST_ARGON2_PARAMETERS);
   const logs: Record<string, unknown>[] = [];
   const app = buildApp({
     config,

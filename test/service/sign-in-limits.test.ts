@@ -14,6 +14,7 @@ import {
   closeAll,
   createTestApp,
   startBackends,
+  TEST_ARGON2_PARAMETERS,
   TEST_PASSWORD,
   testConfig,
   waitFor,
@@ -39,7 +40,7 @@ beforeAll(async () => {
   a = await createTestApp(testConfig(backends, { instanceId: 'i-a', signInLimits: LIMITS }));
   b = await createTestApp(testConfig(backends, { instanceId: 'i-b', signInLimits: LIMITS }));
   // The accounts, made as a sign-up makes them (sign-up is not the subject here: one hash for all of them).
-  const hash = await hashPasswordNow(TEST_PASSWORD);
+  const hash = await hashPasswordNow(TEST_PASSWORD, TEST_ARGON2_PARAMETERS);
   for (const user of ['pat', 'rhea', 'sam', 'acct', 'shared', 'rory']) {
     await backends.pg.adminQuery('INSERT INTO users (name, password_hash) VALUES ($1, $2)', [user, hash]);
   }
