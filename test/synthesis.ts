@@ -123,7 +123,9 @@ export function cliSynth(
     const cdk = path.join(cwd, 'node_modules', '.bin', 'cdk');
     const r = spawnSync(cdk, ['synth', '--quiet', '--no-notices', ...(outdir ? ['-o', outdir] : []), ...args], {
       cwd,
-      env: { ...env, ...extraEnv, HOME: home, CI: 'true' },
+      // No CLI telemetry from test runs: each synth would otherwise start a sender process that tries the network
+      // (aws-cdk's CDK_DISABLE_CLI_TELEMETRY).
+      env: { ...env, ...extraEnv, HOME: home, CI: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' },
       encoding: 'utf8',
       timeout: 180_000,
     });

@@ -204,25 +204,20 @@ export class WebFleet extends Construct {
 
   /** Target 5xx per minute at the rollback threshold: fails and rolls back an instance refresh. */
   private createTarget5xxAlarm(props: WebFleetProps): cloudwatch.Alarm {
-    const svc = props.rollout;
-    const alarm = new cloudwatch.Alarm(this, 'Target5xxAlarm', {
+    return this.rollbackAlarm(props, 'Target5xxAlarm', {
       alarmDescription: 'Targets answer with 5xx: fails and rolls back an instance refresh',
       metric: this.targetGroup.metrics.httpCodeTarget(elbv2.HttpCodeTarget.TARGET_5XX_COUNT, {
         period: Duration.minutes(1),
         statistic: cloudwatch.Stats.SUM,
       }),
-      threshold: svc.rollback5xxPerMinute,
+      threshold: props.rollout.rollback5xxPerMinute,
       evaluationPeriods: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
-    alarm.addAlarmAction(new cwActions.SnsAction(props.alarmTopic));
-    return alarm;
   }
 
   /** Unhealthy targets for two minutes: fails and rolls back an instance refresh. */
   private createUnhealthyHostsAlarm(props: WebFleetProps): cloudwatch.Alarm {
-    const alarm = new cloudwatch.Alarm(this, 'UnhealthyHostsAlarm', {
+    return this.rollbackAlarm(props, 'UnhealthyHostsAlarm', {
       alarmDescription: 'Targets fail the ALB health check: fails and rolls back an instance refresh',
       metric: this.targetGroup.metrics.unhealthyHostCount({
         period: Duration.minutes(1),
@@ -230,6 +225,17 @@ export class WebFleet extends Construct {
       }),
       threshold: 1,
       evaluationPeriods: 2,
+    });
+  }
+
+  /** An alarm at or above its threshold (missing data is not breaching) that notifies the alarm topic. */
+  private rollbackAlarm(
+    props: WebFleetProps,
+    id: string,
+    spec: Pick<cloudwatch.AlarmProps, 'alarmDescription' | 'metric' | 'threshold' | 'evaluationPeriods'>,
+  ): cloudwatch.Alarm {
+    const alarm = new cloudwatch.Alarm(this, id, {
+      ...spec,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
